@@ -1,0 +1,148 @@
+# doppel — the only build entry.
+#
+#   make            build the daemons into build/
+#   make check      install missing packages, build with ASan+UBSan, run every suite
+#   make demo       install missing packages, build, show a live replay in a lab
+#   make deps       install the Debian packages that building and testing need
+#   make fuzz       run the libFuzzer harnesses (FUZZ_SECONDS each, default 60)
+#   make install    PREFIX=/usr/local DESTDIR=
+#   make dkms       register, build and install the module with DKMS
+#   make kmod       build kmod/doppel.ko against KDIR
+
+VERSION   := 0.1.0
+PREFIX    ?= /usr/local
+SBINDIR   ?= $(PREFIX)/sbin
+SYSCONFDIR ?= /etc
+DATADIR   ?= $(PREFIX)/share
+MANDIR    ?= $(DATADIR)/man
+UNITDIR   ?= /lib/systemd/system
+DESTDIR   ?=
+
+BUILD     ?= build
+CC        ?= cc
+PKGS      := libpcap libnetfilter_queue libmnl
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
+
+WARN      := -Wall -Wextra -Wshadow -Wformat=2 -Wno-unused-parameter
+ifeq ($(CI),true)
+WARN      += -Werror
+endif
+ifeq ($(SAN),1)
+SANFLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+OPT       := -O1
+else
+SANFLAGS  :=
+OPT       := -O2
+endif
+CFLAGS    ?= $(OPT) -g
+ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) $(SANFLAGS) -D_GNU_SOURCE \
+	-DDOPPEL_VERSION=\"$(VERSION)\" -Ilib -Iinclude -Idaemon -Iintercept $(PKG_CFLAGS)
+ALL_LDFLAGS := $(LDFLAGS) $(SANFLAGS)
+
+LIB_SRC   := $(wildcard lib/*.c)
+COPY_SRC  := $(wildcard daemon/*.c)
+ICPT_SRC  := $(wildcard intercept/*.c)
+LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
+COPY_OBJ  := $(COPY_SRC:%.c=$(BUILD)/%.o)
+ICPT_OBJ  := $(ICPT_SRC:%.c=$(BUILD)/%.o)
+COPY_CORE := $(filter-out $(BUILD)/daemon/main.o,$(COPY_OBJ))
+ICPT_CORE := $(filter-out $(BUILD)/intercept/main.o,$(ICPT_OBJ))
+
+# Unit tests: tests/unit/test_copy_*.c link doppel-copy's objects,
+# test_intercept_*.c doppel-intercept's, every other test_*.c the library only.
+UNIT_SRC  := $(wildcard tests/unit/test_*.c)
+UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+TEST_HELPER_SRC := $(filter-out tests/unit/test_%,$(wildcard tests/unit/*.c))
+TEST_HELPER_OBJ := $(TEST_HELPER_SRC:%.c=$(BUILD)/%.o)
+
+BINS      := $(BUILD)/doppel-copy $(BUILD)/doppel-intercept
+
+.PHONY: all tests check demo deps fuzz fuzz-build install uninstall kmod dkms clean bench
+all: $(BINS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/libdoppel.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/doppel-copy: $(COPY_OBJ) $(BUILD)/libdoppel.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $(COPY_OBJ) $(BUILD)/libdoppel.a $(PKG_LIBS) -lm
+
+$(BUILD)/doppel-intercept: $(ICPT_OBJ) $(BUILD)/libdoppel.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $(ICPT_OBJ) $(BUILD)/libdoppel.a $(PKG_LIBS) -lm
+
+$(BUILD)/tests/test_copy_%: $(BUILD)/tests/unit/test_copy_%.o $(COPY_CORE) $(TEST_HELPER_OBJ) $(BUILD)/libdoppel.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS) -lm
+
+$(BUILD)/tests/test_intercept_%: $(BUILD)/tests/unit/test_intercept_%.o $(ICPT_CORE) $(TEST_HELPER_OBJ) $(BUILD)/libdoppel.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS) -lm
+
+$(BUILD)/tests/test_%: $(BUILD)/tests/unit/test_%.o $(TEST_HELPER_OBJ) $(BUILD)/libdoppel.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS) -lm
+
+tests: $(BINS) $(UNIT_BIN)
+
+# Fuzzers are built with clang's libFuzzer, in their own tree.
+FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BUILD := build/fuzz
+FUZZ_BIN  := $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZ_BUILD)/%)
+FUZZ_SECONDS ?= 60
+fuzz-build:
+	$(MAKE) BUILD=$(FUZZ_BUILD)/obj CC=clang SAN= \
+		CFLAGS="-O1 -g -fsanitize=fuzzer-no-link,address,undefined" $(FUZZ_BUILD)/obj/libdoppel.a
+	@set -e; for f in $(FUZZ_SRC); do \
+		b=$(FUZZ_BUILD)/$$(basename $$f .c); \
+		echo "  FUZZ  $$b"; \
+		clang -std=gnu11 -O1 -g -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Ilib -Iinclude \
+			$$f $(FUZZ_BUILD)/obj/libdoppel.a -o $$b; \
+	done
+fuzz: fuzz-build
+	@set -e; for b in $(FUZZ_BIN); do \
+		n=$$(basename $$b); mkdir -p $(FUZZ_BUILD)/corpus/$$n; \
+		$$b -max_total_time=$(FUZZ_SECONDS) $(FUZZ_BUILD)/corpus/$$n tests/fuzz/corpus/$$n; \
+	done
+
+deps:
+	@scripts/deps.sh
+
+check: deps
+	@$(MAKE) --no-print-directory BUILD=build/san SAN=1 tests
+	@$(MAKE) --no-print-directory all
+	@tests/run.sh
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@tests/e2e/demo.sh
+
+bench: deps all
+	@bench/run.sh
+
+kmod:
+	$(MAKE) -C kmod
+
+dkms:
+	scripts/dkms.sh install
+
+install: all
+	install -d $(DESTDIR)$(SBINDIR)
+	install -m 0755 $(BUILD)/doppel-copy $(BUILD)/doppel-intercept $(DESTDIR)$(SBINDIR)/
+	@if [ -f scripts/install-extra.sh ]; then \
+		DESTDIR="$(DESTDIR)" PREFIX="$(PREFIX)" SYSCONFDIR="$(SYSCONFDIR)" DATADIR="$(DATADIR)" \
+		MANDIR="$(MANDIR)" UNITDIR="$(UNITDIR)" VERSION="$(VERSION)" scripts/install-extra.sh; fi
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/doppel-copy $(DESTDIR)$(SBINDIR)/doppel-intercept
+
+clean:
+	rm -rf build
+	-$(MAKE) -C kmod clean 2>/dev/null
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

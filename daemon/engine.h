@@ -1,0 +1,143 @@
+/*
+ * engine.h — the session engine: one emulated client TCP stack per replayed
+ * connection.
+ *
+ * The engine is pure: it does no I/O and reads no clock. Every entry point
+ * takes the current time (milliseconds, any monotonic origin) and the engine
+ * acts only through the sink its owner gives it: packets to send, routes to
+ * add and remove at intercept, sessions that ended. Capture, sockets and the
+ * event loop live around it (daemon/copy.c), so the same engine serves live
+ * capture, pcap files, benchmarks and the unit tests.
+ *
+ * Every packet the engine builds is addressed to a target (key.target); it
+ * never builds a packet for a client address.
+ */
+#ifndef DOPPEL_ENGINE_H
+#define DOPPEL_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "packet.h"
+
+/* A replayed session as the target sees it: client is the address the
+ * target sees (after -c rewriting), target is the test server. */
+struct session_key {
+	struct dp_addr client;
+	struct dp_addr target;
+	uint16_t client_port;
+	uint16_t target_port;
+};
+
+struct engine_config {
+	uint64_t session_timeout_ms;	/* -t: give up a session silent this long (default 120 s) */
+	uint64_t keepalive_timeout_ms;	/* -k: give up an established session whose client
+					 * sent nothing this long (default 0 = never) */
+	uint16_t mss_clamp;		/* -D: clamp the MSS sent in SYN and used to split; 0 = none */
+	bool send_at_once;		/* -W: do not wait for the target's answer */
+	size_t max_sessions;		/* cap on live sessions (from -m) */
+	size_t max_buffered_bytes;	/* cap on buffered client data, all sessions (from -m) */
+	uint32_t rto_initial_ms;	/* first retransmission timeout (default 1000) */
+	uint32_t rto_min_ms;		/* default 200 */
+	uint32_t rto_max_ms;		/* default 60000 */
+	unsigned syn_retries;		/* SYNs before giving up (default 6) */
+	unsigned data_retries;		/* retransmissions of one segment (default 15) */
+	uint8_t ttl;			/* of packets sent (default 64) */
+};
+
+/* Fill *c with the defaults above. */
+void engine_config_defaults(struct engine_config *c);
+
+/* What became of a send; the sink maps errno to this. */
+enum engine_send_result {
+	ENGINE_SEND_OK,
+	ENGINE_SEND_RETRY,	/* ENOBUFS, EAGAIN: keep the data, the retransmit timer resends */
+	ENGINE_SEND_TOO_BIG,	/* EMSGSIZE: the engine lowers its MSS and resends smaller */
+	ENGINE_SEND_FAILED,	/* EPERM and the rest: the session ends with a reason */
+};
+
+/* How a session ended, for statistics. */
+enum engine_end_reason {
+	END_CLOSED,		/* FIN exchanged both ways, or the client's RST replayed */
+	END_TARGET_RESET,	/* the target sent RST */
+	END_SESSION_TIMEOUT,	/* -t */
+	END_KEEPALIVE_TIMEOUT,	/* -k */
+	END_SYN_TIMEOUT,	/* the target never answered the SYN */
+	END_RETRANSMIT_LIMIT,	/* the target never acknowledged our data */
+	END_SEND_FAILED,	/* the send backend refused a packet */
+	END_ABORTED,		/* engine_abort(): intercept lost, shutdown */
+	END_REASON_COUNT
+};
+const char *engine_end_reason_name(enum engine_end_reason r);
+
+struct engine_sink {
+	void *ctx;
+	/* Send one IP packet (headers and checksums complete). */
+	enum engine_send_result (*send)(void *ctx, const struct session_key *k,
+					const uint8_t *pkt, size_t len);
+	/* Register the session at intercept before its SYN goes out.
+	 * 0, or -1 when no intercept can take it (the session is refused). */
+	int (*route_add)(void *ctx, const struct session_key *k);
+	void (*route_del)(void *ctx, const struct session_key *k);
+	/* The session ended (its route already removed); may be NULL. */
+	void (*session_end)(void *ctx, const struct session_key *k,
+			    enum engine_end_reason reason, const char *detail);
+};
+
+struct engine_counters {
+	uint64_t client_packets;	/* captured packets fed in */
+	uint64_t client_ignored;	/* fed in but not for a session we replay */
+	uint64_t sessions_started;
+	uint64_t sessions_active;
+	uint64_t sessions_completed;	/* ended END_CLOSED */
+	uint64_t sessions_failed;	/* ended any other way */
+	uint64_t ended[END_REASON_COUNT];
+	uint64_t sessions_refused_memory;	/* -m cap reached */
+	uint64_t sessions_refused_route;	/* route_add failed (no intercept) */
+	uint64_t sessions_missed_start;	/* data for a session whose SYN was not seen */
+	uint64_t packets_sent;
+	uint64_t bytes_replayed;	/* client payload bytes acknowledged by the target */
+	uint64_t retransmissions;
+	uint64_t send_errors;
+	uint64_t summaries;		/* target packets fed in */
+	uint64_t summaries_unmatched;	/* for no live session */
+	uint64_t buffered_bytes;	/* client data held now */
+};
+
+struct engine;
+
+/* NULL on allocation failure. The sink is copied. */
+struct engine *engine_new(const struct engine_config *cfg, const struct engine_sink *sink);
+/* Frees everything without calling the sink. */
+void engine_free(struct engine *e);
+
+/*
+ * A captured client packet. key names the replayed session (already
+ * rewritten by the caller: -c client address, copies, target from -x);
+ * p is the packet as captured (its addresses are the original ones and are
+ * not used). The payload may be larger than the MSS (GRO): it is split.
+ */
+void engine_client_packet(struct engine *e, uint64_t now_ms,
+			  const struct session_key *key, const struct packet *p);
+
+/*
+ * A packet from the target (a response summary): p->src is the target,
+ * p->dst the client. p->payload_len is the original payload length even
+ * when only headers are present.
+ */
+void engine_target_packet(struct engine *e, uint64_t now_ms, const struct packet *p);
+
+/* Run the timers due at now_ms: retransmissions, pacing, timeouts. */
+void engine_tick(struct engine *e, uint64_t now_ms);
+/* When engine_tick() next has something to do; UINT64_MAX when nothing. */
+uint64_t engine_next_deadline(const struct engine *e);
+
+/* End one session (RST to the target, route removed) / every session. */
+void engine_abort(struct engine *e, uint64_t now_ms, const struct session_key *k,
+		  const char *detail);
+void engine_abort_all(struct engine *e, uint64_t now_ms, const char *detail);
+
+const struct engine_counters *engine_counters(const struct engine *e);
+
+#endif

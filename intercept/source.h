@@ -1,0 +1,84 @@
+/*
+ * source.h — where doppel-intercept gets the target's responses from.
+ *
+ * A source swallows matched responses (they must never travel on toward
+ * the real clients) and hands each one, parsed, to the router through
+ * source_deliver_fn. Three sources implement it: nfqueue (source_nfqueue.c),
+ * pcap (source_pcap.c) and the kernel module (source_kmod.c).
+ */
+#ifndef DOPPEL_SOURCE_H
+#define DOPPEL_SOURCE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "loop.h"
+#include "packet.h"
+
+struct source;
+
+/* Called once per response. p->l3 points at the IP header; at least
+ * p->ip_header_len + p->tcp_header_len bytes are readable there, followed
+ * by p->payload_present bytes of payload (the prefix, if one was copied).
+ * p->payload_len is the original payload length. Valid only during the call. */
+typedef void (*source_deliver_fn)(void *ctx, const struct packet *p);
+
+/* A kernel-side match: responses from addr:port (addr family 0 = any
+ * address, port 0 = any port). */
+struct source_match {
+	struct dp_addr addr;
+	uint16_t port;
+};
+
+#define SOURCE_MAX_MATCHES 64
+
+struct source_config {
+	/* nfqueue */
+	uint16_t queue_first, queue_last;	/* --queues A-B */
+	uint32_t queue_maxlen;			/* -q */
+	/* pcap */
+	const char *device;			/* -i, NULL = any */
+	const char *filter;			/* -F, tcpdump syntax */
+	/* all: bytes of payload to keep after the TCP header (0 = headers only) */
+	uint16_t payload_prefix;
+	/* kmod: rules from the command line */
+	struct source_match matches[SOURCE_MAX_MATCHES];
+	size_t match_count;
+	bool local_out;				/* kmod: hook LOCAL_OUT (on the target) */
+};
+
+/* Per-source counters, read for the daemon's statistics. */
+struct source_counters {
+	uint64_t packets;	/* responses delivered */
+	uint64_t malformed;	/* rejected by the parser (and still dropped) */
+	uint64_t lost;		/* known lost before we saw them (ENOBUFS, queue full, ring drops) */
+	uint64_t verdicts;	/* verdicts sent (nfqueue) */
+};
+
+struct source_ops {
+	const char *name;
+	/* Open and register fds with l. 0, or -1 with err filled. */
+	int (*open)(struct source *s, struct loop *l, const struct source_config *cfg,
+		    char *err, size_t errlen);
+	/* Called before the loop sleeps: send batched verdicts and the like. */
+	void (*flush)(struct source *s);
+	void (*close)(struct source *s);
+};
+
+struct source {
+	const struct source_ops *ops;
+	source_deliver_fn deliver;
+	void *deliver_ctx;
+	struct source_counters counters;
+	void *priv;	/* the implementation's state */
+};
+
+extern const struct source_ops source_nfqueue_ops;
+extern const struct source_ops source_pcap_ops;
+extern const struct source_ops source_kmod_ops;
+
+/* Look up a source by name ("nfqueue", "pcap", "kmod"); NULL if unknown. */
+const struct source_ops *source_find(const char *name);
+
+#endif

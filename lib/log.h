@@ -1,0 +1,50 @@
+/*
+ * log.h — relayd-style logging: warn (with errno), warnx (without), info,
+ * debug, fatal (exits). Lines go to stderr; when the process was started by
+ * systemd (JOURNAL_STREAM is set) each line carries a "<N>" syslog priority
+ * prefix that journald understands. Every function checks its format.
+ */
+#ifndef DOPPEL_LOG_H
+#define DOPPEL_LOG_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+
+/* syslog's own numbers, so journald reads the prefixes right. */
+enum log_level {
+	LOG_LEVEL_ERR = 3,
+	LOG_LEVEL_WARNING = 4,
+	LOG_LEVEL_NOTICE = 5,
+	LOG_LEVEL_INFO = 6,
+	LOG_LEVEL_DEBUG = 7,
+};
+
+/* name: the program's name for the line prefix; verbosity: the most verbose
+ * level printed (LOG_LEVEL_INFO by default). */
+void log_init(const char *name, enum log_level verbosity);
+void log_set_level(enum log_level verbosity);
+enum log_level log_get_level(void);
+/* Also append every line to this file (-l); NULL stops. 0, or -1 with errno. */
+int log_open_file(const char *path);
+/* Force or suppress the "<N>" prefixes (tests; default: JOURNAL_STREAM). */
+void log_set_journal(bool on);
+
+void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_notice(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+void log_fatalx(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+void log_vmsg(enum log_level level, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
+
+/* Rate-limited: at most burst lines per interval for this call site;
+ * suppressed lines are counted and reported with the next one printed. */
+struct log_ratelimit {
+	unsigned long long window_start_ms;
+	unsigned printed, suppressed;
+};
+bool log_ratelimit_ok(struct log_ratelimit *rl, unsigned long long now_ms);
+
+#endif
