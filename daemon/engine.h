@@ -36,14 +36,24 @@ struct engine_config {
 					 * sent nothing this long (default 0 = never) */
 	uint16_t mss_clamp;		/* -D: clamp the MSS sent in SYN and used to split; 0 = none */
 	bool send_at_once;		/* -W: do not wait for the target's answer */
-	size_t max_sessions;		/* cap on live sessions (from -m) */
-	size_t max_buffered_bytes;	/* cap on buffered client data, all sessions (from -m) */
+	size_t max_sessions;		/* cap on live sessions (from -m); 0 = no cap */
+	size_t max_buffered_bytes;	/* cap on buffered client data, all sessions
+					 * (from -m); 0 = no cap */
 	uint32_t rto_initial_ms;	/* first retransmission timeout (default 1000) */
 	uint32_t rto_min_ms;		/* default 200 */
 	uint32_t rto_max_ms;		/* default 60000 */
 	unsigned syn_retries;		/* SYNs before giving up (default 6) */
 	unsigned data_retries;		/* retransmissions of one segment (default 15) */
 	uint8_t ttl;			/* of packets sent (default 64) */
+	/* Added by the engine (compatible extensions): */
+	uint32_t pace_timeout_ms;	/* pacing fallback: release a held request this long
+					 * after the previous one was acknowledged even if
+					 * the target sent no answer (default 2000) */
+	uint32_t linger_ms;		/* keep a session that acked the target's FIN last
+					 * this long, to re-ack a retransmitted FIN
+					 * (default 2000) */
+	uint64_t hash_seed;		/* seed of the session table's hash; the daemon
+					 * sets a random one (default 0) */
 };
 
 /* Fill *c with the defaults above. */
@@ -67,10 +77,14 @@ enum engine_end_reason {
 	END_RETRANSMIT_LIMIT,	/* the target never acknowledged our data */
 	END_SEND_FAILED,	/* the send backend refused a packet */
 	END_ABORTED,		/* engine_abort(): intercept lost, shutdown */
+	END_PROTOCOL_ERROR,	/* the target broke TCP (SYN-ACK acking the wrong seq) */
+	END_MEMORY_LIMIT,	/* this session's data would pass max_buffered_bytes */
+	END_SUPERSEDED,		/* the client opened a new connection on the same ports */
 	END_REASON_COUNT
 };
 const char *engine_end_reason_name(enum engine_end_reason r);
 
+/* The sink's functions must not call back into the engine. */
 struct engine_sink {
 	void *ctx;
 	/* Send one IP packet (headers and checksums complete). */
@@ -103,6 +117,12 @@ struct engine_counters {
 	uint64_t summaries;		/* target packets fed in */
 	uint64_t summaries_unmatched;	/* for no live session */
 	uint64_t buffered_bytes;	/* client data held now */
+	/* Added by the engine (compatible extensions): */
+	uint64_t client_truncated;	/* data packets captured without all their payload
+					 * (snaplen): dropped, the stream waits for a copy */
+	uint64_t pace_timeouts;		/* requests released by the pacing fallback */
+	uint64_t persist_probes;	/* zero-window probes sent */
+	uint64_t fast_retransmits;	/* of retransmissions, those on 3 duplicate acks */
 };
 
 struct engine;

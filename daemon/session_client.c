@@ -1,0 +1,249 @@
+/*
+ * session_client.c — what a captured client packet does: start a session
+ * (from its SYN, or from its first data when the SYN was not captured),
+ * add data to the client's stream, note its FIN or RST, and keep the
+ * client's timestamp and window that we replay.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "engine_session.h"
+
+/* What a missed-start session's SYN offers, the client's own being unknown:
+ * Linux's usual MSS for the family and window scale. */
+#define MISSED_START_MSS_IPV4 1460
+#define MISSED_START_MSS_IPV6 1440
+#define MISSED_START_WSCALE 7
+#define MAX_WSCALE 14	/* RFC 7323 2.3 */
+
+/* The client's timestamp only moves forward in what we send (PAWS). */
+static void note_timestamp(struct session *s, const struct packet *p)
+{
+	if (!p->opt.has_timestamp)
+		return;
+	if (seq_gt(p->opt.tsval, s->ts_val) || !s->ts_val)
+		s->ts_val = p->opt.tsval;
+}
+
+static void syn_options_from_syn(struct engine *e, struct session *s, const struct packet *p)
+{
+	uint16_t mss = p->opt.has_mss ? p->opt.mss : 0;
+
+	if (e->cfg.mss_clamp && (!mss || mss > e->cfg.mss_clamp))
+		mss = e->cfg.mss_clamp;
+	s->syn_mss = mss;
+	s->syn_window = p->window;
+	if (p->opt.has_wscale) {
+		s->flags |= SF_OFFER_WSCALE;
+		s->client_wscale = p->opt.wscale > MAX_WSCALE ? MAX_WSCALE : p->opt.wscale;
+	}
+	/* Until the client's first packet after its SYN tells us, its window
+	 * in scaled units is its SYN's window scaled down. */
+	s->client_window = (uint16_t)(p->window >> s->client_wscale);
+	if (!s->client_window)
+		s->client_window = 1;
+}
+
+/* The SYN we make up for a session whose SYN we never saw. */
+static void syn_options_from_data(struct engine *e, struct session *s, const struct packet *p)
+{
+	bool v6 = s->key.target.family == AF_INET6;
+
+	s->syn_mss = e->cfg.mss_clamp ? e->cfg.mss_clamp
+				      : (v6 ? MISSED_START_MSS_IPV6 : MISSED_START_MSS_IPV4);
+	s->syn_window = 65535;
+	s->flags |= SF_OFFER_WSCALE;
+	s->client_wscale = MISSED_START_WSCALE;
+	s->client_window = p->window ? p->window : 1;
+}
+
+void session_client_start(struct engine *e, uint64_t now, const struct session_key *k,
+			  const struct packet *p)
+{
+	bool syn = (p->flags & (TCPF_SYN | TCPF_ACK | TCPF_RST)) == TCPF_SYN;
+	bool data = p->payload_len > 0 && !(p->flags & (TCPF_SYN | TCPF_RST));
+	struct session *s;
+
+	if (!syn && !data) {
+		e->counters.client_ignored++;
+		return;
+	}
+	if (data && p->payload_present < p->payload_len) {
+		e->counters.client_truncated++;
+		return;
+	}
+	s = session_create(e, now, k, syn ? p->seq : p->seq - 1);
+	if (!s)
+		return;
+	if (p->opt.has_timestamp) {
+		s->flags |= SF_OFFER_TIMESTAMPS;
+		s->ts_val = p->opt.tsval;
+	}
+	if (syn) {
+		syn_options_from_syn(e, s, p);
+	} else {
+		syn_options_from_data(e, s, p);
+		s->flags |= SF_MISSED_START;
+		e->counters.sessions_missed_start++;
+	}
+	if (!session_send_syn(e, s))
+		return;
+	s->snd_nxt = s->isn + 1;
+	s->rtt_seq = s->snd_nxt;
+	s->rtt_start = now;
+	s->flags |= SF_RTT_TIMING;
+	s->rtx_at = now + s->rto;
+	if (data)
+		session_client_packet(e, s, now, p);
+	if (!session_ended(s))
+		session_reschedule(e, s, now);
+}
+
+static void end_for_memory(struct engine *e, struct session *s, enum stream_add_result r)
+{
+	char detail[160];
+
+	if (r == STREAM_OVER_BUDGET)
+		snprintf(detail, sizeof(detail),
+			 "client data would pass the %zu-byte cap on buffered data (%llu held)",
+			 e->cfg.max_buffered_bytes,
+			 (unsigned long long)e->counters.buffered_bytes);
+	else if (r == STREAM_TOO_MANY_PENDING)
+		snprintf(detail, sizeof(detail),
+			 "more than %u captured segments out of order", STREAM_MAX_PENDING);
+	else
+		snprintf(detail, sizeof(detail), "out of memory for client data");
+	session_finish(e, s, END_MEMORY_LIMIT, true, detail);
+}
+
+static size_t memory_budget(const struct engine *e)
+{
+	if (!e->cfg.max_buffered_bytes)
+		return SIZE_MAX;
+	if (e->counters.buffered_bytes >= e->cfg.max_buffered_bytes)
+		return 0;
+	return e->cfg.max_buffered_bytes - e->counters.buffered_bytes;
+}
+
+static void client_data(struct engine *e, struct session *s, const struct packet *p)
+{
+	uint32_t seq = p->seq, len = (uint32_t)p->payload_len;
+	const uint8_t *data = p->payload;
+	enum stream_add_result r;
+	size_t before;
+
+	if (p->payload_present < p->payload_len) {
+		e->counters.client_truncated++;
+		return;
+	}
+	/* After our FIN nothing more can go; before the ISN is not data. */
+	if (!session_state_can_send_data(s->state) && s->state != STATE_SYN_SENT)
+		return;
+	if (seq_lt(seq, s->isn + 1)) {
+		uint32_t skip = s->isn + 1 - seq;
+
+		if (skip >= len)
+			return;
+		seq += skip;
+		data += skip;
+		len -= skip;
+	}
+	if ((s->flags & SF_FIN_KNOWN) && seq_gt(seq + len, s->fin_seq)) {
+		if (!seq_lt(seq, s->fin_seq))
+			return;
+		len = s->fin_seq - seq;
+	}
+	if (!session_stream_ready(e, s)) {
+		end_for_memory(e, s, STREAM_NO_MEMORY);
+		return;
+	}
+	before = stream_buffer_held(&s->stream->buf);
+	r = stream_buffer_add(&s->stream->buf, seq, data, len, p->ack, memory_budget(e),
+			      pacing_on_append, s);
+	e->counters.buffered_bytes += stream_buffer_held(&s->stream->buf);
+	e->counters.buffered_bytes -= before;
+	s->data_end = s->stream->buf.end;
+	if (r != STREAM_ADDED) {
+		end_for_memory(e, s, r);
+		return;
+	}
+	/* A retransmission may have brought nothing to keep. */
+	session_stream_trim(e, s);
+}
+
+static void client_fin(struct engine *e, struct session *s, const struct packet *p)
+{
+	uint32_t fin_seq = p->seq + (uint32_t)p->payload_len;
+
+	/* A FIN before data already captured contradicts the stream: the
+	 * first version of the stream wins, as with data. */
+	if ((s->flags & SF_FIN_KNOWN) || seq_lt(fin_seq, s->data_end) ||
+	    seq_lt(fin_seq, s->isn + 1))
+		return;
+	s->flags |= SF_FIN_KNOWN;
+	s->fin_seq = fin_seq;
+	s->fin_ack = p->ack;
+}
+
+static void client_reset(struct engine *e, struct session *s, uint64_t now)
+{
+	bool no_data = s->data_end == s->isn + 1 && !(s->stream && s->stream->buf.pending_count);
+
+	/* The target must first get the data the online server got. */
+	if (no_data || seq_ge(s->snd_una, s->data_end) || session_state_fin_sent(s->state)) {
+		session_finish(e, s, END_CLOSED, true, "client reset the connection");
+		return;
+	}
+	s->flags |= SF_RST_PENDING;
+	session_output(e, s, now);
+}
+
+/* A SYN for a session we have: the client's retransmission, or (another
+ * ISN) a new connection on the same ports, which replaces the old one. */
+static void client_syn(struct engine *e, struct session *s, uint64_t now, const struct packet *p)
+{
+	struct session_key key = s->key;
+
+	if ((p->flags & (TCPF_ACK | TCPF_RST)) || p->seq == s->isn)
+		return;
+	if (s->state == STATE_TIME_WAIT)
+		session_finish(e, s, END_CLOSED, false, "closed: FINs exchanged, port reused");
+	else
+		session_finish(e, s, END_SUPERSEDED, true,
+			       "client opened a new connection on the same ports");
+	session_client_start(e, now, &key, p);
+}
+
+void session_client_packet(struct engine *e, struct session *s, uint64_t now,
+			   const struct packet *p)
+{
+	s->last_client_ms = now;
+	note_timestamp(s, p);
+	if (p->flags & TCPF_SYN) {
+		client_syn(e, s, now, p);
+		return;
+	}
+	if (p->flags & TCPF_RST) {
+		client_reset(e, s, now);
+		return;
+	}
+	if (!(p->flags & TCPF_ACK))
+		return;		/* not valid TCP past the SYN */
+	if (p->window)
+		s->client_window = p->window;
+	if (!p->payload_len && !(p->flags & TCPF_FIN)) {
+		/* The handshake's ACK: the ack number requests are paced from. */
+		if (!(s->flags & SF_MISSED_START))
+			pacing_client_ack(s, p->ack);
+		return;
+	}
+	if (p->payload_len) {
+		client_data(e, s, p);
+		if (session_ended(s))
+			return;
+	}
+	if (p->flags & TCPF_FIN)
+		client_fin(e, s, p);
+	pacing_client_fin(e, s);
+	session_output(e, s, now);
+}

@@ -1,0 +1,155 @@
+/*
+ * session_lifecycle.c — a session's birth and end: the caps, the route at
+ * intercept, the table and the timer heap; the state transitions' side
+ * effects; ending with a reason; the client stream's allocation.
+ *
+ * A session that ends is taken out of the table and the heap at once, but
+ * freed only when the engine call returns (the graveyard), so the code up
+ * the stack that still holds it can check session_ended() and stop.
+ */
+#include <stdlib.h>
+
+#include "engine_session.h"
+
+static bool over_caps(const struct engine *e)
+{
+	if (e->cfg.max_sessions && e->table.count >= e->cfg.max_sessions)
+		return true;
+	return e->cfg.max_buffered_bytes && e->counters.buffered_bytes >= e->cfg.max_buffered_bytes;
+}
+
+struct session *session_create(struct engine *e, uint64_t now, const struct session_key *k,
+			       uint32_t isn)
+{
+	struct session *s;
+
+	if (over_caps(e) || !(s = calloc(1, sizeof(*s)))) {
+		e->counters.sessions_refused_memory++;
+		return NULL;
+	}
+	s->key = *k;
+	s->isn = isn;
+	s->snd_una = s->snd_nxt = isn;
+	s->data_end = isn + 1;
+	s->state = STATE_SYN_SENT;
+	s->rto = e->cfg.rto_initial_ms;
+	s->last_client_ms = s->last_target_ms = now;
+	s->timer.when = UINT64_MAX;
+	if (deadline_heap_push(&e->timers, &s->timer) < 0) {
+		free(s);
+		e->counters.sessions_refused_memory++;
+		return NULL;
+	}
+	/* The route goes first: a SYN whose answer intercept cannot route
+	 * would reach the target and leave it a half-open connection. */
+	if (e->sink.route_add(e->sink.ctx, &s->key) < 0) {
+		deadline_heap_remove(&e->timers, &s->timer);
+		free(s);
+		e->counters.sessions_refused_route++;
+		return NULL;
+	}
+	session_table_insert(&e->table, s);
+	e->counters.sessions_started++;
+	e->counters.sessions_active++;
+	return s;
+}
+
+static void release_stream(struct engine *e, struct session *s)
+{
+	if (!s->stream)
+		return;
+	e->counters.buffered_bytes -= stream_buffer_held(&s->stream->buf);
+	stream_buffer_release(&s->stream->buf);
+	pace_marks_release(&s->stream->marks);
+	free(s->stream);
+	s->stream = NULL;
+}
+
+void session_finish(struct engine *e, struct session *s, enum engine_end_reason reason,
+		    bool reset_target, const char *detail)
+{
+	if (session_ended(s))
+		return;
+	if (reset_target)
+		session_send_reset(e, s);
+	s->state = session_state_next(s->state, EVENT_END);
+	session_table_remove(&e->table, s);
+	deadline_heap_remove(&e->timers, &s->timer);
+	release_stream(e, s);
+	e->sink.route_del(e->sink.ctx, &s->key);
+	if (e->sink.session_end)
+		e->sink.session_end(e->sink.ctx, &s->key, reason, detail);
+	e->counters.ended[reason]++;
+	if (reason == END_CLOSED)
+		e->counters.sessions_completed++;
+	else
+		e->counters.sessions_failed++;
+	e->counters.sessions_active--;
+	s->hash_next = e->graveyard;
+	e->graveyard = s;
+}
+
+/* Free a session that is in neither the table nor the heap. */
+void session_release(struct engine *e, struct session *s)
+{
+	release_stream(e, s);
+	free(s);
+}
+
+void session_free_graveyard(struct engine *e)
+{
+	while (e->graveyard) {
+		struct session *s = e->graveyard;
+
+		e->graveyard = s->hash_next;
+		session_release(e, s);
+	}
+}
+
+void session_transition(struct engine *e, struct session *s, enum session_event ev, uint64_t now)
+{
+	enum session_state next = session_state_next(s->state, ev);
+
+	if (next == s->state)
+		return;
+	if (next == STATE_CLOSED) {
+		session_finish(e, s, END_CLOSED, false,
+			       ev == EVENT_LINGER_DONE ? "closed: FINs exchanged, linger over"
+						       : "closed: FINs exchanged, ours acknowledged last");
+		return;
+	}
+	s->state = next;
+	if (next == STATE_TIME_WAIT) {
+		/* We acked the target's FIN last; if that ack is lost the target
+		 * sends its FIN again, and we must still be there to ack it. */
+		s->linger_at = now + e->cfg.linger_ms;
+		if (!e->cfg.linger_ms)
+			session_finish(e, s, END_CLOSED, false, "closed: FINs exchanged");
+	}
+}
+
+bool session_stream_ready(struct engine *e, struct session *s)
+{
+	if (s->stream)
+		return true;
+	s->stream = calloc(1, sizeof(*s->stream));
+	if (!s->stream)
+		return false;
+	stream_buffer_init(&s->stream->buf, s->data_end);
+	return true;
+}
+
+void session_stream_trim(struct engine *e, struct session *s)
+{
+	struct stream_buffer *b;
+	size_t before;
+
+	if (!s->stream)
+		return;
+	b = &s->stream->buf;
+	before = stream_buffer_held(b);
+	stream_buffer_consume(b, seq_lt(s->snd_una, b->end) ? s->snd_una : b->end);
+	e->counters.buffered_bytes -= before - stream_buffer_held(b);
+	if (!stream_buffer_held(b) && !s->stream->marks.count)
+		release_stream(e, s);
+}

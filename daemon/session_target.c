@@ -1,0 +1,228 @@
+/*
+ * session_target.c — what a response summary from the target does: the
+ * SYN-ACK that completes our handshake, its acks (our data delivered, its
+ * window, duplicate acks that signal a loss), its data and FIN (which we
+ * acknowledge at once), its RST.
+ */
+#include <stdio.h>
+
+#include "engine_session.h"
+
+#define MAX_WSCALE 14
+/* Target data ending further than this past rcv_nxt is not of this
+ * connection (a stale summary, a reused port): acking it would be wrong. */
+#define MAX_RECEIVE_AHEAD (1u << 30)
+
+static void handshake(struct engine *e, struct session *s, uint64_t now, const struct packet *p)
+{
+	char detail[128];
+
+	if (p->flags & TCPF_RST) {
+		if ((p->flags & TCPF_ACK) && p->ack == s->isn + 1)
+			session_finish(e, s, END_TARGET_RESET, false,
+				       "target refused the connection (RST in answer to our SYN)");
+		return;
+	}
+	if ((p->flags & (TCPF_SYN | TCPF_ACK)) != (TCPF_SYN | TCPF_ACK))
+		return;
+	if (p->ack != s->isn + 1) {
+		/* RFC 9293 3.10.7.3: reset <SEQ=SEG.ACK> for an unacceptable ack. */
+		session_transmit(e, s, p->ack, TCPF_RST, NULL, 0);
+		if (session_ended(s))
+			return;
+		snprintf(detail, sizeof(detail),
+			 "target's SYN-ACK acknowledged %u, not our ISN + 1 = %u", p->ack, s->isn + 1);
+		session_finish(e, s, END_PROTOCOL_ERROR, false, detail);
+		return;
+	}
+	s->irs = p->seq;
+	s->rcv_nxt = s->rcv_mark = p->seq + 1;
+	s->snd_una = p->ack;
+	s->target_mss = p->opt.has_mss ? p->opt.mss : 0;
+	if ((s->flags & SF_OFFER_WSCALE) && p->opt.has_wscale) {
+		s->flags |= SF_WSCALE;
+		s->target_wscale = p->opt.wscale > MAX_WSCALE ? MAX_WSCALE : p->opt.wscale;
+	}
+	if ((s->flags & SF_OFFER_TIMESTAMPS) && p->opt.has_timestamp) {
+		s->flags |= SF_TIMESTAMPS;
+		s->ts_recent = p->opt.tsval;
+	}
+	s->snd_wnd = p->window;	/* never scaled in a SYN (RFC 7323 2.2) */
+	s->wl1 = p->seq;
+	s->wl2 = p->ack;
+	if (s->flags & SF_RTT_TIMING)
+		session_rtt_sample(e, s, now);
+	s->retries = 0;
+	session_rto_reset(e, s);
+	s->rtx_at = 0;
+	session_transition(e, s, EVENT_SYN_ACK, now);
+	if (!session_send_ack(e, s))
+		return;
+	session_output(e, s, now);
+}
+
+/* An RST is believed only in our receive window: an old one from an
+ * earlier connection on the same ports must not kill this one. */
+static void target_reset(struct engine *e, struct session *s, const struct packet *p)
+{
+	char detail[96];
+	uint32_t window = (uint32_t)s->client_window << s->client_wscale;
+
+	if (window < 65535)
+		window = 65535;
+	if (seq_lt(p->seq, s->rcv_nxt - 1) || seq_ge(p->seq, s->rcv_nxt + window))
+		return;
+	if (s->state == STATE_TIME_WAIT) {
+		session_finish(e, s, END_CLOSED, false, "closed: FINs exchanged, then reset");
+		return;
+	}
+	snprintf(detail, sizeof(detail), "target reset the connection in %s",
+		 session_state_name(s->state));
+	session_finish(e, s, END_TARGET_RESET, false, detail);
+}
+
+static void window_update(struct engine *e, struct session *s, const struct packet *p)
+{
+	uint32_t window = (uint32_t)p->window << ((s->flags & SF_WSCALE) ? s->target_wscale : 0);
+
+	/* RFC 9293 3.10.7.4: only a segment newer than the one that set the
+	 * window may change it (summaries can be reordered). */
+	if (!(seq_lt(s->wl1, p->seq) || (s->wl1 == p->seq && seq_le(s->wl2, p->ack))))
+		return;
+	s->snd_wnd = window;
+	s->wl1 = p->seq;
+	s->wl2 = p->ack;
+	if ((s->flags & SF_PERSIST) && window) {
+		/* Open again: the send loop takes over from the probes. */
+		s->flags &= ~SF_PERSIST;
+		s->rtx_at = 0;
+		s->retries = 0;
+		session_rto_reset(e, s);
+	}
+}
+
+/* Client payload bytes in [from, to), leaving out the SYN and the FIN. */
+static uint32_t data_bytes(const struct session *s, uint32_t from, uint32_t to)
+{
+	if (seq_lt(from, s->isn + 1))
+		from = s->isn + 1;
+	if (session_state_fin_sent(s->state) && seq_gt(to, s->fin_seq))
+		to = s->fin_seq;
+	return seq_gt(to, from) ? to - from : 0;
+}
+
+static void new_ack(struct engine *e, struct session *s, uint64_t now, uint32_t ack)
+{
+	bool fin_acked = session_state_fin_sent(s->state) && seq_gt(ack, s->fin_seq);
+
+	e->counters.bytes_replayed += data_bytes(s, s->snd_una, ack);
+	if ((s->flags & SF_RTT_TIMING) && seq_ge(ack, s->rtt_seq))
+		session_rtt_sample(e, s, now);
+	s->snd_una = ack;
+	s->dupacks = 0;
+	s->retries = 0;
+	session_rto_reset(e, s);
+	session_stream_trim(e, s);
+	s->rtx_at = 0;
+	session_arm_rtx(e, s, now);
+	if (s->flags & SF_IN_RECOVERY) {
+		if (seq_lt(ack, s->recover)) {
+			/* A partial ack: the next hole is at snd_una. */
+			if (!session_retransmit_first(e, s, now))
+				return;
+		} else {
+			s->flags &= ~SF_IN_RECOVERY;
+		}
+	}
+	if (fin_acked)
+		session_transition(e, s, EVENT_FIN_ACKED, now);
+}
+
+static void duplicate_ack(struct engine *e, struct session *s, uint64_t now)
+{
+	if (++s->dupacks != 3 || (s->flags & SF_IN_RECOVERY))
+		return;
+	s->recover = s->snd_nxt;
+	s->flags |= SF_IN_RECOVERY;
+	e->counters.fast_retransmits++;
+	if (session_retransmit_first(e, s, now))
+		s->rtx_at = now + s->rto;
+}
+
+static void process_ack(struct engine *e, struct session *s, uint64_t now, const struct packet *p)
+{
+	uint32_t old_window = s->snd_wnd;
+
+	/* Acks of what we never sent, or older than what is acknowledged,
+	 * come from reordered or stale summaries: nothing to learn. */
+	if (seq_gt(p->ack, s->snd_nxt) || seq_lt(p->ack, s->snd_una))
+		return;
+	if (s->flags & SF_PERSIST)
+		s->retries = 0;		/* the target answers our probes */
+	window_update(e, s, p);
+	if (seq_gt(p->ack, s->snd_una))
+		new_ack(e, s, now, p->ack);
+	else if (!p->payload_len && !(p->flags & TCPF_FIN) && s->snd_wnd == old_window &&
+		 s->snd_nxt != s->snd_una)
+		duplicate_ack(e, s, now);
+}
+
+static void process_data(struct engine *e, struct session *s, uint64_t now, const struct packet *p)
+{
+	bool fin = (p->flags & TCPF_FIN) != 0;
+	uint32_t end = p->seq + (uint32_t)p->payload_len + fin;
+
+	if (!p->payload_len && !fin)
+		return;
+	if (seq_gt(end, s->rcv_nxt)) {
+		if (end - s->rcv_nxt > MAX_RECEIVE_AHEAD)
+			return;
+		/* We are a sink: whatever the target sent is acknowledged, gaps
+		 * included (a gap is a summary intercept lost, not data we
+		 * could wait for). */
+		s->rcv_nxt = end;
+	}
+	s->flags |= SF_ACK_PENDING;
+	if (!fin)
+		return;
+	if (!(s->flags & SF_TARGET_FIN)) {
+		s->flags |= SF_TARGET_FIN;
+		session_transition(e, s, EVENT_TARGET_FIN, now);
+	} else if (s->state == STATE_TIME_WAIT) {
+		s->linger_at = now + e->cfg.linger_ms;	/* our ack was lost: wait again */
+	}
+}
+
+void session_target_packet(struct engine *e, struct session *s, uint64_t now,
+			   const struct packet *p)
+{
+	s->last_target_ms = now;
+	if (s->state == STATE_SYN_SENT) {
+		handshake(e, s, now, p);
+		return;
+	}
+	if (p->flags & TCPF_RST) {
+		target_reset(e, s, p);
+		return;
+	}
+	if (p->flags & TCPF_SYN) {
+		/* Its SYN-ACK again: our ACK was lost. */
+		if (p->seq == s->irs) {
+			s->flags |= SF_ACK_PENDING;
+			session_output(e, s, now);
+		}
+		return;
+	}
+	if (!(p->flags & TCPF_ACK))
+		return;
+	if ((s->flags & SF_TIMESTAMPS) && p->opt.has_timestamp &&
+	    seq_ge(p->opt.tsval, s->ts_recent))
+		s->ts_recent = p->opt.tsval;
+	process_ack(e, s, now, p);
+	if (session_ended(s))
+		return;
+	process_data(e, s, now, p);
+	if (session_ended(s))
+		return;
+	session_output(e, s, now);
+}

@@ -1,0 +1,90 @@
+/*
+ * session_timers.c — a session's deadlines: which is next (the key of the
+ * session in the engine's heap), and what happens when they pass.
+ *
+ * A session has one place in the heap, at the earliest of: its
+ * retransmission or probe timer, the pacing fallback, the end of its
+ * linger, and the -t and -k timeouts counted from the last packets seen.
+ */
+#include <stdio.h>
+
+#include "engine_session.h"
+
+static uint64_t earliest(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
+
+static uint64_t idle_deadline(const struct engine *e, const struct session *s)
+{
+	uint64_t last = s->last_client_ms > s->last_target_ms ? s->last_client_ms : s->last_target_ms;
+
+	return e->cfg.session_timeout_ms ? last + e->cfg.session_timeout_ms : UINT64_MAX;
+}
+
+/* -k applies once the connection is up and until it is closing down. */
+static uint64_t keepalive_deadline(const struct engine *e, const struct session *s)
+{
+	if (!e->cfg.keepalive_timeout_ms || s->state == STATE_SYN_SENT ||
+	    s->state == STATE_TIME_WAIT)
+		return UINT64_MAX;
+	return s->last_client_ms + e->cfg.keepalive_timeout_ms;
+}
+
+static uint64_t session_deadline(const struct engine *e, const struct session *s)
+{
+	uint64_t d = earliest(idle_deadline(e, s), keepalive_deadline(e, s));
+
+	if (s->rtx_at)
+		d = earliest(d, s->rtx_at);
+	if (s->pace_at)
+		d = earliest(d, s->pace_at);
+	if (s->linger_at)
+		d = earliest(d, s->linger_at);
+	return d;
+}
+
+void session_reschedule(struct engine *e, struct session *s, uint64_t now)
+{
+	uint64_t d = session_deadline(e, s);
+
+	/* A deadline that is already due would make engine_tick() spin:
+	 * whatever it is, it runs on the next millisecond. */
+	if (d <= now)
+		d = now + 1;
+	if (d != s->timer.when)
+		deadline_heap_update(&e->timers, &s->timer, d);
+}
+
+void session_on_timer(struct engine *e, struct session *s, uint64_t now)
+{
+	char detail[96];
+
+	if (idle_deadline(e, s) <= now) {
+		snprintf(detail, sizeof(detail), "no packet from the client or the target for %llu ms",
+			 (unsigned long long)e->cfg.session_timeout_ms);
+		session_finish(e, s, END_SESSION_TIMEOUT, true, detail);
+		return;
+	}
+	if (keepalive_deadline(e, s) <= now) {
+		snprintf(detail, sizeof(detail), "client silent for %llu ms (keep-alive timeout)",
+			 (unsigned long long)e->cfg.keepalive_timeout_ms);
+		session_finish(e, s, END_KEEPALIVE_TIMEOUT, true, detail);
+		return;
+	}
+	if (s->linger_at && s->linger_at <= now) {
+		s->linger_at = 0;
+		session_transition(e, s, EVENT_LINGER_DONE, now);
+		return;
+	}
+	if (s->rtx_at && s->rtx_at <= now) {
+		session_on_rtx_timer(e, s, now);
+		if (session_ended(s))
+			return;
+	}
+	if (s->pace_at && s->pace_at <= now) {
+		s->pace_at = 0;
+		s->flags |= SF_PACE_EXPIRED;
+	}
+	session_output(e, s, now);
+}
