@@ -50,6 +50,7 @@ enum {
 	SF_PACE_EXPIRED = 1 << 13,	/* the pacing fallback fired for the next mark */
 	SF_TARGET_FIN = 1 << 14,	/* the target's FIN arrived (rcv_nxt includes it) */
 	SF_FIN_CHECKED = 1 << 15,	/* pacing has decided about the client's FIN */
+	SF_RTT_MEASURED = 1 << 16,	/* srtt8 and rttvar4 hold a measurement */
 };
 
 struct session {
@@ -89,8 +90,8 @@ struct session {
 	uint32_t srtt8;			/* smoothed RTT in ms, times 8 */
 	uint32_t rttvar4;		/* RTT variation in ms, times 4 */
 	uint32_t rto;			/* current RTO in ms, backed off */
+	uint32_t flags;			/* SF_* */
 
-	uint16_t flags;			/* SF_* */
 	uint16_t syn_mss;		/* MSS our SYN advertised; 0 = none */
 	uint16_t target_mss;		/* from the SYN-ACK */
 	uint16_t mss_limit;		/* lowered after ENGINE_SEND_TOO_BIG; 0 = none */

@@ -14,7 +14,7 @@ void session_rto_reset(struct engine *e, struct session *s)
 {
 	uint32_t rto;
 
-	if (!s->srtt8 && !s->rttvar4) {
+	if (!(s->flags & SF_RTT_MEASURED)) {
 		s->rto = e->cfg.rto_initial_ms;
 		return;
 	}
@@ -43,7 +43,8 @@ void session_rtt_sample(struct engine *e, struct session *s, uint64_t now)
 	int64_t m;
 
 	s->flags &= ~SF_RTT_TIMING;
-	if (!s->srtt8 && !s->rttvar4) {
+	if (!(s->flags & SF_RTT_MEASURED)) {
+		s->flags |= SF_RTT_MEASURED;
 		s->srtt8 = (uint32_t)(r * 8);
 		s->rttvar4 = (uint32_t)(r * 2);
 	} else {

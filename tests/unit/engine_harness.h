@@ -224,7 +224,8 @@ static inline struct session_key harness_key_v4(uint16_t client_port)
 
 /* What a test packet carries besides flags, seq and ack. */
 struct harness_segment {
-	uint16_t window;		/* 0 means 65535 */
+	uint16_t window;		/* 0 means 65535, unless zero_window */
+	bool zero_window;
 	const uint8_t *payload;		/* NULL with payload_len: zeros */
 	size_t payload_len;
 	struct tcp_options opt;
@@ -243,13 +244,15 @@ static inline void harness_build(uint8_t *buf, size_t cap, struct packet *p,
 		.seq = seq,
 		.ack = ack,
 		.flags = flags,
-		.window = seg && seg->window ? seg->window : 65535,
+		.window = 65535,
 	};
 	uint8_t *zeros = NULL;
 	size_t len;
 	const char *why = NULL;
 
 	if (seg) {
+		if (seg->window || seg->zero_window)
+			spec.window = seg->window;
 		spec.opt = seg->opt;
 		spec.payload = seg->payload;
 		spec.payload_len = seg->payload_len;
@@ -296,7 +299,7 @@ static inline void harness_target(struct harness *h, const struct session_key *k
 	free(buf);
 }
 
-/* Shorthands without options or payload. */
+/* Shorthands without options (window taken as it is, 0 included). */
 static inline void harness_client_plain(struct harness *h, const struct session_key *k,
 					uint8_t flags, uint32_t seq, uint32_t ack)
 {
@@ -315,7 +318,8 @@ static inline void harness_target_plain(struct harness *h, const struct session_
 					uint8_t flags, uint32_t seq, uint32_t ack,
 					uint16_t window, size_t payload_len)
 {
-	struct harness_segment seg = { .window = window, .payload_len = payload_len };
+	struct harness_segment seg = { .window = window, .zero_window = window == 0,
+				       .payload_len = payload_len };
 
 	harness_target(h, k, flags, seq, ack, &seg);
 }

@@ -1,0 +1,337 @@
+/*
+ * The client's data on its way to the target: every byte once and in order
+ * whatever the capture saw (retransmissions, overlaps, reordering, GRO
+ * super-packets), held until the handshake completes, cut to the MSS, kept
+ * within the target's window (zero window: probes), and the target's own
+ * data acknowledged.
+ */
+#include "engine_harness.h"
+
+#define CISN HARNESS_CLIENT_ISN
+#define TISN HARNESS_TARGET_ISN
+#define OACK (HARNESS_ONLINE_ISN + 1)
+
+static uint8_t stream[70000];
+
+static void fill_stream(void)
+{
+	for (size_t i = 0; i < sizeof(stream); i++)
+		stream[i] = (uint8_t)('a' + (i * 7 + i / 26) % 26);
+}
+
+/* Feed client bytes [from, to) of the stream (offsets from the first data byte). */
+static void client_bytes(struct harness *h, const struct session_key *k, uint32_t from, uint32_t to)
+{
+	harness_client_data(h, k, CISN + 1 + from, OACK, stream + from, to - from);
+}
+
+/* Collect what the unread sent packets carry into out (by seq), checking
+ * no byte is sent twice unless it is the same byte. Returns the number of
+ * data segments. */
+static size_t collect(struct harness *h, uint8_t *out, size_t cap, size_t *high)
+{
+	size_t segments = 0;
+
+	while (harness_unread(h)) {
+		const struct packet *p = harness_next(h);
+		uint32_t off = p->seq - (CISN + 1);
+
+		if (!p->payload_len)
+			continue;
+		assert_true(off + p->payload_len <= cap);
+		memcpy(out + off, p->payload, p->payload_len);
+		if (off + p->payload_len > *high)
+			*high = off + p->payload_len;
+		segments++;
+	}
+	return segments;
+}
+
+static void test_retransmissions_overlaps_reordering_give_each_byte_once(void **state)
+{
+	struct harness h;
+	struct session_key k = harness_key_v4(41000);
+	uint8_t got[200] = { 0 };
+	size_t high = 0;
+	uint32_t last_end = 0;
+
+	fill_stream();
+	harness_init(&h);
+	harness_start(&h);
+	harness_establish(&h, &k, 65535);
+	client_bytes(&h, &k, 0, 10);
+	client_bytes(&h, &k, 0, 10);	/* retransmitted */
+	client_bytes(&h, &k, 30, 50);	/* ahead of a gap: held */
+	client_bytes(&h, &k, 60, 80);	/* another gap */
+	client_bytes(&h, &k, 5, 35);	/* overlaps both sides, fills the first gap */
+	client_bytes(&h, &k, 40, 70);	/* overlaps, fills the second */
+	client_bytes(&h, &k, 20, 25);	/* old */
+	client_bytes(&h, &k, 80, 100);
+	/* Every segment sent is new: seqs only go up, never overlap. */
+	for (size_t i = h.sent_read; i < h.sent_count; i++) {
+		const struct packet *p = &h.sent[i].p;
+
+		assert_int_equal(p->seq - (CISN + 1), last_end);
+		last_end += p->payload_len;
+	}
+	collect(&h, got, sizeof(got), &high);
+	assert_int_equal(high, 100);
+	assert_memory_equal(got, stream, 100);
+	assert_int_equal(harness_counters(&h)->buffered_bytes, 100);
+	harness_target_plain(&h, &k, TCPF_ACK, TISN + 1, CISN + 101, 65535, 0);
+	assert_int_equal(harness_counters(&h)->buffered_bytes, 0);
+	assert_int_equal(harness_counters(&h)->bytes_replayed, 100);
+	harness_expect_none(&h);
+	harness_finish(&h);
+}
+
+static void test_data_held_until_handshake(void **state)
+{
+	struct harness h;
+	struct session_key k = harness_key_v4(41001);
+	const struct packet *p;
+
+	fill_stream();
+	harness_init(&h);
+	harness_start(&h);
+	harness_client_plain(&h, &k, TCPF_SYN, CISN, 0);
+	harness_expect(&h, TCPF_SYN, CISN, 0, 0);
+	harness_client_plain(&h, &k, TCPF_ACK, CISN + 1, OACK);
+	client_bytes(&h, &k, 0, 300);
+	harness_expect_none(&h);
+	harness_target_plain(&h, &k, TCPF_SYN | TCPF_ACK, TISN, CISN + 1, 65535, 0);
+	harness_expect(&h, TCPF_ACK, CISN + 1, TISN + 1, 0);
+	p = harness_expect(&h, TCPF_ACK | TCPF_PSH, CISN + 1, TISN + 1, 300);
+	assert_memory_equal(p->payload, stream, 300);
+	harness_finish(&h);
+}
+
+/* A 64 KB GRO super-packet, cut to segments of the effective MSS. */
+static void split_super_packet(uint16_t clamp, bool timestamps, uint32_t expected_mss)
+{
+	struct harness h;
+	struct session_key k = harness_key_v4(41002);
+	struct harness_segment syn = { .window = 64240,
+				       .opt = { .has_mss = true, .mss = 1460, .has_wscale = true,
+						.wscale = 7, .has_timestamp = timestamps, .tsval = 5 } };
+	struct harness_segment synack = { .window = 65535,
+					  .opt = { .has_mss = true, .mss = 1460, .has_wscale = true,
+						   .wscale = 7, .has_timestamp = timestamps,
+						   .tsval = 6 } };
+	struct harness_segment data = { .payload = stream, .payload_len = 64000,
+					.opt = { .has_timestamp = timestamps, .tsval = 10 } };
+	static uint8_t got[64000];
+	size_t high = 0, segments = 0;
+
+	fill_stream();
+	harness_init(&h);
+	h.cfg.mss_clamp = clamp;
+	harness_start(&h);
+	harness_client(&h, &k, TCPF_SYN, CISN, 0, &syn);
+	harness_target(&h, &k, TCPF_SYN | TCPF_ACK, TISN, CISN + 1, &synack);
+	harness_drain(&h);
+	harness_client(&h, &k, TCPF_ACK | TCPF_PSH, CISN + 1, OACK, &data);
+	for (size_t i = h.sent_read; i < h.sent_count; i++) {
+		const struct packet *p = &h.sent[i].p;
+		bool last = i + 1 == h.sent_count;
+
+		if (last)
+			assert_true(p->payload_len <= expected_mss);
+		else
+			assert_int_equal(p->payload_len, expected_mss);
+		/* IP total length: headers plus one MSS at most, never 64 KB. */
+		assert_true(p->ip_total_len <= 20 + 20 + (timestamps ? 12 : 0) + expected_mss);
+		assert_int_equal(p->opt.has_timestamp, timestamps);
+	}
+	segments = collect(&h, got, sizeof(got), &high);
+	assert_int_equal(high, 64000);
+	assert_int_equal(segments, (64000 + expected_mss - 1) / expected_mss);
+	assert_memory_equal(got, stream, 64000);
+	harness_finish(&h);
+}
+
+static void test_gro_super_packet_split_to_mss(void **state)
+{
+	split_super_packet(0, false, 1460);
+}
+
+static void test_gro_super_packet_split_to_mss_with_timestamps(void **state)
+{
+	split_super_packet(0, true, 1448);
+}
+
+static void test_gro_super_packet_split_to_clamp(void **state)
+{
+	split_super_packet(1000, false, 1000);
+}
+
+static void test_target_window_limits_data(void **state)
+{
+	struct harness h;
+	struct session_key k = harness_key_v4(41003);
+	uint8_t got[10000];
+	size_t high = 0;
+
+	fill_stream();
+	harness_init(&h);
+	harness_start(&h);
+	harness_establish(&h, &k, 3000);
+	client_bytes(&h, &k, 0, 10000);
+	collect(&h, got, sizeof(got), &high);
+	assert_int_equal(high, 3000);	/* 1460 + 1460 + 80 */
+	/* Acks of part of it slide the window on. */
+	harness_target_plain(&h, &k, TCPF_ACK, TISN + 1, CISN + 1 + 1460, 3000, 0);
+	collect(&h, got, sizeof(got), &high);
+	assert_int_equal(high, 4460);
+	harness_target_plain(&h, &k, TCPF_ACK, TISN + 1, CISN + 1 + 4460, 8000, 0);
+	collect(&h, got, sizeof(got), &high);
+	assert_int_equal(high, 10000);
+	assert_memory_equal(got, stream, 10000);
+	harness_finish(&h);
+}
+
+/* The target's window scale applies to every window after its SYN-ACK. */
+static void test_target_window_scaled(void **state)
+{
+	struct harness h;
+	struct session_key k = harness_key_v4(41004);
+	struct harness_segment syn = { .window = 64240, .opt = { .has_mss = true, .mss = 1460,
+								 .has_wscale = true, .wscale = 7 } };
+	struct harness_segment synack = { .window = 65535, .opt = { .has_mss = true, .mss = 1460,
+								    .has_wscale = true, .wscale = 2 } };
+	uint8_t got[20000];
+	size_t high = 0;
+
+	fill_stream();
+	harness_init(&h);
+	harness_start(&h);
+	harness_client(&h, &k, TCPF_SYN, CISN, 0, &syn);
+	harness_target(&h, &k, TCPF_SYN | TCPF_ACK, TISN, CISN + 1, &synack);
+	harness_drain(&h);
+	harness_client_plain(&h, &k, TCPF_ACK, CISN + 1, OACK);
+	/* Window 1000 << 2 = 4000 bytes. */
+	harness_target_plain(&h, &k, TCPF_ACK, TISN + 1, CISN + 1, 1000, 0);
+	client_bytes(&h, &k, 0, 20000);
+	collect(&h, got, sizeof(got), &high);
+	assert_int_equal(high, 4000);
+	harness_finish(&h);
+}
+
+static void test_zero_window_probed_with_backoff_until_open(void **state)
+{
+	struct harness h;
+	struct session_key k = harness_key_v4(41005);
+	uint64_t last_probe;
+	const struct packet *p;
+
+	fill_stream();
+	harness_init(&h);
+	harness_start(&h);
+	harness_establish(&h, &k, 65535);
+	client_bytes(&h, &k, 0, 100);
+	harness_expect(&h, TCPF_ACK | TCPF_PSH, CISN + 1, TISN + 1, 100);
+	/* Acked, window closed: nothing in flight, so probes must reopen it. */
+	harness_target_plain(&h, &k, TCPF_ACK, TISN + 1, CISN + 101, 0, 0);
+	client_bytes(&h, &k, 100, 200);
+	harness_expect_none(&h);
+	last_probe = h.now;
+	/* The RTT measured is 0 ms: the RTO is rto_min, then backs off. */
+	for (uint64_t gap = 200; gap <= 1600; gap *= 2) {
+		harness_advance(&h, gap - 1);
+		harness_expect_none(&h);
+		harness_advance(&h, 1);
+		/* A probe: an ACK with an old seq, no data. */
+		p = harness_expect(&h, TCPF_ACK, CISN + 100, TISN + 1, 0);
+		assert_int_equal(h.now - last_probe, gap);
+		last_probe = h.now;
+		/* The target answers each probe: window still closed. */
+		harness_target_plain(&h, &k, TCPF_ACK, TISN + 1, CISN + 101, 0, 0);
+		harness_expect_none(&h);
+	}
+	(void)p;
+	assert_int_equal(harness_counters(&h)->persist_probes, 4);
+	/* It opens: the data goes at once. */
+	harness_target_plain(&h, &k, TCPF_ACK, TISN + 1, CISN + 101, 65535, 0);
+	p = harness_expect(&h, TCPF_ACK | TCPF_PSH, CISN + 101, TISN + 1, 100);
+	assert_memory_equal(p->payload, stream + 100, 100);
+	harness_target_plain(&h, &k, TCPF_ACK, TISN + 1, CISN + 201, 65535, 0);
+	assert_int_equal(h.end_count, 0);
+	/* Nothing more due but the idle timeout. */
+	assert_int_equal(engine_next_deadline(h.engine), h.now + h.cfg.session_timeout_ms);
+	harness_finish(&h);
+}
+
+static void test_target_data_acknowledged(void **state)
+{
+	struct harness h;
+	struct session_key k = harness_key_v4(41006);
+
+	harness_init(&h);
+	harness_start(&h);
+	harness_establish(&h, &k, 65535);
+	harness_target_plain(&h, &k, TCPF_ACK | TCPF_PSH, TISN + 1, CISN + 1, 65535, 1000);
+	harness_expect(&h, TCPF_ACK, CISN + 1, TISN + 1001, 0);
+	harness_target_plain(&h, &k, TCPF_ACK, TISN + 1001, CISN + 1, 65535, 1448);
+	harness_expect(&h, TCPF_ACK, CISN + 1, TISN + 2449, 0);
+	/* A summary lost on the way: we still ack the highest end seen (we
+	 * cannot get the missing bytes, and the target must not stall). */
+	harness_target_plain(&h, &k, TCPF_ACK, TISN + 4000, CISN + 1, 65535, 500);
+	harness_expect(&h, TCPF_ACK, CISN + 1, TISN + 4500, 0);
+	/* An old segment again (the target retransmitted): re-acked, the ack
+	 * never goes back. */
+	harness_target_plain(&h, &k, TCPF_ACK, TISN + 1, CISN + 1, 65535, 1000);
+	harness_expect(&h, TCPF_ACK, CISN + 1, TISN + 4500, 0);
+	/* A pure ACK from the target needs no answer. */
+	harness_target_plain(&h, &k, TCPF_ACK, TISN + 4500, CISN + 1, 65535, 0);
+	harness_expect_none(&h);
+	/* A summary from far outside the sequence space is ignored. */
+	harness_target_plain(&h, &k, TCPF_ACK, TISN + 0x70000000u, CISN + 1, 65535, 10);
+	harness_expect_none(&h);
+	harness_target_plain(&h, &k, TCPF_ACK, TISN + 4500, CISN + 1, 65535, 10);
+	harness_expect(&h, TCPF_ACK, CISN + 1, TISN + 4510, 0);
+	harness_finish(&h);
+}
+
+/* A summary for no session, and a captured packet cut short by snaplen. */
+static void test_unmatched_and_truncated(void **state)
+{
+	struct harness h;
+	struct session_key k = harness_key_v4(41007);
+	struct session_key other = harness_key_v4(41008);
+	uint8_t buf[200];
+	struct packet p;
+	struct harness_segment seg = { .payload = stream, .payload_len = 100 };
+
+	fill_stream();
+	harness_init(&h);
+	harness_start(&h);
+	harness_establish(&h, &k, 65535);
+	harness_target_plain(&h, &other, TCPF_ACK, 1, 1, 100, 0);
+	assert_int_equal(harness_counters(&h)->summaries_unmatched, 1);
+	harness_build(buf, sizeof(buf), &p, &k.client, k.client_port, &k.target, k.target_port,
+		      TCPF_ACK, CISN + 1, OACK, &seg);
+	p.payload_present = 40;	/* as a capture with a short snaplen leaves it */
+	engine_client_packet(h.engine, h.now, &k, &p);
+	harness_expect_none(&h);
+	assert_int_equal(harness_counters(&h)->client_truncated, 1);
+	assert_int_equal(harness_counters(&h)->buffered_bytes, 0);
+	harness_finish(&h);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_retransmissions_overlaps_reordering_give_each_byte_once),
+		cmocka_unit_test(test_data_held_until_handshake),
+		cmocka_unit_test(test_gro_super_packet_split_to_mss),
+		cmocka_unit_test(test_gro_super_packet_split_to_mss_with_timestamps),
+		cmocka_unit_test(test_gro_super_packet_split_to_clamp),
+		cmocka_unit_test(test_target_window_limits_data),
+		cmocka_unit_test(test_target_window_scaled),
+		cmocka_unit_test(test_zero_window_probed_with_backoff_until_open),
+		cmocka_unit_test(test_target_data_acknowledged),
+		cmocka_unit_test(test_unmatched_and_truncated),
+	};
+
+	return cmocka_run_group_tests_name("copy_engine_data", tests, NULL, NULL);
+}
