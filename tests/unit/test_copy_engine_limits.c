@@ -146,8 +146,8 @@ static struct session_key many_key(uint32_t i)
 }
 
 /* Every third session's SYN is answered; all sessions are spread over
- * 5 s (before the first SYN timeout). Answered ones end on -t, the others on the SYN timeout, each at
- * exactly its own deadline. */
+ * 5 s (before the first SYN timeout). Answered ones end on -t, the others
+ * on the SYN timeout, each at exactly its own deadline. */
 static void test_many_sessions_timed_out(void **state)
 {
 	struct harness h;
