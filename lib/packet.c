@@ -173,44 +173,33 @@ static int parse_ipv4(const uint8_t *buf, size_t len, unsigned flags,
 }
 
 /*
- * How long the extension header at off is, or 0 with *why set. end is
- * where the packet's bytes in the buffer stop, total where the IPv6 payload
- * length says the packet stops.
+ * How long the extension header at off is (into *ext), or -1 with *why set.
+ * end is where the packet's bytes in the buffer stop, total where the IPv6
+ * payload length says the packet stops.
  */
-static size_t ipv6_extension_len(const uint8_t *buf, size_t off, size_t end, size_t total,
-				 uint8_t next, struct packet *p, const char **why)
+static int ipv6_extension_len(const uint8_t *buf, size_t off, size_t end, size_t total,
+			      uint8_t next, size_t *ext, struct packet *p, const char **why)
 {
-	size_t ext;
-
-	if (off + IPV6_EXT_MIN > total) {
-		packet_fail(why, "ipv6 payload too short for its extension header");
-		return 0;
-	}
-	if (off + IPV6_EXT_MIN > end) {
-		packet_fail(why, "ipv6 extension header truncated");
-		return 0;
-	}
+	if (off + IPV6_EXT_MIN > total)
+		return packet_fail(why, "ipv6 payload too short for its extension header");
+	if (off + IPV6_EXT_MIN > end)
+		return packet_fail(why, "ipv6 extension header truncated");
 	if (next == IPV6_NEXT_FRAGMENT) {
 		p->fragment = true;
-		if (load_be16(buf + off + 2) >> 3) {
-			packet_fail(why, "ipv6 fragment with a non-zero offset (no tcp header)");
-			return 0;
-		}
-		return IPV6_EXT_MIN;
+		if (load_be16(buf + off + 2) >> 3)
+			return packet_fail(why, "ipv6 fragment with a non-zero offset (no tcp header)");
+		*ext = IPV6_EXT_MIN;
+		return 0;
 	}
 	if (next == IPV6_NEXT_AH)	/* RFC 4302: length in 4-byte units, minus 2 */
-		ext = ((size_t)buf[off + 1] + 2) * 4;
+		*ext = ((size_t)buf[off + 1] + 2) * 4;
 	else
-		ext = ((size_t)buf[off + 1] + 1) * 8;
-	if (off + ext > total) {
-		packet_fail(why, "ipv6 extension header longer than the payload length");
-		return 0;
-	}
-	if (off + ext > end) {
-		packet_fail(why, "ipv6 extension header runs past the buffer");
-		return 0;
-	}
-	return ext;
+		*ext = ((size_t)buf[off + 1] + 1) * 8;
+	if (off + *ext > total)
+		return packet_fail(why, "ipv6 extension header longer than the payload length");
+	if (off + *ext > end)
+		return packet_fail(why, "ipv6 extension header runs past the buffer");
+	return 0;
 }
 
 static int parse_ipv6(const uint8_t *buf, size_t len, unsigned flags,
@@ -257,8 +246,7 @@ static int parse_ipv6(const uint8_t *buf, size_t len, unsigned flags,
 			p->ip_header_len = off;
 			return packet_fail(why, protocol_reason(next));
 		}
-		ext = ipv6_extension_len(buf, off, end, total, next, p, why);
-		if (!ext)
+		if (ipv6_extension_len(buf, off, end, total, next, &ext, p, why))
 			return -1;
 		next = buf[off];
 		off += ext;

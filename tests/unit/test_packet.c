@@ -33,6 +33,18 @@ static void expect_reject(const uint8_t *buf, size_t len, unsigned flags, const 
 	assert_string_equal(why, reason);
 }
 
+/* The sample with one byte changed must be refused for this reason. */
+static void expect_reject_with(const uint8_t *sample, size_t len, size_t at, uint8_t value,
+			       const char *reason)
+{
+	uint8_t buf[256];
+
+	assert_true(len <= sizeof(buf) && at < len);
+	memcpy(buf, sample, len);
+	buf[at] = value;
+	expect_reject(buf, len, 0, reason);
+}
+
 static void expect_ok(const uint8_t *buf, size_t len, unsigned flags, struct packet *p)
 {
 	const char *why = "(not set)";
@@ -217,20 +229,16 @@ static void test_bad_versions(void **state)
 		"ip version 12 (not 4 or 6)", "ip version 13 (not 4 or 6)",
 		"ip version 14 (not 4 or 6)", "ip version 15 (not 4 or 6)",
 	};
-	uint8_t buf[sizeof(sample_syn_v4)];
 
 	expect_reject(sample_syn_v4, 0, 0, "empty packet");
 	for (unsigned v = 0; v < 16; v++) {
-		if (!reasons[v])
-			continue;
-		COPY(buf, sample_syn_v4);
-		buf[0] = (uint8_t)(v << 4 | 5);
-		expect_reject(buf, sizeof(buf), 0, reasons[v]);
+		if (reasons[v])
+			expect_reject_with(sample_syn_v4, sizeof(sample_syn_v4), 0,
+					   (uint8_t)(v << 4 | 5), reasons[v]);
 	}
 	/* An IPv4 packet whose first byte says 6 is read as IPv6 and refused. */
-	COPY(buf, sample_syn_v4);
-	buf[0] = 0x65;
-	expect_reject(buf, sizeof(buf), 0, "ipv6 payload length runs past the buffer");
+	expect_reject_with(sample_syn_v4, sizeof(sample_syn_v4), 0, 0x65,
+			   "ipv6 payload length runs past the buffer");
 }
 
 static void test_bad_ipv4_header_length(void **state)
@@ -242,11 +250,8 @@ static void test_bad_ipv4_header_length(void **state)
 	};
 	uint8_t buf[sizeof(sample_ack_v4)];
 
-	for (unsigned ihl = 0; ihl < 5; ihl++) {
-		COPY(buf, sample_ack_v4);
-		buf[0] = (uint8_t)(0x40 | ihl);
-		expect_reject(buf, sizeof(buf), 0, reasons[ihl]);
-	}
+	for (unsigned ihl = 0; ihl < 5; ihl++)
+		expect_reject_with(sample_ack_v4, sizeof(buf), 0, (uint8_t)(0x40 | ihl), reasons[ihl]);
 	/* IHL 15 (60 bytes) in a 52-byte packet: header past the buffer. */
 	COPY(buf, sample_ack_v4);
 	buf[0] = 0x4f;
@@ -331,13 +336,10 @@ static void test_not_tcp(void **state)
 		{ 132, "not tcp (protocol 132, sctp)" },
 		{ 253, "not tcp (unknown ip protocol)" },
 	};
-	uint8_t buf[sizeof(sample_ack_v4)];
 
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		COPY(buf, sample_ack_v4);
-		buf[9] = cases[i].protocol;
-		expect_reject(buf, sizeof(buf), 0, cases[i].reason);
-	}
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		expect_reject_with(sample_ack_v4, sizeof(sample_ack_v4), 9, cases[i].protocol,
+				   cases[i].reason);
 }
 
 static void test_bad_tcp_data_offset(void **state)
@@ -347,17 +349,13 @@ static void test_bad_tcp_data_offset(void **state)
 		"tcp header length 8 < 20", "tcp header length 12 < 20",
 		"tcp header length 16 < 20",
 	};
-	uint8_t buf[sizeof(sample_ack_v4)];
 
-	for (unsigned offset = 0; offset < 5; offset++) {
-		COPY(buf, sample_ack_v4);
-		buf[32] = (uint8_t)(offset << 4);
-		expect_reject(buf, sizeof(buf), 0, reasons[offset]);
-	}
+	for (unsigned offset = 0; offset < 5; offset++)
+		expect_reject_with(sample_ack_v4, sizeof(sample_ack_v4), 32, (uint8_t)(offset << 4),
+				   reasons[offset]);
 	/* 60 bytes of TCP header in a 32-byte segment. */
-	COPY(buf, sample_ack_v4);
-	buf[32] = 0xf0;
-	expect_reject(buf, sizeof(buf), 0, "tcp header length runs past the ip payload");
+	expect_reject_with(sample_ack_v4, sizeof(sample_ack_v4), 32, 0xf0,
+			   "tcp header length runs past the ip payload");
 	/* Truncated capture: the IP header promises more than the buffer has. */
 	expect_reject(sample_data_v4, 45, PACKET_TRUNCATED_OK,
 		      "tcp header length runs past the buffer");
