@@ -107,7 +107,8 @@ enum link_type {
 };
 
 /* Skip the link-layer header then packet_parse(). Non-IP frames are
- * rejected with a reason like the rest. */
+ * rejected with a reason like the rest (and leave p unspecified); an
+ * ethertype that disagrees with the IP version is refused too. */
 int packet_parse_link(enum link_type link, const uint8_t *buf, size_t len,
 		      unsigned flags, struct packet *p, const char **why);
 
