@@ -79,7 +79,7 @@ static int parse_line(const char *path, unsigned line_no, char *line, size_t len
 		      config_line_fn cb, void *arg, char *err, size_t errlen)
 {
 	char why[256] = "";
-	char *key, *value;
+	char *key = NULL, *value = NULL;
 	int rc;
 
 	if (len > 0 && line[len - 1] == '\n')

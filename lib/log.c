@@ -123,6 +123,9 @@ static size_t format_timestamp(char *buf, size_t len)
 
 /* The message proper: "name: [fatal: ]message[: strerror][ (N ... suppressed)]". */
 static void build_message(struct line *ln, const char *what, int errnum, unsigned suppressed,
+			  const char *fmt, va_list ap) __attribute__((format(printf, 5, 0)));
+
+static void build_message(struct line *ln, const char *what, int errnum, unsigned suppressed,
 			  const char *fmt, va_list ap)
 {
 	char errbuf[128];

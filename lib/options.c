@@ -49,7 +49,7 @@ static int leading_number(const char *s, uint64_t *value, char **end, char *err,
 int opt_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out,
 		   char *err, size_t errlen)
 {
-	uint64_t value;
+	uint64_t value = 0;
 	char *end;
 
 	if (leading_number(s, &value, &end, err, errlen) < 0)
@@ -65,7 +65,7 @@ int opt_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out,
 
 int opt_parse_port(const char *s, uint16_t *out, char *err, size_t errlen)
 {
-	uint64_t value;
+	uint64_t value = 0;
 
 	if (opt_parse_uint(s, 1, 65535, &value, err, errlen) < 0)
 		return -1;
@@ -82,7 +82,7 @@ struct unit {
 static int number_with_unit(const char *s, const struct unit *units, uint64_t bare_factor,
 			    uint64_t *out, char *err, size_t errlen)
 {
-	uint64_t value, factor = bare_factor;
+	uint64_t value = 0, factor = bare_factor;
 	char *end;
 
 	if (leading_number(s, &value, &end, err, errlen) < 0)
@@ -189,7 +189,7 @@ int opt_parse_host_port(const char *s, uint16_t default_port, struct dp_addr *ad
 {
 	const char *colon;
 	struct dp_addr parsed;
-	uint16_t parsed_port;
+	uint16_t parsed_port = 0;
 	char host[INET6_ADDRSTRLEN + 1];
 	size_t len;
 
