@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "log.h"
+#include "unit_files.h"
 
 /* ---- capturing stderr ---- */
 
@@ -220,17 +221,6 @@ static void test_long_message_is_cut(void **state)
 	assert_string_equal(out + len - 5, "x...\n");
 }
 
-static void read_file(const char *path, char *buf, size_t len)
-{
-	FILE *f = fopen(path, "r");
-	size_t n;
-
-	assert_non_null(f);
-	n = fread(buf, 1, len - 1, f);
-	buf[n] = '\0';
-	fclose(f);
-}
-
 /* -l: lines are appended after what the file held, with a timestamp and
  * the level; closing stops them; a failed open keeps the old file. */
 static void test_log_file(void **state)
@@ -259,7 +249,7 @@ static void test_log_file(void **state)
 	assert_string_equal(capture_end(),
 			    "unit: to file 7\nunit: still to file\nunit: stderr only\n");
 
-	read_file(path, content, sizeof(content));
+	unit_read_file(path, content, sizeof(content));
 	assert_int_equal(regcomp(&re,
 				 "^old line\n"
 				 "[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}"

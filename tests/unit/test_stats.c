@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "stats.h"
+#include "unit_files.h"
 
 static const char *const names[] = { "a", "bb", "ccc" };
 
@@ -145,17 +146,6 @@ static int count_entries(const char *dir)
 	return n;
 }
 
-static void read_file(const char *path, char *buf, size_t len)
-{
-	FILE *f = fopen(path, "r");
-	size_t n;
-
-	assert_non_null(f);
-	n = fread(buf, 1, len - 1, f);
-	buf[n] = '\0';
-	fclose(f);
-}
-
 static void test_write_json(void **state)
 {
 	char dir[] = "/tmp/doppel-test-stats-XXXXXX";
@@ -170,7 +160,7 @@ static void test_write_json(void **state)
 	assert_int_equal(stats_write_json(&s, "\"uptime_s\": 9", path), 0);
 	stats_format_json(&s, "\"uptime_s\": 9", expected, sizeof(expected));
 	strcat(expected, "\n");
-	read_file(path, content, sizeof(content));
+	unit_read_file(path, content, sizeof(content));
 	assert_string_equal(content, expected);
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0644);
@@ -179,7 +169,7 @@ static void test_write_json(void **state)
 	/* Replaced whole by the next write. */
 	values[2] = 30000;
 	assert_int_equal(stats_write_json(&s, NULL, path), 0);
-	read_file(path, content, sizeof(content));
+	unit_read_file(path, content, sizeof(content));
 	assert_string_equal(content, "{\"a\": 1, \"bb\": 2, \"ccc\": 30000}\n");
 	assert_int_equal(count_entries(dir), 1);
 
