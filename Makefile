@@ -95,13 +95,16 @@ FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BUILD := build/fuzz
 FUZZ_BIN  := $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZ_BUILD)/%)
 FUZZ_SECONDS ?= 60
+# UBSan must stop the fuzzer at the first report, or findings scroll by.
+FUZZ_SAN  := address,undefined -fno-sanitize-recover=undefined
 fuzz-build:
-	$(MAKE) BUILD=$(FUZZ_BUILD)/obj CC=clang SAN= \
-		CFLAGS="-O1 -g -fsanitize=fuzzer-no-link,address,undefined" $(FUZZ_BUILD)/obj/libdoppel.a
+	@$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD)/obj CC=clang SAN= \
+		CFLAGS="-O1 -g -fsanitize=fuzzer-no-link,$(FUZZ_SAN)" $(FUZZ_BUILD)/obj/libdoppel.a
 	@set -e; for f in $(FUZZ_SRC); do \
 		b=$(FUZZ_BUILD)/$$(basename $$f .c); \
+		[ "$$b" -nt "$$f" ] && [ "$$b" -nt $(FUZZ_BUILD)/obj/libdoppel.a ] && continue; \
 		echo "  FUZZ  $$b"; \
-		clang -std=gnu11 -O1 -g -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Ilib -Iinclude \
+		clang -std=gnu11 $(WARN) -O1 -g -fsanitize=fuzzer,$(FUZZ_SAN) -D_GNU_SOURCE -Ilib -Iinclude \
 			$$f $(FUZZ_BUILD)/obj/libdoppel.a -o $$b; \
 	done
 fuzz: fuzz-build

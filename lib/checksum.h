@@ -11,7 +11,9 @@
 
 #include "packet.h"
 
-/* One's-complement sum of len bytes added to sum (not folded, not inverted). */
+/* One's-complement sum of len bytes added to sum (not folded, not inverted).
+ * Any alignment. A buffer summed in pieces must have even-length pieces
+ * but the last (an odd byte is padded as if it ended the data). */
 uint32_t checksum_partial(const void *data, size_t len, uint32_t sum);
 /* Fold a 32-bit partial sum to 16 bits and invert it: the field's value
  * (in network byte order when stored with memcpy of the uint16_t). */

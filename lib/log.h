@@ -39,12 +39,24 @@ void log_fatalx(const char *fmt, ...) __attribute__((format(printf, 1, 2), noret
 void log_vmsg(enum log_level level, const char *fmt, va_list ap)
 	__attribute__((format(printf, 2, 0)));
 
-/* Rate-limited: at most burst lines per interval for this call site;
- * suppressed lines are counted and reported with the next one printed. */
+/* Rate-limited: at most LOG_RATELIMIT_BURST lines per
+ * LOG_RATELIMIT_INTERVAL_MS window for this call site (one zeroed struct
+ * per site); suppressed lines are counted and reported with the next one
+ * printed. The window restarts with the first line after it ends. */
+#define LOG_RATELIMIT_BURST 10
+#define LOG_RATELIMIT_INTERVAL_MS 5000
 struct log_ratelimit {
 	unsigned long long window_start_ms;
 	unsigned printed, suppressed;
+	unsigned to_report;	/* set when a line is allowed: how many were
+				 * suppressed before it, for the caller to say */
 };
 bool log_ratelimit_ok(struct log_ratelimit *rl, unsigned long long now_ms);
+/* log_vmsg behind log_ratelimit_ok: a line filtered out by its level uses
+ * none of the budget; an allowed line after suppressed ones ends with
+ * " (N similar lines suppressed)". now_ms: loop_now_ms() in the daemons. */
+void log_ratelimited(struct log_ratelimit *rl, unsigned long long now_ms,
+		     enum log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 
 #endif

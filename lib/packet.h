@@ -43,7 +43,7 @@ struct dp_addr {
 struct tcp_options {
 	bool has_mss, has_wscale, sack_permitted, has_timestamp;
 	uint16_t mss;
-	uint8_t wscale;
+	uint8_t wscale;		/* parsing clamps it to 14 (RFC 7323 section 2.3) */
 	uint32_t tsval, tsecr;
 	uint8_t sack_blocks;	/* number of valid entries in sack[] */
 	struct { uint32_t left, right; } sack[TCP_MAX_SACK_BLOCKS];
@@ -84,7 +84,16 @@ struct packet {
 /*
  * Parse an IPv4 or IPv6 packet carrying TCP, starting at the IP header.
  * Returns 0, or -1 with *why set to a static string naming what was wrong
- * ("ipv4 header length 12 < 20", "not tcp (protocol 17)", ...).
+ * ("ipv4 header length 12 < 20", "not tcp (protocol 17, udp)", ...).
+ *
+ * Fragments: a first fragment (IPv4 MF set, or an IPv6 fragment header with
+ * offset 0) parses with p->fragment set and payload_len covering only this
+ * fragment's bytes; a later fragment, which carries no TCP header, is
+ * refused, but p->family, l3, src, dst and fragment are filled so the caller
+ * can count it. After any other failure p holds nothing to rely on.
+ * IPv6 walks hop-by-hop (first only), routing, fragment, destination
+ * options, AH, mobility, HIP and shim6 headers; ESP and "no next header"
+ * are refused like any other protocol.
  */
 int packet_parse(const uint8_t *buf, size_t len, unsigned flags,
 		 struct packet *p, const char **why);
@@ -98,13 +107,22 @@ enum link_type {
 };
 
 /* Skip the link-layer header then packet_parse(). Non-IP frames are
- * rejected with a reason like the rest. */
+ * rejected with a reason like the rest (and leave p unspecified); an
+ * ethertype that disagrees with the IP version is refused too. */
 int packet_parse_link(enum link_type link, const uint8_t *buf, size_t len,
 		      unsigned flags, struct packet *p, const char **why);
 
-/* Parse only the TCP options area (len bytes). Returns 0 or -1 with *why. */
+/* Parse only the TCP options area (len bytes). Returns 0 or -1 with *why.
+ * Unknown kinds are skipped; a length byte below 2 or past the area, or a
+ * known kind of the wrong size, is refused. */
 int packet_parse_tcp_options(const uint8_t *opt, size_t len,
 			     struct tcp_options *o, const char **why);
+
+/* The bytes packet_build() writes for o's options: 0 to 20, a multiple of 4. */
+size_t packet_tcp_options_size(const struct tcp_options *o);
+/* Write o's options as packet_build() does (see struct packet_spec) into
+ * out, which has room for packet_tcp_options_size(o) bytes; returns that. */
+size_t packet_tcp_options_write(uint8_t *out, const struct tcp_options *o);
 
 /* What to build. */
 struct packet_spec {
@@ -115,9 +133,11 @@ struct packet_spec {
 	uint16_t window;
 	uint8_t ttl;			/* 0 means 64 */
 	uint16_t ip_id;			/* IPv4 */
-	/* Options to write, each only if its has_/permitted flag is set:
-	 * MSS, window scale, SACK permitted, timestamps, in the usual order,
-	 * padded with NOPs to a 4-byte boundary. SACK blocks are not written. */
+	/* Options to write, each only if its has_/permitted flag is set, in
+	 * Linux's order and layout, each on a 4-byte boundary: MSS; SACK
+	 * permitted + timestamps (two NOPs instead of SACK permitted when it
+	 * is off); NOP + window scale; NOP NOP + SACK permitted when there are
+	 * no timestamps. SACK blocks are not written. */
 	struct tcp_options opt;
 	const uint8_t *payload;
 	size_t payload_len;
@@ -137,9 +157,12 @@ size_t packet_build(uint8_t *buf, size_t cap, const struct packet_spec *s);
 /* Helpers on addresses. */
 bool dp_addr_equal(const struct dp_addr *a, const struct dp_addr *b);
 void dp_addr_from_v4(struct dp_addr *a, uint32_t v4_network_order);
+/* From the 16 bytes of an IPv6 address, in network order. */
+void dp_addr_from_v6(struct dp_addr *a, const void *bytes16);
 /* inet_pton for both families; returns 0 or -1. */
 int dp_addr_parse(const char *s, struct dp_addr *a);
-/* inet_ntop into buf (at least INET6_ADDRSTRLEN); returns buf. */
+/* inet_ntop into buf (at least INET6_ADDRSTRLEN); returns buf. An address
+ * of no family prints as "(no address)". */
 const char *dp_addr_str(const struct dp_addr *a, char *buf, size_t len);
 
 /* Sequence number arithmetic (RFC 1982 style, modulo 2^32). */
