@@ -249,6 +249,8 @@ static bool send_segment(struct engine *e, struct session *s, uint64_t now)
 		if (fin_due_at(s, s->snd_nxt + len))
 			flags |= TCPF_FIN;
 		payload = stream_buffer_peek(&s->stream->buf, s->snd_nxt, &avail);
+		if (!payload || avail < len)
+			return false;	/* cannot happen: data_end is the buffer's end */
 		r = session_transmit(e, s, s->snd_nxt, flags, payload, len);
 	} while (r == TRANSMIT_TOO_BIG);
 	if (r == TRANSMIT_DEAD)

@@ -107,7 +107,9 @@ bool session_retransmit_first(struct engine *e, struct session *s, uint64_t now)
 			len = data_end - seq;
 			if (len > session_mss(e, s))
 				len = session_mss(e, s);
-			payload = stream_buffer_peek(&s->stream->buf, seq, &avail);
+			payload = s->stream ? stream_buffer_peek(&s->stream->buf, seq, &avail) : NULL;
+			if (!payload || avail < len)
+				return true;	/* cannot happen: unacked data is held */
 			flags |= TCPF_PSH;
 		}
 		if (fin_sent && seq + len == s->fin_seq)

@@ -318,6 +318,62 @@ static void test_unmatched_and_truncated(void **state)
 	harness_finish(&h);
 }
 
+/* What we send carries the client's latest tsval, never an older one
+ * (the target's PAWS would drop it), the target's latest tsval as tsecr,
+ * and the client's latest non-zero window. */
+static void test_timestamps_and_window_follow_the_client(void **state)
+{
+	struct harness h;
+	struct session_key k = harness_key_v4(41009);
+	struct harness_segment syn = { .window = 64240,
+				       .opt = { .has_mss = true, .mss = 1460, .has_wscale = true,
+						.wscale = 7, .has_timestamp = true, .tsval = 1000 } };
+	struct harness_segment synack = { .window = 65535,
+					  .opt = { .has_mss = true, .mss = 1460, .has_wscale = true,
+						   .wscale = 7, .has_timestamp = true, .tsval = 50 } };
+	struct harness_segment seg = { .window = 600, .payload_len = 10,
+				       .opt = { .has_timestamp = true, .tsval = 1010 } };
+	const struct packet *p;
+
+	harness_init(&h);
+	harness_start(&h);
+	harness_client(&h, &k, TCPF_SYN, CISN, 0, &syn);
+	harness_target(&h, &k, TCPF_SYN | TCPF_ACK, TISN, CISN + 1, &synack);
+	harness_drain(&h);
+	harness_client(&h, &k, TCPF_ACK | TCPF_PSH, CISN + 1, OACK, &seg);
+	p = harness_expect(&h, TCPF_ACK | TCPF_PSH, CISN + 1, TISN + 1, 10);
+	assert_int_equal(p->opt.tsval, 1010);
+	assert_int_equal(p->opt.tsecr, 50);
+	assert_int_equal(p->window, 600);
+	/* A retransmission captured late carries an older tsval: ours stays. */
+	seg.opt.tsval = 1005;
+	seg.window = 0;		/* a zero window is not replayed: we are a sink */
+	seg.zero_window = true;
+	harness_client(&h, &k, TCPF_ACK | TCPF_PSH, CISN + 1, OACK, &seg);
+	synack.opt.tsval = 60;
+	synack.payload_len = 5;
+	harness_target(&h, &k, TCPF_ACK | TCPF_PSH, TISN + 1, CISN + 11, &synack);
+	p = harness_expect(&h, TCPF_ACK, CISN + 11, TISN + 6, 0);
+	assert_int_equal(p->opt.tsval, 1010);
+	assert_int_equal(p->opt.tsecr, 60);
+	assert_int_equal(p->window, 600);
+	/* Forward in steps under 2^31, across 2^32: each counts as newer. */
+	seg.opt.tsval = 1010 + 0x7fff0000u;
+	harness_client(&h, &k, TCPF_ACK, CISN + 11, OACK, &(struct harness_segment){
+		.window = 700, .opt = seg.opt });
+	seg.opt.tsval = 1010 + 0xfff00000u;
+	harness_client(&h, &k, TCPF_ACK, CISN + 11, OACK, &(struct harness_segment){
+		.window = 700, .opt = seg.opt });
+	seg.opt.tsval = 5;
+	harness_client(&h, &k, TCPF_ACK, CISN + 11, OACK, &(struct harness_segment){
+		.window = 700, .opt = seg.opt });
+	harness_target(&h, &k, TCPF_ACK | TCPF_PSH, TISN + 6, CISN + 11, &synack);
+	p = harness_expect(&h, TCPF_ACK, CISN + 11, TISN + 11, 0);
+	assert_int_equal(p->opt.tsval, 5);
+	assert_int_equal(p->window, 700);
+	harness_finish(&h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -331,6 +387,7 @@ int main(void)
 		cmocka_unit_test(test_zero_window_probed_with_backoff_until_open),
 		cmocka_unit_test(test_target_data_acknowledged),
 		cmocka_unit_test(test_unmatched_and_truncated),
+		cmocka_unit_test(test_timestamps_and_window_follow_the_client),
 	};
 
 	return cmocka_run_group_tests_name("copy_engine_data", tests, NULL, NULL);
