@@ -136,18 +136,11 @@ static void client_data(struct engine *e, struct session *s, const struct packet
 		e->counters.client_truncated++;
 		return;
 	}
-	/* After our FIN nothing more can go; before the ISN is not data. */
+	/* After our FIN nothing more can go. Bytes before the stream's end
+	 * (the SYN's seq included) are trimmed by the stream buffer: never
+	 * compare with the ISN, which a long stream leaves 2^31 behind. */
 	if (!session_state_can_send_data(s->state) && s->state != STATE_SYN_SENT)
 		return;
-	if (seq_lt(seq, s->isn + 1)) {
-		uint32_t skip = s->isn + 1 - seq;
-
-		if (skip >= len)
-			return;
-		seq += skip;
-		data += skip;
-		len -= skip;
-	}
 	if ((s->flags & SF_FIN_KNOWN) && seq_gt(seq + len, s->fin_seq)) {
 		if (!seq_lt(seq, s->fin_seq))
 			return;
@@ -177,8 +170,7 @@ static void client_fin(struct engine *e, struct session *s, const struct packet 
 
 	/* A FIN before data already captured contradicts the stream: the
 	 * first version of the stream wins, as with data. */
-	if ((s->flags & SF_FIN_KNOWN) || seq_lt(fin_seq, s->data_end) ||
-	    seq_lt(fin_seq, s->isn + 1))
+	if ((s->flags & SF_FIN_KNOWN) || seq_lt(fin_seq, s->data_end))
 		return;
 	s->flags |= SF_FIN_KNOWN;
 	s->fin_seq = fin_seq;
@@ -187,7 +179,8 @@ static void client_fin(struct engine *e, struct session *s, const struct packet 
 
 static void client_reset(struct engine *e, struct session *s, uint64_t now)
 {
-	bool no_data = s->data_end == s->isn + 1 && !(s->stream && s->stream->buf.pending_count);
+	bool no_data = s->state == STATE_SYN_SENT && s->data_end == s->isn + 1 &&
+		       !(s->stream && s->stream->buf.pending_count);
 
 	/* The target must first get the data the online server got. */
 	if (no_data || seq_ge(s->snd_una, s->data_end) || session_state_fin_sent(s->state)) {

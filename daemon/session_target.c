@@ -101,11 +101,10 @@ static void window_update(struct engine *e, struct session *s, const struct pack
 	}
 }
 
-/* Client payload bytes in [from, to), leaving out the SYN and the FIN. */
+/* Client payload bytes in [from, to), leaving out the FIN (the SYN was
+ * acknowledged by the handshake, before any data). */
 static uint32_t data_bytes(const struct session *s, uint32_t from, uint32_t to)
 {
-	if (seq_lt(from, s->isn + 1))
-		from = s->isn + 1;
 	if (session_state_fin_sent(s->state) && seq_gt(to, s->fin_seq))
 		to = s->fin_seq;
 	return seq_gt(to, from) ? to - from : 0;

@@ -132,6 +132,39 @@ static void test_idle_session_is_small(void **state)
 	harness_finish(&h);
 }
 
+/* A connection that has carried 3 GB: the ISN is more than 2^31 behind,
+ * so nothing may compare a seq with it (the state is set by hand: pushing
+ * 3 GB through ASan would take minutes; an -O2 run did it for real). */
+static void test_stream_far_past_the_isn(void **state)
+{
+	struct harness h;
+	struct session_key k = harness_key_v4(45400), nk;
+	struct harness_segment fin = { .payload_len = 10 };
+	struct session *s;
+
+	harness_init(&h);
+	harness_start(&h);
+	harness_establish(&h, &k, 65535);
+	session_key_normalize(&nk, &k);
+	s = session_table_find(&h.engine->table, &nk);
+	assert_non_null(s);
+	s->isn -= 0xc0000000u;
+	harness_client_data(&h, &k, CISN + 1, OACK, NULL, 100);
+	harness_expect(&h, TCPF_ACK | TCPF_PSH, CISN + 1, TISN + 1, 100);
+	harness_client_data(&h, &k, CISN + 1, OACK, NULL, 100);	/* captured twice */
+	harness_expect_none(&h);
+	harness_target_plain(&h, &k, TCPF_ACK, TISN + 1, CISN + 101, 65535, 0);
+	assert_int_equal(harness_counters(&h)->bytes_replayed, 100);
+	harness_client(&h, &k, TCPF_ACK | TCPF_FIN, CISN + 101, OACK, &fin);
+	harness_expect(&h, TCPF_ACK | TCPF_FIN | TCPF_PSH, CISN + 101, TISN + 1, 10);
+	harness_target_plain(&h, &k, TCPF_ACK | TCPF_FIN, TISN + 1, CISN + 112, 65535, 0);
+	harness_expect(&h, TCPF_ACK, CISN + 112, TISN + 2, 0);
+	assert_int_equal(harness_counters(&h)->bytes_replayed, 110);
+	harness_advance(&h, h.cfg.linger_ms);
+	assert_int_equal(harness_last_end(&h)->reason, END_CLOSED);
+	harness_finish(&h);
+}
+
 #define MANY 100000u
 
 static struct session_key many_key(uint32_t i)
@@ -208,6 +241,7 @@ int main(void)
 		cmocka_unit_test(test_byte_cap_ends_the_session_that_passes_it),
 		cmocka_unit_test(test_too_many_out_of_order_segments),
 		cmocka_unit_test(test_idle_session_is_small),
+		cmocka_unit_test(test_stream_far_past_the_isn),
 		cmocka_unit_test(test_many_sessions_timed_out),
 	};
 
