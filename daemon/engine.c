@@ -159,7 +159,6 @@ void engine_abort(struct engine *e, uint64_t now_ms, const struct session_key *k
 	if (s)
 		session_finish(e, s, END_ABORTED, true, detail ? detail : "aborted");
 	session_free_graveyard(e);
-	(void)now_ms;
 }
 
 void engine_abort_all(struct engine *e, uint64_t now_ms, const char *detail)
@@ -171,7 +170,6 @@ void engine_abort_all(struct engine *e, uint64_t now_ms, const char *detail)
 		session_finish(e, s, END_ABORTED, true, detail ? detail : "aborted");
 	}
 	session_free_graveyard(e);
-	(void)now_ms;
 }
 
 const struct engine_counters *engine_counters(const struct engine *e)

@@ -1,7 +1,7 @@
 /*
  * engine_session.h — the engine's insides, shared by the files that make it
- * up (engine.c, session_*.c). Nothing outside daemon/engine*.c and
- * daemon/session_*.c includes this.
+ * up (engine.c, session_*.c) and the engine's white-box tests; nothing
+ * else in the daemon includes this: engine.h is the contract.
  *
  * Sequence spaces. The engine plays the client: it keeps the client's own
  * sequence numbers (our SYN carries the client's ISN, data keeps the

@@ -4,8 +4,8 @@
  * add data to the client's stream, note its FIN or RST, and keep the
  * client's timestamp and window that we replay.
  */
+#include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 
 #include "engine_session.h"
 

@@ -123,7 +123,6 @@ bool session_retransmit_first(struct engine *e, struct session *s, uint64_t now)
 	e->counters.retransmissions++;
 	/* Karn: an ack may now be for either copy, so stop timing. */
 	s->flags &= ~SF_RTT_TIMING;
-	(void)now;
 	return true;
 }
 

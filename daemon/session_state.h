@@ -12,6 +12,8 @@
 #ifndef DOPPEL_SESSION_STATE_H
 #define DOPPEL_SESSION_STATE_H
 
+#include <stdbool.h>
+
 enum session_state {
 	STATE_SYN_SENT,		/* our SYN is out, waiting for the target's SYN-ACK */
 	STATE_ESTABLISHED,	/* replaying data both ways */
@@ -39,13 +41,13 @@ enum session_state session_state_next(enum session_state s, enum session_event e
 const char *session_state_name(enum session_state s);
 
 /* Whether the client's data and FIN may still be sent in s. */
-static inline int session_state_can_send_data(enum session_state s)
+static inline bool session_state_can_send_data(enum session_state s)
 {
 	return s == STATE_ESTABLISHED || s == STATE_CLOSE_WAIT;
 }
 
 /* Whether the target knows of our FIN (it was sent) in s. */
-static inline int session_state_fin_sent(enum session_state s)
+static inline bool session_state_fin_sent(enum session_state s)
 {
 	return s == STATE_FIN_WAIT_1 || s == STATE_FIN_WAIT_2 || s == STATE_CLOSING ||
 	       s == STATE_TIME_WAIT || s == STATE_LAST_ACK;
