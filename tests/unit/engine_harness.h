@@ -69,6 +69,11 @@ struct harness {
 	void *user;
 };
 
+/* The test sessions' sequence numbers. */
+#define HARNESS_CLIENT_ISN 1000000u
+#define HARNESS_TARGET_ISN 5000000u
+#define HARNESS_ONLINE_ISN 9000000u	/* the online server's, seen in client acks */
+
 /* ---- the sink ---- */
 
 static inline enum engine_send_result harness_sink_send(void *ctx, const struct session_key *k,
@@ -270,33 +275,40 @@ static inline void harness_build(uint8_t *buf, size_t cap, struct packet *p,
 
 #define HARNESS_PACKET_MAX (PACKET_HEADERS_MAX + 65536)
 
-/* A captured client packet of session k (its addresses are the original
- * ones: client to the online server, here k's target stands in). */
-static inline void harness_client(struct harness *h, const struct session_key *k, uint8_t flags,
-				  uint32_t seq, uint32_t ack, const struct harness_segment *seg)
+/* Build a packet of session k, from the client (a captured packet: its
+ * addresses are the original ones, client to the online server, here k's
+ * target stands in) or from the target (a summary), and feed it in. */
+static inline void harness_feed(struct harness *h, const struct session_key *k, bool from_client,
+				uint8_t flags, uint32_t seq, uint32_t ack,
+				const struct harness_segment *seg)
 {
 	uint8_t *buf = malloc(HARNESS_PACKET_MAX);
 	struct packet p;
 
 	assert_non_null(buf);
-	harness_build(buf, HARNESS_PACKET_MAX, &p, &k->client, k->client_port, &k->target,
-		      k->target_port, flags, seq, ack, seg);
-	engine_client_packet(h->engine, h->now, k, &p);
+	if (from_client)
+		harness_build(buf, HARNESS_PACKET_MAX, &p, &k->client, k->client_port, &k->target,
+			      k->target_port, flags, seq, ack, seg);
+	else
+		harness_build(buf, HARNESS_PACKET_MAX, &p, &k->target, k->target_port, &k->client,
+			      k->client_port, flags, seq, ack, seg);
+	if (from_client)
+		engine_client_packet(h->engine, h->now, k, &p);
+	else
+		engine_target_packet(h->engine, h->now, &p);
 	free(buf);
 }
 
-/* A summary of a packet the target sent to the client of session k. */
+static inline void harness_client(struct harness *h, const struct session_key *k, uint8_t flags,
+				  uint32_t seq, uint32_t ack, const struct harness_segment *seg)
+{
+	harness_feed(h, k, true, flags, seq, ack, seg);
+}
+
 static inline void harness_target(struct harness *h, const struct session_key *k, uint8_t flags,
 				  uint32_t seq, uint32_t ack, const struct harness_segment *seg)
 {
-	uint8_t *buf = malloc(HARNESS_PACKET_MAX);
-	struct packet p;
-
-	assert_non_null(buf);
-	harness_build(buf, HARNESS_PACKET_MAX, &p, &k->target, k->target_port, &k->client,
-		      k->client_port, flags, seq, ack, seg);
-	engine_target_packet(h->engine, h->now, &p);
-	free(buf);
+	harness_feed(h, k, false, flags, seq, ack, seg);
 }
 
 /* Shorthands without options (window taken as it is, 0 included). */
@@ -322,6 +334,33 @@ static inline void harness_target_plain(struct harness *h, const struct session_
 				       .payload_len = payload_len };
 
 	harness_target(h, k, flags, seq, ack, &seg);
+}
+
+/* A fixed pattern of client bytes for the tests to replay: offset 0 is
+ * the byte at seq HARNESS_CLIENT_ISN + 1. */
+#define HARNESS_STREAM_MAX 70000
+
+static inline const uint8_t *harness_stream(void)
+{
+	static uint8_t bytes[HARNESS_STREAM_MAX];
+	static bool filled;
+
+	if (!filled) {
+		for (size_t i = 0; i < sizeof(bytes); i++)
+			bytes[i] = (uint8_t)('a' + (i * 7 + i / 26) % 26);
+		filled = true;
+	}
+	return bytes;
+}
+
+/* The client sends stream bytes [from, to), acking the online server's
+ * first byte. */
+static inline void harness_client_bytes(struct harness *h, const struct session_key *k,
+					uint32_t from, uint32_t to)
+{
+	assert_true(to <= HARNESS_STREAM_MAX);
+	harness_client_data(h, k, HARNESS_CLIENT_ISN + 1 + from, HARNESS_ONLINE_ISN + 1,
+			    harness_stream() + from, to - from);
 }
 
 /* ---- time ---- */
@@ -388,6 +427,28 @@ static inline const struct packet *harness_expect(struct harness *h, uint8_t fla
 	return p;
 }
 
+/* Copy the payload of every unread sent packet into out at its stream
+ * offset (seq - HARNESS_CLIENT_ISN - 1); *high grows to the furthest byte.
+ * Returns how many packets carried data. */
+static inline size_t harness_collect(struct harness *h, uint8_t *out, size_t cap, size_t *high)
+{
+	size_t segments = 0;
+
+	while (harness_unread(h)) {
+		const struct packet *p = harness_next(h);
+		uint32_t off = p->seq - (HARNESS_CLIENT_ISN + 1);
+
+		if (!p->payload_len)
+			continue;
+		assert_true(off + p->payload_len <= cap);
+		memcpy(out + off, p->payload, p->payload_len);
+		if (off + p->payload_len > *high)
+			*high = off + p->payload_len;
+		segments++;
+	}
+	return segments;
+}
+
 static inline const struct harness_end *harness_last_end(const struct harness *h)
 {
 	assert_true(h->end_count > 0);
@@ -396,9 +457,6 @@ static inline const struct harness_end *harness_last_end(const struct harness *h
 
 /* ---- a session brought up to ESTABLISHED ---- */
 
-#define HARNESS_CLIENT_ISN 1000000u
-#define HARNESS_TARGET_ISN 5000000u
-#define HARNESS_ONLINE_ISN 9000000u	/* the online server's, seen in client acks */
 
 /* SYN from the client, the engine's SYN, the target's SYN-ACK (window,
  * MSS 1460, no other options), the engine's ACK, the client's ACK.

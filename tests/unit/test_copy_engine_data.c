@@ -11,42 +11,6 @@
 #define TISN HARNESS_TARGET_ISN
 #define OACK (HARNESS_ONLINE_ISN + 1)
 
-static uint8_t stream[70000];
-
-static void fill_stream(void)
-{
-	for (size_t i = 0; i < sizeof(stream); i++)
-		stream[i] = (uint8_t)('a' + (i * 7 + i / 26) % 26);
-}
-
-/* Feed client bytes [from, to) of the stream (offsets from the first data byte). */
-static void client_bytes(struct harness *h, const struct session_key *k, uint32_t from, uint32_t to)
-{
-	harness_client_data(h, k, CISN + 1 + from, OACK, stream + from, to - from);
-}
-
-/* Collect what the unread sent packets carry into out (by seq), checking
- * no byte is sent twice unless it is the same byte. Returns the number of
- * data segments. */
-static size_t collect(struct harness *h, uint8_t *out, size_t cap, size_t *high)
-{
-	size_t segments = 0;
-
-	while (harness_unread(h)) {
-		const struct packet *p = harness_next(h);
-		uint32_t off = p->seq - (CISN + 1);
-
-		if (!p->payload_len)
-			continue;
-		assert_true(off + p->payload_len <= cap);
-		memcpy(out + off, p->payload, p->payload_len);
-		if (off + p->payload_len > *high)
-			*high = off + p->payload_len;
-		segments++;
-	}
-	return segments;
-}
-
 static void test_retransmissions_overlaps_reordering_give_each_byte_once(void **state)
 {
 	struct harness h;
@@ -55,18 +19,17 @@ static void test_retransmissions_overlaps_reordering_give_each_byte_once(void **
 	size_t high = 0;
 	uint32_t last_end = 0;
 
-	fill_stream();
 	harness_init(&h);
 	harness_start(&h);
 	harness_establish(&h, &k, 65535);
-	client_bytes(&h, &k, 0, 10);
-	client_bytes(&h, &k, 0, 10);	/* retransmitted */
-	client_bytes(&h, &k, 30, 50);	/* ahead of a gap: held */
-	client_bytes(&h, &k, 60, 80);	/* another gap */
-	client_bytes(&h, &k, 5, 35);	/* overlaps both sides, fills the first gap */
-	client_bytes(&h, &k, 40, 70);	/* overlaps, fills the second */
-	client_bytes(&h, &k, 20, 25);	/* old */
-	client_bytes(&h, &k, 80, 100);
+	harness_client_bytes(&h, &k, 0, 10);
+	harness_client_bytes(&h, &k, 0, 10);	/* retransmitted */
+	harness_client_bytes(&h, &k, 30, 50);	/* ahead of a gap: held */
+	harness_client_bytes(&h, &k, 60, 80);	/* another gap */
+	harness_client_bytes(&h, &k, 5, 35);	/* overlaps both sides, fills the first gap */
+	harness_client_bytes(&h, &k, 40, 70);	/* overlaps, fills the second */
+	harness_client_bytes(&h, &k, 20, 25);	/* old */
+	harness_client_bytes(&h, &k, 80, 100);
 	/* Every segment sent is new: seqs only go up, never overlap. */
 	for (size_t i = h.sent_read; i < h.sent_count; i++) {
 		const struct packet *p = &h.sent[i].p;
@@ -74,9 +37,9 @@ static void test_retransmissions_overlaps_reordering_give_each_byte_once(void **
 		assert_int_equal(p->seq - (CISN + 1), last_end);
 		last_end += p->payload_len;
 	}
-	collect(&h, got, sizeof(got), &high);
+	harness_collect(&h, got, sizeof(got), &high);
 	assert_int_equal(high, 100);
-	assert_memory_equal(got, stream, 100);
+	assert_memory_equal(got, harness_stream(), 100);
 	assert_int_equal(harness_counters(&h)->buffered_bytes, 100);
 	harness_target_plain(&h, &k, TCPF_ACK, TISN + 1, CISN + 101, 65535, 0);
 	assert_int_equal(harness_counters(&h)->buffered_bytes, 0);
@@ -91,18 +54,17 @@ static void test_data_held_until_handshake(void **state)
 	struct session_key k = harness_key_v4(41001);
 	const struct packet *p;
 
-	fill_stream();
 	harness_init(&h);
 	harness_start(&h);
 	harness_client_plain(&h, &k, TCPF_SYN, CISN, 0);
 	harness_expect(&h, TCPF_SYN, CISN, 0, 0);
 	harness_client_plain(&h, &k, TCPF_ACK, CISN + 1, OACK);
-	client_bytes(&h, &k, 0, 300);
+	harness_client_bytes(&h, &k, 0, 300);
 	harness_expect_none(&h);
 	harness_target_plain(&h, &k, TCPF_SYN | TCPF_ACK, TISN, CISN + 1, 65535, 0);
 	harness_expect(&h, TCPF_ACK, CISN + 1, TISN + 1, 0);
 	p = harness_expect(&h, TCPF_ACK | TCPF_PSH, CISN + 1, TISN + 1, 300);
-	assert_memory_equal(p->payload, stream, 300);
+	assert_memory_equal(p->payload, harness_stream(), 300);
 	harness_finish(&h);
 }
 
@@ -118,12 +80,11 @@ static void split_super_packet(uint16_t clamp, bool timestamps, uint32_t expecte
 					  .opt = { .has_mss = true, .mss = 1460, .has_wscale = true,
 						   .wscale = 7, .has_timestamp = timestamps,
 						   .tsval = 6 } };
-	struct harness_segment data = { .payload = stream, .payload_len = 64000,
+	struct harness_segment data = { .payload = harness_stream(), .payload_len = 64000,
 					.opt = { .has_timestamp = timestamps, .tsval = 10 } };
 	static uint8_t got[64000];
 	size_t high = 0, segments = 0;
 
-	fill_stream();
 	harness_init(&h);
 	h.cfg.mss_clamp = clamp;
 	harness_start(&h);
@@ -143,10 +104,10 @@ static void split_super_packet(uint16_t clamp, bool timestamps, uint32_t expecte
 		assert_true(p->ip_total_len <= 20 + 20 + (timestamps ? 12 : 0) + expected_mss);
 		assert_int_equal(p->opt.has_timestamp, timestamps);
 	}
-	segments = collect(&h, got, sizeof(got), &high);
+	segments = harness_collect(&h, got, sizeof(got), &high);
 	assert_int_equal(high, 64000);
 	assert_int_equal(segments, (64000 + expected_mss - 1) / expected_mss);
-	assert_memory_equal(got, stream, 64000);
+	assert_memory_equal(got, harness_stream(), 64000);
 	harness_finish(&h);
 }
 
@@ -172,21 +133,20 @@ static void test_target_window_limits_data(void **state)
 	uint8_t got[10000];
 	size_t high = 0;
 
-	fill_stream();
 	harness_init(&h);
 	harness_start(&h);
 	harness_establish(&h, &k, 3000);
-	client_bytes(&h, &k, 0, 10000);
-	collect(&h, got, sizeof(got), &high);
+	harness_client_bytes(&h, &k, 0, 10000);
+	harness_collect(&h, got, sizeof(got), &high);
 	assert_int_equal(high, 3000);	/* 1460 + 1460 + 80 */
 	/* Acks of part of it slide the window on. */
 	harness_target_plain(&h, &k, TCPF_ACK, TISN + 1, CISN + 1 + 1460, 3000, 0);
-	collect(&h, got, sizeof(got), &high);
+	harness_collect(&h, got, sizeof(got), &high);
 	assert_int_equal(high, 4460);
 	harness_target_plain(&h, &k, TCPF_ACK, TISN + 1, CISN + 1 + 4460, 8000, 0);
-	collect(&h, got, sizeof(got), &high);
+	harness_collect(&h, got, sizeof(got), &high);
 	assert_int_equal(high, 10000);
-	assert_memory_equal(got, stream, 10000);
+	assert_memory_equal(got, harness_stream(), 10000);
 	harness_finish(&h);
 }
 
@@ -202,7 +162,6 @@ static void test_target_window_scaled(void **state)
 	uint8_t got[20000];
 	size_t high = 0;
 
-	fill_stream();
 	harness_init(&h);
 	harness_start(&h);
 	harness_client(&h, &k, TCPF_SYN, CISN, 0, &syn);
@@ -211,8 +170,8 @@ static void test_target_window_scaled(void **state)
 	harness_client_plain(&h, &k, TCPF_ACK, CISN + 1, OACK);
 	/* Window 1000 << 2 = 4000 bytes. */
 	harness_target_plain(&h, &k, TCPF_ACK, TISN + 1, CISN + 1, 1000, 0);
-	client_bytes(&h, &k, 0, 20000);
-	collect(&h, got, sizeof(got), &high);
+	harness_client_bytes(&h, &k, 0, 20000);
+	harness_collect(&h, got, sizeof(got), &high);
 	assert_int_equal(high, 4000);
 	harness_finish(&h);
 }
@@ -224,15 +183,14 @@ static void test_zero_window_probed_with_backoff_until_open(void **state)
 	uint64_t last_probe;
 	const struct packet *p;
 
-	fill_stream();
 	harness_init(&h);
 	harness_start(&h);
 	harness_establish(&h, &k, 65535);
-	client_bytes(&h, &k, 0, 100);
+	harness_client_bytes(&h, &k, 0, 100);
 	harness_expect(&h, TCPF_ACK | TCPF_PSH, CISN + 1, TISN + 1, 100);
 	/* Acked, window closed: nothing in flight, so probes must reopen it. */
 	harness_target_plain(&h, &k, TCPF_ACK, TISN + 1, CISN + 101, 0, 0);
-	client_bytes(&h, &k, 100, 200);
+	harness_client_bytes(&h, &k, 100, 200);
 	harness_expect_none(&h);
 	last_probe = h.now;
 	/* The RTT measured is 0 ms: the RTO is rto_min, then backs off. */
@@ -253,7 +211,7 @@ static void test_zero_window_probed_with_backoff_until_open(void **state)
 	/* It opens: the data goes at once. */
 	harness_target_plain(&h, &k, TCPF_ACK, TISN + 1, CISN + 101, 65535, 0);
 	p = harness_expect(&h, TCPF_ACK | TCPF_PSH, CISN + 101, TISN + 1, 100);
-	assert_memory_equal(p->payload, stream + 100, 100);
+	assert_memory_equal(p->payload, harness_stream() + 100, 100);
 	harness_target_plain(&h, &k, TCPF_ACK, TISN + 1, CISN + 201, 65535, 0);
 	assert_int_equal(h.end_count, 0);
 	/* Nothing more due but the idle timeout. */
@@ -300,9 +258,8 @@ static void test_unmatched_and_truncated(void **state)
 	struct session_key other = harness_key_v4(41008);
 	uint8_t buf[200];
 	struct packet p;
-	struct harness_segment seg = { .payload = stream, .payload_len = 100 };
+	struct harness_segment seg = { .payload = harness_stream(), .payload_len = 100 };
 
-	fill_stream();
 	harness_init(&h);
 	harness_start(&h);
 	harness_establish(&h, &k, 65535);

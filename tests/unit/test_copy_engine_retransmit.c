@@ -9,19 +9,6 @@
 #define TISN HARNESS_TARGET_ISN
 #define OACK (HARNESS_ONLINE_ISN + 1)
 
-static uint8_t stream[20000];
-
-static void fill_stream(void)
-{
-	for (size_t i = 0; i < sizeof(stream); i++)
-		stream[i] = (uint8_t)(i * 31 + 7);
-}
-
-static void client_bytes(struct harness *h, const struct session_key *k, uint32_t from, uint32_t to)
-{
-	harness_client_data(h, k, CISN + 1 + from, OACK, stream + from, to - from);
-}
-
 static void ack_to(struct harness *h, const struct session_key *k, uint32_t offset)
 {
 	harness_target_plain(h, k, TCPF_ACK, TISN + 1, CISN + 1 + offset, 65535, 0);
@@ -34,11 +21,10 @@ static void test_lost_segment_retransmitted_with_backoff(void **state)
 	const struct packet *p;
 	uint64_t sent_at;
 
-	fill_stream();
 	harness_init(&h);
 	harness_start(&h);
 	harness_establish(&h, &k, 65535);	/* RTT 0 ms: the RTO is rto_min, 200 ms */
-	client_bytes(&h, &k, 0, 500);
+	harness_client_bytes(&h, &k, 0, 500);
 	harness_expect(&h, TCPF_ACK | TCPF_PSH, CISN + 1, TISN + 1, 500);
 	sent_at = h.now;
 	for (uint64_t gap = 200, total = 200; gap <= 3200; gap *= 2, total += gap) {
@@ -46,7 +32,7 @@ static void test_lost_segment_retransmitted_with_backoff(void **state)
 		harness_expect_none(&h);
 		harness_advance(&h, 1);
 		p = harness_expect(&h, TCPF_ACK | TCPF_PSH, CISN + 1, TISN + 1, 500);
-		assert_memory_equal(p->payload, stream, 500);
+		assert_memory_equal(p->payload, harness_stream(), 500);
 	}
 	assert_int_equal(harness_counters(&h)->retransmissions, 5);
 	/* The ack finally comes: back-off undone, nothing more resent. */
@@ -55,7 +41,7 @@ static void test_lost_segment_retransmitted_with_backoff(void **state)
 	harness_advance(&h, 60000);
 	harness_expect_none(&h);
 	/* New data gets the un-backed-off RTO again. */
-	client_bytes(&h, &k, 500, 600);
+	harness_client_bytes(&h, &k, 500, 600);
 	harness_expect(&h, TCPF_ACK | TCPF_PSH, CISN + 501, TISN + 1, 100);
 	harness_advance(&h, 200);
 	harness_expect(&h, TCPF_ACK | TCPF_PSH, CISN + 501, TISN + 1, 100);
@@ -67,12 +53,11 @@ static void test_retransmit_limit_resets_target(void **state)
 	struct harness h;
 	struct session_key k = harness_key_v4(42001);
 
-	fill_stream();
 	harness_init(&h);
 	h.cfg.data_retries = 3;
 	harness_start(&h);
 	harness_establish(&h, &k, 65535);
-	client_bytes(&h, &k, 0, 100);
+	harness_client_bytes(&h, &k, 0, 100);
 	harness_advance(&h, 200 + 400 + 800);
 	assert_int_equal(harness_counters(&h)->retransmissions, 3);
 	assert_int_equal(h.end_count, 0);
@@ -98,7 +83,6 @@ static void test_rto_follows_measured_rtt(void **state)
 	struct session_key k = harness_key_v4(42002);
 	uint64_t sent_at;
 
-	fill_stream();
 	harness_init(&h);
 	harness_start(&h);
 	harness_client_plain(&h, &k, TCPF_SYN, CISN, 0);
@@ -107,7 +91,7 @@ static void test_rto_follows_measured_rtt(void **state)
 	harness_client_plain(&h, &k, TCPF_ACK, CISN + 1, OACK);
 	harness_drain(&h);
 	/* First sample 100 ms: SRTT 100, RTTVAR 50, RTO 300. */
-	client_bytes(&h, &k, 0, 100);
+	harness_client_bytes(&h, &k, 0, 100);
 	harness_drain(&h);
 	sent_at = h.now;
 	harness_advance(&h, 299);
@@ -117,7 +101,7 @@ static void test_rto_follows_measured_rtt(void **state)
 	/* The ack of a retransmitted segment gives no sample (Karn). */
 	harness_advance(&h, 500);
 	ack_to(&h, &k, 100);
-	client_bytes(&h, &k, 100, 200);
+	harness_client_bytes(&h, &k, 100, 200);
 	harness_drain(&h);
 	sent_at = h.now;
 	harness_advance(&h, 299);
@@ -133,11 +117,10 @@ static void test_fast_retransmit_and_partial_acks(void **state)
 	struct harness h;
 	struct session_key k = harness_key_v4(42003);
 
-	fill_stream();
 	harness_init(&h);
 	harness_start(&h);
 	harness_establish(&h, &k, 65535);
-	client_bytes(&h, &k, 0, 1460 * 6);
+	harness_client_bytes(&h, &k, 0, 1460 * 6);
 	assert_int_equal(harness_unread(&h), 6);
 	harness_drain(&h);
 	/* Segments 2 and 4 were lost: the target acks 1, then dup-acks. */
@@ -170,11 +153,10 @@ static void test_stale_summaries_are_harmless(void **state)
 	struct harness h;
 	struct session_key k = harness_key_v4(42004);
 
-	fill_stream();
 	harness_init(&h);
 	harness_start(&h);
 	harness_establish(&h, &k, 65535);
-	client_bytes(&h, &k, 0, 3000);
+	harness_client_bytes(&h, &k, 0, 3000);
 	harness_drain(&h);
 	ack_to(&h, &k, 3000);
 	/* An old ack, an ack of data never sent, a SYN-ACK of another ISN. */
@@ -183,7 +165,7 @@ static void test_stale_summaries_are_harmless(void **state)
 	harness_target_plain(&h, &k, TCPF_SYN | TCPF_ACK, TISN + 77, CISN + 1, 65535, 0);
 	harness_expect_none(&h);
 	assert_int_equal(harness_counters(&h)->bytes_replayed, 3000);
-	client_bytes(&h, &k, 3000, 3100);
+	harness_client_bytes(&h, &k, 3000, 3100);
 	harness_expect(&h, TCPF_ACK | TCPF_PSH, CISN + 3001, TISN + 1, 100);
 	assert_int_equal(harness_counters(&h)->retransmissions, 0);
 	harness_finish(&h);
@@ -195,12 +177,11 @@ static void test_send_retry_keeps_data_for_the_timer(void **state)
 	struct harness h;
 	struct session_key k = harness_key_v4(42005);
 
-	fill_stream();
 	harness_init(&h);
 	harness_start(&h);
 	harness_establish(&h, &k, 65535);
 	harness_script(&h, ENGINE_SEND_RETRY, 1);
-	client_bytes(&h, &k, 0, 100);
+	harness_client_bytes(&h, &k, 0, 100);
 	harness_expect(&h, TCPF_ACK | TCPF_PSH, CISN + 1, TISN + 1, 100);
 	assert_int_equal(harness_counters(&h)->send_errors, 1);
 	harness_advance(&h, 200);
@@ -220,26 +201,20 @@ static void test_send_too_big_lowers_mss(void **state)
 	uint8_t got[4000];
 	size_t high = 0;
 
-	fill_stream();
 	harness_init(&h);
 	harness_start(&h);
 	harness_establish(&h, &k, 65535);
 	harness_script(&h, ENGINE_SEND_TOO_BIG, 1);
-	client_bytes(&h, &k, 0, 4000);
+	harness_client_bytes(&h, &k, 0, 4000);
 	/* 1500-byte packet refused; next plateau 1492: 1452 bytes of data. */
 	harness_expect(&h, TCPF_ACK, CISN + 1, TISN + 1, 1460);
-	while (harness_unread(&h)) {
-		const struct packet *p = harness_next(&h);
-		uint32_t off = p->seq - (CISN + 1);
-
-		assert_true(p->payload_len <= 1452);
-		assert_true(p->ip_total_len <= 1492);
-		memcpy(got + off, p->payload, p->payload_len);
-		if (off + p->payload_len > high)
-			high = off + p->payload_len;
+	for (size_t i = h.sent_read; i < h.sent_count; i++) {
+		assert_true(h.sent[i].p.payload_len <= 1452);
+		assert_true(h.sent[i].p.ip_total_len <= 1492);
 	}
+	harness_collect(&h, got, sizeof(got), &high);
 	assert_int_equal(high, 4000);
-	assert_memory_equal(got, stream, 4000);
+	assert_memory_equal(got, harness_stream(), 4000);
 	assert_int_equal(h.end_count, 0);
 	harness_finish(&h);
 }
@@ -249,12 +224,11 @@ static void test_send_failed_ends_session(void **state)
 	struct harness h;
 	struct session_key k = harness_key_v4(42007);
 
-	fill_stream();
 	harness_init(&h);
 	harness_start(&h);
 	harness_establish(&h, &k, 65535);
 	harness_script(&h, ENGINE_SEND_FAILED, 1);
-	client_bytes(&h, &k, 0, 100);
+	harness_client_bytes(&h, &k, 0, 100);
 	harness_expect(&h, TCPF_ACK | TCPF_PSH, CISN + 1, TISN + 1, 100);
 	harness_expect_none(&h);	/* no RST: the send path refuses us */
 	assert_int_equal(harness_last_end(&h)->reason, END_SEND_FAILED);
