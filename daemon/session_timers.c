@@ -22,11 +22,12 @@ static uint64_t idle_deadline(const struct engine *e, const struct session *s)
 	return e->cfg.session_timeout_ms ? last + e->cfg.session_timeout_ms : UINT64_MAX;
 }
 
-/* -k applies once the connection is up and until it is closing down. */
+/* -k applies while the client may still send: established, or the target
+ * has closed and the client's FIN is awaited. Once the client has closed
+ * its silence is normal, and -t watches the rest. */
 static uint64_t keepalive_deadline(const struct engine *e, const struct session *s)
 {
-	if (!e->cfg.keepalive_timeout_ms || s->state == STATE_SYN_SENT ||
-	    s->state == STATE_TIME_WAIT)
+	if (!e->cfg.keepalive_timeout_ms || !session_state_can_send_data(s->state))
 		return UINT64_MAX;
 	return s->last_client_ms + e->cfg.keepalive_timeout_ms;
 }

@@ -260,6 +260,18 @@ static void test_keepalive_timeout_resets_target(void **state)
 	harness_expect(&h, TCPF_RST | TCPF_ACK, CISN + 1, TISN + 41, 0);
 	assert_int_equal(harness_last_end(&h)->reason, END_KEEPALIVE_TIMEOUT);
 	assert_int_equal(harness_last_end(&h)->at - last_client, 5000);
+	/* Once the client has closed, its silence is expected: -k waits. */
+	{
+		struct session_key k2 = harness_key_v4(43013);
+
+		harness_establish(&h, &k2, 65535);
+		client_fin(&h, &k2, 0, OACK);
+		harness_target_plain(&h, &k2, TCPF_ACK, TISN + 1, CISN + 2, 65535, 0);
+		harness_advance(&h, 20000);
+		assert_int_equal(h.end_count, 1);
+		harness_advance(&h, h.cfg.session_timeout_ms);
+		assert_int_equal(harness_last_end(&h)->reason, END_SESSION_TIMEOUT);
+	}
 	harness_finish(&h);
 }
 
