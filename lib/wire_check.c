@@ -148,7 +148,7 @@ int wire_check_hello(const uint8_t *b, uint32_t len, unsigned expect_role,
 	if (h->role != WIRE_ROLE_COPY && h->role != WIRE_ROLE_INTERCEPT)
 		return wire_fault(c, WIRE_ERR_ROLE, "HELLO role unknown", "HELLO role %u unknown", h->role);
 	if (expect_role && h->role != expect_role)
-		return wire_fault(c, WIRE_ERR_ROLE, "HELLO role wrong", "HELLO from a %s peer, expected a %s peer",
+		return wire_fault(c, WIRE_ERR_ROLE, "HELLO role wrong", "HELLO role %s, expected %s",
 			     role_name(h->role), role_name(expect_role));
 	if (h->max_body < WIRE_MIN_MAX_BODY)
 		return wire_fault(c, WIRE_ERR_MALFORMED, "HELLO max body too small",
