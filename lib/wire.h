@@ -97,7 +97,8 @@ enum wire_error_code {
 	WIRE_ERR_SHUTDOWN = 5,	/* the sender is stopping */
 	WIRE_ERR_INTERNAL = 6,	/* the sender ran out of a resource */
 };
-#define WIRE_HEARTBEAT_LEN 8
+
+#define WIRE_HEARTBEAT_LEN 8	/* u64: the sender's monotonic clock in ms */
 
 struct wire_frame {
 	uint8_t type;
