@@ -6,7 +6,8 @@
  *
  *   u32 body length | u8 type | u8 flags (0) | u16 reserved (0) | body
  *
- * all in network byte order. The first frame in each direction is a HELLO.
+ * all in network byte order. The first frame in each direction is a HELLO
+ * (or an ERROR from a side that refuses the connection outright).
  *
  * The decoder is incremental: bytes go in as they arrive, split anywhere,
  * and whole, validated frames come out. Anything malformed stops the
@@ -28,6 +29,12 @@
 #define WIRE_HEADER_LEN 8
 #define WIRE_MAX_BODY 65536u	/* largest body either side sends or accepts */
 #define WIRE_MAX_FRAME (WIRE_HEADER_LEN + WIRE_MAX_BODY)
+#define WIRE_MIN_MAX_BODY 4096u	/* the smallest max_body a HELLO may announce */
+
+/* A side sends a HEARTBEAT after this long without sending anything, and
+ * gives the peer up after WIRE_PEER_DEAD_MS without receiving anything. */
+#define WIRE_HEARTBEAT_IDLE_MS 5000
+#define WIRE_PEER_DEAD_MS 20000
 
 enum wire_type {
 	WIRE_HELLO = 1,
@@ -58,6 +65,8 @@ struct wire_hello {
 /* A route: the session whose client is client:client_port and whose target
  * is target:target_port. Both addresses share one family. */
 #define WIRE_ROUTE_LEN 40
+#define WIRE_FAMILY_IPV4 4	/* the family byte of a route on the wire */
+#define WIRE_FAMILY_IPV6 6
 struct wire_route {
 	struct dp_addr client, target;
 	uint16_t client_port, target_port;
@@ -65,7 +74,9 @@ struct wire_route {
 
 /* One response summary: the IP header, the TCP header with options and
  * optionally the first bytes of payload, as they came off the wire. */
+#define WIRE_SUMMARIES_HEADER_LEN 4	/* u16 count, u16 reserved: then the records */
 #define WIRE_SUMMARY_HEADER_LEN 8
+#define WIRE_SUMMARY_MIN_DATA 40	/* the smallest IP + TCP header */
 #define WIRE_SUMMARY_PREFIX 0x1		/* data holds payload bytes past the headers */
 struct wire_summary {
 	uint8_t flags;
@@ -75,7 +86,19 @@ struct wire_summary {
 };
 
 #define WIRE_ERROR_MIN_LEN 4
-#define WIRE_HEARTBEAT_LEN 8
+#define WIRE_ERROR_MAX_MSG 1024	/* bytes of UTF-8 message at most */
+
+/* ERROR codes. An ERROR is always the last frame its sender sends. */
+enum wire_error_code {
+	WIRE_ERR_MALFORMED = 1,	/* a frame broke docs/protocol.md */
+	WIRE_ERR_VERSION = 2,	/* the peer's HELLO has another version */
+	WIRE_ERR_ROLE = 3,	/* the peer has an unknown or the wrong role */
+	WIRE_ERR_TIMEOUT = 4,	/* nothing received for WIRE_PEER_DEAD_MS */
+	WIRE_ERR_SHUTDOWN = 5,	/* the sender is stopping */
+	WIRE_ERR_INTERNAL = 6,	/* the sender ran out of a resource */
+};
+
+#define WIRE_HEARTBEAT_LEN 8	/* u64: the sender's monotonic clock in ms */
 
 struct wire_frame {
 	uint8_t type;
@@ -89,16 +112,30 @@ struct wire_decoder {
 	bool got_hello;
 	bool failed;
 	char error[160];	/* why the stream was rejected */
+	uint16_t error_code;	/* the WIRE_ERR_* to send the peer about it */
+	/* 0 after init. Set it to the role the peer must have (before feeding)
+	 * to have a HELLO with another role rejected with WIRE_ERR_ROLE. After
+	 * the peer's HELLO it holds the peer's role, and frames that role must
+	 * not send (ROUTE_* from an intercept, SUMMARIES from a copy) are
+	 * rejected as malformed. */
+	uint16_t peer_role;
 };
 
 int wire_decoder_init(struct wire_decoder *d);
 void wire_decoder_free(struct wire_decoder *d);
 /* Space to read() into directly, then wire_decoder_commit() the count read.
- * Never returns less than one byte of space unless the decoder failed. */
+ * Never returns less than one byte of space unless the decoder failed
+ * (then NULL and *avail 0), provided wire_decoder_next() was called until
+ * it returned 0 since the last commit or feed. */
 uint8_t *wire_decoder_space(struct wire_decoder *d, size_t *avail);
 void wire_decoder_commit(struct wire_decoder *d, size_t n);
-/* Copy bytes in. Returns 0, or -1 if the decoder has failed. */
+/* Copy bytes in. Returns 0, or -1 if the decoder has failed. The decoder
+ * never holds more than WIRE_MAX_FRAME bytes: feeding more than
+ * wire_decoder_space() would offer fails it (WIRE_ERR_INTERNAL). */
 int wire_decoder_feed(struct wire_decoder *d, const void *data, size_t len);
+/* Bytes received but not yet returned as a frame: non-zero at the peer's
+ * end of stream means it closed in the middle of a frame. */
+size_t wire_decoder_pending(const struct wire_decoder *d);
 /*
  * The next whole frame: 1 and *f filled, 0 when more bytes are needed,
  * -1 when the stream is malformed (d->error says why; every later call
@@ -125,7 +162,11 @@ void wire_summary_iter_init(struct wire_summary_iter *it, const struct wire_fram
 int wire_summary_next(struct wire_summary_iter *it, struct wire_summary *s, const char **why);
 
 /* Encoders: each writes one whole frame into buf and returns its length,
- * or 0 if it does not fit in cap (or the input is invalid). */
+ * or 0 if it does not fit in cap (or the input is invalid). What they
+ * write always decodes: they check it with the decoder's own checks.
+ * wire_encode_error() is best effort: it cuts the message (at a character
+ * boundary) to WIRE_ERROR_MAX_MSG bytes and to cap, replaces bytes that are
+ * not UTF-8 (and NULs) with '?', and fails only when cap < 12. */
 size_t wire_encode_hello(uint8_t *buf, size_t cap, const struct wire_hello *h);
 size_t wire_encode_routes(uint8_t *buf, size_t cap, enum wire_type type,
 			  const struct wire_route *r, size_t n);
@@ -139,12 +180,18 @@ struct wire_batch {
 	uint16_t count;
 };
 void wire_batch_init(struct wire_batch *b, uint8_t *buf, size_t cap);
-/* Append one record; -1 when it does not fit (send the batch, start again). */
+/* Append one record; -1 when it does not fit (send the batch, start again).
+ * A record that fails on an empty batch never fits (or is invalid: flags
+ * other than WIRE_SUMMARY_PREFIX, data shorter than WIRE_SUMMARY_MIN_DATA or
+ * not starting with an IPv4/IPv6 header): drop it. The frame never grows
+ * past cap nor past WIRE_MAX_FRAME; give cap = the peer's max_body +
+ * WIRE_HEADER_LEN when the peer announced less than WIRE_MAX_BODY. */
 int wire_batch_add(struct wire_batch *b, uint8_t flags, uint32_t payload_len,
 		   const uint8_t *data, size_t data_len);
 /* Close the frame: its length, or 0 when the batch is empty. */
 size_t wire_batch_finish(struct wire_batch *b);
 
 const char *wire_type_name(unsigned type);
+const char *wire_error_name(unsigned code);
 
 #endif
