@@ -29,6 +29,7 @@ void engine_config_defaults(struct engine_config *c)
 	c->ttl = 64;
 	c->pace_timeout_ms = 2000;
 	c->linger_ms = 2000;
+	c->gap_timeout_ms = 5000;
 	c->hash_seed = 0;
 }
 
@@ -46,6 +47,7 @@ const char *engine_end_reason_name(enum engine_end_reason r)
 		[END_PROTOCOL_ERROR] = "protocol_error",
 		[END_MEMORY_LIMIT] = "memory_limit",
 		[END_SUPERSEDED] = "superseded",
+		[END_CAPTURE_GAP] = "capture_gap",
 	};
 
 	if ((unsigned)r < END_REASON_COUNT && names[r])

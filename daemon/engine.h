@@ -11,6 +11,26 @@
  *
  * Every packet the engine builds is addressed to a target (key.target); it
  * never builds a packet for a client address.
+ *
+ * Behaviour, in short (the files named say more):
+ * - The engine plays the client in the client's own sequence space and
+ *   acknowledges the target itself: each target segment with data or FIN
+ *   is acked at once (no delayed ack), with ack = the highest end of target
+ *   data seen; the window advertised is the client's latest non-zero one.
+ * - Pacing (session_pacing.h): data the client sent after reading an answer
+ *   (its ack advanced) waits until the target has acknowledged all our data
+ *   and sent something since the previous request went; or, as a fallback,
+ *   pace_timeout_ms after all our data was acknowledged. -W: no waiting.
+ * - Sessions whose SYN was not captured start from their first data, with
+ *   a made-up SYN (seq - 1).
+ * - After the target's FIN is acked last, the session lingers linger_ms to
+ *   ack a retransmitted FIN, then ends END_CLOSED.
+ * - Memory: past max_sessions or max_buffered_bytes new sessions are
+ *   refused (sessions_refused_memory); a session whose own data would pass
+ *   max_buffered_bytes ends END_MEMORY_LIMIT (RST to the target). No byte
+ *   is ever dropped silently; bytes the capture missed end the session
+ *   END_CAPTURE_GAP after gap_timeout_ms.
+ * - Anything that gives a session up sends the target an RST first.
  */
 #ifndef DOPPEL_ENGINE_H
 #define DOPPEL_ENGINE_H
@@ -52,6 +72,11 @@ struct engine_config {
 	uint32_t linger_ms;		/* keep a session that acked the target's FIN last
 					 * this long, to re-ack a retransmitted FIN
 					 * (default 2000) */
+	uint32_t gap_timeout_ms;	/* a hole in the captured client stream not filled
+					 * this long means the capture lost those bytes
+					 * (the client will never send them again): the
+					 * session ends, END_CAPTURE_GAP (default 5000;
+					 * 0 = wait for -t) */
 	uint64_t hash_seed;		/* seed of the session table's hash; the daemon
 					 * sets a random one (default 0) */
 };
@@ -80,6 +105,7 @@ enum engine_end_reason {
 	END_PROTOCOL_ERROR,	/* the target broke TCP (SYN-ACK acking the wrong seq) */
 	END_MEMORY_LIMIT,	/* this session's data would pass max_buffered_bytes */
 	END_SUPERSEDED,		/* the client opened a new connection on the same ports */
+	END_CAPTURE_GAP,	/* client bytes the capture missed: the stream cannot go on */
 	END_REASON_COUNT
 };
 const char *engine_end_reason_name(enum engine_end_reason r);

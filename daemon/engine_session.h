@@ -65,6 +65,7 @@ struct session {
 					 * probe (SF_PERSIST); 0 = unarmed */
 	uint64_t pace_at;		/* pacing fallback; 0 = unarmed */
 	uint64_t linger_at;		/* end of TIME_WAIT; 0 = not lingering */
+	uint64_t gap_at;		/* a hole in the client stream is given up; 0 = none */
 	uint64_t rtt_start;		/* when the timed segment left */
 
 	/* Our (the client's) sequence space. */

@@ -125,10 +125,25 @@ static size_t memory_budget(const struct engine *e)
 	return e->cfg.max_buffered_bytes - e->counters.buffered_bytes;
 }
 
-static void client_data(struct engine *e, struct session *s, const struct packet *p)
+/* Segments held past a hole: if the hole stays, the capture lost those
+ * bytes (had the online server missed them too, the client would have sent
+ * them again within its RTO). The clock restarts whenever the in-order
+ * data moves on. */
+static void watch_gap(struct engine *e, struct session *s, uint64_t now, uint32_t old_end)
+{
+	if (!s->stream || !s->stream->buf.pending_count || !e->cfg.gap_timeout_ms) {
+		s->gap_at = 0;
+		return;
+	}
+	if (!s->gap_at || s->data_end != old_end)
+		s->gap_at = now + e->cfg.gap_timeout_ms;
+}
+
+static void client_data(struct engine *e, struct session *s, uint64_t now, const struct packet *p)
 {
 	uint32_t seq = p->seq, len = (uint32_t)p->payload_len;
 	const uint8_t *data = p->payload;
+	uint32_t old_end = s->data_end;
 	enum stream_add_result r;
 	size_t before;
 
@@ -162,6 +177,7 @@ static void client_data(struct engine *e, struct session *s, const struct packet
 	}
 	/* A retransmission may have brought nothing to keep. */
 	session_stream_trim(e, s);
+	watch_gap(e, s, now, old_end);
 }
 
 static void client_fin(struct engine *e, struct session *s, const struct packet *p)
@@ -231,7 +247,7 @@ void session_client_packet(struct engine *e, struct session *s, uint64_t now,
 		return;
 	}
 	if (p->payload_len) {
-		client_data(e, s, p);
+		client_data(e, s, now, p);
 		if (session_ended(s))
 			return;
 	}

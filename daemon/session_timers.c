@@ -42,6 +42,8 @@ static uint64_t session_deadline(const struct engine *e, const struct session *s
 		d = earliest(d, s->pace_at);
 	if (s->linger_at)
 		d = earliest(d, s->linger_at);
+	if (s->gap_at)
+		d = earliest(d, s->gap_at);
 	return d;
 }
 
@@ -59,7 +61,7 @@ void session_reschedule(struct engine *e, struct session *s, uint64_t now)
 
 void session_on_timer(struct engine *e, struct session *s, uint64_t now)
 {
-	char detail[96];
+	char detail[112];
 
 	if (idle_deadline(e, s) <= now) {
 		snprintf(detail, sizeof(detail), "no packet from the client or the target for %llu ms",
@@ -71,6 +73,13 @@ void session_on_timer(struct engine *e, struct session *s, uint64_t now)
 		snprintf(detail, sizeof(detail), "client silent for %llu ms (keep-alive timeout)",
 			 (unsigned long long)e->cfg.keepalive_timeout_ms);
 		session_finish(e, s, END_KEEPALIVE_TIMEOUT, true, detail);
+		return;
+	}
+	if (s->gap_at && s->gap_at <= now) {
+		snprintf(detail, sizeof(detail),
+			 "client bytes from seq %u never captured (%u ms, data held past them)",
+			 s->data_end, e->cfg.gap_timeout_ms);
+		session_finish(e, s, END_CAPTURE_GAP, true, detail);
 		return;
 	}
 	if (s->linger_at && s->linger_at <= now) {

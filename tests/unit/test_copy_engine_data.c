@@ -331,6 +331,35 @@ static void test_timestamps_and_window_follow_the_client(void **state)
 	harness_finish(&h);
 }
 
+/* Bytes the capture lost: the segments past the hole cannot go, and the
+ * session ends gap_timeout_ms after the in-order data last moved. */
+static void test_capture_gap_ends_session(void **state)
+{
+	struct harness h;
+	struct session_key k = harness_key_v4(41010);
+	char expected[80];
+
+	harness_init(&h);
+	harness_start(&h);
+	harness_establish(&h, &k, 65535);
+	harness_client_bytes(&h, &k, 0, 10);
+	harness_client_bytes(&h, &k, 20, 30);	/* 10..20 missing */
+	harness_advance(&h, 4000);
+	harness_client_bytes(&h, &k, 10, 20);	/* it came after all */
+	harness_client_bytes(&h, &k, 40, 50);	/* a new hole: 30..40 */
+	harness_advance(&h, 4999);
+	harness_client_bytes(&h, &k, 50, 60);	/* past the hole: no progress */
+	assert_int_equal(h.end_count, 0);
+	harness_drain(&h);
+	harness_advance(&h, 1);
+	harness_expect(&h, TCPF_RST | TCPF_ACK, CISN + 31, TISN + 1, 0);
+	assert_int_equal(harness_last_end(&h)->reason, END_CAPTURE_GAP);
+	snprintf(expected, sizeof(expected), "client bytes from seq %u never captured", CISN + 31);
+	assert_non_null(strstr(harness_last_end(&h)->detail, expected));
+	assert_int_equal(harness_counters(&h)->buffered_bytes, 0);
+	harness_finish(&h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -345,6 +374,7 @@ int main(void)
 		cmocka_unit_test(test_target_data_acknowledged),
 		cmocka_unit_test(test_unmatched_and_truncated),
 		cmocka_unit_test(test_timestamps_and_window_follow_the_client),
+		cmocka_unit_test(test_capture_gap_ends_session),
 	};
 
 	return cmocka_run_group_tests_name("copy_engine_data", tests, NULL, NULL);
