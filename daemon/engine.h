@@ -29,8 +29,11 @@
  *   refused (sessions_refused_memory); a session whose own data would pass
  *   max_buffered_bytes ends END_MEMORY_LIMIT (RST to the target). No byte
  *   is ever dropped silently; bytes the capture missed end the session
- *   END_CAPTURE_GAP after gap_timeout_ms.
- * - Anything that gives a session up sends the target an RST first.
+ *   END_CAPTURE_GAP after gap_timeout_ms. Too many out-of-order pieces
+ *   (STREAM_MAX_PENDING) also end it, END_MEMORY_LIMIT.
+ * - Giving a session up (timeouts, limits, abort) sends the target an RST
+ *   first, so it frees the connection; not when the target reset it or
+ *   the send path refused us.
  */
 #ifndef DOPPEL_ENGINE_H
 #define DOPPEL_ENGINE_H
