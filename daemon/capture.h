@@ -1,0 +1,101 @@
+/*
+ * capture.h — where doppel-copy gets the clients' packets from.
+ *
+ * Three backends behind one interface, all feeding the same engine:
+ *   afpacket  AF_PACKET socket with a TPACKET_V3 mmap ring and a kernel BPF
+ *             filter compiled by libpcap (pcap_compile) from a tcpdump
+ *             expression (capture_afpacket.c) — the default;
+ *   pcap      libpcap live capture (capture_pcap.c);
+ *   offline   a pcap file read back with its original timing scaled by a
+ *             speed factor, repeated N times (capture_offline.c).
+ *
+ * A backend never hands over the daemon's own output: packets this host
+ * sends (PACKET_OUTGOING, pcap direction "in" only) are left out in the
+ * kernel where it can, and in the backend where it cannot. That matters
+ * when the target port equals the online port and the filter is on the
+ * port alone.
+ *
+ * Backends never log: open() fills err, and per-packet trouble is counted.
+ */
+#ifndef DOPPEL_CAPTURE_H
+#define DOPPEL_CAPTURE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "loop.h"
+#include "packet.h"
+
+struct capture;
+
+/* One captured TCP packet, parsed from its IP header on. ts_us is the
+ * capture timestamp (microseconds, CLOCK_REALTIME as the kernel stamps it;
+ * for offline replay, the file's own stamp). p and its buffer are valid
+ * only during the call. */
+typedef void (*capture_deliver_fn)(void *ctx, uint64_t ts_us, const struct packet *p);
+/* Offline replay read its last packet (after the last repeat); may be NULL. */
+typedef void (*capture_done_fn)(void *ctx);
+
+enum capture_kind {
+	CAPTURE_AFPACKET,
+	CAPTURE_PCAP,
+	CAPTURE_OFFLINE,
+};
+
+struct capture_config {
+	enum capture_kind kind;
+	const char *device;		/* -i; NULL = every interface */
+	const char *filter;		/* tcpdump expression (built from -x, or -F) */
+	uint32_t snaplen;		/* bytes kept per packet (default 65535 + headers) */
+	uint32_t ring_bytes;		/* afpacket: ring size (default 64 MiB) */
+	/* offline */
+	const char *file;		/* --offline FILE */
+	double speed;			/* 1.0 = original timing; 0 = as fast as possible */
+	unsigned repeat;		/* times to play the file (default 1) */
+};
+
+struct capture_counters {
+	uint64_t packets;	/* delivered */
+	uint64_t bytes;		/* of IP packets delivered */
+	uint64_t malformed;	/* refused by the parser (not TCP, bad lengths ...) */
+	uint64_t own_output;	/* our own sent packets seen and left out */
+	uint64_t kernel_drops;	/* the kernel dropped them before us (ring full) */
+};
+
+struct capture {
+	const struct capture_ops *ops;
+	capture_deliver_fn deliver;
+	capture_done_fn done;
+	void *ctx;
+	struct capture_counters counters;
+	void *priv;	/* the backend's own state */
+};
+
+struct capture_ops {
+	const char *name;
+	/* Open, start capturing and register fds or timers with l. 0, or -1
+	 * with err filled ("eth9: no such device", "filter: syntax error ..."). */
+	int (*open)(struct capture *c, struct loop *l, const struct capture_config *cfg,
+		    char *err, size_t errlen);
+	/* Refresh counters.kernel_drops from the kernel's own statistics. */
+	void (*update_stats)(struct capture *c);
+	void (*close)(struct capture *c);
+};
+
+extern const struct capture_ops capture_afpacket_ops;
+extern const struct capture_ops capture_pcap_ops;
+extern const struct capture_ops capture_offline_ops;
+
+/* The ops for a kind. */
+const struct capture_ops *capture_ops_for(enum capture_kind kind);
+
+/* Compile a tcpdump expression into a classic BPF program for a socket of
+ * link type DLT_EN10MB / DLT_LINUX_SLL (libpcap's pcap_compile on a dead
+ * handle). 0, or -1 with err naming what libpcap refused. The caller frees
+ * prog->filter with free(). */
+struct sock_fprog;
+int capture_compile_filter(const char *expr, int dlt, uint32_t snaplen,
+			   struct sock_fprog *prog, char *err, size_t errlen);
+
+#endif
