@@ -14,7 +14,7 @@ lab_pkgs="iproute2 nftables iptables nginx-light redis-server redis-tools wrk cu
 kmod_pkgs="linux-image-amd64 linux-headers-amd64 qemu-system-x86 busybox-static
 	cpio kmod dkms"
 # Operating it: unit verification and packaging.
-ops_pkgs="systemd debhelper dpkg-dev fakeroot lintian"
+ops_pkgs="systemd debhelper dh-dkms dpkg-dev fakeroot lintian"
 
 want="$build_pkgs $lab_pkgs $kmod_pkgs $ops_pkgs"
 missing=""
