@@ -59,7 +59,7 @@ TEST_HELPER_OBJ := $(TEST_HELPER_SRC:%.c=$(BUILD)/%.o)
 
 BINS      := $(BUILD)/doppel-copy $(BUILD)/doppel-intercept
 
-.PHONY: all tests check demo deps fuzz fuzz-build install uninstall kmod dkms clean bench
+.PHONY: all tests check demo deps fuzz fuzz-build install uninstall kmod dkms clean bench bench-build
 all: $(BINS)
 
 $(BUILD)/%.o: %.c
@@ -89,6 +89,32 @@ $(BUILD)/tests/test_%: $(BUILD)/tests/unit/test_%.o $(TEST_HELPER_OBJ) $(BUILD)/
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS) -lm
 
 tests: $(BINS) $(UNIT_BIN)
+
+# Benchmark drivers (bench/*_bench.c, run by bench/run.sh): intercept_*_bench
+# link doppel-intercept's objects, the others doppel-copy's. They print
+# figures and are never part of `make check`.
+BENCH_SRC := $(wildcard bench/*_bench.c)
+BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+
+# The daemons' objects go in through archives, so a driver pulls in only
+# what it calls (the engine, not the capture backends).
+$(BUILD)/bench/copy-core.a: $(COPY_CORE)
+	@mkdir -p $(dir $@)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/bench/intercept-core.a: $(ICPT_CORE)
+	@mkdir -p $(dir $@)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/bench/intercept_%_bench: $(BUILD)/bench/intercept_%_bench.o $(BUILD)/bench/intercept-core.a $(BUILD)/libdoppel.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+
+$(BUILD)/bench/%_bench: $(BUILD)/bench/%_bench.o $(BUILD)/bench/copy-core.a $(BUILD)/libdoppel.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+
+bench-build: $(BENCH_BIN)
 
 # Fuzzers are built with clang's libFuzzer, in their own tree.
 FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)
@@ -125,8 +151,8 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	@tests/e2e/demo.sh
 
-bench: deps all
-	@bench/run.sh
+bench: deps all bench-build
+	@BUILD=$(BUILD) bench/run.sh
 
 kmod:
 	$(MAKE) -C kmod
