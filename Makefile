@@ -164,7 +164,7 @@ install: all
 	install -d $(DESTDIR)$(SBINDIR)
 	install -m 0755 $(BUILD)/doppel-copy $(BUILD)/doppel-intercept $(DESTDIR)$(SBINDIR)/
 	@if [ -f scripts/install-extra.sh ]; then \
-		DESTDIR="$(DESTDIR)" PREFIX="$(PREFIX)" SYSCONFDIR="$(SYSCONFDIR)" DATADIR="$(DATADIR)" \
+		DESTDIR="$(DESTDIR)" PREFIX="$(PREFIX)" SBINDIR="$(SBINDIR)" SYSCONFDIR="$(SYSCONFDIR)" DATADIR="$(DATADIR)" \
 		MANDIR="$(MANDIR)" UNITDIR="$(UNITDIR)" VERSION="$(VERSION)" scripts/install-extra.sh; fi
 
 uninstall:
