@@ -4,7 +4,11 @@
  * Three backends behind one interface, all feeding the same engine:
  *   afpacket  AF_PACKET socket with a TPACKET_V3 mmap ring and a kernel BPF
  *             filter compiled by libpcap (pcap_compile) from a tcpdump
- *             expression (capture_afpacket.c) — the default;
+ *             expression (capture_afpacket.c) — the default. The socket is
+ *             cooked (SOCK_DGRAM): frames arrive from their IP header on,
+ *             whatever the interface's link layer (Ethernet, VLAN tags the
+ *             kernel strips, tun, ppp), so one filter compiled for DLT_RAW
+ *             serves every interface of an "all interfaces" capture;
  *   pcap      libpcap live capture (capture_pcap.c);
  *   offline   a pcap file read back with its original timing scaled by a
  *             speed factor, repeated N times (capture_offline.c).
@@ -16,6 +20,14 @@
  * port alone.
  *
  * Backends never log: open() fills err, and per-packet trouble is counted.
+ *
+ * Use: zero a struct capture, set ops = capture_ops_for(kind), deliver,
+ * done and ctx, then ops->open(). A failed open leaves nothing to close;
+ * after a successful one, ops->close() once (it removes the fds and timers
+ * from the loop, which must still exist). deliver must not close the
+ * capture; done may (it is the backend's last act for that file).
+ * Packets looped back to this host (the target on "lo") come back as
+ * input and cannot be told apart: do not capture on the path to the target.
  */
 #ifndef DOPPEL_CAPTURE_H
 #define DOPPEL_CAPTURE_H
@@ -43,16 +55,24 @@ enum capture_kind {
 	CAPTURE_OFFLINE,
 };
 
+/* Zero in a config field means its default. */
+#define CAPTURE_SNAPLEN_DEFAULT (256u * 1024)	/* libpcap's maximum: a GRO or
+						 * BIG TCP super-packet whole */
+#define CAPTURE_RING_BYTES_DEFAULT (64u << 20)
+
 struct capture_config {
 	enum capture_kind kind;
-	const char *device;		/* -i; NULL = every interface */
-	const char *filter;		/* tcpdump expression (built from -x, or -F) */
-	uint32_t snaplen;		/* bytes kept per packet (default 65535 + headers) */
-	uint32_t ring_bytes;		/* afpacket: ring size (default 64 MiB) */
+	const char *device;		/* -i; NULL (or "any") = every interface */
+	const char *filter;		/* tcpdump expression (built from -x, or -F);
+					 * NULL or "" = every packet */
+	uint32_t snaplen;		/* bytes kept per packet (0: CAPTURE_SNAPLEN_DEFAULT) */
+	uint32_t ring_bytes;		/* afpacket: ring size, pcap: buffer size
+					 * (0: CAPTURE_RING_BYTES_DEFAULT) */
 	/* offline */
 	const char *file;		/* --offline FILE */
-	double speed;			/* 1.0 = original timing; 0 = as fast as possible */
-	unsigned repeat;		/* times to play the file (default 1) */
+	double speed;			/* 1.0 = original timing; 0 = as fast as possible
+					 * (the daemon sets 1.0 by default: 0 is a real value) */
+	unsigned repeat;		/* times to play the file (0 counts as 1) */
 };
 
 struct capture_counters {
@@ -90,12 +110,25 @@ extern const struct capture_ops capture_offline_ops;
 /* The ops for a kind. */
 const struct capture_ops *capture_ops_for(enum capture_kind kind);
 
-/* Compile a tcpdump expression into a classic BPF program for a socket of
- * link type DLT_EN10MB / DLT_LINUX_SLL (libpcap's pcap_compile on a dead
- * handle). 0, or -1 with err naming what libpcap refused. The caller frees
+/* Compile a tcpdump expression into a classic BPF program for a socket
+ * whose packets start with link type dlt (DLT_RAW for the afpacket
+ * backend's cooked socket, DLT_EN10MB, DLT_LINUX_SLL ...) with libpcap's
+ * pcap_compile on a dead handle; accepted packets are cut to snaplen
+ * (0: CAPTURE_SNAPLEN_DEFAULT). 0, or -1 with err naming what libpcap
+ * refused ("filter 'tcp portt 80': syntax error"). The caller frees
  * prog->filter with free(). */
 struct sock_fprog;
 int capture_compile_filter(const char *expr, int dlt, uint32_t snaplen,
 			   struct sock_fprog *prog, char *err, size_t errlen);
+
+/* For the backends (capture.c). */
+
+/* The link type packet_parse_link() knows for a pcap DLT_* value: 0, or
+ * -1 when it is not one of EN10MB, LINUX_SLL, LINUX_SLL2, RAW, IPV4, IPV6. */
+int capture_link_from_dlt(int dlt, enum link_type *link);
+/* Parse one frame (PACKET_TRUNCATED_OK: a snaplen cut is the engine's to
+ * see) and deliver it, or count it malformed. */
+void capture_deliver_frame(struct capture *c, enum link_type link, uint64_t ts_us,
+			   const uint8_t *frame, size_t len);
 
 #endif

@@ -1,0 +1,110 @@
+/*
+ * capture.c — what the capture backends share: choosing one, compiling a
+ * tcpdump expression into a kernel BPF program, mapping pcap link types,
+ * and parsing a frame into a delivered packet or a malformed count.
+ */
+#include "capture.h"
+
+#include <linux/filter.h>
+#include <pcap/pcap.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const struct capture_ops *capture_ops_for(enum capture_kind kind)
+{
+	switch (kind) {
+	case CAPTURE_AFPACKET:
+		return &capture_afpacket_ops;
+	case CAPTURE_PCAP:
+		return &capture_pcap_ops;
+	case CAPTURE_OFFLINE:
+		return &capture_offline_ops;
+	}
+	return NULL;
+}
+
+int capture_compile_filter(const char *expr, int dlt, uint32_t snaplen,
+			   struct sock_fprog *prog, char *err, size_t errlen)
+{
+	struct bpf_program bpf;
+	struct sock_filter *code;
+	pcap_t *dead;
+
+	if (!expr)
+		expr = "";
+	if (snaplen == 0)
+		snaplen = CAPTURE_SNAPLEN_DEFAULT;
+	dead = pcap_open_dead(dlt, (int)snaplen);
+	if (!dead) {
+		snprintf(err, errlen, "filter: libpcap cannot open a handle for link type %d", dlt);
+		return -1;
+	}
+	if (pcap_compile(dead, &bpf, expr, 1, PCAP_NETMASK_UNKNOWN) != 0) {
+		snprintf(err, errlen, "filter '%s': %s", expr, pcap_geterr(dead));
+		pcap_close(dead);
+		return -1;
+	}
+	pcap_close(dead);
+	/* The kernel refuses longer classic programs (BPF_MAXINSNS). */
+	if (bpf.bf_len == 0 || bpf.bf_len > BPF_MAXINSNS) {
+		snprintf(err, errlen, "filter '%s': %u instructions (the kernel takes 1 to %d)",
+			 expr, bpf.bf_len, BPF_MAXINSNS);
+		pcap_freecode(&bpf);
+		return -1;
+	}
+	code = calloc(bpf.bf_len, sizeof(*code));
+	if (!code) {
+		snprintf(err, errlen, "filter '%s': out of memory", expr);
+		pcap_freecode(&bpf);
+		return -1;
+	}
+	/* struct bpf_insn and struct sock_filter are the same classic BPF
+	 * instruction; copy field by field rather than trust the layout. */
+	for (unsigned i = 0; i < bpf.bf_len; i++) {
+		code[i].code = bpf.bf_insns[i].code;
+		code[i].jt = bpf.bf_insns[i].jt;
+		code[i].jf = bpf.bf_insns[i].jf;
+		code[i].k = bpf.bf_insns[i].k;
+	}
+	prog->len = (unsigned short)bpf.bf_len;
+	prog->filter = code;
+	pcap_freecode(&bpf);
+	return 0;
+}
+
+int capture_link_from_dlt(int dlt, enum link_type *link)
+{
+	switch (dlt) {
+	case DLT_EN10MB:
+		*link = LINK_ETHERNET;
+		return 0;
+	case DLT_LINUX_SLL:
+		*link = LINK_LINUX_SLL;
+		return 0;
+	case DLT_LINUX_SLL2:
+		*link = LINK_LINUX_SLL2;
+		return 0;
+	case DLT_RAW:
+	case DLT_IPV4:
+	case DLT_IPV6:
+		*link = LINK_RAW;
+		return 0;
+	}
+	return -1;
+}
+
+void capture_deliver_frame(struct capture *c, enum link_type link, uint64_t ts_us,
+			   const uint8_t *frame, size_t len)
+{
+	struct packet p;
+	const char *why;
+
+	if (packet_parse_link(link, frame, len, PACKET_TRUNCATED_OK, &p, &why) != 0) {
+		c->counters.malformed++;
+		return;
+	}
+	c->counters.packets++;
+	c->counters.bytes += p.ip_total_len ? p.ip_total_len : len;
+	c->deliver(c->ctx, ts_us, &p);
+}
