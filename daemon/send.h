@@ -9,13 +9,19 @@
  *           it bypasses the host's IP stack, routes and conntrack
  *           (send_packet.c).
  *
- * Packets are queued and go out in batches with sendmmsg: when the batch
- * fills, and at send_flush(), which the daemon calls before its loop
- * sleeps. A packet refused at flush time is reported through the fail
- * callback with its session key and errno, so the daemon can end that
- * session with a reason (EPERM from a firewall, EMSGSIZE) — a failed send
- * never ends the daemon. ENOBUFS and EAGAIN are counted and the packet
- * dropped: the engine's retransmission timer sends it again.
+ * Packets are copied into a fixed arena (no allocation per packet) and go
+ * out in batches with sendmmsg: when the batch fills, and at send_flush(),
+ * which the daemon calls before its loop sleeps. A packet the kernel
+ * refuses is reported through the fail callback with its session key and
+ * errno, so the daemon can end that session with a reason (EPERM from a
+ * firewall, EMSGSIZE, ENETUNREACH) — a failed send never ends the daemon.
+ * ENOBUFS and EAGAIN are counted and the packet dropped: the engine's
+ * retransmission timer sends it again.
+ *
+ * The raw backend opens its IPv4 and IPv6 sockets at send_open(), so a
+ * missing privilege shows at start; a host without IPv6 (EAFNOSUPPORT)
+ * gets ENGINE_SEND_FAILED for IPv6 packets instead. Both sockets and the
+ * AF_PACKET one are non-blocking and receive nothing.
  *
  * Backends never log; they count and return errors.
  */
@@ -41,23 +47,32 @@ struct send_config {
 	uint8_t next_hop_mac[6];	/* packet: destination MAC of every frame */
 	unsigned batch;			/* packets per sendmmsg (default 64, at most 1024) */
 	uint32_t sndbuf;		/* SO_SNDBUF wanted (0: leave the default) */
+	uint32_t mtu;			/* packets longer are refused at once with
+					 * ENGINE_SEND_TOO_BIG (0: no limit for raw, the
+					 * kernel's EMSGSIZE comes through fail; packet:
+					 * the device's MTU, or the smaller of the two) */
 };
 
 struct send_counters {
 	uint64_t packets;	/* accepted by the kernel */
-	uint64_t bytes;
+	uint64_t bytes;		/* of those frames (packet: with the Ethernet header) */
 	uint64_t batches;	/* sendmmsg calls */
 	uint64_t retry;		/* ENOBUFS, EAGAIN: dropped, the engine resends */
-	uint64_t too_big;	/* EMSGSIZE */
+	uint64_t too_big;	/* EMSGSIZE from the kernel (not the mtu check) */
 	uint64_t failed;	/* EPERM and every other error */
 };
 
-/* A packet the kernel refused at flush time, errno err. */
+/* Packets of session k the kernel refused, errno err (EMSGSIZE for one too
+ * big). Called once per session per flush, however many of its packets
+ * were refused. It may call into the engine (engine_abort) and so queue
+ * more packets: send_flush() sends those too before it returns. */
 typedef void (*send_fail_fn)(void *ctx, const struct session_key *k, int err);
 
 /* NULL with err filled ("socket(AF_PACKET): Operation not permitted",
- * "eth9: no such device"). Refused packets go to fail(ctx, ...), from
- * send_flush() or from send_queue() when it flushes a full batch. */
+ * "eth9: no such device"). fail is required. Refused packets go to
+ * fail(ctx, ...) from send_flush() only — never from send_queue(), which
+ * runs inside the engine's sink; refusals met when send_queue() sends a
+ * full batch wait for the next send_flush(). */
 struct sender *send_open(const struct send_config *cfg, send_fail_fn fail, void *ctx,
 			 char *err, size_t errlen);
 /* Queue one IP packet (headers and checksums complete) of session k.
@@ -67,9 +82,11 @@ struct sender *send_open(const struct send_config *cfg, send_fail_fn fail, void 
  * be sent (bad family). A full batch is flushed first. */
 enum engine_send_result send_queue(struct sender *s, const struct session_key *k,
 				   const uint8_t *pkt, size_t len);
-/* Send everything queued; each refused packet goes to the fail callback. */
+/* Send everything queued, then report refusals to the fail callback. */
 void send_flush(struct sender *s);
 const struct send_counters *send_counters(const struct sender *s);
+/* Sends what is still queued (the RSTs of a shutdown) without calling
+ * fail, closes the sockets and frees s. NULL is fine. */
 void send_close(struct sender *s);
 
 #endif

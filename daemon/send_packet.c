@@ -1,0 +1,176 @@
+/*
+ * send_packet.c — sending on one interface with AF_PACKET (-o DEV), past
+ * the host's IP stack: no routes, no netfilter, no conntrack entries for
+ * the replayed clients' addresses.
+ *
+ * Each frame is an Ethernet header (next-hop MAC, source MAC, ETH_P_IP or
+ * ETH_P_IPV6) and the packet. The socket is of protocol 0, so it receives
+ * nothing, and is not bound: each message names the interface and the
+ * protocol in its sockaddr_ll. The kernel does not fragment what we hand
+ * it, so a packet over the device's MTU is refused at queue time
+ * (ENGINE_SEND_TOO_BIG) rather than dropped by the driver.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <linux/if_ether.h>
+#include <net/if.h>
+#include <net/if_arp.h>
+#include <netpacket/packet.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "send_backend.h"
+
+struct send_packet {
+	int fd;
+	int ifindex;
+	uint32_t mtu;
+	uint8_t header_v4[ETH_HLEN];
+	uint8_t header_v6[ETH_HLEN];
+};
+
+static enum engine_send_result packet_prepare(void *priv, const uint8_t *pkt, size_t len,
+					      uint8_t *frame, size_t *frame_len,
+					      struct send_slot *slot)
+{
+	struct send_packet *sp = priv;
+	struct sockaddr_ll *to = (struct sockaddr_ll *)&slot->addr;
+	unsigned version = pkt[0] >> 4;
+	const uint8_t *header;
+
+	if (version == 4)
+		header = sp->header_v4;
+	else if (version == 6)
+		header = sp->header_v6;
+	else
+		return ENGINE_SEND_FAILED;
+	if (len > sp->mtu)
+		return ENGINE_SEND_TOO_BIG;
+	memset(to, 0, sizeof(*to));
+	to->sll_family = AF_PACKET;
+	to->sll_ifindex = sp->ifindex;
+	to->sll_protocol = htons(version == 4 ? ETH_P_IP : ETH_P_IPV6);
+	to->sll_halen = ETH_ALEN;
+	memcpy(to->sll_addr, header, ETH_ALEN);
+	slot->addr_len = sizeof(*to);
+	slot->fd = sp->fd;
+	memcpy(frame, header, ETH_HLEN);
+	memcpy(frame + ETH_HLEN, pkt, len);
+	*frame_len = ETH_HLEN + len;
+	return ENGINE_SEND_OK;
+}
+
+static void packet_close(void *priv)
+{
+	struct send_packet *sp = priv;
+
+	if (sp->fd >= 0)
+		close(sp->fd);
+	free(sp);
+}
+
+static const struct send_backend packet_backend = {
+	.prepare = packet_prepare,
+	.close = packet_close,
+};
+
+static bool all_zero(const uint8_t mac[ETH_ALEN])
+{
+	static const uint8_t zero[ETH_ALEN];
+
+	return memcmp(mac, zero, ETH_ALEN) == 0;
+}
+
+/* The interface's index, MTU and (if cfg has none) MAC address. */
+static int read_device(struct send_packet *sp, const struct send_config *cfg,
+		       uint8_t src_mac[ETH_ALEN], char *err, size_t errlen)
+{
+	struct ifreq ifr;
+
+	sp->ifindex = (int)if_nametoindex(cfg->device);
+	if (sp->ifindex == 0) {
+		snprintf(err, errlen, "%s: no such device", cfg->device);
+		return -1;
+	}
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", cfg->device);
+	if (ioctl(sp->fd, SIOCGIFHWADDR, &ifr) != 0) {
+		snprintf(err, errlen, "%s: SIOCGIFHWADDR: %s", cfg->device, strerror(errno));
+		return -1;
+	}
+	/* Loopback takes Ethernet headers too (and is what tests can use). */
+	if (ifr.ifr_hwaddr.sa_family != ARPHRD_ETHER && ifr.ifr_hwaddr.sa_family != ARPHRD_LOOPBACK) {
+		snprintf(err, errlen, "%s: not an Ethernet device (hardware type %u)",
+			 cfg->device, (unsigned)ifr.ifr_hwaddr.sa_family);
+		return -1;
+	}
+	if (all_zero(cfg->src_mac))
+		memcpy(src_mac, ifr.ifr_hwaddr.sa_data, ETH_ALEN);
+	else
+		memcpy(src_mac, cfg->src_mac, ETH_ALEN);
+	if (ioctl(sp->fd, SIOCGIFMTU, &ifr) != 0 || ifr.ifr_mtu <= 0) {
+		snprintf(err, errlen, "%s: SIOCGIFMTU: %s", cfg->device, strerror(errno));
+		return -1;
+	}
+	sp->mtu = (uint32_t)ifr.ifr_mtu;
+	if (cfg->mtu && cfg->mtu < sp->mtu)
+		sp->mtu = cfg->mtu;
+	return 0;
+}
+
+static void write_header(uint8_t header[ETH_HLEN], const uint8_t next_hop[ETH_ALEN],
+			 const uint8_t src[ETH_ALEN], uint16_t ethertype)
+{
+	memcpy(header, next_hop, ETH_ALEN);
+	memcpy(header + ETH_ALEN, src, ETH_ALEN);
+	header[12] = (uint8_t)(ethertype >> 8);
+	header[13] = (uint8_t)ethertype;
+}
+
+int send_packet_open(const struct send_config *cfg, const struct send_backend **backend,
+		     void **priv, char *err, size_t errlen)
+{
+	struct send_packet *sp;
+	uint8_t src_mac[ETH_ALEN];
+
+	if (!cfg->device || !*cfg->device) {
+		snprintf(err, errlen, "-o: no output device given");
+		return -1;
+	}
+	if (strlen(cfg->device) >= IFNAMSIZ) {
+		snprintf(err, errlen, "%s: no such device (names are shorter than %d)",
+			 cfg->device, IFNAMSIZ);
+		return -1;
+	}
+	if (all_zero(cfg->next_hop_mac)) {
+		snprintf(err, errlen, "-o %s: no next-hop MAC (-x needs the "
+			 "port@srcmac-ip:port@nexthopmac form)", cfg->device);
+		return -1;
+	}
+	sp = calloc(1, sizeof(*sp));
+	if (!sp) {
+		snprintf(err, errlen, "send: out of memory");
+		return -1;
+	}
+	sp->fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (sp->fd < 0) {
+		snprintf(err, errlen, "socket(AF_PACKET, SOCK_RAW): %s", strerror(errno));
+		goto fail;
+	}
+	if (read_device(sp, cfg, src_mac, err, errlen) != 0 ||
+	    send_set_sndbuf(sp->fd, cfg->sndbuf, err, errlen) != 0)
+		goto fail;
+	write_header(sp->header_v4, cfg->next_hop_mac, src_mac, ETH_P_IP);
+	write_header(sp->header_v6, cfg->next_hop_mac, src_mac, ETH_P_IPV6);
+	*backend = &packet_backend;
+	*priv = sp;
+	return 0;
+fail:
+	packet_close(sp);
+	return -1;
+}
