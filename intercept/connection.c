@@ -1,0 +1,404 @@
+/*
+ * connection.c — one copy daemon's connection: the HELLO exchange, its
+ * frames decoded as they arrive, its routes, and its output queued in a
+ * bounded buffer written without blocking.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "server_internal.h"
+
+/* Room kept past the output limit for the small control frames (HELLO,
+ * HEARTBEAT, ERROR), so that a slow reader still hears why it is closed. */
+#define CONTROL_RESERVE 2048
+/* Reads per readable event, so one busy peer cannot starve the others. */
+#define READS_PER_EVENT 16
+
+static size_t output_limit(const struct connection *c)
+{
+	return c->server->cfg.output_limit ? c->server->cfg.output_limit : SERVER_OUTPUT_LIMIT;
+}
+
+static size_t out_queued(const struct connection *c)
+{
+	return c->out_end - c->out_start;
+}
+
+/* Make room for len more bytes, up to limit queued in all; false if the
+ * frame does not fit (or no memory). */
+static bool out_reserve(struct connection *c, size_t len, size_t limit)
+{
+	if (out_queued(c) + len > limit)
+		return false;
+	if (c->out_start > 0 && c->out_end + len > c->out_cap) {
+		memmove(c->out, c->out + c->out_start, out_queued(c));
+		c->out_end -= c->out_start;
+		c->out_start = 0;
+	}
+	if (c->out_end + len <= c->out_cap)
+		return true;
+	size_t cap = c->out_cap ? c->out_cap : 65536;
+	while (cap < c->out_end + len)
+		cap *= 2;
+	uint8_t *out = realloc(c->out, cap);
+	if (!out)
+		return false;
+	c->out = out;
+	c->out_cap = cap;
+	return true;
+}
+
+static void watch_writable(struct connection *c, bool on)
+{
+	if (c->waiting_writable == on)
+		return;
+	c->waiting_writable = on;
+	loop_mod_fd(c->server->loop, c->fd, LOOP_READ | (on ? LOOP_WRITE : 0));
+}
+
+/* Write what is queued without blocking. false if the connection failed
+ * and was closed. */
+static bool out_write(struct connection *c)
+{
+	while (out_queued(c) > 0) {
+		ssize_t n = write(c->fd, c->out + c->out_start, out_queued(c));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			watch_writable(c, true);
+			return true;
+		}
+		if (n < 0) {
+			char reason[128];
+			snprintf(reason, sizeof(reason), "write failed: %s", strerror(errno));
+			connection_close(c, LOG_LEVEL_WARNING, reason);
+			return false;
+		}
+		c->out_start += (size_t)n;
+		istat_add(c->server->stats, ISTAT_BYTES_OUT, (uint64_t)n);
+	}
+	c->out_start = c->out_end = 0;
+	watch_writable(c, false);
+	return true;
+}
+
+/* Queue a frame; false when it did not fit under limit. */
+static bool out_queue(struct connection *c, const uint8_t *frame, size_t len, size_t limit)
+{
+	if (!out_reserve(c, len, limit))
+		return false;
+	memcpy(c->out + c->out_end, frame, len);
+	c->out_end += len;
+	c->last_sent_ms = loop_now_ms(c->server->loop);
+	return true;
+}
+
+/* A control frame: queued past the summaries' limit, then written. */
+static bool send_control(struct connection *c, const uint8_t *frame, size_t len)
+{
+	if (!out_queue(c, frame, len, output_limit(c) + CONTROL_RESERVE))
+		return true;	/* the peer reads nothing: the timeout will end it */
+	return c->waiting_writable ? true : out_write(c);
+}
+
+static void emit_summaries(void *ctx, const uint8_t *frame, size_t len, uint16_t count)
+{
+	struct connection *c = ctx;
+
+	if (!out_queue(c, frame, len, output_limit(c))) {
+		/* The peer does not keep up: drop the whole frame (the protocol
+		 * allows it; the copy side retransmits). */
+		c->summaries_dropped += count;
+		istat_add(c->server->stats, ISTAT_SUMMARIES_DROPPED, count);
+		return;
+	}
+	istat_inc(c->server->stats, ISTAT_FRAMES_OUT);
+	if (!c->waiting_writable)
+		out_write(c);
+}
+
+static void update_gauges(struct server *s)
+{
+	s->stats->values[ISTAT_CONNECTIONS_ACTIVE] = s->connection_count;
+	s->stats->values[ISTAT_ROUTES_ACTIVE] = s->router.count;
+}
+
+void connection_close(struct connection *c, enum log_level level, const char *reason)
+{
+	struct server *s = c->server;
+	size_t routes = router_del_owner(&s->router, &c->routes);
+
+	server_say(s, level, "copy %s: closed: %s (%zu routes removed, %llu summaries dropped)",
+		   c->peer, reason, routes, (unsigned long long)c->summaries_dropped);
+	istat_add(s->stats, ISTAT_ROUTES_DELETED, routes);
+	loop_del_fd(s->loop, c->fd);
+	close(c->fd);
+	batch_free(&c->batch);
+	wire_decoder_free(&c->decoder);
+	free(c->out);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		s->connections = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	s->connection_count--;
+	update_gauges(s);
+	free(c);
+}
+
+void connection_fail(struct connection *c, uint16_t code, const char *reason)
+{
+	uint8_t frame[WIRE_HEADER_LEN + WIRE_ERROR_MIN_LEN + WIRE_ERROR_MAX_MSG];
+	size_t len = wire_encode_error(frame, sizeof(frame), code, reason);
+
+	/* One non-blocking attempt (docs/protocol.md section 11): what was
+	 * queued before goes first, so the ERROR may not make it. */
+	if (len && out_queue(c, frame, len, output_limit(c) + CONTROL_RESERVE) &&
+	    !c->waiting_writable && !out_write(c))
+		return;
+	connection_close(c, code == WIRE_ERR_SHUTDOWN ? LOG_LEVEL_INFO : LOG_LEVEL_WARNING,
+			 reason);
+}
+
+/* false: c was closed. */
+static bool handle_hello(struct connection *c, const struct wire_frame *f)
+{
+	struct wire_hello hello;
+	const char *why;
+
+	if (wire_hello_parse(f, &hello, &why) < 0)
+		return true;	/* the decoder validated it already */
+	c->hello_received = true;
+	c->prefix = (hello.features & WIRE_FEAT_PAYLOAD_PREFIX) &&
+		    c->server->cfg.payload_prefix > 0;
+	if (batch_init(&c->batch, &c->server->batches, hello.max_body, emit_summaries, c) < 0) {
+		connection_fail(c, WIRE_ERR_INTERNAL, "out of memory for the summaries batch");
+		return false;
+	}
+	server_say(c->server, LOG_LEVEL_INFO, "copy %s: hello (features 0x%x, max body %u)",
+		   c->peer, (unsigned)hello.features, (unsigned)hello.max_body);
+	return true;
+}
+
+static void add_route(struct connection *c, const struct wire_route *r)
+{
+	struct server *s = c->server;
+
+	switch (router_add(&s->router, &c->routes, &r->client, r->client_port,
+			   &r->target, r->target_port)) {
+	case ROUTER_ADDED:
+		istat_inc(s->stats, ISTAT_ROUTES_ADDED);
+		break;
+	case ROUTER_UPDATED:
+		break;
+	case ROUTER_MOVED:
+		istat_inc(s->stats, ISTAT_ROUTES_MOVED);
+		break;
+	case ROUTER_FULL:
+		istat_inc(s->stats, ISTAT_ROUTES_REFUSED);
+		if (!c->routes_refused_logged)
+			server_say(s, LOG_LEVEL_WARNING, "copy %s: route table full (%zu routes): "
+				   "routes refused", c->peer, s->router.count);
+		c->routes_refused_logged = true;
+		break;
+	}
+}
+
+static void handle_routes(struct connection *c, const struct wire_frame *f)
+{
+	struct server *s = c->server;
+	size_t n = wire_route_count(f);
+	struct wire_route r;
+	const char *why;
+
+	for (size_t i = 0; i < n; i++) {
+		if (wire_route_get(f, i, &r, &why) < 0)
+			return;	/* validated by the decoder */
+		if (f->type == WIRE_ROUTE_ADD)
+			add_route(c, &r);
+		else if (router_del(&s->router, &c->routes, &r.client, r.client_port))
+			istat_inc(s->stats, ISTAT_ROUTES_DELETED);
+		else
+			istat_inc(s->stats, ISTAT_ROUTES_STALE_DELETES);
+	}
+	update_gauges(s);
+}
+
+/* The peer's ERROR: log it and close. false: c is gone. */
+static bool handle_error(struct connection *c, const struct wire_frame *f)
+{
+	uint16_t code = 0;
+	const char *msg = "", *why;
+	size_t msg_len = 0;
+	char reason[WIRE_ERROR_MAX_MSG + 64];
+
+	wire_error_parse(f, &code, &msg, &msg_len, &why);
+	/* %.*s with the length: the message is not NUL-terminated. */
+	snprintf(reason, sizeof(reason), "peer sent ERROR %u (%s): %.*s", code,
+		 wire_error_name(code), (int)msg_len, msg);
+	connection_close(c, code == WIRE_ERR_SHUTDOWN ? LOG_LEVEL_INFO : LOG_LEVEL_WARNING,
+			 reason);
+	return false;
+}
+
+/* Act on one frame. false: c was closed. */
+static bool handle_frame(struct connection *c, const struct wire_frame *f)
+{
+	switch (f->type) {
+	case WIRE_HELLO:
+		return handle_hello(c, f);
+	case WIRE_ROUTE_ADD:
+	case WIRE_ROUTE_DEL:
+		handle_routes(c, f);
+		return true;
+	case WIRE_ERROR:
+		return handle_error(c, f);
+	default:	/* HEARTBEAT: its arrival is all that counts */
+		return true;
+	}
+}
+
+/* Decode what arrived. false: c was closed. */
+static bool decode(struct connection *c)
+{
+	struct wire_frame f;
+	int r;
+
+	while ((r = wire_decoder_next(&c->decoder, &f)) == 1)
+		if (!handle_frame(c, &f))
+			return false;
+	if (r == 0)
+		return true;
+	char reason[200];
+	snprintf(reason, sizeof(reason), "malformed frame: %s", c->decoder.error);
+	istat_inc(c->server->stats, ISTAT_CONNECTIONS_CLOSED_MALFORMED);
+	connection_fail(c, c->decoder.error_code ? c->decoder.error_code : WIRE_ERR_MALFORMED,
+			reason);
+	return false;
+}
+
+/* false: c was closed. */
+static bool read_some(struct connection *c)
+{
+	for (int i = 0; i < READS_PER_EVENT; i++) {
+		size_t avail;
+		uint8_t *space = wire_decoder_space(&c->decoder, &avail);
+		if (!space)
+			return decode(c);
+		ssize_t n = read(c->fd, space, avail);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return true;
+		if (n < 0) {
+			char reason[128];
+			snprintf(reason, sizeof(reason), "read failed: %s", strerror(errno));
+			connection_close(c, LOG_LEVEL_WARNING, reason);
+			return false;
+		}
+		if (n == 0) {
+			char reason[128];
+			size_t left = wire_decoder_pending(&c->decoder);
+			if (left)
+				snprintf(reason, sizeof(reason),
+					 "peer closed in the middle of a frame (%zu bytes left over)", left);
+			else
+				snprintf(reason, sizeof(reason), "peer closed the connection");
+			connection_close(c, left ? LOG_LEVEL_WARNING : LOG_LEVEL_INFO, reason);
+			return false;
+		}
+		c->last_received_ms = loop_now_ms(c->server->loop);
+		wire_decoder_commit(&c->decoder, (size_t)n);
+		if (!decode(c))
+			return false;
+	}
+	return true;
+}
+
+static void on_connection_event(struct loop *l, int fd, unsigned events, void *arg)
+{
+	struct connection *c = arg;
+
+	if ((events & LOOP_WRITE) && !out_write(c))
+		return;
+	if (events & (LOOP_READ | LOOP_ERROR))
+		read_some(c);
+}
+
+static bool send_hello(struct connection *c)
+{
+	struct wire_hello hello = {
+		.version = WIRE_VERSION,
+		.role = WIRE_ROLE_INTERCEPT,
+		.features = WIRE_FEAT_IPV6 |
+			    (c->server->cfg.payload_prefix ? WIRE_FEAT_PAYLOAD_PREFIX : 0),
+		.max_body = WIRE_MAX_BODY,
+	};
+	uint8_t frame[WIRE_HEADER_LEN + WIRE_HELLO_LEN];
+	size_t len = wire_encode_hello(frame, sizeof(frame), &hello);
+
+	return len && send_control(c, frame, len);
+}
+
+struct connection *connection_open(struct server *s, int fd, const char *peer,
+				   char *err, size_t errlen)
+{
+	struct connection *c = calloc(1, sizeof(*c));
+
+	if (!c || wire_decoder_init(&c->decoder) < 0) {
+		snprintf(err, errlen, "out of memory");
+		free(c);
+		close(fd);
+		return NULL;
+	}
+	c->server = s;
+	c->fd = fd;
+	snprintf(c->peer, sizeof(c->peer), "%s", peer);
+	c->decoder.peer_role = WIRE_ROLE_COPY;
+	c->last_received_ms = c->last_sent_ms = loop_now_ms(s->loop);
+	if (loop_add_fd(s->loop, fd, LOOP_READ, on_connection_event, c) < 0) {
+		snprintf(err, errlen, "cannot watch the socket: %s", strerror(errno));
+		wire_decoder_free(&c->decoder);
+		free(c);
+		close(fd);
+		return NULL;
+	}
+	c->next = s->connections;
+	if (c->next)
+		c->next->prev = c;
+	s->connections = c;
+	s->connection_count++;
+	update_gauges(s);
+	if (!send_hello(c)) {
+		snprintf(err, errlen, "could not send HELLO");
+		return NULL;	/* closed by out_write, which said why */
+	}
+	return c;
+}
+
+bool connection_tick(struct connection *c, uint64_t now_ms)
+{
+	const struct server_config *cfg = &c->server->cfg;
+	uint64_t dead_ms = cfg->peer_dead_ms ? cfg->peer_dead_ms : WIRE_PEER_DEAD_MS;
+	uint64_t idle_ms = cfg->heartbeat_idle_ms ? cfg->heartbeat_idle_ms : WIRE_HEARTBEAT_IDLE_MS;
+
+	if (now_ms - c->last_received_ms >= dead_ms) {
+		char reason[96];
+		snprintf(reason, sizeof(reason), "nothing received for %llu ms",
+			 (unsigned long long)(now_ms - c->last_received_ms));
+		istat_inc(c->server->stats, ISTAT_CONNECTIONS_CLOSED_TIMEOUT);
+		connection_fail(c, WIRE_ERR_TIMEOUT, reason);
+		return false;
+	}
+	if (now_ms - c->last_sent_ms >= idle_ms) {
+		uint8_t frame[WIRE_HEADER_LEN + WIRE_HEARTBEAT_LEN];
+		size_t len = wire_encode_heartbeat(frame, sizeof(frame), now_ms);
+		if (len && !send_control(c, frame, len))
+			return false;
+	}
+	return true;
+}

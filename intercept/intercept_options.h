@@ -1,0 +1,51 @@
+/*
+ * intercept_options.h — doppel-intercept's command line and config file
+ * (/work/notes/CLI.md, docs/ man page): parsed and checked in full before
+ * anything is opened, so every bad value is refused at start.
+ */
+#ifndef DOPPEL_INTERCEPT_OPTIONS_H
+#define DOPPEL_INTERCEPT_OPTIONS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "log.h"
+#include "server.h"
+#include "source.h"
+
+#define INTERCEPT_DEFAULT_QUEUE_MAXLEN 65536
+#define INTERCEPT_DEFAULT_STATS_INTERVAL_MS 30000
+#define INTERCEPT_MAX_PAYLOAD_PREFIX 16384
+
+struct intercept_options {
+	const char *source;		/* --source: "nfqueue", "pcap" or "kmod" */
+	struct source_config source_cfg;
+	struct server_config server_cfg;	/* port, bind, allow, payload_prefix */
+	bool daemonize;			/* -d */
+	char *log_file;			/* -l */
+	char *pid_file;			/* -P */
+	char *stats_file;		/* --stats-file */
+	char *user;			/* --user */
+	char *config_file;		/* --config */
+	enum log_level log_level;
+	uint64_t stats_interval_ms;
+	/* storage for source_cfg's strings */
+	char *device, *filter;
+	bool matches_from_command_line;
+};
+
+enum intercept_options_result {
+	INTERCEPT_OPTIONS_RUN = 0,	/* go on */
+	INTERCEPT_OPTIONS_EXIT = 1,	/* -h or -v was printed: exit 0 */
+	INTERCEPT_OPTIONS_ERROR = -1,	/* err says what was wrong: exit 2 */
+};
+
+/* Defaults, then --config FILE's lines, then the command line over them.
+ * err gets e.g. "-p '0': 0 is out of range 1..65535". */
+enum intercept_options_result intercept_options_parse(struct intercept_options *o,
+						      int argc, char **argv,
+						      char *err, size_t errlen);
+void intercept_options_free(struct intercept_options *o);
+
+#endif

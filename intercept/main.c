@@ -1,0 +1,242 @@
+/*
+ * main.c — doppel-intercept: options, then the listener and the source
+ * opened as root, then privileges dropped, then the event loop until
+ * SIGINT or SIGTERM. Only this file logs and exits.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "intercept_options.h"
+#include "intercept_stats.h"
+#include "log.h"
+#include "loop.h"
+#include "privileges.h"
+#include "sd_notify.h"
+#include "server.h"
+#include "source.h"
+
+struct intercept {
+	struct intercept_options options;
+	struct intercept_stats stats;
+	struct loop *loop;
+	struct server *server;
+	struct source source;
+	bool source_open;
+	uint64_t watchdog_ms;
+};
+
+static void on_deliver(void *ctx, const struct packet *p)
+{
+	server_deliver(ctx, p);
+}
+
+static void log_at(enum log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void log_at(enum log_level level, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vmsg(level, fmt, ap);
+	va_end(ap);
+}
+
+static void on_server_log(void *ctx, enum log_level level, const char *line)
+{
+	log_at(level, "%s", line);
+}
+
+static void before_sleep(struct loop *l, void *arg)
+{
+	struct intercept *in = arg;
+
+	server_flush(in->server);
+	if (in->source.ops->flush)
+		in->source.ops->flush(&in->source);
+}
+
+static void stats_refresh(struct intercept *in)
+{
+	in->stats.values[ISTAT_SOURCE_MALFORMED] = in->source.counters.malformed;
+	in->stats.values[ISTAT_SOURCE_LOST] = in->source.counters.lost;
+}
+
+static void stats_report(struct intercept *in)
+{
+	char line[2048];
+
+	stats_refresh(in);
+	intercept_stats_format(&in->stats, line, sizeof(line));
+	log_info("stats: %s", line);
+	if (in->options.stats_file && intercept_stats_write(&in->stats, in->options.stats_file) < 0)
+		log_warn("stats file %s", in->options.stats_file);
+}
+
+static void on_stats_timer(struct loop *l, uint64_t id, void *arg)
+{
+	struct intercept *in = arg;
+
+	stats_report(in);
+	loop_timer_add(l, in->options.stats_interval_ms, on_stats_timer, in);
+}
+
+static void on_watchdog_timer(struct loop *l, uint64_t id, void *arg)
+{
+	struct intercept *in = arg;
+
+	sd_notify_watchdog();
+	loop_timer_add(l, in->watchdog_ms, on_watchdog_timer, in);
+}
+
+static void on_signal(struct loop *l, int signo, void *arg)
+{
+	struct intercept *in = arg;
+
+	switch (signo) {
+	case SIGINT:
+	case SIGTERM:
+		log_notice("%s: stopping", strsignal(signo));
+		loop_stop(l);
+		break;
+	case SIGUSR1:
+		stats_report(in);
+		break;
+	case SIGHUP:
+		if (in->options.log_file && log_open_file(in->options.log_file) < 0)
+			log_warn("reopen log file %s", in->options.log_file);
+		break;
+	}
+}
+
+static void setup_signals(struct intercept *in)
+{
+	static const int signals[] = { SIGINT, SIGTERM, SIGUSR1, SIGHUP };
+
+	/* A copy daemon that vanished must cost a write error, not the process. */
+	signal(SIGPIPE, SIG_IGN);
+	for (size_t i = 0; i < sizeof(signals) / sizeof(signals[0]); i++)
+		if (loop_add_signal(in->loop, signals[i], on_signal, in) < 0)
+			log_fatal("signal %d", signals[i]);
+}
+
+static void open_server(struct intercept *in)
+{
+	char err[256];
+
+	in->options.server_cfg.log = on_server_log;
+	in->options.server_cfg.log_ctx = in;
+	in->server = server_new(in->loop, &in->options.server_cfg, &in->stats, err, sizeof(err));
+	if (!in->server)
+		log_fatalx("listener: %s", err);
+	log_info("listening on port %u", server_port(in->server));
+}
+
+static void open_source(struct intercept *in)
+{
+	char err[512];
+
+	in->source.ops = source_find(in->options.source);
+	if (!in->source.ops)
+		log_fatalx("--source %s: not built in", in->options.source);
+	in->source.deliver = on_deliver;
+	in->source.deliver_ctx = in->server;
+	if (in->source.ops->open(&in->source, in->loop, &in->options.source_cfg, err,
+				 sizeof(err)) < 0)
+		log_fatalx("source %s: %s", in->options.source, err);
+	in->source_open = true;
+	log_info("source %s open", in->options.source);
+}
+
+static void write_pid_file(const char *path)
+{
+	char text[32];
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	int len = snprintf(text, sizeof(text), "%ld\n", (long)getpid());
+
+	if (fd < 0 || write(fd, text, (size_t)len) != len)
+		log_fatal("pid file %s", path);
+	close(fd);
+}
+
+/* After the sockets are open: fork away (-d), the pid file, the user. */
+static void settle(struct intercept *in)
+{
+	char err[256];
+
+	if (in->options.daemonize && daemon(0, 0) < 0)
+		log_fatal("daemon");
+	if (in->options.pid_file)
+		write_pid_file(in->options.pid_file);
+	if (in->options.user) {
+		if (privileges_drop(in->options.user, err, sizeof(err)) < 0)
+			log_fatalx("--user %s: %s", in->options.user, err);
+		log_info("running as %s with CAP_NET_ADMIN and CAP_NET_RAW", in->options.user);
+	}
+}
+
+static void start_timers(struct intercept *in)
+{
+	if (!loop_timer_add(in->loop, in->options.stats_interval_ms, on_stats_timer, in))
+		log_fatalx("out of memory for a timer");
+	in->watchdog_ms = sd_watchdog_interval_ms() / 2;
+	if (in->watchdog_ms && !loop_timer_add(in->loop, in->watchdog_ms, on_watchdog_timer, in))
+		log_fatalx("out of memory for a timer");
+}
+
+static void shut_down(struct intercept *in)
+{
+	sd_notify_stopping();
+	if (in->source_open)
+		in->source.ops->close(&in->source);
+	server_free(in->server);
+	stats_report(in);
+	if (in->options.pid_file)
+		unlink(in->options.pid_file);
+	loop_free(in->loop);
+}
+
+int main(int argc, char **argv)
+{
+	static struct intercept in;
+	char err[512];
+
+	log_init("doppel-intercept", LOG_LEVEL_INFO);
+	switch (intercept_options_parse(&in.options, argc, argv, err, sizeof(err))) {
+	case INTERCEPT_OPTIONS_EXIT:
+		return 0;
+	case INTERCEPT_OPTIONS_ERROR:
+		fprintf(stderr, "doppel-intercept: %s\n", err);
+		return 2;
+	case INTERCEPT_OPTIONS_RUN:
+		break;
+	}
+	log_set_level(in.options.log_level);
+	if (in.options.log_file && log_open_file(in.options.log_file) < 0)
+		log_fatal("log file %s", in.options.log_file);
+	intercept_stats_init(&in.stats);
+	in.loop = loop_new();
+	if (!in.loop)
+		log_fatal("event loop");
+	setup_signals(&in);
+	open_server(&in);
+	open_source(&in);
+	settle(&in);
+	loop_set_before_sleep(in.loop, before_sleep, &in);
+	start_timers(&in);
+	sd_notify_ready();
+	log_notice("doppel-intercept %s running (source %s, port %u)", DOPPEL_VERSION,
+		   in.options.source, server_port(in.server));
+	if (loop_run(in.loop) < 0)
+		log_warn("event loop");
+	shut_down(&in);
+	intercept_options_free(&in.options);
+	return 0;
+}

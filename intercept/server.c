@@ -1,0 +1,315 @@
+/*
+ * server.c — the listener (-p, -b), the allowlist (-x), the periodic tick
+ * for heartbeats and dead peers, and the routing of each response to the
+ * connection that owns its session.
+ */
+#include "server_internal.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define SERVER_TICK_MS 1000
+#define ACCEPTS_PER_EVENT 64
+
+void server_say(struct server *s, enum log_level level, const char *fmt, ...)
+{
+	char line[1200];
+	va_list ap;
+
+	if (!s->cfg.log)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	s->cfg.log(s->cfg.log_ctx, level, line);
+}
+
+/* The peer's address, with an IPv4-mapped IPv6 address (from the
+ * dual-stack listener) turned back into IPv4 so -x compares like with like. */
+static void peer_address(const struct sockaddr_storage *ss, struct dp_addr *a, uint16_t *port)
+{
+	memset(a, 0, sizeof(*a));
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
+		dp_addr_from_v4(a, sin->sin_addr.s_addr);
+		*port = ntohs(sin->sin_port);
+		return;
+	}
+	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
+	if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
+		uint32_t v4;
+		memcpy(&v4, sin6->sin6_addr.s6_addr + 12, 4);
+		dp_addr_from_v4(a, v4);
+	} else {
+		dp_addr_from_v6(a, sin6->sin6_addr.s6_addr);
+	}
+	*port = ntohs(sin6->sin6_port);
+}
+
+/* "what: strerror(errno)" into err; returns -1. */
+static int fail_errno(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int fail_errno(char *err, size_t errlen, const char *fmt, ...)
+{
+	int saved = errno;
+	char what[128];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	snprintf(err, errlen, "%s: %s", what, strerror(saved));
+	return -1;
+}
+
+static bool allowed(const struct server *s, const struct dp_addr *a)
+{
+	if (s->cfg.allow_count == 0)
+		return true;
+	for (size_t i = 0; i < s->cfg.allow_count; i++)
+		if (dp_addr_equal(&s->cfg.allow[i], a))
+			return true;
+	return false;
+}
+
+/* Refuse with an ERROR (best effort) rather than a bare close, so the copy
+ * daemon's log says why. */
+static void refuse_full(int fd)
+{
+	uint8_t frame[256];
+	size_t len = wire_encode_error(frame, sizeof(frame), WIRE_ERR_INTERNAL,
+				       "intercept is at its connection limit");
+
+	if (len && write(fd, frame, len) < 0) {
+		/* nothing more to do: the close says the rest */
+	}
+	close(fd);
+}
+
+static void accept_one(struct server *s, int fd, const struct sockaddr_storage *ss)
+{
+	struct dp_addr a;
+	uint16_t port;
+	char text[INET6_ADDRSTRLEN], peer[64], err[128];
+
+	peer_address(ss, &a, &port);
+	dp_addr_str(&a, text, sizeof(text));
+	snprintf(peer, sizeof(peer), a.family == AF_INET6 ? "[%s]:%u" : "%s:%u", text, port);
+	if (!allowed(s, &a)) {
+		istat_inc(s->stats, ISTAT_CONNECTIONS_REFUSED);
+		server_say(s, LOG_LEVEL_WARNING, "copy %s: refused: not in the allowlist (-x)", peer);
+		close(fd);
+		return;
+	}
+	if (s->connection_count >= SERVER_MAX_CONNECTIONS) {
+		istat_inc(s->stats, ISTAT_CONNECTIONS_REFUSED);
+		server_say(s, LOG_LEVEL_WARNING, "copy %s: refused: %d connections already",
+			   peer, SERVER_MAX_CONNECTIONS);
+		refuse_full(fd);
+		return;
+	}
+	int one = 1;
+	/* Summaries drive the copy side's TCP emulation: no Nagle delay. */
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	istat_inc(s->stats, ISTAT_CONNECTIONS_ACCEPTED);
+	server_say(s, LOG_LEVEL_INFO, "copy %s: connected", peer);
+	if (!connection_open(s, fd, peer, err, sizeof(err)))
+		server_say(s, LOG_LEVEL_WARNING, "copy %s: dropped: %s", peer, err);
+}
+
+static void on_listen_event(struct loop *l, int fd, unsigned events, void *arg)
+{
+	struct server *s = arg;
+
+	for (int i = 0; i < ACCEPTS_PER_EVENT; i++) {
+		struct sockaddr_storage ss;
+		socklen_t len = sizeof(ss);
+		int client = accept4(fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (client < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
+			    errno != ECONNABORTED)
+				server_say(s, LOG_LEVEL_WARNING, "accept: %s", strerror(errno));
+			return;
+		}
+		accept_one(s, client, &ss);
+	}
+}
+
+static void on_tick(struct loop *l, uint64_t id, void *arg)
+{
+	struct server *s = arg;
+	uint64_t now = loop_now_ms(l);
+	struct connection *c = s->connections, *next;
+
+	for (; c; c = next) {
+		next = c->next;
+		connection_tick(c, now);
+	}
+	s->tick_timer = loop_timer_add(l, SERVER_TICK_MS, on_tick, s);
+}
+
+static int listen_socket(const struct server_config *cfg, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int family = cfg->bind.family ? cfg->bind.family : AF_INET6;
+	int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	if (fd < 0 && !cfg->bind.family && errno == EAFNOSUPPORT) {
+		family = AF_INET;	/* no IPv6 on this host: IPv4 only */
+		fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	}
+	if (fd < 0)
+		return fail_errno(err, errlen, "socket");
+	int one = 1, zero = 0;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	memset(&ss, 0, sizeof(ss));
+	if (family == AF_INET6) {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+		/* Unbound: one socket for IPv6 and IPv4 (mapped) peers. */
+		if (!cfg->bind.family)
+			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(cfg->port);
+		if (cfg->bind.family)
+			memcpy(&sin6->sin6_addr, cfg->bind.bytes, 16);
+		len = sizeof(*sin6);
+	} else {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(cfg->port);
+		if (cfg->bind.family)
+			memcpy(&sin->sin_addr, cfg->bind.bytes, 4);
+		len = sizeof(*sin);
+	}
+	if (bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, 128) < 0) {
+		int saved = errno;
+		close(fd);
+		errno = saved;
+		return fail_errno(err, errlen, "listen on port %u", cfg->port);
+	}
+	return fd;
+}
+
+static uint16_t bound_port(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+		return 0;
+	if (ss.ss_family == AF_INET)
+		return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+}
+
+struct server *server_new(struct loop *l, const struct server_config *cfg,
+			  struct intercept_stats *stats, char *err, size_t errlen)
+{
+	struct server *s = calloc(1, sizeof(*s));
+
+	if (!s) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	s->loop = l;
+	s->cfg = *cfg;
+	s->stats = stats;
+	batch_set_init(&s->batches);
+	if (router_init(&s->router) < 0) {
+		snprintf(err, errlen, "out of memory for the route table");
+		free(s);
+		return NULL;
+	}
+	s->listen_fd = listen_socket(cfg, err, errlen);
+	if (s->listen_fd < 0)
+		goto fail_router;
+	s->port = bound_port(s->listen_fd);
+	if (loop_add_fd(l, s->listen_fd, LOOP_READ, on_listen_event, s) < 0) {
+		fail_errno(err, errlen, "watch the listener");
+		goto fail_listener;
+	}
+	s->tick_timer = loop_timer_add(l, SERVER_TICK_MS, on_tick, s);
+	if (!s->tick_timer) {
+		snprintf(err, errlen, "out of memory for a timer");
+		goto fail_watch;
+	}
+	return s;
+fail_watch:
+	loop_del_fd(l, s->listen_fd);
+fail_listener:
+	close(s->listen_fd);
+fail_router:
+	router_free(&s->router);
+	free(s);
+	return NULL;
+}
+
+void server_free(struct server *s)
+{
+	if (!s)
+		return;
+	batch_set_flush(&s->batches);
+	while (s->connections)
+		connection_fail(s->connections, WIRE_ERR_SHUTDOWN, "intercept is stopping");
+	loop_timer_cancel(s->loop, s->tick_timer);
+	loop_del_fd(s->loop, s->listen_fd);
+	close(s->listen_fd);
+	router_free(&s->router);
+	free(s);
+}
+
+uint16_t server_port(const struct server *s)
+{
+	return s->port;
+}
+
+size_t server_connection_count(const struct server *s)
+{
+	return s->connection_count;
+}
+
+size_t server_route_count(const struct server *s)
+{
+	return s->router.count;
+}
+
+void server_deliver(struct server *s, const struct packet *p)
+{
+	istat_inc(s->stats, ISTAT_SUMMARIES_IN);
+	struct router_owner *owner = router_lookup(&s->router, &p->dst, p->dport, &p->src, p->sport);
+	if (!owner) {
+		istat_inc(s->stats, ISTAT_SUMMARIES_UNROUTED);
+		return;
+	}
+	struct connection *c = (struct connection *)((char *)owner -
+						      offsetof(struct connection, routes));
+	size_t len = p->ip_header_len + p->tcp_header_len;
+	uint8_t flags = 0;
+	if (c->prefix && p->payload_present > 0) {
+		size_t prefix = p->payload_present;
+		if (prefix > s->cfg.payload_prefix)
+			prefix = s->cfg.payload_prefix;
+		len += prefix;
+		flags = WIRE_SUMMARY_PREFIX;
+	}
+	if (batch_add(&c->batch, flags, (uint32_t)p->payload_len, p->l3, len) < 0) {
+		istat_inc(s->stats, ISTAT_SUMMARIES_DROPPED);
+		return;
+	}
+	istat_inc(s->stats, ISTAT_SUMMARIES_ROUTED);
+}
+
+void server_flush(struct server *s)
+{
+	batch_set_flush(&s->batches);
+}

@@ -1,0 +1,64 @@
+/*
+ * server.h — doppel-intercept's side of the wire protocol: the listener
+ * for copy daemons, one connection each, their routes, and the summaries
+ * the sources hand in, routed and batched to the connection that owns
+ * each session (docs/protocol.md).
+ *
+ * The server never logs: what the daemon should say (a connection
+ * accepted, refused, closed and why) goes to a log callback as one
+ * finished line, and the daemon decides.
+ */
+#ifndef DOPPEL_SERVER_H
+#define DOPPEL_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "intercept_stats.h"
+#include "log.h"
+#include "loop.h"
+#include "packet.h"
+
+/* Bytes a connection may have queued and unwritten before further
+ * SUMMARIES frames to it are dropped (whole, counted). */
+#define SERVER_OUTPUT_LIMIT (4u * 1024 * 1024)
+/* Connections at once; more are refused with ERROR INTERNAL. */
+#define SERVER_MAX_CONNECTIONS 4096
+#define SERVER_MAX_ALLOW 64
+
+typedef void (*server_log_fn)(void *ctx, enum log_level level, const char *line);
+
+struct server_config {
+	struct dp_addr bind;		/* family 0: every address (IPv6 and IPv4) */
+	uint16_t port;			/* 0: any free port (tests) */
+	struct dp_addr allow[SERVER_MAX_ALLOW];	/* -x; none = everyone */
+	size_t allow_count;
+	uint16_t payload_prefix;	/* bytes of payload to forward (0: headers only) */
+	size_t output_limit;		/* 0: SERVER_OUTPUT_LIMIT */
+	uint64_t heartbeat_idle_ms;	/* 0: WIRE_HEARTBEAT_IDLE_MS */
+	uint64_t peer_dead_ms;		/* 0: WIRE_PEER_DEAD_MS */
+	server_log_fn log;		/* may be NULL */
+	void *log_ctx;
+};
+
+struct server;
+
+/* Open the listener and register it with l. NULL with err filled. */
+struct server *server_new(struct loop *l, const struct server_config *cfg,
+			  struct intercept_stats *stats, char *err, size_t errlen);
+/* Close every connection (best-effort ERROR SHUTDOWN first) and the listener. */
+void server_free(struct server *s);
+
+/* The port the listener is bound to. */
+uint16_t server_port(const struct server *s);
+size_t server_connection_count(const struct server *s);
+size_t server_route_count(const struct server *s);
+
+/* A response from a source: route it to its connection's batch, or count
+ * it unrouted. p as source_deliver_fn describes. */
+void server_deliver(struct server *s, const struct packet *p);
+/* Emit every pending batch and write what can be written: call it from the
+ * loop's before-sleep hook. */
+void server_flush(struct server *s);
+
+#endif

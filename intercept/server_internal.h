@@ -1,0 +1,69 @@
+/*
+ * server_internal.h — what server.c (listener, routing, timers) and
+ * connection.c (one copy daemon's connection) share. Nothing else
+ * includes it.
+ */
+#ifndef DOPPEL_SERVER_INTERNAL_H
+#define DOPPEL_SERVER_INTERNAL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "batch.h"
+#include "intercept_stats.h"
+#include "log.h"
+#include "loop.h"
+#include "router.h"
+#include "server.h"
+#include "wire.h"
+
+struct connection {
+	struct server *server;
+	int fd;
+	char peer[64];			/* "addr port N" for log lines */
+	struct wire_decoder decoder;
+	bool hello_received;
+	bool prefix;			/* both sides announced PAYLOAD_PREFIX */
+	struct router_owner routes;
+	struct batch batch;		/* set up when the peer's HELLO comes */
+	uint8_t *out;			/* queued bytes: out[out_start .. out_end) */
+	size_t out_start, out_end, out_cap;
+	bool waiting_writable;		/* LOOP_WRITE is on */
+	uint64_t last_received_ms, last_sent_ms;
+	uint64_t summaries_dropped;
+	bool routes_refused_logged;
+	struct connection *prev, *next;
+};
+
+struct server {
+	struct loop *loop;
+	struct server_config cfg;
+	struct intercept_stats *stats;
+	int listen_fd;
+	uint16_t port;
+	uint64_t tick_timer;
+	struct router router;
+	struct batch_set batches;
+	struct connection *connections;
+	size_t connection_count;
+};
+
+void server_say(struct server *s, enum log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* connection.c */
+/* Take over fd (connected, non-blocking) from peer: send our HELLO and
+ * watch it. NULL on failure (fd closed, the reason in err). */
+struct connection *connection_open(struct server *s, int fd, const char *peer,
+				   char *err, size_t errlen);
+/* Remove its routes, close and free it; reason goes to the log. */
+void connection_close(struct connection *c, enum log_level level, const char *reason);
+/* Best effort: queue ERROR code/message, try one write, close. */
+void connection_fail(struct connection *c, uint16_t code, const char *reason);
+/* Queue a HEARTBEAT if nothing was sent for heartbeat_idle_ms, give the
+ * peer up after peer_dead_ms of silence. Returns false if it was closed. */
+bool connection_tick(struct connection *c, uint64_t now_ms);
+
+#endif
