@@ -1,0 +1,543 @@
+#!/usr/bin/env bash
+# The operations suite: systemd units, make install, Debian packages,
+# lintian, the man pages and sample configs against the daemons' real
+# options, the unit's setup helper, and each daemon under a stand-in for
+# systemd's notification socket (READY=1, WATCHDOG=1) and with --user
+# (uid and capabilities from /proc/PID/status).
+#
+# One line per test: PASS name / FAIL name: why / SKIP name: why.
+# Daemons run only inside a network namespace made here (dp-ops-*), with
+# addresses from 198.18.0.0/15; nothing is sent out of it.
+#
+# DOPPEL_BUILD: where the daemons are built (default build, as make check).
+set -uo pipefail
+cd "$(dirname "$0")/../.." || exit 1
+repo=$PWD
+build=${DOPPEL_BUILD:-build}
+version=$(sed -n 's/^VERSION *:= *//p' Makefile)
+work=$(mktemp -d /tmp/dp-ops.XXXXXX)
+chmod 0755 "$work"	# the daemons reach the notify socket after --user nobody
+ns=dp-ops-$$-$RANDOM
+pids=()
+
+cleanup() {
+	local p
+	for p in "${pids[@]}"; do
+		kill "$p" 2>/dev/null && wait "$p" 2>/dev/null
+	done
+	ip netns del "$ns" 2>/dev/null
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+pass() { echo "PASS $1"; }
+fail() { echo "FAIL $1: $2"; }
+skip() { echo "SKIP $1: $2"; }
+# Show a log's last lines for a failure's context (not a test line).
+show() { sed -n '1,200p' "$1" | tail -n "${2:-15}" | sed 's/^/    | /'; }
+
+# ---------------------------------------------------------------- install
+root=$work/root
+install_ok=no
+if make --no-print-directory BUILD="$build" PREFIX=/usr DESTDIR="$root" install \
+	>"$work/install.log" 2>&1; then
+	install_ok=yes
+	pass make_install
+else
+	fail make_install "make install DESTDIR=... failed"
+	show "$work/install.log"
+fi
+
+expected_install_files() {
+	cat <<-LIST
+	usr/sbin/doppel-copy
+	usr/sbin/doppel-intercept
+	usr/sbin/doppel-rules
+	lib/systemd/system/doppel-copy.service
+	lib/systemd/system/doppel-intercept.service
+	usr/libexec/doppel/doppel-intercept-setup
+	usr/lib/tmpfiles.d/doppel.conf
+	usr/lib/sysusers.d/doppel.conf
+	etc/doppel/doppel-copy.conf
+	etc/doppel/doppel-intercept.conf
+	etc/doppel/doppel-intercept.env
+	usr/share/man/man8/doppel-copy.8
+	usr/share/man/man8/doppel-intercept.8
+	usr/share/doc/doppel/architecture.md
+	usr/share/doc/doppel/deployment.md
+	usr/share/doc/doppel/troubleshooting.md
+	usr/share/doc/doppel/glossary.md
+	usr/share/doc/doppel/protocol.md
+	usr/share/doc/doppel/kmod.md
+	usr/src/doppel-$version/dkms.conf
+	usr/src/doppel-$version/include/uapi/doppel.h
+	LIST
+}
+
+test_install_files() {
+	local missing="" f
+	while read -r f; do
+		[ -e "$root/$f" ] || missing="$missing $f"
+	done < <(expected_install_files)
+	if ! ls "$root/usr/src/doppel-$version/kmod/"*.c >/dev/null 2>&1; then
+		missing="$missing usr/src/doppel-$version/kmod/*.c"
+	fi
+	if [ -n "$missing" ]; then
+		fail install_files "missing:$missing"
+		return
+	fi
+	# Units name the installed paths, never DESTDIR, and the DKMS tree
+	# holds sources only.
+	if grep -q "$work" "$root"/lib/systemd/system/*.service "$root/usr/libexec/doppel/doppel-intercept-setup"; then
+		fail install_files "an installed file names the DESTDIR"
+	elif ! grep -q '^ExecStart=/usr/sbin/doppel-copy --config /etc/doppel/doppel-copy.conf$' \
+		"$root/lib/systemd/system/doppel-copy.service"; then
+		fail install_files "doppel-copy.service does not start /usr/sbin/doppel-copy"
+	elif find "$root/usr/src" -name '*.o' -o -name '*.ko' | grep -q .; then
+		fail install_files "build products in the DKMS source"
+	elif grep -q '#MODULE_VERSION#' "$root/usr/src/doppel-$version/dkms.conf"; then
+		fail install_files "dkms.conf still says #MODULE_VERSION#"
+	else
+		pass install_files
+	fi
+}
+
+# A second install keeps a changed config and puts the new sample beside it.
+test_install_keeps_config() {
+	local conf=$root/etc/doppel/doppel-copy.conf
+	echo "transfer = 80-198.18.0.3:80  # mine" >>"$conf"
+	if ! DESTDIR="$root" PREFIX=/usr scripts/install-extra.sh >"$work/install2.log" 2>&1; then
+		fail install_keeps_config "second install-extra.sh failed"
+	elif ! grep -q '# mine' "$conf"; then
+		fail install_keeps_config "the changed config was overwritten"
+	elif ! cmp -s systemd/doppel-copy.conf "$conf.dist"; then
+		fail install_keeps_config "no $conf.dist with the new sample"
+	else
+		pass install_keeps_config
+	fi
+}
+
+if [ "$install_ok" = yes ]; then
+	test_install_files
+	test_install_keeps_config
+else
+	skip install_files "make install failed"
+	skip install_keeps_config "make install failed"
+fi
+
+# ------------------------------------------------------- systemd-analyze
+# verify checks that every command exists and every man page named in
+# Documentation= opens: the installed units are pointed at the DESTDIR
+# tree, with MANPATH on its man pages.
+test_units_verify() {
+	local dir=$work/units u out
+	if ! command -v systemd-analyze >/dev/null; then
+		skip units_verify "no systemd-analyze (make deps installs systemd)"
+		return
+	fi
+	if [ "$install_ok" != yes ]; then
+		fail units_verify "needs make install, which failed"
+		return
+	fi
+	mkdir -p "$dir"
+	for u in doppel-copy.service doppel-intercept.service; do
+		sed -e "s|=/usr/sbin/|=$root/usr/sbin/|; s|=+/usr/libexec/|=+$root/usr/libexec/|" \
+			"$root/lib/systemd/system/$u" >"$dir/$u"
+	done
+	out=$(MANPATH=$root/usr/share/man SYSTEMD_LOG_LEVEL=notice \
+		systemd-analyze verify "$dir/doppel-copy.service" "$dir/doppel-intercept.service" 2>&1)
+	local rc=$?
+	if [ $rc != 0 ] || [ -n "$out" ]; then
+		fail units_verify "systemd-analyze verify (rc $rc): $(echo "$out" | head -n 5 | tr '\n' ' ')"
+	else
+		pass units_verify
+	fi
+}
+test_units_verify
+
+# The exposure score of each unit, for the docs (informative; the test
+# fails only when a unit is rated worse than MEDIUM).
+test_units_security() {
+	local u line
+	if ! command -v systemd-analyze >/dev/null; then
+		skip units_security "no systemd-analyze"
+		return
+	fi
+	for u in doppel-copy doppel-intercept; do
+		line=$(systemd-analyze security --offline=true "systemd/$u.service" 2>&1 |
+			grep -E 'Overall exposure level' | sed 's/\x1b\[[0-9;]*m//g')
+		echo "security $u: ${line:-no score}"
+		case "$line" in
+		*OK* | *MEDIUM*) ;;
+		*) fail units_security "$u: ${line:-systemd-analyze security gave no score}"; return ;;
+		esac
+	done
+	pass units_security
+}
+test_units_security
+
+# ----------------------------------------------------------- setup helper
+# doppel-intercept-setup against a recording doppel-rules: the arguments
+# it builds from the config and the env file.
+test_setup_helper() {
+	local name=setup_helper dir=$work/setup out
+	mkdir -p "$dir"
+	printf '#!/bin/sh\necho "$*" >>"%s/calls"\n' "$dir" >"$dir/rules"
+	chmod +x "$dir/rules"
+	printf 'source = nfqueue  # comment\nqueues 2-3\n' >"$dir/conf"
+	local action
+	run_setup() {
+		env -i PATH="$PATH" DOPPEL_RULES="$dir/rules" DOPPEL_INTERCEPT_CONFIG="$dir/conf" "$@" \
+			systemd/doppel-intercept-setup "$action" >"$dir/out" 2>&1
+	}
+	action=start run_setup DOPPEL_RULES_MODE=assistant DOPPEL_RULES_PORT=8080 DOPPEL_RULES_ADDR=198.18.0.3 ||
+		{ fail $name "start failed: $(cat "$dir/out")"; return; }
+	action=stop run_setup DOPPEL_RULES_MODE=assistant DOPPEL_RULES_PORT=8080 ||
+		{ fail $name "stop failed: $(cat "$dir/out")"; return; }
+	out=$(tr '\n' '|' <"$dir/calls")
+	if [ "$out" != "install --mode assistant --port 8080 --queues 2-3 --addr 198.18.0.3|remove|" ]; then
+		fail $name "doppel-rules called as '$out'"
+		return
+	fi
+	if action=start run_setup; then
+		fail $name "nfqueue start without DOPPEL_RULES_MODE succeeded"
+		return
+	fi
+	grep -q DOPPEL_RULES_MODE "$dir/out" || { fail $name "no message naming DOPPEL_RULES_MODE"; return; }
+	rm -f "$dir/calls"
+	printf 'source = pcap\n' >"$dir/conf"
+	action=start run_setup || { fail $name "pcap start failed"; return; }
+	[ -e "$dir/calls" ] && { fail $name "pcap start called doppel-rules"; return; }
+	printf 'source = carrier-pigeon\n' >"$dir/conf"
+	if action=start run_setup || ! grep -q "carrier-pigeon" "$dir/out"; then
+		fail $name "an unknown source was not refused by name"
+		return
+	fi
+	pass $name
+}
+test_setup_helper
+
+# ------------------------------------------ options: help, man, samples
+# The long options a daemon's --help lists.
+help_options() {
+	"$1" --help 2>&1 | grep -oE -- '--[a-z][a-z0-9-]+' | sed 's/^--//' | sort -u
+}
+
+test_options_documented() {
+	local daemon=$1 bin=$build/$1 missing_man="" missing_conf="" unknown="" o
+	local name=options_documented_$daemon
+	if [ ! -x "$bin" ]; then
+		fail $name "$bin missing"
+		return
+	fi
+	help_options "$bin" >"$work/$daemon.options"
+	if [ ! -s "$work/$daemon.options" ]; then
+		fail $name "$bin --help lists no long option"
+		return
+	fi
+	while read -r o; do
+		grep -qF -- "\\-\\-${o//-/\\-}" "man/$daemon.8" || missing_man="$missing_man --$o"
+		case $o in help | version | config) continue ;; esac
+		grep -qE "^#?$o( |=)" "systemd/$daemon.conf" || missing_conf="$missing_conf $o"
+	done <"$work/$daemon.options"
+	# Every key in the sample is an option the daemon knows.
+	for o in $(sed -nE 's/^#?([a-z][a-z0-9-]*) *=.*/\1/p' "systemd/$daemon.conf"); do
+		grep -qx -- "$o" "$work/$daemon.options" || unknown="$unknown $o"
+	done
+	if [ -n "$missing_man$missing_conf$unknown" ]; then
+		fail $name "not in man page:${missing_man:- none}; not in sample config:${missing_conf:- none}; unknown sample keys:${unknown:- none}"
+	else
+		pass $name
+	fi
+}
+test_options_documented doppel-copy
+test_options_documented doppel-intercept
+
+# ------------------------------------------------------- daemons, notify
+ns_up=no
+make_namespace() {
+	ip netns add "$ns" || return 1
+	ip -n "$ns" link set lo up &&
+	ip -n "$ns" link add v0 type veth peer name v1 &&
+	ip -n "$ns" addr add 198.18.0.1/24 dev v0 &&
+	ip -n "$ns" link set v0 up &&
+	ip -n "$ns" link set v1 up
+}
+if make_namespace 2>"$work/ns.log"; then
+	ns_up=yes
+else
+	echo "namespace $ns: $(cat "$work/ns.log")"
+fi
+
+daemon_args() {
+	case $1 in
+	doppel-copy)
+		echo "--config systemd/doppel-copy.conf -x 80-198.18.0.3:80 -s 198.18.0.4" \
+			"--stats-file $work/copy-stats.json" ;;
+	doppel-intercept)
+		echo "--config systemd/doppel-intercept.conf --source pcap -i lo" \
+			"--stats-file $work/intercept-stats.json" ;;
+	esac
+}
+
+# Start daemon $1 in the namespace with NOTIFY_SOCKET and WATCHDOG_USEC,
+# extra arguments after it; wait (at most 20 s) for READY=1 and WATCHDOG=1.
+# Sets started_pid; 0 when both arrived.
+start_notified() {
+	local daemon=$1 tag=$2 sock=$work/$2.sock
+	shift 2
+	tests/ops/notify_listener.py "$sock" 20 >"$work/$tag.notify" 2>&1 &
+	local listener=$!
+	for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
+	# shellcheck disable=SC2046
+	ip netns exec "$ns" env NOTIFY_SOCKET="$sock" WATCHDOG_USEC=2000000 \
+		"$build/$daemon" $(daemon_args "$daemon") "$@" >"$work/$tag.log" 2>&1 &
+	started_pid=$!
+	pids+=("$started_pid")
+	wait "$listener"
+}
+
+stop_daemon() {
+	kill "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+	stop_status=$?
+}
+
+test_notify() {
+	local daemon=$1 name=notify_$1
+	if [ ! -x "$build/$daemon" ]; then
+		fail $name "$build/$daemon missing"
+		return
+	fi
+	if [ $ns_up != yes ]; then
+		fail $name "could not create network namespace $ns"
+		return
+	fi
+	if ! start_notified "$daemon" "$daemon-notify"; then
+		fail $name "$(tail -n 1 "$work/$daemon-notify.notify"); daemon said: $(tail -n 3 "$work/$daemon-notify.log" | tr '\n' ' ')"
+		stop_daemon "$started_pid"
+		return
+	fi
+	# READY=1 must come before the first WATCHDOG=1 and the daemon must
+	# still be running; SIGTERM then ends it with status 0.
+	local ready watchdog
+	ready=$(awk '$2 == "READY=1" { print $1; exit }' "$work/$daemon-notify.notify")
+	watchdog=$(awk '$2 == "WATCHDOG=1" { print $1; exit }' "$work/$daemon-notify.notify")
+	if [ "$ready" -gt "$watchdog" ]; then
+		fail $name "WATCHDOG=1 came before READY=1"
+	elif ! kill -0 "$started_pid" 2>/dev/null; then
+		fail $name "daemon exited after notifying"
+	else
+		stop_daemon "$started_pid"
+		if [ "$stop_status" != 0 ]; then
+			fail $name "exit status $stop_status after SIGTERM"
+		else
+			pass $name
+		fi
+	fi
+}
+test_notify doppel-copy
+test_notify doppel-intercept
+
+# The drop: after READY=1 the daemon runs as nobody with exactly
+# CAP_NET_RAW (13) and CAP_NET_ADMIN (12) effective and permitted.
+test_user_drop() {
+	local daemon=$1 name=user_drop_$1 status uid capeff capprm
+	local want_caps=0000000000003000 nobody
+	nobody=$(id -u nobody)
+	if [ ! -x "$build/$daemon" ]; then
+		fail $name "$build/$daemon missing"
+		return
+	fi
+	if [ $ns_up != yes ]; then
+		fail $name "could not create network namespace $ns"
+		return
+	fi
+	if ! start_notified "$daemon" "$daemon-user" --user nobody; then
+		fail $name "no READY=1/WATCHDOG=1 with --user nobody: $(tail -n 3 "$work/$daemon-user.log" | tr '\n' ' ')"
+		stop_daemon "$started_pid"
+		return
+	fi
+	status=$(cat "/proc/$started_pid/status" 2>/dev/null)
+	uid=$(echo "$status" | awk '/^Uid:/ { print $2, $3, $4, $5 }')
+	capeff=$(echo "$status" | awk '/^CapEff:/ { print $2 }')
+	capprm=$(echo "$status" | awk '/^CapPrm:/ { print $2 }')
+	stop_daemon "$started_pid"
+	if [ "$uid" != "$nobody $nobody $nobody $nobody" ]; then
+		fail $name "Uid is '$uid', want $nobody in all four"
+	elif [ "$capeff" != $want_caps ] || [ "$capprm" != $want_caps ]; then
+		fail $name "CapEff $capeff CapPrm $capprm, want $want_caps (CAP_NET_RAW|CAP_NET_ADMIN)"
+	else
+		pass $name
+	fi
+}
+test_user_drop doppel-copy
+test_user_drop doppel-intercept
+
+# As the unit starts them: a plain user from the start, with only the two
+# capabilities ambient and NoNewPrivileges (setpriv does what systemd's
+# User=, AmbientCapabilities= and NoNewPrivileges= do).
+start_ambient() {
+	local daemon=$1 tag=$1-ambient sock=$work/$1-ambient.sock
+	tests/ops/notify_listener.py "$sock" 20 >"$work/$tag.notify" 2>&1 &
+	local listener=$!
+	for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
+	# shellcheck disable=SC2046
+	ip netns exec "$ns" env NOTIFY_SOCKET="$sock" WATCHDOG_USEC=2000000 \
+		setpriv --reuid=nobody --regid=nogroup --clear-groups \
+		--inh-caps=-all,+net_raw,+net_admin --ambient-caps=-all,+net_raw,+net_admin \
+		--bounding-set=-all,+net_raw,+net_admin --no-new-privs \
+		"$build/$daemon" $(daemon_args "$daemon") >"$work/$tag.log" 2>&1 &
+	started_pid=$!
+	pids+=("$started_pid")
+	wait "$listener"
+}
+
+test_ambient_start() {
+	local daemon=$1 name=ambient_start_$1 capeff
+	if [ ! -x "$build/$daemon" ]; then
+		fail $name "$build/$daemon missing"
+		return
+	fi
+	if [ $ns_up != yes ]; then
+		fail $name "could not create network namespace $ns"
+		return
+	fi
+	if ! command -v setpriv >/dev/null; then
+		skip $name "no setpriv"
+		return
+	fi
+	if ! start_ambient "$daemon"; then
+		fail $name "no READY=1/WATCHDOG=1 as the unit starts it: $(tail -n 3 "$work/$daemon-ambient.log" | tr '\n' ' ')"
+		stop_daemon "$started_pid"
+		return
+	fi
+	capeff=$(awk '/^CapEff:/ { print $2 }' "/proc/$started_pid/status" 2>/dev/null)
+	stop_daemon "$started_pid"
+	if [ "$capeff" != 0000000000003000 ]; then
+		fail $name "CapEff $capeff, want 0000000000003000"
+	elif [ "$stop_status" != 0 ]; then
+		fail $name "exit status $stop_status after SIGTERM"
+	else
+		pass $name
+	fi
+}
+test_ambient_start doppel-copy
+test_ambient_start doppel-intercept
+
+# ------------------------------------------------------- Debian packages
+src=$work/src/doppel
+debs_ok=no
+build_debs() {
+	mkdir -p "$src"
+	tar -C "$repo" --exclude=./build --exclude=./.git --exclude=./debian/build \
+		--exclude=./debian/tmp -cf - . | tar -C "$src" -xf -
+	(cd "$src" && dpkg-buildpackage -us -uc -b) >"$work/deb.log" 2>&1
+}
+if ! command -v dpkg-buildpackage >/dev/null; then
+	skip deb_build "no dpkg-buildpackage (make deps installs dpkg-dev)"
+elif build_debs; then
+	debs_ok=yes
+	pass deb_build
+else
+	fail deb_build "dpkg-buildpackage -us -uc -b failed"
+	show "$work/deb.log" 20
+fi
+
+deb_main=$work/src/doppel_${version}_$(dpkg --print-architecture 2>/dev/null).deb
+deb_dkms=$work/src/doppel-dkms_${version}_all.deb
+
+# $1 = test name, $2 = .deb, then paths (no leading ./) that must be in it.
+check_deb_contents() {
+	local name=$1 deb=$2 listing missing="" p
+	shift 2
+	listing=$(dpkg-deb -c "$deb" | awk '{ print $6 }' | sed 's|^\./||')
+	for p in "$@"; do
+		echo "$listing" | grep -qx -- "$p" || missing="$missing $p"
+	done
+	if [ -n "$missing" ]; then
+		fail "$name" "missing:$missing"
+		return 1
+	fi
+	return 0
+}
+
+test_deb_doppel() {
+	local name=deb_contents_doppel dir=$work/deb-doppel
+	check_deb_contents $name "$deb_main" \
+		usr/sbin/doppel-copy usr/sbin/doppel-intercept usr/sbin/doppel-rules \
+		lib/systemd/system/doppel-copy.service lib/systemd/system/doppel-intercept.service \
+		usr/libexec/doppel/doppel-intercept-setup \
+		usr/lib/sysusers.d/doppel.conf usr/lib/tmpfiles.d/doppel.conf \
+		etc/doppel/doppel-copy.conf etc/doppel/doppel-intercept.conf etc/doppel/doppel-intercept.env \
+		usr/share/man/man8/doppel-copy.8.gz usr/share/man/man8/doppel-intercept.8.gz \
+		usr/share/doc/doppel/deployment.md usr/share/doc/doppel/copyright || return
+	dpkg-deb -e "$deb_main" "$dir"
+	if ! grep -qx /etc/doppel/doppel-copy.conf "$dir/conffiles"; then
+		fail $name "/etc/doppel/doppel-copy.conf is not a conffile"
+	elif ! grep -q 'systemd-sysusers' "$dir/postinst"; then
+		fail $name "postinst does not create the doppel user (systemd-sysusers)"
+	elif ! grep -q 'systemd-tmpfiles' "$dir/postinst"; then
+		fail $name "postinst does not create /run/doppel (systemd-tmpfiles)"
+	elif grep -qE 'deb-systemd-invoke .*start' "$dir/postinst"; then
+		fail $name "postinst starts a service: they must stay off until configured"
+	elif dpkg-deb -c "$deb_main" | grep -q 'usr/src/'; then
+		fail $name "module source in the daemons' package"
+	else
+		pass $name
+	fi
+}
+
+test_deb_dkms() {
+	local name=deb_contents_dkms dir=$work/deb-dkms
+	check_deb_contents $name "$deb_dkms" \
+		"usr/src/doppel-$version/dkms.conf" "usr/src/doppel-$version/include/uapi/doppel.h" || return
+	dpkg-deb -e "$deb_dkms" "$dir"
+	if ! dpkg-deb -c "$deb_dkms" | grep -qE "usr/src/doppel-$version/kmod/[^/]+\.c$"; then
+		fail $name "no kmod/*.c in the module source"
+	elif ! dpkg-deb -f "$deb_dkms" Depends | grep -q dkms; then
+		fail $name "does not depend on dkms"
+	elif ! grep -q "dkms" "$dir/postinst" || ! grep -q "doppel" "$dir/postinst"; then
+		fail $name "postinst does not add/build/install doppel with dkms"
+	elif ! grep -qE "dkms remove.*doppel|dkms remove -m doppel" "$dir/prerm"; then
+		fail $name "prerm does not dkms remove doppel"
+	else
+		pass $name
+	fi
+}
+
+# Warnings that are known and accepted, each with its reason (also in
+# docs/deployment.md, "Packages"):
+#   initial-upload-closes-no-bugs   an in-tree package, not uploaded to Debian
+#   no-nmu-in-changelog, bogus-mail-host* the maintainer address is a placeholder
+lintian_allowed='initial-upload-closes-no-bugs|bogus-mail-host|bogus-mail-host-in-debian-changelog|no-nmu-in-changelog|source-nmu-has-incorrect-version-number'
+
+test_lintian() {
+	local out errors warnings unexpected
+	if ! command -v lintian >/dev/null; then
+		skip lintian "no lintian (make deps installs it)"
+		return
+	fi
+	out=$(lintian --no-tag-display-limit "$deb_main" "$deb_dkms" 2>&1)
+	echo "$out" | sed 's/^/lintian: /'
+	errors=$(echo "$out" | grep -c '^E: ')
+	warnings=$(echo "$out" | grep -c '^W: ')
+	unexpected=$(echo "$out" | grep -E '^(E|W): ' | grep -vE ": ($lintian_allowed)( |$)")
+	echo "lintian summary: $errors errors, $warnings warnings, $(echo "$out" | grep -c '^I: ') info"
+	if [ -n "$unexpected" ]; then
+		fail lintian "$(echo "$unexpected" | head -n 3 | tr '\n' ' ')"
+	else
+		pass lintian
+	fi
+}
+
+if [ $debs_ok = yes ]; then
+	test_deb_doppel
+	test_deb_dkms
+	test_lintian
+else
+	for t in deb_contents_doppel deb_contents_dkms lintian; do
+		skip $t "no packages (deb_build did not pass)"
+	done
+fi
+exit 0
