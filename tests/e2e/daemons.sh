@@ -1,0 +1,113 @@
+# shellcheck shell=bash
+# daemons.sh — doppel-copy and doppel-intercept in the lab: started with an
+# sd_notify socket so the lab knows when they are up, their NFQUEUE rules,
+# and their statistics files. Sourced by lib.sh.
+
+INTERCEPT_PORT=36524
+
+# daemon_start NAME NS CMD...: start CMD in NS and wait (15 s at most) for
+# its READY=1 on an sd_notify socket of the lab's own.
+daemon_start() {
+	local name=$1 ns=$2 sock=$LAB_DIR/$1.notify waiter pid
+	shift 2
+	rm -f "$sock"
+	lab_spawn_here "$name-notify" python3 "$E2E_DIR/notify_wait.py" "$sock" 15
+	waiter=$(lab_pid "$name-notify")
+	if ! wait_until 5 test -S "$sock"; then
+		echo "lab: the notify listener for $name did not start"
+		return 1
+	fi
+	lab_spawn "$name" "$ns" env NOTIFY_SOCKET="$sock" "$@"
+	pid=$(lab_pid "$name")
+	# Bounded by the listener's own 15 s.
+	while lab_alive "$waiter"; do
+		if ! lab_alive "$pid"; then
+			echo "lab: $name exited while starting; its log:"
+			tail -n 15 "$LAB_DIR/$name.log"
+			lab_stop "$name-notify"
+			return 1
+		fi
+		sleep 0.05
+	done
+	if ! lab_stop "$name-notify"; then
+		echo "lab: $name sent no READY=1 within 15 s; its log:"
+		tail -n 15 "$LAB_DIR/$name.log"
+		return 1
+	fi
+}
+
+# intercept_rules PORT: the NFQUEUE rules for the target's answers from PORT,
+# installed in the assistant with nft/doppel-rules (its state kept in the lab).
+intercept_rules() {
+	if ! in_ns "$NS_ASSIST" env DOPPEL_RULES_STATE="$LAB_DIR/rules.state" \
+		"$RULES_BIN" install --mode assistant --port "$1" --addr "$ADDR_TARGET" \
+		>>"$LAB_DIR/rules.log" 2>&1; then
+		echo "lab: doppel-rules install failed:"
+		tail -n 10 "$LAB_DIR/rules.log"
+		return 1
+	fi
+	echo "$NS_ASSIST" >>"$LAB_DIR/rules"
+}
+
+intercept_rules_remove() {
+	in_ns "$NS_ASSIST" env DOPPEL_RULES_STATE="$LAB_DIR/rules.state" \
+		"$RULES_BIN" remove >>"$LAB_DIR/rules.log" 2>&1 || return 1
+	: >"$LAB_DIR/rules"
+}
+
+# intercept_run SOURCE: doppel-intercept in the assistant (rules already there
+# for nfqueue), listening when this returns.
+intercept_run() {
+	local source=$1
+	local args=(--stats-file "$LAB_DIR/intercept.json" --stats-interval 1s --log-level info)
+	case $source in
+	pcap) args+=(--source pcap -i eth0 -F "tcp and src host $ADDR_TARGET") ;;
+	nfqueue) args+=(--source nfqueue --queues 0) ;;
+	*) echo "lab: unknown source $source"; return 1 ;;
+	esac
+	daemon_start intercept "$NS_ASSIST" "$ICPT_BIN" "${args[@]}" || return 1
+	lab_wait_listen "$NS_ASSIST" "$INTERCEPT_PORT" 10 ||
+		{ echo "lab: doppel-intercept is not listening on $INTERCEPT_PORT"; return 1; }
+}
+
+# intercept_start SOURCE PORT: rules (nfqueue) for the target port, then the daemon.
+intercept_start() {
+	if [ "$1" = nfqueue ]; then
+		intercept_rules "$2" || return 1
+	fi
+	intercept_run "$1"
+}
+
+# copy_start NAME NS ARGS...: doppel-copy with ARGS (-x ... and the rest),
+# pointed at the assistant's intercept, its stats in $LAB_DIR/NAME.json.
+# Returns once it is READY and connected to intercept.
+copy_start() {
+	local name=$1 ns=$2
+	shift 2
+	daemon_start "$name" "$ns" "$COPY_BIN" -s "$ADDR_ASSIST" \
+		--stats-file "$LAB_DIR/$name.json" --stats-interval 1s "$@" || return 1
+	if ! wait_until 15 ns_connected "$ns" "$ADDR_ASSIST:$INTERCEPT_PORT"; then
+		echo "lab: $name did not connect to intercept at $ADDR_ASSIST:$INTERCEPT_PORT"
+		tail -n 10 "$LAB_DIR/$name.log"
+		return 1
+	fi
+}
+
+# stats_get NAME KEY: a counter from NAME's stats JSON (a flat object), or "".
+stats_get() {
+	sed -n "s/.*\"$2\": *\([0-9][0-9]*\).*/\1/p" "$LAB_DIR/$1.json" 2>/dev/null | head -n 1
+}
+
+stats_is() { [ "$(stats_get "$1" "$2")" = "$3" ]; }
+
+# copy_idle NAME [SECONDS]: wait until NAME's stats say no session is active
+# (stats are rewritten every second).
+copy_idle() { wait_until "${2:-30}" stats_is "$1" sessions_active 0; }
+
+# copy_summary NAME: the figures a scenario reports.
+copy_summary() {
+	printf 'sessions %s started, %s completed, %s failed; %s retransmissions; %s summaries (%s unmatched)' \
+		"$(stats_get "$1" sessions_started)" "$(stats_get "$1" sessions_completed)" \
+		"$(stats_get "$1" sessions_failed)" "$(stats_get "$1" retransmissions)" \
+		"$(stats_get "$1" summaries)" "$(stats_get "$1" summaries_unmatched)"
+}

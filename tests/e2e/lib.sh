@@ -1,0 +1,172 @@
+# shellcheck shell=bash
+# lib.sh — what every e2e scenario uses: the lab (lab.sh), its servers
+# (servers.sh), the daemons (daemons.sh), and the scenario's verdict.
+#
+# A scenario is tests/e2e/scenarios/NAME.sh SOURCE (SOURCE = nfqueue | pcap,
+# the intercept's response source). It prints exactly one verdict line,
+#   PASS NAME.SOURCE: <what was measured>
+#   FAIL NAME.SOURCE: <what went wrong>
+#   SKIP NAME.SOURCE: <why>
+# plus indented diagnostics, and tears its lab down whatever happens.
+#
+# Environment: E2E_BUILD (directory of the daemons, default build),
+# E2E_KEEP (copy a failed scenario's lab directory there: logs, stats, captures).
+
+E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+E2E_ROOT=$(cd "$E2E_DIR/../.." && pwd)
+E2E_BUILD=${E2E_BUILD:-build}
+case $E2E_BUILD in /*) ;; *) E2E_BUILD=$E2E_ROOT/$E2E_BUILD ;; esac
+COPY_BIN=$E2E_BUILD/doppel-copy
+ICPT_BIN=$E2E_BUILD/doppel-intercept
+RULES_BIN=$E2E_ROOT/nft/doppel-rules
+export PATH=$PATH:/usr/sbin:/sbin
+
+# shellcheck source=lab.sh
+. "$E2E_DIR/lab.sh"
+# shellcheck source=servers.sh
+. "$E2E_DIR/servers.sh"
+# shellcheck source=daemons.sh
+. "$E2E_DIR/daemons.sh"
+
+# --- verdicts ---------------------------------------------------------------
+
+pass() { echo "PASS $SCENARIO: $*"; exit 0; }
+skip() { echo "SKIP $SCENARIO: $*"; exit 0; }
+
+# fail WHY: the verdict, then what the daemons said, indented.
+fail() {
+	echo "FAIL $SCENARIO: $*"
+	scenario_diagnostics | sed 's/^/    /'
+	exit 1
+}
+
+# check WHY CMD...: fail with WHY unless CMD succeeds.
+check() {
+	local why=$1
+	shift
+	"$@" || fail "$why"
+}
+
+scenario_diagnostics() {
+	local f
+	[ -n "${LAB_DIR:-}" ] || return 0
+	for f in "$LAB_DIR"/*.json; do
+		[ -e "$f" ] && echo "$(basename "$f"): $(tr -d '\n' <"$f")"
+	done
+	for f in "$LAB_DIR"/copy*.log "$LAB_DIR"/intercept.log "$LAB_DIR"/rules.log; do
+		[ -s "$f" ] || continue
+		echo "--- last lines of $(basename "$f")"
+		tail -n 12 "$f"
+	done
+}
+
+# scenario_begin NAME SOURCE: check we can run, then start a lab (not built
+# yet). SOURCE "none": a scenario without the daemons.
+scenario_begin() {
+	SCENARIO=$1.$2
+	SOURCE=$2
+	case $SOURCE in nfqueue | pcap | none) ;; *) echo "FAIL $SCENARIO: unknown source '$SOURCE'"; exit 1 ;; esac
+	[ "$(id -u)" = 0 ] || skip "needs root (network namespaces, raw sockets)"
+	local tool
+	for tool in ip nft iptables ss nginx redis-server redis-cli redis-benchmark wrk curl python3; do
+		command -v "$tool" >/dev/null 2>&1 || fail "$tool is not installed (make deps)"
+	done
+	[ "$SOURCE" = none ] && { lab_init; return; }
+	[ -x "$COPY_BIN" ] || fail "$COPY_BIN is missing (make all)"
+	[ -x "$ICPT_BIN" ] || fail "$ICPT_BIN is missing (make all)"
+	[ "$SOURCE" != nfqueue ] || [ -x "$RULES_BIN" ] || fail "$RULES_BIN is missing"
+	lab_init
+}
+
+# --- the common HTTP set-up ---------------------------------------------------
+
+# http_lab TARGET_PORT [online2]: lab, nginx on online:80 (and online2:80),
+# nginx on target:80 and :8080, intercept for TARGET_PORT.
+http_lab() {
+	lab_build "${2:-}" || fail "could not build the lab"
+	nginx_start online "$NS_ONLINE" "$ADDR_ONLINE" 80 || fail "nginx did not start in online"
+	if [ "${2:-}" = online2 ]; then
+		nginx_start online2 "$NS_ONLINE2" "$ADDR_ONLINE2" 80 || fail "nginx did not start in online2"
+	fi
+	nginx_start target "$NS_TARGET" "$ADDR_TARGET" 80 8080 || fail "nginx did not start in target"
+	intercept_start "$SOURCE" "$1" || fail "doppel-intercept did not start ($SOURCE)"
+}
+
+# http_copy NAME NS TARGET_PORT [ARGS...]: doppel-copy replaying port 80 of
+# NS to the target's TARGET_PORT.
+http_copy() {
+	local name=$1 ns=$2 port=$3
+	shift 3
+	copy_start "$name" "$ns" -x "80-$ADDR_TARGET:$port" "$@" || fail "$name did not start"
+}
+
+# client_run SECONDS CMD...: a real client in the client namespace, bounded.
+client_run() {
+	local secs=$1
+	shift
+	in_ns "$NS_CLIENT" timeout "$secs" "$@"
+}
+
+# curl_each N URL: N requests, one connection each (Connection: close).
+curl_each() {
+	client_run 120 curl -s -H 'Connection: close' "$2?n=[1-$1]" >/dev/null ||
+		fail "curl: $1 requests to $2 did not all succeed"
+}
+
+# curl_keepalive N URL: N requests on one kept-alive connection.
+curl_keepalive() {
+	client_run 120 curl -s "$2?k=[1-$1]" >/dev/null ||
+		fail "curl: $1 kept-alive requests to $2 did not all succeed"
+}
+
+# --- waiting for the replay, and judging it ---------------------------------
+
+# Requests logged by the online hosts named in $ONLINE_HOSTS (default online).
+online_requests() {
+	local h n=0
+	for h in ${ONLINE_HOSTS:-online}; do
+		n=$((n + $(nginx_requests "$h" "${1:-.}")))
+	done
+	echo $n
+}
+
+online_fingerprint() {
+	local h
+	for h in ${ONLINE_HOSTS:-online}; do nginx_fingerprint "$h" "${1:-.}"; done | sort
+}
+
+target_caught_up() { [ "$(nginx_requests target "${1:-.}")" -ge "$(online_requests "${1:-.}")" ]; }
+
+# http_settle SECONDS COPY... : wait until the target has logged as many
+# requests as the online hosts and every copy daemon is idle.
+http_settle() {
+	local secs=$1 name
+	shift
+	wait_until "$secs" target_caught_up
+	for name in "$@"; do copy_idle "$name" 20; done
+}
+
+# http_judge [REGEX]: fail unless target and online logged the same requests
+# (method, URI, status, bytes read), one for one. Sets JUDGED to their number.
+http_judge() {
+	local online target missing extra
+	online=$(online_requests "${1:-.}")
+	target=$(nginx_requests target "${1:-.}")
+	[ "$online" -gt 0 ] || fail "no request reached online: the client traffic failed"
+	if [ "$target" != "$online" ] || ! diff -q <(online_fingerprint "${1:-.}") \
+		<(nginx_fingerprint target "${1:-.}") >/dev/null; then
+		missing=$(comm -23 <(online_fingerprint "${1:-.}") <(nginx_fingerprint target "${1:-.}") | wc -l)
+		extra=$(comm -13 <(online_fingerprint "${1:-.}") <(nginx_fingerprint target "${1:-.}") | wc -l)
+		fail "online served $online requests, target $target ($missing missing, $extra unexpected)"
+	fi
+	JUDGED=$online
+}
+
+# client_clean: fail if the client saw a packet of the replay (a packet from
+# a host other than online, or any RST).
+client_clean() {
+	local counters
+	counters=$(lab_client_counters)
+	[ "$counters" = "0 0" ] ||
+		fail "the client namespace received stray packets (from hosts other than online: ${counters% *}; RSTs: ${counters#* }; senders: $(lab_client_senders))"
+}
