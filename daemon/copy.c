@@ -1,0 +1,484 @@
+/*
+ * copy.c — doppel-copy's replay: capture -> engine -> sender, engine ->
+ * intercept links -> engine (see copy.h).
+ *
+ * The engine must not be re-entered from its own sink, so whatever the
+ * sink learns that needs the engine (a packet the kernel refused when a
+ * full batch was flushed from inside send_queue) is queued and handled
+ * before the loop sleeps. Links are never closed from inside the sink
+ * either: a lost intercept is reported from the link's own events, where
+ * ending every session is safe.
+ */
+#include "copy.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "capture.h"
+#include "copy_map.h"
+#include "copy_stats.h"
+#include "intercept_link.h"
+#include "log.h"
+#include "send.h"
+
+/* Packets refused at flush time, waiting for engine_abort. Past this many
+ * in one iteration the rest are left to the engine's own retransmission
+ * limit. */
+#define SEND_FAILURES_MAX 4096
+
+struct send_failure {
+	struct session_key key;
+	int err;
+};
+
+struct copy {
+	const struct copy_options *o;
+	struct loop *loop;
+	uint64_t seed;
+	struct engine *engine;
+	struct sender *sender;
+	struct capture capture;
+	bool capture_open;
+	bool capture_done;	/* offline: the file was played to the end */
+	bool finished;
+	bool stopping;
+	struct intercept_links *links;
+	struct session_key *keys;	/* o->copies of them, for each packet */
+
+	uint64_t engine_timer;
+	uint64_t engine_timer_deadline;
+	uint64_t stats_timer;
+
+	struct send_failure failures[SEND_FAILURES_MAX];
+	size_t failure_count;
+	uint64_t failures_dropped;
+	uint64_t refused_not_target;
+
+	struct copy_stats stats;
+	struct log_ratelimit rl_refused, rl_link, rl_summary, rl_failure;
+};
+
+void copy_engine_config(const struct copy_options *o, struct engine_config *cfg)
+{
+	uint16_t mtu_mss = (uint16_t)(o->mtu - 40);
+
+	engine_config_defaults(cfg);
+	cfg->session_timeout_ms = o->session_timeout_ms;
+	cfg->keepalive_timeout_ms = o->keepalive_timeout_ms;
+	cfg->send_at_once = o->no_wait;
+	cfg->mss_clamp = o->mss && o->mss < mtu_mss ? o->mss : mtu_mss;
+	cfg->max_sessions = (size_t)(o->memory_bytes / 4 / 512);
+	cfg->max_buffered_bytes = (size_t)(o->memory_bytes / 4 * 3);
+}
+
+static uint64_t random_seed(void)
+{
+	uint64_t seed = 0;
+
+	if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) != sizeof(seed))
+		seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32) ^ loop_clock_ms();
+	return seed;
+}
+
+/* ---- the engine's sink ---- */
+
+static enum engine_send_result sink_send(void *ctx, const struct session_key *k,
+					 const uint8_t *pkt, size_t len)
+{
+	struct copy *c = ctx;
+
+	/* The last guard: nothing leaves unless it goes to a configured
+	 * target. The engine never builds anything else; if it ever did,
+	 * this refuses it and says so. */
+	if (!copy_map_send_allowed(c->o, k, pkt, len)) {
+		char addr[INET6_ADDRSTRLEN];
+
+		c->refused_not_target++;
+		log_ratelimited(&c->rl_refused, loop_now_ms(c->loop), LOG_LEVEL_ERR,
+				"refused to send a packet not addressed to a configured target "
+				"(session target %s:%u): a bug, please report it",
+				dp_addr_str(&k->target, addr, sizeof(addr)), k->target_port);
+		return ENGINE_SEND_FAILED;
+	}
+	return send_queue(c->sender, k, pkt, len);
+}
+
+static int sink_route_add(void *ctx, const struct session_key *k)
+{
+	struct copy *c = ctx;
+
+	return intercept_links_route_add(c->links, k);
+}
+
+static void sink_route_del(void *ctx, const struct session_key *k)
+{
+	struct copy *c = ctx;
+
+	intercept_links_route_del(c->links, k);
+}
+
+static void sink_session_end(void *ctx, const struct session_key *k,
+			     enum engine_end_reason reason, const char *detail)
+{
+	char client[INET6_ADDRSTRLEN], target[INET6_ADDRSTRLEN];
+
+	if (log_get_level() < LOG_LEVEL_DEBUG)
+		return;
+	log_debug("session %s:%u > %s:%u ended: %s%s%s",
+		  dp_addr_str(&k->client, client, sizeof(client)), k->client_port,
+		  dp_addr_str(&k->target, target, sizeof(target)), k->target_port,
+		  engine_end_reason_name(reason), detail && *detail ? ": " : "",
+		  detail ? detail : "");
+}
+
+/* The sender refused a packet at flush time: end its session, later. */
+static void on_send_failure(void *ctx, const struct session_key *k, int err)
+{
+	struct copy *c = ctx;
+
+	if (c->failure_count == SEND_FAILURES_MAX) {
+		c->failures_dropped++;
+		return;
+	}
+	c->failures[c->failure_count].key = *k;
+	c->failures[c->failure_count].err = err;
+	c->failure_count++;
+}
+
+static void handle_send_failures(struct copy *c)
+{
+	struct send_failure batch[64];
+	uint64_t now = loop_now_ms(c->loop);
+
+	/* engine_abort sends an RST that may fail and queue again: take the
+	 * entries out first, a bounded number of rounds. */
+	for (int round = 0; round < 4 && c->failure_count > 0; round++) {
+		size_t n = c->failure_count < 64 ? c->failure_count : 64;
+
+		memcpy(batch, c->failures + c->failure_count - n, n * sizeof(batch[0]));
+		c->failure_count -= n;
+		for (size_t i = 0; i < n; i++) {
+			char detail[96];
+
+			snprintf(detail, sizeof(detail), "send failed: %s", strerror(batch[i].err));
+			log_ratelimited(&c->rl_failure, now, LOG_LEVEL_WARNING,
+					"a replayed packet was refused: %s", strerror(batch[i].err));
+			engine_abort(c->engine, now, &batch[i].key, detail);
+		}
+	}
+}
+
+/* ---- capture and links ---- */
+
+static void on_capture(void *ctx, uint64_t ts_us, const struct packet *p)
+{
+	struct copy *c = ctx;
+	uint64_t now = loop_now_ms(c->loop);
+	size_t n;
+
+	if (c->stopping)
+		return;
+	n = copy_map_keys(c->o, c->seed, p, c->keys);
+	for (size_t i = 0; i < n; i++)
+		engine_client_packet(c->engine, now, &c->keys[i], p);
+}
+
+static void on_capture_done(void *ctx)
+{
+	struct copy *c = ctx;
+
+	c->capture_done = true;
+	log_notice("offline: the file was played to the end; waiting for %" PRIu64 " sessions",
+		   engine_counters(c->engine)->sessions_active);
+}
+
+static void on_summary(void *ctx, const struct packet *p)
+{
+	struct copy *c = ctx;
+
+	engine_target_packet(c->engine, loop_now_ms(c->loop), p);
+}
+
+static void on_link_event(void *ctx, size_t index, const char *name, enum intercept_link_event ev,
+			  bool was_ready, const char *reason)
+{
+	struct copy *c = ctx;
+	uint64_t now = loop_now_ms(c->loop);
+	struct intercept_link_status status;
+	char detail[320];
+
+	switch (ev) {
+	case LINK_EVENT_UP:
+		log_notice("intercept %s: connected (%zu of %zu ready)", name,
+			   intercept_links_ready(c->links), intercept_links_count(c->links));
+		return;
+	case LINK_EVENT_SUMMARY_DROPPED:
+		log_ratelimited(&c->rl_summary, now, LOG_LEVEL_WARNING,
+				"intercept %s: summary dropped: %s", name, reason);
+		return;
+	case LINK_EVENT_DOWN:
+		break;
+	}
+	intercept_links_status(c->links, index, &status);
+	if (!was_ready) {
+		log_ratelimited(&c->rl_link, now, LOG_LEVEL_WARNING,
+				"intercept %s: %s; next attempt in %" PRIu64 " ms", name, reason,
+				status.retry_delay_ms);
+		return;
+	}
+	log_warnx("intercept %s lost: %s; ending %" PRIu64 " sessions, refusing new ones until "
+		  "it is back (next attempt in %" PRIu64 " ms)", name, reason,
+		  engine_counters(c->engine)->sessions_active, status.retry_delay_ms);
+	snprintf(detail, sizeof(detail), "intercept %s lost: %s", name, reason);
+	engine_abort_all(c->engine, now, detail);
+}
+
+/* ---- the loop ---- */
+
+static void on_engine_timer(struct loop *l, uint64_t timer_id, void *arg)
+{
+	struct copy *c = arg;
+
+	c->engine_timer = 0;
+	engine_tick(c->engine, loop_now_ms(l));
+}
+
+static void rearm_engine_timer(struct copy *c)
+{
+	uint64_t deadline = engine_next_deadline(c->engine);
+	uint64_t now = loop_now_ms(c->loop);
+
+	if (c->engine_timer && deadline == c->engine_timer_deadline)
+		return;
+	if (c->engine_timer)
+		loop_timer_cancel(c->loop, c->engine_timer);
+	c->engine_timer = 0;
+	if (deadline == UINT64_MAX)
+		return;
+	c->engine_timer = loop_timer_add(c->loop, deadline > now ? deadline - now : 0,
+					 on_engine_timer, c);
+	c->engine_timer_deadline = deadline;
+}
+
+static void flush_all(struct copy *c)
+{
+	for (int round = 0; round < 3; round++) {
+		handle_send_failures(c);
+		intercept_links_flush(c->links);
+		send_flush(c->sender);
+		if (c->failure_count == 0)
+			break;
+	}
+}
+
+static void before_sleep(struct loop *l, void *arg)
+{
+	struct copy *c = arg;
+
+	if (c->stopping)
+		return;
+	flush_all(c);
+	rearm_engine_timer(c);
+	if (c->capture_done && !c->finished && engine_counters(c->engine)->sessions_active == 0) {
+		c->finished = true;
+		log_notice("offline: every session ended");
+		loop_stop(l);
+	}
+}
+
+static void on_stats_timer(struct loop *l, uint64_t timer_id, void *arg)
+{
+	struct copy *c = arg;
+
+	copy_report(c);
+	c->stats_timer = loop_timer_add(l, c->o->stats_interval_ms, on_stats_timer, c);
+}
+
+void copy_report(struct copy *c)
+{
+	struct intercept_link_counters links;
+	struct copy_stats_sources src = { 0 };
+	char line[2048];
+
+	if (c->capture_open && c->capture.ops->update_stats)
+		c->capture.ops->update_stats(&c->capture);
+	intercept_links_counters(c->links, &links);
+	src.engine = engine_counters(c->engine);
+	src.capture = &c->capture.counters;
+	src.send = c->sender ? send_counters(c->sender) : NULL;
+	src.links = &links;
+	src.intercepts_connected = intercept_links_ready(c->links);
+	copy_stats_collect(&c->stats, &src);
+	stats_format_line(&c->stats.table, line, sizeof(line), 0);
+	log_info("stats: %s", line[0] ? line : "nothing yet");
+	if (c->o->stats_file && stats_write_json(&c->stats.table, NULL, c->o->stats_file) < 0)
+		log_warn("--stats-file %s", c->o->stats_file);
+}
+
+/* ---- setting up and tearing down ---- */
+
+static int open_sender(struct copy *c, char *err, size_t errlen)
+{
+	struct send_config cfg;
+	char why[256];
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.kind = c->o->output_device ? SEND_PACKET : SEND_RAW;
+	cfg.device = c->o->output_device;
+	if (c->o->output_device) {
+		memcpy(cfg.src_mac, c->o->transfers[0].src_mac, 6);
+		memcpy(cfg.next_hop_mac, c->o->transfers[0].next_hop_mac, 6);
+	}
+	cfg.batch = 64;
+	c->sender = send_open(&cfg, on_send_failure, c, why, sizeof(why));
+	if (!c->sender) {
+		snprintf(err, errlen, "send: %s", why);
+		return -1;
+	}
+	return 0;
+}
+
+static int open_capture(struct copy *c, char *err, size_t errlen)
+{
+	struct capture_config cfg;
+	char filter[4096], why[512];
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.kind = c->o->capture_kind;
+	cfg.device = c->o->device;
+	cfg.filter = c->o->filter;
+	if (!cfg.filter) {
+		if (copy_options_build_filter(c->o, filter, sizeof(filter)) < 0) {
+			snprintf(err, errlen, "capture: the filter built from -x is too long; give -F");
+			return -1;
+		}
+		cfg.filter = filter;
+	}
+	cfg.file = c->o->offline_file;
+	cfg.speed = c->o->speed;
+	cfg.repeat = c->o->repeat;
+	c->capture.ops = capture_ops_for(cfg.kind);
+	c->capture.deliver = on_capture;
+	c->capture.done = on_capture_done;
+	c->capture.ctx = c;
+	if (c->capture.ops->open(&c->capture, c->loop, &cfg, why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "capture (%s): %s", c->capture.ops->name, why);
+		return -1;
+	}
+	c->capture_open = true;
+	log_info("capturing with %s on %s: %s", c->capture.ops->name,
+		 cfg.kind == CAPTURE_OFFLINE ? cfg.file : (cfg.device ? cfg.device : "every interface"),
+		 cfg.filter);
+	return 0;
+}
+
+static int open_links(struct copy *c, char *err, size_t errlen)
+{
+	struct intercept_endpoint ends[COPY_MAX_INTERCEPTS];
+	struct intercept_link_config cfg;
+	struct intercept_links_handlers handlers = {
+		.ctx = c, .summary = on_summary, .event = on_link_event,
+	};
+
+	for (size_t i = 0; i < c->o->intercept_count; i++) {
+		ends[i].addr = c->o->intercepts[i].addr;
+		ends[i].port = c->o->intercepts[i].port;
+	}
+	intercept_link_config_defaults(&cfg);
+	c->links = intercept_links_new(c->loop, ends, c->o->intercept_count, &cfg, &handlers);
+	if (!c->links) {
+		snprintf(err, errlen, "intercept links: out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+struct copy *copy_new(const struct copy_options *o, struct loop *l, char *err, size_t errlen)
+{
+	struct engine_config cfg;
+	struct engine_sink sink;
+	struct copy *c = calloc(1, sizeof(*c));
+
+	if (!c || !(c->keys = calloc(o->copies, sizeof(*c->keys)))) {
+		snprintf(err, errlen, "out of memory");
+		free(c);
+		return NULL;
+	}
+	c->o = o;
+	c->loop = l;
+	c->seed = random_seed();
+	copy_stats_init(&c->stats);
+	copy_engine_config(o, &cfg);
+	cfg.hash_seed = c->seed;
+	sink = (struct engine_sink){
+		.ctx = c, .send = sink_send, .route_add = sink_route_add,
+		.route_del = sink_route_del, .session_end = sink_session_end,
+	};
+	c->engine = engine_new(&cfg, &sink);
+	if (!c->engine) {
+		snprintf(err, errlen, "engine: out of memory");
+		copy_free(c);
+		return NULL;
+	}
+	if (open_sender(c, err, errlen) < 0 || open_links(c, err, errlen) < 0 ||
+	    open_capture(c, err, errlen) < 0) {
+		copy_free(c);
+		return NULL;
+	}
+	intercept_links_start(c->links);
+	loop_set_before_sleep(l, before_sleep, c);
+	c->stats_timer = loop_timer_add(l, o->stats_interval_ms, on_stats_timer, c);
+	return c;
+}
+
+void copy_stop(struct copy *c, const char *why)
+{
+	if (c->stopping)
+		return;
+	log_notice("stopping (%s): ending %" PRIu64 " sessions", why,
+		   engine_counters(c->engine)->sessions_active);
+	engine_abort_all(c->engine, loop_now_ms(c->loop), why);
+	flush_all(c);
+	c->stopping = true;
+	intercept_links_shutdown(c->links);
+	if (c->capture_open) {
+		c->capture.ops->close(&c->capture);
+		c->capture_open = false;
+	}
+	if (c->engine_timer)
+		loop_timer_cancel(c->loop, c->engine_timer);
+	c->engine_timer = 0;
+	if (c->stats_timer)
+		loop_timer_cancel(c->loop, c->stats_timer);
+	c->stats_timer = 0;
+}
+
+bool copy_finished(const struct copy *c)
+{
+	return c->finished;
+}
+
+void copy_free(struct copy *c)
+{
+	if (!c)
+		return;
+	if (c->capture_open)
+		c->capture.ops->close(&c->capture);
+	if (c->engine_timer)
+		loop_timer_cancel(c->loop, c->engine_timer);
+	if (c->stats_timer)
+		loop_timer_cancel(c->loop, c->stats_timer);
+	loop_set_before_sleep(c->loop, NULL, NULL);
+	intercept_links_free(c->links);
+	if (c->sender)
+		send_close(c->sender);
+	engine_free(c->engine);
+	free(c->keys);
+	free(c);
+}

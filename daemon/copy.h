@@ -1,0 +1,41 @@
+/*
+ * copy.h — doppel-copy's glue: the capture feeds the session engine, the
+ * engine's packets go to the sender and its routes to the intercept links,
+ * the links' summaries go back to the engine, and one loop timer follows
+ * the engine's next deadline. main.c owns the process (signals, privileges,
+ * systemd); this owns the replay.
+ */
+#ifndef DOPPEL_COPY_H
+#define DOPPEL_COPY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "copy_options.h"
+#include "engine.h"
+#include "loop.h"
+
+struct copy;
+
+/* The engine's configuration from the options: -t, -k, -W; -D and -M give
+ * the MSS clamp (the smaller of -D and the MTU less 40 bytes of IPv4 and
+ * TCP headers); -m splits into a quarter for sessions (512 bytes each) and
+ * three quarters for buffered client data. */
+void copy_engine_config(const struct copy_options *o, struct engine_config *cfg);
+
+/* Open the sender, the capture and the intercept links (which start
+ * connecting), and arm the statistics timer. NULL with err filled
+ * ("capture: ...", "send: ..."). o must outlive the copy. */
+struct copy *copy_new(const struct copy_options *o, struct loop *l, char *err, size_t errlen);
+
+/* Log the statistics and write the --stats-file now. */
+void copy_report(struct copy *c);
+/* SIGINT/SIGTERM: every session ends with an RST to its target, the routes
+ * are deleted at the intercepts, the links closed. */
+void copy_stop(struct copy *c, const char *why);
+/* An offline replay played its file to the end and every session ended
+ * (the copy then stopped the loop itself). */
+bool copy_finished(const struct copy *c);
+void copy_free(struct copy *c);
+
+#endif

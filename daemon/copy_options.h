@@ -1,0 +1,117 @@
+/*
+ * copy_options.h — doppel-copy's command line and --config file
+ * (docs: /work/notes/CLI.md is the contract).
+ *
+ * Parsing never logs and never exits: copy_options_parse() returns what to
+ * do and fills err with "-x '...': what is wrong" (the option as the user
+ * wrote it on the command line, or the config key with "FILE:LINE: " in
+ * front), which main prints after "doppel-copy: " before exiting 2.
+ *
+ * The config file is read first, then the command line overrides it. An
+ * option given twice keeps its last value; for the list options (-x, -s,
+ * -c) the last occurrence replaces the whole list.
+ */
+#ifndef DOPPEL_COPY_OPTIONS_H
+#define DOPPEL_COPY_OPTIONS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "capture.h"
+#include "log.h"
+#include "packet.h"
+
+#define COPY_MAX_TRANSFERS 64
+#define COPY_MAX_INTERCEPTS 16
+#define COPY_MAX_CLIENT_ADDRS 65536
+#define COPY_MAX_COPIES 1000
+
+/* One -x item: clients' packets to [online_addr:]online_port are replayed
+ * to target_addr:target_port. */
+struct copy_transfer {
+	bool has_online_addr;
+	struct dp_addr online_addr;
+	uint16_t online_port;
+	struct dp_addr target_addr;
+	uint16_t target_port;
+	bool has_src_mac;		/* port@srcmac */
+	uint8_t src_mac[6];
+	bool has_next_hop_mac;		/* dstIP:dport@nexthopmac */
+	uint8_t next_hop_mac[6];
+};
+
+struct copy_endpoint {
+	struct dp_addr addr;
+	uint16_t port;
+};
+
+struct copy_options {
+	struct copy_transfer transfers[COPY_MAX_TRANSFERS];
+	size_t transfer_count;
+	struct copy_endpoint intercepts[COPY_MAX_INTERCEPTS];
+	size_t intercept_count;
+	uint16_t intercept_port;	/* -p */
+	unsigned intercept_conns;	/* -C: accepted, one connection is used */
+	struct dp_addr *client_addrs;	/* -c, expanded; NULL when not given */
+	size_t client_addr_count;
+	unsigned copies;		/* -n */
+	uint16_t port_shift;		/* -f */
+	unsigned percent;		/* -r */
+
+	char *device;			/* -i; NULL = all */
+	char *filter;			/* -F; NULL = built from -x */
+	enum capture_kind capture_kind;	/* --capture, or CAPTURE_OFFLINE with --offline */
+	char *offline_file;
+	double speed;
+	unsigned repeat;
+	char *output_device;		/* -o */
+
+	uint64_t session_timeout_ms;	/* -t */
+	uint64_t keepalive_timeout_ms;	/* -k */
+	uint64_t memory_bytes;		/* -m */
+	uint16_t mtu;			/* -M */
+	uint16_t mss;			/* -D; 0 = none */
+	bool no_wait;			/* -W */
+
+	bool daemonize;			/* -d */
+	char *log_file;			/* -l */
+	char *pidfile;			/* -P */
+	enum log_level log_level;
+	char *stats_file;
+	uint64_t stats_interval_ms;
+	char *user;
+	char *config_file;
+
+	/* The raw -s value, resolved against -p once everything is read. */
+	char *intercept_list;
+};
+
+enum copy_options_result {
+	COPY_OPTIONS_RUN,	/* options are valid: run */
+	COPY_OPTIONS_HELP,	/* -h: print copy_options_usage() and exit 0 */
+	COPY_OPTIONS_VERSION,	/* -v */
+	COPY_OPTIONS_ERROR,	/* err says what; exit 2 */
+};
+
+/* Parse argv (and the --config file it names) into *o, which this
+ * initialises; free with copy_options_free() whatever the result. */
+enum copy_options_result copy_options_parse(struct copy_options *o, int argc, char **argv,
+					    char *err, size_t errlen);
+void copy_options_free(struct copy_options *o);
+const char *copy_options_usage(void);
+
+/* The tcpdump expression that captures the clients' packets of every -x
+ * transfer. 0, or -1 when buf is too small. */
+int copy_options_build_filter(const struct copy_options *o, char *buf, size_t len);
+
+/* Parsers of the list options, exposed for the tests. Each fills err with
+ * what is wrong, without the option's name. */
+int copy_parse_transfers(const char *s, struct copy_transfer *out, size_t max, size_t *count,
+			 char *err, size_t errlen);
+int copy_parse_client_addrs(const char *s, struct dp_addr **out, size_t *count,
+			    char *err, size_t errlen);
+int copy_parse_intercepts(const char *s, uint16_t default_port, struct copy_endpoint *out,
+			  size_t max, size_t *count, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,430 @@
+/*
+ * intercept_link.c — the connections to the intercepts: connecting, the
+ * HELLO exchange, liveness, back-off and the route queue. Reading and
+ * decoding what the intercept sends is intercept_link_input.c; the output
+ * buffer is intercept_link_output.c.
+ */
+#include "intercept_link.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "intercept_link_private.h"
+#include "wire.h"
+
+void intercept_link_config_defaults(struct intercept_link_config *c)
+{
+	c->heartbeat_idle_ms = WIRE_HEARTBEAT_IDLE_MS;
+	c->peer_dead_ms = WIRE_PEER_DEAD_MS;
+	c->backoff_initial_ms = 250;
+	c->backoff_max_ms = 30000;
+	c->max_output_bytes = (size_t)8 << 20;
+	c->max_pending_routes = 1000000;
+}
+
+uint64_t intercept_link_backoff_ms(const struct intercept_link_config *c, unsigned failures)
+{
+	uint64_t delay = c->backoff_initial_ms ? c->backoff_initial_ms : 1;
+
+	for (unsigned i = 0; i < failures && delay < c->backoff_max_ms; i++)
+		delay *= 2;
+	return delay < c->backoff_max_ms ? delay : c->backoff_max_ms;
+}
+
+static void link_retry(struct loop *l, uint64_t timer_id, void *arg);
+static void link_fd_event(struct loop *l, int fd, unsigned events, void *arg);
+
+/* Forget the connection and schedule the next attempt. The handler is told
+ * last, once the link is consistent: it may queue routes on other links. */
+void link_close(struct link *link, const char *fmt, ...)
+{
+	struct intercept_links *links = link->owner;
+	bool was_ready = link->state == LINK_READY;
+	char reason[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	if (link->fd >= 0) {
+		loop_del_fd(links->loop, link->fd);
+		close(link->fd);
+		link->fd = -1;
+	}
+	wire_decoder_free(&link->decoder);
+	link->out_len = link->out_sent = 0;
+	link->pending_count = 0;
+	link->queue_failed = false;
+	link->want_write = false;
+	link->state = LINK_WAITING;
+	if (was_ready)
+		links->counters.lost++;
+	link->retry_delay_ms = intercept_link_backoff_ms(&links->cfg, link->failures);
+	if (link->failures < 64)
+		link->failures++;
+	link->retry_timer = loop_timer_add(links->loop, link->retry_delay_ms, link_retry, link);
+	if (links->handlers.event)
+		links->handlers.event(links->handlers.ctx, link->index, link->name, LINK_EVENT_DOWN,
+				      was_ready, reason);
+}
+
+static socklen_t endpoint_sockaddr(const struct link *link, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (link->addr.family == AF_INET6) {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(link->port);
+		memcpy(&sin6->sin6_addr, &link->addr.v6, 16);
+		return sizeof(*sin6);
+	}
+	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+
+	sin->sin_family = AF_INET;
+	sin->sin_port = htons(link->port);
+	sin->sin_addr = link->addr.v4;
+	return sizeof(*sin);
+}
+
+/* The TCP connection is up: send our HELLO and wait for the peer's. */
+static void link_connected(struct link *link)
+{
+	struct intercept_links *links = link->owner;
+	struct wire_hello hello = {
+		.version = WIRE_VERSION,
+		.role = WIRE_ROLE_COPY,
+		.features = WIRE_FEAT_IPV6 | WIRE_FEAT_PAYLOAD_PREFIX,
+		.max_body = WIRE_MAX_BODY,
+	};
+	uint8_t frame[WIRE_HEADER_LEN + WIRE_HELLO_LEN];
+	size_t len = wire_encode_hello(frame, sizeof(frame), &hello);
+
+	if (wire_decoder_init(&link->decoder) < 0) {
+		link_close(link, "out of memory for the decoder");
+		return;
+	}
+	link->decoder.peer_role = WIRE_ROLE_INTERCEPT;
+	link->state = LINK_HELLO;
+	link->state_since_ms = loop_now_ms(links->loop);
+	link->last_received_ms = link->state_since_ms;
+	link->want_write = false;
+	if (loop_mod_fd(links->loop, link->fd, LOOP_READ) < 0) {
+		link_close(link, "epoll: %s", strerror(errno));
+		return;
+	}
+	if (link_output_append(link, frame, len) == 0)
+		link_output_write(link);
+}
+
+static void link_connect(struct link *link)
+{
+	struct intercept_links *links = link->owner;
+	struct sockaddr_storage ss;
+	socklen_t sslen = endpoint_sockaddr(link, &ss);
+	int one = 1;
+
+	links->counters.attempts++;
+	link->state = LINK_CONNECTING;
+	link->state_since_ms = loop_now_ms(links->loop);
+	link->fd = socket(link->addr.family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (link->fd < 0) {
+		link_close(link, "socket: %s", strerror(errno));
+		return;
+	}
+	/* Summaries drive the replay: no Nagle delay on our side either. */
+	setsockopt(link->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (loop_add_fd(links->loop, link->fd, LOOP_WRITE, link_fd_event, link) < 0) {
+		int saved = errno;
+
+		close(link->fd);
+		link->fd = -1;
+		link_close(link, "epoll: %s", strerror(saved));
+		return;
+	}
+	if (connect(link->fd, (struct sockaddr *)&ss, sslen) == 0) {
+		link_connected(link);
+		return;
+	}
+	if (errno != EINPROGRESS)
+		link_close(link, "connect: %s", strerror(errno));
+}
+
+static void link_retry(struct loop *l, uint64_t timer_id, void *arg)
+{
+	struct link *link = arg;
+
+	link->retry_timer = 0;
+	link_connect(link);
+}
+
+static void link_connect_done(struct link *link)
+{
+	int error = 0;
+	socklen_t len = sizeof(error);
+
+	if (getsockopt(link->fd, SOL_SOCKET, SO_ERROR, &error, &len) < 0)
+		error = errno;
+	if (error) {
+		link_close(link, "connect: %s", strerror(error));
+		return;
+	}
+	link_connected(link);
+}
+
+static void link_fd_event(struct loop *l, int fd, unsigned events, void *arg)
+{
+	struct link *link = arg;
+
+	if (link->state == LINK_CONNECTING) {
+		link_connect_done(link);
+		return;
+	}
+	if (events & (LOOP_READ | LOOP_ERROR))
+		link_input(link);
+	if (link->fd == fd && (events & LOOP_WRITE))
+		link_output_write(link);
+}
+
+/* The peer's HELLO arrived and was valid (the decoder checked magic,
+ * version and role). */
+void link_hello_received(struct link *link, const struct wire_hello *hello)
+{
+	struct intercept_links *links = link->owner;
+
+	link->peer_max_body = hello->max_body < WIRE_MAX_BODY ? hello->max_body : WIRE_MAX_BODY;
+	link->peer_features = hello->features;
+	link->state = LINK_READY;
+	link->failures = 0;
+	links->counters.established++;
+	if (link->ever_ready)
+		links->counters.reconnects++;
+	link->ever_ready = true;
+	if (links->handlers.event)
+		links->handlers.event(links->handlers.ctx, link->index, link->name, LINK_EVENT_UP,
+				      false, "hello exchanged");
+}
+
+/* Heartbeats and dead peers, for every link, every tick. */
+static void link_check_liveness(struct link *link, uint64_t now)
+{
+	const struct intercept_link_config *cfg = &link->owner->cfg;
+
+	switch (link->state) {
+	case LINK_WAITING:
+		return;
+	case LINK_CONNECTING:
+		if (now - link->state_since_ms >= cfg->peer_dead_ms)
+			link_close(link, "connect: no answer within %u ms", cfg->peer_dead_ms);
+		return;
+	case LINK_HELLO:
+	case LINK_READY:
+		break;
+	}
+	if (now - link->last_received_ms >= cfg->peer_dead_ms) {
+		link_send_error(link, WIRE_ERR_TIMEOUT, "nothing received in time");
+		link_close(link, "nothing received for %u ms%s", cfg->peer_dead_ms,
+			   link->state == LINK_HELLO ? " (no HELLO)" : "");
+		return;
+	}
+	/* No frame but HELLO may go before the peer's HELLO. */
+	if (link->state == LINK_READY && now - link->last_sent_ms >= cfg->heartbeat_idle_ms) {
+		uint8_t frame[WIRE_HEADER_LEN + WIRE_HEARTBEAT_LEN];
+		size_t len = wire_encode_heartbeat(frame, sizeof(frame), now);
+
+		if (link_output_append(link, frame, len) == 0) {
+			link->owner->counters.heartbeats_sent++;
+			link_output_write(link);
+		}
+	}
+}
+
+static uint64_t tick_period(const struct intercept_link_config *cfg)
+{
+	uint64_t shortest = cfg->heartbeat_idle_ms < cfg->peer_dead_ms ?
+			    cfg->heartbeat_idle_ms : cfg->peer_dead_ms;
+
+	return shortest / 4 ? shortest / 4 : 1;
+}
+
+static void links_tick(struct loop *l, uint64_t timer_id, void *arg)
+{
+	struct intercept_links *links = arg;
+	uint64_t now = loop_now_ms(l);
+
+	for (size_t i = 0; i < links->count; i++)
+		link_check_liveness(&links->links[i], now);
+	links->tick_timer = loop_timer_add(l, tick_period(&links->cfg), links_tick, links);
+}
+
+struct intercept_links *intercept_links_new(struct loop *l, const struct intercept_endpoint *ends,
+					    size_t count, const struct intercept_link_config *cfg,
+					    const struct intercept_links_handlers *handlers)
+{
+	struct intercept_links *links;
+
+	if (count == 0)
+		return NULL;
+	links = calloc(1, sizeof(*links) + count * sizeof(struct link));
+	if (!links)
+		return NULL;
+	links->loop = l;
+	links->cfg = *cfg;
+	links->handlers = *handlers;
+	links->count = count;
+	for (size_t i = 0; i < count; i++) {
+		struct link *link = &links->links[i];
+		char addr[INET6_ADDRSTRLEN];
+
+		link->owner = links;
+		link->index = i;
+		link->fd = -1;
+		link->addr = ends[i].addr;
+		link->port = ends[i].port;
+		dp_addr_str(&link->addr, addr, sizeof(addr));
+		snprintf(link->name, sizeof(link->name),
+			 link->addr.family == AF_INET6 ? "[%s]:%u" : "%s:%u", addr, link->port);
+	}
+	return links;
+}
+
+void intercept_links_start(struct intercept_links *links)
+{
+	for (size_t i = 0; i < links->count; i++)
+		if (links->links[i].state == LINK_WAITING && !links->links[i].retry_timer)
+			link_connect(&links->links[i]);
+	if (!links->tick_timer)
+		links->tick_timer = loop_timer_add(links->loop, tick_period(&links->cfg),
+						   links_tick, links);
+}
+
+static void key_to_route(const struct session_key *k, struct wire_route *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->client = k->client;
+	r->target = k->target;
+	r->client_port = k->client_port;
+	r->target_port = k->target_port;
+}
+
+int intercept_links_route_add(struct intercept_links *links, const struct session_key *k)
+{
+	struct wire_route r;
+
+	for (size_t i = 0; i < links->count; i++) {
+		const struct link *link = &links->links[i];
+
+		if (link->state != LINK_READY)
+			return -1;
+		if (k->client.family == AF_INET6 && !(link->peer_features & WIRE_FEAT_IPV6))
+			return -1;
+		if (link->pending_count >= links->cfg.max_pending_routes)
+			return -1;
+	}
+	key_to_route(k, &r);
+	for (size_t i = 0; i < links->count; i++)
+		link_queue_route(&links->links[i], WIRE_ROUTE_ADD, &r);
+	return 0;
+}
+
+void intercept_links_route_del(struct intercept_links *links, const struct session_key *k)
+{
+	struct wire_route r;
+
+	key_to_route(k, &r);
+	for (size_t i = 0; i < links->count; i++)
+		if (links->links[i].state == LINK_READY)
+			link_queue_route(&links->links[i], WIRE_ROUTE_DEL, &r);
+}
+
+void intercept_links_flush(struct intercept_links *links)
+{
+	for (size_t i = 0; i < links->count; i++) {
+		struct link *link = &links->links[i];
+
+		if (link->state != LINK_READY)
+			continue;
+		if (link_output_routes(link) < 0)
+			continue;
+		if (link->out_len > link->out_sent)
+			link_output_write(link);
+	}
+}
+
+size_t intercept_links_count(const struct intercept_links *links)
+{
+	return links->count;
+}
+
+size_t intercept_links_ready(const struct intercept_links *links)
+{
+	size_t ready = 0;
+
+	for (size_t i = 0; i < links->count; i++)
+		ready += links->links[i].state == LINK_READY;
+	return ready;
+}
+
+void intercept_links_status(const struct intercept_links *links, size_t index,
+			    struct intercept_link_status *status)
+{
+	const struct link *link = &links->links[index];
+
+	status->state = link->state;
+	status->failures = link->failures;
+	status->retry_delay_ms = link->retry_delay_ms;
+	status->pending_routes = link->pending_count;
+	status->output_bytes = link->out_len - link->out_sent;
+}
+
+void intercept_links_counters(const struct intercept_links *links,
+			      struct intercept_link_counters *sum)
+{
+	*sum = links->counters;
+}
+
+void intercept_links_shutdown(struct intercept_links *links)
+{
+	for (size_t i = 0; i < links->count; i++) {
+		struct link *link = &links->links[i];
+
+		if (link->state == LINK_READY) {
+			link_output_routes(link);
+			if (link->state == LINK_READY)
+				link_send_error(link, WIRE_ERR_SHUTDOWN, "doppel-copy is stopping");
+		}
+		if (link->fd >= 0) {
+			loop_del_fd(links->loop, link->fd);
+			close(link->fd);
+			link->fd = -1;
+		}
+		if (link->retry_timer)
+			loop_timer_cancel(links->loop, link->retry_timer);
+		link->retry_timer = 0;
+		wire_decoder_free(&link->decoder);
+		link->state = LINK_WAITING;
+	}
+	if (links->tick_timer)
+		loop_timer_cancel(links->loop, links->tick_timer);
+	links->tick_timer = 0;
+}
+
+void intercept_links_free(struct intercept_links *links)
+{
+	if (!links)
+		return;
+	intercept_links_shutdown(links);
+	for (size_t i = 0; i < links->count; i++) {
+		free(links->links[i].out);
+		free(links->links[i].pending);
+		free(links->links[i].pending_type);
+	}
+	free(links);
+}

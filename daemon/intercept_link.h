@@ -1,0 +1,136 @@
+/*
+ * intercept_link.h — doppel-copy's side of docs/protocol.md: one TCP
+ * connection to each intercept (-s), kept up for the whole run.
+ *
+ * Each link connects without blocking, sends its HELLO at once and waits
+ * for the intercept's; then it is ready. Routes (ROUTE_ADD, ROUTE_DEL) are
+ * queued in the order the engine asks for them and written in batches by
+ * intercept_links_flush(), which the daemon calls before its loop sleeps.
+ * Summaries are parsed and handed over one packet at a time. A link sends a
+ * HEARTBEAT after heartbeat_idle_ms without sending, gives the peer up after
+ * peer_dead_ms without receiving (also the limit for connecting and for the
+ * peer's HELLO), and reconnects after a back-off that doubles from
+ * backoff_initial_ms to backoff_max_ms and starts again once a connection
+ * completes its HELLO exchange.
+ *
+ * Which intercept gets a session's route: every one. doppel-copy cannot
+ * tell which intercept sits in front of which target, and an intercept only
+ * ever sees the responses of its own target, so each route goes to all of
+ * them; the ones that never see its responses keep an idle entry. The
+ * consequence: a session can only start when every intercept is ready
+ * (route_add returns -1 otherwise, and the engine counts the refusal), and
+ * when any ready link is lost the daemon ends every session in flight
+ * (handlers.state with was_ready set).
+ *
+ * Like the other helpers this never logs: what happens is reported through
+ * the handlers with a reason, and the daemon logs it.
+ */
+#ifndef DOPPEL_INTERCEPT_LINK_H
+#define DOPPEL_INTERCEPT_LINK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "engine.h"
+#include "loop.h"
+#include "packet.h"
+
+struct intercept_link_config {
+	uint32_t heartbeat_idle_ms;	/* default WIRE_HEARTBEAT_IDLE_MS */
+	uint32_t peer_dead_ms;		/* default WIRE_PEER_DEAD_MS */
+	uint32_t backoff_initial_ms;	/* default 250 */
+	uint32_t backoff_max_ms;	/* default 30000 */
+	size_t max_output_bytes;	/* unsent bytes before the peer is given up
+					 * as not reading (default 8 MiB) */
+	size_t max_pending_routes;	/* routes queued between flushes (default 1M) */
+};
+void intercept_link_config_defaults(struct intercept_link_config *c);
+
+/* The delay before connection attempt number `failures` + 1 after
+ * `failures` attempts in a row that did not end in a HELLO exchange:
+ * initial * 2^failures, at most max. */
+uint64_t intercept_link_backoff_ms(const struct intercept_link_config *c, unsigned failures);
+
+enum intercept_link_state {
+	LINK_WAITING,		/* for the back-off timer */
+	LINK_CONNECTING,	/* connect() in progress */
+	LINK_HELLO,		/* connected, our HELLO sent, waiting for the peer's */
+	LINK_READY,
+};
+
+enum intercept_link_event {
+	LINK_EVENT_UP,		/* HELLOs exchanged: the link is ready */
+	LINK_EVENT_DOWN,	/* the connection or the attempt ended; reason says why */
+	LINK_EVENT_SUMMARY_DROPPED,	/* a summary record whose data is not IP + TCP */
+};
+
+struct intercept_links_handlers {
+	void *ctx;
+	/* A response summary: p->src is the target, p->dst the client,
+	 * p->payload_len the original payload length. Valid during the call. */
+	void (*summary)(void *ctx, const struct packet *p);
+	/* name: "198.18.0.3:36524". was_ready: for DOWN, the link had been
+	 * ready (its routes are gone at the intercept). */
+	void (*event)(void *ctx, size_t index, const char *name, enum intercept_link_event ev,
+		      bool was_ready, const char *reason);
+};
+
+struct intercept_link_counters {
+	uint64_t attempts;		/* connect() calls */
+	uint64_t established;		/* HELLO exchanges completed */
+	uint64_t reconnects;		/* of those, not a link's first */
+	uint64_t lost;			/* ready links that went down */
+	uint64_t frames_in;
+	uint64_t summaries_in;		/* records received */
+	uint64_t summaries_dropped;	/* records whose data did not parse */
+	uint64_t routes_added;		/* routes written in ROUTE_ADD frames */
+	uint64_t routes_deleted;
+	uint64_t heartbeats_sent;
+	uint64_t bytes_out, bytes_in;
+};
+
+struct intercept_link_status {
+	enum intercept_link_state state;
+	unsigned failures;		/* attempts in a row without a HELLO exchange */
+	uint64_t retry_delay_ms;	/* the back-off last chosen */
+	size_t pending_routes;
+	size_t output_bytes;		/* written but not yet accepted by the kernel */
+};
+
+struct intercept_endpoint {
+	struct dp_addr addr;
+	uint16_t port;
+};
+
+struct intercept_links;
+
+/* NULL on allocation failure (count must be at least 1). Nothing is
+ * connected until intercept_links_start(). */
+struct intercept_links *intercept_links_new(struct loop *l, const struct intercept_endpoint *ends,
+					    size_t count, const struct intercept_link_config *cfg,
+					    const struct intercept_links_handlers *handlers);
+/* Start connecting every link. */
+void intercept_links_start(struct intercept_links *links);
+
+/* The engine's route sink: 0 when every link is ready (the route is queued
+ * on each), -1 otherwise (nothing queued). */
+int intercept_links_route_add(struct intercept_links *links, const struct session_key *k);
+void intercept_links_route_del(struct intercept_links *links, const struct session_key *k);
+/* Write queued routes (and whatever output is waiting). */
+void intercept_links_flush(struct intercept_links *links);
+
+size_t intercept_links_count(const struct intercept_links *links);
+size_t intercept_links_ready(const struct intercept_links *links);
+void intercept_links_status(const struct intercept_links *links, size_t index,
+			    struct intercept_link_status *status);
+/* Sums over every link. */
+void intercept_links_counters(const struct intercept_links *links,
+			      struct intercept_link_counters *sum);
+
+/* Stopping: write what is queued, an ERROR SHUTDOWN, and close (best
+ * effort, without waiting). No event is reported. */
+void intercept_links_shutdown(struct intercept_links *links);
+void intercept_links_free(struct intercept_links *links);
+
+#endif

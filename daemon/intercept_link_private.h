@@ -1,0 +1,82 @@
+/*
+ * intercept_link_private.h — what intercept_link.c, intercept_link_input.c
+ * and intercept_link_output.c share. No other file includes it.
+ */
+#ifndef DOPPEL_INTERCEPT_LINK_PRIVATE_H
+#define DOPPEL_INTERCEPT_LINK_PRIVATE_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "intercept_link.h"
+#include "wire.h"
+
+struct intercept_links;
+
+struct link {
+	struct intercept_links *owner;
+	size_t index;
+	struct dp_addr addr;
+	uint16_t port;
+	char name[64];			/* "addr:port" for the handlers */
+
+	enum intercept_link_state state;
+	int fd;				/* -1 while LINK_WAITING */
+	struct wire_decoder decoder;
+	uint32_t peer_max_body;
+	uint32_t peer_features;
+	bool ever_ready;		/* for counters.reconnects */
+	bool want_write;		/* LOOP_WRITE is on */
+	bool queue_failed;		/* a route could not be queued (memory) */
+
+	uint64_t state_since_ms;	/* CONNECTING and HELLO started */
+	uint64_t last_sent_ms, last_received_ms;
+	unsigned failures;		/* attempts in a row without a HELLO exchange */
+	uint64_t retry_delay_ms;
+	uint64_t retry_timer;		/* 0 when none */
+
+	/* Bytes written but not yet taken by the kernel: out[out_sent, out_len). */
+	uint8_t *out;
+	size_t out_len, out_sent, out_cap;
+
+	/* Routes queued since the last flush, in order; types[i] is
+	 * WIRE_ROUTE_ADD or WIRE_ROUTE_DEL. */
+	struct wire_route *pending;
+	uint8_t *pending_type;
+	size_t pending_count, pending_cap;
+};
+
+struct intercept_links {
+	struct loop *loop;
+	struct intercept_link_config cfg;
+	struct intercept_links_handlers handlers;
+	struct intercept_link_counters counters;
+	uint64_t tick_timer;
+	size_t count;
+	struct link links[];
+};
+
+/* intercept_link.c */
+void link_close(struct link *link, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void link_hello_received(struct link *link, const struct wire_hello *hello);
+
+/* intercept_link_input.c: read what is there and act on each frame. */
+void link_input(struct link *link);
+
+/* intercept_link_output.c */
+/* Append a whole frame to the output. 0, or -1 after closing the link
+ * (the peer has not read for too long, or no memory). */
+int link_output_append(struct link *link, const uint8_t *frame, size_t len);
+/* Write what the kernel takes; LOOP_WRITE while something is left. May
+ * close the link. */
+void link_output_write(struct link *link);
+/* Encode the queued routes into frames on the output. -1 if the link was
+ * closed on the way. */
+int link_output_routes(struct link *link);
+void link_queue_route(struct link *link, uint8_t type, const struct wire_route *r);
+/* Best effort, right now: an ERROR frame straight to the socket. */
+void link_send_error(struct link *link, uint16_t code, const char *message);
+
+#endif
