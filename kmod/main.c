@@ -7,6 +7,7 @@
 
 #include <linux/module.h>
 #include <linux/rcupdate.h>
+#include <net/genetlink.h>
 #include <uapi/doppel.h>
 
 #include "batch.h"
