@@ -4,7 +4,7 @@
  */
 #include "batch.h"
 
-#include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -74,6 +74,20 @@ void batch_flush(struct batch *b)
 		b->emit(b->emit_ctx, b->buf, len, count);
 }
 
+/* What wire_batch_add would refuse even in an empty frame, checked before
+ * a pending frame is sent early for nothing. */
+static bool could_fit_alone(const struct batch *b, uint8_t flags, const uint8_t *data,
+			    size_t data_len)
+{
+	size_t empty = WIRE_HEADER_LEN + WIRE_SUMMARIES_HEADER_LEN;
+
+	if (data_len < WIRE_SUMMARY_MIN_DATA || (flags & ~WIRE_SUMMARY_PREFIX))
+		return false;
+	if (data[0] >> 4 != 4 && data[0] >> 4 != 6)
+		return false;
+	return empty + WIRE_SUMMARY_HEADER_LEN + data_len <= b->cap;
+}
+
 int batch_add(struct batch *b, uint8_t flags, uint32_t payload_len,
 	      const uint8_t *data, size_t data_len)
 {
@@ -81,7 +95,7 @@ int batch_add(struct batch *b, uint8_t flags, uint32_t payload_len,
 		pending_link(b);
 		return 0;
 	}
-	if (b->frame.count == 0)
+	if (b->frame.count == 0 || !could_fit_alone(b, flags, data, data_len))
 		return -1;	/* would not fit even alone, or invalid */
 	batch_flush(b);
 	if (wire_batch_add(&b->frame, flags, payload_len, data, data_len) < 0)
