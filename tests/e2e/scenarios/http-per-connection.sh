@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# HTTP, one request per connection: 200 short connections, replayed from
+# online port 80 to the target's port 8080 (the port is rewritten).
+. "$(dirname "$0")/../lib.sh"
+scenario_begin http-per-connection "$1"
+http_lab 8080
+http_copy copy "$NS_ONLINE" 8080
+
+curl_each 200 "http://$ADDR_ONLINE/"
+http_settle 60 copy
+http_judge
+connections=$(nginx_connections target)
+[ "$connections" = 200 ] || fail "the target saw $connections connections, not 200"
+lab_stop copy || fail "doppel-copy exited with status $? on SIGTERM"
+[ "$(stats_get copy sessions_failed)" = 0 ] || fail "sessions failed: $(copy_summary copy)"
+client_clean
+pass "$JUDGED requests on $connections connections at online and at target (port 80 -> 8080); $(copy_summary copy)"
