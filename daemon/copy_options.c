@@ -465,6 +465,18 @@ static int finish(struct copy_options *o, char *err, size_t errlen)
 	return 0;
 }
 
+/* A file that cannot be opened is the option's fault ("--config 'x': ..."),
+ * a bad line the file's ("x:3: ..."). */
+static int read_config(struct copy_options *o, char *err, size_t errlen)
+{
+	FILE *f = fopen(o->config_file, "r");
+
+	if (!f)
+		return opt_error(err, errlen, "--config '%s': %s", o->config_file, strerror(errno));
+	fclose(f);
+	return config_parse_file(o->config_file, config_line, o, err, errlen) != 0 ? -1 : 0;
+}
+
 enum copy_options_result copy_options_parse(struct copy_options *o, int argc, char **argv,
 					    char *err, size_t errlen)
 {
@@ -474,8 +486,7 @@ enum copy_options_result copy_options_parse(struct copy_options *o, int argc, ch
 	result = first_pass(o, argc, argv, err, errlen);
 	if (result != COPY_OPTIONS_RUN)
 		return result;
-	if (o->config_file &&
-	    config_parse_file(o->config_file, config_line, o, err, errlen) != 0)
+	if (o->config_file && read_config(o, err, errlen) < 0)
 		return COPY_OPTIONS_ERROR;
 	if (second_pass(o, argc, argv, err, errlen) < 0 || finish(o, err, errlen) < 0)
 		return COPY_OPTIONS_ERROR;
