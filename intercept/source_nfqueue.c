@@ -112,13 +112,15 @@ static void handle_packet(struct nfqueue_socket *qs, const struct nlmsghdr *nlh)
 		send_verdict(qs);
 }
 
-/* Walk one datagram. Returns the error of an NLMSG_ERROR answering seq
- * (0 for an ack), or 1 when none answered it. */
+#define NO_ANSWER (-1)
+
+/* Walk one datagram. Returns the errno of an NLMSG_ERROR answering seq
+ * (0 for an ack), or NO_ANSWER when none answered it. */
 static int handle_datagram(struct nfqueue_socket *qs, const void *buf, size_t len,
 			   uint32_t seq)
 {
 	const struct nlmsghdr *nlh = buf;
-	int remaining = (int)len, answer = 1;
+	int remaining = (int)len, answer = NO_ANSWER;
 
 	for (; mnl_nlmsg_ok(nlh, remaining); nlh = mnl_nlmsg_next(nlh, &remaining)) {
 		if (nlh->nlmsg_type == NLMSG_ERROR) {
@@ -190,14 +192,14 @@ static int bind_queue(struct nfqueue_socket *qs, uint32_t copy_range, uint32_t m
 	uint8_t buf[NFQUEUE_SEND_BUFFER_SIZE];
 	uint32_t seq = ++nq->seq;
 	struct nlmsghdr *nlh = nfqueue_msg_config(buf, qs->queue_number, copy_range, maxlen, seq);
-	int answer = 1;
+	int answer = NO_ANSWER;
 
 	if (mnl_socket_sendto(qs->socket, nlh, nlh->nlmsg_len) < 0) {
 		snprintf(err, errlen, "nfqueue: queue %u: sending the bind: %s",
 			 qs->queue_number, strerror(errno));
 		return -1;
 	}
-	while (answer == 1) {
+	while (answer == NO_ANSWER) {
 		ssize_t n = mnl_socket_recvfrom(qs->socket, nq->receive_buffer, nq->receive_size);
 
 		if (n < 0 && (errno == EINTR || errno == ENOBUFS))

@@ -1,0 +1,462 @@
+#!/usr/bin/env bash
+# tests/nft/run.sh — nft/doppel-rules and the nfqueue source against the
+# running kernel, inside network namespaces this script creates.
+#
+#   assistant ns  a: 198.18.5.1/24 (va) ─── veth ─── t: 198.18.5.2/24 (vt)  target ns
+#
+# The "target" sends TCP segments from port 8080 (a raw socket, a bounded
+# count) to the assistant, as a target's responses would come. It tests:
+#   print_*            the printed rules: nft rulesets equal nft/*.nft with
+#                      their defines expanded; iptables-restore input
+#   args_*             bad arguments refused (exit 2, a message naming them)
+#   backend_auto       the backend the helper picks is the one the kernel
+#                      allows (here: no nft queue expression -> iptables)
+#   backend_nft_refused  --backend nft on a kernel without the nft queue
+#                      expression fails clearly and leaves nothing
+#   install_* / idempotent / remove_*  what is installed (iptables-save,
+#                      nft list ruleset), twice is once, remove leaves what
+#                      was there before and nothing of ours
+#   fail_closed_*      with the rule and NO listener the segments are
+#                      dropped: counted at priority -400 (before the rule),
+#                      never at input (assistant) or on the wire (target)
+#   nfqueue_*          doppel's nfqueue source (tests/nft/nfq_listen.c over
+#                      intercept/source_nfqueue.c) receives every segment,
+#                      parsed, and the kernel drops them after its verdicts
+# Needs root (namespaces, rules); SKIPs without it.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+root=$PWD
+helper=$root/nft/doppel-rules
+
+if [ "$(id -u)" != 0 ]; then
+	echo "SKIP nft: needs root (network namespaces and rules)"
+	exit 0
+fi
+for tool in ip nft iptables iptables-save ip6tables-save python3 cc pkg-config; do
+	if ! command -v $tool >/dev/null 2>&1; then
+		echo "SKIP nft: $tool not installed (make deps)"
+		exit 0
+	fi
+done
+
+suffix=$$-$RANDOM
+ns_a=dp-nft-a-$suffix
+ns_t=dp-nft-t-$suffix
+tmp=$(mktemp -d /tmp/doppel-nft-test.XXXXXX)
+export DOPPEL_RULES_STATE=$tmp/rules.state
+listener_pid=""
+failures=0
+
+cleanup() {
+	[ -n "$listener_pid" ] && kill "$listener_pid" 2>/dev/null && wait "$listener_pid" 2>/dev/null
+	ip netns del "$ns_a" 2>/dev/null
+	ip netns del "$ns_t" 2>/dev/null
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+a() { ip netns exec "$ns_a" "$@"; }
+t() { ip netns exec "$ns_t" "$@"; }
+pass() { echo "PASS $1"; }
+fail() { echo "FAIL $1: $2"; failures=$((failures + 1)); }
+
+# --- fixtures ---------------------------------------------------------------
+
+ip netns add "$ns_a" && ip netns add "$ns_t" || { echo "FAIL nft_setup: ip netns add"; exit 1; }
+a ip link add va type veth peer name vt netns "$ns_t" &&
+	a ip addr add 198.18.5.1/24 dev va && a ip link set va up && a ip link set lo up &&
+	t ip addr add 198.18.5.2/24 dev vt && t ip link set vt up && t ip link set lo up ||
+	{ echo "FAIL nft_setup: veth between the namespaces"; exit 1; }
+
+# The test reader, built from the sources the daemon uses.
+# shellcheck disable=SC2046
+if ! cc -std=gnu11 -O1 -g -D_GNU_SOURCE -Ilib -Iintercept tests/nft/nfq_listen.c \
+	intercept/source_nfqueue.c intercept/nfqueue_msg.c lib/*.c -o "$tmp/nfq_listen" \
+	$(pkg-config --cflags --libs libnetfilter_queue libmnl) -lm 2>"$tmp/cc.log"; then
+	echo "FAIL nft_build_listener: $(head -c 300 "$tmp/cc.log")"
+	exit 1
+fi
+
+# send_tcp COUNT: COUNT PSH|ACK segments 198.18.5.2:8080 -> 198.18.5.1:9,
+# seq 1000, 1010, ..., payload "doppel-NNN" (10 bytes), valid checksums.
+cat >"$tmp/send_tcp.py" <<'EOF'
+import socket, struct, sys
+src, dst, sport, dport, count = "198.18.5.2", "198.18.5.1", 8080, 9, int(sys.argv[1])
+def checksum(data):
+    if len(data) % 2:
+        data += b"\0"
+    total = sum(struct.unpack("!%dH" % (len(data) // 2), data))
+    while total >> 16:
+        total = (total & 0xffff) + (total >> 16)
+    return ~total & 0xffff
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_TCP)
+s.bind((src, 0))
+for i in range(count):
+    payload = b"doppel-%03d" % i
+    header = struct.pack("!HHIIBBHHH", sport, dport, 1000 + 10 * i, 1, 5 << 4, 0x18, 512, 0, 0)
+    pseudo = socket.inet_aton(src) + socket.inet_aton(dst) + struct.pack("!BBH", 0, 6, len(header) + len(payload))
+    header = header[:16] + struct.pack("!H", checksum(pseudo + header + payload)) + header[18:]
+    try:
+        s.sendto(header + payload, (dst, 0))
+    except OSError as e:  # dropped at the target's own output hook: EPERM
+        print("send_tcp: segment %d: %s" % (i, e), file=sys.stderr)
+EOF
+send_tcp() { t python3 "$tmp/send_tcp.py" "$1"; }
+
+# Counters in the assistant: "early" before any rule of ours (-400),
+# "input" where the segments would reach its TCP stack; in the target,
+# "out" before our output rule. ns counter_install NS.
+counters_install() {
+	ip netns exec "$1" nft -f - <<'EOF'
+table inet dpcount {
+	chain early { type filter hook prerouting priority -400; tcp sport 8080 counter; }
+	chain input { type filter hook input priority 0; tcp sport 8080 counter; }
+	chain out { type filter hook output priority -400; tcp sport 8080 counter; }
+}
+EOF
+}
+counter() {	# ns chain -> packets
+	ip netns exec "$1" nft list chain inet dpcount "$2" |
+		sed -n 's/.*counter packets \([0-9]*\).*/\1/p'
+}
+# Anonymous counters do not reset in nft 1.0.6: make the table anew.
+counters_reset() { ip netns exec "$1" nft delete table inet dpcount && counters_install "$1"; }
+
+# The rules of both namespaces, less the counter table, for before/after.
+snapshot() {	# ns
+	{
+		ip netns exec "$1" iptables-save | grep -v '^#'
+		ip netns exec "$1" ip6tables-save | grep -v '^#'
+		ip netns exec "$1" nft list ruleset | sed '/^table inet dpcount/,/^}/d'
+	} 2>&1
+}
+
+# Does this kernel have the nft queue expression? (a check, nothing kept)
+nft_queue_works() {
+	a nft -c -f - >/dev/null 2>&1 <<'EOF'
+table inet dpprobe { chain c { type filter hook prerouting priority 0; queue num 0; } }
+EOF
+}
+
+# --- printed rules ----------------------------------------------------------
+
+test_print_templates() {
+	local mode file addr expected
+	for mode in assistant target; do
+		file=nft/doppel-$mode.nft addr=""
+		[ $mode = assistant ] && addr="--addr 198.18.0.2"
+		# shellcheck disable=SC2086
+		expected=$(sed -n '/^table/,$p' "$file" |
+			sed 's/\$TARGET_ADDR/198.18.0.2/; s/\$TARGET_PORT/80/; s/\$QUEUES/0-3/')
+		# shellcheck disable=SC2086
+		if [ "$("$helper" print --backend nft --mode $mode --port 80 --queues 0-3 $addr)" = "$expected" ]; then
+			pass "print_nft_$mode"
+		else
+			fail "print_nft_$mode" "helper's ruleset differs from $file"
+		fi
+	done
+}
+
+test_print_iptables() {
+	local out
+	out=$("$helper" print --backend iptables --mode assistant --port 8080 --addr 198.18.5.2 --queues 2-5)
+	if grep -qx -- '-A DOPPEL -p tcp -s 198.18.5.2 --sport 8080 -j NFQUEUE --queue-balance 2:5' <<<"$out" &&
+		grep -qx -- '-I PREROUTING 1 -j DOPPEL' <<<"$out" && ! grep -q ip6tables <<<"$out" &&
+		! grep -q bypass <<<"$out"; then
+		pass print_iptables_assistant
+	else
+		fail print_iptables_assistant "unexpected: $out"
+	fi
+	out=$("$helper" print --backend iptables --mode target --port 443 --queues 7)
+	if [ "$(grep -c -- '-A DOPPEL -p tcp --sport 443 -j NFQUEUE --queue-num 7$' <<<"$out")" = 2 ] &&
+		[ "$(grep -c -- '-I OUTPUT 1 -j DOPPEL' <<<"$out")" = 2 ]; then
+		pass print_iptables_target_both_families
+	else
+		fail print_iptables_target_both_families "unexpected: $out"
+	fi
+	out=$("$helper" print --backend nft --mode assistant --port 80 --addr 2001:db8::7 --queues 1)
+	if grep -q 'ip6 saddr 2001:db8::7 tcp sport 80 queue num 1$' <<<"$out"; then
+		pass print_nft_ipv6_single_queue
+	else
+		fail print_nft_ipv6_single_queue "unexpected: $out"
+	fi
+}
+
+test_bad_arguments() {
+	local args want out rc
+	while IFS='|' read -r args want; do
+		# shellcheck disable=SC2086
+		out=$("$helper" $args 2>&1); rc=$?
+		if [ $rc = 2 ] && grep -qF -- "$want" <<<"$out"; then
+			pass "args_refused: $args"
+		else
+			fail "args_refused: $args" "exit $rc, said: $out"
+		fi
+	done <<'EOF'
+install --mode assistant --port 0|--port '0': not a port number
+install --mode assistant --port 70000|--port '70000': not a port number
+install --mode assistant --port http|--port 'http': not a port number
+install --mode router --port 80|--mode 'router': not assistant or target
+install --port 80|--mode is required
+install --mode target|--port is required
+install --mode target --port 80 --queues 4-1|--queues '4-1': the last queue is below the first
+install --mode target --port 80 --queues 65536|--queues '65536': queue numbers go up to 65535
+install --mode target --port 80 --queues a-b|--queues 'a-b': not a queue number
+install --mode target --port 80 --addr 198.18.0.256|--addr '198.18.0.256': not an IPv4 or IPv6 address
+install --mode target --port 80 --addr 2001:db8::1::2|--addr '2001:db8::1::2': not an IPv4 or IPv6 address
+install --mode target --port 80 --queue-bypass|unknown argument '--queue-bypass'
+install --mode target --port 80 --backend ebtables|--backend 'ebtables': not auto, nft or iptables
+install --mode target --port|--port needs a value
+frobnicate|unknown command 'frobnicate'
+|a command is required
+EOF
+	[ -e "$DOPPEL_RULES_STATE" ] && fail args_leave_no_state "a refused call wrote $DOPPEL_RULES_STATE"
+}
+
+# --- install and remove -----------------------------------------------------
+
+test_backend_auto() {
+	local before out expected=iptables
+	nft_queue_works && expected=nft
+	before=$(snapshot "$ns_a")
+	out=$(a "$helper" install --mode assistant --port 8080 --addr 198.18.5.2 2>&1)
+	if grep -qx "backend $expected" "$DOPPEL_RULES_STATE" 2>/dev/null; then
+		pass "backend_auto_picks_$expected"
+	else
+		fail "backend_auto_picks_$expected" "state: $(cat "$DOPPEL_RULES_STATE" 2>&1); said: $out"
+	fi
+	if [ $expected = iptables ] && a nft list table inet doppel >/dev/null 2>&1; then
+		fail backend_auto_no_nft_table "table inet doppel was left by the nft attempt"
+	fi
+	a "$helper" remove >/dev/null
+	[ "$(snapshot "$ns_a")" = "$before" ] && pass backend_auto_removed ||
+		fail backend_auto_removed "rules differ after remove"
+}
+
+test_backend_nft_refused() {
+	local before out rc
+	if nft_queue_works; then
+		echo "SKIP backend_nft_refused: this kernel has the nft queue expression"
+		return
+	fi
+	before=$(snapshot "$ns_a")
+	out=$(a "$helper" install --backend nft --mode assistant --port 8080 2>&1); rc=$?
+	if [ $rc != 0 ] && grep -q "No such file or directory" <<<"$out" &&
+		[ ! -e "$DOPPEL_RULES_STATE" ] && [ "$(snapshot "$ns_a")" = "$before" ]; then
+		pass backend_nft_refused
+	else
+		fail backend_nft_refused "exit $rc, state $(ls "$DOPPEL_RULES_STATE" 2>&1), said: $out"
+	fi
+}
+
+# install_mode MODE NS HOOK: install twice, check iptables-save, remove.
+test_install_iptables() {
+	local mode=$1 ns=$2 hook=$3 before saved
+	before=$(snapshot "$ns")
+	ip netns exec "$ns" "$helper" install --backend iptables --mode "$mode" --port 8080 --queues 0-3 >/dev/null &&
+	ip netns exec "$ns" "$helper" install --backend iptables --mode "$mode" --port 8080 --queues 0-3 >/dev/null ||
+		{ fail "install_$mode" "the helper failed"; return; }
+	saved=$(ip netns exec "$ns" iptables-save -t raw)
+	if [ "$(grep -c -- '-A DOPPEL -p tcp -m tcp --sport 8080 -j NFQUEUE --queue-balance 0:3$' <<<"$saved")" = 1 ] &&
+		[ "$(grep -c -- "-A $hook -j DOPPEL" <<<"$saved")" = 1 ] &&
+		[ "$(ip netns exec "$ns" ip6tables-save -t raw | grep -c -- '--queue-balance 0:3')" = 1 ]; then
+		pass "install_${mode}_idempotent"
+	else
+		fail "install_${mode}_idempotent" "iptables-save: $saved"
+	fi
+	grep -q bypass <<<"$saved" && fail "install_${mode}_no_bypass" "a bypass option is set"
+	ip netns exec "$ns" "$helper" show | grep -q "rule: $mode 8080 - 0-3" &&
+		pass "show_$mode" || fail "show_$mode" "show does not list the rule"
+	ip netns exec "$ns" "$helper" remove >/dev/null
+	if [ "$(snapshot "$ns")" = "$before" ] && [ ! -e "$DOPPEL_RULES_STATE" ]; then
+		pass "remove_${mode}_leaves_nothing"
+	else
+		fail "remove_${mode}_leaves_nothing" "left: $(snapshot "$ns")"
+	fi
+}
+
+# Someone else's raw rules stay; one rule of two goes; then everything.
+test_remove_exactly() {
+	local saved
+	a iptables -t raw -A PREROUTING -p udp --dport 53 -j ACCEPT
+	a "$helper" install --backend iptables --mode assistant --port 8080 --addr 198.18.5.2 >/dev/null &&
+	a "$helper" install --backend iptables --mode assistant --port 8443 >/dev/null ||
+		{ fail remove_exactly "install failed"; return; }
+	a "$helper" remove --mode assistant --port 8443 >/dev/null
+	saved=$(a iptables-save -t raw)
+	if grep -q -- '--sport 8080' <<<"$saved" && ! grep -q -- '--sport 8443' <<<"$saved" &&
+		! a ip6tables-save -t raw | grep -q DOPPEL; then
+		pass remove_one_rule
+	else
+		fail remove_one_rule "iptables-save: $saved"
+	fi
+	a "$helper" remove >/dev/null
+	saved=$(a iptables-save -t raw)
+	if grep -q -- '-A PREROUTING -p udp -m udp --dport 53 -j ACCEPT' <<<"$saved" &&
+		! grep -q DOPPEL <<<"$saved"; then
+		pass remove_keeps_foreign_rules
+	else
+		fail remove_keeps_foreign_rules "iptables-save: $saved"
+	fi
+	a iptables -t raw -D PREROUTING -p udp --dport 53 -j ACCEPT
+	out=$(a "$helper" remove 2>&1) && pass remove_nothing_is_fine || fail remove_nothing_is_fine "$out"
+}
+
+test_one_mode_at_a_time() {
+	local out rc
+	a "$helper" install --backend iptables --mode assistant --port 8080 >/dev/null
+	out=$(a "$helper" install --backend iptables --mode target --port 8080 2>&1); rc=$?
+	if [ $rc = 1 ] && grep -q "one mode at a time" <<<"$out" && ! a iptables-save | grep -q "OUTPUT -j DOPPEL"; then
+		pass one_mode_at_a_time
+	else
+		fail one_mode_at_a_time "exit $rc: $out"
+	fi
+	a "$helper" remove >/dev/null
+}
+
+# --- packets ----------------------------------------------------------------
+
+# Wait for a line in a file (the listener's "ready"), 5 s at most.
+wait_for_line() {
+	local i
+	for i in $(seq 50); do
+		grep -qx "$2" "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# With no rule the 5 segments reach the assistant's input: the counters
+# see what is sent, so their zeros below mean something.
+test_control() {
+	counters_reset "$ns_a"
+	send_tcp 5
+	if [ "$(counter "$ns_a" early)" = 5 ] && [ "$(counter "$ns_a" input)" = 5 ]; then
+		pass control_without_rules
+	else
+		fail control_without_rules "early $(counter "$ns_a" early), input $(counter "$ns_a" input); want 5 and 5"
+	fi
+}
+
+# Rule installed, nobody on the queue: 5 seen at -400, 0 at input.
+test_fail_closed_assistant() {
+	a "$helper" install --mode assistant --port 8080 --addr 198.18.5.2 --queues 0-3 >/dev/null ||
+		{ fail fail_closed_assistant "install failed"; return; }
+	counters_reset "$ns_a"
+	send_tcp 5
+	if [ "$(counter "$ns_a" early)" = 5 ] && [ "$(counter "$ns_a" input)" = 0 ]; then
+		pass fail_closed_assistant
+	else
+		fail fail_closed_assistant "early $(counter "$ns_a" early), input $(counter "$ns_a" input); want 5 and 0"
+		a iptables-save -t raw
+	fi
+	a "$helper" remove >/dev/null
+}
+
+# On the target: 5 leave the raw socket (out at -400), 0 reach the assistant.
+test_fail_closed_target() {
+	t "$helper" install --mode target --port 8080 >/dev/null ||
+		{ fail fail_closed_target "install failed"; return; }
+	counters_reset "$ns_a"
+	counters_reset "$ns_t"
+	send_tcp 5
+	if [ "$(counter "$ns_t" out)" = 5 ] && [ "$(counter "$ns_a" early)" = 0 ]; then
+		pass fail_closed_target
+	else
+		fail fail_closed_target "target out $(counter "$ns_t" out), assistant early $(counter "$ns_a" early); want 5 and 0"
+	fi
+	t "$helper" remove >/dev/null
+}
+
+# listen NS FIRST LAST COUNT [PREFIX]: start the reader, wait until bound.
+listen() {
+	ip netns exec "$1" "$tmp/nfq_listen" "$2" "$3" "$4" 10000 "${5:-0}" >"$tmp/listen.out" 2>&1 &
+	listener_pid=$!
+	wait_for_line "$tmp/listen.out" ready
+}
+listen_end() { wait "$listener_pid"; listener_pid=""; }
+
+# The reader gets the 5 segments, parsed, in order; none reaches input.
+# name queues prefix want_hex: want_hex is the payload prefix the reader
+# should print (hex of "doppel"), "" for none.
+test_nfqueue_assistant() {
+	local name=$1 queues=$2 prefix=$3 want_hex=$4 lines expected
+	a "$helper" install --mode assistant --port 8080 --addr 198.18.5.2 --queues "$queues" >/dev/null ||
+		{ fail "$name" "install failed"; return; }
+	if ! listen "$ns_a" "${queues%-*}" "${queues#*-}" 5 "$prefix"; then
+		fail "$name" "listener not ready: $(cat "$tmp/listen.out")"
+		a "$helper" remove >/dev/null
+		return
+	fi
+	counters_reset "$ns_a"
+	send_tcp 5
+	listen_end
+	lines=$(grep '^packet ' "$tmp/listen.out" | sort -k7n)
+	expected=$(for i in 0 1 2 3 4; do
+		echo "packet 198.18.5.2 8080 198.18.5.1 9 0x18 $((1000 + 10 * i)) 10 $((${#want_hex} / 2)) ${want_hex:-"-"}"
+	done)
+	if [ "$lines" = "$expected" ] && grep -q '^counters packets=5 malformed=0 lost=0 verdicts=[1-5]$' "$tmp/listen.out" &&
+		[ "$(counter "$ns_a" input)" = 0 ]; then
+		pass "$name"
+	else
+		fail "$name" "input $(counter "$ns_a" input); reader said: $(tr '\n' ';' <"$tmp/listen.out")"
+	fi
+	a "$helper" remove >/dev/null
+}
+
+test_nfqueue_target() {
+	t "$helper" install --mode target --port 8080 --queues 3 >/dev/null ||
+		{ fail nfqueue_target "install failed"; return; }
+	if ! listen "$ns_t" 3 3 5; then
+		fail nfqueue_target "listener not ready: $(cat "$tmp/listen.out")"
+		t "$helper" remove >/dev/null
+		return
+	fi
+	counters_reset "$ns_a"
+	send_tcp 5
+	listen_end
+	if [ "$(grep -c '^packet 198.18.5.2 8080 198.18.5.1 9 0x18 ' "$tmp/listen.out")" = 5 ] &&
+		grep -q '^counters packets=5 malformed=0 lost=0 ' "$tmp/listen.out" &&
+		[ "$(counter "$ns_a" early)" = 0 ]; then
+		pass nfqueue_target
+	else
+		fail nfqueue_target "assistant early $(counter "$ns_a" early); reader said: $(tr '\n' ';' <"$tmp/listen.out")"
+	fi
+	t "$helper" remove >/dev/null
+}
+
+# A second reader of a bound queue is refused with a reason.
+test_nfqueue_busy() {
+	local out
+	listen "$ns_a" 0 0 1 || { fail nfqueue_queue_busy "listener not ready"; return; }
+	out=$(a "$tmp/nfq_listen" 0 0 1 100 2>&1)
+	if grep -q "queue 0: bind refused" <<<"$out"; then
+		pass nfqueue_queue_busy
+	else
+		fail nfqueue_queue_busy "second reader said: $out"
+	fi
+	kill "$listener_pid" 2>/dev/null
+	listen_end
+}
+
+counters_install "$ns_a" && counters_install "$ns_t" ||
+	{ echo "FAIL nft_setup: counter tables"; exit 1; }
+
+test_print_templates
+test_print_iptables
+test_bad_arguments
+test_backend_auto
+test_backend_nft_refused
+test_install_iptables assistant "$ns_a" PREROUTING
+test_install_iptables target "$ns_t" OUTPUT
+test_remove_exactly
+test_one_mode_at_a_time
+test_control
+test_fail_closed_assistant
+test_fail_closed_target
+test_nfqueue_assistant nfqueue_assistant_one_queue 0 0 ""
+test_nfqueue_assistant nfqueue_assistant_queues_0_3_prefix 0-3 6 646f7070656c
+test_nfqueue_target
+test_nfqueue_busy
+
+[ "$failures" = 0 ]
