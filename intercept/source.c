@@ -10,6 +10,7 @@
 static const struct source_ops *const sources[] = {
 	&source_nfqueue_ops,
 	&source_pcap_ops,
+	&source_kmod_ops,
 };
 
 const struct source_ops *source_find(const char *name)
