@@ -154,6 +154,15 @@ wire_part() {
 	if [ -x "$bin/intercept_router_bench" ]; then
 		section "intercept router ($RUNS runs)"
 		"$bin/intercept_router_bench" --runs "$RUNS"
+		if command -v valgrind >/dev/null; then
+			local rcg=$workdir/router.cg routes=100000
+			valgrind --tool=callgrind --callgrind-out-file="$rcg" "$bin/intercept_router_bench" \
+				--routes $routes --runs 1 >/dev/null 2>&1
+			printf 'router instructions (callgrind, %d routes): lookup %s, add %s, del %s\n' $routes \
+				"$(($(cg_inclusive "$rcg" router_lookup) / (2 * routes)))" \
+				"$(($(cg_inclusive "$rcg" router_add) / routes))" \
+				"$(($(cg_inclusive "$rcg" router_del) / routes))"
+		fi
 	else
 		echo "router: not measured: $bin/intercept_router_bench is not built (intercept/router.c missing?)"
 	fi
