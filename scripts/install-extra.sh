@@ -69,14 +69,15 @@ install_units() {
 
 install_man() {
 	install -d "$DESTDIR$MANDIR/man8"
-	install -m 0644 man/doppel-copy.8 man/doppel-intercept.8 "$DESTDIR$MANDIR/man8/"
+	install -m 0644 man/*.8 "$DESTDIR$MANDIR/man8/"
 	# The module's page, when kmod/ ships one.
 	if [ -f kmod/doppel.4 ]; then
 		install -D -m 0644 kmod/doppel.4 "$DESTDIR$MANDIR/man4/doppel.4"
 	fi
 }
 
-# nft/doppel-rules is a command; the rest of nft/ is data it may read.
+# nft/doppel-rules is a command; the .nft rulesets are examples to edit and
+# load by hand (doppel-rules builds its own), so they go with the docs.
 install_nft() {
 	local f
 	if [ ! -d nft ]; then
@@ -88,7 +89,7 @@ install_nft() {
 		if [ "$f" = nft/doppel-rules ]; then
 			install -D -m 0755 "$f" "$DESTDIR$SBINDIR/doppel-rules"
 		else
-			install -D -m 0644 "$f" "$DESTDIR$DATADIR/doppel/$f"
+			install -D -m 0644 "$f" "$DESTDIR$DOCDIR/examples/$f"
 		fi
 	done
 }
