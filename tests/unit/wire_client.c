@@ -21,8 +21,10 @@ static void keep_record(struct wire_client *c, const struct wire_summary *s)
 	struct wire_client_record *r;
 	size_t ip_len;
 
-	assert_true(c->record_count < WIRE_CLIENT_MAX_RECORDS);
-	r = &c->records[c->record_count++];
+	/* count them all, keep the first ones */
+	if (c->record_count++ >= WIRE_CLIENT_MAX_RECORDS)
+		return;
+	r = &c->records[c->record_count - 1];
 	r->flags = s->flags;
 	r->payload_len = s->payload_len;
 	r->data_len = s->data_len;

@@ -33,7 +33,7 @@ struct wire_client {
 	struct wire_hello hello;	/* the intercept's */
 	uint16_t error_code;
 	char error_message[WIRE_ERROR_MAX_MSG + 1];
-	size_t record_count;
+	size_t record_count;	/* all received; the first ones are kept: */
 	struct wire_client_record records[WIRE_CLIENT_MAX_RECORDS];
 };
 
