@@ -15,7 +15,12 @@
  *
  * TPACKET_V3 fills whole blocks: the kernel hands a block over when it is
  * full or after BLOCK_TIMEOUT_MS, and we give it back by writing
- * TP_STATUS_KERNEL into its status.
+ * TP_STATUS_KERNEL into its status. The timeout is a trade: it is the
+ * latency a packet on a quiet link can wait, and on a quiet link each
+ * block may hold a single packet, so the ring rides out a stall of the
+ * daemon of only blocks x timeout (64 x 4 ms with the defaults) before
+ * the kernel drops (counted in kernel_drops). Busy links fill blocks and
+ * are bounded by the ring's bytes instead.
  */
 #include "capture.h"
 
@@ -38,7 +43,7 @@
 #endif
 
 #define BLOCK_BYTES_MIN (1u << 20)
-#define BLOCK_TIMEOUT_MS 2	/* latency of a quiet link: the engine paces on it */
+#define BLOCK_TIMEOUT_MS 4	/* a quiet link's latency; see the note above */
 #define FRAME_BYTES 2048	/* V3 frames are variable; the kernel only checks the count */
 #define BLOCKS_MIN 4
 /* Blocks handled per wake-up before the loop gets a turn; epoll is

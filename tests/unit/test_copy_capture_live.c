@@ -1,0 +1,342 @@
+/*
+ * test_copy_capture_live.c — the afpacket and pcap backends on a real
+ * link: a veth pair in a network namespace private to this process
+ * (netns_fixture.h; skipped without root).
+ *
+ *   dpa 198.18.0.1/30 (02:..:0a) <──veth──> dpb, no address (02:..:0b)
+ *   the capture listens on dpa;    frames are injected from dpb with a
+ *                                  packet socket, and an observer socket
+ *                                  on dpb sees what dpa sent
+ *
+ * What is checked: injected TCP frames arrive through the kernel filter
+ * and the ring with their addresses, while UDP and other ports stay out;
+ * the daemon's own output (send_raw through dpa, and the kernel's RSTs to
+ * the injected segments, which match "tcp port 80" too) never comes back
+ * as input, though the observer proves it was on the wire; VLAN-tagged
+ * frames arrive untagged; all-interfaces capture; refused devices and
+ * filters.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <pcap/pcap.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "capture.h"
+#include "loop_fixture.h"
+#include "netns_fixture.h"
+#include "send.h"
+
+#define GRACE_MS 150	/* how long more deliveries are waited for, after the expected ones */
+#define WAIT_MS 3000	/* the longest wait for expected deliveries */
+
+static const uint8_t mac_a[6] = { 2, 0, 0, 0, 0, 0xa }, mac_b[6] = { 2, 0, 0, 0, 0, 0xb };
+static const char *skip_reason;
+
+static int setup_link(void **state)
+{
+	if (!netns_enter(&skip_reason))
+		return 0;
+	netns_sh("ip link add dpa address 02:00:00:00:00:0a type veth "
+		 "peer name dpb address 02:00:00:00:00:0b");
+	netns_sh("ip link set dpa up && ip link set dpb up");
+	netns_sh("ip addr add 198.18.0.1/30 dev dpa");
+	/* dpb answers no ARP: tell dpa where 198.18.0.2 is. */
+	netns_sh("ip neigh replace 198.18.0.2 lladdr 02:00:00:00:00:0b dev dpa nud permanent");
+	return 0;
+}
+
+struct seen {
+	struct loop *loop;
+	int count;
+	int want;
+	int from_us;	/* delivered with source 198.18.0.1: our own output */
+	uint16_t last_dport;
+	uint16_t last_sport;
+};
+
+static void on_deliver(void *ctx, uint64_t ts_us, const struct packet *p)
+{
+	struct seen *s = ctx;
+	struct dp_addr us;
+
+	dp_addr_parse("198.18.0.1", &us);
+	s->count++;
+	s->last_dport = p->dport;
+	s->last_sport = p->sport;
+	if (dp_addr_equal(&p->src, &us))
+		s->from_us++;
+	assert_true(ts_us > 0);
+	if (s->count == s->want)
+		loop_stop(s->loop);
+}
+
+static void stop_loop(struct loop *l, uint64_t id, void *arg)
+{
+	loop_stop(l);
+}
+
+/* Run until want packets came or WAIT_MS passed, then GRACE_MS more to
+ * catch any that should not come. */
+static void run_capture(struct loop *l, struct seen *s, int want)
+{
+	uint64_t timer;
+
+	s->want = want;
+	timer = loop_timer_add(l, WAIT_MS, stop_loop, NULL);
+	assert_int_equal(loop_run(l), 0);
+	loop_timer_cancel(l, timer);
+	s->want = -1;
+	loop_timer_add(l, GRACE_MS, stop_loop, NULL);
+	assert_int_equal(loop_run(l), 0);
+}
+
+static void open_ring(struct capture *c, struct loop *l, struct seen *s, enum capture_kind kind,
+		      const char *device, const char *filter, uint32_t ring_bytes)
+{
+	struct capture_config cfg = { .kind = kind, .device = device, .filter = filter,
+				      .ring_bytes = ring_bytes };
+	char err[256] = "";
+
+	memset(c, 0, sizeof(*c));
+	memset(s, 0, sizeof(*s));
+	s->loop = l;
+	c->ops = capture_ops_for(kind);
+	c->deliver = on_deliver;
+	c->ctx = s;
+	if (c->ops->open(c, l, &cfg, err, sizeof(err)) != 0)
+		fail_msg("open %s on %s: %s", c->ops->name, device ? device : "all", err);
+}
+
+/* 16 blocks of 1 MiB: every test's packets fit unread (at worst one
+ * packet per block, when the block timeout passes between them). */
+static void open_capture(struct capture *c, struct loop *l, struct seen *s, enum capture_kind kind,
+			 const char *device, const char *filter)
+{
+	open_ring(c, l, s, kind, device, filter, 16u << 20);
+}
+
+/* From dpb to dpa: a TCP segment 198.18.0.2:40000 > 198.18.0.1:dport. */
+static void inject_tcp(uint16_t dport, uint32_t seq)
+{
+	uint8_t ip[200], frame[220];
+	size_t len = fixture_tcp_packet(ip, sizeof(ip), "198.18.0.2", 40000, "198.18.0.1",
+					dport, seq, 20);
+
+	fixture_inject("dpb", frame, fixture_ethernet_frame(frame, sizeof(frame), mac_a, mac_b,
+							    ip, len));
+}
+
+static void inject_udp(uint16_t dport)
+{
+	uint8_t ip[64], frame[100];
+	size_t len = fixture_udp_packet(ip, sizeof(ip), "198.18.0.2", "198.18.0.1", dport);
+
+	fixture_inject("dpb", frame, fixture_ethernet_frame(frame, sizeof(frame), mac_a, mac_b,
+							    ip, len));
+}
+
+static void ignore_fail(void *ctx, const struct session_key *k, int err)
+{
+	fail_msg("send refused a packet: errno %d", err);
+}
+
+/* Our own output through dpa: send_raw to 198.18.0.2:80, seen on dpb. */
+static void send_own_output(int count)
+{
+	struct send_config cfg = { .kind = SEND_RAW };
+	struct session_key key = { .client_port = 40000, .target_port = 80 };
+	char err[256] = "";
+	struct sender *sender = send_open(&cfg, ignore_fail, NULL, err, sizeof(err));
+	int observer = fixture_observer_open("dpb");
+	uint8_t ip[200];
+
+	if (!sender)
+		fail_msg("send_open: %s", err);
+	for (int i = 0; i < count; i++) {
+		size_t len = fixture_tcp_packet(ip, sizeof(ip), "198.18.0.1", 80, "198.18.0.2",
+						80, 1000 + (uint32_t)i, 10);
+
+		assert_int_equal(send_queue(sender, &key, ip, len), ENGINE_SEND_OK);
+	}
+	send_flush(sender);
+	assert_int_equal(send_counters(sender)->packets, count);
+	/* On the wire for sure: dpb saw them all. */
+	assert_int_equal(fixture_observer_count(observer, 80, count, WAIT_MS, NULL, 0, NULL), count);
+	close(observer);
+	send_close(sender);
+}
+
+static void check_in_not_out(struct loop *l, enum capture_kind kind)
+{
+	struct capture c;
+	struct seen s;
+
+	if (skip_reason)
+		skip();
+	open_capture(&c, l, &s, kind, "dpa", "tcp port 80");
+	for (uint32_t i = 0; i < 3; i++)
+		inject_tcp(80, 100 + i);
+	inject_tcp(81, 200);	/* the filter's port is 80 */
+	inject_udp(80);		/* and it is TCP */
+	send_own_output(4);
+	run_capture(l, &s, 3);
+	assert_int_equal(s.count, 3);
+	assert_int_equal(s.from_us, 0);
+	assert_int_equal(s.last_dport, 80);
+	assert_int_equal(s.last_sport, 40000);
+	assert_int_equal(c.counters.packets, 3);
+	assert_int_equal(c.counters.malformed, 0);
+	c.ops->update_stats(&c);
+	assert_int_equal(c.counters.kernel_drops, 0);
+	c.ops->close(&c);
+}
+
+static void test_afpacket_in_not_out(void **state)
+{
+	check_in_not_out(*state, CAPTURE_AFPACKET);
+}
+
+static void test_pcap_in_not_out(void **state)
+{
+	check_in_not_out(*state, CAPTURE_PCAP);
+}
+
+static void test_afpacket_all_interfaces(void **state)
+{
+	struct loop *l = *state;
+	struct capture c;
+	struct seen s;
+
+	if (skip_reason)
+		skip();
+	/* On every interface the injected frames leave dpb (outgoing: left
+	 * out) and reach dpa (delivered), once each. */
+	open_capture(&c, l, &s, CAPTURE_AFPACKET, NULL, "tcp dst port 80 and src host 198.18.0.2");
+	for (uint32_t i = 0; i < 5; i++)
+		inject_tcp(80, 300 + i);
+	run_capture(l, &s, 5);
+	assert_int_equal(s.count, 5);
+	c.ops->close(&c);
+}
+
+static void test_afpacket_vlan_untagged(void **state)
+{
+	struct loop *l = *state;
+	uint8_t ip[200], frame[240];
+	size_t len = fixture_tcp_packet(ip, sizeof(ip), "198.18.0.2", 40000, "198.18.0.1", 80, 9, 20);
+	size_t frame_len;
+	struct capture c;
+	struct seen s;
+
+	if (skip_reason)
+		skip();
+	/* An 802.1Q tag (VLAN 5) between the MACs and the ethertype. */
+	frame_len = fixture_ethernet_frame(frame + 4, sizeof(frame) - 4, mac_a, mac_b, ip, len);
+	memmove(frame, frame + 4, 12);
+	frame[12] = 0x81;
+	frame[13] = 0x00;
+	frame[14] = 0x00;
+	frame[15] = 0x05;
+	open_capture(&c, l, &s, CAPTURE_AFPACKET, "dpa", "tcp dst port 80");
+	fixture_inject("dpb", frame, frame_len + 4);
+	run_capture(l, &s, 1);
+	assert_int_equal(s.count, 1);
+	assert_int_equal(c.counters.malformed, 0);
+	c.ops->close(&c);
+}
+
+static void test_no_filter_counts_malformed(void **state)
+{
+	struct loop *l = *state;
+	struct capture c;
+	struct seen s;
+
+	if (skip_reason)
+		skip();
+	/* No filter: the UDP datagram reaches the parser and is counted. */
+	open_capture(&c, l, &s, CAPTURE_AFPACKET, "dpa", NULL);
+	inject_udp(53);
+	inject_tcp(80, 400);
+	run_capture(l, &s, 1);
+	assert_int_equal(s.count, 1);
+	assert_true(c.counters.malformed >= 1);
+	c.ops->close(&c);
+}
+
+static void test_afpacket_full_ring_counts_drops(void **state)
+{
+	struct loop *l = *state;
+	struct capture c;
+	struct seen s;
+
+	if (skip_reason)
+		skip();
+	/* The smallest ring, 4 blocks, and nobody reading while 8 packets
+	 * come 20 ms apart, past the block timeout: each packet fills a
+	 * block of its own (or shares one, if the timer was late), the
+	 * ring is full after 4 and the kernel drops the rest. Every packet
+	 * is either delivered or counted dropped. */
+	open_ring(&c, l, &s, CAPTURE_AFPACKET, "dpa", "tcp dst port 80", 1);
+	for (uint32_t i = 0; i < 8; i++) {
+		inject_tcp(80, 500 + i);
+		usleep(20000);
+	}
+	run_capture(l, &s, 8);
+	c.ops->update_stats(&c);
+	assert_true(s.count >= 4);
+	assert_true(c.counters.kernel_drops >= 1);
+	assert_int_equal(s.count + c.counters.kernel_drops, 8);
+	/* Reading the kernel's statistics resets them: counted once. */
+	c.ops->update_stats(&c);
+	assert_int_equal(s.count + c.counters.kernel_drops, 8);
+	c.ops->close(&c);
+}
+
+static void expect_open_error(struct loop *l, enum capture_kind kind, const char *device,
+			      const char *filter, const char *text)
+{
+	struct capture_config cfg = { .kind = kind, .device = device, .filter = filter };
+	struct capture c = { .ops = capture_ops_for(kind), .deliver = on_deliver };
+	char err[512] = "";
+
+	assert_int_equal(c.ops->open(&c, l, &cfg, err, sizeof(err)), -1);
+	assert_null(c.priv);
+	if (!strstr(err, text))
+		fail_msg("%s: error \"%s\" does not say \"%s\"", c.ops->name, err, text);
+}
+
+static void test_refused_opens(void **state)
+{
+	struct loop *l = *state;
+
+	if (skip_reason)
+		skip();
+	expect_open_error(l, CAPTURE_AFPACKET, "nosuchdev0", "tcp", "nosuchdev0: no such device");
+	expect_open_error(l, CAPTURE_PCAP, "nosuchdev0", "tcp", "nosuchdev0");
+	expect_open_error(l, CAPTURE_AFPACKET, "dpa", "tcp portt 80", "filter 'tcp portt 80': ");
+	expect_open_error(l, CAPTURE_PCAP, "dpa", "tcp portt 80", "filter 'tcp portt 80': ");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+#define T(name) cmocka_unit_test_setup_teardown(name, fixture_setup_loop, fixture_teardown_loop)
+		T(test_afpacket_in_not_out),
+		T(test_pcap_in_not_out),
+		T(test_afpacket_all_interfaces),
+		T(test_afpacket_vlan_untagged),
+		T(test_no_filter_counts_malformed),
+		T(test_afpacket_full_ring_counts_drops),
+		T(test_refused_opens),
+#undef T
+	};
+
+	return cmocka_run_group_tests(tests, setup_link, NULL);
+}
