@@ -206,7 +206,7 @@ static void shut_down(struct intercept *in)
 int main(int argc, char **argv)
 {
 	static struct intercept in;
-	char err[512];
+	char err[4096];	/* messages quote the value, which may be long */
 
 	log_init("doppel-intercept", LOG_LEVEL_INFO);
 	switch (intercept_options_parse(&in.options, argc, argv, err, sizeof(err))) {

@@ -1,0 +1,315 @@
+/*
+ * test_intercept_options.c — doppel-intercept's command line and config
+ * file: defaults, every option in its short and long form, the messages
+ * for bad values (quoted as the user typed them), config keys, the command
+ * line overriding the file, and --match lists.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+
+#include <cmocka.h>
+
+#include "intercept_options.h"
+
+#define ARGC(a) ((int)(sizeof(a) / sizeof((a)[0])) - 1)
+
+static enum intercept_options_result parse(struct intercept_options *o, char **argv,
+					   char *err, size_t errlen)
+{
+	int argc = 0;
+
+	while (argv[argc])
+		argc++;
+	err[0] = '\0';
+	return intercept_options_parse(o, argc, argv, err, errlen);
+}
+
+/* Parse and expect the error message exactly. */
+static void expect_error(char **argv, const char *message)
+{
+	struct intercept_options o;
+	char err[512];
+
+	assert_int_equal(parse(&o, argv, err, sizeof(err)), INTERCEPT_OPTIONS_ERROR);
+	assert_string_equal(err, message);
+	intercept_options_free(&o);
+}
+
+static void test_defaults(void **state)
+{
+	char *argv[] = { "doppel-intercept", NULL };
+	struct intercept_options o;
+	char err[256];
+
+	assert_int_equal(parse(&o, argv, err, sizeof(err)), INTERCEPT_OPTIONS_RUN);
+	assert_string_equal(o.source, "nfqueue");
+	assert_int_equal(o.server_cfg.port, 36524);
+	assert_int_equal(o.server_cfg.bind.family, 0);
+	assert_int_equal(o.server_cfg.allow_count, 0);
+	assert_int_equal(o.source_cfg.queue_first, 0);
+	assert_int_equal(o.source_cfg.queue_last, 0);
+	assert_int_equal(o.source_cfg.queue_maxlen, 65536);
+	assert_int_equal(o.source_cfg.payload_prefix, 0);
+	assert_null(o.source_cfg.device);
+	assert_null(o.source_cfg.filter);
+	assert_false(o.daemonize);
+	assert_int_equal(o.log_level, LOG_LEVEL_INFO);
+	assert_int_equal(o.stats_interval_ms, 30000);
+	assert_null(o.stats_file);
+	intercept_options_free(&o);
+}
+
+static void test_every_option(void **state)
+{
+	char *argv[] = {
+		"doppel-intercept", "--source", "pcap", "-p", "4000", "-b", "198.18.0.1",
+		"-x", "198.18.0.2,2001:db8::1", "-i", "veth0", "-F", "tcp port 80",
+		"--queues", "2-5", "-q", "1024", "--payload-prefix", "64",
+		"--match", "198.19.0.1:80", "--match", "8080", "--local-out", "-d",
+		"-l", "/tmp/x.log", "-P", "/tmp/x.pid", "--log-level", "debug",
+		"--stats-file", "/tmp/x.json", "--stats-interval", "5s", "--user", "root", NULL,
+	};
+	struct intercept_options o;
+	char err[256], text[64];
+
+	assert_int_equal(parse(&o, argv, err, sizeof(err)), INTERCEPT_OPTIONS_RUN);
+	assert_string_equal(o.source, "pcap");
+	assert_int_equal(o.server_cfg.port, 4000);
+	assert_string_equal(dp_addr_str(&o.server_cfg.bind, text, sizeof(text)), "198.18.0.1");
+	assert_int_equal(o.server_cfg.allow_count, 2);
+	assert_string_equal(dp_addr_str(&o.server_cfg.allow[1], text, sizeof(text)), "2001:db8::1");
+	assert_string_equal(o.source_cfg.device, "veth0");
+	assert_string_equal(o.source_cfg.filter, "tcp port 80");
+	assert_int_equal(o.source_cfg.queue_first, 2);
+	assert_int_equal(o.source_cfg.queue_last, 5);
+	assert_int_equal(o.source_cfg.queue_maxlen, 1024);
+	assert_int_equal(o.source_cfg.payload_prefix, 64);
+	assert_int_equal(o.server_cfg.payload_prefix, 64);
+	assert_int_equal(o.source_cfg.match_count, 2);
+	assert_string_equal(dp_addr_str(&o.source_cfg.matches[0].addr, text, sizeof(text)),
+			    "198.19.0.1");
+	assert_int_equal(o.source_cfg.matches[0].port, 80);
+	assert_int_equal(o.source_cfg.matches[1].addr.family, 0);	/* any address */
+	assert_int_equal(o.source_cfg.matches[1].port, 8080);
+	assert_true(o.source_cfg.local_out);
+	assert_true(o.daemonize);
+	assert_string_equal(o.log_file, "/tmp/x.log");
+	assert_string_equal(o.pid_file, "/tmp/x.pid");
+	assert_int_equal(o.log_level, LOG_LEVEL_DEBUG);
+	assert_string_equal(o.stats_file, "/tmp/x.json");
+	assert_int_equal(o.stats_interval_ms, 5000);
+	assert_string_equal(o.user, "root");
+	intercept_options_free(&o);
+}
+
+static void test_long_forms(void **state)
+{
+	char *argv[] = {
+		"doppel-intercept", "--port=4001", "--bind", "::1", "--allow", "198.18.0.3",
+		"--device", "any", "--filter", "tcp", "--queue-maxlen", "7", "--queues", "9",
+		"--daemon", "--log", "/tmp/y.log", "--pidfile", "/tmp/y.pid", NULL,
+	};
+	struct intercept_options o;
+	char err[256];
+
+	assert_int_equal(parse(&o, argv, err, sizeof(err)), INTERCEPT_OPTIONS_RUN);
+	assert_int_equal(o.server_cfg.port, 4001);
+	assert_int_equal(o.server_cfg.bind.family, AF_INET6);
+	assert_int_equal(o.server_cfg.allow_count, 1);
+	assert_string_equal(o.source_cfg.device, "any");
+	assert_int_equal(o.source_cfg.queue_maxlen, 7);
+	assert_int_equal(o.source_cfg.queue_first, 9);
+	assert_int_equal(o.source_cfg.queue_last, 9);
+	assert_true(o.daemonize);
+	assert_string_equal(o.pid_file, "/tmp/y.pid");
+	intercept_options_free(&o);
+}
+
+static void test_bad_values(void **state)
+{
+	char *port[] = { "d", "-p", "0", NULL };
+	char *port_text[] = { "d", "--port", "http", NULL };
+	char *allow[] = { "d", "-x", "198.18.0.1,nothing", NULL };
+	char *allow_empty[] = { "d", "-x", ",", NULL };
+	char *bind[] = { "d", "-b", "198.18.0.256", NULL };
+	char *queues[] = { "d", "--queues", "5-2", NULL };
+	char *queues_big[] = { "d", "--queues", "0-70000", NULL };
+	char *queues_form[] = { "d", "--queues", "-3", NULL };
+	char *maxlen[] = { "d", "-q", "0", NULL };
+	char *prefix[] = { "d", "--payload-prefix", "20000", NULL };
+	char *match[] = { "d", "--match", "198.19.0.1", NULL };
+	char *match_port[] = { "d", "--match", "0", NULL };
+	char *level[] = { "d", "--log-level", "loud", NULL };
+	char *interval[] = { "d", "--stats-interval", "10ms", NULL };
+	char *source[] = { "d", "--source", "afpacket", NULL };
+	char *user[] = { "d", "--user", "no-such-user-for-doppel", NULL };
+
+	expect_error(port, "-p '0': 0 is out of range 1..65535");
+	expect_error(port_text, "-p 'http': 'http' is not a number");
+	expect_error(allow, "-x '198.18.0.1,nothing': 'nothing' is not an IPv4 or IPv6 address");
+	expect_error(allow_empty, "-x ',': no address");
+	expect_error(bind, "-b '198.18.0.256': '198.18.0.256' is not an IPv4 or IPv6 address");
+	expect_error(queues, "--queues '5-2': 5-2: the last queue is before the first");
+	expect_error(queues_big, "--queues '0-70000': 70000 is out of range 0..65535");
+	expect_error(queues_form, "--queues '-3': expected A or A-B");
+	expect_error(maxlen, "-q '0': 0 is out of range 1..4294967295");
+	expect_error(prefix, "--payload-prefix '20000': 20000 is out of range 0..16384");
+	expect_error(match_port, "--match '0': 0 is out of range 1..65535");
+	expect_error(level, "--log-level 'loud': unknown level (err, warning, notice, info or debug)");
+	expect_error(interval, "--stats-interval '10ms': shorter than 100ms");
+	expect_error(source, "--source 'afpacket': unknown source (nfqueue, pcap or kmod)");
+	expect_error(user, "--user 'no-such-user-for-doppel': no such user");
+
+	/* an address without a port: the parser's own words, after the option */
+	struct intercept_options o;
+	char err[512];
+	assert_int_equal(parse(&o, match, err, sizeof(err)), INTERCEPT_OPTIONS_ERROR);
+	assert_non_null(strstr(err, "--match '198.19.0.1': "));
+	intercept_options_free(&o);
+}
+
+static void test_bad_command_lines(void **state)
+{
+	char *unknown[] = { "d", "--frobnicate", NULL };
+	char *missing[] = { "d", "-p", NULL };
+	char *extra[] = { "d", "-p", "1", "leftover", NULL };
+
+	expect_error(unknown, "--frobnicate: unknown option or missing value (see --help)");
+	expect_error(missing, "-p: unknown option or missing value (see --help)");
+	expect_error(extra, "'leftover': unexpected argument");
+}
+
+static void test_too_many_allowed(void **state)
+{
+	char list[SERVER_MAX_ALLOW * 16 + 32] = "";
+	char *argv[] = { "d", "-x", list, NULL };
+	struct intercept_options o;
+	char err[2048];	/* the message quotes the whole list first */
+
+	for (int i = 0; i <= SERVER_MAX_ALLOW; i++)
+		snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s198.18.1.%d",
+			 i ? "," : "", i + 1);
+	assert_int_equal(parse(&o, argv, err, sizeof(err)), INTERCEPT_OPTIONS_ERROR);
+	assert_non_null(strstr(err, "more than 64 addresses"));
+	intercept_options_free(&o);
+}
+
+static void write_config(char *path, const char *text)
+{
+	strcpy(path, "/tmp/doppel-intercept-options-XXXXXX");
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+}
+
+static void test_config_file_and_override(void **state)
+{
+	char path[64];
+	struct intercept_options o;
+	char err[512];
+
+	write_config(path,
+		     "# doppel-intercept\n"
+		     "source = pcap\n"
+		     "port = 5000\n"
+		     "device veth1\n"
+		     "payload-prefix = 16\n"
+		     "match = 80\n"
+		     "match = 198.19.0.9:443\n"
+		     "daemon = yes\n"
+		     "local-out = no\n"
+		     "stats-interval = 2m\n");
+	char *argv[] = { "d", "--config", path, "-p", "6000", "--match", "8080", NULL };
+	assert_int_equal(parse(&o, argv, err, sizeof(err)), INTERCEPT_OPTIONS_RUN);
+	assert_string_equal(o.source, "pcap");
+	assert_int_equal(o.server_cfg.port, 6000);	/* the command line wins */
+	assert_string_equal(o.source_cfg.device, "veth1");
+	assert_int_equal(o.source_cfg.payload_prefix, 16);
+	assert_true(o.daemonize);
+	assert_false(o.source_cfg.local_out);
+	assert_int_equal(o.stats_interval_ms, 120000);
+	/* the command line's --match list replaces the file's */
+	assert_int_equal(o.source_cfg.match_count, 1);
+	assert_int_equal(o.source_cfg.matches[0].port, 8080);
+	intercept_options_free(&o);
+
+	char *file_only[] = { "d", "--config", path, NULL };
+	assert_int_equal(parse(&o, file_only, err, sizeof(err)), INTERCEPT_OPTIONS_RUN);
+	assert_int_equal(o.server_cfg.port, 5000);
+	assert_int_equal(o.source_cfg.match_count, 2);
+	intercept_options_free(&o);
+	unlink(path);
+}
+
+static void test_config_file_errors(void **state)
+{
+	char path[64], expected[256];
+	char *argv[] = { "d", "--config", path, NULL };
+
+	write_config(path, "port = 5000\nqueues = 3-1\n");
+	snprintf(expected, sizeof(expected),
+		 "%s:2: queues '3-1': 3-1: the last queue is before the first", path);
+	expect_error(argv, expected);
+	unlink(path);
+
+	write_config(path, "colour = blue\n");
+	snprintf(expected, sizeof(expected), "%s:1: unknown key 'colour'", path);
+	expect_error(argv, expected);
+	unlink(path);
+
+	write_config(path, "daemon = perhaps\n");
+	snprintf(expected, sizeof(expected), "%s:1: daemon 'perhaps': expected yes or no", path);
+	expect_error(argv, expected);
+	unlink(path);
+
+	write_config(path, "config = /etc/other.conf\n");
+	snprintf(expected, sizeof(expected), "%s:1: config: not allowed in a config file", path);
+	expect_error(argv, expected);
+	unlink(path);
+
+	char *missing[] = { "d", "--config", "/nonexistent/doppel.conf", NULL };
+	struct intercept_options o;
+	char err[512];
+	assert_int_equal(parse(&o, missing, err, sizeof(err)), INTERCEPT_OPTIONS_ERROR);
+	assert_non_null(strstr(err, "/nonexistent/doppel.conf"));
+	intercept_options_free(&o);
+}
+
+static void test_help_and_version_exit(void **state)
+{
+	char *help[] = { "d", "-p", "1", "--help", NULL };
+	char *version[] = { "d", "-v", NULL };
+	struct intercept_options o;
+	char err[256];
+
+	assert_int_equal(parse(&o, help, err, sizeof(err)), INTERCEPT_OPTIONS_EXIT);
+	intercept_options_free(&o);
+	assert_int_equal(parse(&o, version, err, sizeof(err)), INTERCEPT_OPTIONS_EXIT);
+	intercept_options_free(&o);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_every_option),
+		cmocka_unit_test(test_long_forms),
+		cmocka_unit_test(test_bad_values),
+		cmocka_unit_test(test_bad_command_lines),
+		cmocka_unit_test(test_too_many_allowed),
+		cmocka_unit_test(test_config_file_and_override),
+		cmocka_unit_test(test_config_file_errors),
+		cmocka_unit_test(test_help_and_version_exit),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
