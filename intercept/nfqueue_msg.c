@@ -5,6 +5,7 @@
 #include "nfqueue_msg.h"
 
 #include <arpa/inet.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <libmnl/libmnl.h>
@@ -137,4 +138,20 @@ int nfqueue_msg_parse_packet(const struct nlmsghdr *nlh, uint16_t payload_prefix
 	}
 	return parse_payload(mnl_attr_get_payload(attr[NFQA_PAYLOAD]), out->copied_len,
 			     payload_prefix, out, why);
+}
+
+int nfqueue_proc_parse_line(const char *line, struct nfqueue_proc_entry *out)
+{
+	struct nfqueue_proc_entry e;
+	int one, end = 0;
+
+	/* "%5u %6u %5u %1u %5u %5u %5u %8u %2d\n" in nfnetlink_queue.c */
+	if (sscanf(line, "%u %u %u %u %u %u %u %u %d %n", &e.queue_number, &e.portid,
+		   &e.queue_total, &e.copy_mode, &e.copy_range, &e.queue_dropped,
+		   &e.user_dropped, &e.id_sequence, &one, &end) != 9 || line[end] != '\0')
+		return -1;
+	if (e.queue_number > 65535)
+		return -1;
+	*out = e;
+	return 0;
 }

@@ -92,4 +92,21 @@ int nfqueue_msg_parse_packet(const struct nlmsghdr *nlh, uint16_t payload_prefix
  */
 uint32_t nfqueue_ids_skipped(uint32_t expected, uint32_t got);
 
+/*
+ * One line of /proc/net/netfilter/nfnetlink_queue, the kernel's account of
+ * each queue of the network namespace. queue_dropped counts packets dropped
+ * because more than the queue length (-q) waited for a verdict: they took
+ * no packet id, so no id gap shows them. user_dropped counts those that
+ * found our socket's buffer full (the id gaps).
+ */
+struct nfqueue_proc_entry {
+	uint32_t queue_number, portid, queue_total, copy_mode, copy_range;
+	uint32_t queue_dropped, user_dropped, id_sequence;
+};
+
+#define NFQUEUE_PROC_PATH "/proc/net/netfilter/nfnetlink_queue"
+
+/* Parse one line. 0, or -1 when it is not one of the kernel's lines. */
+int nfqueue_proc_parse_line(const char *line, struct nfqueue_proc_entry *out);
+
 #endif

@@ -20,10 +20,15 @@
  * fails once with ENOBUFS; NETLINK_NO_ENOBUFS is left off so we hear of it.
  * The kernel numbers packets before it tries the socket, so the gaps in a
  * queue's ids count exactly the packets lost that way: counters.lost adds
- * them up. This file never logs; the daemon reads the counters.
+ * them up. Packets dropped because more than -q waited for a verdict take
+ * no id; flush() adds those from the kernel's per-queue count in
+ * /proc/net/netfilter/nfnetlink_queue, read at most once a second. This
+ * file never logs; the daemon reads the counters.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +48,8 @@
  * (we hold CAP_NET_ADMIN to bind queues at all); 16 MiB holds some 30,000
  * queued headers. */
 #define RECEIVE_BUFFER_BYTES (16 * 1024 * 1024)
+/* How often flush() reads the kernel's queue-full drop counts. */
+#define PROC_READ_INTERVAL_MS 1000
 /* The kernel answers a config message at once; this only guards open(). */
 #define CONFIG_ACK_TIMEOUT_SECONDS 5
 
@@ -57,6 +64,7 @@ struct nfqueue_socket {
 	uint32_t next_id;	/* the id the kernel gives the next packet */
 	uint32_t last_id;	/* the highest id read, to give a verdict to */
 	uint32_t pending;	/* packets read and not yet given a verdict */
+	uint32_t queue_dropped;	/* the kernel's queue-full count, last read */
 };
 
 struct nfqueue {
@@ -70,6 +78,7 @@ struct nfqueue {
 	size_t socket_count;
 	uint64_t enobufs;	/* recv() reports of a full buffer */
 	uint64_t netlink_errors;	/* error answers to our verdicts */
+	uint64_t proc_read_ms;	/* when the queue-full counts were last read */
 };
 
 static int send_verdict(struct nfqueue_socket *qs)
@@ -253,13 +262,55 @@ static int open_socket(struct nfqueue_socket *qs, uint32_t copy_range, uint32_t 
 	return 0;
 }
 
+static struct nfqueue_socket *socket_of_queue(struct nfqueue *nq,
+					     const struct nfqueue_proc_entry *e)
+{
+	for (size_t i = 0; i < nq->socket_count; i++) {
+		struct nfqueue_socket *qs = &nq->sockets[i];
+
+		if (qs->socket && qs->queue_number == e->queue_number &&
+		    mnl_socket_get_portid(qs->socket) == e->portid)
+			return qs;
+	}
+	return NULL;
+}
+
+/* Add the queue-full drops since the last read to counters.lost. Without
+ * the file (no /proc in this mount namespace) they stay unknown. */
+static void read_queue_full_drops(struct nfqueue *nq)
+{
+	char line[256];
+	FILE *file = fopen(NFQUEUE_PROC_PATH, "re");
+
+	if (!file)
+		return;
+	while (fgets(line, sizeof(line), file)) {
+		struct nfqueue_proc_entry e;
+		struct nfqueue_socket *qs;
+
+		if (nfqueue_proc_parse_line(line, &e) < 0 || !(qs = socket_of_queue(nq, &e)))
+			continue;
+		nq->source->counters.lost += e.queue_dropped - qs->queue_dropped;
+		qs->queue_dropped = e.queue_dropped;
+	}
+	fclose(file);
+}
+
 static void nfqueue_flush(struct source *s)
 {
 	struct nfqueue *nq = s->priv;
+	uint64_t now;
 
-	for (size_t i = 0; nq && i < nq->socket_count; i++)
+	if (!nq)
+		return;
+	for (size_t i = 0; i < nq->socket_count; i++)
 		if (nq->sockets[i].pending)
 			send_verdict(&nq->sockets[i]);
+	now = loop_now_ms(nq->loop);
+	if (now - nq->proc_read_ms >= PROC_READ_INTERVAL_MS) {
+		nq->proc_read_ms = now;
+		read_queue_full_drops(nq);
+	}
 }
 
 static void nfqueue_close(struct source *s)

@@ -2,13 +2,14 @@
  * nfq_listen.c — a test reader of NFQUEUE queues through doppel-intercept's
  * own nfqueue source (intercept/source_nfqueue.c), for tests/nft/run.sh.
  *
- *   nfq_listen FIRST LAST COUNT TIMEOUT_MS [PAYLOAD_PREFIX]
+ *   nfq_listen FIRST LAST COUNT TIMEOUT_MS [PAYLOAD_PREFIX [QUEUE_MAXLEN]]
  *
  * Binds queues FIRST..LAST, prints "ready" once they are bound, then one
  * line per delivered packet:
  *   packet SRC SPORT DST DPORT FLAGS SEQ PAYLOAD_LEN PRESENT PREFIX_HEX
- * and stops after COUNT packets or TIMEOUT_MS, whichever comes first,
- * printing the source's counters:
+ * and stops once COUNT packets were seen (delivered, malformed or known
+ * lost) or after TIMEOUT_MS, whichever comes first, printing the source's
+ * counters:
  *   counters packets=N malformed=N lost=N verdicts=N
  * Exit status 0, or 1 when the source could not open (the reason on stderr).
  */
@@ -27,6 +28,11 @@ struct listen_state {
 	uint64_t wanted;
 };
 
+static uint64_t seen(const struct source *s)
+{
+	return s->counters.packets + s->counters.malformed + s->counters.lost;
+}
+
 static void print_packet(void *ctx, const struct packet *p)
 {
 	struct listen_state *st = ctx;
@@ -40,7 +46,7 @@ static void print_packet(void *ctx, const struct packet *p)
 		printf("%02x", p->payload[i]);
 	printf("%s\n", p->payload_present ? "" : "-");
 	fflush(stdout);
-	if (st->source.counters.packets >= st->wanted)
+	if (seen(&st->source) >= st->wanted)
 		loop_stop(st->loop);
 }
 
@@ -54,6 +60,18 @@ static void before_sleep(struct loop *l, void *arg)
 static void on_timeout(struct loop *l, uint64_t id, void *arg)
 {
 	loop_stop(l);
+}
+
+/* Losses the source learns in flush() (queue-full drops) come with no
+ * packet to wake the loop: look every 100 ms. */
+static void on_tick(struct loop *l, uint64_t id, void *arg)
+{
+	struct listen_state *st = arg;
+
+	if (seen(&st->source) >= st->wanted)
+		loop_stop(l);
+	else
+		loop_timer_add(l, 100, on_tick, st);
 }
 
 static uint64_t argument(const char *s, uint64_t max, const char *what)
@@ -74,15 +92,18 @@ int main(int argc, char **argv)
 	struct source_config cfg = { .queue_maxlen = 65536 };
 	char err[256];
 
-	if (argc < 5 || argc > 6) {
-		fprintf(stderr, "usage: nfq_listen FIRST LAST COUNT TIMEOUT_MS [PAYLOAD_PREFIX]\n");
+	if (argc < 5 || argc > 7) {
+		fprintf(stderr, "usage: nfq_listen FIRST LAST COUNT TIMEOUT_MS "
+			"[PAYLOAD_PREFIX [QUEUE_MAXLEN]]\n");
 		return 2;
 	}
 	cfg.queue_first = (uint16_t)argument(argv[1], 65535, "first queue");
 	cfg.queue_last = (uint16_t)argument(argv[2], 65535, "last queue");
 	st.wanted = argument(argv[3], UINT32_MAX, "count");
-	if (argc == 6)
+	if (argc >= 6)
 		cfg.payload_prefix = (uint16_t)argument(argv[5], 65535, "payload prefix");
+	if (argc >= 7)
+		cfg.queue_maxlen = (uint32_t)argument(argv[6], UINT32_MAX, "queue length");
 	st.loop = loop_new();
 	if (!st.loop) {
 		perror("nfq_listen: loop_new");
@@ -100,8 +121,9 @@ int main(int argc, char **argv)
 	fflush(stdout);
 	loop_set_before_sleep(st.loop, before_sleep, &st.source);
 	loop_timer_add(st.loop, argument(argv[4], 600000, "timeout"), on_timeout, NULL);
+	loop_timer_add(st.loop, 100, on_tick, &st);
 	/* Packets can arrive while the queues are being bound. */
-	if (st.source.counters.packets < st.wanted)
+	if (seen(&st.source) < st.wanted)
 		loop_run(st.loop);
 	st.source.ops->flush(&st.source);
 	printf("counters packets=%" PRIu64 " malformed=%" PRIu64 " lost=%" PRIu64

@@ -4,7 +4,8 @@
  * nfgenmsg, NFQA_PACKET_HDR, NFQA_PAYLOAD of real IP+TCP bytes,
  * NFQA_CAP_LEN when the copy was cut, and the attributes we ignore) fed to
  * the parser; every way such a message can be wrong; the config and batch
- * verdict messages we send, attribute by attribute; packet id gaps.
+ * verdict messages we send, attribute by attribute; packet id gaps; the
+ * kernel's per-queue counts in /proc.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -350,6 +351,29 @@ static void test_id_gaps(void **state)
 	assert_int_equal(nfqueue_ids_skipped(10, 0xfffffff0u), 0);
 }
 
+/* A line as the kernel printed it in tests/nft's lost-packet test. */
+static void test_proc_line(void **state)
+{
+	struct nfqueue_proc_entry e;
+
+	assert_int_equal(nfqueue_proc_parse_line(
+		"    5   8183 40329 2   188  2000 59671   100000  1\n", &e), 0);
+	assert_int_equal(e.queue_number, 5);
+	assert_int_equal(e.portid, 8183);
+	assert_int_equal(e.queue_total, 40329);
+	assert_int_equal(e.copy_mode, NFQNL_COPY_PACKET);
+	assert_int_equal(e.copy_range, 188);
+	assert_int_equal(e.queue_dropped, 2000);
+	assert_int_equal(e.user_dropped, 59671);
+	assert_int_equal(e.id_sequence, 100000);
+
+	assert_int_equal(nfqueue_proc_parse_line("", &e), -1);
+	assert_int_equal(nfqueue_proc_parse_line("5 8183 0 2 188 0 0 1\n", &e), -1);
+	assert_int_equal(nfqueue_proc_parse_line("5 8183 0 2 188 0 0 1 1 7\n", &e), -1);
+	assert_int_equal(nfqueue_proc_parse_line("65536 8183 0 2 188 0 0 1 1\n", &e), -1);
+	assert_int_equal(nfqueue_proc_parse_line("queue portid total\n", &e), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -362,6 +386,7 @@ int main(void)
 		cmocka_unit_test(test_verdict_batch),
 		cmocka_unit_test(test_config),
 		cmocka_unit_test(test_id_gaps),
+		cmocka_unit_test(test_proc_line),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
