@@ -18,6 +18,7 @@ for t in "$bindir"/test_*; do
 	printf '%s\n' "$out" | sed "s/^/[$name] /"
 	printf '%s\n' "$out" | sed -n -E "s/^ok [0-9]+ - (.*)$/PASS $name.\1/p"
 	printf '%s\n' "$out" | sed -n -E "s/^not ok [0-9]+ - (.*)$/FAIL $name.\1: see log/p"
+	printf '%s\n' "$out" | sed -n -E "s/^not ok [0-9]+ # SKIP (.*)$/SKIP $name.\1: skipped by the test (see log)/p"
 	if [ $rc != 0 ] && ! printf '%s\n' "$out" | grep -q '^not ok'; then
 		echo "FAIL $name: exited $rc (sanitizer report or crash above)"
 	fi
