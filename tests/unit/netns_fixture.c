@@ -38,6 +38,8 @@ bool netns_enter(const char **why)
 			reason = "`ip link set lo up` failed (is iproute2 installed?)";
 		else
 			state = 1;
+		if (state < 0)
+			printf("# the namespace tests are skipped: %s\n", reason);
 	}
 	if (why)
 		*why = reason;
@@ -56,6 +58,21 @@ void netns_sh(const char *fmt, ...)
 	r = system(command);
 	if (r != 0)
 		fail_msg("`%s` failed (%d)", command, r);
+}
+
+const uint8_t netns_mac_a[6] = { 2, 0, 0, 0, 0, 0xa };
+const uint8_t netns_mac_b[6] = { 2, 0, 0, 0, 0, 0xb };
+
+bool netns_veth_pair(const char **why)
+{
+	if (!netns_enter(why))
+		return false;
+	netns_sh("ip link add dpa address 02:00:00:00:00:0a type veth "
+		 "peer name dpb address 02:00:00:00:00:0b");
+	netns_sh("ip link set dpa up && ip link set dpb up");
+	netns_sh("ip addr add 198.18.0.1/30 dev dpa");
+	netns_sh("ip neigh replace 198.18.0.2 lladdr 02:00:00:00:00:0b dev dpa nud permanent");
+	return true;
 }
 
 size_t fixture_tcp_packet(uint8_t *buf, size_t cap, const char *src, uint16_t sport,

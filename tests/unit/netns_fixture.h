@@ -21,6 +21,17 @@ bool netns_enter(const char **why);
 /* Run a shell command (`ip ...`) in it; the test fails if it fails. */
 void netns_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Enter the namespace and build the link the capture and send tests use:
+ *
+ *   dpa 198.18.0.1/30 (02:00:00:00:00:0a) <──veth──> dpb, no address
+ *                                                    (02:00:00:00:00:0b)
+ *
+ * with a permanent neighbour entry on dpa for 198.18.0.2 at dpb's MAC (dpb
+ * answers no ARP), so packets routed to 198.18.0.2 leave dpa at once.
+ * false with why set as netns_enter(). */
+bool netns_veth_pair(const char **why);
+extern const uint8_t netns_mac_a[6], netns_mac_b[6];
+
 /* An IPv4 or IPv6 TCP packet (by the addresses' family) with payload_len
  * bytes of payload, each byte (seq + i) & 0xff, flags ACK|PSH. Returns the
  * length. */

@@ -1,12 +1,9 @@
 /*
  * test_copy_capture_live.c — the afpacket and pcap backends on a real
- * link: a veth pair in a network namespace private to this process
- * (netns_fixture.h; skipped without root).
- *
- *   dpa 198.18.0.1/30 (02:..:0a) <──veth──> dpb, no address (02:..:0b)
- *   the capture listens on dpa;    frames are injected from dpb with a
- *                                  packet socket, and an observer socket
- *                                  on dpb sees what dpa sent
+ * link: netns_veth_pair(), a veth pair in a network namespace private to
+ * this process (skipped without root). The capture listens on dpa; frames
+ * are injected from dpb with a packet socket, and an observer socket on
+ * dpb sees what dpa sent.
  *
  * What is checked: injected TCP frames arrive through the kernel filter
  * and the ring with their addresses, while UDP and other ports stay out;
@@ -36,19 +33,11 @@
 #define GRACE_MS 150	/* how long more deliveries are waited for, after the expected ones */
 #define WAIT_MS 3000	/* the longest wait for expected deliveries */
 
-static const uint8_t mac_a[6] = { 2, 0, 0, 0, 0, 0xa }, mac_b[6] = { 2, 0, 0, 0, 0, 0xb };
 static const char *skip_reason;
 
 static int setup_link(void **state)
 {
-	if (!netns_enter(&skip_reason))
-		return 0;
-	netns_sh("ip link add dpa address 02:00:00:00:00:0a type veth "
-		 "peer name dpb address 02:00:00:00:00:0b");
-	netns_sh("ip link set dpa up && ip link set dpb up");
-	netns_sh("ip addr add 198.18.0.1/30 dev dpa");
-	/* dpb answers no ARP: tell dpa where 198.18.0.2 is. */
-	netns_sh("ip neigh replace 198.18.0.2 lladdr 02:00:00:00:00:0b dev dpa nud permanent");
+	netns_veth_pair(&skip_reason);
 	return 0;
 }
 
@@ -129,8 +118,8 @@ static void inject_tcp(uint16_t dport, uint32_t seq)
 	size_t len = fixture_tcp_packet(ip, sizeof(ip), "198.18.0.2", 40000, "198.18.0.1",
 					dport, seq, 20);
 
-	fixture_inject("dpb", frame, fixture_ethernet_frame(frame, sizeof(frame), mac_a, mac_b,
-							    ip, len));
+	fixture_inject("dpb", frame, fixture_ethernet_frame(frame, sizeof(frame), netns_mac_a,
+							    netns_mac_b, ip, len));
 }
 
 static void inject_udp(uint16_t dport)
@@ -138,8 +127,8 @@ static void inject_udp(uint16_t dport)
 	uint8_t ip[64], frame[100];
 	size_t len = fixture_udp_packet(ip, sizeof(ip), "198.18.0.2", "198.18.0.1", dport);
 
-	fixture_inject("dpb", frame, fixture_ethernet_frame(frame, sizeof(frame), mac_a, mac_b,
-							    ip, len));
+	fixture_inject("dpb", frame, fixture_ethernet_frame(frame, sizeof(frame), netns_mac_a,
+							    netns_mac_b, ip, len));
 }
 
 static void ignore_fail(void *ctx, const struct session_key *k, int err)
@@ -238,7 +227,8 @@ static void test_afpacket_vlan_untagged(void **state)
 	if (skip_reason)
 		skip();
 	/* An 802.1Q tag (VLAN 5) between the MACs and the ethertype. */
-	frame_len = fixture_ethernet_frame(frame + 4, sizeof(frame) - 4, mac_a, mac_b, ip, len);
+	frame_len = fixture_ethernet_frame(frame + 4, sizeof(frame) - 4, netns_mac_a, netns_mac_b,
+					   ip, len);
 	memmove(frame, frame + 4, 12);
 	frame[12] = 0x81;
 	frame[13] = 0x00;
