@@ -77,13 +77,16 @@ if ! cc -std=gnu11 -O1 -g -D_GNU_SOURCE -Ilib -Iintercept tests/nft/nfq_listen.c
 	exit 1
 fi
 
-# send_tcp COUNT [FIRST]: COUNT PSH|ACK segments 198.18.5.2:8080 ->
-# 198.18.5.1:9, seq 1000 + 10 * i for i from FIRST (default 0), payload
-# "doppel-NNN" (10 bytes), valid checksums.
+# send_tcp COUNT [FIRST [baddoff]]: COUNT PSH|ACK segments 198.18.5.2:8080
+# -> 198.18.5.1:9, seq 1000 + 10 * i for i from FIRST (default 0), payload
+# "doppel-NNN" (10 bytes), valid checksums; "baddoff": a data offset of 15
+# (a 60-byte header in a 30-byte segment: malformed for doppel's parser,
+# still matched by the rule).
 cat >"$tmp/send_tcp.py" <<'EOF'
 import socket, struct, sys
 src, dst, sport, dport, count = "198.18.5.2", "198.18.5.1", 8080, 9, int(sys.argv[1])
 first = int(sys.argv[2]) if len(sys.argv) > 2 else 0
+offset = 15 if len(sys.argv) > 3 and sys.argv[3] == "baddoff" else 5
 def checksum(data):
     if len(data) % 2:
         data += b"\0"
@@ -95,7 +98,7 @@ s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_TCP)
 s.bind((src, 0))
 for i in range(first, first + count):
     payload = b"doppel-%03d" % (i % 1000)
-    header = struct.pack("!HHIIBBHHH", sport, dport, 1000 + 10 * i, 1, 5 << 4, 0x18, 512, 0, 0)
+    header = struct.pack("!HHIIBBHHH", sport, dport, 1000 + 10 * i, 1, offset << 4, 0x18, 512, 0, 0)
     pseudo = socket.inet_aton(src) + socket.inet_aton(dst) + struct.pack("!BBH", 0, 6, len(header) + len(payload))
     header = header[:16] + struct.pack("!H", checksum(pseudo + header + payload)) + header[18:]
     try:
@@ -373,6 +376,7 @@ test_fail_closed_target() {
 # listen NS FIRST LAST COUNT [PREFIX [MAXLEN]]: start the reader, wait
 # until it is bound.
 listen() {
+	rm -f "$tmp/listen.out"	# or the last reader's "ready" would do
 	ip netns exec "$1" "$tmp/nfq_listen" "$2" "$3" "$4" 10000 "${5:-0}" "${6:-65536}" \
 		>"$tmp/listen.out" 2>&1 &
 	listener_pid=$!
@@ -496,6 +500,29 @@ test_nfqueue_queue_full() {
 	a "$helper" remove >/dev/null
 }
 
+# A segment the parser refuses is still dropped: 2 malformed between 3
+# good ones; the reader delivers 3, counts 2 malformed, input sees none.
+test_nfqueue_malformed() {
+	a "$helper" install --mode assistant --port 8080 --addr 198.18.5.2 --queues 0 >/dev/null ||
+		{ fail nfqueue_malformed_dropped "install failed"; return; }
+	if ! listen "$ns_a" 0 0 5; then
+		fail nfqueue_malformed_dropped "listener not ready: $(cat "$tmp/listen.out")"
+		a "$helper" remove >/dev/null
+		return
+	fi
+	counters_reset "$ns_a"
+	send_tcp 1 0 && send_tcp 2 1 baddoff && send_tcp 2 3
+	listen_end
+	if [ "$(grep -c '^packet ' "$tmp/listen.out")" = 3 ] &&
+		grep -q '^counters packets=3 malformed=2 lost=0 ' "$tmp/listen.out" &&
+		[ "$(counter "$ns_a" early)" = 5 ] && [ "$(counter "$ns_a" input)" = 0 ]; then
+		pass nfqueue_malformed_dropped
+	else
+		fail nfqueue_malformed_dropped "early $(counter "$ns_a" early), input $(counter "$ns_a" input); reader: $(tr '\n' ';' <"$tmp/listen.out")"
+	fi
+	a "$helper" remove >/dev/null
+}
+
 # A second reader of a bound queue is refused with a reason.
 test_nfqueue_busy() {
 	local out
@@ -528,6 +555,7 @@ test_fail_closed_target
 test_nfqueue_assistant nfqueue_assistant_one_queue 0 0 ""
 test_nfqueue_assistant nfqueue_assistant_queues_0_3_prefix 0-3 6 646f7070656c
 test_nfqueue_target
+test_nfqueue_malformed
 test_nfqueue_busy
 test_nfqueue_lost
 test_nfqueue_queue_full
