@@ -1,0 +1,346 @@
+#!/bin/bash
+# bench/lab.sh — doppel's figures in the replay lab (tests/e2e/lib.sh builds
+# it: client, online, target, assistant namespaces on a bridge, addresses in
+# 198.18.0.0/15 only). Run by bench/run.sh; prints figures, never PASS/FAIL.
+#
+#   rate     (a) the highest client rate at which every request still reaches
+#            the target, for HTTP one-request connections, HTTP keep-alive and
+#            Redis pipelined 16 deep; (b) at each step, CPU seconds of
+#            doppel-copy and doppel-intercept per 10,000 replayed requests
+#            (/proc/PID/stat utime + stime), and at the end their peak RSS
+#            (VmHWM)
+#   sources  (c) intercept's response sources on the same HTTP keep-alive
+#            load: nfqueue with 1 queue, nfqueue with 2 queues, pcap; CPU per
+#            10,000 summaries, summaries lost, requests arrived
+#   delay    (e) replay delay: a request's capture at online (tcpdump on
+#            online's eth0) to its replayed copy's arrival at the target
+#            (tcpdump on target's eth0): p50, p99, max; same kernel clock
+#
+# The client's rate is stepped with curl --rate (HTTP, up to what one curl
+# does one request after the other), then by concurrency: Debian's
+# wrk has no -R (that is wrk2), and redis-benchmark has no rate limit. Each
+# step runs for a fixed time (HTTP) or a fixed count (Redis); the rate is
+# what the client achieved. Everything shares this machine's cores: the
+# client, both servers, both daemons. A rate with no loss at the last step
+# is the lab's ceiling, not doppel's.
+#
+# Environment: BUILD (the daemons' directory), RUNS (repetitions, default 3
+# here: each is a fresh lab), QUICK=1 (fewer, shorter steps),
+# LAB_PARTS ("rate sources delay" by default).
+set -u
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/.." && pwd)
+export E2E_BUILD=${BUILD:-build}
+RUNS=${RUNS:-3}
+[ "$RUNS" -gt 3 ] && RUNS=3
+QUICK=${QUICK:-0}
+LAB_PARTS=${LAB_PARTS:-rate sources delay}
+STEP_SECONDS=3
+[ "$QUICK" = 1 ] && STEP_SECONDS=2 RUNS=1
+
+if [ "$(id -u)" != 0 ]; then
+	echo "lab: not measured: needs root (network namespaces)"
+	exit 0
+fi
+if [ ! -f "$root/tests/e2e/lib.sh" ]; then
+	echo "lab: not measured: tests/e2e/lib.sh (the lab) is missing"
+	exit 0
+fi
+# shellcheck source=../tests/e2e/lib.sh
+. "$root/tests/e2e/lib.sh"
+for b in "$COPY_BIN" "$ICPT_BIN"; do
+	[ -x "$b" ] || { echo "lab: not measured: $b is missing (make all)"; exit 0; }
+done
+CLK_TCK=$(getconf CLK_TCK)
+export LC_ALL=C
+
+# A lab that cannot be built is a figure not measured, not a test failure.
+fail() {
+	echo "  not measured ($SCENARIO): $*"
+	scenario_diagnostics | sed 's/^/    /'
+	exit 1
+}
+skip() { echo "  not measured ($SCENARIO): $*"; exit 0; }
+results=$(mktemp /tmp/doppel-bench-lab.XXXXXX)
+trap 'rm -f "$results"' EXIT
+
+# --- measuring processes ------------------------------------------------------
+
+# CPU ticks (user + system) of a lab process by name.
+cpu_ticks() {
+	local pid
+	pid=$(lab_pid "$1")
+	[ -n "$pid" ] && [ -r "/proc/$pid/stat" ] || { echo 0; return; }
+	# Fields after the command name, which may hold spaces: utime is the
+	# 12th and stime the 13th after ") ".
+	sed 's/.*) //' "/proc/$pid/stat" | awk '{ print $12 + $13 }'
+}
+
+# Peak resident memory in KiB.
+peak_rss() {
+	local pid
+	pid=$(lab_pid "$1")
+	awk '/^VmHWM:/ { print $2 }' "/proc/$pid/status" 2>/dev/null
+}
+
+# seconds per 10,000 of COUNT, from a tick delta
+per_10k() { awk -v t="$1" -v n="$2" -v hz="$CLK_TCK" 'BEGIN { if (n > 0) printf "%.3f", t / hz / n * 10000; else printf "-" }'; }
+
+# --- the three kinds of load --------------------------------------------------
+
+# load_setup KIND SOURCE: servers, intercept and doppel-copy for KIND.
+load_setup() {
+	case $1 in
+	http-close | http-keepalive)
+		http_lab 80
+		http_copy copy "$NS_ONLINE" 80 ;;
+	redis)
+		lab_build || fail "could not build the lab"
+		redis_start redis-online "$NS_ONLINE" "$ADDR_ONLINE" 6379 || fail "redis did not start in online"
+		redis_start redis-target "$NS_TARGET" "$ADDR_TARGET" 6379 || fail "redis did not start in target"
+		intercept_start "$2" 6379 || fail "doppel-intercept did not start ($2)"
+		copy_start copy "$NS_ONLINE" -x "6379-$ADDR_TARGET:6379" || fail "doppel-copy did not start" ;;
+	esac
+}
+
+# Requests served so far, at online and at target.
+served_online() {
+	case $1 in
+	redis) echo "${REDIS_SENT:-0}" ;;
+	*) nginx_requests online ;;
+	esac
+}
+
+served_target() {
+	case $1 in
+	redis) echo $(($(redis_calls "$NS_TARGET" "$ADDR_TARGET" 6379 set) +
+		$(redis_calls "$NS_TARGET" "$ADDR_TARGET" 6379 get))) ;;
+	*) nginx_requests target ;;
+	esac
+}
+
+# load_run KIND STEP: one step of client load; LOAD_RATE is the rate the
+# client reached (requests per second, 0 when unknown). STEP is rN (HTTP:
+# curl --rate N/s, one request after the other, for STEP_SECONDS) or cN
+# (N connections of wrk or redis-benchmark, as fast as they go).
+load_run() {
+	local kind=$1 c=${2#?} threads=1 out=$LAB_DIR/client.out n header=()
+	[ "$c" -ge 2 ] && threads=2
+	[ "$kind" = http-close ] && header=(-H 'Connection: close')
+	case $kind/$2 in
+	http-*/r*)
+		n=$((c * STEP_SECONDS))
+		LOAD_RATE=0
+		local start end
+		start=$(date +%s.%N)
+		client_run $((STEP_SECONDS * 3 + 30)) curl -s "${header[@]}" --rate "$c/s" \
+			"http://$ADDR_ONLINE/?r=[1-$n]" >/dev/null 2>"$out"
+		end=$(date +%s.%N)
+		LOAD_RATE=$(awk -v n=$n -v a="$start" -v b="$end" 'BEGIN { printf "%.0f", n / (b - a) }')
+		return ;;
+	http-close/*)
+		client_run $((STEP_SECONDS + 30)) wrk -t$threads -c"$c" -d${STEP_SECONDS}s \
+			-H 'Connection: close' "http://$ADDR_ONLINE/" >"$out" 2>&1 ;;
+	http-keepalive/*)
+		client_run $((STEP_SECONDS + 30)) wrk -t$threads -c"$c" -d${STEP_SECONDS}s \
+			"http://$ADDR_ONLINE/" >"$out" 2>&1 ;;
+	redis/*)
+		# SET and GET, n each: a fixed count, so the online total is known
+		# without asking online (a question to online would be replayed).
+		n=$((20000 * c))
+		[ $n -gt 400000 ] && n=400000
+		client_run 120 redis-benchmark -h "$ADDR_ONLINE" -p 6379 -P 16 -c "$c" -n $n -r 1000 \
+			-t set,get -q >"$out" 2>&1 && REDIS_SENT=$((${REDIS_SENT:-0} + 2 * n)) ;;
+	esac
+	case $kind in
+	redis) LOAD_RATE=$(tr '\r' '\n' <"$out" | awk '/requests per second/ { s += $2; k++ } END { printf "%.0f", k ? s / k : 0 }') ;;
+	*) LOAD_RATE=$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' "$out") ;;
+	esac
+	case $LOAD_RATE in '' | *[!0-9]*) LOAD_RATE=0 ;; esac
+}
+
+# Wait (bounded) until the target served as much as online and copy is idle.
+load_settle() {
+	local kind=$1 want=$2 tries=300
+	while [ "$(served_target "$kind")" -lt "$want" ] && [ $tries -gt 0 ]; do
+		sleep 0.1
+		tries=$((tries - 1))
+	done
+	copy_idle copy 20 || true
+}
+
+# --- (a) and (b): stepping the rate up ----------------------------------------
+
+rate_steps() {
+	case $1 in
+	redis) [ "$QUICK" = 1 ] && echo "c1 c4" || echo "c1 c2 c4 c8 c16 c32" ;;
+	*) [ "$QUICK" = 1 ] && echo "r200 c1 c8" || echo "r100 r200 r500 r1000 c1 c2 c4 c8 c16 c32 c64" ;;
+	esac
+}
+
+# One fresh lab: every step of KIND with SOURCE. Prints a line per step and
+# "RESULT rate KIND SOURCE BEST_RATE COPY_HWM ICPT_HWM".
+rate_lab() {
+	local kind=$1 source=$2 c rate online0 target0 sent got copy0 icpt0 best=0 lost=0
+	scenario_begin "bench-$kind" "$source"
+	load_setup "$kind" "$source"
+	for c in $(rate_steps "$kind"); do
+		online0=$(served_online "$kind")
+		target0=$(served_target "$kind")
+		copy0=$(cpu_ticks copy)
+		icpt0=$(cpu_ticks intercept)
+		load_run "$kind" "$c"
+		rate=$LOAD_RATE
+		load_settle "$kind" "$(served_online "$kind")"
+		sent=$(($(served_online "$kind") - online0))
+		got=$(($(served_target "$kind") - target0))
+		printf '  %s/%s %-5s %7s req/s at online, %d of %d arrived; CPU s per 10k requests: copy %s, intercept %s\n' \
+			"$kind" "$source" "$c" "$rate" "$got" "$sent" \
+			"$(per_10k $(($(cpu_ticks copy) - copy0)) "$got")" \
+			"$(per_10k $(($(cpu_ticks intercept) - icpt0)) "$got")"
+		if [ "$sent" -gt 0 ] && [ "$got" -ge "$sent" ]; then
+			[ "$rate" -gt $best ] && best=$rate
+		else
+			lost=$((sent - got))
+			echo "  first loss at step $c: $lost requests did not arrive"
+			break
+		fi
+	done
+	printf '  %s/%s %s\n' "$kind" "$source" "$(copy_summary copy)"
+	echo "RESULT rate $kind $source $best $(peak_rss copy) $(peak_rss intercept)"
+}
+
+# --- (c): the intercept sources -----------------------------------------------
+
+# source_lab SOURCE QUEUES: HTTP keep-alive, 4 connections, intercept on
+# SOURCE (nfqueue with QUEUES, e.g. 0 or 0-1). "RESULT sources NAME
+# CPU_PER_10K_SUMMARIES LOST ARRIVED SENT".
+source_lab() {
+	local source=$1 queues=$2 name args summaries icpt0 lost sent got
+	name=$source
+	[ "$source" = nfqueue ] && name="nfqueue-$queues"
+	scenario_begin "bench-sources" "$source"
+	lab_build || fail "could not build the lab"
+	nginx_start online "$NS_ONLINE" "$ADDR_ONLINE" 80 || fail "nginx did not start in online"
+	nginx_start target "$NS_TARGET" "$ADDR_TARGET" 80 || fail "nginx did not start in target"
+	args=(--stats-file "$LAB_DIR/intercept.json" --stats-interval 1s)
+	if [ "$source" = nfqueue ]; then
+		in_ns "$NS_ASSIST" env DOPPEL_RULES_STATE="$LAB_DIR/rules.state" "$RULES_BIN" install \
+			--mode assistant --port 80 --addr "$ADDR_TARGET" --queues "$queues" \
+			>>"$LAB_DIR/rules.log" 2>&1 || fail "doppel-rules install --queues $queues failed"
+		echo "$NS_ASSIST" >>"$LAB_DIR/rules"
+		args+=(--source nfqueue --queues "$queues")
+	else
+		args+=(--source pcap -i eth0 -F "tcp and src host $ADDR_TARGET")
+	fi
+	daemon_start intercept "$NS_ASSIST" "$ICPT_BIN" "${args[@]}" || fail "intercept did not start"
+	lab_wait_listen "$NS_ASSIST" "$INTERCEPT_PORT" 10 || fail "intercept is not listening"
+	http_copy copy "$NS_ONLINE" 80
+	icpt0=$(cpu_ticks intercept)
+	load_run http-keepalive c4
+	load_settle http-keepalive "$(nginx_requests online)"
+	sleep 1.5	# the stats file is rewritten every second
+	sent=$(nginx_requests online)
+	got=$(nginx_requests target)
+	summaries=$(stats_get intercept summaries_in)
+	lost=$(stats_get intercept source_lost)
+	printf '  %s: %s summaries, %s lost; %d of %d requests arrived; intercept CPU s per 10k summaries %s\n' \
+		"$name" "$summaries" "$lost" "$got" "$sent" \
+		"$(per_10k $(($(cpu_ticks intercept) - icpt0)) "${summaries:-0}")"
+	echo "RESULT sources $name $(per_10k $(($(cpu_ticks intercept) - icpt0)) "${summaries:-0}") ${lost:-?} $got $sent"
+}
+
+# --- (e): replay delay --------------------------------------------------------
+
+# tcpdump of the client's data packets to port 80, on eth0 of NS.
+delay_capture() {
+	local name=$1 ns=$2
+	lab_spawn "$name" "$ns" tcpdump -i eth0 -n -B 16384 -s 96 -w "$LAB_DIR/$name.pcap" \
+		"tcp dst port 80 and src host $ADDR_CLIENT and (ip[2:2] - ((ip[0] & 0xf) << 2) - ((tcp[12] & 0xf0) >> 2)) > 0"
+	wait_until 10 grep -q "listening on" "$LAB_DIR/$name.log" || fail "tcpdump did not start in $ns"
+}
+
+# "port seq time" for each data packet in a capture (absolute seq numbers).
+delay_packets() {
+	tcpdump -r "$LAB_DIR/$1.pcap" -tt -n -S 2>/dev/null |
+		awk '{ split($3, a, "."); for (i = 1; i <= NF; i++) if ($i == "seq") { split($(i + 1), s, ":"); print a[5], s[1], $1 } }'
+}
+
+# delay_lab LOAD: LOAD is "curl" (one request at a time on one connection)
+# or "wrk" (4 connections, as fast as they go). "RESULT delay LOAD P50 P99
+# MAX MATCHED TOTAL" in microseconds.
+delay_lab() {
+	local load=$1 stats
+	scenario_begin "bench-delay-$load" nfqueue
+	http_lab 80
+	http_copy copy "$NS_ONLINE" 80
+	delay_capture tcpdump-online "$NS_ONLINE"
+	delay_capture tcpdump-target "$NS_TARGET"
+	if [ "$load" = curl ]; then
+		client_run 120 curl -s "http://$ADDR_ONLINE/?d=[1-2000]" >/dev/null || fail "curl failed"
+	else
+		load_run http-keepalive c4
+	fi
+	load_settle http-keepalive "$(nginx_requests online)"
+	lab_stop tcpdump-online INT
+	lab_stop tcpdump-target INT
+	stats=$(join <(delay_packets tcpdump-online | awk '{ print $1 "/" $2, $3 }' | sort -s -u -k1,1) \
+		<(delay_packets tcpdump-target | awk '{ print $1 "/" $2, $3 }' | sort -s -u -k1,1) |
+		awk '{ print ($3 - $2) * 1e6 }' | sort -n |
+		awk '{ v[NR] = $1 } END { if (NR) printf "%.0f %.0f %.0f %d", v[int(NR * 0.5 + 0.5)], v[int(NR * 0.99 + 0.5)], v[NR], NR; else printf "- - - 0" }')
+	printf '  %s: replay delay p50 %s us, p99 %s us, max %s us over %s requests matched (%s captured at online)\n' \
+		"$load" $stats "$(delay_packets tcpdump-online | wc -l)"
+	echo "RESULT delay $load $stats $(delay_packets tcpdump-online | wc -l)"
+}
+
+# --- the figures, repeated ------------------------------------------------------
+
+# median min max of the numbers on stdin ("-" when none).
+spread() {
+	sort -n | awk '{ v[NR] = $1 } END { if (!NR) { print "- - -"; exit }
+		m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+		printf "%s %s %s\n", m, v[1], v[NR] }'
+}
+
+run_part() {
+	local run
+	for run in $(seq 1 "$RUNS"); do
+		("$@") 2>&1 | tee -a "$results" | grep -v '^RESULT'
+	done
+}
+
+for part in $LAB_PARTS; do
+	case $part in
+	rate)
+		echo "-- (a, b) highest replay rate with 100% arrival; CPU and peak RSS, $RUNS runs"
+		for kind in http-close http-keepalive redis; do
+			run_part rate_lab "$kind" nfqueue
+			read -r m lo hi < <(awk -v k="$kind" '$1 == "RESULT" && $2 == "rate" && $3 == k { print $5 }' "$results" | spread)
+			read -r cm _ < <(awk -v k="$kind" '$1 == "RESULT" && $2 == "rate" && $3 == k { print $6 }' "$results" | spread)
+			read -r im _ < <(awk -v k="$kind" '$1 == "RESULT" && $2 == "rate" && $3 == k { print $7 }' "$results" | spread)
+			echo "$kind: highest rate with every request arriving: median $m req/s (min $lo, max $hi); peak RSS copy $cm KiB, intercept $im KiB (medians)"
+		done ;;
+	sources)
+		echo "-- (c) intercept sources on the same HTTP keep-alive load, $RUNS runs"
+		for spec in "nfqueue 0" "nfqueue 0-1" "pcap -"; do
+			# shellcheck disable=SC2086
+			run_part source_lab $spec
+		done
+		for name in nfqueue-0 nfqueue-0-1 pcap; do
+			read -r m lo hi < <(awk -v n="$name" '$1 == "RESULT" && $2 == "sources" && $3 == n { print $4 }' "$results" | spread)
+			echo "$name: intercept CPU s per 10k summaries median $m (min $lo, max $hi); lost per run: $(awk -v n="$name" '$2 == "sources" && $3 == n { printf "%s ", $5 }' "$results")"
+		done
+		echo "kmod source: not measured here: this kernel loads no modules; the qemu comparison needs tests/kmod's VM harness" ;;
+	delay)
+		echo "-- (e) replay delay, capture at online to arrival at target, $RUNS runs"
+		for load in curl wrk; do
+			run_part delay_lab "$load"
+			read -r m lo hi < <(awk -v l="$load" '$2 == "delay" && $3 == l { print $4 }' "$results" | spread)
+			read -r m99 lo99 hi99 < <(awk -v l="$load" '$2 == "delay" && $3 == l { print $5 }' "$results" | spread)
+			echo "$load: p50 median $m us (min $lo, max $hi); p99 median $m99 us (min $lo99, max $hi99)"
+		done ;;
+	*) echo "lab: unknown part '$part'" ;;
+	esac
+done
+exit 0
