@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #define DISPATCH_ROUNDS 8
 #define SLL_PACKET_OUTGOING 4	/* packet type of the cooked headers (pcap-linktype(7)) */
@@ -58,6 +59,14 @@ static void on_readable(struct loop *l, int fd, unsigned events, void *arg)
 	struct capture *c = arg;
 	struct pcap_capture *pc = c->priv;
 
+	if (events & LOOP_ERROR) {
+		/* As in capture_afpacket.c: a pending socket error (ENETDOWN)
+		 * is cleared by reading it, or epoll reports it forever. */
+		int soerr;
+		socklen_t len = sizeof(soerr);
+
+		getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len);
+	}
 	/* -1 takes what one buffer (one ring block) holds; an error (the
 	 * interface went away) is left for update_stats to notice. */
 	for (int round = 0; round < DISPATCH_ROUNDS; round++)

@@ -6,7 +6,8 @@
  *
  * What is checked: packets go out in sendmmsg batches (full batches at
  * queue time, the rest at send_flush), byte for byte; the kernel's
- * refusals (ENETUNREACH with no route, EMSGSIZE over the link's MTU) are
+ * refusals (ENETUNREACH with no route, EMSGSIZE over the link's MTU, EPERM
+ * from an nftables drop rule in the namespace) are
  * counted and reported once per session, from send_flush only; a fail
  * callback may queue more (an RST) and it goes out in the same flush; the
  * mtu check refuses at queue time; IPv6 goes through its own socket;
@@ -159,6 +160,32 @@ static void test_refusals_reported_on_flush(void **state)
 	send_close(s);
 }
 
+static void test_firewall_refusal(void **state)
+{
+	struct session_key a = key_for(8);
+	struct failures f;
+	struct sender *s;
+	uint8_t pkt[200];
+	size_t len = fixture_tcp_packet(pkt, sizeof(pkt), "198.18.0.1", 8, "198.18.0.2", 82, 1, 0);
+
+	if (skip_reason)
+		skip();
+	/* A firewall on the output path, as TCPCopy users meet it: EPERM. */
+	netns_sh("nft -f - <<'EOF'\n"
+		 "table inet doppel_test {\n"
+		 "  chain out { type filter hook output priority 0; tcp dport 82 drop; }\n"
+		 "}\n"
+		 "EOF");
+	s = open_raw(0, 0, &f);
+	assert_int_equal(send_queue(s, &a, pkt, len), ENGINE_SEND_OK);
+	send_flush(s);
+	netns_sh("nft delete table inet doppel_test");
+	assert_int_equal(send_counters(s)->failed, 1);
+	assert_int_equal(f.calls, 1);
+	assert_int_equal(f.err[0], EPERM);
+	send_close(s);
+}
+
 static void test_fail_callback_may_queue(void **state)
 {
 	struct session_key a = key_for(3);
@@ -305,6 +332,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_batches_and_delivers),
 		cmocka_unit_test(test_refusals_reported_on_flush),
+		cmocka_unit_test(test_firewall_refusal),
 		cmocka_unit_test(test_fail_callback_may_queue),
 		cmocka_unit_test(test_too_big),
 		cmocka_unit_test(test_ipv6),
