@@ -93,13 +93,28 @@ void copy_map_client(const struct copy_options *o, uint64_t seed, const struct d
 	*out = o->client_addrs[h % o->client_addr_count];
 }
 
+/* Our own replayed packets are addressed to a target; a capture that hands
+ * them back (a kernel without PACKET_IGNORE_OUTGOING, a capture on the
+ * path to the target) would replay them again, and once their session has
+ * ended, again and again. No client talks to the target through the online
+ * host, so such a packet is never a client's. */
+static bool addressed_to_target(const struct copy_options *o, const struct packet *p)
+{
+	for (size_t i = 0; i < o->transfer_count; i++)
+		if (o->transfers[i].target_port == p->dport &&
+		    dp_addr_equal(&o->transfers[i].target_addr, &p->dst))
+			return true;
+	return false;
+}
+
 size_t copy_map_keys(const struct copy_options *o, uint64_t seed, const struct packet *p,
 		     struct session_key *keys)
 {
 	const struct copy_transfer *t = copy_map_transfer(o, p);
 	struct session_key key;
 
-	if (!t || !copy_map_selected(o->percent, seed, &p->src, p->sport))
+	if (!t || addressed_to_target(o, p) ||
+	    !copy_map_selected(o->percent, seed, &p->src, p->sport))
 		return 0;
 	memset(&key, 0, sizeof(key));
 	copy_map_client(o, seed, &p->src, &key.client);

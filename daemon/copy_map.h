@@ -37,7 +37,8 @@ void copy_map_client(const struct copy_options *o, uint64_t seed, const struct d
 		     struct dp_addr *out);
 
 /* The session keys of p, one per copy, into keys (room for o->copies).
- * Returns how many: 0 when p is not replayed (no transfer, or -r). */
+ * Returns how many: 0 when p is not replayed (no transfer, -r, or p is
+ * addressed to a target: our own output captured back). */
 size_t copy_map_keys(const struct copy_options *o, uint64_t seed, const struct packet *p,
 		     struct session_key *keys);
 

@@ -94,6 +94,25 @@ static void test_transfer_matching(void **state)
 	copy_options_free(&o);
 }
 
+/* With the target on the online port, our own replayed packets match -x:
+ * captured back, they must not be replayed again. */
+static void test_own_output_not_replayed(void **state)
+{
+	struct copy_options o;
+	struct session_key keys[1];
+	struct packet p;
+	uint8_t buf[128];
+
+	options(&o, "80-198.18.0.3:80", NULL, NULL);
+	client_packet(&p, buf, sizeof(buf), "198.18.0.1", 40000, "198.18.0.3", 80);
+	assert_non_null(copy_map_transfer(&o, &p));
+	assert_int_equal(copy_map_keys(&o, 1, &p, keys), 0);
+	/* The same client to the online host is replayed. */
+	client_packet(&p, buf, sizeof(buf), "198.18.0.1", 40000, "198.18.0.2", 80);
+	assert_int_equal(copy_map_keys(&o, 1, &p, keys), 1);
+	copy_options_free(&o);
+}
+
 static void test_client_rewrite(void **state)
 {
 	struct copy_options o;
@@ -322,6 +341,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_transfer_matching),
+		cmocka_unit_test(test_own_output_not_replayed),
 		cmocka_unit_test(test_client_rewrite),
 		cmocka_unit_test(test_copies_on_shifted_ports),
 		cmocka_unit_test(test_percent_selection),
