@@ -31,7 +31,8 @@ lab_mac() { printf '02:00:c6:12:00:%02x' "${1##*.}"; }
 # Start a lab: temp dir, names, and the trap that tears it all down.
 lab_init() {
 	local sfx
-	sfx=$$-$(printf '%04x' $((RANDOM * 2)))
+	# E2E_RUN_ID: set by run.sh, to find what a killed scenario left behind.
+	sfx=${E2E_RUN_ID:-$$}-$(printf '%04x' $((RANDOM * 2)))
 	LAB_DIR=$(mktemp -d /tmp/doppel-e2e.XXXXXX)
 	NS_SWITCH=dp-sw-$sfx
 	NS_CLIENT=dp-cli-$sfx

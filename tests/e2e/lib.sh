@@ -107,6 +107,14 @@ client_run() {
 	in_ns "$NS_CLIENT" timeout "$secs" "$@"
 }
 
+# wrk_paced SECONDS CONNECTIONS URL [PACE_MS]: wrk, each connection sending
+# a request every PACE_MS (default 2), every URI unique (paced.lua).
+wrk_paced() {
+	client_run $(($1 + 20)) env WRK_PACE_MS="${4:-2}" wrk -t1 -c"$2" -d"$1s" \
+		-s "$E2E_DIR/paced.lua" "$3" >>"$LAB_DIR/wrk.out" 2>&1 ||
+		fail "wrk to $3 failed: $(tail -n 3 "$LAB_DIR/wrk.out")"
+}
+
 # curl_each N URL: N requests, one connection each (Connection: close).
 curl_each() {
 	client_run 120 curl -s -H 'Connection: close' "$2?n=[1-$1]" >/dev/null ||

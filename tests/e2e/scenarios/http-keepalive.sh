@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# HTTP keep-alive: wrk holds 4 connections for 3 s, as many requests as it
-# can; the target must serve the very same requests, one for one.
+# HTTP keep-alive: wrk holds 4 connections for 3 s, each sending a request
+# every millisecond (after its answer); the target must serve the very same
+# requests, one for one.
 . "$(dirname "$0")/../lib.sh"
 scenario_begin http-keepalive "$1"
 http_lab 80
 http_copy copy "$NS_ONLINE" 80
 
-client_run 30 wrk -t1 -c4 -d3s "http://$ADDR_ONLINE/" >"$LAB_DIR/wrk.out" 2>&1 ||
-	fail "wrk failed: $(tail -n 3 "$LAB_DIR/wrk.out")"
+wrk_paced 3 4 "http://$ADDR_ONLINE/" 1
 http_settle 60 copy
 http_judge
 connections=$(nginx_connections target)

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# The end-to-end suite: every scenario of tests/e2e/scenarios/ in a lab of
+# its own, once per intercept source (nfqueue, through the iptables fallback
+# on kernels without the nft queue expression, and pcap). One line each:
+#   PASS <scenario>.<source>: <measured>   FAIL ...: <why>   SKIP ...: <why>
+#
+# Needs root; without it every scenario is SKIPped and the suite exits 0.
+# Environment: E2E_SOURCES (default "nfqueue pcap"), E2E_SCENARIOS (names,
+# default all), E2E_BUILD (where the daemons are, default build), and
+# E2E_LOGS (default build/test-logs/e2e): the lab directory of every failed
+# scenario is kept there (daemon logs, stats JSON, server logs).
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+dir=tests/e2e/scenarios
+sources=${E2E_SOURCES:-"nfqueue pcap"}
+# The lab's self-test first: if it fails, nothing else can pass.
+scenarios=${E2E_SCENARIOS:-"lab http-keepalive http-per-connection http-post-1mb redis-pipeline
+	idle-connection client-rewrite two-online link-layer pcap-capture intercept-restart loss
+	client-silence"}
+logs=${E2E_LOGS:-build/test-logs/e2e}
+status=0
+runs=0
+
+run_one() {
+	local name=$1 source=$2 out rc leftover id
+	runs=$((runs + 1))
+	id=$$x$runs
+	rm -rf "${logs:?}/$name.$source"
+	E2E_RUN_ID=$id E2E_KEEP="$logs/$name.$source" timeout -k 20 300 bash "$dir/$name.sh" "$source" \
+		>"$logs/$name.$source.out" 2>&1
+	rc=$?
+	out=$(cat "$logs/$name.$source.out")
+	printf '%s\n' "$out"
+	if ! printf '%s\n' "$out" | grep -qE "^(PASS|FAIL|SKIP) $name\.$source"; then
+		echo "FAIL $name.$source: exited $rc without a verdict$([ $rc = 124 ] && echo ' (timed out after 300 s)')"
+		rc=1
+	fi
+	# A scenario killed before its trap ran leaves its namespaces behind:
+	# their processes are ours (started in them), stop them and delete them.
+	for leftover in $(ip netns list 2>/dev/null | awk -v s="-$id-" 'index($1, s) { print $1 }'); do
+		echo "  cleaning up $leftover left by $name.$source"
+		ip netns pids "$leftover" 2>/dev/null | xargs -r kill -KILL 2>/dev/null
+		ip netns del "$leftover" 2>/dev/null
+	done
+	rm -f "$logs/$name.$source.out"
+	[ $rc = 0 ] || status=1
+}
+
+if [ "$(id -u)" != 0 ]; then
+	for name in $scenarios; do
+		if [ "$name" = lab ]; then
+			echo "SKIP lab.none: needs root (network namespaces, raw sockets)"
+			continue
+		fi
+		for source in $sources; do
+			echo "SKIP $name.$source: needs root (network namespaces, raw sockets)"
+		done
+	done
+	exit 0
+fi
+
+mkdir -p "$logs"
+start=$(date +%s)
+for name in $scenarios; do
+	if [ ! -f "$dir/$name.sh" ]; then
+		echo "FAIL $name: no scenario $dir/$name.sh"
+		status=1
+		continue
+	fi
+	if [ "$name" = lab ]; then
+		run_one lab none
+		continue
+	fi
+	for source in $sources; do
+		run_one "$name" "$source"
+	done
+done
+echo "e2e: $(($(date +%s) - start)) s"
+exit $status
