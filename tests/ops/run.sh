@@ -127,6 +127,44 @@ else
 	skip install_keeps_config "make install failed"
 fi
 
+# The module source as installed builds with DKMS itself (dkms add + build
+# from the installed tree) against a kernel whose headers are here (make
+# deps installs Debian's linux-headers-amd64). In a private mount namespace
+# with a tmpfs on /var/lib/dkms, so neither DKMS's state nor the signing
+# key it makes is left on the machine.
+test_dkms_build() {
+	local name=dkms_build kver="" k tree=$work/dkms
+	if ! command -v dkms >/dev/null; then
+		skip $name "no dkms (make deps installs it)"
+		return
+	fi
+	if [ "$install_ok" != yes ] || [ ! -f "$root/usr/src/doppel-$version/dkms.conf" ]; then
+		fail $name "no installed module source to build"
+		return
+	fi
+	for k in /lib/modules/*/build; do
+		[ -d "$k" ] && kver=$(basename "$(dirname "$k")") && break
+	done
+	if [ -z "$kver" ]; then
+		skip $name "no kernel headers under /lib/modules/*/build"
+		return
+	fi
+	mkdir -p "$tree"
+	if ! unshare -m sh -c '
+		mount -t tmpfs dkms /var/lib/dkms &&
+		dkms add -m doppel -v "$1" --dkmstree "$2" --sourcetree "$3" &&
+		dkms build -m doppel -v "$1" -k "$4" --dkmstree "$2" --sourcetree "$3"' \
+		sh "$version" "$tree" "$root/usr/src" "$kver" >"$work/dkms.log" 2>&1; then
+		fail $name "dkms add/build of the installed source for $kver failed"
+		show "$work/dkms.log"
+	elif ! find "$tree/doppel/$version/$kver" -name 'doppel.ko*' | grep -q .; then
+		fail $name "dkms build left no doppel.ko for $kver"
+	else
+		pass $name
+	fi
+}
+test_dkms_build
+
 # ------------------------------------------------------- systemd-analyze
 # verify checks that every command exists and every man page named in
 # Documentation= opens: the installed units are pointed at the DESTDIR
@@ -502,9 +540,14 @@ test_deb_dkms() {
 		fail $name "no kmod/*.c in the module source"
 	elif ! dpkg-deb -f "$deb_dkms" Depends | grep -q dkms; then
 		fail $name "does not depend on dkms"
-	elif ! grep -q "dkms" "$dir/postinst" || ! grep -q "doppel" "$dir/postinst"; then
-		fail $name "postinst does not add/build/install doppel with dkms"
-	elif ! grep -qE "dkms remove.*doppel|dkms remove -m doppel" "$dir/prerm"; then
+	# dh_dkms's scripts: postinst runs DKMS's common.postinst (dkms add,
+	# build, install) for DKMS_NAME; prerm runs dkms remove --all.
+	elif ! grep -qx "DKMS_NAME=doppel" "$dir/postinst" ||
+		! grep -q "DKMS_VERSION=$version" "$dir/postinst" ||
+		! grep -q "/usr/lib/dkms/common.postinst" "$dir/postinst"; then
+		fail $name "postinst does not run DKMS's common.postinst for doppel $version"
+	elif ! grep -qx "DKMS_NAME=doppel" "$dir/prerm" ||
+		! grep -q 'dkms remove -m $DKMS_NAME -v $DKMS_VERSION --all' "$dir/prerm"; then
 		fail $name "prerm does not dkms remove doppel"
 	else
 		pass $name
