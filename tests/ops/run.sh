@@ -293,6 +293,36 @@ test_options_documented() {
 test_options_documented doppel-copy
 test_options_documented doppel-intercept
 
+# Every example value in a sample config parses: each "#key = value" line is
+# uncommented alone and read by the daemon, followed by a command-line
+# option that is sure to be refused (the config is read first). A good line
+# gets the daemon as far as refusing that option; a bad one is refused by
+# FILE:LINE. "user" is probed as nobody: "doppel" may not exist here.
+test_sample_values() {
+	local daemon=$1 probe=$2 probe_says=$3 name=sample_values_$1 line bad="" out
+	local conf=$work/probe-$1.conf
+	if [ ! -x "$build/$daemon" ]; then
+		fail $name "$build/$daemon missing"
+		return
+	fi
+	while IFS= read -r line; do
+		printf '%s\n' "$line" | sed -E 's/^#//; s/^user *=.*/user = nobody/' >"$conf"
+		# shellcheck disable=SC2086
+		out=$("$build/$daemon" --config "$conf" $probe 2>&1)
+		case "$out" in
+		*"$probe_says"*) ;;
+		*) bad="$bad [$line: ${out:0:120}]" ;;
+		esac
+	done < <(grep -E '^#?[a-z][a-z0-9-]* *= *[^ ]' "systemd/$daemon.conf")
+	if [ -n "$bad" ]; then
+		fail $name "refused:$bad"
+	else
+		pass $name
+	fi
+}
+test_sample_values doppel-copy "--percent 0" "-r '0'"
+test_sample_values doppel-intercept "--port 0" "-p '0'"
+
 # ------------------------------------------------------- daemons, notify
 ns_up=no
 make_namespace() {
