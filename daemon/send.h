@@ -64,8 +64,10 @@ struct send_counters {
 
 /* Packets of session k the kernel refused, errno err (EMSGSIZE for one too
  * big). Called once per session per flush, however many of its packets
- * were refused. It may call into the engine (engine_abort) and so queue
- * more packets: send_flush() sends those too before it returns. */
+ * were refused (for at most `batch` sessions per flush: the others are
+ * reported when their retransmission is refused too). It may call into
+ * the engine (engine_abort) and so queue more packets: send_flush() sends
+ * those too before it returns. */
 typedef void (*send_fail_fn)(void *ctx, const struct session_key *k, int err);
 
 /* NULL with err filled ("socket(AF_PACKET): Operation not permitted",
