@@ -21,10 +21,13 @@
 #                      never at input (assistant) or on the wire (target)
 #   nfqueue_*          doppel's nfqueue source (tests/nft/nfq_listen.c over
 #                      intercept/source_nfqueue.c) receives every segment,
-#                      parsed, and the kernel drops them after its verdicts
+#                      parsed, and the kernel drops them after its verdicts;
+#                      losses (ENOBUFS, queue full) are counted exactly
+#   intercept_daemon_nfqueue  the same through build/doppel-intercept (its
+#                      statistics), when it has been built
 # Needs root (namespaces, rules); SKIPs without it.
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 root=$PWD
 helper=$root/nft/doppel-rules
 
@@ -523,6 +526,46 @@ test_nfqueue_malformed() {
 	a "$helper" remove >/dev/null
 }
 
+# doppel-intercept itself, queues 0-1: 5 segments in, no copy daemon
+# connected, so 5 summaries unrouted; nothing reaches input.
+test_intercept_daemon() {
+	local binary=${DOPPEL_INTERCEPT:-$root/build/doppel-intercept} pid i stats
+	if [ ! -x "$binary" ]; then
+		echo "SKIP intercept_daemon_nfqueue: $binary not built"
+		return
+	fi
+	a "$helper" install --mode assistant --port 8080 --addr 198.18.5.2 --queues 0-1 >/dev/null ||
+		{ fail intercept_daemon_nfqueue "install failed"; return; }
+	# ip netns exec execs the daemon: $! is the daemon's own pid.
+	ip netns exec "$ns_a" "$binary" --source nfqueue --queues 0-1 --port 36524 \
+		--stats-file "$tmp/stats.json" >"$tmp/intercept.log" 2>&1 &
+	pid=$!
+	listener_pid=$pid
+	for i in $(seq 50); do
+		grep -q "running" "$tmp/intercept.log" && break
+		sleep 0.1
+	done
+	counters_reset "$ns_a"
+	send_tcp 5
+	# The summaries are counted as they are read; give the loop its turn.
+	for i in $(seq 50); do
+		kill -USR1 "$pid"
+		grep -q '"summaries_in": 5' "$tmp/stats.json" 2>/dev/null && break
+		sleep 0.1
+	done
+	kill "$pid"
+	wait "$pid"
+	listener_pid=""
+	stats=$(cat "$tmp/stats.json" 2>/dev/null)
+	if grep -q '"summaries_in": 5,' <<<"$stats" && grep -q '"summaries_unrouted": 5,' <<<"$stats" &&
+		grep -q '"source_lost": 0,' <<<"$stats" && [ "$(counter "$ns_a" input)" = 0 ]; then
+		pass intercept_daemon_nfqueue
+	else
+		fail intercept_daemon_nfqueue "input $(counter "$ns_a" input); stats: $stats; log: $(tail -n 5 "$tmp/intercept.log" | tr '\n' ';')"
+	fi
+	a "$helper" remove >/dev/null
+}
+
 # A second reader of a bound queue is refused with a reason.
 test_nfqueue_busy() {
 	local out
@@ -559,5 +602,6 @@ test_nfqueue_malformed
 test_nfqueue_busy
 test_nfqueue_lost
 test_nfqueue_queue_full
+test_intercept_daemon
 
 [ "$failures" = 0 ]
