@@ -1,7 +1,8 @@
 /*
  * test_copy_capture_offline.c — the offline backend (capture_offline.c)
  * driven by a real event loop over pcap files the tests write themselves
- * (pcap_dump on a dead handle): Ethernet and Linux cooked files, packets
+ * (pcap_dump on a dead handle): Ethernet and Linux cooked (v1, and v2
+ * with IPv6) files, packets
  * in file order with the file's stamps, non-TCP counted malformed, the
  * filter applied, timing scaled by speed (checked as "not before", never
  * as an upper bound), repeats, the done callback, yielding to the loop at
@@ -107,6 +108,18 @@ static void file_add(struct file *f, uint64_t ts_us, const uint8_t *ip, size_t l
 
 	if (f->dlt == DLT_EN10MB) {
 		frame_len = fixture_ethernet_frame(frame, sizeof(frame), mac_a, mac_b, ip, len);
+	} else if (f->dlt == DLT_LINUX_SLL2) {
+		/* Linux cooked v2: protocol first, then reserved, interface
+		 * index, hardware type, packet type, address length, address. */
+		memset(frame, 0, 20);
+		frame[0] = (ip[0] >> 4) == 6 ? 0x86 : 0x08;
+		frame[1] = (ip[0] >> 4) == 6 ? 0xdd : 0x00;
+		frame[7] = 2;
+		frame[9] = 1;
+		frame[11] = 6;
+		memcpy(frame + 12, mac_b, 6);
+		memcpy(frame + 20, ip, len);
+		frame_len = 20 + len;
 	} else {
 		/* Linux cooked v1: packet type, hardware type, address
 		 * length, 8 address bytes, protocol. */
@@ -233,6 +246,28 @@ static void test_cooked_file_with_filter(void **state)
 	assert_int_equal(run.record->count, 2);
 	assert_int_equal(run.record->got[0].seq, 1);
 	assert_int_equal(run.record->got[1].seq, 3);
+	assert_int_equal(run.capture.counters.malformed, 0);
+	finish(&run, f.path);
+}
+
+static void test_cooked_v2_file_ipv6(void **state)
+{
+	struct loop *l = *state;
+	struct file f;
+	struct run run;
+	uint8_t ip[200];
+	size_t len = fixture_tcp_packet(ip, sizeof(ip), "2001:2::2", 40000, "2001:2::1", 80, 5, 10);
+
+	file_begin(&f, DLT_LINUX_SLL2);
+	file_add(&f, BASE_TS_US, ip, len);
+	file_add_tcp(&f, BASE_TS_US + 1, 80, 6);
+	file_end(&f);
+
+	open_capture(&run, l, f.path, 0, 1, "tcp dst port 80");
+	assert_int_equal(loop_run(l), 0);
+	assert_int_equal(run.record->count, 2);
+	assert_int_equal(run.record->got[0].seq, 5);
+	assert_int_equal(run.record->got[1].seq, 6);
 	assert_int_equal(run.capture.counters.malformed, 0);
 	finish(&run, f.path);
 }
@@ -433,6 +468,7 @@ int main(void)
 #define T(name) cmocka_unit_test_setup_teardown(name, fixture_setup_loop, fixture_teardown_loop)
 		T(test_ethernet_file_in_order),
 		T(test_cooked_file_with_filter),
+		T(test_cooked_v2_file_ipv6),
 		T(test_repeat),
 		T(test_slower_speed_stretches),
 		T(test_fast_replay_yields_to_loop),
