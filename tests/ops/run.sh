@@ -409,6 +409,45 @@ test_notify() {
 test_notify doppel-copy
 test_notify doppel-intercept
 
+# The statistics file written at exit (SIGTERM in test_notify) holds only
+# keys the man page documents, and the keys CLI.md promises.
+test_stats_keys() {
+	local daemon=$1 file=$2 name=stats_keys_$1 keys k undocumented="" missing=""
+	shift 2
+	if [ ! -s "$file" ]; then
+		fail $name "no statistics file written at exit ($file)"
+		return
+	fi
+	if ! keys=$(python3 -c 'import json, sys; print("\n".join(json.load(open(sys.argv[1]))))' "$file" 2>&1); then
+		fail $name "$file is not a JSON object: $keys"
+		return
+	fi
+	for k in $keys; do
+		case $k in ended_*) grep -qF -- "${k#ended_}" "man/$daemon.8" && continue ;; esac
+		grep -qF -- "$k" "man/$daemon.8" || undocumented="$undocumented $k"
+	done
+	for k in "$@"; do
+		echo "$keys" | grep -qx -- "$k" || missing="$missing $k"
+	done
+	if [ -n "$undocumented$missing" ]; then
+		fail $name "not in man/$daemon.8:${undocumented:- none}; promised but absent:${missing:- none}"
+	else
+		pass $name
+	fi
+}
+test_stats_keys doppel-copy "$work/copy-stats.json" packets_captured packets_malformed \
+	capture_kernel_drops sessions_started sessions_active sessions_completed sessions_failed \
+	ended_closed ended_target_reset ended_session_timeout ended_keepalive_timeout \
+	ended_syn_timeout ended_retransmit_limit ended_send_failed ended_aborted \
+	ended_protocol_error ended_memory_limit ended_superseded ended_capture_gap \
+	sessions_refused_memory sessions_refused_route packets_sent bytes_replayed \
+	retransmissions send_errors summaries summaries_unmatched intercept_connected \
+	intercept_reconnects
+test_stats_keys doppel-intercept "$work/intercept-stats.json" summaries_in summaries_routed \
+	summaries_unrouted source_malformed source_lost frames_out bytes_out \
+	connections_accepted connections_refused connections_active \
+	connections_closed_malformed routes_active routes_added routes_deleted
+
 # The drop: after READY=1 the daemon runs as nobody with exactly
 # CAP_NET_RAW (13) and CAP_NET_ADMIN (12) effective and permitted.
 test_user_drop() {
