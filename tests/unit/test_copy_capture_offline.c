@@ -1,12 +1,12 @@
 /*
  * test_copy_capture_offline.c — the offline backend (capture_offline.c)
  * driven by a real event loop over pcap files the tests write themselves
- * (pcap_dump on a dead handle): Ethernet and Linux cooked (v1, and v2
- * with IPv6) files, packets
- * in file order with the file's stamps, non-TCP counted malformed, the
- * filter applied, timing scaled by speed (checked as "not before", never
- * as an upper bound), repeats, the done callback, yielding to the loop at
- * speed 0, a capture cut short by its snaplen, and refused files.
+ * (pcap_dump on a dead handle): Ethernet and Linux cooked (v1, and v2 with
+ * IPv6) files, packets in file order with the file's stamps, non-TCP
+ * counted malformed, the filter applied, timing scaled by speed (checked
+ * as "not before", never as an upper bound), repeats, the done callback,
+ * yielding to the loop at speed 0, a capture cut short by its snaplen, and
+ * refused files.
  */
 #include <stdarg.h>
 #include <stddef.h>
