@@ -76,8 +76,6 @@ struct nfqueue {
 	size_t receive_size;
 	struct nfqueue_socket *sockets;
 	size_t socket_count;
-	uint64_t enobufs;	/* recv() reports of a full buffer */
-	uint64_t netlink_errors;	/* error answers to our verdicts */
 	uint64_t proc_read_ms;	/* when the queue-full counts were last read */
 };
 
@@ -137,10 +135,11 @@ static int handle_datagram(struct nfqueue_socket *qs, const void *buf, size_t le
 
 			if (nlh->nlmsg_len < NLMSG_HDRLEN + sizeof(*error))
 				continue;
+			/* Other errors answer verdicts (ENOENT when the kernel
+			 * already dropped those packets, as on an interface
+			 * going down): nothing to do about them. */
 			if (seq && nlh->nlmsg_seq == seq)
 				answer = -error->error;
-			else if (error->error)
-				qs->owner->netlink_errors++;
 		} else if (NFNL_SUBSYS_ID(nlh->nlmsg_type) == NFNL_SUBSYS_QUEUE) {
 			handle_packet(qs, nlh);
 		}
@@ -158,11 +157,9 @@ static void read_until_empty(struct nfqueue_socket *qs)
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			if (errno == ENOBUFS) {
-				/* The lost packets show as an id gap. */
-				nq->enobufs++;
+			/* ENOBUFS: the lost packets show as an id gap. */
+			if (errno == ENOBUFS)
 				continue;
-			}
 			if (errno == ENOSPC) {
 				/* A datagram longer than our buffer, cut (never
 				 * expected): its id shows as a gap, so it counts

@@ -42,109 +42,8 @@ for tool in ip nft iptables iptables-save ip6tables-save python3 cc pkg-config; 
 	fi
 done
 
-suffix=$$-$RANDOM
-ns_a=dp-nft-a-$suffix
-ns_t=dp-nft-t-$suffix
-tmp=$(mktemp -d /tmp/doppel-nft-test.XXXXXX)
-export DOPPEL_RULES_STATE=$tmp/rules.state
-listener_pid=""
-failures=0
-
-cleanup() {
-	[ -n "$listener_pid" ] && kill "$listener_pid" 2>/dev/null && wait "$listener_pid" 2>/dev/null
-	ip netns del "$ns_a" 2>/dev/null
-	ip netns del "$ns_t" 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-a() { ip netns exec "$ns_a" "$@"; }
-t() { ip netns exec "$ns_t" "$@"; }
-pass() { echo "PASS $1"; }
-fail() { echo "FAIL $1: $2"; failures=$((failures + 1)); }
-
-# --- fixtures ---------------------------------------------------------------
-
-ip netns add "$ns_a" && ip netns add "$ns_t" || { echo "FAIL nft_setup: ip netns add"; exit 1; }
-a ip link add va type veth peer name vt netns "$ns_t" &&
-	a ip addr add 198.18.5.1/24 dev va && a ip link set va up && a ip link set lo up &&
-	t ip addr add 198.18.5.2/24 dev vt && t ip link set vt up && t ip link set lo up ||
-	{ echo "FAIL nft_setup: veth between the namespaces"; exit 1; }
-
-# The test reader, built from the sources the daemon uses.
-# shellcheck disable=SC2046
-if ! cc -std=gnu11 -O1 -g -D_GNU_SOURCE -Ilib -Iintercept tests/nft/nfq_listen.c \
-	intercept/source_nfqueue.c intercept/nfqueue_msg.c lib/*.c -o "$tmp/nfq_listen" \
-	$(pkg-config --cflags --libs libnetfilter_queue libmnl) -lm 2>"$tmp/cc.log"; then
-	echo "FAIL nft_build_listener: $(head -c 300 "$tmp/cc.log")"
-	exit 1
-fi
-
-# send_tcp COUNT [FIRST [baddoff]]: COUNT PSH|ACK segments 198.18.5.2:8080
-# -> 198.18.5.1:9, seq 1000 + 10 * i for i from FIRST (default 0), payload
-# "doppel-NNN" (10 bytes), valid checksums; "baddoff": a data offset of 15
-# (a 60-byte header in a 30-byte segment: malformed for doppel's parser,
-# still matched by the rule).
-cat >"$tmp/send_tcp.py" <<'EOF'
-import socket, struct, sys
-src, dst, sport, dport, count = "198.18.5.2", "198.18.5.1", 8080, 9, int(sys.argv[1])
-first = int(sys.argv[2]) if len(sys.argv) > 2 else 0
-offset = 15 if len(sys.argv) > 3 and sys.argv[3] == "baddoff" else 5
-def checksum(data):
-    if len(data) % 2:
-        data += b"\0"
-    total = sum(struct.unpack("!%dH" % (len(data) // 2), data))
-    while total >> 16:
-        total = (total & 0xffff) + (total >> 16)
-    return ~total & 0xffff
-s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_TCP)
-s.bind((src, 0))
-for i in range(first, first + count):
-    payload = b"doppel-%03d" % (i % 1000)
-    header = struct.pack("!HHIIBBHHH", sport, dport, 1000 + 10 * i, 1, offset << 4, 0x18, 512, 0, 0)
-    pseudo = socket.inet_aton(src) + socket.inet_aton(dst) + struct.pack("!BBH", 0, 6, len(header) + len(payload))
-    header = header[:16] + struct.pack("!H", checksum(pseudo + header + payload)) + header[18:]
-    try:
-        s.sendto(header + payload, (dst, 0))
-    except OSError as e:  # dropped at the target's own output hook: EPERM
-        print("send_tcp: segment %d: %s" % (i, e), file=sys.stderr)
-EOF
-send_tcp() { t python3 "$tmp/send_tcp.py" "$@"; }
-
-# Counters in the assistant: "early" before any rule of ours (-400),
-# "input" where the segments would reach its TCP stack; in the target,
-# "out" before our output rule. ns counter_install NS.
-counters_install() {
-	ip netns exec "$1" nft -f - <<'EOF'
-table inet dpcount {
-	chain early { type filter hook prerouting priority -400; tcp sport 8080 counter; }
-	chain input { type filter hook input priority 0; tcp sport 8080 counter; }
-	chain out { type filter hook output priority -400; tcp sport 8080 counter; }
-}
-EOF
-}
-counter() {	# ns chain -> packets
-	ip netns exec "$1" nft list chain inet dpcount "$2" |
-		sed -n 's/.*counter packets \([0-9]*\).*/\1/p'
-}
-# Anonymous counters do not reset in nft 1.0.6: make the table anew.
-counters_reset() { ip netns exec "$1" nft delete table inet dpcount && counters_install "$1"; }
-
-# The rules of both namespaces, less the counter table, for before/after.
-snapshot() {	# ns
-	{
-		ip netns exec "$1" iptables-save | grep -v '^#'
-		ip netns exec "$1" ip6tables-save | grep -v '^#'
-		ip netns exec "$1" nft list ruleset | sed '/^table inet dpcount/,/^}/d'
-	} 2>&1
-}
-
-# Does this kernel have the nft queue expression? (a check, nothing kept)
-nft_queue_works() {
-	a nft -c -f - >/dev/null 2>&1 <<'EOF'
-table inet dpprobe { chain c { type filter hook prerouting priority 0; queue num 0; } }
-EOF
-}
+# shellcheck source=tests/nft/lib.sh
+. "$root/tests/nft/lib.sh"
 
 # --- printed rules ----------------------------------------------------------
 
@@ -324,16 +223,6 @@ test_one_mode_at_a_time() {
 
 # --- packets ----------------------------------------------------------------
 
-# Wait for a line in a file (the listener's "ready"), 5 s at most.
-wait_for_line() {
-	local i
-	for i in $(seq 50); do
-		grep -qx "$2" "$1" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
 # With no rule the 5 segments reach the assistant's input: the counters
 # see what is sent, so their zeros below mean something.
 test_control() {
@@ -376,18 +265,6 @@ test_fail_closed_target() {
 	t "$helper" remove >/dev/null
 }
 
-# listen NS FIRST LAST COUNT [PREFIX [MAXLEN]]: start the reader, wait
-# until it is bound.
-listen() {
-	rm -f "$tmp/listen.out"	# or the last reader's "ready" would do
-	ip netns exec "$1" "$tmp/nfq_listen" "$2" "$3" "$4" 10000 "${5:-0}" "${6:-65536}" \
-		>"$tmp/listen.out" 2>&1 &
-	listener_pid=$!
-	wait_for_line "$tmp/listen.out" ready
-}
-listen_end() { wait "$listener_pid"; listener_pid=""; }
-
-# The reader gets the 5 segments, parsed, in order; none reaches input.
 # name queues prefix want_hex: want_hex is the payload prefix the reader
 # should print (hex of "doppel"), "" for none.
 test_nfqueue_assistant() {
@@ -529,7 +406,7 @@ test_nfqueue_malformed() {
 # doppel-intercept itself, queues 0-1: 5 segments in, no copy daemon
 # connected, so 5 summaries unrouted; nothing reaches input.
 test_intercept_daemon() {
-	local binary=${DOPPEL_INTERCEPT:-$root/build/doppel-intercept} pid i stats
+	local binary=${DOPPEL_INTERCEPT:-$root/build/doppel-intercept} pid stats
 	if [ ! -x "$binary" ]; then
 		echo "SKIP intercept_daemon_nfqueue: $binary not built"
 		return
@@ -541,14 +418,14 @@ test_intercept_daemon() {
 		--stats-file "$tmp/stats.json" >"$tmp/intercept.log" 2>&1 &
 	pid=$!
 	listener_pid=$pid
-	for i in $(seq 50); do
+	for _ in $(seq 50); do
 		grep -q "running" "$tmp/intercept.log" && break
 		sleep 0.1
 	done
 	counters_reset "$ns_a"
 	send_tcp 5
 	# The summaries are counted as they are read; give the loop its turn.
-	for i in $(seq 50); do
+	for _ in $(seq 50); do
 		kill -USR1 "$pid"
 		grep -q '"summaries_in": 5' "$tmp/stats.json" 2>/dev/null && break
 		sleep 0.1
