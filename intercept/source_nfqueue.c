@@ -45,8 +45,10 @@
 /* Send a verdict without waiting for flush() once this many are pending. */
 #define VERDICT_BATCH_MAX 1024
 /* Receive buffer per queue socket. SO_RCVBUFFORCE passes net.core.rmem_max
- * (we hold CAP_NET_ADMIN to bind queues at all); 16 MiB holds some 30,000
- * queued headers. */
+ * (we hold CAP_NET_ADMIN to bind queues at all). 16 MiB held 40,330
+ * headers-only packets in tests/nft (about 416 bytes each in the kernel's
+ * accounting): below the default queue length, so a stalled reader loses
+ * packets to ENOBUFS (seen as id gaps) before the queue fills. */
 #define RECEIVE_BUFFER_BYTES (16 * 1024 * 1024)
 /* How often flush() reads the kernel's queue-full drop counts. */
 #define PROC_READ_INTERVAL_MS 1000
