@@ -253,12 +253,13 @@ source_lab() {
 
 # --- (e): replay delay --------------------------------------------------------
 
-# tcpdump of the client's data packets to port 80, on eth0 of NS.
+# tcpdump of the client's data packets to DEST:80, on eth0 of NS. (Online's
+# eth0 also carries the replayed copies, to the target: hence the address.)
 delay_capture() {
-	local name=$1 ns=$2
+	local name=$1 ns=$2 dest=$3
 	lab_spawn "$name" "$ns" tcpdump -i eth0 -n -B 16384 -s 96 -w "$LAB_DIR/$name.pcap" \
-		"tcp dst port 80 and src host $ADDR_CLIENT and (ip[2:2] - ((ip[0] & 0xf) << 2) - ((tcp[12] & 0xf0) >> 2)) > 0"
-	wait_until 10 grep -q "listening on" "$LAB_DIR/$name.log" || fail "tcpdump did not start in $ns"
+		"tcp and dst host $dest and dst port 80 and src host $ADDR_CLIENT and (ip[2:2] - ((ip[0] & 0xf) << 2) - ((tcp[12] & 0xf0) >> 2)) > 0"
+	wait_until 10 grep -qs "listening on" "$LAB_DIR/$name.log" || fail "tcpdump did not start in $ns"
 }
 
 # "port seq time" for each data packet in a capture (absolute seq numbers).
@@ -275,8 +276,8 @@ delay_lab() {
 	scenario_begin "bench-delay-$load" nfqueue
 	http_lab 80
 	http_copy copy "$NS_ONLINE" 80
-	delay_capture tcpdump-online "$NS_ONLINE"
-	delay_capture tcpdump-target "$NS_TARGET"
+	delay_capture tcpdump-online "$NS_ONLINE" "$ADDR_ONLINE"
+	delay_capture tcpdump-target "$NS_TARGET" "$ADDR_TARGET"
 	if [ "$load" = curl ]; then
 		client_run 120 curl -s "http://$ADDR_ONLINE/?d=[1-2000]" >/dev/null || fail "curl failed"
 	else
@@ -287,7 +288,7 @@ delay_lab() {
 	lab_stop tcpdump-target INT
 	stats=$(join <(delay_packets tcpdump-online | awk '{ print $1 "/" $2, $3 }' | sort -s -u -k1,1) \
 		<(delay_packets tcpdump-target | awk '{ print $1 "/" $2, $3 }' | sort -s -u -k1,1) |
-		awk '{ print ($3 - $2) * 1e6 }' | sort -n |
+		awk '{ printf "%.0f\n", ($3 - $2) * 1e6 }' | sort -n |
 		awk '{ v[NR] = $1 } END { if (NR) printf "%.0f %.0f %.0f %d", v[int(NR * 0.5 + 0.5)], v[int(NR * 0.99 + 0.5)], v[NR], NR; else printf "- - - 0" }')
 	printf '  %s: replay delay p50 %s us, p99 %s us, max %s us over %s requests matched (%s captured at online)\n' \
 		"$load" $stats "$(delay_packets tcpdump-online | wc -l)"
@@ -306,6 +307,8 @@ spread() {
 run_part() {
 	local run
 	for run in $(seq 1 "$RUNS"); do
+		# Other work on the machine moves these figures: say how busy it was.
+		echo "  run $run of $*: load average $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
 		("$@") 2>&1 | tee -a "$results" | grep -v '^RESULT'
 	done
 }
