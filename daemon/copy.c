@@ -47,6 +47,7 @@ struct copy {
 	bool capture_open;
 	bool capture_done;	/* offline: the file was played to the end */
 	bool finished;
+	bool failed;		/* a deferred start failed: main exits 1 */
 	bool stopping;
 	struct intercept_links *links;
 	struct session_key *keys;	/* o->copies of them, for each packet */
@@ -205,6 +206,24 @@ static void on_summary(void *ctx, const struct packet *p)
 	engine_target_packet(c->engine, loop_now_ms(c->loop), p);
 }
 
+static int open_capture(struct copy *c, char *err, size_t errlen);
+
+/* An offline replay waits for every intercept: played at once, a file's
+ * sessions would all be refused while the links are still connecting. */
+static void start_offline_capture(struct copy *c)
+{
+	char err[600];
+
+	if (c->capture_open || c->capture_done || c->stopping ||
+	    intercept_links_ready(c->links) < intercept_links_count(c->links))
+		return;
+	if (open_capture(c, err, sizeof(err)) < 0) {
+		log_warnx("%s", err);
+		c->failed = true;
+		loop_stop(c->loop);
+	}
+}
+
 static void on_link_event(void *ctx, size_t index, const char *name, enum intercept_link_event ev,
 			  bool was_ready, const char *reason)
 {
@@ -217,6 +236,8 @@ static void on_link_event(void *ctx, size_t index, const char *name, enum interc
 	case LINK_EVENT_UP:
 		log_notice("intercept %s: connected (%zu of %zu ready)", name,
 			   intercept_links_ready(c->links), intercept_links_count(c->links));
+		if (c->o->capture_kind == CAPTURE_OFFLINE)
+			start_offline_capture(c);
 		return;
 	case LINK_EVENT_SUMMARY_DROPPED:
 		log_ratelimited(&c->rl_summary, now, LOG_LEVEL_WARNING,
@@ -399,6 +420,20 @@ static int open_links(struct copy *c, char *err, size_t errlen)
 	return 0;
 }
 
+/* The offline file is opened once the intercepts are ready; a file that
+ * cannot be read is still refused at start. */
+static int check_offline_file(const struct copy_options *o, char *err, size_t errlen)
+{
+	FILE *f = fopen(o->offline_file, "r");
+
+	if (!f) {
+		snprintf(err, errlen, "--offline '%s': %s", o->offline_file, strerror(errno));
+		return -1;
+	}
+	fclose(f);
+	return 0;
+}
+
 struct copy *copy_new(const struct copy_options *o, struct loop *l, char *err, size_t errlen)
 {
 	struct engine_config cfg;
@@ -427,7 +462,8 @@ struct copy *copy_new(const struct copy_options *o, struct loop *l, char *err, s
 		return NULL;
 	}
 	if (open_sender(c, err, errlen) < 0 || open_links(c, err, errlen) < 0 ||
-	    open_capture(c, err, errlen) < 0) {
+	    (o->capture_kind == CAPTURE_OFFLINE ? check_offline_file(o, err, errlen) :
+	     open_capture(c, err, errlen)) < 0) {
 		copy_free(c);
 		return NULL;
 	}
@@ -462,6 +498,11 @@ void copy_stop(struct copy *c, const char *why)
 bool copy_finished(const struct copy *c)
 {
 	return c->finished;
+}
+
+bool copy_failed(const struct copy *c)
+{
+	return c->failed;
 }
 
 void copy_free(struct copy *c)

@@ -24,7 +24,9 @@ struct copy;
 void copy_engine_config(const struct copy_options *o, struct engine_config *cfg);
 
 /* Open the sender, the capture and the intercept links (which start
- * connecting), and arm the statistics timer. NULL with err filled
+ * connecting), and arm the statistics timer. A live capture starts at
+ * once (sessions captured before the intercepts are ready are refused and
+ * counted); an --offline file is played once every intercept is ready. NULL with err filled
  * ("capture: ...", "send: ..."). o must outlive the copy. */
 struct copy *copy_new(const struct copy_options *o, struct loop *l, char *err, size_t errlen);
 
@@ -36,6 +38,9 @@ void copy_stop(struct copy *c, const char *why);
 /* An offline replay played its file to the end and every session ended
  * (the copy then stopped the loop itself). */
 bool copy_finished(const struct copy *c);
+/* Something that started after copy_new() failed (an --offline file opened
+ * once the intercepts were ready): it was logged and the loop stopped. */
+bool copy_failed(const struct copy *c);
 void copy_free(struct copy *c);
 
 #endif

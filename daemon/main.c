@@ -219,6 +219,10 @@ static const struct passwd *check_environment(struct daemon *d)
 		fprintf(stderr, "doppel-copy: %s\n", err);
 		exit(2);
 	}
+	if (o->offline_file && access(o->offline_file, R_OK) < 0) {
+		fprintf(stderr, "doppel-copy: --offline '%s': %s\n", o->offline_file, strerror(errno));
+		exit(2);
+	}
 	if (o->log_file && log_open_file(o->log_file) < 0) {
 		fprintf(stderr, "doppel-copy: -l '%s': %s\n", o->log_file, strerror(errno));
 		exit(2);
@@ -244,6 +248,7 @@ int main(int argc, char **argv)
 	struct daemon d;
 	const struct passwd *pw;
 	char err[1024];
+	int status;
 
 	memset(&d, 0, sizeof(d));
 	log_init("doppel-copy", LOG_LEVEL_INFO);
@@ -281,9 +286,10 @@ int main(int argc, char **argv)
 
 	if (loop_run(d.loop) < 0)
 		log_warn("event loop");
-	if (copy_finished(d.copy)) {
+	status = copy_failed(d.copy) ? 1 : 0;
+	if (copy_finished(d.copy) || status != 0) {
 		sd_notify_stopping();
-		copy_stop(d.copy, "offline replay done");
+		copy_stop(d.copy, status ? "the replay could not start" : "offline replay done");
 	}
 	copy_report(d.copy);
 	copy_free(d.copy);
@@ -292,5 +298,5 @@ int main(int argc, char **argv)
 		log_debug("cannot remove -P %s: %s", d.options.pidfile, strerror(errno));
 	log_info("stopped");
 	copy_options_free(&d.options);
-	return 0;
+	return status;
 }

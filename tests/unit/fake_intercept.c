@@ -167,14 +167,21 @@ size_t fake_intercept_frames(const struct fake_intercept *f, uint8_t type)
 struct run_state {
 	bool (*cond)(void *arg);
 	void *arg;
+	uint64_t timer;
 };
 
-static void check_condition(struct loop *l, void *arg)
+/* Checked every millisecond from a timer rather than a before-sleep hook,
+ * which the code under test may use itself. */
+static void check_condition(struct loop *l, uint64_t id, void *arg)
 {
 	struct run_state *r = arg;
 
-	if (r->cond(r->arg))
+	r->timer = 0;
+	if (r->cond(r->arg)) {
 		loop_stop(l);
+		return;
+	}
+	r->timer = loop_timer_add(l, 1, check_condition, r);
 }
 
 static void give_up(struct loop *l, uint64_t id, void *arg)
@@ -182,19 +189,20 @@ static void give_up(struct loop *l, uint64_t id, void *arg)
 	loop_stop(l);
 }
 
-/* The condition is checked before each sleep; a timer bounds the wait so
- * a broken link ends the test instead of hanging it. */
+/* A timer bounds the wait so a broken link ends the test instead of
+ * hanging it. */
 bool fake_run_until(struct loop *l, bool (*cond)(void *arg), void *arg, uint64_t max_ms)
 {
-	struct run_state r = { cond, arg };
+	struct run_state r = { cond, arg, 0 };
 	uint64_t guard;
 
 	if (cond(arg))
 		return true;
 	guard = loop_timer_add(l, max_ms, give_up, NULL);
-	loop_set_before_sleep(l, check_condition, &r);
+	r.timer = loop_timer_add(l, 1, check_condition, &r);
 	loop_run(l);
-	loop_set_before_sleep(l, NULL, NULL);
 	loop_timer_cancel(l, guard);
+	if (r.timer)
+		loop_timer_cancel(l, r.timer);
 	return cond(arg);
 }
