@@ -8,8 +8,9 @@
  *   hostile SRC4 DST4 SRC6 DST6 SPORT DPORT ROUNDS SEED
  *
  * Every packet claims source port SPORT, so a rule on it matches what can
- * be matched. Sends ROUNDS rounds (bounded), prints "sent N refused M"
- * (the kernel refuses some shapes at send time: that is fine, counted).
+ * be matched. Sends ROUNDS rounds (bounded), prints "sent N refused M":
+ * the kernel refuses some shapes at send time, and at LOCAL_OUT every
+ * packet the module drops fails its sendto() with EPERM; both are counted.
  */
 #include <arpa/inet.h>
 #include <errno.h>

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <arpa/inet.h>
 #include <linux/genetlink.h>
 #include <libmnl/libmnl.h>
@@ -155,7 +156,7 @@ static int cmd_listen(int argc, char **argv)
 		printf("open failed: %s\n", err);
 		return 1;
 	}
-	printf("listening\n");
+	printf("listening pid=%d\n", (int)getpid());
 	fflush(stdout);
 	loop_timer_add(ls.loop, seconds * 1000, on_stop, NULL);
 	loop_run(ls.loop);

@@ -1,0 +1,386 @@
+#!/bin/sh
+# The kmod tests that run inside the qemu VM (busybox sh), as PID 1's child.
+# Each prints "KMODTEST PASS name", "KMODTEST FAIL name: why" or
+# "KMODTEST SKIP name: why" on the console; tests/kmod/run.sh greps them.
+#
+#   tgt (198.18.0.2, 2001:2::2) t0 ==veth== a0 (198.18.0.1, 2001:2::1) asst
+#   httpd :8080 in tgt                      wget, kmodctl, doppel.ko's rules
+#
+# Responses from tgt:8080 reach asst's PRE_ROUTING; with a rule on them the
+# module swallows them (the client's connection never completes) and sends
+# their summaries to kmodctl, which runs intercept's real kmod source. In
+# LOCAL_OUT mode the rule sits in tgt and catches the responses leaving.
+# hostile sends malformed packets at both hooks; dmesg is checked at the end.
+# IPv6 addresses are from 2001:2::/48, the IPv6 benchmarking range.
+
+# busybox sh runs its own applets before PATH: iproute2's ip by path.
+ip() { /usr/sbin/ip "$@"; }
+pass() { echo "KMODTEST PASS $1"; }
+fail() { echo "KMODTEST FAIL $1: $2"; }
+skip() { echo "KMODTEST SKIP $1: $2"; }
+A() { ip netns exec asst "$@"; }
+T() { ip netns exec tgt "$@"; }
+
+# wait_line FILE PATTERN: poll up to 10 s for a line.
+wait_line() {
+	i=0
+	while [ $i -lt 100 ]; do
+		grep -q "$2" "$1" 2>/dev/null && return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 1
+}
+
+# stat NS NAME: one counter of doppel.ko in namespace NS.
+stat() {
+	ip netns exec "$1" kmodctl stats | awk -v n="$2" '$1 == n { print $2 }'
+}
+
+# fetch NS HOST: 0 when httpd's page arrives from HOST:8080 (at most 5 s).
+# busybox nc, since the static busybox's wget crashes in this initramfs.
+fetch() {
+	printf 'GET /index.html HTTP/1.0\r\n\r\n' |
+		ip netns exec "$1" timeout 5 nc -w 2 "$2" 8080 >/tmp/page 2>/dev/null
+	grep -q "doppel kmod test page" /tmp/page
+}
+
+# listen NS OUTFILE ARGS...: start kmodctl listen in the background, wait
+# until it is attached. Sets $listener, kmodctl's pid (ip netns exec forks),
+# and $listener_job, the job to wait for. 1 if it did not attach.
+listen() {
+	ns=$1 out=$2
+	shift 2
+	ip netns exec "$ns" kmodctl listen "$@" >"$out" 2>&1 &
+	listener_job=$!
+	wait_line "$out" '^listening\|^open failed\|^closed'
+	listener=$(sed -n 's/^listening pid=//p' "$out")
+	[ -n "$listener" ]
+}
+
+dump() {
+	echo "--- $1"
+	sed 's/^/    /' "$1" | tail -n 20
+}
+
+setup() {
+	ip netns add tgt && ip netns add asst &&
+	ip link add t0 netns tgt type veth peer name a0 netns asst &&
+	T ip addr add 198.18.0.2/24 dev t0 && T ip -6 addr add 2001:2::2/64 dev t0 nodad &&
+	A ip addr add 198.18.0.1/24 dev a0 && A ip -6 addr add 2001:2::1/64 dev a0 nodad &&
+	T ip link set t0 up && T ip link set lo up &&
+	A ip link set a0 up && A ip link set lo up || return 1
+	T httpd -f -p 8080 -h /www &
+	httpd_pid=$!
+	i=0
+	while [ $i -lt 20 ] && ! fetch asst 198.18.0.2; do
+		sleep 0.2
+		i=$((i + 1))
+	done
+	fetch asst 198.18.0.2
+}
+
+test_load() {
+	if insmod /lib/doppel.ko; then
+		pass insmod
+	else
+		fail insmod "insmod /lib/doppel.ko failed"
+		return 1
+	fi
+	out=$(kmodctl stats 2>&1)
+	if echo "$out" | grep -q '^rules 0' && echo "$out" | grep -q '^listener 0'; then
+		pass family_stats
+	else
+		fail family_stats "kmodctl stats said: $out"
+	fi
+}
+
+test_refusals() {
+	kmodctl refuse >/tmp/refuse 2>&1
+	rc=$?
+	n=$(grep -c '^refused ' /tmp/refuse)
+	if [ $rc = 0 ] && [ "$n" = 13 ] &&
+	   grep -q 'rule_empty: doppel: a rule needs an address, a port or both' /tmp/refuse &&
+	   grep -q 'attach_bad_version: doppel: unsupported protocol version' /tmp/refuse &&
+	   grep -q 'rules_too_many: doppel: more rules than' /tmp/refuse; then
+		pass netlink_refusals
+	else
+		fail netlink_refusals "exit $rc, $n of 13 refused with the expected messages"
+		dump /tmp/refuse
+	fi
+}
+
+test_roundtrip_v4() {
+	if ! listen asst /tmp/l_v4 --match 198.18.0.2:8080 --seconds 30; then
+		fail roundtrip_v4 "listener did not attach"
+		dump /tmp/l_v4
+		return
+	fi
+	if fetch asst 198.18.0.2; then
+		fail swallowed_v4 "the page arrived through the rule"
+	else
+		pass swallowed_v4
+	fi
+	kill $listener
+	wait $listener_job
+	if grep 'summary v4 198.18.0.2:8080 > 198.18.0.1:' /tmp/l_v4 | grep -q 'flags=0x12'; then
+		pass roundtrip_v4
+	else
+		fail roundtrip_v4 "no SYN-ACK summary from 198.18.0.2:8080"
+		dump /tmp/l_v4
+	fi
+	# Closing the source cleared the rules: the page arrives again.
+	if fetch asst 198.18.0.2; then
+		pass close_clears_rules
+	else
+		fail close_clears_rules "the page does not arrive after the listener closed"
+	fi
+}
+
+test_roundtrip_v6() {
+	if ! listen asst /tmp/l_v6 --match '[2001:2::2]:8080' --seconds 30; then
+		fail roundtrip_v6 "listener did not attach"
+		dump /tmp/l_v6
+		return
+	fi
+	if fetch asst 2001:2::2; then
+		fail swallowed_v6 "the page arrived through the rule"
+	else
+		pass swallowed_v6
+	fi
+	kill $listener
+	wait $listener_job
+	if grep 'summary v6 2001:2::2:8080 > 2001:2::1:' /tmp/l_v6 | grep -q 'flags=0x12'; then
+		pass roundtrip_v6
+	else
+		fail roundtrip_v6 "no SYN-ACK summary from [2001:2::2]:8080"
+		dump /tmp/l_v6
+	fi
+}
+
+test_fail_closed() {
+	before=$(stat asst no_listener)
+	A kmodctl set 8080 >/tmp/set 2>&1 || { fail fail_closed "kmodctl set: $(cat /tmp/set)"; return; }
+	if fetch asst 198.18.0.2; then
+		fail fail_closed "the page arrived with a rule and no listener"
+	else
+		after=$(stat asst no_listener)
+		if [ "${after:-0}" -gt "${before:-0}" ]; then
+			pass fail_closed
+		else
+			fail fail_closed "no_listener did not grow ($before -> $after)"
+		fi
+	fi
+	A kmodctl set >/dev/null 2>&1
+	if fetch asst 198.18.0.2; then
+		pass rules_cleared
+	else
+		fail rules_cleared "the page does not arrive after the rules were cleared"
+	fi
+}
+
+test_local_out() {
+	if ! listen tgt /tmp/l_out --local-out --match 8080 --seconds 30; then
+		fail local_out "listener did not attach"
+		dump /tmp/l_out
+		return
+	fi
+	if fetch asst 198.18.0.2; then
+		fail local_out_swallowed "the page left the target through a LOCAL_OUT rule"
+	else
+		pass local_out_swallowed
+	fi
+	kill $listener
+	wait $listener_job
+	if grep 'summary v4 198.18.0.2:8080 > 198.18.0.1:' /tmp/l_out | grep -q 'flags=0x12'; then
+		pass local_out
+	else
+		fail local_out "no SYN-ACK summary at LOCAL_OUT"
+		dump /tmp/l_out
+	fi
+}
+
+test_busy() {
+	if ! listen asst /tmp/l_busy --match 9999 --seconds 30; then
+		fail second_listener_refused "first listener did not attach"
+		dump /tmp/l_busy
+		return
+	fi
+	out=$(A kmodctl attach 2>&1)
+	if echo "$out" | grep -q 'another listener is attached'; then
+		pass second_listener_refused
+	else
+		fail second_listener_refused "second attach said: $out"
+	fi
+	kill $listener
+	wait $listener_job
+}
+
+hostile_round() {
+	ip netns exec "$1" hostile "$2" "$3" "$4" "$5" 9090 40000 "$6" "$7"
+}
+
+test_hostile() {
+	if ! listen asst /tmp/l_h --match 9090 --prefix 64 --seconds 120; then
+		fail hostile_pre_routing "listener did not attach"
+		dump /tmp/l_h
+return
+	fi
+	hostile_round tgt 198.18.0.2 198.18.0.1 2001:2::2 2001:2::1 200 7 >/tmp/h1 2>&1 &
+	sender=$!
+	# Rules change under the traffic; every set keeps 9090 in it.
+	i=0
+	while [ $i -lt 30 ]; do
+		A kmodctl set 9090 198.18.0.2 '[2001:2::2]:9090' >/dev/null
+		A kmodctl set 9090 --local-out 9090 7 >/dev/null
+		A kmodctl set 198.18.0.2:9090 '[2001:2::2]:9090' >/dev/null
+		A kmodctl set 9090 >/dev/null
+		i=$((i + 1))
+	done
+	wait $sender
+	sleep 1
+	kill $listener
+	wait $listener_job
+	if grep -q 'data=doppel-payload-0123456789' /tmp/l_h &&
+	   grep -q 'summary v6 .*data=doppel-payload-v6' /tmp/l_h &&
+	   grep -q 'summary v4 .* fragment' /tmp/l_h && grep -q '^closed' /tmp/l_h; then
+		pass hostile_pre_routing
+	else
+		fail hostile_pre_routing "summaries missing (payload prefix, IPv6, fragment)"
+		dump /tmp/h1
+		dump /tmp/l_h
+	fi
+
+	if ! listen asst /tmp/l_h2 --local-out --match 9090 --prefix 16 --seconds 120; then
+		fail hostile_local_out "listener did not attach"
+		dump /tmp/l_h2
+return
+	fi
+	malformed=$(stat asst malformed)
+	hostile_round asst 198.18.0.1 198.18.0.2 2001:2::1 2001:2::2 100 11 >/tmp/h2 2>&1
+	sleep 1
+	kill $listener
+	wait $listener_job
+	if grep -q 'data=doppel-payload-0$' /tmp/l_h2 &&
+	   [ "$(stat asst malformed)" -gt "${malformed:-0}" ]; then
+		pass hostile_local_out
+	else
+		fail hostile_local_out "no prefixed summary, or malformed did not grow"
+		dump /tmp/h2
+		dump /tmp/l_h2
+	fi
+	A kmodctl stats >/tmp/stats
+	if [ "$(stat asst matched)" -gt 0 ] && [ "$(stat asst fragments)" -gt 0 ] &&
+	   [ "$(stat asst summaries)" -gt 0 ] && [ "$(stat asst batches)" -gt 0 ]; then
+		pass hostile_counters
+	else
+		fail hostile_counters "counters did not move"
+	fi
+	dump /tmp/stats
+}
+
+test_kill_reattach() {
+	if ! listen asst /tmp/l_k1 --match 9090 --seconds 60; then
+		fail kill_reattach "listener did not attach"
+		dump /tmp/l_k1
+return
+	fi
+	kill -9 $listener
+	wait $listener_job 2>/dev/null
+	# Killed, it could not clear its rules: the module keeps dropping.
+	if [ "$(stat asst listener)" = 0 ] && [ "$(stat asst rules)" = 1 ]; then
+		pass killed_listener_released
+	else
+		fail killed_listener_released "listener $(stat asst listener), rules $(stat asst rules)"
+	fi
+	if ! listen asst /tmp/l_k2 --match 9090 --count 1 --seconds 20; then
+		fail kill_reattach "a new listener could not attach"
+		dump /tmp/l_k2
+		return
+	fi
+	hostile_round tgt 198.18.0.2 198.18.0.1 2001:2::2 2001:2::1 1 3 >/dev/null 2>&1
+	wait $listener_job
+	if grep -q '^summary' /tmp/l_k2; then
+		pass kill_reattach
+	else
+		fail kill_reattach "the new listener got no summary"
+		dump /tmp/l_k2
+	fi
+}
+
+test_netns_delete() {
+	ip netns add gone
+	ip netns exec gone ip link set lo up
+	if ip netns exec gone kmodctl set 80 --local-out 81 >/tmp/gone 2>&1 &&
+	   ip netns exec gone kmodctl stats | grep -q '^rules 2' && ip netns del gone; then
+		pass netns_delete_with_rules
+	else
+		fail netns_delete_with_rules "$(cat /tmp/gone)"
+	fi
+}
+
+test_rmmod_attached() {
+	if ! listen asst /tmp/l_r --match 9090 --seconds 60; then
+		fail rmmod_attached "listener did not attach"
+		dump /tmp/l_r
+return
+	fi
+	hostile_round tgt 198.18.0.2 198.18.0.1 2001:2::2 2001:2::1 300 5 >/dev/null 2>&1 &
+	sender=$!
+	sleep 1
+	if rmmod doppel; then
+		pass rmmod_attached
+	else
+		fail rmmod_attached "rmmod failed: $(lsmod | grep doppel)"
+	fi
+	kill $listener
+	wait $listener_job
+	wait $sender
+	if grep -q '^closed' /tmp/l_r; then
+		pass listener_survives_unload
+	else
+		fail listener_survives_unload "kmodctl did not close cleanly"
+		dump /tmp/l_r
+	fi
+	if insmod /lib/doppel.ko && [ "$(stat asst rules)" = 0 ] &&
+	   [ "$(stat asst listener)" = 0 ] && rmmod doppel; then
+		pass reload_clean
+	else
+		fail reload_clean "state after reload: $(A kmodctl stats 2>&1 | tr '\n' ' ')"
+	fi
+}
+
+test_dmesg() {
+	dmesg >/tmp/dmesg
+	bad=$(grep -E 'BUG|WARNING|Oops|general protection|leak|UBSAN|KASAN|refcount_t|list_(add|del) corruption|RCU stall|hung_task|INFO: task' /tmp/dmesg)
+	if [ -z "$bad" ]; then
+		pass dmesg_clean
+	else
+		fail dmesg_clean "$(echo "$bad" | head -n 3 | tr '\n' ' ')"
+		dump /tmp/dmesg
+	fi
+	grep -i doppel /tmp/dmesg | sed 's/^/dmesg: /'
+}
+
+if ! setup; then
+	fail lab_setup "namespaces, veth or httpd did not come up"
+	A ip addr
+	A ping -c 1 -W 2 198.18.0.2
+	A wget -O - -T 2 198.18.0.2
+	T netstat -ltn
+	exit 0
+fi
+pass lab_setup
+test_load || exit 0
+test_refusals
+test_roundtrip_v4
+test_roundtrip_v6
+test_fail_closed
+test_local_out
+test_busy
+test_hostile
+test_kill_reattach
+test_netns_delete
+test_rmmod_attached
+kill $httpd_pid
+test_dmesg
