@@ -10,8 +10,9 @@ build_pkgs="gcc make pkg-config libpcap-dev libnetfilter-queue-dev libmnl-dev
 # The end-to-end lab: real servers, real clients, real namespaces and rules.
 lab_pkgs="iproute2 nftables iptables nginx-light redis-server redis-tools wrk curl
 	tcpdump procps python3"
-# The kernel module: Debian's kernel and headers, booted under qemu; DKMS.
-kmod_pkgs="linux-image-amd64 linux-headers-amd64 qemu-system-x86 busybox-static
+# The kernel module: Debian's kernel and headers, booted under qemu; DKMS;
+# linux-source only for its scripts/checkpatch.pl (Debian ships it nowhere else).
+kmod_pkgs="linux-image-amd64 linux-headers-amd64 linux-source qemu-system-x86 busybox-static
 	cpio kmod dkms"
 # Operating it: unit verification and packaging.
 ops_pkgs="systemd debhelper dh-dkms dpkg-dev fakeroot lintian"
