@@ -100,9 +100,23 @@ stats_get() {
 
 stats_is() { [ "$(stats_get "$1" "$2")" = "$3" ]; }
 
-# copy_idle NAME [SECONDS]: wait until NAME's stats say no session is active
-# (stats are rewritten every second).
-copy_idle() { wait_until "${2:-30}" stats_is "$1" sessions_active 0; }
+stats_mtime() { stat -c %.9Y "$LAB_DIR/$1.json" 2>/dev/null || echo 0; }
+
+# copy_idle NAME [SECONDS]: wait until NAME's stats, written after this was
+# called (they are rewritten every second), say no session is active.
+copy_idle() {
+	local name=$1 tries=$((${2:-30} * 10)) seen
+	seen=$(stats_mtime "$name")
+	while [ $tries -gt 0 ]; do
+		if [ "$(stats_mtime "$name")" != "$seen" ]; then
+			stats_is "$name" sessions_active 0 && return 0
+			seen=$(stats_mtime "$name")
+		fi
+		sleep 0.1
+		tries=$((tries - 1))
+	done
+	return 1
+}
 
 # copy_summary NAME: the figures a scenario reports.
 copy_summary() {
