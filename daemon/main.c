@@ -16,6 +16,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "copy.h"
@@ -84,17 +85,46 @@ static int make_absolute(char **path, char *err, size_t errlen)
 	return 0;
 }
 
-static int daemonize(char *err, size_t errlen)
+/* -d, first half: fork before the loop and its signalfds exist (epoll
+ * watches a signalfd through the process that registered it: a loop made
+ * before fork never wakes for the child's signals). The parent waits on a
+ * pipe until the child says it is up, so start-up errors still reach the
+ * terminal and the exit status. Returns the pipe's end for daemon_detach. */
+static int daemon_fork(char *err, size_t errlen)
 {
-	pid_t pid = fork();
-	int fd;
+	int fds[2], status;
+	pid_t pid;
+	ssize_t n;
+	char byte;
 
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return snprintf(err, errlen, "pipe: %s", strerror(errno)), -1;
+	pid = fork();
 	if (pid < 0)
 		return snprintf(err, errlen, "fork: %s", strerror(errno)), -1;
-	if (pid > 0)
-		_exit(0);
+	if (pid > 0) {
+		close(fds[1]);
+		do
+			n = read(fds[0], &byte, 1);
+		while (n < 0 && errno == EINTR);
+		if (n == 1)
+			_exit(0);
+		/* The child died before it was up; it said why on stderr. */
+		if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status))
+			_exit(1);
+		_exit(WEXITSTATUS(status) ? WEXITSTATUS(status) : 1);
+	}
+	close(fds[0]);
 	if (setsid() < 0)
 		return snprintf(err, errlen, "setsid: %s", strerror(errno)), -1;
+	return fds[1];
+}
+
+/* -d, second half: the child is up; let the parent go. */
+static int daemon_detach(int ready_fd, char *err, size_t errlen)
+{
+	int fd;
+
 	if (chdir("/") < 0)
 		return snprintf(err, errlen, "chdir /: %s", strerror(errno)), -1;
 	fd = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -105,6 +135,9 @@ static int daemonize(char *err, size_t errlen)
 	dup2(fd, STDERR_FILENO);
 	if (fd > STDERR_FILENO)
 		close(fd);
+	if (write(ready_fd, "1", 1) != 1)
+		return snprintf(err, errlen, "telling the parent: %s", strerror(errno)), -1;
+	close(ready_fd);
 	return 0;
 }
 
@@ -248,7 +281,7 @@ int main(int argc, char **argv)
 	struct daemon d;
 	const struct passwd *pw;
 	char err[1024];
-	int status;
+	int status, ready_fd = -1;
 
 	memset(&d, 0, sizeof(d));
 	log_init("doppel-copy", LOG_LEVEL_INFO);
@@ -256,6 +289,8 @@ int main(int argc, char **argv)
 	log_set_level(d.options.log_level);
 	pw = check_environment(&d);
 	explain_options(&d.options);
+	if (d.options.daemonize && (ready_fd = daemon_fork(err, sizeof(err))) < 0)
+		log_fatalx("%s", err);
 
 	d.loop = loop_new();
 	if (!d.loop)
@@ -264,8 +299,6 @@ int main(int argc, char **argv)
 		log_fatalx("%s", err);
 	d.copy = copy_new(&d.options, d.loop, err, sizeof(err));
 	if (!d.copy)
-		log_fatalx("%s", err);
-	if (d.options.daemonize && daemonize(err, sizeof(err)) < 0)
 		log_fatalx("%s", err);
 	if (d.options.pidfile) {
 		if (write_pidfile(d.options.pidfile, err, sizeof(err)) < 0)
@@ -277,6 +310,8 @@ int main(int argc, char **argv)
 			log_fatalx("--user %s: %s", d.options.user, err);
 		log_info("running as %s, keeping CAP_NET_RAW and CAP_NET_ADMIN", d.options.user);
 	}
+	if (ready_fd >= 0 && daemon_detach(ready_fd, err, sizeof(err)) < 0)
+		log_fatalx("%s", err);
 	d.watchdog_period_ms = sd_watchdog_interval_ms() / 2;
 	if (d.watchdog_period_ms)
 		loop_timer_add(d.loop, d.watchdog_period_ms, on_watchdog, &d);
