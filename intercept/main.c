@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "background.h"
 #include "intercept_options.h"
 #include "intercept_stats.h"
 #include "log.h"
@@ -31,6 +32,7 @@ struct intercept {
 	struct source source;
 	bool source_open;
 	uint64_t watchdog_ms;
+	int ready_fd;		/* -d: tells the waiting parent we are up */
 };
 
 static void on_deliver(void *ctx, const struct packet *p)
@@ -166,13 +168,44 @@ static void write_pid_file(const char *path)
 	close(fd);
 }
 
-/* After the sockets are open: fork away (-d), the pid file, the user. */
+/* -d changes directory to "/": relative paths must keep naming the same
+ * files. */
+static void make_absolute(char **path)
+{
+	char cwd[4096], *absolute;
+
+	if (!*path || (*path)[0] == '/')
+		return;
+	if (!getcwd(cwd, sizeof(cwd)))
+		log_fatal("getcwd");
+	if (asprintf(&absolute, "%s/%s", cwd, *path) < 0)
+		log_fatalx("out of memory");
+	free(*path);
+	*path = absolute;
+}
+
+/* Before anything is opened (see background.h): into the background. */
+static void go_to_background(struct intercept *in)
+{
+	char err[256];
+
+	in->ready_fd = -1;
+	if (!in->options.daemonize)
+		return;
+	make_absolute(&in->options.log_file);
+	make_absolute(&in->options.pid_file);
+	make_absolute(&in->options.stats_file);
+	in->ready_fd = background_start(err, sizeof(err));
+	if (in->ready_fd < 0)
+		log_fatalx("-d: %s", err);
+}
+
+/* After the sockets are open: the pid file, the user, and -d's parent
+ * told that start-up succeeded. */
 static void settle(struct intercept *in)
 {
 	char err[256];
 
-	if (in->options.daemonize && daemon(0, 0) < 0)
-		log_fatal("daemon");
 	if (in->options.pid_file)
 		write_pid_file(in->options.pid_file);
 	if (in->options.user) {
@@ -180,6 +213,8 @@ static void settle(struct intercept *in)
 			log_fatalx("--user %s: %s", in->options.user, err);
 		log_info("running as %s with CAP_NET_ADMIN and CAP_NET_RAW", in->options.user);
 	}
+	if (in->ready_fd >= 0 && background_ready(in->ready_fd, err, sizeof(err)) < 0)
+		log_fatalx("-d: %s", err);
 }
 
 static void start_timers(struct intercept *in)
@@ -222,6 +257,7 @@ int main(int argc, char **argv)
 	if (in.options.log_file && log_open_file(in.options.log_file) < 0)
 		log_fatal("log file %s", in.options.log_file);
 	intercept_stats_init(&in.stats);
+	go_to_background(&in);
 	in.loop = loop_new();
 	if (!in.loop)
 		log_fatal("event loop");

@@ -124,8 +124,12 @@ static int pcap_setup(struct pcap_source *ps, const struct source_config *cfg,
 	pcap_set_immediate_mode(pcap, 1);
 	pcap_set_buffer_size(pcap, PCAP_BUFFER_SIZE);
 	r = pcap_activate(pcap);
-	if (r < 0)
-		return fail(err, errlen, pcap, "activate", r == PCAP_ERROR ? NULL : pcap_statustostr(r));
+	if (r < 0) {
+		/* PCAP_ERROR carries its text in pcap_geterr; the others are codes */
+		snprintf(err, errlen, "-i %s: %s", cfg->device ? cfg->device : "any",
+			 r == PCAP_ERROR ? pcap_geterr(pcap) : pcap_statustostr(r));
+		return -1;
+	}
 	if (link_from_dlt(pcap_datalink(pcap), &ps->link) < 0) {
 		snprintf(err, errlen, "pcap: link type %s is not supported",
 			 pcap_datalink_val_to_name(pcap_datalink(pcap)) ?: "(unknown)");
