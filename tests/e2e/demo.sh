@@ -69,8 +69,9 @@ curl_pid=$!
 progress() {
 	local elapsed=$1 online target pct
 	online=$(nginx_requests online) target=$(nginx_requests target)
-	pct=$(awk -v o="$online" -v t="$target" 'BEGIN { printf "%.2f", o ? 100 * t / o : 100 }')
-	printf '  %3ss  online %s req   target %s req  %s%%   sessions %s started, %s done   retrans %s   ' \
+	# The target may log a request a moment before online does: cap at 100.
+	pct=$(awk -v o="$online" -v t="$target" 'BEGIN { p = o ? 100 * t / o : 100; if (p > 100) p = 100; printf "%.1f", p }')
+	printf '  %3ss | online %8s req | target %8s req %5s%% | sessions %5s started %5s done | retransmissions %s' \
 		"$elapsed" "$(num "$online")" "$(num "$target")" "$pct" \
 		"$(num "$(stats_get copy sessions_started)")" "$(num "$(stats_get copy sessions_completed)")" \
 		"$(num "$(stats_get copy retransmissions)")"
@@ -83,7 +84,7 @@ while :; do
 	sleep 1
 	elapsed=$((elapsed + 1))
 	if [ -t 1 ]; then
-		printf '\r%s' "$(progress $elapsed)"
+		printf '\r%s\033[K' "$(progress $elapsed)"
 	elif [ $((elapsed % 5)) = 0 ]; then
 		progress $elapsed
 		echo
@@ -96,7 +97,7 @@ while :; do
 	settle_left=$((settle_left - 1))
 	[ $settle_left -gt 0 ] || break
 done
-[ -t 1 ] && printf '\r%s\n' "$(progress $elapsed)"
+[ -t 1 ] && printf '\r%s\033[K\n' "$(progress $elapsed)"
 wait "$wrk_pid" "$curl_pid" 2>/dev/null
 
 lab_stop copy >/dev/null
