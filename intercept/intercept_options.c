@@ -6,6 +6,7 @@
 #include "intercept_options.h"
 
 #include <getopt.h>
+#include <pcap/pcap.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -201,6 +202,24 @@ static int parse_log_level(const char *value, enum log_level *level, char *err, 
 	return opt_error(err, errlen, "unknown level (err, warning, notice, info or debug)");
 }
 
+/* A -F expression is compiled once here so that a typo is refused with
+ * the other bad options, before anything opens. */
+static int check_filter(const char *value, char *err, size_t errlen)
+{
+	pcap_t *dead = pcap_open_dead(DLT_EN10MB, 256);
+	struct bpf_program program;
+	int r = 0;
+
+	if (!dead)
+		return opt_error(err, errlen, "out of memory");
+	if (pcap_compile(dead, &program, value, 1, PCAP_NETMASK_UNKNOWN) < 0)
+		r = opt_error(err, errlen, "%s", pcap_geterr(dead));
+	else
+		pcap_freecode(&program);
+	pcap_close(dead);
+	return r;
+}
+
 static int parse_user(struct intercept_options *o, const char *value, char *err, size_t errlen)
 {
 	if (!getpwnam(value))
@@ -270,7 +289,8 @@ static int apply(struct intercept_options *o, int id, const char *value, bool fl
 		o->source_cfg.device = o->device;
 		return 0;
 	case 'F':
-		if (replace_string(&o->filter, value, err, errlen) < 0)
+		if (check_filter(value, err, errlen) < 0 ||
+		    replace_string(&o->filter, value, err, errlen) < 0)
 			return -1;
 		o->source_cfg.filter = o->filter;
 		return 0;

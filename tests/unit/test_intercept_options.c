@@ -151,6 +151,7 @@ static void test_bad_values(void **state)
 	char *interval[] = { "d", "--stats-interval", "10ms", NULL };
 	char *source[] = { "d", "--source", "afpacket", NULL };
 	char *user[] = { "d", "--user", "no-such-user-for-doppel", NULL };
+	char *filter[] = { "d", "-F", "tcp port", NULL };
 
 	expect_error(port, "-p '0': 0 is out of range 1..65535");
 	expect_error(port_text, "-p 'http': 'http' is not a number");
@@ -167,6 +168,7 @@ static void test_bad_values(void **state)
 	expect_error(interval, "--stats-interval '10ms': shorter than 100ms");
 	expect_error(source, "--source 'afpacket': unknown source (nfqueue, pcap or kmod)");
 	expect_error(user, "--user 'no-such-user-for-doppel': no such user");
+	expect_error(filter, "-F 'tcp port': can't parse filter expression: syntax error");
 
 	/* an address without a port: the parser's own words, after the option */
 	struct intercept_options o;
