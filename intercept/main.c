@@ -33,6 +33,7 @@ struct intercept {
 	bool source_open;
 	uint64_t watchdog_ms;
 	int ready_fd;		/* -d: tells the waiting parent we are up */
+	bool source_failed;	/* exit 1, for a supervisor to restart us */
 };
 
 static void on_deliver(void *ctx, const struct packet *p)
@@ -49,6 +50,15 @@ static void log_at(enum log_level level, const char *fmt, ...)
 	va_start(ap, fmt);
 	log_vmsg(level, fmt, ap);
 	va_end(ap);
+}
+
+static void on_source_fail(void *ctx, const char *why)
+{
+	struct intercept *in = ctx;
+
+	log_warnx("source %s: %s: stopping", in->options.source, why);
+	in->source_failed = true;
+	loop_stop(in->loop);
 }
 
 static void on_server_log(void *ctx, enum log_level level, const char *line)
@@ -150,6 +160,8 @@ static void open_source(struct intercept *in)
 		log_fatalx("--source %s: not built in", in->options.source);
 	in->source.deliver = on_deliver;
 	in->source.deliver_ctx = in->server;
+	in->source.fail = on_source_fail;
+	in->source.fail_ctx = in;
 	if (in->source.ops->open(&in->source, in->loop, &in->options.source_cfg, err,
 				 sizeof(err)) < 0)
 		log_fatalx("source %s: %s", in->options.source, err);
@@ -274,5 +286,5 @@ int main(int argc, char **argv)
 		log_warn("event loop");
 	shut_down(&in);
 	intercept_options_free(&in.options);
-	return 0;
+	return in.source_failed ? 1 : 0;
 }

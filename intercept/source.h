@@ -24,6 +24,12 @@ struct source;
  * p->payload_len is the original payload length. Valid only during the call. */
 typedef void (*source_deliver_fn)(void *ctx, const struct packet *p);
 
+/* Called (at most once) when the source can deliver nothing more — its
+ * device went away, its socket broke — with why as one line. The daemon
+ * logs it and stops (a supervisor restarts it). The source stops watching
+ * its fds before calling, so the loop does not spin on a dead one. */
+typedef void (*source_fail_fn)(void *ctx, const char *why);
+
 /* A kernel-side match: responses from addr:port (addr family 0 = any
  * address, port 0 = any port). */
 struct source_match {
@@ -70,6 +76,8 @@ struct source {
 	const struct source_ops *ops;
 	source_deliver_fn deliver;
 	void *deliver_ctx;
+	source_fail_fn fail;	/* may be NULL */
+	void *fail_ctx;
 	struct source_counters counters;
 	void *priv;	/* the implementation's state */
 };

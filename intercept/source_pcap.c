@@ -37,6 +37,7 @@ struct pcap_source {
 	/* pcap_setdirection() was refused: the cooked header's packet type
 	 * is the only way left to skip what this host sends. */
 	bool check_direction;
+	bool watching;		/* fd in the loop */
 	uint64_t stats_read_ms;
 };
 
@@ -97,10 +98,18 @@ static void on_packet(u_char *arg, const struct pcap_pkthdr *h, const u_char *by
 static void on_readable(struct loop *l, int fd, unsigned events, void *arg)
 {
 	struct pcap_source *ps = arg;
+	char why[PCAP_ERRBUF_SIZE + 32];
 
-	/* Non-blocking: returns 0 when nothing is left. An error here (the
-	 * interface went away) leaves the source silent; the stats show it. */
-	pcap_dispatch(ps->pcap, PCAP_DISPATCH_BUDGET, on_packet, (u_char *)ps);
+	/* Non-blocking: returns 0 when nothing is left. An error (the
+	 * interface went away) would keep the fd ready forever: stop watching
+	 * it and say so. */
+	if (pcap_dispatch(ps->pcap, PCAP_DISPATCH_BUDGET, on_packet, (u_char *)ps) != PCAP_ERROR)
+		return;
+	snprintf(why, sizeof(why), "capture failed: %s", pcap_geterr(ps->pcap));
+	loop_del_fd(l, fd);
+	ps->watching = false;
+	if (ps->source->fail)
+		ps->source->fail(ps->source->fail_ctx, why);
 }
 
 static int fail(char *err, size_t errlen, pcap_t *pcap, const char *what, const char *detail)
@@ -179,6 +188,7 @@ static int pcap_source_open(struct source *s, struct loop *l, const struct sourc
 		snprintf(err, errlen, "pcap: watch the capture: %s", strerror(errno));
 		goto fail;
 	}
+	ps->watching = true;
 	s->priv = ps;
 	return 0;
 fail:
@@ -208,7 +218,8 @@ static void pcap_source_close(struct source *s)
 
 	if (!ps)
 		return;
-	loop_del_fd(ps->loop, ps->fd);
+	if (ps->watching)
+		loop_del_fd(ps->loop, ps->fd);
 	pcap_close(ps->pcap);
 	free(ps);
 	s->priv = NULL;
