@@ -126,6 +126,27 @@ static void accept_one(struct server *s, int fd, const struct sockaddr_storage *
 		server_say(s, LOG_LEVEL_WARNING, "copy %s: dropped: %s", peer, err);
 }
 
+/* Out of descriptors or memory: the pending connection stays in the
+ * backlog and the listener stays readable, so watching it would spin.
+ * Stop until the next tick. */
+static void pause_listener(struct server *s)
+{
+	server_say(s, LOG_LEVEL_WARNING, "accept: %s: not accepting for a second",
+		   strerror(errno));
+	loop_del_fd(s->loop, s->listen_fd);
+	s->listen_paused = true;
+}
+
+static void on_listen_event(struct loop *l, int fd, unsigned events, void *arg);
+
+static void resume_listener(struct server *s)
+{
+	if (!s->listen_paused)
+		return;
+	if (loop_add_fd(s->loop, s->listen_fd, LOOP_READ, on_listen_event, s) == 0)
+		s->listen_paused = false;
+}
+
 static void on_listen_event(struct loop *l, int fd, unsigned events, void *arg)
 {
 	struct server *s = arg;
@@ -135,8 +156,10 @@ static void on_listen_event(struct loop *l, int fd, unsigned events, void *arg)
 		socklen_t len = sizeof(ss);
 		int client = accept4(fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (client < 0) {
-			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
-			    errno != ECONNABORTED)
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+				pause_listener(s);
+			else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
+				 errno != ECONNABORTED)
 				server_say(s, LOG_LEVEL_WARNING, "accept: %s", strerror(errno));
 			return;
 		}
@@ -154,6 +177,7 @@ static void on_tick(struct loop *l, uint64_t id, void *arg)
 		next = c->next;
 		connection_tick(c, now);
 	}
+	resume_listener(s);
 	s->tick_timer = loop_timer_add(l, SERVER_TICK_MS, on_tick, s);
 }
 
@@ -262,7 +286,8 @@ void server_free(struct server *s)
 	while (s->connections)
 		connection_fail(s->connections, WIRE_ERR_SHUTDOWN, "intercept is stopping");
 	loop_timer_cancel(s->loop, s->tick_timer);
-	loop_del_fd(s->loop, s->listen_fd);
+	if (!s->listen_paused)
+		loop_del_fd(s->loop, s->listen_fd);
 	close(s->listen_fd);
 	router_free(&s->router);
 	free(s);

@@ -42,6 +42,7 @@ struct server {
 	struct server_config cfg;
 	struct intercept_stats *stats;
 	int listen_fd;
+	bool listen_paused;		/* out of descriptors: accepting resumes at the next tick */
 	uint16_t port;
 	uint64_t tick_timer;
 	struct router router;

@@ -5,7 +5,7 @@
  * prefix only to peers that asked for it; heartbeats when idle; ERROR
  * TIMEOUT to a silent peer; ERROR SHUTDOWN when the server stops; and the
  * log lines for a peer's ERROR and for a stream cut in the middle of a
- * frame.
+ * frame; and a listener out of descriptors pausing rather than spinning.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include <cmocka.h>
@@ -207,6 +208,11 @@ static void test_shutdown_says_so(void **state)
 	fixture_server_stop(&f);
 }
 
+static bool paused(struct server_fixture *f, void *arg)
+{
+	return f->server->listen_paused;
+}
+
 static bool no_connections(struct server_fixture *f, void *arg)
 {
 	return server_connection_count(f->server) == 0;
@@ -237,6 +243,40 @@ static void test_peer_error_and_cut_frame_are_logged(void **state)
 	fixture_server_stop(&f);
 }
 
+/* Out of descriptors: the listener pauses instead of spinning on a
+ * connection it cannot accept, and accepts it once descriptors are back. */
+static void test_out_of_descriptors_pauses_accepting(void **state)
+{
+	struct server_fixture f;
+	struct wire_client a, b;
+	struct rlimit saved, tight;
+
+	fixture_server_init(&f);
+	fixture_server_start(&f);
+	wire_client_connect(&a, f.loop, server_port(f.server), true, false);
+	wire_client_connect(&b, f.loop, server_port(f.server), true, false);
+	/* room for exactly one more descriptor: a's accept */
+	int probe = dup(0);
+	assert_true(probe >= 0);
+	close(probe);
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &saved), 0);
+	tight = saved;
+	tight.rlim_cur = (rlim_t)probe + 1;
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &tight), 0);
+	struct stat_wait one = { ISTAT_CONNECTIONS_ACCEPTED, 1 };
+	fixture_run_until(&f, stat_reached, &one);
+	fixture_run_until(&f, paused, NULL);
+	assert_true(fixture_logged(&f, "accept: Too many open files", "not accepting"));
+	assert_int_equal(server_connection_count(f.server), 1);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &saved), 0);
+	struct stat_wait two = { ISTAT_CONNECTIONS_ACCEPTED, 2 };
+	fixture_run_until(&f, stat_reached, &two);
+	assert_false(f.server->listen_paused);
+	wire_client_close(&a);
+	wire_client_close(&b);
+	fixture_server_stop(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -246,6 +286,7 @@ int main(void)
 		cmocka_unit_test(test_silent_peer_times_out),
 		cmocka_unit_test(test_shutdown_says_so),
 		cmocka_unit_test(test_peer_error_and_cut_frame_are_logged),
+		cmocka_unit_test(test_out_of_descriptors_pauses_accepting),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
