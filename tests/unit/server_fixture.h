@@ -23,6 +23,7 @@
 #include "loop.h"
 #include "packet.h"
 #include "server.h"
+#include "wire_client.h"
 
 #define FIXTURE_LOG_LINES 64
 
@@ -140,6 +141,24 @@ static inline void fixture_deliver(struct server_fixture *f, const char *target,
 	fixture_response(buf, sizeof(buf), &p, target, target_port, client, client_port,
 			 payload_len);
 	server_deliver(f->server, &p);
+}
+
+/* Conditions for fixture_run_until. */
+struct stat_wait {
+	enum intercept_stat stat;
+	uint64_t value;
+};
+
+static inline bool fixture_stat_reached(struct server_fixture *f, void *arg)
+{
+	struct stat_wait *w = arg;
+
+	return f->stats.values[w->stat] >= w->value;
+}
+
+static inline bool fixture_client_closed(struct server_fixture *f, void *arg)
+{
+	return ((struct wire_client *)arg)->closed;
 }
 
 #endif

@@ -34,18 +34,6 @@ static bool hello_and_routes(struct server_fixture *f, void *arg)
 	return rc->client.frames[WIRE_HELLO] == 1 && STAT(f, ROUTES_ACTIVE) >= rc->routes_expected;
 }
 
-struct stat_wait {
-	enum intercept_stat stat;
-	uint64_t value;
-};
-
-static bool stat_reached(struct server_fixture *f, void *arg)
-{
-	struct stat_wait *w = arg;
-
-	return f->stats.values[w->stat] >= w->value;
-}
-
 static void connect_with_routes(struct server_fixture *f, struct routed_client *rc,
 				const char *client_addr, const uint16_t *ports, size_t n)
 {
@@ -142,11 +130,6 @@ static void test_summaries_go_to_their_owner_only(void **state)
 	fixture_server_stop(&f);
 }
 
-static bool client_closed(struct server_fixture *f, void *arg)
-{
-	return ((struct wire_client *)arg)->closed;
-}
-
 static void test_malformed_frame_closes_only_that_connection(void **state)
 {
 	static const uint16_t ports_a[] = { 1111 }, ports_b[] = { 2222 };
@@ -159,7 +142,7 @@ static void test_malformed_frame_closes_only_that_connection(void **state)
 	connect_with_routes(&f, &a, "198.18.0.1", ports_a, 1);
 	connect_with_routes(&f, &b, "198.18.0.1", ports_b, 1);
 	wire_client_send(&a.client, unknown_type, sizeof(unknown_type));
-	fixture_run_until(&f, client_closed, &a.client);
+	fixture_run_until(&f, fixture_client_closed, &a.client);
 
 	assert_int_equal(a.client.frames[WIRE_ERROR], 1);
 	assert_int_equal(a.client.error_code, WIRE_ERR_MALFORMED);
@@ -196,7 +179,7 @@ static void test_version_mismatch(void **state)
 	fixture_server_start(&f);
 	wire_client_connect(&c, f.loop, server_port(f.server), true, false);
 	wire_client_send(&c, hello, sizeof(hello));
-	fixture_run_until(&f, client_closed, &c);
+	fixture_run_until(&f, fixture_client_closed, &c);
 	assert_int_equal(c.frames[WIRE_HELLO], 1);	/* ours went first */
 	assert_int_equal(c.error_code, WIRE_ERR_VERSION);
 	assert_int_equal(server_connection_count(f.server), 0);
@@ -224,13 +207,13 @@ static void test_route_delete_stale_delete_and_close(void **state)
 	wire_client_send_route(&a.client, WIRE_ROUTE_DEL, "198.18.0.1", 5000, "198.19.0.1", 80);
 	wire_client_send_route(&a.client, WIRE_ROUTE_DEL, "198.18.0.1", 6000, "198.19.0.1", 80);
 	struct stat_wait stale = { ISTAT_ROUTES_STALE_DELETES, 1 };
-	fixture_run_until(&f, stat_reached, &stale);
+	fixture_run_until(&f, fixture_stat_reached, &stale);
 	assert_int_equal(STAT(&f, ROUTES_DELETED), 1);
 	assert_int_equal(server_route_count(f.server), 3);
 	/* b takes over a's 5001: moved, counted */
 	wire_client_send_route(&b.client, WIRE_ROUTE_ADD, "198.18.0.1", 5001, "198.19.0.1", 80);
 	struct stat_wait moved = { ISTAT_ROUTES_MOVED, 1 };
-	fixture_run_until(&f, stat_reached, &moved);
+	fixture_run_until(&f, fixture_stat_reached, &moved);
 	assert_int_equal(server_route_count(f.server), 3);
 	/* a closing removes its one remaining route (5002), not 5001 */
 	wire_client_close(&a.client);

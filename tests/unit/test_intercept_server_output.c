@@ -24,23 +24,6 @@
 
 #define STAT(f, name) ((f)->stats.values[ISTAT_##name])
 
-struct stat_wait {
-	enum intercept_stat stat;
-	uint64_t value;
-};
-
-static bool stat_reached(struct server_fixture *f, void *arg)
-{
-	struct stat_wait *w = arg;
-
-	return f->stats.values[w->stat] >= w->value;
-}
-
-static bool client_closed(struct server_fixture *f, void *arg)
-{
-	return ((struct wire_client *)arg)->closed;
-}
-
 static bool got_hello(struct server_fixture *f, void *arg)
 {
 	return ((struct wire_client *)arg)->frames[WIRE_HELLO] == 1;
@@ -57,8 +40,8 @@ static void hello_and_routes(struct server_fixture *f, struct wire_client *c, ui
 	wire_client_send_hello(c, features);
 	for (size_t i = 0; i < n; i++)
 		wire_client_send_route(c, WIRE_ROUTE_ADD, "198.18.0.1", ports[i], "198.19.0.1", 80);
-	fixture_run_until(f, stat_reached, &hello);
-	fixture_run_until(f, stat_reached, &routes);
+	fixture_run_until(f, fixture_stat_reached, &hello);
+	fixture_run_until(f, fixture_stat_reached, &routes);
 	if (watch)
 		fixture_run_until(f, got_hello, c);
 }
@@ -182,7 +165,7 @@ static void test_silent_peer_times_out(void **state)
 	f.cfg.heartbeat_idle_ms = 60000;
 	fixture_server_start(&f);
 	hello_and_routes(&f, &c, 0, ports, 2, true, false);
-	fixture_run_until(&f, client_closed, &c);
+	fixture_run_until(&f, fixture_client_closed, &c);
 	assert_int_equal(c.error_code, WIRE_ERR_TIMEOUT);
 	assert_int_equal(STAT(&f, CONNECTIONS_CLOSED_TIMEOUT), 1);
 	assert_int_equal(server_route_count(f.server), 0);
@@ -201,7 +184,7 @@ static void test_shutdown_says_so(void **state)
 	hello_and_routes(&f, &c, 0, NULL, 0, true, false);
 	server_free(f.server);
 	f.server = NULL;
-	fixture_run_until(&f, client_closed, &c);
+	fixture_run_until(&f, fixture_client_closed, &c);
 	assert_int_equal(c.frames[WIRE_ERROR], 1);
 	assert_int_equal(c.error_code, WIRE_ERR_SHUTDOWN);
 	wire_client_close(&c);
@@ -264,13 +247,13 @@ static void test_out_of_descriptors_pauses_accepting(void **state)
 	tight.rlim_cur = (rlim_t)probe + 1;
 	assert_int_equal(setrlimit(RLIMIT_NOFILE, &tight), 0);
 	struct stat_wait one = { ISTAT_CONNECTIONS_ACCEPTED, 1 };
-	fixture_run_until(&f, stat_reached, &one);
+	fixture_run_until(&f, fixture_stat_reached, &one);
 	fixture_run_until(&f, paused, NULL);
 	assert_true(fixture_logged(&f, "accept: Too many open files", "not accepting"));
 	assert_int_equal(server_connection_count(f.server), 1);
 	assert_int_equal(setrlimit(RLIMIT_NOFILE, &saved), 0);
 	struct stat_wait two = { ISTAT_CONNECTIONS_ACCEPTED, 2 };
-	fixture_run_until(&f, stat_reached, &two);
+	fixture_run_until(&f, fixture_stat_reached, &two);
 	assert_false(f.server->listen_paused);
 	wire_client_close(&a);
 	wire_client_close(&b);
