@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "server_internal.h"
@@ -64,7 +65,9 @@ static void watch_writable(struct connection *c, bool on)
 static bool out_write(struct connection *c)
 {
 	while (out_queued(c) > 0) {
-		ssize_t n = write(c->fd, c->out + c->out_start, out_queued(c));
+		/* MSG_NOSIGNAL: a vanished peer is an EPIPE to handle here, not
+		 * a SIGPIPE, whoever set the signal's disposition. */
+		ssize_t n = send(c->fd, c->out + c->out_start, out_queued(c), MSG_NOSIGNAL);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {

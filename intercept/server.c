@@ -89,7 +89,7 @@ static void refuse_full(int fd)
 	size_t len = wire_encode_error(frame, sizeof(frame), WIRE_ERR_INTERNAL,
 				       "intercept is at its connection limit");
 
-	if (len && write(fd, frame, len) < 0) {
+	if (len && send(fd, frame, len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
 		/* nothing more to do: the close says the rest */
 	}
 	close(fd);
