@@ -115,6 +115,8 @@ static int parse_transfer(const char *item, void *arg, char *err, size_t errlen)
 				 "(port@srcmac-dstIP:dport@nexthopmac)", item);
 	if (parse_online_side(left, item, &t, err, errlen) < 0)
 		return -1;
+	if (!strchr(right, ':'))
+		return opt_error(err, errlen, "missing the target port in '%s'", item);
 	if (opt_parse_host_port(right, 0, &t.target_addr, &t.target_port, why, sizeof(why)) < 0)
 		return opt_error(err, errlen, "bad target in '%s': %s", item, why);
 	if (t.has_online_addr && t.online_addr.family != t.target_addr.family)

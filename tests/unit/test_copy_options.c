@@ -302,8 +302,9 @@ static void test_transfer_errors(void **state)
 {
 	assert_transfer_refused("", "empty value");
 	assert_transfer_refused("80", "'80' is not [srcIP:]port-dstIP:dport (no '-')");
-	assert_transfer_refused("80-198.18.0.3", "bad target in '80-198.18.0.3': "
-				"'198.18.0.3' has no port");
+	assert_transfer_refused("80-198.18.0.3", "missing the target port in '80-198.18.0.3'");
+	assert_transfer_refused("80-[2001:db8::2]", "bad target in '80-[2001:db8::2]': "
+				"'[2001:db8::2]' has no port");
 	assert_transfer_refused("-198.18.0.3:80", "no online port before '-' in '-198.18.0.3:80'");
 	assert_transfer_refused("0-198.18.0.3:80", "bad online port in '0-198.18.0.3:80': "
 				"0 is out of range 1..65535");
@@ -329,7 +330,7 @@ static void test_transfer_errors(void **state)
 	assert_transfer_refused("1-198.18.0.3:1,2-198.18.0.3:1,3-198.18.0.3:1,4-198.18.0.3:1,"
 				"5-198.18.0.3:1", "more than 4 transfers");
 	/* Through the command line the option is named. */
-	assert_refused("-x '80-198.18.0.3': bad target in '80-198.18.0.3': '198.18.0.3' has no port",
+	assert_refused("-x '80-198.18.0.3': missing the target port in '80-198.18.0.3'",
 		       "-x", "80-198.18.0.3", "-s", "198.18.0.4");
 }
 
