@@ -77,7 +77,12 @@ snapshot() {	# ns
 # Does this kernel have the nft queue expression? (a check, nothing kept)
 nft_queue_works() {
 	a nft -c -f - >/dev/null 2>&1 <<'EOF'
-table inet dpprobe { chain c { type filter hook prerouting priority 0; queue num 0; } }
+table inet dpprobe {
+	chain c {
+		type filter hook prerouting priority 0;
+		queue num 0
+	}
+}
 EOF
 }
 

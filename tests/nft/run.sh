@@ -25,6 +25,9 @@
 #                      losses (ENOBUFS, queue full) are counted exactly
 #   intercept_daemon_nfqueue  the same through build/doppel-intercept (its
 #                      statistics), when it has been built
+#   vm_nft_*           the nftables backend (table inet doppel, queue ...
+#                      fanout), which this kernel refuses, in a qemu VM with
+#                      Debian's kernel (tests/nft/vm.sh, vm_tests.sh)
 # Needs root (namespaces, rules); SKIPs without it.
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
@@ -480,5 +483,9 @@ test_nfqueue_busy
 test_nfqueue_lost
 test_nfqueue_queue_full
 test_intercept_daemon
+
+# The nft backend where the kernel has the queue expression: in a VM.
+"$root/tests/nft/vm.sh" "$tmp/nfq_listen" "$tmp" | tee "$tmp/vm.out"
+grep -q '^FAIL ' "$tmp/vm.out" && failures=$((failures + 1))
 
 [ "$failures" = 0 ]
