@@ -338,6 +338,11 @@ void copy_report(struct copy *c)
 	copy_stats_collect(&c->stats, &src);
 	stats_format_line(&c->stats.table, line, sizeof(line), 0);
 	log_info("stats: %s", line[0] ? line : "nothing yet");
+	/* Not CLI.md's keys: they should stay 0, and say so loudly if not. */
+	if (c->refused_not_target || c->failures_dropped)
+		log_warnx("stats: %" PRIu64 " packets refused as not addressed to a target, %" PRIu64
+			  " send failures left to the retransmission limit", c->refused_not_target,
+			  c->failures_dropped);
 	if (c->o->stats_file && stats_write_json(&c->stats.table, NULL, c->o->stats_file) < 0)
 		log_warn("--stats-file %s", c->o->stats_file);
 }
