@@ -163,6 +163,20 @@ void engine_abort(struct engine *e, uint64_t now_ms, const struct session_key *k
 	session_free_graveyard(e);
 }
 
+void engine_send_failed(struct engine *e, uint64_t now_ms, const struct session_key *k,
+			const char *detail)
+{
+	struct session_key key;
+	struct session *s;
+
+	session_key_normalize(&key, k);
+	s = session_table_find(&e->table, &key);
+	/* No RST: the send path that refused this packet would refuse it too. */
+	if (s)
+		session_finish(e, s, END_SEND_FAILED, false, detail ? detail : "send failed");
+	session_free_graveyard(e);
+}
+
 void engine_abort_all(struct engine *e, uint64_t now_ms, const char *detail)
 {
 	/* Taking the heap's last node each time keeps every removal O(1). */

@@ -186,6 +186,11 @@ uint64_t engine_next_deadline(const struct engine *e);
 void engine_abort(struct engine *e, uint64_t now_ms, const struct session_key *k,
 		  const char *detail);
 void engine_abort_all(struct engine *e, uint64_t now_ms, const char *detail);
+/* The send backend refused one of k's packets after the sink had taken it
+ * (a batch flushed later): the session ends END_SEND_FAILED, as when the
+ * sink refuses at once, without an RST. Unknown sessions are ignored. */
+void engine_send_failed(struct engine *e, uint64_t now_ms, const struct session_key *k,
+			const char *detail);
 
 const struct engine_counters *engine_counters(const struct engine *e);
 
