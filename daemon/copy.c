@@ -138,7 +138,8 @@ static void sink_session_end(void *ctx, const struct session_key *k,
 		  detail ? detail : "");
 }
 
-/* The sender refused a packet at flush time: end its session, later. */
+/* The sender refused a packet at flush time (maybe from inside the engine,
+ * when send_queue flushed a full batch): end its session, later. */
 static void on_send_failure(void *ctx, const struct session_key *k, int err)
 {
 	struct copy *c = ctx;
@@ -154,24 +155,18 @@ static void on_send_failure(void *ctx, const struct session_key *k, int err)
 
 static void handle_send_failures(struct copy *c)
 {
-	struct send_failure batch[64];
 	uint64_t now = loop_now_ms(c->loop);
 
-	/* engine_abort sends an RST that may fail and queue again: take the
-	 * entries out first, a bounded number of rounds. */
-	for (int round = 0; round < 4 && c->failure_count > 0; round++) {
-		size_t n = c->failure_count < 64 ? c->failure_count : 64;
+	/* Ending a session sends nothing more, so the queue only shrinks;
+	 * the count bounds the work all the same. */
+	for (size_t done = 0; c->failure_count > 0 && done < 2 * SEND_FAILURES_MAX; done++) {
+		struct send_failure f = c->failures[--c->failure_count];
+		char detail[96];
 
-		memcpy(batch, c->failures + c->failure_count - n, n * sizeof(batch[0]));
-		c->failure_count -= n;
-		for (size_t i = 0; i < n; i++) {
-			char detail[96];
-
-			snprintf(detail, sizeof(detail), "send failed: %s", strerror(batch[i].err));
-			log_ratelimited(&c->rl_failure, now, LOG_LEVEL_WARNING,
-					"a replayed packet was refused: %s", strerror(batch[i].err));
-			engine_abort(c->engine, now, &batch[i].key, detail);
-		}
+		snprintf(detail, sizeof(detail), "send failed: %s", strerror(f.err));
+		log_ratelimited(&c->rl_failure, now, LOG_LEVEL_WARNING,
+				"a replayed packet was refused: %s", strerror(f.err));
+		engine_send_failed(c->engine, now, &f.key, detail);
 	}
 }
 

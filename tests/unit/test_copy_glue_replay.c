@@ -13,7 +13,8 @@
  * target whole; the session closes and its route is deleted; the offline
  * replay then stops the loop; stopping with a session in flight sends the
  * target an RST and the intercept its route deletion; losing the intercept
- * aborts the session. Every frame seen is addressed to the target.
+ * aborts the session; a send the kernel refuses ends its session, not the
+ * daemon. Every frame seen is addressed to the target.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -257,7 +258,7 @@ static int group_setup(void **state)
 	return 0;
 }
 
-static int setup(void **state)
+static int setup_replay(void **state, const char *transfer)
 {
 	struct replay *r;
 	char port[16];
@@ -284,7 +285,7 @@ static int setup(void **state)
 	close(fd);
 	snprintf(port, sizeof(port), "127.0.0.1:%u", r->fake.port);
 	{
-		char *argv[] = { "doppel-copy", "-x", "80-" TARGET ":8080", "-s", port,
+		char *argv[] = { "doppel-copy", "-x", (char *)transfer, "-s", port,
 				 "--offline", r->pcap_path, "--speed", "0",
 				 "--stats-file", r->stats_path, NULL };
 		char err[256];
@@ -298,6 +299,19 @@ static int setup(void **state)
 	alarm(60);
 	*state = r;
 	return 0;
+}
+
+static int setup(void **state)
+{
+	return setup_replay(state, "80-" TARGET ":8080");
+}
+
+/* A target this namespace has no route to: every send is refused. */
+#define UNREACHABLE "198.18.9.9"
+
+static int setup_unreachable(void **state)
+{
+	return setup_replay(state, "80-" UNREACHABLE ":8080");
 }
 
 static int teardown(void **state)
@@ -413,12 +427,38 @@ static void test_lost_intercept_aborts(void **state)
 	assert_non_null(strstr(json, "\"sessions_active\": 0,"));
 }
 
+/* The kernel refuses the SYN at flush time (ENETUNREACH): the session
+ * ends with the reason, the daemon goes on, and the offline replay ends. */
+static void test_send_failure_ends_session(void **state)
+{
+	struct replay *r = *state;
+	char err[256], json[4096];
+
+	if (!r)
+		skip();
+	r->copy = copy_new(&r->options, r->loop, err, sizeof(err));
+	assert_non_null(r->copy);
+	assert_true(fake_run_until(r->loop, finished, r, 10000));
+	copy_report(r->copy);
+	unit_read_file(r->stats_path, json, sizeof(json));
+	assert_non_null(strstr(json, "\"sessions_started\": 1,"));
+	assert_non_null(strstr(json, "\"ended_send_failed\": 1,"));
+	/* Only the SYN was tried: no RST after a refusal. */
+	assert_non_null(strstr(json, "\"send_errors\": 1,"));
+	assert_non_null(strstr(json, "\"packets_sent\": 0,"));
+	/* Its route came and went. */
+	assert_true(fake_run_until(r->loop, route_deleted, r, 10000));
+	assert_int_equal(r->frame_count, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_session_replayed_and_closed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stop_resets_the_target, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lost_intercept_aborts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_send_failure_ends_session, setup_unreachable,
+						teardown),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, NULL);
