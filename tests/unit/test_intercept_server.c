@@ -3,7 +3,7 @@
  * 127.0.0.1 speaking lib/wire: the HELLO exchange, routes, summaries
  * routed to the owning connection only, unrouted responses counted, a
  * malformed frame closing only its own connection (ERROR and a log line),
- * ROUTE_DEL and stale deletes, a closed connection's routes removed, and
+ * ROUTE_DEL and stale deletes, a closed connection's routes removed, IPv6, and
  * the -x allowlist.
  */
 #include <setjmp.h>
@@ -272,6 +272,33 @@ static void test_allowlist_admits_listed(void **state)
 	fixture_server_stop(&f);
 }
 
+/* IPv6 routes and responses: the record carries the 40-byte IPv6 header. */
+static void test_ipv6_route_and_summary(void **state)
+{
+	struct server_fixture f;
+	struct wire_client c;
+	struct stat_wait routed = { ISTAT_ROUTES_ACTIVE, 1 };
+
+	fixture_server_init(&f);
+	fixture_server_start(&f);
+	wire_client_connect(&c, f.loop, server_port(f.server), true, false);
+	wire_client_send_hello(&c, WIRE_FEAT_IPV6);
+	wire_client_send_route(&c, WIRE_ROUTE_ADD, "2001:db8::1", 40000, "2001:db8::2", 443);
+	fixture_run_until(&f, fixture_stat_reached, &routed);
+	fixture_deliver(&f, "2001:db8::2", 443, "2001:db8::1", 40000, 7);
+	fixture_deliver(&f, "2001:db8::3", 443, "2001:db8::1", 40000, 7);	/* other target */
+	struct two_counts want = { &c, NULL, 1, 0 };
+	fixture_run_until(&f, records_arrived, &want);
+	assert_int_equal(c.record_count, 1);
+	assert_int_equal(c.records[0].data_len, 60);
+	assert_int_equal(c.records[0].source_port, 443);
+	assert_int_equal(c.records[0].destination_port, 40000);
+	assert_int_equal(c.records[0].payload_len, 7);
+	assert_int_equal(STAT(&f, SUMMARIES_UNROUTED), 1);
+	wire_client_close(&c);
+	fixture_server_stop(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -282,6 +309,7 @@ int main(void)
 		cmocka_unit_test(test_route_delete_stale_delete_and_close),
 		cmocka_unit_test(test_allowlist_refuses_others),
 		cmocka_unit_test(test_allowlist_admits_listed),
+		cmocka_unit_test(test_ipv6_route_and_summary),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -46,7 +46,7 @@ void wire_client_connect(struct wire_client *c, struct loop *l, uint16_t port, b
 void wire_client_watch(struct wire_client *c);
 void wire_client_send(struct wire_client *c, const void *bytes, size_t len);
 void wire_client_send_hello(struct wire_client *c, uint32_t features);
-/* One IPv4 route frame (type ROUTE_ADD or ROUTE_DEL). */
+/* One route frame (ROUTE_ADD or ROUTE_DEL), IPv4 or IPv6 addresses. */
 void wire_client_send_route(struct wire_client *c, enum wire_type type,
 			    const char *client, uint16_t client_port,
 			    const char *target, uint16_t target_port);
