@@ -276,12 +276,66 @@ static void explain_options(const struct copy_options *o)
 	}
 }
 
+/* Everything up to READY=1: the loop, signals, the replay's sockets, the
+ * pid file, the drop of privileges, the detach from the terminal. */
+static void start(struct daemon *d, const struct passwd *pw, int ready_fd)
+{
+	char err[1024];
+
+	d->loop = loop_new();
+	if (!d->loop)
+		log_fatal("loop");
+	if (setup_signals(d, err, sizeof(err)) < 0)
+		log_fatalx("%s", err);
+	d->copy = copy_new(&d->options, d->loop, err, sizeof(err));
+	if (!d->copy)
+		log_fatalx("%s", err);
+	if (d->options.pidfile) {
+		if (write_pidfile(d->options.pidfile, err, sizeof(err)) < 0)
+			log_fatalx("%s", err);
+		d->pidfile_written = true;
+	}
+	if (pw) {
+		if (drop_privileges(pw, err, sizeof(err)) < 0)
+			log_fatalx("--user %s: %s", d->options.user, err);
+		log_info("running as %s, keeping CAP_NET_RAW and CAP_NET_ADMIN", d->options.user);
+	}
+	if (ready_fd >= 0 && daemon_detach(ready_fd, err, sizeof(err)) < 0)
+		log_fatalx("%s", err);
+	d->watchdog_period_ms = sd_watchdog_interval_ms() / 2;
+	if (d->watchdog_period_ms)
+		loop_timer_add(d->loop, d->watchdog_period_ms, on_watchdog, d);
+	sd_notify_ready();
+	log_info("doppel-copy %s started: %zu transfers, %zu intercepts", DOPPEL_VERSION,
+		 d->options.transfer_count, d->options.intercept_count);
+}
+
+/* After the loop: the exit status. A signal has stopped the replay
+ * already; an offline replay that ended, or failed to start, not yet. */
+static int finish(struct daemon *d)
+{
+	int status = copy_failed(d->copy) ? 1 : 0;
+
+	if (copy_finished(d->copy) || status != 0) {
+		sd_notify_stopping();
+		copy_stop(d->copy, status ? "the replay could not start" : "offline replay done");
+	}
+	copy_report(d->copy);
+	copy_free(d->copy);
+	loop_free(d->loop);
+	if (d->pidfile_written && unlink(d->options.pidfile) < 0)
+		log_debug("cannot remove -P %s: %s", d->options.pidfile, strerror(errno));
+	log_info("stopped");
+	copy_options_free(&d->options);
+	return status;
+}
+
 int main(int argc, char **argv)
 {
 	struct daemon d;
 	const struct passwd *pw;
 	char err[1024];
-	int status, ready_fd = -1;
+	int ready_fd = -1;
 
 	memset(&d, 0, sizeof(d));
 	log_init("doppel-copy", LOG_LEVEL_INFO);
@@ -291,47 +345,8 @@ int main(int argc, char **argv)
 	explain_options(&d.options);
 	if (d.options.daemonize && (ready_fd = daemon_fork(err, sizeof(err))) < 0)
 		log_fatalx("%s", err);
-
-	d.loop = loop_new();
-	if (!d.loop)
-		log_fatal("loop");
-	if (setup_signals(&d, err, sizeof(err)) < 0)
-		log_fatalx("%s", err);
-	d.copy = copy_new(&d.options, d.loop, err, sizeof(err));
-	if (!d.copy)
-		log_fatalx("%s", err);
-	if (d.options.pidfile) {
-		if (write_pidfile(d.options.pidfile, err, sizeof(err)) < 0)
-			log_fatalx("%s", err);
-		d.pidfile_written = true;
-	}
-	if (pw) {
-		if (drop_privileges(pw, err, sizeof(err)) < 0)
-			log_fatalx("--user %s: %s", d.options.user, err);
-		log_info("running as %s, keeping CAP_NET_RAW and CAP_NET_ADMIN", d.options.user);
-	}
-	if (ready_fd >= 0 && daemon_detach(ready_fd, err, sizeof(err)) < 0)
-		log_fatalx("%s", err);
-	d.watchdog_period_ms = sd_watchdog_interval_ms() / 2;
-	if (d.watchdog_period_ms)
-		loop_timer_add(d.loop, d.watchdog_period_ms, on_watchdog, &d);
-	sd_notify_ready();
-	log_info("doppel-copy %s started: %zu transfers, %zu intercepts", DOPPEL_VERSION,
-		 d.options.transfer_count, d.options.intercept_count);
-
+	start(&d, pw, ready_fd);
 	if (loop_run(d.loop) < 0)
 		log_warn("event loop");
-	status = copy_failed(d.copy) ? 1 : 0;
-	if (copy_finished(d.copy) || status != 0) {
-		sd_notify_stopping();
-		copy_stop(d.copy, status ? "the replay could not start" : "offline replay done");
-	}
-	copy_report(d.copy);
-	copy_free(d.copy);
-	loop_free(d.loop);
-	if (d.pidfile_written && unlink(d.options.pidfile) < 0)
-		log_debug("cannot remove -P %s: %s", d.options.pidfile, strerror(errno));
-	log_info("stopped");
-	copy_options_free(&d.options);
-	return status;
+	return finish(&d);
 }
