@@ -6,13 +6,21 @@
 #
 # Needs root; without it every scenario is SKIPped and the suite exits 0.
 # Environment: E2E_SOURCES (default "nfqueue pcap"), E2E_SCENARIOS (names,
-# default all), E2E_BUILD (where the daemons are, default build), and
+# default all), E2E_BUILD (where the daemons are: build/san, the ASan+UBSan
+# build `make check` makes, when it has both daemons, else build), and
 # E2E_LOGS (default build/test-logs/e2e): the lab directory of every failed
 # scenario is kept there (daemon logs, stats JSON, server logs).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 dir=tests/e2e/scenarios
 sources=${E2E_SOURCES:-"nfqueue pcap"}
+# Real traffic through sanitized daemons: a memory error or a leak at exit
+# fails the scenario (the daemon's exit status is checked).
+if [ -z "${E2E_BUILD:-}" ] && [ -x build/san/doppel-copy ] && [ -x build/san/doppel-intercept ]; then
+	export E2E_BUILD=build/san
+fi
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 # The lab's self-test first: if it fails, nothing else can pass.
 scenarios=${E2E_SCENARIOS:-"lab http-keepalive http-per-connection http-post-1mb redis-pipeline
 	idle-connection client-rewrite two-online link-layer pcap-capture intercept-restart loss
@@ -75,5 +83,5 @@ for name in $scenarios; do
 		run_one "$name" "$source"
 	done
 done
-echo "e2e: $(($(date +%s) - start)) s"
+echo "e2e: $(($(date +%s) - start)) s, daemons from ${E2E_BUILD:-build}"
 exit $status
