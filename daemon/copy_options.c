@@ -197,24 +197,6 @@ static int parse_capture_kind(const char *value, enum capture_kind *out, char *e
 	return 0;
 }
 
-static int parse_log_level(const char *value, enum log_level *out, char *err, size_t errlen)
-{
-	static const struct { const char *name; enum log_level level; } levels[] = {
-		{ "err", LOG_LEVEL_ERR }, { "warning", LOG_LEVEL_WARNING },
-		{ "notice", LOG_LEVEL_NOTICE }, { "info", LOG_LEVEL_INFO },
-		{ "debug", LOG_LEVEL_DEBUG },
-	};
-
-	for (size_t i = 0; i < sizeof(levels) / sizeof(levels[0]); i++) {
-		if (strcmp(value, levels[i].name) == 0) {
-			*out = levels[i].level;
-			return 0;
-		}
-	}
-	return opt_error(err, errlen, "'%s' is not a log level (err, warning, notice, info, debug)",
-			 value);
-}
-
 static int parse_client_list(struct copy_options *o, const char *value, char *err, size_t errlen)
 {
 	struct dp_addr *addrs;
@@ -278,7 +260,7 @@ static int apply(struct copy_options *o, int id, const char *value, char *err, s
 	case 'D': return parse_u16(value, 64, 65495, &o->mss, err, errlen);
 	case 'l': return set_string(&o->log_file, value, err, errlen);
 	case 'P': return set_string(&o->pidfile, value, err, errlen);
-	case OPT_LOG_LEVEL: return parse_log_level(value, &o->log_level, err, errlen);
+	case OPT_LOG_LEVEL: return opt_parse_log_level(value, &o->log_level, err, errlen);
 	case OPT_STATS_FILE: return set_string(&o->stats_file, value, err, errlen);
 	case OPT_STATS_INTERVAL:
 		return parse_duration(value, 1000, &o->stats_interval_ms, err, errlen);
@@ -287,19 +269,13 @@ static int apply(struct copy_options *o, int id, const char *value, char *err, s
 	}
 }
 
-/* Flags as config keys take a boolean. */
+/* Flags as config keys take a boolean; on the command line they are on. */
 static int apply_flag(struct copy_options *o, int id, const char *value, char *err, size_t errlen)
 {
-	bool on;
+	bool on = true;
 
-	if (!value || strcmp(value, "yes") == 0 || strcmp(value, "true") == 0 ||
-	    strcmp(value, "1") == 0)
-		on = true;
-	else if (strcmp(value, "no") == 0 || strcmp(value, "false") == 0 ||
-		 strcmp(value, "0") == 0)
-		on = false;
-	else
-		return opt_error(err, errlen, "'%s' is not yes or no", value);
+	if (value && opt_parse_bool(value, &on, err, errlen) < 0)
+		return -1;
 	if (id == 'W')
 		o->no_wait = on;
 	else

@@ -260,3 +260,36 @@ int opt_parse_mac(const char *s, uint8_t mac[6], char *err, size_t errlen)
 	memcpy(mac, parsed, 6);
 	return 0;
 }
+
+int opt_parse_log_level(const char *s, enum log_level *out, char *err, size_t errlen)
+{
+	static const struct { const char *name; enum log_level level; } levels[] = {
+		{ "err", LOG_LEVEL_ERR }, { "warning", LOG_LEVEL_WARNING },
+		{ "notice", LOG_LEVEL_NOTICE }, { "info", LOG_LEVEL_INFO },
+		{ "debug", LOG_LEVEL_DEBUG },
+	};
+
+	if (!s || !*s)
+		return opt_error(err, errlen, "empty value");
+	for (size_t i = 0; i < sizeof(levels) / sizeof(levels[0]); i++) {
+		if (strcmp(s, levels[i].name) == 0) {
+			*out = levels[i].level;
+			return 0;
+		}
+	}
+	return opt_error(err, errlen, "'%s' is not a log level (err, warning, notice, info, debug)",
+			 s);
+}
+
+int opt_parse_bool(const char *s, bool *out, char *err, size_t errlen)
+{
+	if (!s || !*s)
+		return opt_error(err, errlen, "empty value");
+	if (!strcmp(s, "yes") || !strcmp(s, "true") || !strcmp(s, "1"))
+		*out = true;
+	else if (!strcmp(s, "no") || !strcmp(s, "false") || !strcmp(s, "0"))
+		*out = false;
+	else
+		return opt_error(err, errlen, "'%s' is not yes or no", s);
+	return 0;
+}

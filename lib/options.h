@@ -10,6 +10,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <stdbool.h>
+
+#include "log.h"
 #include "packet.h"
 
 /* Fill err (errlen bytes; either may be 0/NULL) and return -1: for the
@@ -37,6 +40,10 @@ int opt_parse_host_port(const char *s, uint16_t default_port, struct dp_addr *ad
 			uint16_t *port, char *err, size_t errlen);
 /* A MAC address aa:bb:cc:dd:ee:ff. */
 int opt_parse_mac(const char *s, uint8_t mac[6], char *err, size_t errlen);
+/* A log level: err, warning, notice, info or debug (--log-level). */
+int opt_parse_log_level(const char *s, enum log_level *out, char *err, size_t errlen);
+/* A config file's flag: yes, true, 1 or no, false, 0. */
+int opt_parse_bool(const char *s, bool *out, char *err, size_t errlen);
 
 /*
  * Config files: "key = value" or "key value" lines; '#' at the start of a

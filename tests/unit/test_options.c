@@ -406,6 +406,31 @@ static void test_config_unreadable(void **state)
 	assert_int_equal(s.lines, 0);
 }
 
+static void test_log_level_and_bool(void **state)
+{
+	enum log_level level = LOG_LEVEL_INFO;
+	bool flag = false;
+
+	assert_int_equal(opt_parse_log_level("debug", &level, err, errlen), 0);
+	assert_int_equal(level, LOG_LEVEL_DEBUG);
+	assert_int_equal(opt_parse_log_level("err", &level, err, errlen), 0);
+	assert_int_equal(level, LOG_LEVEL_ERR);
+	assert_refused(opt_parse_log_level("Debug", &level, err, errlen),
+		       "'Debug' is not a log level (err, warning, notice, info, debug)");
+	assert_refused(opt_parse_log_level("", &level, err, errlen), "empty value");
+	assert_int_equal(level, LOG_LEVEL_ERR);
+
+	assert_int_equal(opt_parse_bool("yes", &flag, err, errlen), 0);
+	assert_true(flag);
+	assert_int_equal(opt_parse_bool("0", &flag, err, errlen), 0);
+	assert_false(flag);
+	assert_int_equal(opt_parse_bool("true", &flag, err, errlen), 0);
+	assert_true(flag);
+	assert_refused(opt_parse_bool("maybe", &flag, err, errlen), "'maybe' is not yes or no");
+	assert_refused(opt_parse_bool(NULL, &flag, err, errlen), "empty value");
+	assert_true(flag);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -416,6 +441,7 @@ int main(void)
 		cmocka_unit_test(test_addr),
 		cmocka_unit_test(test_host_port),
 		cmocka_unit_test(test_mac),
+		cmocka_unit_test(test_log_level_and_bool),
 		cmocka_unit_test(test_config_good),
 		cmocka_unit_test(test_config_errors),
 		cmocka_unit_test(test_config_callback_refuses),
