@@ -46,18 +46,8 @@ fi
 # send_tcp COUNT [FIRST [baddoff]]: see tests/nft/send_tcp.py.
 send_tcp() { t python3 "$root/tests/nft/send_tcp.py" "$@"; }
 
-# Counters in the assistant: "early" before any rule of ours (-400),
-# "input" where the segments would reach its TCP stack; in the target,
-# "out" before our output rule. ns counter_install NS.
-counters_install() {
-	ip netns exec "$1" nft -f - <<'EOF'
-table inet dpcount {
-	chain early { type filter hook prerouting priority -400; tcp sport 8080 counter; }
-	chain input { type filter hook input priority 0; tcp sport 8080 counter; }
-	chain out { type filter hook output priority -400; tcp sport 8080 counter; }
-}
-EOF
-}
+# The counters of tests/nft/counters.nft, in namespace $1.
+counters_install() { ip netns exec "$1" nft -f "$root/tests/nft/counters.nft"; }
 counter() {	# ns chain -> packets
 	ip netns exec "$1" nft list chain inet dpcount "$2" |
 		sed -n 's/.*counter packets \([0-9]*\).*/\1/p'

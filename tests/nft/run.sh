@@ -268,17 +268,33 @@ test_fail_closed_target() {
 	t "$helper" remove >/dev/null
 }
 
+# The rule of the assistant tests: the target's segments from port 8080.
+assistant_rule="--mode assistant --port 8080 --addr 198.18.5.2"
+
+# start_queue_test NAME NS "INSTALL ARGS" FIRST LAST COUNT [PREFIX [MAXLEN]]:
+# install the rule in NS and start the reader there; when either fails,
+# say so as NAME's failure, undo, and return 1.
+start_queue_test() {
+	local name=$1 ns=$2 rule=$3
+	shift 3
+	# shellcheck disable=SC2086 # the rule's arguments, split on purpose
+	if ! ip netns exec "$ns" "$helper" install $rule >/dev/null; then
+		fail "$name" "install failed"
+		return 1
+	fi
+	if ! listen "$ns" "$@"; then
+		fail "$name" "listener not ready: $(cat "$tmp/listen.out" 2>/dev/null)"
+		ip netns exec "$ns" "$helper" remove >/dev/null
+		return 1
+	fi
+}
+
 # name queues prefix want_hex: want_hex is the payload prefix the reader
 # should print (hex of "doppel"), "" for none.
 test_nfqueue_assistant() {
 	local name=$1 queues=$2 prefix=$3 want_hex=$4 lines expected
-	a "$helper" install --mode assistant --port 8080 --addr 198.18.5.2 --queues "$queues" >/dev/null ||
-		{ fail "$name" "install failed"; return; }
-	if ! listen "$ns_a" "${queues%-*}" "${queues#*-}" 5 "$prefix"; then
-		fail "$name" "listener not ready: $(cat "$tmp/listen.out")"
-		a "$helper" remove >/dev/null
-		return
-	fi
+	start_queue_test "$name" "$ns_a" "$assistant_rule --queues $queues" \
+		"${queues%-*}" "${queues#*-}" 5 "$prefix" || return
 	counters_reset "$ns_a"
 	send_tcp 5
 	listen_end
@@ -296,13 +312,7 @@ test_nfqueue_assistant() {
 }
 
 test_nfqueue_target() {
-	t "$helper" install --mode target --port 8080 --queues 3 >/dev/null ||
-		{ fail nfqueue_target "install failed"; return; }
-	if ! listen "$ns_t" 3 3 5; then
-		fail nfqueue_target "listener not ready: $(cat "$tmp/listen.out")"
-		t "$helper" remove >/dev/null
-		return
-	fi
+	start_queue_test nfqueue_target "$ns_t" "--mode target --port 8080 --queues 3" 3 3 5 || return
 	counters_reset "$ns_a"
 	send_tcp 5
 	listen_end
@@ -327,13 +337,7 @@ test_nfqueue_target() {
 # assistant's input.
 test_nfqueue_lost() {
 	local burst=100000 dropped
-	a "$helper" install --mode assistant --port 8080 --addr 198.18.5.2 --queues 5 >/dev/null ||
-		{ fail nfqueue_lost_counted "install failed"; return; }
-	if ! listen "$ns_a" 5 5 $((burst + 1)); then
-		fail nfqueue_lost_counted "listener not ready: $(cat "$tmp/listen.out")"
-		a "$helper" remove >/dev/null
-		return
-	fi
+	start_queue_test nfqueue_lost_counted "$ns_a" "$assistant_rule --queues 5" 5 5 $((burst + 1)) || return
 	counters_reset "$ns_a"
 	kill -STOP "$listener_pid"
 	send_tcp $burst
@@ -362,13 +366,7 @@ test_nfqueue_lost() {
 # giving them ids; the source learns of them from the kernel's count.
 test_nfqueue_queue_full() {
 	local burst=3000 dropped
-	a "$helper" install --mode assistant --port 8080 --addr 198.18.5.2 --queues 6 >/dev/null ||
-		{ fail nfqueue_queue_full_counted "install failed"; return; }
-	if ! listen "$ns_a" 6 6 $burst 0 1000; then
-		fail nfqueue_queue_full_counted "listener not ready: $(cat "$tmp/listen.out")"
-		a "$helper" remove >/dev/null
-		return
-	fi
+	start_queue_test nfqueue_queue_full_counted "$ns_a" "$assistant_rule --queues 6" 6 6 $burst 0 1000 || return
 	kill -STOP "$listener_pid"
 	send_tcp $burst
 	dropped=$(a awk '$1 == 6 { print $6 }' /proc/net/netfilter/nfnetlink_queue)
@@ -386,13 +384,7 @@ test_nfqueue_queue_full() {
 # A segment the parser refuses is still dropped: 2 malformed between 3
 # good ones; the reader delivers 3, counts 2 malformed, input sees none.
 test_nfqueue_malformed() {
-	a "$helper" install --mode assistant --port 8080 --addr 198.18.5.2 --queues 0 >/dev/null ||
-		{ fail nfqueue_malformed_dropped "install failed"; return; }
-	if ! listen "$ns_a" 0 0 5; then
-		fail nfqueue_malformed_dropped "listener not ready: $(cat "$tmp/listen.out")"
-		a "$helper" remove >/dev/null
-		return
-	fi
+	start_queue_test nfqueue_malformed_dropped "$ns_a" "$assistant_rule --queues 0" 0 0 5 || return
 	counters_reset "$ns_a"
 	send_tcp 1 0 && send_tcp 2 1 baddoff && send_tcp 2 3
 	listen_end

@@ -50,6 +50,7 @@ copy_with_libs "$(command -v flock)" /usr/bin/flock
 copy_with_libs "$listener" /test/nfq_listen
 cp "$top/nft/doppel-rules" "$root/test/doppel-rules"
 cp "$here/vm_tests.sh" "$root/test/vm_tests.sh"
+cp "$here/counters.nft" "$root/test/counters.nft"
 cp "$here/vm_init" "$root/init"
 chmod +x "$root/init" "$root/test/doppel-rules"
 

@@ -23,17 +23,8 @@ ip netns add a && ip netns add t &&
 	t ip addr add 198.18.5.2/24 dev vt && t ip link set vt up && t ip link set lo up ||
 	{ fail setup "namespaces and veth"; exit 0; }
 
-# "early" before our rules (-400), "input" at the assistant's TCP stack,
-# "out" before a target-mode rule.
-counters_install() {
-	ip netns exec "$1" nft -f - <<'EOF'
-table inet dpcount {
-	chain early { type filter hook prerouting priority -400; tcp sport 8080 counter; }
-	chain input { type filter hook input priority 0; tcp sport 8080 counter; }
-	chain out { type filter hook output priority -400; tcp sport 8080 counter; }
-}
-EOF
-}
+# The counters of tests/nft/counters.nft ("early", "input", "out").
+counters_install() { ip netns exec "$1" nft -f /test/counters.nft; }
 counters_reset() { ip netns exec "$1" nft delete table inet dpcount && counters_install "$1"; }
 # The ruleset less the counter table, for before/after comparisons.
 rules_of() { ip netns exec "$1" nft list ruleset | sed '/^table inet dpcount/,/^}/d'; }
