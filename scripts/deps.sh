@@ -14,8 +14,9 @@ lab_pkgs="iproute2 nftables iptables nginx-light redis-server redis-tools wrk cu
 # linux-source only for its scripts/checkpatch.pl (Debian ships it nowhere else).
 kmod_pkgs="linux-image-amd64 linux-headers-amd64 linux-source qemu-system-x86 busybox-static
 	cpio kmod dkms"
-# Operating it: unit verification and packaging.
-ops_pkgs="systemd debhelper dh-dkms dpkg-dev fakeroot lintian"
+# Operating it: unit verification, the units under systemd in a container
+# (systemd-nspawn), packaging.
+ops_pkgs="systemd systemd-container debhelper dh-dkms dpkg-dev fakeroot lintian"
 
 want="$build_pkgs $lab_pkgs $kmod_pkgs $ops_pkgs"
 missing=""
