@@ -125,6 +125,21 @@ static bool read_tcp_length(const struct sk_buff *skb, struct doppel_flow *flow)
 	return true;
 }
 
+/*
+ * At LOCAL_OUT the sender is a local socket, and NF_DROP would fail its
+ * transmit with -EPERM: TCP would keep the response unsent, retry it under
+ * backoff, and refuse as "ack of unsent data" the acknowledgements
+ * doppel-copy sends for it. Consumed and reported as stolen, the response
+ * counts as sent, as if lost on the wire, and is acknowledged normally.
+ */
+static unsigned int swallow(struct sk_buff *skb, u8 hook)
+{
+	if (hook != DOPPEL_HOOK_LOCAL_OUT)
+		return NF_DROP;
+	consume_skb(skb);
+	return NF_STOLEN;
+}
+
 static unsigned int doppel_hook(void *priv, struct sk_buff *skb,
 				const struct nf_hook_state *state)
 {
@@ -148,13 +163,13 @@ static unsigned int doppel_hook(void *priv, struct sk_buff *skb,
 	if (!parsed || !doppel_rules_match(rules, &flow))
 		return NF_ACCEPT;
 
-	/* Matched: it is dropped from here on, summarized or not. */
+	/* Matched: it is swallowed from here on, summarized or not. */
 	atomic64_inc(&dn->stats.matched);
 	if (read_tcp_length(skb, &flow))
 		doppel_batch_add(dn, &flow);
 	else
 		atomic64_inc(&dn->stats.malformed);
-	return NF_DROP;
+	return swallow(skb, flow.hook);
 }
 
 #define DOPPEL_HOOK_OPS(_hooknum, _pf, _priority) {	\

@@ -3,10 +3,12 @@
  * doppel.h — the generic netlink family "doppel", shared by doppel.ko
  * (kmod/) and doppel-intercept's kmod source (intercept/source_kmod.c).
  *
- * doppel.ko swallows a test server's responses: a netfilter hook drops every
+ * doppel.ko swallows a test server's responses: a netfilter hook takes every
  * TCP packet that matches one of a small set of rules, and sends a summary of
  * it (IP and TCP headers, payload length, optionally the first bytes of
- * payload) to the one listener attached in that network namespace.
+ * payload) to the one listener attached in that network namespace. At
+ * PRE_ROUTING the packet is dropped; at LOCAL_OUT it is consumed as if sent,
+ * so the local TCP stack counts it as transmitted.
  *
  * Every command needs CAP_NET_ADMIN in the namespace of the socket
  * (GENL_ADMIN_PERM) and acts on that namespace only. Errors come back as

@@ -9,8 +9,7 @@
  *
  * Every packet claims source port SPORT, so a rule on it matches what can
  * be matched. Sends ROUNDS rounds (bounded), prints "sent N refused M":
- * the kernel refuses some shapes at send time, and at LOCAL_OUT every
- * packet the module drops fails its sendto() with EPERM; both are counted.
+ * the kernel refuses some shapes at send time (counted).
  */
 #include <arpa/inet.h>
 #include <errno.h>

@@ -362,6 +362,135 @@ test_dmesg() {
 	grep -i doppel /tmp/dmesg | sed 's/^/dmesg: /'
 }
 
+# The replay lab, on a bridge in its own namespace:
+#   cli 198.18.1.11 -- onl 198.18.1.12 (httpd :80, doppel-copy)
+#   tgt 198.18.1.13 (httpd :80; routes cli via ast) -- ast 198.18.1.14
+# doppel-intercept --source kmod swallows tgt's answers on ast (PRE_ROUTING)
+# or, in the LOCAL_OUT run, on tgt itself; every client request must reach
+# tgt. Both httpds log one "url:" line per request.
+R_CLI=198.18.1.11 R_ONL=198.18.1.12 R_TGT=198.18.1.13 R_AST=198.18.1.14
+
+replay_lab() {
+	ip netns add rsw && ip -n rsw link add br0 type bridge && ip -n rsw link set br0 up || return 1
+	for h in cli:$R_CLI onl:$R_ONL tgt:$R_TGT ast:$R_AST; do
+		ns=r${h%%:*} addr=${h#*:}
+		ip netns add "$ns" &&
+		ip -n rsw link add "p$ns" type veth peer name eth0 netns "$ns" &&
+		ip -n rsw link set "p$ns" master br0 up &&
+		ip -n "$ns" link set lo up && ip -n "$ns" addr add "$addr/24" dev eth0 &&
+		ip -n "$ns" link set eth0 up || return 1
+	done
+	ip -n rtgt route add "$R_CLI/32" via "$R_AST" dev eth0 || return 1
+	ip netns exec rast sysctl -qw net.ipv4.conf.all.rp_filter=0
+	ip netns exec rast sysctl -qw net.ipv4.conf.eth0.rp_filter=0
+	ip netns exec ronl httpd -f -vv -p 80 -h /www 2>>/tmp/r_onl.log &
+	r_onl_httpd=$!
+	ip netns exec rtgt httpd -f -vv -p 80 -h /www 2>>/tmp/r_tgt.log &
+	r_tgt_httpd=$!
+}
+
+replay_teardown() {
+	# ip netns exec forks: these stop the ip processes, whose httpd
+	# children die with the namespaces' last users below.
+	kill $r_onl_httpd $r_tgt_httpd 2>/dev/null
+	for ns in rcli ronl rtgt rast rsw; do ip netns del "$ns" 2>/dev/null; done
+}
+
+# wait_cmd TRIES CMD...: poll CMD every 0.2 s.
+wait_cmd() {
+	tries=$1
+	shift
+	while [ "$tries" -gt 0 ]; do
+		"$@" && return 0
+		sleep 0.2
+		tries=$((tries - 1))
+	done
+	return 1
+}
+
+# stop_daemon PIDFILE JOB: SIGTERM to the daemon (its pid file: ip netns
+# exec forks), then wait for the job.
+stop_daemon() {
+	[ -s "$1" ] && kill "$(cat "$1")"
+	wait "$2"
+}
+
+listening_on() { ip netns exec "$1" netstat -ltn | grep -q ":$2 "; }
+connected_to() { ip netns exec "$1" netstat -tn | grep -q "$2 *ESTABLISHED"; }
+requests() { grep -c 'url:/index.html' "$1"; }
+all_arrived() { [ "$(requests /tmp/r_tgt.log)" -ge "$1" ]; }
+
+# replay NAME ICPT_NS SERVER ICPT_ARGS...: one replay of 20 requests.
+replay() {
+	name=$1 icpt_ns=$2 server=$3
+	shift 3
+	: >/tmp/r_tgt.log
+	: >/tmp/r_onl.log
+	rm -f /tmp/r_icpt.pid /tmp/r_copy.pid
+	ip netns exec "$icpt_ns" doppel-intercept --source kmod "$@" -P /tmp/r_icpt.pid \
+		--stats-file /tmp/r_icpt.json --stats-interval 1s >/tmp/r_icpt.log 2>&1 &
+	icpt_job=$!
+	if ! wait_cmd 50 listening_on "$icpt_ns" 36524; then
+		fail "$name" "doppel-intercept did not listen"
+		dump /tmp/r_icpt.log
+		stop_daemon /tmp/r_icpt.pid $icpt_job
+		return
+	fi
+	ip netns exec ronl doppel-copy -x "80-$R_TGT:80" -s "$server" -P /tmp/r_copy.pid \
+		--stats-file /tmp/r_copy.json --stats-interval 1s >/tmp/r_copy.log 2>&1 &
+	copy_job=$!
+	if ! wait_cmd 75 connected_to ronl "$server:36524"; then
+		fail "$name" "doppel-copy did not connect to intercept"
+		dump /tmp/r_copy.log
+		stop_daemon /tmp/r_copy.pid $copy_job
+		stop_daemon /tmp/r_icpt.pid $icpt_job
+		return
+	fi
+	# Expected: 20 client requests online, so 20 replayed at the target.
+	i=1
+	while [ $i -le 20 ]; do
+		printf 'GET /index.html?n=%s HTTP/1.0\r\n\r\n' $i |
+			ip netns exec rcli timeout 5 nc -w 2 $R_ONL 80 >/dev/null 2>&1
+		i=$((i + 1))
+	done
+	online=$(requests /tmp/r_onl.log)
+	wait_cmd 150 all_arrived 20
+	target=$(requests /tmp/r_tgt.log)
+	summaries=$(stat "$icpt_ns" summaries)
+	sleep 1.5
+	stop_daemon /tmp/r_copy.pid $copy_job
+	stop_daemon /tmp/r_icpt.pid $icpt_job
+	if [ "$online" = 20 ] && [ "$target" = 20 ] && [ "${summaries:-0}" -gt 0 ]; then
+		pass "$name"
+	else
+		fail "$name" "online served $online/20, target got $target/20, module summaries ${summaries:-?}"
+		dump /tmp/r_copy.log
+		dump /tmp/r_icpt.log
+		dump /tmp/r_tgt.log
+		cat /tmp/r_copy.json /tmp/r_icpt.json 2>/dev/null
+	fi
+	if [ "$(stat "$icpt_ns" rules)" = 0 ] && [ "$(stat "$icpt_ns" listener)" = 0 ]; then
+		pass "${name}_cleanup"
+	else
+		fail "${name}_cleanup" "intercept left rules or a listener after SIGTERM"
+	fi
+}
+
+test_replay() {
+	if [ ! -x /usr/bin/doppel-copy ] || [ ! -x /usr/bin/doppel-intercept ]; then
+		skip replay "doppel-copy or doppel-intercept was not built"
+		return
+	fi
+	if ! replay_lab; then
+		fail replay "the replay lab did not come up"
+		replay_teardown
+		return
+	fi
+	replay replay_pre_routing rast "$R_AST" --match "$R_TGT:80"
+	replay replay_local_out rtgt "$R_TGT" --local-out --match "$R_TGT:80"
+	replay_teardown
+}
+
 if ! setup; then
 	fail lab_setup "namespaces, veth or httpd did not come up"
 	A ip addr
@@ -381,6 +510,7 @@ test_busy
 test_hostile
 test_kill_reattach
 test_netns_delete
+test_replay
 test_rmmod_attached
 kill $httpd_pid
 test_dmesg
