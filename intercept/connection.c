@@ -60,11 +60,25 @@ static void watch_writable(struct connection *c, bool on)
 	loop_mod_fd(c->server->loop, c->fd, LOOP_READ | (on ? LOOP_WRITE : 0));
 }
 
-/* Write what is queued without blocking. false if the connection failed
- * and was closed. */
+/* Mark c broken. It cannot be closed on the spot when the write that
+ * failed came from inside its own batch (a frame filled in batch_add):
+ * server_flush closes it once the batches are done. */
+static void mark_failed(struct connection *c, const char *why)
+{
+	if (c->failed)
+		return;
+	c->failed = true;
+	snprintf(c->failed_reason, sizeof(c->failed_reason), "%s", why);
+	c->server->failed_count++;
+}
+
+/* Write what is queued without blocking. false if the connection broke:
+ * it is then marked failed, and the caller closes it if it may. */
 static bool out_write(struct connection *c)
 {
-	while (out_queued(c) > 0) {
+	char why[128];
+
+	while (out_queued(c) > 0 && !c->failed) {
 		/* MSG_NOSIGNAL: a vanished peer is an EPIPE to handle here, not
 		 * a SIGPIPE, whoever set the signal's disposition. */
 		ssize_t n = send(c->fd, c->out + c->out_start, out_queued(c), MSG_NOSIGNAL);
@@ -75,17 +89,28 @@ static bool out_write(struct connection *c)
 			return true;
 		}
 		if (n < 0) {
-			char reason[128];
-			snprintf(reason, sizeof(reason), "write failed: %s", strerror(errno));
-			connection_close(c, LOG_LEVEL_WARNING, reason);
-			return false;
+			snprintf(why, sizeof(why), "write failed: %s", strerror(errno));
+			mark_failed(c, why);
+			break;
 		}
 		c->out_start += (size_t)n;
 		istat_add(c->server->stats, ISTAT_BYTES_OUT, (uint64_t)n);
 	}
+	if (c->failed)
+		return false;
 	c->out_start = c->out_end = 0;
 	watch_writable(c, false);
 	return true;
+}
+
+/* out_write, closing c if it broke (not from inside c's batch). false: c
+ * is gone. */
+static bool out_write_or_close(struct connection *c)
+{
+	if (out_write(c))
+		return true;
+	connection_close(c, LOG_LEVEL_WARNING, c->failed_reason);
+	return false;
 }
 
 /* Queue a frame; false when it did not fit under limit. */
@@ -99,19 +124,20 @@ static bool out_queue(struct connection *c, const uint8_t *frame, size_t len, si
 	return true;
 }
 
-/* A control frame: queued past the summaries' limit, then written. */
+/* A control frame: queued past the summaries' limit, then written.
+ * false: c broke and is gone. */
 static bool send_control(struct connection *c, const uint8_t *frame, size_t len)
 {
 	if (!out_queue(c, frame, len, output_limit(c) + CONTROL_RESERVE))
 		return true;	/* the peer reads nothing: the timeout will end it */
-	return c->waiting_writable ? true : out_write(c);
+	return c->waiting_writable ? true : out_write_or_close(c);
 }
 
 static void emit_summaries(void *ctx, const uint8_t *frame, size_t len, uint16_t count)
 {
 	struct connection *c = ctx;
 
-	if (!out_queue(c, frame, len, output_limit(c))) {
+	if (c->failed || !out_queue(c, frame, len, output_limit(c))) {
 		/* The peer does not keep up: drop the whole frame (the protocol
 		 * allows it; the copy side retransmits). */
 		c->summaries_dropped += count;
@@ -119,6 +145,8 @@ static void emit_summaries(void *ctx, const uint8_t *frame, size_t len, uint16_t
 		return;
 	}
 	istat_inc(c->server->stats, ISTAT_FRAMES_OUT);
+	/* Called from inside c's batch: a failure only marks c (see
+	 * mark_failed). */
 	if (!c->waiting_writable)
 		out_write(c);
 }
@@ -137,6 +165,8 @@ void connection_close(struct connection *c, enum log_level level, const char *re
 	server_say(s, level, "copy %s: closed: %s (%zu routes removed, %llu summaries dropped)",
 		   c->peer, reason, routes, (unsigned long long)c->summaries_dropped);
 	istat_add(s->stats, ISTAT_ROUTES_DELETED, routes);
+	if (c->failed)
+		s->failed_count--;
 	loop_del_fd(s->loop, c->fd);
 	close(c->fd);
 	batch_free(&c->batch);
@@ -160,9 +190,9 @@ void connection_fail(struct connection *c, uint16_t code, const char *reason)
 
 	/* One non-blocking attempt (docs/protocol.md section 11): what was
 	 * queued before goes first, so the ERROR may not make it. */
-	if (len && out_queue(c, frame, len, output_limit(c) + CONTROL_RESERVE) &&
-	    !c->waiting_writable && !out_write(c))
-		return;
+	if (len && !c->failed && out_queue(c, frame, len, output_limit(c) + CONTROL_RESERVE) &&
+	    !c->waiting_writable)
+		out_write(c);
 	connection_close(c, code == WIRE_ERR_SHUTDOWN ? LOG_LEVEL_INFO : LOG_LEVEL_WARNING,
 			 reason);
 }
@@ -326,7 +356,7 @@ static void on_connection_event(struct loop *l, int fd, unsigned events, void *a
 {
 	struct connection *c = arg;
 
-	if ((events & LOOP_WRITE) && !out_write(c))
+	if ((events & LOOP_WRITE) && !out_write_or_close(c))
 		return;
 	if (events & (LOOP_READ | LOOP_ERROR))
 		read_some(c);
@@ -378,7 +408,7 @@ struct connection *connection_open(struct server *s, int fd, const char *peer,
 	update_gauges(s);
 	if (!send_hello(c)) {
 		snprintf(err, errlen, "could not send HELLO");
-		return NULL;	/* closed by out_write, which said why */
+		return NULL;	/* closed by send_control, which said why */
 	}
 	return c;
 }
@@ -404,4 +434,15 @@ bool connection_tick(struct connection *c, uint64_t now_ms)
 			return false;
 	}
 	return true;
+}
+
+void connection_close_failed(struct server *s)
+{
+	struct connection *c = s->connections, *next;
+
+	for (; c && s->failed_count > 0; c = next) {
+		next = c->next;
+		if (c->failed)
+			connection_close(c, LOG_LEVEL_WARNING, c->failed_reason);
+	}
 }

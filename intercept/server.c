@@ -282,7 +282,7 @@ void server_free(struct server *s)
 {
 	if (!s)
 		return;
-	batch_set_flush(&s->batches);
+	server_flush(s);
 	while (s->connections)
 		connection_fail(s->connections, WIRE_ERR_SHUTDOWN, "intercept is stopping");
 	loop_timer_cancel(s->loop, s->tick_timer);
@@ -337,4 +337,6 @@ void server_deliver(struct server *s, const struct packet *p)
 void server_flush(struct server *s)
 {
 	batch_set_flush(&s->batches);
+	if (s->failed_count)
+		connection_close_failed(s);
 }

@@ -34,6 +34,8 @@ struct connection {
 	uint64_t last_received_ms, last_sent_ms;
 	uint64_t summaries_dropped;
 	bool routes_refused_logged;
+	bool failed;			/* broken: closed by server_flush */
+	char failed_reason[128];
 	struct connection *prev, *next;
 };
 
@@ -49,6 +51,7 @@ struct server {
 	struct batch_set batches;
 	struct connection *connections;
 	size_t connection_count;
+	size_t failed_count;		/* connections marked failed, not closed yet */
 };
 
 void server_say(struct server *s, enum log_level level, const char *fmt, ...)
@@ -63,6 +66,8 @@ struct connection *connection_open(struct server *s, int fd, const char *peer,
 void connection_close(struct connection *c, enum log_level level, const char *reason);
 /* Best effort: queue ERROR code/message, try one write, close. */
 void connection_fail(struct connection *c, uint16_t code, const char *reason);
+/* Close the connections marked failed (a write broke inside a batch). */
+void connection_close_failed(struct server *s);
 /* Queue a HEARTBEAT if nothing was sent for heartbeat_idle_ms, give the
  * peer up after peer_dead_ms of silence. Returns false if it was closed. */
 bool connection_tick(struct connection *c, uint64_t now_ms);

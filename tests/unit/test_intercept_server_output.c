@@ -260,6 +260,35 @@ static void test_out_of_descriptors_pauses_accepting(void **state)
 	fixture_server_stop(&f);
 }
 
+/* A copy daemon that vanished (reset) while summaries for it keep coming:
+ * the write error is met inside the batch, with frames filling; the
+ * connection is closed once the batches are flushed, and nothing touches
+ * it after (ASan watches). */
+static void test_reset_peer_while_frames_fill(void **state)
+{
+	static const uint16_t ports[] = { 7100 };
+	struct linger hard = { .l_onoff = 1, .l_linger = 0 };
+	struct server_fixture f;
+	struct wire_client c;
+
+	fixture_server_init(&f);
+	fixture_server_start(&f);
+	hello_and_routes(&f, &c, 0, ports, 1, true, false);
+	fixture_deliver(&f, "198.19.0.1", 80, "198.18.0.1", 7100, 0);
+	server_flush(f.server);
+	assert_int_equal(setsockopt(c.fd, SOL_SOCKET, SO_LINGER, &hard, sizeof(hard)), 0);
+	wire_client_close(&c);	/* unread data and linger 0: a reset */
+	/* 5000 summaries of 48 bytes: several full 64 KiB frames, each sent
+	 * from inside batch_add when the next record does not fit */
+	for (int i = 0; i < 5000; i++)
+		fixture_deliver(&f, "198.19.0.1", 80, "198.18.0.1", 7100, 0);
+	server_flush(f.server);
+	assert_int_equal(server_connection_count(f.server), 0);
+	assert_int_equal(server_route_count(f.server), 0);
+	assert_true(fixture_logged(&f, "closed: write failed", NULL));
+	fixture_server_stop(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -270,6 +299,7 @@ int main(void)
 		cmocka_unit_test(test_shutdown_says_so),
 		cmocka_unit_test(test_peer_error_and_cut_frame_are_logged),
 		cmocka_unit_test(test_out_of_descriptors_pauses_accepting),
+		cmocka_unit_test(test_reset_peer_while_frames_fill),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
