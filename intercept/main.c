@@ -88,6 +88,12 @@ static void stats_report(struct intercept *in)
 	stats_refresh(in);
 	intercept_stats_format(&in->stats, line, sizeof(line));
 	log_info("stats: %s", line);
+	/* best effort, for systemctl status */
+	sd_notify_status("%llu copy daemons, %llu routes, %llu summaries routed, %llu unrouted",
+			 (unsigned long long)in->stats.values[ISTAT_CONNECTIONS_ACTIVE],
+			 (unsigned long long)in->stats.values[ISTAT_ROUTES_ACTIVE],
+			 (unsigned long long)in->stats.values[ISTAT_SUMMARIES_ROUTED],
+			 (unsigned long long)in->stats.values[ISTAT_SUMMARIES_UNROUTED]);
 	if (in->options.stats_file && intercept_stats_write(&in->stats, in->options.stats_file) < 0)
 		log_warn("stats file %s", in->options.stats_file);
 }
