@@ -226,16 +226,26 @@ test_one_mode_at_a_time() {
 
 # --- packets ----------------------------------------------------------------
 
+# expect_counts NAME NS CHAIN WANT NS CHAIN WANT: NAME passes when both
+# counters show what is wanted; else it fails with what they show (and 1).
+expect_counts() {
+	local name=$1 first second
+	first=$(counter "$2" "$3")
+	second=$(counter "$5" "$6")
+	if [ "$first" = "$4" ] && [ "$second" = "$7" ]; then
+		pass "$name"
+	else
+		fail "$name" "$3 $first, $6 $second; want $4 and $7"
+		return 1
+	fi
+}
+
 # With no rule the 5 segments reach the assistant's input: the counters
 # see what is sent, so their zeros below mean something.
 test_control() {
 	counters_reset "$ns_a"
 	send_tcp 5
-	if [ "$(counter "$ns_a" early)" = 5 ] && [ "$(counter "$ns_a" input)" = 5 ]; then
-		pass control_without_rules
-	else
-		fail control_without_rules "early $(counter "$ns_a" early), input $(counter "$ns_a" input); want 5 and 5"
-	fi
+	expect_counts control_without_rules "$ns_a" early 5 "$ns_a" input 5
 }
 
 # Rule installed, nobody on the queue: 5 seen at -400, 0 at input.
@@ -244,12 +254,7 @@ test_fail_closed_assistant() {
 		{ fail fail_closed_assistant "install failed"; return; }
 	counters_reset "$ns_a"
 	send_tcp 5
-	if [ "$(counter "$ns_a" early)" = 5 ] && [ "$(counter "$ns_a" input)" = 0 ]; then
-		pass fail_closed_assistant
-	else
-		fail fail_closed_assistant "early $(counter "$ns_a" early), input $(counter "$ns_a" input); want 5 and 0"
-		a iptables-save -t raw
-	fi
+	expect_counts fail_closed_assistant "$ns_a" early 5 "$ns_a" input 0 || a iptables-save -t raw
 	a "$helper" remove >/dev/null
 }
 
@@ -260,11 +265,7 @@ test_fail_closed_target() {
 	counters_reset "$ns_a"
 	counters_reset "$ns_t"
 	send_tcp 5
-	if [ "$(counter "$ns_t" out)" = 5 ] && [ "$(counter "$ns_a" early)" = 0 ]; then
-		pass fail_closed_target
-	else
-		fail fail_closed_target "target out $(counter "$ns_t" out), assistant early $(counter "$ns_a" early); want 5 and 0"
-	fi
+	expect_counts fail_closed_target "$ns_t" out 5 "$ns_a" early 0
 	t "$helper" remove >/dev/null
 }
 
