@@ -93,11 +93,12 @@ static enum engine_send_result sink_send(void *ctx, const struct session_key *k,
 					 const uint8_t *pkt, size_t len)
 {
 	struct copy *c = ctx;
+	uint8_t flags = 0;
 
 	/* The last guard: nothing leaves unless it goes to a configured
 	 * target. The engine never builds anything else; if it ever did,
 	 * this refuses it and says so. */
-	if (!copy_map_send_allowed(c->o, k, pkt, len)) {
+	if (!copy_map_send_allowed(c->o, k, pkt, len, &flags)) {
 		char addr[INET6_ADDRSTRLEN];
 
 		c->refused_not_target++;
@@ -107,6 +108,13 @@ static enum engine_send_result sink_send(void *ctx, const struct session_key *k,
 				dp_addr_str(&k->target, addr, sizeof(addr)), k->target_port);
 		return ENGINE_SEND_FAILED;
 	}
+	/* A session's route must reach intercept before its SYN reaches the
+	 * target (docs/protocol.md section 7), and the sender may put the SYN
+	 * on the wire from inside send_queue when its batch is full: routes
+	 * waiting for the end of the iteration go now. Other packets, and
+	 * route deletions, wait for the batch. */
+	if ((flags & (TCPF_SYN | TCPF_ACK)) == TCPF_SYN)
+		intercept_links_flush_routes(c->links);
 	return send_queue(c->sender, k, pkt, len);
 }
 

@@ -128,7 +128,7 @@ size_t copy_map_keys(const struct copy_options *o, uint64_t seed, const struct p
 }
 
 bool copy_map_send_allowed(const struct copy_options *o, const struct session_key *k,
-			   const uint8_t *pkt, size_t len)
+			   const uint8_t *pkt, size_t len, uint8_t *tcp_flags)
 {
 	struct packet p;
 	const char *why;
@@ -141,5 +141,7 @@ bool copy_map_send_allowed(const struct copy_options *o, const struct session_ke
 		return false;
 	if (packet_parse(pkt, len, PACKET_TRUNCATED_OK, &p, &why) < 0)
 		return false;
+	if (tcp_flags)
+		*tcp_flags = p.flags;
 	return dp_addr_equal(&p.dst, &k->target) && p.dport == k->target_port;
 }

@@ -43,8 +43,9 @@ size_t copy_map_keys(const struct copy_options *o, uint64_t seed, const struct p
 		     struct session_key *keys);
 
 /* A packet the engine wants sent: true only if key names a configured
- * target (address and port) and the packet itself is addressed to it. */
+ * target (address and port) and the packet itself is addressed to it.
+ * tcp_flags (may be NULL) gets the packet's TCP flags. */
 bool copy_map_send_allowed(const struct copy_options *o, const struct session_key *k,
-			   const uint8_t *pkt, size_t len);
+			   const uint8_t *pkt, size_t len, uint8_t *tcp_flags);
 
 #endif

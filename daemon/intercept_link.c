@@ -43,16 +43,34 @@ static void link_fd_event(struct loop *l, int fd, unsigned events, void *arg);
 
 /* Forget the connection and schedule the next attempt. The handler is told
  * last, once the link is consistent: it may queue routes on other links. */
+static void link_close_now(struct link *link, const char *reason);
+
 void link_close(struct link *link, const char *fmt, ...)
 {
-	struct intercept_links *links = link->owner;
-	bool was_ready = link->state == LINK_READY;
 	char reason[256];
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(reason, sizeof(reason), fmt, ap);
 	va_end(ap);
+	/* Inside the engine its owner must not hear of it (it would end
+	 * sessions from within the engine): the next flush closes it. */
+	if (link->owner->in_engine) {
+		if (!link->close_pending) {
+			link->close_pending = true;
+			memcpy(link->close_reason, reason, sizeof(reason));
+		}
+		return;
+	}
+	link_close_now(link, reason);
+}
+
+static void link_close_now(struct link *link, const char *reason)
+{
+	struct intercept_links *links = link->owner;
+	bool was_ready = link->state == LINK_READY;
+
+	link->close_pending = false;
 	if (link->fd >= 0) {
 		loop_del_fd(links->loop, link->fd);
 		close(link->fd);
@@ -321,7 +339,7 @@ int intercept_links_route_add(struct intercept_links *links, const struct sessio
 	for (size_t i = 0; i < links->count; i++) {
 		const struct link *link = &links->links[i];
 
-		if (link->state != LINK_READY)
+		if (link->state != LINK_READY || link->close_pending)
 			return -1;
 		if (k->client.family == AF_INET6 && !(link->peer_features & WIRE_FEAT_IPV6))
 			return -1;
@@ -344,11 +362,31 @@ void intercept_links_route_del(struct intercept_links *links, const struct sessi
 			link_queue_route(&links->links[i], WIRE_ROUTE_DEL, &r);
 }
 
+void intercept_links_flush_routes(struct intercept_links *links)
+{
+	links->in_engine = true;
+	for (size_t i = 0; i < links->count; i++) {
+		struct link *link = &links->links[i];
+
+		if (link->state != LINK_READY || link->close_pending || link->pending_count == 0)
+			continue;
+		if (link_output_routes(link) == 0)
+			link_output_write(link);
+	}
+	links->in_engine = false;
+}
+
 void intercept_links_flush(struct intercept_links *links)
 {
 	for (size_t i = 0; i < links->count; i++) {
 		struct link *link = &links->links[i];
 
+		if (link->close_pending) {
+			char reason[sizeof(link->close_reason)];
+
+			memcpy(reason, link->close_reason, sizeof(reason));
+			link_close_now(link, reason);
+		}
 		if (link->state != LINK_READY)
 			continue;
 		if (link_output_routes(link) < 0)
@@ -368,7 +406,7 @@ size_t intercept_links_ready(const struct intercept_links *links)
 	size_t ready = 0;
 
 	for (size_t i = 0; i < links->count; i++)
-		ready += links->links[i].state == LINK_READY;
+		ready += links->links[i].state == LINK_READY && !links->links[i].close_pending;
 	return ready;
 }
 

@@ -119,6 +119,11 @@ int intercept_links_route_add(struct intercept_links *links, const struct sessio
 void intercept_links_route_del(struct intercept_links *links, const struct session_key *k);
 /* Write queued routes (and whatever output is waiting). */
 void intercept_links_flush(struct intercept_links *links);
+/* Write the queued routes now, from inside the engine's sink: a failure
+ * reports nothing yet, the link is closed (and reported) by the next
+ * intercept_links_flush(). For routes that must precede packets the
+ * sender may flush before the loop sleeps. */
+void intercept_links_flush_routes(struct intercept_links *links);
 
 size_t intercept_links_count(const struct intercept_links *links);
 size_t intercept_links_ready(const struct intercept_links *links);

@@ -30,6 +30,8 @@ struct link {
 	bool ever_ready;		/* for counters.reconnects */
 	bool want_write;		/* LOOP_WRITE is on */
 	bool queue_failed;		/* a route could not be queued (memory) */
+	bool close_pending;		/* closed from inside the engine: done at the next flush */
+	char close_reason[256];
 
 	uint64_t state_since_ms;	/* CONNECTING and HELLO started */
 	uint64_t last_sent_ms, last_received_ms;
@@ -54,6 +56,7 @@ struct intercept_links {
 	struct intercept_links_handlers handlers;
 	struct intercept_link_counters counters;
 	uint64_t tick_timer;
+	bool in_engine;			/* intercept_links_flush_routes() is running */
 	size_t count;
 	struct link links[];
 };

@@ -219,6 +219,7 @@ static void test_percent_in_keys(void **state)
 
 static void test_send_guard(void **state)
 {
+	uint8_t flags = 0;
 	struct copy_options o;
 	struct session_key k;
 	struct packet p;
@@ -232,19 +233,21 @@ static void test_send_guard(void **state)
 	k.target_port = 8080;
 
 	client_packet(&p, buf, sizeof(buf), "198.18.0.1", 40000, "198.18.0.3", 8080);
-	assert_true(copy_map_send_allowed(&o, &k, buf, p.ip_total_len));
+	assert_true(copy_map_send_allowed(&o, &k, buf, p.ip_total_len, NULL));
+	assert_true(copy_map_send_allowed(&o, &k, buf, p.ip_total_len, &flags));
+	assert_int_equal(flags, TCPF_SYN);
 	/* A packet for the client, whatever the key says. */
 	client_packet(&p, buf, sizeof(buf), "198.18.0.3", 8080, "198.18.0.1", 40000);
-	assert_false(copy_map_send_allowed(&o, &k, buf, p.ip_total_len));
+	assert_false(copy_map_send_allowed(&o, &k, buf, p.ip_total_len, NULL));
 	/* The target's address on another port. */
 	client_packet(&p, buf, sizeof(buf), "198.18.0.1", 40000, "198.18.0.3", 80);
-	assert_false(copy_map_send_allowed(&o, &k, buf, p.ip_total_len));
+	assert_false(copy_map_send_allowed(&o, &k, buf, p.ip_total_len, NULL));
 	/* A key whose target is not configured. */
 	k.target_port = 80;
-	assert_false(copy_map_send_allowed(&o, &k, buf, p.ip_total_len));
+	assert_false(copy_map_send_allowed(&o, &k, buf, p.ip_total_len, NULL));
 	/* Not a packet at all. */
 	k.target_port = 8080;
-	assert_false(copy_map_send_allowed(&o, &k, buf, 10));
+	assert_false(copy_map_send_allowed(&o, &k, buf, 10, NULL));
 	copy_options_free(&o);
 }
 

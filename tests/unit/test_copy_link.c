@@ -3,7 +3,9 @@
  * listening on 127.0.0.1 in the test's own loop (fake_intercept.c): the
  * HELLO exchange, routes refused before it and batched in order after it,
  * summaries delivered (and a record that is not IP + TCP dropped), and
- * heartbeats when idle. Failures and reconnection: test_copy_link_failures.c.
+ * heartbeats when idle; routes written early from inside the engine, a
+ * failure there reported only at the next flush. Failures and
+ * reconnection: test_copy_link_failures.c.
  */
 #include <arpa/inet.h>
 #include <setjmp.h>
@@ -199,6 +201,45 @@ static void test_heartbeat_when_idle(void **state)
 	assert_int_equal(fx->down_count, 0);
 }
 
+/* From inside the engine (before a SYN): the routes go at once. */
+static void test_flush_routes_early(void **state)
+{
+	struct link_fixture *fx = *state;
+	struct session_key k = link_fixture_key("198.18.0.1", 40000);
+
+	link_fixture_connect(fx);
+	assert_true(fake_run_until(fx->loop, link_ready, fx, 5000));
+	assert_int_equal(intercept_links_route_add(fx->links, &k), 0);
+	intercept_links_flush_routes(fx->links);
+	fx->want = 1;
+	assert_true(fake_run_until(fx->loop, got_routes, fx, 5000));
+	assert_true(fx->fake.added[0]);
+}
+
+/* A failure there is not reported from inside the engine: the link stops
+ * taking routes at once and is closed, and reported, by the next flush. */
+static void test_flush_routes_failure_deferred(void **state)
+{
+	struct link_fixture *fx = *state;
+	struct session_key a = link_fixture_key("198.18.0.1", 40000);
+	struct session_key b = link_fixture_key("198.18.0.1", 40001);
+
+	/* Room for one 48-byte route frame, not for a frame of two. */
+	fx->cfg.max_output_bytes = 60;
+	link_fixture_connect(fx);
+	assert_true(fake_run_until(fx->loop, link_ready, fx, 5000));
+	assert_int_equal(intercept_links_route_add(fx->links, &a), 0);
+	assert_int_equal(intercept_links_route_add(fx->links, &b), 0);
+	intercept_links_flush_routes(fx->links);
+	assert_int_equal(fx->down_count, 0);
+	assert_int_equal(intercept_links_ready(fx->links), 0);
+	assert_int_equal(intercept_links_route_add(fx->links, &a), -1);
+	intercept_links_flush(fx->links);
+	assert_int_equal(fx->down_count, 1);
+	assert_true(fx->last_down_was_ready);
+	assert_non_null(strstr(fx->last_reason, "the intercept is not reading"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -214,6 +255,10 @@ int main(void)
 						link_fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_heartbeat_when_idle, link_fixture_setup,
 						link_fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_flush_routes_early, link_fixture_setup,
+						link_fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_flush_routes_failure_deferred,
+						link_fixture_setup, link_fixture_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
