@@ -160,9 +160,9 @@ static int parse_unsigned(const char *value, uint64_t min, uint64_t max, unsigne
 static int parse_u16(const char *value, uint64_t min, uint64_t max, uint16_t *out,
 		     char *err, size_t errlen)
 {
-	uint64_t v;
+	unsigned v;
 
-	if (opt_parse_uint(value, min, max, &v, err, errlen) < 0)
+	if (parse_unsigned(value, min, max, &v, err, errlen) < 0)
 		return -1;
 	*out = (uint16_t)v;
 	return 0;
