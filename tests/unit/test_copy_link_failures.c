@@ -13,6 +13,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -241,6 +242,36 @@ static void test_shutdown_sends_routes_and_error(void **state)
 	assert_int_equal(intercept_links_ready(fx->links), 0);
 }
 
+/* Random bytes after the HELLOs, connection after connection: each time
+ * the link closes with a reason (or waits for more bytes, then the peer
+ * closes), reconnects, and nothing crashes. */
+static void test_garbage_from_the_peer(void **state)
+{
+	struct link_fixture *fx = *state;
+	unsigned seed = 12345;
+
+	fx->cfg.backoff_initial_ms = 1;
+	fx->cfg.backoff_max_ms = 2;
+	link_fixture_connect(fx);
+	for (unsigned round = 1; round <= 20; round++) {
+		uint8_t junk[256];
+
+		assert_true(fake_run_until(fx->loop, link_ready, fx, 5000));
+		for (size_t i = 0; i < sizeof(junk); i++)
+			junk[i] = (uint8_t)rand_r(&seed);
+		fake_intercept_send(&fx->fake, junk, sizeof(junk));
+		/* Garbage that happens to wait for more (a long length) ends
+		 * with the peer's close instead. */
+		fx->want = round;
+		if (!fake_run_until(fx->loop, went_down, fx, 200))
+			fake_intercept_drop(&fx->fake);
+		assert_true(fake_run_until(fx->loop, went_down, fx, 5000));
+		assert_true(fx->last_down_was_ready);
+		assert_true(fx->last_reason[0] != '\0');
+	}
+	assert_int_equal(fx->fake.accepts, 20);
+}
+
 #define LINK_TEST(name) \
 	cmocka_unit_test_setup_teardown(name, link_fixture_setup, link_fixture_teardown)
 
@@ -257,6 +288,7 @@ int main(void)
 		LINK_TEST(test_peer_error_frame),
 		LINK_TEST(test_peer_closes_inside_a_frame),
 		LINK_TEST(test_shutdown_sends_routes_and_error),
+		LINK_TEST(test_garbage_from_the_peer),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
