@@ -141,7 +141,11 @@ static void test_malformed_frame_closes_only_that_connection(void **state)
 	fixture_server_start(&f);
 	connect_with_routes(&f, &a, "198.18.0.1", ports_a, 1);
 	connect_with_routes(&f, &b, "198.18.0.1", ports_b, 1);
+	/* 300 kB after the bad frame stay unread, so the close resets the
+	 * connection: the ERROR queued before must still arrive */
+	static uint8_t after[300000];
 	wire_client_send(&a.client, unknown_type, sizeof(unknown_type));
+	wire_client_send(&a.client, after, sizeof(after));
 	fixture_run_until(&f, fixture_client_closed, &a.client);
 
 	assert_int_equal(a.client.frames[WIRE_ERROR], 1);
