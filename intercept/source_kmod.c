@@ -28,6 +28,7 @@
 #include "loop.h"
 #include "packet.h"
 #include "source.h"
+#include "source_kmod.h"
 #include "uapi/doppel.h"
 
 /* Bursts of responses must not overflow the socket before we read it. */
@@ -40,7 +41,13 @@ struct kmod_source {
 	struct loop *loop;
 	struct kmod_link link;
 	bool watching;
-	uint8_t packet[DOPPEL_HEADERS_MAX + UINT16_MAX];
+};
+
+/* What the parse callbacks need: where to deliver, what is ours. */
+struct batch_reader {
+	struct source *source;
+	uint16_t family_id;
+	uint8_t packet[DOPPEL_HEADERS_MAX + DOPPEL_PAYLOAD_PREFIX_MAX];
 };
 
 struct summary {
@@ -72,9 +79,9 @@ static int summary_attr(const struct nlattr *attr, void *data)
 
 /* Headers and prefix side by side, parsed as a truncated packet; the
  * kernel's payload length wins over the IP header's (GSO at LOCAL_OUT). */
-static void deliver_summary(struct kmod_source *ks, const struct nlattr *nest)
+static void deliver_summary(struct batch_reader *r, const struct nlattr *nest)
 {
-	struct source *s = ks->source;
+	struct source *s = r->source;
 	struct summary sum = { 0 };
 	size_t headers_len, payload_len = 0;
 	struct packet p;
@@ -88,14 +95,14 @@ static void deliver_summary(struct kmod_source *ks, const struct nlattr *nest)
 	headers_len = mnl_attr_get_payload_len(sum.headers);
 	if (sum.payload)
 		payload_len = mnl_attr_get_payload_len(sum.payload);
-	if (headers_len > DOPPEL_HEADERS_MAX || payload_len > UINT16_MAX) {
+	if (headers_len > DOPPEL_HEADERS_MAX || payload_len > DOPPEL_PAYLOAD_PREFIX_MAX) {
 		s->counters.malformed++;
 		return;
 	}
-	memcpy(ks->packet, mnl_attr_get_payload(sum.headers), headers_len);
+	memcpy(r->packet, mnl_attr_get_payload(sum.headers), headers_len);
 	if (payload_len)
-		memcpy(ks->packet + headers_len, mnl_attr_get_payload(sum.payload), payload_len);
-	if (packet_parse(ks->packet, headers_len + payload_len, PACKET_TRUNCATED_OK, &p, &why) < 0 ||
+		memcpy(r->packet + headers_len, mnl_attr_get_payload(sum.payload), payload_len);
+	if (packet_parse(r->packet, headers_len + payload_len, PACKET_TRUNCATED_OK, &p, &why) < 0 ||
 	    payload_len > sum.payload_len) {
 		s->counters.malformed++;
 		return;
@@ -106,23 +113,66 @@ static void deliver_summary(struct kmod_source *ks, const struct nlattr *nest)
 		s->deliver(s->deliver_ctx, &p);
 }
 
+/* Attributes are walked only as far as their lengths hold inside the
+ * message (mnl_attr_ok); a summary that is not whole is counted malformed. */
 static int on_summaries(const struct nlmsghdr *nlh, void *data)
 {
-	struct kmod_source *ks = data;
+	struct batch_reader *r = data;
 	const struct genlmsghdr *genl = mnl_nlmsg_get_payload(nlh);
 	const struct nlattr *attr;
 
-	if (nlh->nlmsg_type != ks->link.family_id ||
+	if (nlh->nlmsg_type != r->family_id ||
 	    nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*genl)) || genl->cmd != DOPPEL_CMD_SUMMARIES)
 		return MNL_CB_OK;
 	mnl_attr_for_each(attr, nlh, sizeof(*genl)) {
 		if (mnl_attr_get_type(attr) == DOPPEL_A_SUMMARY)
-			deliver_summary(ks, attr);
+			deliver_summary(r, attr);
 		else if (mnl_attr_get_type(attr) == DOPPEL_A_LOST &&
 			 mnl_attr_validate(attr, MNL_TYPE_U32) == 0)
-			ks->source->counters.lost += mnl_attr_get_u32(attr);
+			r->source->counters.lost += mnl_attr_get_u32(attr);
 	}
 	return MNL_CB_OK;
+}
+
+/* One parse buffer for the process: the daemon reads on one thread. */
+static struct batch_reader reader;
+
+/* The callback for messages read while waiting for an acknowledgement:
+ * summaries can already be on their way once ATTACH is through. */
+static int on_message(const struct nlmsghdr *nlh, void *data)
+{
+	struct kmod_source *ks = data;
+
+	reader.source = ks->source;
+	reader.family_id = ks->link.family_id;
+	return on_summaries(nlh, &reader);
+}
+
+/* libmnl 1.0.4 compares nlmsg_len as an int: a length of 2 GiB or more
+ * passes its check and walks off the buffer. The kernel never sends one,
+ * but the framing is checked here before libmnl sees it. */
+static bool framing_ok(const uint8_t *buf, size_t len)
+{
+	while (len >= sizeof(struct nlmsghdr)) {
+		const struct nlmsghdr *nlh = (const struct nlmsghdr *)buf;
+		size_t step = MNL_ALIGN(nlh->nlmsg_len);
+
+		if (nlh->nlmsg_len < sizeof(*nlh) || nlh->nlmsg_len > len)
+			return false;
+		if (step > len)
+			step = len;
+		buf += step;
+		len -= step;
+	}
+	return true;
+}
+
+void source_kmod_read_batch(struct source *s, uint16_t family_id, const void *buf, size_t len)
+{
+	reader.source = s;
+	reader.family_id = family_id;
+	if (!framing_ok(buf, len) || mnl_cb_run(buf, len, 0, 0, on_summaries, &reader) < 0)
+		s->counters.malformed++;
 }
 
 static void on_readable(struct loop *l, int fd, unsigned events, void *arg)
@@ -141,8 +191,7 @@ static void on_readable(struct loop *l, int fd, unsigned events, void *arg)
 				return;
 			continue;
 		}
-		if (mnl_cb_run(ks->link.buffer, n, 0, ks->link.portid, on_summaries, ks) < 0)
-			ks->source->counters.malformed++;
+		source_kmod_read_batch(ks->source, ks->link.family_id, ks->link.buffer, (size_t)n);
 	}
 }
 
@@ -207,7 +256,7 @@ static int set_rules(struct kmod_source *ks, const struct source_config *cfg,
 	for (size_t i = 0; i < count; i++)
 		put_rule(nlh, &cfg->matches[i], cfg->local_out);
 	mnl_attr_nest_end(nlh, rules);
-	return kmod_link_request(&ks->link, nlh, "kmod: set rules", on_summaries, ks, err, errlen);
+	return kmod_link_request(&ks->link, nlh, "kmod: set rules", on_message, ks, err, errlen);
 }
 
 static int attach(struct kmod_source *ks, uint16_t payload_prefix, char *err, size_t errlen)
@@ -217,7 +266,7 @@ static int attach(struct kmod_source *ks, uint16_t payload_prefix, char *err, si
 
 	mnl_attr_put_u32(nlh, DOPPEL_A_VERSION, DOPPEL_GENL_VERSION);
 	mnl_attr_put_u16(nlh, DOPPEL_A_PAYLOAD_PREFIX, payload_prefix);
-	return kmod_link_request(&ks->link, nlh, "kmod: attach", on_summaries, ks, err, errlen);
+	return kmod_link_request(&ks->link, nlh, "kmod: attach", on_message, ks, err, errlen);
 }
 
 static int kmod_source_open(struct source *s, struct loop *l, const struct source_config *cfg,
@@ -277,7 +326,7 @@ static void kmod_source_close(struct source *s)
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
 	set_rules(ks, &(struct source_config){ 0 }, 0, err, sizeof(err));
 	kmod_link_request(&ks->link, kmod_link_prepare(&ks->link, err, DOPPEL_CMD_DETACH),
-			  "kmod: detach", on_summaries, ks, err, sizeof(err));
+			  "kmod: detach", on_message, ks, err, sizeof(err));
 	kmod_link_close(&ks->link);
 	free(ks);
 	s->priv = NULL;

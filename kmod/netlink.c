@@ -23,8 +23,6 @@
 #include "netns.h"
 #include "rules.h"
 
-#define DOPPEL_PAYLOAD_PREFIX_LIMIT 4096
-
 static unsigned int max_payload_prefix = 256;
 module_param(max_payload_prefix, uint, 0444);
 MODULE_PARM_DESC(max_payload_prefix,
@@ -32,9 +30,9 @@ MODULE_PARM_DESC(max_payload_prefix,
 
 int doppel_netlink_params_check(void)
 {
-	if (max_payload_prefix > DOPPEL_PAYLOAD_PREFIX_LIMIT) {
+	if (max_payload_prefix > DOPPEL_PAYLOAD_PREFIX_MAX) {
 		pr_err("max_payload_prefix=%u is over %u\n", max_payload_prefix,
-		       DOPPEL_PAYLOAD_PREFIX_LIMIT);
+		       DOPPEL_PAYLOAD_PREFIX_MAX);
 		return -EINVAL;
 	}
 	return 0;

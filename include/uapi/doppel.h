@@ -167,5 +167,7 @@ enum doppel_summary_attr {
 
 /* Largest DOPPEL_A_SUMMARY_HEADERS: IPv4 with options, TCP with options. */
 #define DOPPEL_HEADERS_MAX (60 + 60)
+/* Largest payload prefix the module can be configured to copy. */
+#define DOPPEL_PAYLOAD_PREFIX_MAX 4096
 
 #endif /* _UAPI_DOPPEL_H */
