@@ -149,7 +149,7 @@ check: deps
 
 demo: deps
 	@$(MAKE) --no-print-directory all
-	@tests/e2e/demo.sh
+	@E2E_BUILD=$(BUILD) tests/e2e/demo.sh
 
 bench: deps all bench-build
 	@BUILD=$(BUILD) bench/run.sh
