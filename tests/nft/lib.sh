@@ -13,8 +13,13 @@ export DOPPEL_RULES_STATE=$tmp/rules.state
 listener_pid=""
 failures=0
 
+stream_pids=""	# the GSO test's server and client, while they run
+
 cleanup() {
-	[ -n "$listener_pid" ] && kill "$listener_pid" 2>/dev/null && wait "$listener_pid" 2>/dev/null
+	local pid
+	for pid in $listener_pid $stream_pids; do
+		kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+	done
 	ip netns del "$ns_a" 2>/dev/null
 	ip netns del "$ns_t" 2>/dev/null
 	rm -rf "$tmp"

@@ -22,7 +22,8 @@
 #   nfqueue_*          doppel's nfqueue source (tests/nft/nfq_listen.c over
 #                      intercept/source_nfqueue.c) receives every segment,
 #                      parsed, and the kernel drops them after its verdicts;
-#                      losses (ENOBUFS, queue full) are counted exactly
+#                      losses (ENOBUFS, queue full) are counted exactly;
+#                      GSO super-packets come whole
 #   intercept_daemon_nfqueue  the same through build/doppel-intercept (its
 #                      statistics), when it has been built
 #   vm_nft_*           the nftables backend (table inet doppel, queue ...
@@ -439,6 +440,41 @@ test_intercept_daemon() {
 	a "$helper" remove >/dev/null
 }
 
+# GSO packets come whole (NFQA_CFG_F_GSO): an established stream from the
+# target, its data queued once the rule is in. veth hands the target's TSO
+# super-packets to the assistant as they are, so the reader sees payload
+# lengths past the 1448-byte MSS; without the flag the kernel would cut
+# them to MSS-sized segments before queueing. Port 8090, so that what is
+# left of the stream (retransmissions, resets) meets no other test's rule
+# or counter.
+test_nfqueue_gso() {
+	local fifo=$tmp/go big
+	t python3 "$root/tests/nft/stream.py" server 198.18.5.2 8090 262144 8 &
+	stream_pids=$!
+	mkfifo "$fifo"
+	for _ in $(seq 50); do t ss -ltn | grep -q '198.18.5.2:8090 ' && break; sleep 0.1; done
+	a python3 "$root/tests/nft/stream.py" client 198.18.5.2 8090 8 <"$fifo" >"$tmp/client.out" &
+	stream_pids="$stream_pids $!"
+	exec 7>"$fifo"
+	if ! wait_for_line "$tmp/client.out" connected; then
+		fail nfqueue_gso_whole "the stream did not connect"
+	elif start_queue_test nfqueue_gso_whole "$ns_a" \
+		"--mode assistant --port 8090 --addr 198.18.5.2 --queues 7" 7 7 8; then
+		echo go >&7
+		listen_end
+		big=$(awk '$1 == "packet" && $8 > 1448' "$tmp/listen.out" | wc -l)
+		if [ "$big" -ge 1 ] && grep -q '^counters packets=[0-9]* malformed=0 lost=0 ' "$tmp/listen.out"; then
+			pass nfqueue_gso_whole
+		else
+			fail nfqueue_gso_whole "$big packets past the MSS; reader: $(tr '\n' ';' <"$tmp/listen.out")"
+		fi
+		a "$helper" remove >/dev/null
+	fi
+	exec 7>&-
+	for pid in $stream_pids; do kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
+	stream_pids=""
+}
+
 # A second reader of a bound queue is refused with a reason.
 test_nfqueue_busy() {
 	local out
@@ -476,6 +512,7 @@ test_nfqueue_busy
 test_nfqueue_lost
 test_nfqueue_queue_full
 test_intercept_daemon
+test_nfqueue_gso
 
 # The nft backend where the kernel has the queue expression: in a VM.
 "$root/tests/nft/vm.sh" "$tmp/nfq_listen" "$tmp" | tee "$tmp/vm.out"
