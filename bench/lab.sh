@@ -15,6 +15,7 @@
 #   delay    (e) replay delay: a request's capture at online (tcpdump on
 #            online's eth0) to its replayed copy's arrival at the target
 #            (tcpdump on target's eth0): p50, p99, max; same kernel clock
+#   profile  where both daemons spend their CPU under load (lab_profile.sh)
 #
 # The client's rate is stepped with curl --rate (HTTP, up to what one curl
 # does one request after the other), then by concurrency: Debian's
@@ -26,7 +27,7 @@
 #
 # Environment: BUILD (the daemons' directory), RUNS (repetitions, default 3
 # here: each is a fresh lab), QUICK=1 (fewer, shorter steps),
-# LAB_PARTS ("rate sources delay" by default).
+# LAB_PARTS ("rate sources delay profile" by default).
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -35,7 +36,7 @@ export E2E_BUILD=${BUILD:-build}
 RUNS=${RUNS:-3}
 [ "$RUNS" -gt 3 ] && RUNS=3
 QUICK=${QUICK:-0}
-LAB_PARTS=${LAB_PARTS:-rate sources delay}
+LAB_PARTS=${LAB_PARTS:-rate sources delay profile}
 STEP_SECONDS=3
 [ "$QUICK" = 1 ] && STEP_SECONDS=2 RUNS=1
 
@@ -170,6 +171,19 @@ load_settle() {
 	copy_idle copy 20 || true
 }
 
+# Why sessions failed and what was missed: the non-zero ended_* reasons
+# other than closed, the capture's kernel drops, intercept's unrouted
+# summaries (responses that came before their route, or after it went).
+copy_losses() {
+	local key value out=""
+	for key in $(tr ',{}' '\n\n\n' <"$LAB_DIR/copy.json" | sed -n 's/.*"\(ended_[a-z_]*\)".*/\1/p'); do
+		[ "$key" = ended_closed ] && continue
+		value=$(stats_get copy "$key")
+		[ "${value:-0}" != 0 ] && out="$out$key $value, "
+	done
+	echo "${out}capture_kernel_drops $(stats_get copy capture_kernel_drops), summaries_unrouted $(stats_get intercept summaries_unrouted)"
+}
+
 # --- (a) and (b): stepping the rate up ----------------------------------------
 
 rate_steps() {
@@ -207,7 +221,9 @@ rate_lab() {
 			break
 		fi
 	done
+	sleep 1.5	# the stats files are rewritten every second
 	printf '  %s/%s %s\n' "$kind" "$source" "$(copy_summary copy)"
+	echo "  $kind/$source $(copy_losses)"
 	echo "RESULT rate $kind $source $best $(peak_rss copy) $(peak_rss intercept)"
 }
 
@@ -343,6 +359,10 @@ for part in $LAB_PARTS; do
 			read -r m99 lo99 hi99 < <(awk -v l="$load" '$2 == "delay" && $3 == l { print $5 }' "$results" | spread)
 			echo "$load: p50 median $m us (min $lo, max $hi); p99 median $m99 us (min $lo99, max $hi99)"
 		done ;;
+	profile)
+		echo "-- where the daemons' CPU goes (perf, cpu-clock), HTTP keep-alive and one request per connection"
+		BUILD=$E2E_BUILD "$here/lab_profile.sh"
+		BUILD=$E2E_BUILD "$here/lab_profile.sh" --close ;;
 	*) echo "lab: unknown part '$part'" ;;
 	esac
 done
