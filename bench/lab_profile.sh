@@ -33,12 +33,25 @@ for name in copy intercept; do
 	lab_spawn_here "perf-$name" perf record -q -e cpu-clock -F 2000 -g \
 		-o "$LAB_DIR/perf-$name.data" -p "$(lab_pid "$name")"
 done
+for name in copy intercept; do
+	lab_spawn_here "stat-$name" perf stat -x, -e raw_syscalls:sys_enter -o "$LAB_DIR/stat-$name.csv" \
+		-p "$(lab_pid "$name")" sleep $((PROFILE_SECONDS + 1))
+done
 sleep 0.5
+target0=$(nginx_requests target)
 client_run $((PROFILE_SECONDS + 30)) wrk -t2 -c4 -d"${PROFILE_SECONDS}s" "${header[@]}" \
 	"http://$ADDR_ONLINE/" >"$LAB_DIR/wrk.out" 2>&1
 lab_stop perf-copy INT 20
 lab_stop perf-intercept INT 20
-echo "  load: $(awk '/^Requests\/sec:/ { print $2 }' "$LAB_DIR/wrk.out") req/s ($mode), load average $(cut -d' ' -f1-3 /proc/loadavg)"
+wait_until 10 target_caught_up
+replayed=$(($(nginx_requests target) - target0))
+lab_wait_exit "$(lab_pid stat-copy)" 10
+lab_wait_exit "$(lab_pid stat-intercept)" 10
+echo "  load: $(awk '/^Requests\/sec:/ { print $2 }' "$LAB_DIR/wrk.out") req/s ($mode), $replayed requests replayed; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+for name in copy intercept; do
+	calls=$(awk -F, '/raw_syscalls/ { print $1 }' "$LAB_DIR/stat-$name.csv")
+	echo "  doppel-$name: ${calls:-?} system calls, $(awk -v c="${calls:-0}" -v r="$replayed" 'BEGIN { if (r) printf "%.1f", c / r; else printf "-" }') per replayed request"
+done
 for name in copy intercept; do
 	echo "  -- doppel-$name: self time by object (cpu-clock samples)"
 	perf report -q -i "$LAB_DIR/perf-$name.data" --no-children --sort dso --stdio \
