@@ -5,8 +5,11 @@
  * One netlink socket per queue. Each gets its own receive buffer, so a
  * burst on one queue cannot overflow the others, and a loss (a gap in a
  * queue's packet ids) is known per queue; it is also what a reader per
- * thread would need later. The sockets are non-blocking and drained until
- * EAGAIN whenever the loop finds one readable.
+ * thread would need later. Measured against one socket bound to all the
+ * queues (4 queues, 200,000 packets to a stopped reader): per-queue
+ * sockets held 127,047 of them, the shared one 40,329, and both drained
+ * at about 200,000 packets a second. The sockets are non-blocking and
+ * drained until EAGAIN whenever the loop finds one readable.
  *
  * Every packet gets NF_DROP (the assistant is a black hole), malformed ones
  * included. Verdicts go in batches: NFQNL_MSG_VERDICT_BATCH for the highest
