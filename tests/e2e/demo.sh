@@ -80,6 +80,7 @@ progress() {
 # One line, rewritten every second (every 5 s when not on a terminal).
 elapsed=0
 settle_left=20
+traffic_end_stats=
 while :; do
 	sleep 1
 	elapsed=$((elapsed + 1))
@@ -90,8 +91,11 @@ while :; do
 		echo
 	fi
 	lab_alive "$wrk_pid" || lab_alive "$curl_pid" && continue
-	# Traffic done: wait for the replay to catch up, 20 s at most.
-	if target_caught_up && stats_is copy sessions_active 0; then
+	[ -n "$traffic_end_stats" ] || traffic_end_stats=$(stats_mtime copy)
+	# Traffic done: wait for the replay to catch up, 20 s at most, judged on
+	# statistics written since (a file from before may miss the last session).
+	if target_caught_up && [ "$(stats_mtime copy)" != "$traffic_end_stats" ] &&
+		stats_is copy sessions_active 0; then
 		break
 	fi
 	settle_left=$((settle_left - 1))
@@ -117,7 +121,10 @@ line "requests served by online" "$(num "$online")"
 line "requests served by the target" "$(num "$target")"
 line "fidelity (same method, URI, bytes)" "${colour}${bold}${fidelity}%${reset} ($(num "$matched") of $(num "$online") matched one for one)"
 echo "${bold}  ── what doppel says ─────────────────────────────────────────${reset}"
-line "sessions" "$(num "$(stats_get copy sessions_started)") started, $(num "$(stats_get copy sessions_completed)") completed, $(num "$(stats_get copy sessions_failed)") failed"
+# How the sessions that did not close cleanly ended (ended_<reason> keys).
+endings=$(tr ',{}' '\n\n\n' <"$LAB_DIR/copy.json" | sed -n 's/^ *"ended_\([a-z_]*\)": *\([1-9][0-9]*\)$/\1 \2/p' |
+	grep -v '^closed ' | tr '\n' ',' | sed -e 's/,$//' -e 's/,/, /g')
+line "sessions" "$(num "$(stats_get copy sessions_started)") started, $(num "$(stats_get copy sessions_completed)") completed, $(num "$(stats_get copy sessions_failed)") failed${endings:+ ($endings)}"
 line "packets replayed" "$(num "$(stats_get copy packets_sent)") ($(num "$(stats_get copy bytes_replayed)") bytes of requests)"
 line "retransmissions" "$(num "$(stats_get copy retransmissions)")"
 line "answers intercepted" "$(num "$(stats_get intercept summaries_routed)") summaries routed back to doppel-copy"
