@@ -13,12 +13,15 @@ lab_pkgs="iproute2 nftables iptables nginx-light redis-server redis-tools wrk cu
 # The kernel module: Debian's kernel and headers, booted under qemu; DKMS;
 # linux-source only for its scripts/checkpatch.pl (Debian ships it nowhere else).
 kmod_pkgs="linux-image-amd64 linux-headers-amd64 linux-source qemu-system-x86 busybox-static
-	cpio kmod dkms"
+	cpio kmod dkms sparse"
 # Operating it: unit verification, the units under systemd in a container
 # (systemd-nspawn), packaging.
 ops_pkgs="systemd systemd-container debhelper dh-dkms dpkg-dev fakeroot lintian"
 
-want="$build_pkgs $lab_pkgs $kmod_pkgs $ops_pkgs"
+# The benchmarks (make bench): instruction counts, the daemons' profile.
+bench_pkgs="valgrind linux-perf"
+
+want="$build_pkgs $lab_pkgs $kmod_pkgs $ops_pkgs $bench_pkgs"
 missing=""
 for p in $want; do
 	status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
