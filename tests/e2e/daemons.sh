@@ -55,6 +55,15 @@ intercept_rules_remove() {
 	: >"$LAB_DIR/rules"
 }
 
+# rules_gone: nothing of doppel-rules is left in the assistant (no DOPPEL
+# chain, no doppel table, no state file).
+rules_gone() {
+	! in_ns "$NS_ASSIST" iptables -t raw -S 2>/dev/null | grep -q DOPPEL &&
+		! in_ns "$NS_ASSIST" iptables -t mangle -S 2>/dev/null | grep -q DOPPEL &&
+		! in_ns "$NS_ASSIST" nft list tables 2>/dev/null | grep -qw doppel &&
+		[ ! -e "$LAB_DIR/rules.state" ]
+}
+
 # intercept_run SOURCE: doppel-intercept in the assistant (rules already there
 # for nfqueue), listening when this returns.
 intercept_run() {

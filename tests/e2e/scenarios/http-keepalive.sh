@@ -14,4 +14,10 @@ connections=$(nginx_connections target)
 lab_stop copy || fail "doppel-copy exited with status $? on SIGTERM"
 [ "$(stats_get copy sessions_failed)" = 0 ] || fail "sessions failed: $(copy_summary copy)"
 client_clean
+if [ "$SOURCE" = nfqueue ]; then
+	# The rules go as they came, and nothing of them is left.
+	rules_gone && fail "doppel-rules installed nothing that can be seen (iptables raw DOPPEL or nft table doppel)"
+	intercept_rules_remove || fail "doppel-rules remove failed: $(tail -n 3 "$LAB_DIR/rules.log")"
+	rules_gone || fail "doppel-rules remove left rules behind: $(in_ns "$NS_ASSIST" iptables -t raw -S | grep DOPPEL)"
+fi
 pass "$JUDGED requests at online and at target over $connections connections; $(copy_summary copy)"
