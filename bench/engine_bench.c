@@ -35,8 +35,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <arpa/inet.h>
 
+#include "bench_addresses.h"
 #include "bench_util.h"
 #include "engine.h"
 #include "packet.h"
@@ -46,7 +46,6 @@
 #define TARGET_ISN 5000000u
 #define ONLINE_ISN 9000000u	/* the online server's, in the client's acks */
 #define SEGMENT_BYTES 1448u	/* a full segment at MSS 1460 with timestamps */
-#define PORTS_PER_ADDRESS 60000u
 #define MAX_REQUEST_BYTES 60000u
 
 struct bench_config {
@@ -141,20 +140,6 @@ static void batch_free(struct batch *b)
 	free(b->packets);
 	free(b->from_client);
 	free(b->arena);
-}
-
-static struct session_key session_key_of(uint64_t index)
-{
-	struct session_key k;
-	uint32_t host = (uint32_t)(index / PORTS_PER_ADDRESS) + 1;
-
-	memset(&k, 0, sizeof(k));
-	/* 198.18.0.0/16 holds 65534 client hosts of 60000 ports each. */
-	dp_addr_from_v4(&k.client, htonl(0xc6120000u | (host & 0xffff)));
-	dp_addr_from_v4(&k.target, htonl(0xc6130001u));
-	k.client_port = (uint16_t)(1024 + index % PORTS_PER_ADDRESS);
-	k.target_port = 8080;
-	return k;
 }
 
 /* What one scripted packet is. */
@@ -259,7 +244,7 @@ static void batch_build(struct batch *b, const struct bench_config *c, uint64_t 
 	b->count = n;
 	b->arena_used = 0;
 	for (size_t i = 0; i < n; i++)
-		b->keys[i] = session_key_of(first + i);
+		b->keys[i] = bench_session_key(first + i);
 	for (size_t i = 0; i < n; i++)
 		script_session(b, i, c);
 }

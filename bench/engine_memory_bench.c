@@ -23,8 +23,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <arpa/inet.h>
 
+#include "bench_addresses.h"
 #include "bench_util.h"
 #include "engine.h"
 #include "packet.h"
@@ -34,7 +34,6 @@
 #define TARGET_ISN 5000000u
 #define ONLINE_ISN 9000000u
 #define ANSWER_BYTES 1000u
-#define PORTS_PER_ADDRESS 60000u
 #define MAX_DATA_BYTES 1400u
 
 struct memory_config {
@@ -58,19 +57,6 @@ static int sink_route_add(void *ctx, const struct session_key *k)
 
 static void sink_route_del(void *ctx, const struct session_key *k)
 {
-}
-
-static struct session_key session_key_of(uint64_t index)
-{
-	struct session_key k;
-	uint32_t host = (uint32_t)(index / PORTS_PER_ADDRESS) + 1;
-
-	memset(&k, 0, sizeof(k));
-	dp_addr_from_v4(&k.client, htonl(0xc6120000u | (host & 0xffff)));
-	dp_addr_from_v4(&k.target, htonl(0xc6130001u));
-	k.client_port = (uint16_t)(1024 + index % PORTS_PER_ADDRESS);
-	k.target_port = 8080;
-	return k;
 }
 
 /* Build one packet of session k and feed it in; summaries keep only their
@@ -122,7 +108,7 @@ static void feed(struct engine *e, const struct session_key *k, bool from_client
 
 static void open_session(struct engine *e, const struct memory_config *c, uint64_t index)
 {
-	struct session_key k = session_key_of(index);
+	struct session_key k = bench_session_key(index);
 	uint32_t data = (uint32_t)c->data_bytes;
 
 	feed(e, &k, true, TCPF_SYN, CLIENT_ISN, 0, 0);

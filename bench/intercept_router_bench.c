@@ -15,23 +15,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <arpa/inet.h>
 
+#include "bench_addresses.h"
 #include "bench_util.h"
 #include "packet.h"
 #include "router.h"
 
 #define PROGRAM "intercept_router_bench"
-#define PORTS_PER_ADDRESS 60000u
 #define MAX_OWNERS 64u
-
-static void client_of(uint64_t index, struct dp_addr *client, uint16_t *port)
-{
-	uint32_t host = (uint32_t)(index / PORTS_PER_ADDRESS) + 1;
-
-	dp_addr_from_v4(client, htonl(0xc6120000u | (host & 0xffff)));
-	*port = (uint16_t)(1024 + index % PORTS_PER_ADDRESS);
-}
 
 /* A permutation walk: index i * step mod n visits every route once when
  * step and n share no factor. */
@@ -79,12 +70,12 @@ static struct router_rates run_once(uint64_t routes, uint64_t owner_count)
 		die("router_init failed");
 	for (uint64_t o = 0; o < owner_count; o++)
 		router_owner_init(&owners[o]);
-	dp_addr_from_v4(&target, htonl(0xc6130001u));
+	bench_target(&target);
 
 	start = bench_now_ns();
 	for (uint64_t i = 0; i < routes; i++) {
-		client_of(i, &client, &port);
-		if (router_add(&r, &owners[i % owner_count], &client, port, &target, 8080) !=
+		bench_client(i, &client, &port);
+		if (router_add(&r, &owners[i % owner_count], &client, port, &target, BENCH_TARGET_PORT) !=
 		    ROUTER_ADDED)
 			die("router_add did not add a new route");
 	}
@@ -94,8 +85,8 @@ static struct router_rates run_once(uint64_t routes, uint64_t owner_count)
 	for (uint64_t i = 0; i < routes; i++) {
 		uint64_t k = i * step % routes;
 
-		client_of(k, &client, &port);
-		if (router_lookup(&r, &client, port, &target, 8080) != &owners[k % owner_count])
+		bench_client(k, &client, &port);
+		if (router_lookup(&r, &client, port, &target, BENCH_TARGET_PORT) != &owners[k % owner_count])
 			die("a lookup did not find its route's owner");
 	}
 	rates.lookup = (double)routes / ((double)(bench_now_ns() - start) / 1e9);
@@ -103,9 +94,9 @@ static struct router_rates run_once(uint64_t routes, uint64_t owner_count)
 	/* Ports above the registered ones (1024 .. 61023), same addresses. */
 	start = bench_now_ns();
 	for (uint64_t i = 0; i < routes; i++) {
-		client_of(i, &client, &port);
-		port = (uint16_t)(1024 + PORTS_PER_ADDRESS + i % 4000);
-		if (router_lookup(&r, &client, port, &target, 8080))
+		bench_client(i, &client, &port);
+		port = (uint16_t)(BENCH_FIRST_PORT + BENCH_PORTS_PER_ADDRESS + i % 4000);
+		if (router_lookup(&r, &client, port, &target, BENCH_TARGET_PORT))
 			die("a lookup of an unregistered port found a route");
 	}
 	rates.miss = (double)routes / ((double)(bench_now_ns() - start) / 1e9);
@@ -114,7 +105,7 @@ static struct router_rates run_once(uint64_t routes, uint64_t owner_count)
 	for (uint64_t i = 0; i < routes; i++) {
 		uint64_t k = i * step % routes;
 
-		client_of(k, &client, &port);
+		bench_client(k, &client, &port);
 		if (router_del(&r, &owners[k % owner_count], &client, port) != 1)
 			die("router_del did not remove a route");
 	}

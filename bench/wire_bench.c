@@ -24,8 +24,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <arpa/inet.h>
 
+#include "bench_addresses.h"
 #include "bench_util.h"
 #include "packet.h"
 #include "wire.h"
@@ -53,8 +53,7 @@ static void *checked_malloc(size_t n)
 static size_t make_summary(uint8_t *buf, size_t cap, uint64_t i)
 {
 	struct packet_spec spec = {
-		.sport = 8080,
-		.dport = (uint16_t)(1024 + i % 60000),
+		.sport = BENCH_TARGET_PORT,
 		.seq = 5000001u + (uint32_t)i * 1448,
 		.ack = 1000301u,
 		.flags = TCPF_ACK | TCPF_PSH,
@@ -63,8 +62,8 @@ static size_t make_summary(uint8_t *buf, size_t cap, uint64_t i)
 	};
 	size_t len;
 
-	dp_addr_from_v4(&spec.src, htonl(0xc6130001u));
-	dp_addr_from_v4(&spec.dst, htonl(0xc6120000u | (uint32_t)(1 + i / 60000 % 65534)));
+	bench_target(&spec.src);
+	bench_client(i, &spec.dst, &spec.dport);
 	len = packet_build(buf, cap, &spec);
 	if (len != 52) {
 		fprintf(stderr, "%s: expected a 52-byte summary, built %zu\n", PROGRAM, len);
