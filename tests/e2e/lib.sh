@@ -178,3 +178,21 @@ client_clean() {
 	[ "$counters" = "0 0" ] ||
 		fail "the client namespace received stray packets (from hosts other than online: ${counters% *}; RSTs: ${counters#* }; senders: $(lab_client_senders))"
 }
+
+# copy_stopped_clean NAME: stop copy daemon NAME; fail unless it exited 0
+# with no failed session, and the client saw nothing of the replay.
+copy_stopped_clean() {
+	lab_stop "$1" || fail "doppel-copy ($1) exited with status $? on SIGTERM"
+	[ "$(stats_get "$1" sessions_failed)" = 0 ] || fail "sessions failed: $(copy_summary "$1")"
+	client_clean
+}
+
+# http_mixed_traffic: wrk (2 kept-alive connections, 2 s) then 50 one-shot
+# curl requests to online; the replay judged one for one, copy stopped clean.
+http_mixed_traffic() {
+	wrk_paced 2 2 "http://$ADDR_ONLINE/"
+	curl_each 50 "http://$ADDR_ONLINE/"
+	http_settle 60 copy
+	http_judge
+	copy_stopped_clean copy
+}

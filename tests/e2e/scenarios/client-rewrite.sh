@@ -14,7 +14,5 @@ clients=$(nginx_clients target)
 for addr in $clients; do
 	case $addr in 198.19.200.*) ;; *) fail "the target saw client address $addr (clients: $clients)" ;; esac
 done
-lab_stop copy || fail "doppel-copy exited with status $? on SIGTERM"
-[ "$(stats_get copy sessions_failed)" = 0 ] || fail "sessions failed: $(copy_summary copy)"
-client_clean
+copy_stopped_clean copy
 pass "$JUDGED requests at online and at target, from $clients(online saw $(nginx_clients online)); $(copy_summary copy)"

@@ -17,7 +17,5 @@ if ! diff -q <(online_fingerprint | awk '{ print; print }') <(nginx_fingerprint 
 fi
 ports=$(awk '{ print $2 }' "$LAB_DIR/target/access.log" | sort -u | wc -l)
 [ "$ports" = 102 ] || fail "the target saw $ports client ports, not 2 x 51"
-lab_stop copy || fail "doppel-copy exited with status $? on SIGTERM"
-[ "$(stats_get copy sessions_failed)" = 0 ] || fail "sessions failed: $(copy_summary copy)"
-client_clean
+copy_stopped_clean copy
 pass "$online requests at online, each served twice at target from $ports client ports; $(copy_summary copy)"

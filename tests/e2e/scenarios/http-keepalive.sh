@@ -11,9 +11,7 @@ wrk_paced 3 4 "http://$ADDR_ONLINE/" 1
 http_settle 60 copy
 http_judge
 connections=$(nginx_connections target)
-lab_stop copy || fail "doppel-copy exited with status $? on SIGTERM"
-[ "$(stats_get copy sessions_failed)" = 0 ] || fail "sessions failed: $(copy_summary copy)"
-client_clean
+copy_stopped_clean copy
 if [ "$SOURCE" = nfqueue ]; then
 	# The rules go as they came, and nothing of them is left.
 	rules_gone && fail "doppel-rules installed nothing that can be seen (iptables raw DOPPEL or nft table doppel)"

@@ -16,7 +16,5 @@ http_settle 90 copy
 http_judge
 big=$(awk '$5 == "POST" && $7 == 200 && $8 > 1048576' "$LAB_DIR/target/access.log" | wc -l)
 [ "$big" = 10 ] || fail "the target read $big whole 1 MB bodies of 10"
-lab_stop copy || fail "doppel-copy exited with status $? on SIGTERM"
-[ "$(stats_get copy sessions_failed)" = 0 ] || fail "sessions failed: $(copy_summary copy)"
-client_clean
+copy_stopped_clean copy
 pass "$JUDGED POSTs of 1 MB read whole at online and at target ($(stats_get copy bytes_replayed) bytes replayed); $(copy_summary copy)"

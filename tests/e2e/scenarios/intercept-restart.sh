@@ -25,7 +25,5 @@ phase1=$JUDGED
 http_judge phase2
 down_online=$(nginx_requests online /down) down_target=$(nginx_requests target /down)
 copy_idle copy 30
-lab_stop copy || fail "doppel-copy exited with status $? on SIGTERM"
-[ "$(stats_get copy sessions_failed)" = 0 ] || fail "sessions failed: $(copy_summary copy)"
-client_clean
+copy_stopped_clean copy
 pass "before: $phase1 of $phase1 requests; while down: $down_target of $down_online arrived ($(stats_get copy sessions_refused_route) refused for want of intercept); after: $JUDGED of $JUDGED; $(copy_summary copy), $(stats_get copy intercept_reconnects) reconnect(s)"
