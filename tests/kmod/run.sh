@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The kmod suite: doppel.ko built with Kbuild against Debian's kernel headers
 # (the version linux-image-amd64 installs, not the running kernel's), its
-# module parameters, checkpatch, the uapi header on its own, the tests'
+# module parameters, sparse, checkpatch, the uapi header on its own, the tests'
 # helpers built against intercept's kmod source, `dkms build` in a throwaway
 # tree, then Debian's kernel booted under qemu (TCG) with an initramfs that
 # runs tests/kmod/vm_tests.sh and reports on the serial console.
@@ -63,6 +63,22 @@ test_modinfo() {
 	else
 		fail kmod_modinfo "parameters with descriptions $parms/4, vermagic '$vermagic'"
 		modinfo "$ko"
+	fi
+}
+
+# sparse over every file (C=2), with the kernel's own checker flags.
+test_sparse() {
+	if ! command -v sparse >/dev/null; then
+		skip kmod_sparse "sparse is not installed (make deps)"
+		return
+	fi
+	make -C "$out/src/kmod" KDIR="$kdir" check >"$out/sparse.log" 2>&1
+	if grep -E '(warning|error):' "$out/sparse.log" | grep -q .; then
+		fail kmod_sparse "$(grep -m1 -E '(warning|error):' "$out/sparse.log")"
+	elif [ "$(grep -c '  CHECK ' "$out/sparse.log")" -lt 6 ]; then
+		fail kmod_sparse "sparse did not check the sources: $(tail -n1 "$out/sparse.log")"
+	else
+		pass kmod_sparse
 	fi
 }
 
@@ -201,6 +217,7 @@ test_qemu() {
 
 if test_build; then
 	test_modinfo
+	test_sparse
 fi
 test_checkpatch
 test_uapi
