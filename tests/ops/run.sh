@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# The operations suite: systemd units, make install, Debian packages,
-# lintian, the man pages and sample configs against the daemons' real
-# options, the unit's setup helper, and each daemon under a stand-in for
-# systemd's notification socket (READY=1, WATCHDOG=1) and with --user
-# (uid and capabilities from /proc/PID/status).
+# The operations suite: systemd units, make install, the module source
+# built by DKMS, Debian packages, lintian, the man pages and sample configs
+# against the daemons' real options, the unit's setup helper, each daemon
+# under a stand-in for systemd's notification socket (READY=1, WATCHDOG=1)
+# and with --user (uid and capabilities from /proc/PID/status), and the
+# installed units started by systemd itself, PID 1 of a systemd-nspawn
+# container (tests/ops/in_container.sh).
 #
 # One line per test: PASS name / FAIL name: why / SKIP name: why.
 # Daemons run only inside a network namespace made here (dp-ops-*), with
@@ -533,6 +535,90 @@ test_ambient_start() {
 }
 test_ambient_start doppel-copy
 test_ambient_start doppel-intercept
+
+# ------------------------------------------------ the units under systemd
+# Boot systemd 252 as PID 1 in a systemd-nspawn container (own network
+# namespace: lo only) over the host's /usr with the DESTDIR install laid on
+# top, and let tests/ops/in_container.sh start the real units and check them.
+test_units_under_systemd() {
+	local skel=$work/container outdir=$work/container-out l line
+	if ! command -v systemd-nspawn >/dev/null; then
+		skip systemd_units "no systemd-nspawn (make deps installs systemd-container)"
+		return
+	fi
+	if [ "$install_ok" != yes ]; then
+		fail systemd_units "needs make install, which failed"
+		return
+	fi
+	mkdir -p "$skel"/{etc/systemd/system,etc/doppel,usr,var,run,tmp,root,proc,sys,dev,ops-out,ops-tests} "$outdir"
+	for l in bin sbin lib lib64; do
+		[ -L "/$l" ] && ln -s "usr/$l" "$skel/$l"
+	done
+	# /etc/alternatives: awk, iptables, nft's helpers are found through it.
+	# The users and groups, but never the host's password hashes: shadow
+	# files with every account locked.
+	cp -a /etc/passwd /etc/group /etc/nsswitch.conf /etc/alternatives "$skel/etc/"
+	awk -F: '{ print $1 ":!*:19000::::::" }' /etc/passwd >"$skel/etc/shadow"
+	awk -F: '{ print $1 ":!*::" }' /etc/group >"$skel/etc/gshadow"
+	chmod 0640 "$skel/etc/shadow" "$skel/etc/gshadow"
+	cp /usr/lib/os-release "$skel/etc/os-release"
+	cp "$root"/lib/systemd/system/doppel-*.service "$skel/etc/systemd/system/"
+	cat >"$skel/etc/doppel/doppel-copy.conf" <<-CONF
+	transfer = 80-198.18.0.3:80
+	intercept = 198.18.0.4
+	stats-file = /run/doppel/copy/stats.json
+	stats-interval = 1s
+	CONF
+	cat >"$skel/etc/doppel/doppel-intercept.conf" <<-CONF
+	source = nfqueue
+	queues = 0
+	stats-file = /run/doppel/intercept/stats.json
+	CONF
+	cat >"$skel/etc/doppel/doppel-intercept.env" <<-CONF
+	DOPPEL_RULES_MODE=assistant
+	DOPPEL_RULES_PORT=8080
+	DOPPEL_RULES_ADDR=198.18.0.3
+	CONF
+	for l in doppel-copy doppel-intercept; do
+		mkdir -p "$skel/etc/systemd/system/$l.service.d"
+		printf '[Service]\nWatchdogSec=8s\nRestartSec=1s\n' >"$skel/etc/systemd/system/$l.service.d/test.conf"
+	done
+	# Nothing configures the container's network (lo only): waiting for
+	# "online" would hold network-online.target, and the units, for 2 min.
+	ln -s /dev/null "$skel/etc/systemd/system/systemd-networkd-wait-online.service"
+	cat >"$skel/etc/systemd/system/ops-check.service" <<-UNIT
+	[Unit]
+	Description=doppel ops checks
+	After=sysinit.target systemd-sysusers.service systemd-tmpfiles-setup.service
+	# Type=simple: the boot's start job ends at once. A start job running
+	# for seconds makes PID 1 send "User job ... running" STATUS= lines to
+	# systemd-nspawn, which stops reading them after READY=1: PID 1 then
+	# blocks on the full socket (seen with systemd 252).
+	[Service]
+	Type=simple
+	ExecStart=/ops-tests/in_container.sh
+	UNIT
+	# On timeout nspawn gets SIGTERM and kills the container's PID 1 (and with
+	# it every process of the container); -k: nspawn itself, 10 s later.
+	timeout -k 10 120 systemd-nspawn -q --directory="$skel" --register=no --keep-unit \
+		--kill-signal=SIGKILL \
+		--private-network --console=pipe \
+		--overlay-ro="/usr:$root/usr:/usr" \
+		--bind="$outdir:/ops-out" --bind-ro="$repo/tests/ops:/ops-tests" \
+		-b systemd.unit=ops-check.service </dev/null >"$work/nspawn.log" 2>&1
+	if [ ! -s "$outdir/results" ]; then
+		fail systemd_units "the container wrote no results: $(grep -v 'propagate/root' "$work/nspawn.log" | tail -n 3 | tr '\n' ' ')"
+		return
+	fi
+	while IFS= read -r line; do
+		case $line in PASS* | FAIL*) echo "$line" ;; esac
+	done <"$outdir/results"
+	grep -qx finished "$outdir/results" || fail systemd_units "the checks did not finish"
+	if grep -q '^FAIL' "$outdir/results"; then
+		sed 's/^/    journal| /' "$outdir/journal.log" | tail -n 25
+	fi
+}
+test_units_under_systemd
 
 # ------------------------------------------------------- Debian packages
 src=$work/src/doppel
