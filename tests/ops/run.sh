@@ -11,11 +11,12 @@
 # Daemons run only inside a network namespace made here (dp-ops-*), with
 # addresses from 198.18.0.0/15; nothing is sent out of it.
 #
-# DOPPEL_BUILD: where the daemons are built (default build, as make check).
+# DOPPEL_BUILD (or DOPPEL_BINDIR, as the kmod suite): where the daemons are
+# built, a make BUILD directory (default build, as make check).
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
 repo=$PWD
-build=${DOPPEL_BUILD:-build}
+build=${DOPPEL_BUILD:-${DOPPEL_BINDIR:-build}}
 version=$(sed -n 's/^VERSION *:= *//p' Makefile)
 work=$(mktemp -d /tmp/dp-ops.XXXXXX)
 chmod 0755 "$work"	# the daemons reach the notify socket after --user nobody
