@@ -66,6 +66,22 @@ uint32_t nfqueue_ids_skipped(uint32_t expected, uint32_t got)
 	return ahead < 0x80000000u ? ahead : 0;
 }
 
+const struct nlmsghdr *nfqueue_msg_walk(const void *buf, size_t len, size_t *offset)
+{
+	const struct nlmsghdr *nlh;
+	size_t left;
+
+	if (*offset >= len)
+		return NULL;
+	left = len - *offset;
+	nlh = (const struct nlmsghdr *)((const uint8_t *)buf + *offset);
+	if (left < sizeof(*nlh) || nlh->nlmsg_len < sizeof(*nlh) || nlh->nlmsg_len > left)
+		return NULL;
+	/* The last message need not be padded to the alignment. */
+	*offset += NLMSG_ALIGN(nlh->nlmsg_len) < left ? NLMSG_ALIGN(nlh->nlmsg_len) : left;
+	return nlh;
+}
+
 static int fail(const char **why, const char *reason)
 {
 	*why = reason;

@@ -59,6 +59,15 @@ struct nlmsghdr *nfqueue_msg_config(void *buf, uint16_t queue_number, uint32_t c
 struct nlmsghdr *nfqueue_msg_verdict_batch(void *buf, uint16_t queue_number, uint32_t last_id,
 					   uint32_t seq);
 
+/*
+ * The netlink messages of one datagram of len bytes in buf: the message at
+ * *offset, advancing *offset past it; NULL at the end, or at a message that
+ * does not fit in what is left (the rest is ignored). Lengths are compared
+ * unsigned: libmnl's mnl_nlmsg_ok() takes an nlmsg_len past INT_MAX for a
+ * short one and mnl_nlmsg_next() then walks out of the buffer.
+ */
+const struct nlmsghdr *nfqueue_msg_walk(const void *buf, size_t len, size_t *offset);
+
 /* One queued packet, read from an NFQNL_MSG_PACKET message. */
 struct nfqueue_packet {
 	uint16_t queue_number;	/* the nfgenmsg's res_id */

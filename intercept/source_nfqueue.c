@@ -131,10 +131,11 @@ static void handle_packet(struct nfqueue_socket *qs, const struct nlmsghdr *nlh)
 static int handle_datagram(struct nfqueue_socket *qs, const void *buf, size_t len,
 			   uint32_t seq)
 {
-	const struct nlmsghdr *nlh = buf;
-	int remaining = (int)len, answer = NO_ANSWER;
+	const struct nlmsghdr *nlh;
+	size_t offset = 0;
+	int answer = NO_ANSWER;
 
-	for (; mnl_nlmsg_ok(nlh, remaining); nlh = mnl_nlmsg_next(nlh, &remaining)) {
+	while ((nlh = nfqueue_msg_walk(buf, len, &offset))) {
 		if (nlh->nlmsg_type == NLMSG_ERROR) {
 			const struct nlmsgerr *error = mnl_nlmsg_get_payload(nlh);
 

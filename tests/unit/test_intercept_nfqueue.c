@@ -5,7 +5,7 @@
  * NFQA_CAP_LEN when the copy was cut, and the attributes we ignore) fed to
  * the parser; every way such a message can be wrong; the config and batch
  * verdict messages we send, attribute by attribute; packet id gaps; the
- * kernel's per-queue counts in /proc.
+ * walk over a datagram's messages; the kernel's per-queue counts in /proc.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -351,6 +351,66 @@ static void test_id_gaps(void **state)
 	assert_int_equal(nfqueue_ids_skipped(10, 0xfffffff0u), 0);
 }
 
+/* A datagram of two packet messages, then every way a length can lie. */
+static void test_datagram_walk(void **state)
+{
+	static uint8_t datagram[2 * 8192];
+	struct queued q = { .queue = 1, .family = NFPROTO_IPV4, .id = 1,
+			    .bytes = sample_synack_v4, .copied = 59 };
+	struct nfqueue_packet out;
+	const struct nlmsghdr *nlh;
+	const char *why;
+	size_t first, offset = 0;
+
+	/* 59 bytes of payload: the message ends with attribute padding. */
+	nlh = build_queued(&q);
+	first = nlh->nlmsg_len;
+	memcpy(datagram, nlh, nlh->nlmsg_len);
+	q.id = 2;
+	q.copied = 60;
+	nlh = build_queued(&q);
+	memcpy(datagram + first, nlh, nlh->nlmsg_len);
+
+	nlh = nfqueue_msg_walk(datagram, first + nlh->nlmsg_len, &offset);
+	assert_non_null(nlh);
+	assert_int_equal(nfqueue_msg_parse_packet(nlh, 0, &out, &why), -1);	/* cut options */
+	assert_int_equal(out.id, 1);
+	nlh = nfqueue_msg_walk(datagram, first + ((struct nlmsghdr *)(datagram + first))->nlmsg_len,
+			       &offset);
+	assert_non_null(nlh);
+	assert_int_equal(nfqueue_msg_parse_packet(nlh, 0, &out, &why), 0);
+	assert_int_equal(out.id, 2);
+	assert_null(nfqueue_msg_walk(datagram, offset, &offset));
+
+	/* A length past INT_MAX (libmnl reads it as negative and accepts it),
+	 * one shorter than a header, one past the datagram, a datagram
+	 * shorter than a header. */
+	memset(datagram, 0, 64);
+	((struct nlmsghdr *)datagram)->nlmsg_len = 0xf1f10a0au;
+	offset = 0;
+	assert_null(nfqueue_msg_walk(datagram, 64, &offset));
+	((struct nlmsghdr *)datagram)->nlmsg_len = 8;
+	assert_null(nfqueue_msg_walk(datagram, 64, &offset));
+	((struct nlmsghdr *)datagram)->nlmsg_len = 65;
+	assert_null(nfqueue_msg_walk(datagram, 64, &offset));
+	((struct nlmsghdr *)datagram)->nlmsg_len = 16;
+	assert_null(nfqueue_msg_walk(datagram, 15, &offset));
+	assert_int_equal(offset, 0);
+
+	/* A 17-byte message: the next one starts at 20, past the padding;
+	 * at the end of the datagram no padding is needed. */
+	((struct nlmsghdr *)datagram)->nlmsg_len = 17;
+	((struct nlmsghdr *)(datagram + 20))->nlmsg_len = 16;
+	assert_ptr_equal(nfqueue_msg_walk(datagram, 36, &offset), datagram);
+	assert_int_equal(offset, 20);
+	assert_ptr_equal(nfqueue_msg_walk(datagram, 36, &offset), datagram + 20);
+	assert_int_equal(offset, 36);
+	offset = 0;
+	assert_ptr_equal(nfqueue_msg_walk(datagram, 17, &offset), datagram);
+	assert_int_equal(offset, 17);
+	assert_null(nfqueue_msg_walk(datagram, 17, &offset));
+}
+
 /* A line as the kernel printed it in tests/nft's lost-packet test. */
 static void test_proc_line(void **state)
 {
@@ -386,6 +446,7 @@ int main(void)
 		cmocka_unit_test(test_verdict_batch),
 		cmocka_unit_test(test_config),
 		cmocka_unit_test(test_id_gaps),
+		cmocka_unit_test(test_datagram_walk),
 		cmocka_unit_test(test_proc_line),
 	};
 
