@@ -7,10 +7,12 @@
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <libmnl/libmnl.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nfnetlink.h>
+#include <linux/netlink.h>
 #include <libnetfilter_queue/libnetfilter_queue.h>
 
 uint32_t nfqueue_copy_range(uint16_t payload_prefix)

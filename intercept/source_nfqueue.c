@@ -40,6 +40,7 @@
 
 #include <libmnl/libmnl.h>
 #include <linux/netfilter/nfnetlink.h>
+#include <linux/netlink.h>
 
 #include "loop.h"
 #include "nfqueue_msg.h"

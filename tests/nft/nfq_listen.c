@@ -16,6 +16,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <netinet/in.h>
 
 #include "loop.h"
 #include "options.h"
