@@ -169,6 +169,9 @@ install: all
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/doppel-copy $(DESTDIR)$(SBINDIR)/doppel-intercept
+	@if [ -f scripts/install-extra.sh ]; then \
+		DESTDIR="$(DESTDIR)" PREFIX="$(PREFIX)" SBINDIR="$(SBINDIR)" SYSCONFDIR="$(SYSCONFDIR)" DATADIR="$(DATADIR)" \
+		MANDIR="$(MANDIR)" UNITDIR="$(UNITDIR)" VERSION="$(VERSION)" scripts/install-extra.sh uninstall; fi
 
 clean:
 	rm -rf build
