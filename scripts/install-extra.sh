@@ -136,9 +136,39 @@ activate() {
 	fi
 }
 
-install_units
-install_man
-install_nft
-install_docs
-install_dkms_source
-activate
+# `make uninstall`: remove what this script installed, except the
+# configuration in SYSCONFDIR/doppel (as dpkg's remove keeps conffiles).
+uninstall() {
+	rm -f "$DESTDIR$UNITDIR/doppel-copy.service" "$DESTDIR$UNITDIR/doppel-intercept.service" \
+		"$DESTDIR$TMPFILESDIR/doppel.conf" "$DESTDIR$SYSUSERSDIR/doppel.conf" \
+		"$DESTDIR$SBINDIR/doppel-rules" "$DESTDIR$MANDIR/man4/doppel.4" \
+		"$DESTDIR$MANDIR"/man8/doppel-{copy,intercept,rules}.8
+	# DKMS first, while the source it points at is still there.
+	if [ -z "$DESTDIR" ] && command -v dkms >/dev/null 2>&1 &&
+		[ -n "$(dkms status -m doppel -v "$VERSION" 2>/dev/null)" ]; then
+		dkms remove -m doppel -v "$VERSION" --all || say "dkms remove failed"
+	fi
+	rm -rf "$DESTDIR$LIBEXECDIR/doppel" "$DESTDIR$DOCDIR" "$DESTDIR$DKMS_SRCDIR/doppel-$VERSION"
+	if [ -z "$DESTDIR" ] && [ -d /run/systemd/system ]; then
+		systemctl daemon-reload || say "systemctl daemon-reload failed"
+	fi
+	say "kept $DESTDIR$SYSCONFDIR/doppel/ (your configuration) and the user doppel"
+}
+
+case "${1:-install}" in
+install)
+	install_units
+	install_man
+	install_nft
+	install_docs
+	install_dkms_source
+	activate
+	;;
+uninstall)
+	uninstall
+	;;
+*)
+	echo "usage: install-extra.sh [install|uninstall]" >&2
+	exit 2
+	;;
+esac

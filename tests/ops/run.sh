@@ -130,6 +130,33 @@ else
 	skip install_keeps_config "make install failed"
 fi
 
+# make uninstall removes every installed file but the configuration, in a
+# second DESTDIR (the first is used below).
+test_uninstall() {
+	local dir=$work/uninstall left
+	if ! make --no-print-directory BUILD="$build" PREFIX=/usr DESTDIR="$dir" install \
+		>"$work/uninstall.log" 2>&1 ||
+	   ! make --no-print-directory BUILD="$build" PREFIX=/usr DESTDIR="$dir" uninstall \
+		>>"$work/uninstall.log" 2>&1; then
+		fail uninstall "make install/uninstall failed"
+		show "$work/uninstall.log"
+		return
+	fi
+	left=$(cd "$dir" && find . ! -type d | sed 's|^\./||' | grep -v '^etc/doppel/' | sort)
+	if [ -n "$left" ]; then
+		fail uninstall "left behind: $(echo "$left" | head -n 5 | tr '\n' ' ')"
+	elif [ ! -f "$dir/etc/doppel/doppel-copy.conf" ]; then
+		fail uninstall "the configuration was removed"
+	else
+		pass uninstall
+	fi
+}
+if [ "$install_ok" = yes ]; then
+	test_uninstall
+else
+	skip uninstall "make install failed"
+fi
+
 # The module source as installed builds with DKMS itself (dkms add + build
 # from the installed tree) against a kernel whose headers are here (make
 # deps installs Debian's linux-headers-amd64). In a private mount namespace
