@@ -54,6 +54,9 @@
  * accounting): below the default queue length, so a stalled reader loses
  * packets to ENOBUFS (seen as id gaps) before the queue fills. */
 #define RECEIVE_BUFFER_BYTES (16 * 1024 * 1024)
+/* One queue per CPU is the most fanout uses; this bounds sockets and
+ * receive buffers (16 MiB each at worst) well above any real need. */
+#define QUEUES_MAX 1024
 /* How often flush() reads the kernel's queue-full drop counts. */
 #define PROC_READ_INTERVAL_MS 1000
 /* The kernel answers a config message at once; this only guards open(). */
@@ -372,6 +375,11 @@ static int nfqueue_open(struct source *s, struct loop *l, const struct source_co
 	if (cfg->queue_last < cfg->queue_first) {
 		snprintf(err, errlen, "nfqueue: queues %u-%u: the last is below the first",
 			 cfg->queue_first, cfg->queue_last);
+		return -1;
+	}
+	if ((size_t)cfg->queue_last - cfg->queue_first + 1 > QUEUES_MAX) {
+		snprintf(err, errlen, "nfqueue: queues %u-%u: more than %d queues (a socket "
+			 "and a receive buffer each)", cfg->queue_first, cfg->queue_last, QUEUES_MAX);
 		return -1;
 	}
 	if (cfg->queue_maxlen == 0) {
