@@ -11,7 +11,7 @@
 # E2E_LOGS (default build/test-logs/e2e): the lab directory of every failed
 # scenario is kept there (daemon logs, stats JSON, server logs).
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 dir=tests/e2e/scenarios
 sources=${E2E_SOURCES:-"nfqueue pcap"}
 # Real traffic through sanitized daemons: a memory error or a leak at exit
