@@ -148,7 +148,8 @@ check: deps
 	@tests/run.sh
 
 demo: deps
-	@$(MAKE) --no-print-directory all
+	@echo "building doppel ..."
+	@$(MAKE) --no-print-directory -s all
 	@E2E_BUILD=$(BUILD) tests/e2e/demo.sh
 
 bench: deps all bench-build
