@@ -382,7 +382,9 @@ daemon_args() {
 
 # Start daemon $1 in the namespace with NOTIFY_SOCKET and WATCHDOG_USEC,
 # extra arguments after it; wait (at most 20 s) for READY=1 and WATCHDOG=1.
-# Sets started_pid; 0 when both arrived.
+# The command in the array launcher (if any) runs the daemon. Sets
+# started_pid; 0 when both arrived.
+launcher=()
 start_notified() {
 	local daemon=$1 tag=$2 sock=$work/$2.sock
 	shift 2
@@ -391,10 +393,22 @@ start_notified() {
 	for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
 	# shellcheck disable=SC2046
 	ip netns exec "$ns" env NOTIFY_SOCKET="$sock" WATCHDOG_USEC=2000000 \
-		"$build/$daemon" $(daemon_args "$daemon") "$@" >"$work/$tag.log" 2>&1 &
+		"${launcher[@]}" "$build/$daemon" $(daemon_args "$daemon") "$@" >"$work/$tag.log" 2>&1 &
 	started_pid=$!
 	pids+=("$started_pid")
 	wait "$listener"
+}
+
+# Whether daemon $2 can run for test $1; a FAIL line says why not.
+can_run() {
+	if [ ! -x "$build/$2" ]; then
+		fail "$1" "$build/$2 missing"
+		return 1
+	fi
+	if [ $ns_up != yes ]; then
+		fail "$1" "could not create network namespace $ns"
+		return 1
+	fi
 }
 
 stop_daemon() {
@@ -405,14 +419,7 @@ stop_daemon() {
 
 test_notify() {
 	local daemon=$1 name=notify_$1
-	if [ ! -x "$build/$daemon" ]; then
-		fail $name "$build/$daemon missing"
-		return
-	fi
-	if [ $ns_up != yes ]; then
-		fail $name "could not create network namespace $ns"
-		return
-	fi
+	can_run $name "$daemon" || return
 	if ! start_notified "$daemon" "$daemon-notify"; then
 		fail $name "$(tail -n 1 "$work/$daemon-notify.notify"); daemon said: $(tail -n 3 "$work/$daemon-notify.log" | tr '\n' ' ')"
 		stop_daemon "$started_pid"
@@ -484,14 +491,7 @@ test_user_drop() {
 	local daemon=$1 name=user_drop_$1 status uid capeff capprm
 	local want_caps=0000000000003000 nobody
 	nobody=$(id -u nobody)
-	if [ ! -x "$build/$daemon" ]; then
-		fail $name "$build/$daemon missing"
-		return
-	fi
-	if [ $ns_up != yes ]; then
-		fail $name "could not create network namespace $ns"
-		return
-	fi
+	can_run $name "$daemon" || return
 	if ! start_notified "$daemon" "$daemon-user" --user nobody; then
 		fail $name "no READY=1/WATCHDOG=1 with --user nobody: $(tail -n 3 "$work/$daemon-user.log" | tr '\n' ' ')"
 		stop_daemon "$started_pid"
@@ -516,37 +516,21 @@ test_user_drop doppel-intercept
 # As the unit starts them: a plain user from the start, with only the two
 # capabilities ambient and NoNewPrivileges (setpriv does what systemd's
 # User=, AmbientCapabilities= and NoNewPrivileges= do).
-start_ambient() {
-	local daemon=$1 tag=$1-ambient sock=$work/$1-ambient.sock
-	tests/ops/notify_listener.py "$sock" 20 >"$work/$tag.notify" 2>&1 &
-	local listener=$!
-	for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
-	# shellcheck disable=SC2046
-	ip netns exec "$ns" env NOTIFY_SOCKET="$sock" WATCHDOG_USEC=2000000 \
-		setpriv --reuid=nobody --regid=nogroup --clear-groups \
-		--inh-caps=-all,+net_raw,+net_admin --ambient-caps=-all,+net_raw,+net_admin \
-		--bounding-set=-all,+net_raw,+net_admin --no-new-privs \
-		"$build/$daemon" $(daemon_args "$daemon") >"$work/$tag.log" 2>&1 &
-	started_pid=$!
-	pids+=("$started_pid")
-	wait "$listener"
-}
-
 test_ambient_start() {
 	local daemon=$1 name=ambient_start_$1 capeff
-	if [ ! -x "$build/$daemon" ]; then
-		fail $name "$build/$daemon missing"
-		return
-	fi
-	if [ $ns_up != yes ]; then
-		fail $name "could not create network namespace $ns"
-		return
-	fi
+	can_run $name "$daemon" || return
 	if ! command -v setpriv >/dev/null; then
 		skip $name "no setpriv"
 		return
 	fi
-	if ! start_ambient "$daemon"; then
+	# shellcheck disable=SC2054 # the commas are setpriv's
+	launcher=(setpriv --reuid=nobody --regid=nogroup --clear-groups
+		--inh-caps=-all,+net_raw,+net_admin --ambient-caps=-all,+net_raw,+net_admin
+		--bounding-set=-all,+net_raw,+net_admin --no-new-privs)
+	start_notified "$daemon" "$daemon-ambient"
+	local ready=$?
+	launcher=()
+	if [ $ready != 0 ]; then
 		fail $name "no READY=1/WATCHDOG=1 as the unit starts it: $(tail -n 3 "$work/$daemon-ambient.log" | tr '\n' ' ')"
 		stop_daemon "$started_pid"
 		return
