@@ -13,23 +13,26 @@
 #include <unistd.h>
 
 /* The parent: wait for one byte (ready) or the end of the pipe (the child
- * exited, having printed why), and exit accordingly. */
+ * exited, having printed why), and exit accordingly. A child that exited
+ * 0 without saying it was ready did not start either. */
 static void parent_wait(int read_fd, pid_t child)
 {
 	char byte;
 	ssize_t n;
-	int status;
+	int status = 0;
+	pid_t waited;
 
 	do
 		n = read(read_fd, &byte, 1);
 	while (n < 0 && errno == EINTR);
 	if (n == 1)
 		_exit(0);
-	while (waitpid(child, &status, 0) < 0 && errno == EINTR)
-		;
-	if (WIFEXITED(status))
-		_exit(WEXITSTATUS(status));
-	_exit(1);
+	do
+		waited = waitpid(child, &status, 0);
+	while (waited < 0 && errno == EINTR);
+	if (waited < 0 || !WIFEXITED(status) || WEXITSTATUS(status) == 0)
+		_exit(1);
+	_exit(WEXITSTATUS(status));
 }
 
 int background_start(char *err, size_t errlen)
@@ -53,7 +56,11 @@ int background_start(char *err, size_t errlen)
 		parent_wait(fds[0], pid);
 	}
 	close(fds[0]);
-	setsid();
+	if (setsid() < 0) {
+		snprintf(err, errlen, "setsid: %s", strerror(errno));
+		close(fds[1]);
+		return -1;
+	}
 	return fds[1];
 }
 
@@ -81,5 +88,24 @@ int background_ready(int ready_fd, char *err, size_t errlen)
 		return -1;
 	}
 	close(ready_fd);
+	return 0;
+}
+
+int background_absolute_path(char **path, char *err, size_t errlen)
+{
+	char cwd[4096], *absolute;
+
+	if (!*path || (*path)[0] == '/')
+		return 0;
+	if (!getcwd(cwd, sizeof(cwd))) {
+		snprintf(err, errlen, "getcwd: %s", strerror(errno));
+		return -1;
+	}
+	if (asprintf(&absolute, "%s/%s", cwd, *path) < 0) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	free(*path);
+	*path = absolute;
 	return 0;
 }
