@@ -237,8 +237,11 @@ static void add_route(struct connection *c, const struct wire_route *r)
 			server_say(s, LOG_LEVEL_WARNING, "copy %s: route table full (%zu routes): "
 				   "routes refused", c->peer, s->router.count);
 		c->routes_refused_logged = true;
-		break;
+		return;
 	}
+	/* The target's answers that beat this ROUTE_ADD here (its SYN-ACK,
+	 * typically) go first, ahead of any that come after. */
+	server_release_held(s, c, &r->client, r->client_port);
 }
 
 static void handle_routes(struct connection *c, const struct wire_frame *f)

@@ -18,6 +18,7 @@
 enum {
 	OPT_SOURCE = 256, OPT_QUEUES, OPT_PAYLOAD_PREFIX, OPT_MATCH, OPT_LOCAL_OUT,
 	OPT_LOG_LEVEL, OPT_STATS_FILE, OPT_STATS_INTERVAL, OPT_USER, OPT_CONFIG,
+	OPT_HOLD_UNROUTED,
 };
 
 static const struct option long_options[] = {
@@ -32,6 +33,7 @@ static const struct option long_options[] = {
 	{ "payload-prefix", required_argument, NULL, OPT_PAYLOAD_PREFIX },
 	{ "match", required_argument, NULL, OPT_MATCH },
 	{ "local-out", no_argument, NULL, OPT_LOCAL_OUT },
+	{ "hold-unrouted", required_argument, NULL, OPT_HOLD_UNROUTED },
 	{ "daemon", no_argument, NULL, 'd' },
 	{ "log", required_argument, NULL, 'l' },
 	{ "pidfile", required_argument, NULL, 'P' },
@@ -61,6 +63,7 @@ static const char usage_text[] =
 	"      --payload-prefix N  bytes of payload to forward after the TCP header (0)\n"
 	"      --match ADDR:PORT|PORT  kmod: responses to take (repeatable)\n"
 	"      --local-out         kmod: hook LOCAL_OUT (running on the target)\n"
+	"      --hold-unrouted D   keep responses with no route yet for D (250ms; 0: drop at once)\n"
 	"  -d, --daemon            fork to the background\n"
 	"  -l, --log FILE          also log to FILE\n"
 	"  -P, --pidfile FILE\n"
@@ -77,6 +80,7 @@ static void set_defaults(struct intercept_options *o)
 	o->source = "nfqueue";
 	o->source_cfg.queue_maxlen = INTERCEPT_DEFAULT_QUEUE_MAXLEN;
 	o->server_cfg.port = WIRE_DEFAULT_PORT;
+	o->server_cfg.hold_unrouted_ms = INTERCEPT_DEFAULT_HOLD_UNROUTED_MS;
 	o->log_level = LOG_LEVEL_INFO;
 	o->stats_interval_ms = INTERCEPT_DEFAULT_STATS_INTERVAL_MS;
 }
@@ -259,6 +263,13 @@ static int apply_numeric(struct intercept_options *o, int id, const char *value,
 			return -1;
 		o->source_cfg.payload_prefix = (uint16_t)n;
 		o->server_cfg.payload_prefix = (uint16_t)n;
+		return 0;
+	case OPT_HOLD_UNROUTED:
+		if (opt_parse_duration_ms(value, 1, &n, err, errlen) < 0)
+			return -1;
+		if (n > INTERCEPT_MAX_HOLD_UNROUTED_MS)
+			return opt_error(err, errlen, "longer than %dms", INTERCEPT_MAX_HOLD_UNROUTED_MS);
+		o->server_cfg.hold_unrouted_ms = n;
 		return 0;
 	case OPT_STATS_INTERVAL:
 		if (opt_parse_duration_ms(value, 1000, &n, err, errlen) < 0)

@@ -17,6 +17,11 @@
 #define INTERCEPT_DEFAULT_QUEUE_MAXLEN 65536
 #define INTERCEPT_DEFAULT_STATS_INTERVAL_MS 30000
 #define INTERCEPT_MAX_PAYLOAD_PREFIX 16384
+/* --hold-unrouted: long enough for a ROUTE_ADD that lost the race with its
+ * SYN-ACK; the ceiling is the copy daemon's first SYN retransmission,
+ * which recovers the session anyway. */
+#define INTERCEPT_DEFAULT_HOLD_UNROUTED_MS 250
+#define INTERCEPT_MAX_HOLD_UNROUTED_MS 1000
 
 struct intercept_options {
 	const char *source;		/* --source: "nfqueue", "pcap" or "kmod" */

@@ -26,6 +26,8 @@ static const char *const intercept_stat_names[ISTAT_COUNT] = {
 	[ISTAT_ROUTES_MOVED] = "routes_moved",
 	[ISTAT_ROUTES_STALE_DELETES] = "routes_stale_deletes",
 	[ISTAT_ROUTES_REFUSED] = "routes_refused",
+	[ISTAT_SUMMARIES_HELD] = "summaries_held",
+	[ISTAT_SUMMARIES_HELD_DELIVERED] = "summaries_held_delivered",
 };
 
 void intercept_stats_init(struct intercept_stats *s)

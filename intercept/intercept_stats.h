@@ -13,7 +13,7 @@
 enum intercept_stat {
 	ISTAT_SUMMARIES_IN,		/* responses the source delivered */
 	ISTAT_SUMMARIES_ROUTED,		/* ... put in a connection's batch */
-	ISTAT_SUMMARIES_UNROUTED,	/* ... matching no route: dropped */
+	ISTAT_SUMMARIES_UNROUTED,	/* ... matching no route: dropped (after the hold) */
 	ISTAT_SUMMARIES_DROPPED,	/* routed, but the connection's output was full */
 	ISTAT_SOURCE_MALFORMED,		/* the source's parser refused them */
 	ISTAT_SOURCE_LOST,		/* lost before we saw them (ENOBUFS, ring drops) */
@@ -30,6 +30,8 @@ enum intercept_stat {
 	ISTAT_ROUTES_MOVED,		/* taken over by another connection */
 	ISTAT_ROUTES_STALE_DELETES,	/* ROUTE_DEL of a route not owned */
 	ISTAT_ROUTES_REFUSED,		/* table full or out of memory */
+	ISTAT_SUMMARIES_HELD,		/* matched no route: held for --hold-unrouted */
+	ISTAT_SUMMARIES_HELD_DELIVERED,	/* ... then routed when their ROUTE_ADD came */
 	ISTAT_COUNT
 };
 

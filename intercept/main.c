@@ -155,6 +155,9 @@ static void open_server(struct intercept *in)
 	if (!in->server)
 		log_fatalx("listener: %s", err);
 	log_info("listening on port %u", server_port(in->server));
+	if (in->options.server_cfg.hold_unrouted_ms)
+		log_info("responses with no route yet are held for %llu ms (--hold-unrouted)",
+			 (unsigned long long)in->options.server_cfg.hold_unrouted_ms);
 }
 
 static void open_source(struct intercept *in)

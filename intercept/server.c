@@ -20,6 +20,8 @@
 #define SERVER_TICK_MS 1000
 #define ACCEPTS_PER_EVENT 64
 
+static void expire_held(struct server *s);
+
 void server_say(struct server *s, enum log_level level, const char *fmt, ...)
 {
 	char line[1200];
@@ -178,6 +180,8 @@ static void on_tick(struct loop *l, uint64_t id, void *arg)
 		connection_tick(c, now);
 	}
 	resume_listener(s);
+	if (s->cfg.hold_unrouted_ms)
+		expire_held(s);	/* in case the hold timer could not be armed */
 	s->tick_timer = loop_timer_add(l, SERVER_TICK_MS, on_tick, s);
 }
 
@@ -236,6 +240,25 @@ static uint16_t bound_port(int fd)
 	return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
 }
 
+static int hold_init(struct server *s, char *err, size_t errlen)
+{
+	struct holding_config hc = {
+		.hold_ms = s->cfg.hold_unrouted_ms,
+		.max_entries = s->cfg.hold_max_entries,
+		.max_bytes = s->cfg.hold_max_bytes,
+		/* The route table's secret seed, mixed so the two differ. */
+		.seed = s->router.seed ^ 0x6a09e667f3bcc909ull,
+	};
+
+	if (holding_init(&s->holding, &hc) == 0)
+		return 0;
+	if (errno == EINVAL)
+		snprintf(err, errlen, "holding unrouted responses: a limit is out of range");
+	else
+		fail_errno(err, errlen, "holding unrouted responses");
+	return -1;
+}
+
 struct server *server_new(struct loop *l, const struct server_config *cfg,
 			  struct intercept_stats *stats, char *err, size_t errlen)
 {
@@ -254,9 +277,11 @@ struct server *server_new(struct loop *l, const struct server_config *cfg,
 		free(s);
 		return NULL;
 	}
+	if (cfg->hold_unrouted_ms && hold_init(s, err, errlen) < 0)
+		goto fail_router;
 	s->listen_fd = listen_socket(cfg, err, errlen);
 	if (s->listen_fd < 0)
-		goto fail_router;
+		goto fail_holding;
 	s->port = bound_port(s->listen_fd);
 	if (loop_add_fd(l, s->listen_fd, LOOP_READ, on_listen_event, s) < 0) {
 		fail_errno(err, errlen, "watch the listener");
@@ -272,6 +297,9 @@ fail_watch:
 	loop_del_fd(l, s->listen_fd);
 fail_listener:
 	close(s->listen_fd);
+fail_holding:
+	if (cfg->hold_unrouted_ms)
+		holding_free(&s->holding);
 fail_router:
 	router_free(&s->router);
 	free(s);
@@ -286,6 +314,10 @@ void server_free(struct server *s)
 	while (s->connections)
 		connection_fail(s->connections, WIRE_ERR_SHUTDOWN, "intercept is stopping");
 	loop_timer_cancel(s->loop, s->tick_timer);
+	if (s->cfg.hold_unrouted_ms) {
+		loop_timer_cancel(s->loop, s->hold_timer);
+		holding_free(&s->holding);
+	}
 	if (!s->listen_paused)
 		loop_del_fd(s->loop, s->listen_fd);
 	close(s->listen_fd);
@@ -308,30 +340,133 @@ size_t server_route_count(const struct server *s)
 	return s->router.count;
 }
 
-void server_deliver(struct server *s, const struct packet *p)
+static struct connection *connection_of(struct router_owner *owner)
 {
-	istat_inc(s->stats, ISTAT_SUMMARIES_IN);
-	struct router_owner *owner = router_lookup(&s->router, &p->dst, p->dport, &p->src, p->sport);
-	if (!owner) {
-		istat_inc(s->stats, ISTAT_SUMMARIES_UNROUTED);
-		return;
-	}
-	struct connection *c = (struct connection *)((char *)owner -
-						      offsetof(struct connection, routes));
-	size_t len = p->ip_header_len + p->tcp_header_len;
+	return (struct connection *)((char *)owner - offsetof(struct connection, routes));
+}
+
+/* Put one summary in c's batch: the headers, then the payload prefix if
+ * c asked for one. false: the batch refused it (counted dropped). */
+static bool route_summary(struct server *s, struct connection *c, const uint8_t *data,
+			  size_t header_len, size_t payload_present, uint32_t payload_len)
+{
+	size_t len = header_len;
 	uint8_t flags = 0;
-	if (c->prefix && p->payload_present > 0) {
-		size_t prefix = p->payload_present;
+
+	if (c->prefix && payload_present > 0) {
+		size_t prefix = payload_present;
 		if (prefix > s->cfg.payload_prefix)
 			prefix = s->cfg.payload_prefix;
 		len += prefix;
 		flags = WIRE_SUMMARY_PREFIX;
 	}
-	if (batch_add(&c->batch, flags, (uint32_t)p->payload_len, p->l3, len) < 0) {
+	if (batch_add(&c->batch, flags, payload_len, data, len) < 0) {
 		istat_inc(s->stats, ISTAT_SUMMARIES_DROPPED);
-		return;
+		return false;
 	}
 	istat_inc(s->stats, ISTAT_SUMMARIES_ROUTED);
+	return true;
+}
+
+static void expire_held(struct server *s)
+{
+	size_t expired = holding_expire(&s->holding, loop_now_ms(s->loop));
+
+	istat_add(s->stats, ISTAT_SUMMARIES_UNROUTED, expired);
+}
+
+static void on_hold_timer(struct loop *l, uint64_t id, void *arg);
+
+/* A timer at the oldest held response's expiry, armed only while
+ * something is held: routed summaries never wait for it. */
+static void arm_hold_timer(struct server *s)
+{
+	uint64_t when, now = loop_now_ms(s->loop);
+
+	if (s->hold_timer || !holding_next_expiry(&s->holding, &when))
+		return;
+	/* 0 (out of memory): the one-second tick expires them instead. */
+	s->hold_timer = loop_timer_add(s->loop, when > now ? when - now : 0, on_hold_timer, s);
+}
+
+static void on_hold_timer(struct loop *l, uint64_t id, void *arg)
+{
+	struct server *s = arg;
+
+	s->hold_timer = 0;
+	expire_held(s);
+	arm_hold_timer(s);
+}
+
+/* No route (yet): hold a copy, or count it unrouted at once. */
+static void hold_unrouted(struct server *s, const struct packet *p)
+{
+	size_t evicted = 0;
+
+	if (!s->cfg.hold_unrouted_ms) {
+		istat_inc(s->stats, ISTAT_SUMMARIES_UNROUTED);
+		return;
+	}
+	expire_held(s);
+	if (holding_add(&s->holding, p, s->cfg.payload_prefix, loop_now_ms(s->loop), &evicted) < 0)
+		istat_inc(s->stats, ISTAT_SUMMARIES_UNROUTED);
+	else
+		istat_inc(s->stats, ISTAT_SUMMARIES_HELD);
+	/* Pushed out, oldest first, to make room: dropped for lack of a route. */
+	istat_add(s->stats, ISTAT_SUMMARIES_UNROUTED, evicted);
+	arm_hold_timer(s);
+}
+
+void server_deliver(struct server *s, const struct packet *p)
+{
+	istat_inc(s->stats, ISTAT_SUMMARIES_IN);
+	struct router_owner *owner = router_lookup(&s->router, &p->dst, p->dport, &p->src, p->sport);
+	if (!owner) {
+		hold_unrouted(s, p);
+		return;
+	}
+	route_summary(s, connection_of(owner), p->l3, p->ip_header_len + p->tcp_header_len,
+		      p->payload_present, (uint32_t)p->payload_len);
+}
+
+struct release {
+	struct server *server;
+	struct connection *connection;
+};
+
+/* A held response goes to the connection whose ROUTE_ADD came only if the
+ * route table now sends it there (the route's target checked as for any
+ * response). */
+static bool take_held(void *ctx, const struct held_summary *h)
+{
+	struct release *r = ctx;
+	struct server *s = r->server;
+	struct router_owner *owner = router_lookup(&s->router, &h->client, h->client_port,
+						   &h->source, h->source_port);
+
+	if (owner != &r->connection->routes)
+		return false;
+	if (route_summary(s, r->connection, h->data, h->header_len, h->payload_present,
+			  h->payload_len))
+		istat_inc(s->stats, ISTAT_SUMMARIES_HELD_DELIVERED);
+	return true;
+}
+
+void server_release_held(struct server *s, struct connection *c,
+			 const struct dp_addr *client, uint16_t client_port)
+{
+	struct release r = { s, c };
+
+	if (!s->cfg.hold_unrouted_ms || holding_count(&s->holding) == 0)
+		return;
+	/* Nothing older than --hold-unrouted is handed out, timer or not. */
+	expire_held(s);
+	holding_release(&s->holding, client, client_port, take_held, &r);
+}
+
+size_t server_held_count(const struct server *s)
+{
+	return s->cfg.hold_unrouted_ms ? holding_count(&s->holding) : 0;
 }
 
 void server_flush(struct server *s)

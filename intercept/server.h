@@ -37,6 +37,11 @@ struct server_config {
 	size_t output_limit;		/* 0: SERVER_OUTPUT_LIMIT */
 	uint64_t heartbeat_idle_ms;	/* 0: WIRE_HEARTBEAT_IDLE_MS */
 	uint64_t peer_dead_ms;		/* 0: WIRE_PEER_DEAD_MS */
+	/* --hold-unrouted: how long a response that matches no route waits
+	 * for its ROUTE_ADD (0: dropped at once), and the holding's bounds
+	 * (0: HOLDING_DEFAULT_MAX_*, intercept/holding.h). */
+	uint64_t hold_unrouted_ms;
+	size_t hold_max_entries, hold_max_bytes;
 	server_log_fn log;		/* may be NULL */
 	void *log_ctx;
 };
@@ -53,9 +58,12 @@ void server_free(struct server *s);
 uint16_t server_port(const struct server *s);
 size_t server_connection_count(const struct server *s);
 size_t server_route_count(const struct server *s);
+/* Responses held now, waiting for their route. */
+size_t server_held_count(const struct server *s);
 
-/* A response from a source: route it to its connection's batch, or count
- * it unrouted. p as source_deliver_fn describes. */
+/* A response from a source: route it to its connection's batch, or hold
+ * it for hold_unrouted_ms (then count it unrouted if no route came). p as
+ * source_deliver_fn describes. */
 void server_deliver(struct server *s, const struct packet *p);
 /* Emit every pending batch and write what can be written: call it from the
  * loop's before-sleep hook. */

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "batch.h"
+#include "holding.h"
 #include "intercept_stats.h"
 #include "log.h"
 #include "loop.h"
@@ -48,6 +49,8 @@ struct server {
 	uint16_t port;
 	uint64_t tick_timer;
 	struct router router;
+	struct holding holding;		/* unrouted responses; used when hold_unrouted_ms */
+	uint64_t hold_timer;		/* armed only while something is held */
 	struct batch_set batches;
 	struct connection *connections;
 	size_t connection_count;
@@ -56,6 +59,11 @@ struct server {
 
 void server_say(struct server *s, enum log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/* After c's ROUTE_ADD for client:client_port: hand c the responses held
+ * for that route, oldest first, ahead of any that come later. */
+void server_release_held(struct server *s, struct connection *c,
+			 const struct dp_addr *client, uint16_t client_port);
 
 /* connection.c */
 /* Take over fd (connected, non-blocking) from peer: send our HELLO and
