@@ -39,6 +39,7 @@ static int keep_network_capabilities(void)
 int privileges_drop(const char *user, char *err, size_t errlen)
 {
 	struct passwd *pw;
+	char what[64];
 
 	errno = 0;
 	pw = getpwnam(user);
@@ -48,20 +49,22 @@ int privileges_drop(const char *user, char *err, size_t errlen)
 		return fail(err, errlen, user);
 	}
 	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
-		return fail(err, errlen, "keep capabilities");
-	if (setgroups(0, NULL) < 0)
-		return fail(err, errlen, "drop supplementary groups");
+		return fail(err, errlen, "prctl(PR_SET_KEEPCAPS)");
+	if (initgroups(pw->pw_name, pw->pw_gid) < 0)
+		return fail(err, errlen, "initgroups");
+	snprintf(what, sizeof(what), "setresgid(%u)", (unsigned)pw->pw_gid);
 	if (setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) < 0)
-		return fail(err, errlen, "set group");
+		return fail(err, errlen, what);
+	snprintf(what, sizeof(what), "setresuid(%u)", (unsigned)pw->pw_uid);
 	if (setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) < 0)
-		return fail(err, errlen, "set user");
+		return fail(err, errlen, what);
 	if (keep_network_capabilities() < 0)
-		return fail(err, errlen, "keep CAP_NET_ADMIN and CAP_NET_RAW");
+		return fail(err, errlen, "capset CAP_NET_ADMIN and CAP_NET_RAW");
 	prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
 	/* A uid 0 target keeps everything: there was nothing to drop. */
 	if (pw->pw_uid != 0 && setuid(0) == 0) {
-		errno = EPERM;
-		return fail(err, errlen, "root could be regained");
+		snprintf(err, errlen, "could become root again after the drop");
+		return -1;
 	}
 	return 0;
 }

@@ -9,9 +9,10 @@
 
 #include <stddef.h>
 
-/* Switch to user's uid, primary gid (and no supplementary groups) with
- * only CAP_NET_ADMIN and CAP_NET_RAW permitted and effective. 0, or -1
- * with err filled; never logs. */
+/* Switch to user's uid, gid and supplementary groups (as login and
+ * systemd's User= would give them) with only CAP_NET_ADMIN and CAP_NET_RAW
+ * permitted and effective; a drop that root could undo is refused. 0, or
+ * -1 with err filled; never logs. */
 int privileges_drop(const char *user, char *err, size_t errlen);
 
 #endif
