@@ -15,6 +15,8 @@
 #   delay    (e) replay delay: a request's capture at online (tcpdump on
 #            online's eth0) to its replayed copy's arrival at the target
 #            (tcpdump on target's eth0): p50, p99, max; same kernel clock
+#   kmod     (c) the kmod source against nfqueue inside one qemu VM
+#            (kmod_vm.sh: this kernel loads no modules)
 #   profile  where both daemons spend their CPU under load (lab_profile.sh)
 #
 # The client's rate is stepped with curl --rate (HTTP, up to what one curl
@@ -27,7 +29,7 @@
 #
 # Environment: BUILD (the daemons' directory), RUNS (repetitions, default 3
 # here: each is a fresh lab), QUICK=1 (fewer, shorter steps),
-# LAB_PARTS ("rate sources delay profile" by default).
+# LAB_PARTS ("rate sources kmod delay profile" by default).
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -36,7 +38,7 @@ export E2E_BUILD=${BUILD:-build}
 RUNS=${RUNS:-3}
 [ "$RUNS" -gt 3 ] && RUNS=3
 QUICK=${QUICK:-0}
-LAB_PARTS=${LAB_PARTS:-rate sources delay profile}
+LAB_PARTS=${LAB_PARTS:-rate sources kmod delay profile}
 STEP_SECONDS=3
 [ "$QUICK" = 1 ] && STEP_SECONDS=2 RUNS=1
 
@@ -350,7 +352,10 @@ for part in $LAB_PARTS; do
 			read -r m lo hi < <(awk -v n="$name" '$1 == "RESULT" && $2 == "sources" && $3 == n { print $4 }' "$results" | spread)
 			echo "$name: intercept CPU s per 10k summaries median $m (min $lo, max $hi); lost per run: $(awk -v n="$name" '$2 == "sources" && $3 == n { printf "%s ", $5 }' "$results")"
 		done
-		echo "kmod source: not measured here: this kernel loads no modules; the qemu comparison needs tests/kmod's VM harness" ;;
+		echo "kmod source: see the kmod part (inside qemu)" ;;
+	kmod)
+		echo "-- (c) kmod against nfqueue inside one qemu VM, one-request connections"
+		BUILD=$E2E_BUILD KMOD_RUNS=$RUNS "$here/kmod_vm.sh" ;;
 	delay)
 		echo "-- (e) replay delay, capture at online to arrival at target, $RUNS runs"
 		for load in curl wrk; do
