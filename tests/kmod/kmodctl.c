@@ -12,6 +12,10 @@
  *   kmodctl attach         try to attach (prints "attached" or the error)
  *   kmodctl refuse         send commands the module must refuse; prints
  *       "refused NAME: <kernel's message>" or "ACCEPTED NAME" for each
+ *   kmodctl stall PORT     attach with a 16 KiB socket buffer and
+ *       a rule on PORT, print "stalling pid=N", read nothing until SIGUSR1,
+ *       then read through the source's batch reader until SIGTERM; prints
+ *       "stalled summaries=N lost=M" (M: what DOPPEL_A_LOST said)
  * M is ADDR:PORT, [ADDR6]:PORT, ADDR or PORT. Exit 0 on success, 1 on error.
  */
 #include <errno.h>
@@ -21,6 +25,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <sys/socket.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <linux/genetlink.h>
@@ -28,6 +34,7 @@
 
 #include "kmod_netlink.h"
 #include "loop.h"
+#include "source_kmod.h"
 #include "packet.h"
 #include "source.h"
 #include "uapi/doppel.h"
@@ -406,6 +413,67 @@ static int cmd_refuse(struct kmod_link *k)
 	return accepted ? 1 : 0;
 }
 
+static void count_summary(void *ctx, const struct packet *p)
+{
+	(*(unsigned long *)ctx)++;
+}
+
+static int cmd_stall(struct kmod_link *k, int argc, char **argv)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE], err[512];
+	struct timespec tick = { 0, 100 * 1000 * 1000 };
+	struct nlmsghdr *nlh;
+	struct nlattr *rules, *rule;
+	struct source s = { 0 };
+	unsigned long summaries = 0;
+	sigset_t signals;
+	ssize_t n;
+	int signo;
+
+	if (argc != 3) {
+		fprintf(stderr, "usage: kmodctl stall PORT\n");
+		return 1;
+	}
+	/* A few batches fill it: what follows is lost and counted. */
+	setsockopt(mnl_socket_get_fd(k->nl), SOL_SOCKET, SO_RCVBUF, &(int){ 16384 }, sizeof(int));
+	sigemptyset(&signals);
+	sigaddset(&signals, SIGUSR1);
+	sigaddset(&signals, SIGTERM);
+	sigprocmask(SIG_BLOCK, &signals, NULL);
+	nlh = kmod_link_prepare(k, buf, DOPPEL_CMD_ATTACH);
+	mnl_attr_put_u32(nlh, DOPPEL_A_VERSION, DOPPEL_GENL_VERSION);
+	if (kmod_link_request(k, nlh, "attach", NULL, NULL, err, sizeof(err)) < 0)
+		goto fail;
+	nlh = kmod_link_prepare(k, buf, DOPPEL_CMD_SET_RULES);
+	rules = mnl_attr_nest_start(nlh, DOPPEL_A_RULES);
+	rule = mnl_attr_nest_start(nlh, DOPPEL_A_RULE);
+	mnl_attr_put_u16(nlh, DOPPEL_A_RULE_PORT, (uint16_t)atoi(argv[2]));
+	mnl_attr_nest_end(nlh, rule);
+	mnl_attr_nest_end(nlh, rules);
+	if (kmod_link_request(k, nlh, "set rules", NULL, NULL, err, sizeof(err)) < 0)
+		goto fail;
+	printf("stalling pid=%d\n", (int)getpid());
+	do
+		signo = sigwaitinfo(&signals, NULL);
+	while (signo != SIGUSR1 && signo != SIGTERM);
+	s.deliver = count_summary;
+	s.deliver_ctx = &summaries;
+	while (signo != SIGTERM) {
+		n = recv(mnl_socket_get_fd(k->nl), k->buffer, KMOD_RECV_BUFFER_SIZE, MSG_DONTWAIT);
+		if (n > 0) {
+			source_kmod_read_batch(&s, k->family_id, k->buffer, (size_t)n);
+			continue;
+		}
+		signo = sigtimedwait(&signals, NULL, &tick);
+	}
+	printf("stalled summaries=%lu lost=%llu\n", summaries,
+	       (unsigned long long)s.counters.lost);
+	return 0;
+fail:
+	printf("%s\n", err);
+	return 1;
+}
+
 int main(int argc, char **argv)
 {
 	struct kmod_link k;
@@ -414,7 +482,7 @@ int main(int argc, char **argv)
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc < 2) {
-		fprintf(stderr, "usage: kmodctl listen|stats|rules|set|attach|refuse ...\n");
+		fprintf(stderr, "usage: kmodctl listen|stats|rules|set|attach|refuse|stall ...\n");
 		return 1;
 	}
 	if (!strcmp(argv[1], "listen"))
@@ -431,6 +499,8 @@ int main(int argc, char **argv)
 		ret = simple_command(&k, DOPPEL_CMD_ATTACH, "attach");
 	else if (!strcmp(argv[1], "set"))
 		ret = cmd_set(&k, argc, argv);
+	else if (!strcmp(argv[1], "stall"))
+		ret = cmd_stall(&k, argc, argv);
 	else if (!strcmp(argv[1], "refuse"))
 		ret = cmd_refuse(&k);
 	else {

@@ -279,6 +279,36 @@ return
 	dump /tmp/stats
 }
 
+# A listener that does not read: its socket fills, the module counts what it
+# cannot queue (lost_full) and, once the listener reads again, says how many
+# in DOPPEL_A_LOST. Every matched packet is swallowed all along.
+test_socket_full() {
+	full=$(stat asst lost_full)
+	A kmodctl stall 9090 >/tmp/stall 2>&1 &
+	stall_job=$!
+	if ! wait_line /tmp/stall '^stalling pid='; then
+		fail socket_full_counted "kmodctl stall: $(cat /tmp/stall)"
+		return
+	fi
+	staller=$(sed -n 's/^stalling pid=//p' /tmp/stall)
+	hostile_round tgt 198.18.0.2 198.18.0.1 2001:2::2 2001:2::1 30 13 >/dev/null 2>&1
+	kill -USR1 "$staller"
+	sleep 1
+	# The batch after the jam carries the count of what was lost.
+	hostile_round tgt 198.18.0.2 198.18.0.1 2001:2::2 2001:2::1 1 17 >/dev/null 2>&1
+	sleep 1
+	kill "$staller"
+	wait $stall_job
+	lost=$(sed -n 's/^stalled summaries=[0-9]* lost=//p' /tmp/stall)
+	if [ "$(stat asst lost_full)" -gt "${full:-0}" ] && [ "${lost:-0}" -gt 0 ]; then
+		pass socket_full_counted
+	else
+		fail socket_full_counted "lost_full $full -> $(stat asst lost_full), reported lost '${lost}'"
+		dump /tmp/stall
+	fi
+	A kmodctl set >/dev/null 2>&1
+}
+
 test_kill_reattach() {
 	if ! listen asst /tmp/l_k1 --match 9090 --seconds 60; then
 		fail kill_reattach "listener did not attach"
@@ -508,6 +538,7 @@ test_fail_closed
 test_local_out
 test_busy
 test_hostile
+test_socket_full
 test_kill_reattach
 test_netns_delete
 test_replay
