@@ -5,6 +5,7 @@
 #include "nfqueue_msg.h"
 
 #include <arpa/inet.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -90,6 +91,16 @@ static int fail(const char **why, const char *reason)
 	return -1;
 }
 
+/* libmnl's attribute walk ends at the message's aligned length, so an
+ * attribute may claim up to 3 bytes past nlmsg_len: bytes that are not the
+ * message's (past the datagram, or a stale one's). The kernel does not pad
+ * its last attribute, NFQA_PAYLOAD, so the length itself may be unaligned. */
+static bool inside_message(const struct nlmsghdr *nlh, const struct nlattr *attr)
+{
+	return !attr ||
+	       (const uint8_t *)attr + attr->nla_len <= (const uint8_t *)nlh + nlh->nlmsg_len;
+}
+
 /* The IP header's own length field is 0 for GSO packets past 64 KiB (IPv4
  * BIG TCP, IPv6 jumbograms with the hop-by-hop header stripped). */
 static bool ip_length_field_zero(const struct packet *p)
@@ -141,12 +152,16 @@ int nfqueue_msg_parse_packet(const struct nlmsghdr *nlh, uint16_t payload_prefix
 		return fail(why, "nfqueue packet attribute malformed (length or size)");
 	if (!attr[NFQA_PACKET_HDR])
 		return fail(why, "nfqueue packet without NFQA_PACKET_HDR (no id)");
+	if (!inside_message(nlh, attr[NFQA_PACKET_HDR]))
+		return fail(why, "nfqueue NFQA_PACKET_HDR runs past the message");
 	header = mnl_attr_get_payload(attr[NFQA_PACKET_HDR]);
 	out->has_id = true;
 	out->id = ntohl(header->packet_id);
 	out->hook = header->hook;
 	if (!attr[NFQA_PAYLOAD])
 		return fail(why, "nfqueue packet without NFQA_PAYLOAD (copy mode not set)");
+	if (!inside_message(nlh, attr[NFQA_PAYLOAD]) || !inside_message(nlh, attr[NFQA_CAP_LEN]))
+		return fail(why, "nfqueue attribute runs past the message (into its padding)");
 	out->copied_len = mnl_attr_get_payload_len(attr[NFQA_PAYLOAD]);
 	out->original_len = out->copied_len;
 	if (attr[NFQA_CAP_LEN]) {

@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
+#include <stdlib.h>
 #include <stdint.h>
 #include <cmocka.h>
 
@@ -260,6 +261,45 @@ static void test_malformed_messages(void **state)
 	parse_fails(nlh, false, "nfqueue message shorter than its nfgenmsg header");
 }
 
+/* Parse from a heap copy of exactly nlmsg_len bytes, so that ASan sees a
+ * read past the message. */
+static int parse_exact(const struct nlmsghdr *nlh, struct nfqueue_packet *out, const char **why)
+{
+	void *copy = malloc(nlh->nlmsg_len);
+	int rc;
+
+	assert_non_null(copy);
+	memcpy(copy, nlh, nlh->nlmsg_len);
+	rc = nfqueue_msg_parse_packet(copy, 0, out, why);
+	free(copy);
+	return rc;
+}
+
+/* The kernel leaves NFQA_PAYLOAD unpadded, so nlmsg_len may be unaligned;
+ * libmnl then lets an attribute run up to the aligned length, past the
+ * message (found by tests/fuzz/fuzz_nfqueue). */
+static void test_attribute_past_unaligned_end(void **state)
+{
+	struct queued q = { .queue = 0, .family = NFPROTO_IPV4, .id = 9,
+			    .bytes = sample_data_v4, .copied = 59, .cap_len = 141 };
+	struct nfqueue_packet out;
+	const char *why = NULL;
+	struct nlmsghdr *nlh = build_queued(&q);
+	struct nlattr *payload = (struct nlattr *)((uint8_t *)nlh + nlh->nlmsg_len -
+						   NLA_ALIGN(NLA_HDRLEN + 59));
+
+	assert_int_equal(mnl_attr_get_type(payload), NFQA_PAYLOAD);
+	/* As the kernel sends it: the message ends where the payload does. */
+	nlh->nlmsg_len -= 1;
+	assert_int_equal(parse_exact(nlh, &out, &why), 0);
+	assert_int_equal(out.copied_len, 59);
+	/* The payload attribute claims the padding byte too. */
+	payload->nla_len += 1;
+	assert_int_equal(parse_exact(nlh, &out, &why), -1);
+	assert_string_equal(why, "nfqueue attribute runs past the message (into its padding)");
+	assert_true(out.has_id);
+}
+
 /* Every attribute of a message, by type; fails on a repeat. */
 static void collect_attributes(const struct nlmsghdr *nlh, const struct nlattr **table, int max)
 {
@@ -443,6 +483,7 @@ int main(void)
 		cmocka_unit_test(test_ipv6_extension_headers),
 		cmocka_unit_test(test_gso_big_packet),
 		cmocka_unit_test(test_malformed_messages),
+		cmocka_unit_test(test_attribute_past_unaligned_end),
 		cmocka_unit_test(test_verdict_batch),
 		cmocka_unit_test(test_config),
 		cmocka_unit_test(test_id_gaps),
