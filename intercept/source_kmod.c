@@ -102,8 +102,11 @@ static void deliver_summary(struct batch_reader *r, const struct nlattr *nest)
 	memcpy(r->packet, mnl_attr_get_payload(sum.headers), headers_len);
 	if (payload_len)
 		memcpy(r->packet + headers_len, mnl_attr_get_payload(sum.payload), payload_len);
+	/* The headers attribute holds the IP and TCP headers and nothing more
+	 * (uapi/doppel.h): bytes past them would be payload the kernel did not
+	 * count, more present than the payload length says. */
 	if (packet_parse(r->packet, headers_len + payload_len, PACKET_TRUNCATED_OK, &p, &why) < 0 ||
-	    payload_len > sum.payload_len) {
+	    payload_len > sum.payload_len || p.payload != r->packet + headers_len) {
 		s->counters.malformed++;
 		return;
 	}

@@ -191,6 +191,25 @@ static void test_bad_summaries_counted(void **state)
 	assert_int_equal(s.counters.malformed, 5);
 }
 
+/* Payload bytes inside the headers attribute would be delivered as more
+ * payload present than the packet's payload length (found by
+ * tests/fuzz/fuzz_kmod). */
+static void test_headers_attribute_with_payload(void **state)
+{
+	uint8_t buf[8192], hdr[2048];
+	struct nlmsghdr *nlh = batch_start(buf, FAMILY, DOPPEL_CMD_SUMMARIES);
+	struct source s;
+	struct seen seen;
+	size_t n = headers(hdr, AF_INET, 1, 5);
+
+	init_source(&s, &seen);
+	put_summary(nlh, hdr, n + 5, 1, 0, NULL);
+	put_summary(nlh, hdr, n + 5, 1, 5, NULL);
+	source_kmod_read_batch(&s, FAMILY, buf, nlh->nlmsg_len);
+	assert_int_equal(seen.count, 0);
+	assert_int_equal(s.counters.malformed, 2);
+}
+
 /* Cut anywhere and corrupted anyhow, a batch never crashes the reader
  * (ASan and UBSan watch) and never delivers more than it holds. */
 static void test_truncated_and_random(void **state)
@@ -266,6 +285,7 @@ int main(void)
 		cmocka_unit_test(test_ipv6_summary),
 		cmocka_unit_test(test_other_messages_ignored),
 		cmocka_unit_test(test_bad_summaries_counted),
+		cmocka_unit_test(test_headers_attribute_with_payload),
 		cmocka_unit_test(test_truncated_and_random),
 		cmocka_unit_test(test_config_refusals),
 	};
