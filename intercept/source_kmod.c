@@ -128,7 +128,11 @@ static int on_summaries(const struct nlmsghdr *nlh, void *data)
 	    nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*genl)) || genl->cmd != DOPPEL_CMD_SUMMARIES)
 		return MNL_CB_OK;
 	mnl_attr_for_each(attr, nlh, sizeof(*genl)) {
-		if (mnl_attr_get_type(attr) == DOPPEL_A_SUMMARY)
+		/* libmnl walks to the aligned length: an attribute may reach
+		 * up to 3 bytes past nlmsg_len, past the datagram. */
+		if ((const uint8_t *)attr + attr->nla_len > (const uint8_t *)nlh + nlh->nlmsg_len)
+			r->source->counters.malformed++;
+		else if (mnl_attr_get_type(attr) == DOPPEL_A_SUMMARY)
 			deliver_summary(r, attr);
 		else if (mnl_attr_get_type(attr) == DOPPEL_A_LOST &&
 			 mnl_attr_validate(attr, MNL_TYPE_U32) == 0)

@@ -210,6 +210,30 @@ static void test_headers_attribute_with_payload(void **state)
 	assert_int_equal(s.counters.malformed, 2);
 }
 
+/* A summary reaching into the padding past an unaligned nlmsg_len, at
+ * the end of the datagram: libmnl's walk allows it, the bytes are not
+ * the datagram's (read from a copy of exactly its size, for ASan). */
+static void test_summary_past_message_end(void **state)
+{
+	uint8_t buf[8192], hdr[2048], *exact;
+	struct nlmsghdr *nlh = batch_start(buf, FAMILY, DOPPEL_CMD_SUMMARIES);
+	struct source s;
+	struct seen seen;
+	size_t n = headers(hdr, AF_INET, 1, 0);
+
+	init_source(&s, &seen);
+	put_summary(nlh, hdr, n, 1, 0, NULL);
+	put_summary(nlh, hdr, n, 1, 0, NULL);
+	nlh->nlmsg_len -= 2;
+	exact = malloc(nlh->nlmsg_len);
+	assert_non_null(exact);
+	memcpy(exact, buf, nlh->nlmsg_len);
+	source_kmod_read_batch(&s, FAMILY, exact, nlh->nlmsg_len);
+	free(exact);
+	assert_int_equal(seen.count, 1);
+	assert_int_equal(s.counters.malformed, 1);
+}
+
 /* Cut anywhere and corrupted anyhow, a batch never crashes the reader
  * (ASan and UBSan watch) and never delivers more than it holds. */
 static void test_truncated_and_random(void **state)
@@ -286,6 +310,7 @@ int main(void)
 		cmocka_unit_test(test_other_messages_ignored),
 		cmocka_unit_test(test_bad_summaries_counted),
 		cmocka_unit_test(test_headers_attribute_with_payload),
+		cmocka_unit_test(test_summary_past_message_end),
 		cmocka_unit_test(test_truncated_and_random),
 		cmocka_unit_test(test_config_refusals),
 	};
