@@ -25,7 +25,10 @@ pids=()
 
 cleanup() {
 	local p
+	# Only a daemon of ours still running: a pid stopped earlier in the run
+	# may belong to some other process by now.
 	for p in "${pids[@]}"; do
+		tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q "$build/doppel-" || continue
 		kill "$p" 2>/dev/null && wait "$p" 2>/dev/null
 	done
 	ip netns del "$ns" 2>/dev/null
@@ -483,7 +486,8 @@ test_stats_keys doppel-copy "$work/copy-stats.json" packets_captured packets_mal
 test_stats_keys doppel-intercept "$work/intercept-stats.json" summaries_in summaries_routed \
 	summaries_unrouted source_malformed source_lost frames_out bytes_out \
 	connections_accepted connections_refused connections_active \
-	connections_closed_malformed routes_active routes_added routes_deleted
+	connections_closed_malformed routes_active routes_added routes_deleted \
+	summaries_held summaries_held_delivered
 
 # The drop: after READY=1 the daemon runs as nobody with exactly
 # CAP_NET_RAW (13) and CAP_NET_ADMIN (12) effective and permitted.
@@ -547,6 +551,44 @@ test_ambient_start() {
 }
 test_ambient_start doppel-copy
 test_ambient_start doppel-intercept
+
+# Without systemd (deployment.md, section 8): -d forks to the background
+# and the pid file names the daemon; SIGTERM stops it and removes the file.
+test_daemonize() {
+	local daemon=$1 name=daemonize_$1 pidfile=$work/$1.pid pid=""
+	can_run $name "$daemon" || return
+	# shellcheck disable=SC2046
+	if ! ip netns exec "$ns" "$build/$daemon" $(daemon_args "$daemon") -d -P "$pidfile" \
+		-l "$work/$daemon-daemonized.log" >"$work/$daemon-d.out" 2>&1; then
+		fail $name "-d exited non-zero: $(tail -n 2 "$work/$daemon-d.out" | tr '\n' ' ')"
+		return
+	fi
+	for _ in $(seq 50); do
+		pid=$(cat "$pidfile" 2>/dev/null)
+		[ -n "$pid" ] && break
+		sleep 0.1
+	done
+	if [ -z "$pid" ] || ! tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "$daemon"; then
+		fail $name "pid file '$pid' does not name a running $daemon"
+		return
+	fi
+	pids+=("$pid")
+	kill "$pid"
+	for _ in $(seq 100); do
+		[ -d "/proc/$pid" ] || break
+		sleep 0.1
+	done
+	if [ -d "/proc/$pid" ]; then
+		kill -9 "$pid"
+		fail $name "still running 10 s after SIGTERM"
+	elif [ -e "$pidfile" ]; then
+		fail $name "the pid file was left behind"
+	else
+		pass $name
+	fi
+}
+test_daemonize doppel-copy
+test_daemonize doppel-intercept
 
 # ------------------------------------------------ the units under systemd
 # Boot systemd 252 as PID 1 in a systemd-nspawn container (own network
