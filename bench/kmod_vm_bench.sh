@@ -130,7 +130,7 @@ fi
 say "CLK_TCK 100 REQUESTS $REQUESTS"
 run=1
 while [ $run -le "$RUNS" ]; do
-	one kmod $run
-	one nfqueue $run
+	one kmod "$run"
+	one nfqueue "$run"
 	run=$((run + 1))
 done

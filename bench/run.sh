@@ -10,8 +10,9 @@
 #            concurrent sessions, in flight and idle
 #   wire     summaries encoded and decoded per second; the router's lookups
 #            when intercept's router is built
-#   lab      the replay lab (bench/lab.sh): needs root, the daemons and
-#            tests/e2e/lib.sh
+#   lab      the replay lab (bench/lab.sh: rates, CPU, intercept sources,
+#            the kernel module in qemu, replay delay, the daemons' profile):
+#            needs root, the daemons and tests/e2e/lib.sh
 #
 # Environment: BUILD (default build) is where the binaries are; RUNS
 # (default 5) the repetitions of every wall-clock figure; QUICK=1 makes
@@ -31,7 +32,7 @@ while [ $# -gt 0 ]; do
 	case $1 in
 	--only) parts+=("$2"); shift 2 ;;
 	--quick) QUICK=1; shift ;;
-	-h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '2,/^[^#]/{/^#/p}' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "bench/run.sh: unknown argument '$1'" >&2; exit 2 ;;
 	esac
 done
