@@ -29,7 +29,8 @@
 #
 # Environment: BUILD (the daemons' directory), RUNS (repetitions, default 3
 # here: each is a fresh lab), QUICK=1 (fewer, shorter steps),
-# LAB_PARTS ("rate sources kmod delay profile" by default).
+# LAB_PARTS ("rate sources kmod delay profile" by default), LAB_KINDS (the
+# loads of the rate part, "http-close http-keepalive redis" by default).
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -39,6 +40,7 @@ RUNS=${RUNS:-3}
 [ "$RUNS" -gt 3 ] && RUNS=3
 QUICK=${QUICK:-0}
 LAB_PARTS=${LAB_PARTS:-rate sources kmod delay profile}
+LAB_KINDS=${LAB_KINDS:-http-close http-keepalive redis}
 STEP_SECONDS=3
 [ "$QUICK" = 1 ] && STEP_SECONDS=2 RUNS=1
 
@@ -335,7 +337,7 @@ for part in $LAB_PARTS; do
 	case $part in
 	rate)
 		echo "-- (a, b) highest replay rate with 100% arrival; CPU and peak RSS, $RUNS runs"
-		for kind in http-close http-keepalive redis; do
+		for kind in $LAB_KINDS; do
 			run_part rate_lab "$kind" nfqueue
 			read -r m lo hi < <(awk -v k="$kind" '$1 == "RESULT" && $2 == "rate" && $3 == k { print $5 }' "$results" | spread)
 			read -r cm _ < <(awk -v k="$kind" '$1 == "RESULT" && $2 == "rate" && $3 == k { print $6 }' "$results" | spread)
