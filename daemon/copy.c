@@ -321,7 +321,7 @@ static void on_stats_timer(struct loop *l, uint64_t timer_id, void *arg)
 	struct copy *c = arg;
 
 	copy_report(c);
-	c->stats_timer = loop_timer_add(l, c->o->stats_interval_ms, on_stats_timer, c);
+	c->stats_timer = loop_timer_add(l, c->o->common.stats_interval_ms, on_stats_timer, c);
 }
 
 void copy_report(struct copy *c)
@@ -346,8 +346,9 @@ void copy_report(struct copy *c)
 		log_warnx("stats: %" PRIu64 " packets refused as not addressed to a target, %" PRIu64
 			  " send failures left to the retransmission limit", c->refused_not_target,
 			  c->failures_dropped);
-	if (c->o->stats_file && stats_write_json(&c->stats.table, NULL, c->o->stats_file) < 0)
-		log_warn("--stats-file %s", c->o->stats_file);
+	if (c->o->common.stats_file &&
+	    stats_write_json(&c->stats.table, NULL, c->o->common.stats_file) < 0)
+		log_warn("--stats-file %s", c->o->common.stats_file);
 }
 
 /* ---- setting up and tearing down ---- */
@@ -477,7 +478,7 @@ struct copy *copy_new(const struct copy_options *o, struct loop *l, char *err, s
 	}
 	intercept_links_start(c->links);
 	loop_set_before_sleep(l, before_sleep, c);
-	c->stats_timer = loop_timer_add(l, o->stats_interval_ms, on_stats_timer, c);
+	c->stats_timer = loop_timer_add(l, o->common.stats_interval_ms, on_stats_timer, c);
 	return c;
 }
 

@@ -19,7 +19,7 @@
 #include <stdint.h>
 
 #include "capture.h"
-#include "log.h"
+#include "daemon_options.h"
 #include "packet.h"
 
 #define COPY_MAX_TRANSFERS 64
@@ -74,14 +74,9 @@ struct copy_options {
 	uint16_t mss;			/* -D; 0 = none */
 	bool no_wait;			/* -W */
 
-	bool daemonize;			/* -d */
-	char *log_file;			/* -l */
-	char *pidfile;			/* -P */
-	enum log_level log_level;
-	char *stats_file;
-	uint64_t stats_interval_ms;
-	char *user;
-	char *config_file;
+	/* -d, -l, -P, --log-level, --stats-file, --stats-interval, --user,
+	 * --config: as doppel-intercept's */
+	struct daemon_options common;
 
 	/* The raw -s value, resolved against -p once everything is read. */
 	char *intercept_list;

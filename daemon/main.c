@@ -5,7 +5,6 @@
  * replay itself is copy.c.
  */
 #include <errno.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,10 +51,10 @@ static void on_hup(struct loop *l, int signo, void *arg)
 {
 	struct daemon *d = arg;
 
-	if (!d->options.log_file)
+	if (!d->options.common.log_file)
 		return;
-	if (log_open_file(d->options.log_file) < 0)
-		log_warn("SIGHUP: cannot reopen -l %s", d->options.log_file);
+	if (log_open_file(d->options.common.log_file) < 0)
+		log_warn("SIGHUP: cannot reopen -l %s", d->options.common.log_file);
 	else
 		log_info("SIGHUP: log file reopened");
 }
@@ -98,20 +97,15 @@ static void parse_or_exit(struct daemon *d, int argc, char **argv)
 }
 
 /* What is only known to be wrong once the options are read together with
- * the system: the user, the log file, paths for -d. Exits 2 like a bad
- * option. */
+ * the system: the log file, paths for -d, the offline file. Exits 2 like a
+ * bad option. */
 static void check_environment(struct daemon *d)
 {
 	struct copy_options *o = &d->options;
+	struct daemon_options *common = &o->common;
 	char err[512];
 
-	if (o->user && !getpwnam(o->user)) {
-		fprintf(stderr, "doppel-copy: --user '%s': no such user\n", o->user);
-		exit(2);
-	}
-	if (o->daemonize && (background_absolute_path(&o->log_file, err, sizeof(err)) < 0 ||
-			     background_absolute_path(&o->pidfile, err, sizeof(err)) < 0 ||
-			     background_absolute_path(&o->stats_file, err, sizeof(err)) < 0)) {
+	if (common->daemonize && daemon_options_absolute_paths(common, err, sizeof(err)) < 0) {
 		fprintf(stderr, "doppel-copy: %s\n", err);
 		exit(2);
 	}
@@ -119,8 +113,8 @@ static void check_environment(struct daemon *d)
 		fprintf(stderr, "doppel-copy: --offline '%s': %s\n", o->offline_file, strerror(errno));
 		exit(2);
 	}
-	if (o->log_file && log_open_file(o->log_file) < 0) {
-		fprintf(stderr, "doppel-copy: -l '%s': %s\n", o->log_file, strerror(errno));
+	if (common->log_file && log_open_file(common->log_file) < 0) {
+		fprintf(stderr, "doppel-copy: -l '%s': %s\n", common->log_file, strerror(errno));
 		exit(2);
 	}
 }
@@ -152,15 +146,16 @@ static void start(struct daemon *d, int ready_fd)
 	d->copy = copy_new(&d->options, d->loop, err, sizeof(err));
 	if (!d->copy)
 		log_fatalx("%s", err);
-	if (d->options.pidfile) {
-		if (pidfile_write(d->options.pidfile, err, sizeof(err)) < 0)
+	if (d->options.common.pid_file) {
+		if (pidfile_write(d->options.common.pid_file, err, sizeof(err)) < 0)
 			log_fatalx("-P %s", err);
 		d->pidfile_written = true;
 	}
-	if (d->options.user) {
-		if (privileges_drop(d->options.user, err, sizeof(err)) < 0)
-			log_fatalx("--user %s: %s", d->options.user, err);
-		log_info("running as %s, keeping CAP_NET_RAW and CAP_NET_ADMIN", d->options.user);
+	if (d->options.common.user) {
+		if (privileges_drop(d->options.common.user, err, sizeof(err)) < 0)
+			log_fatalx("--user %s: %s", d->options.common.user, err);
+		log_info("running as %s, keeping CAP_NET_RAW and CAP_NET_ADMIN",
+			 d->options.common.user);
 	}
 	if (ready_fd >= 0 && background_ready(ready_fd, err, sizeof(err)) < 0)
 		log_fatalx("-d: %s", err);
@@ -184,8 +179,8 @@ static int finish(struct daemon *d)
 	copy_report(d->copy);
 	copy_free(d->copy);
 	loop_free(d->loop);
-	if (d->pidfile_written && unlink(d->options.pidfile) < 0)
-		log_debug("cannot remove -P %s: %s", d->options.pidfile, strerror(errno));
+	if (d->pidfile_written && unlink(d->options.common.pid_file) < 0)
+		log_debug("cannot remove -P %s: %s", d->options.common.pid_file, strerror(errno));
 	log_info("stopped");
 	copy_options_free(&d->options);
 	return status;
@@ -200,10 +195,10 @@ int main(int argc, char **argv)
 	memset(&d, 0, sizeof(d));
 	log_init("doppel-copy", LOG_LEVEL_INFO);
 	parse_or_exit(&d, argc, argv);
-	log_set_level(d.options.log_level);
+	log_set_level(d.options.common.log_level);
 	check_environment(&d);
 	explain_options(&d.options);
-	if (d.options.daemonize && (ready_fd = background_start(err, sizeof(err))) < 0)
+	if (d.options.common.daemonize && (ready_fd = background_start(err, sizeof(err))) < 0)
 		log_fatalx("-d: %s", err);
 	start(&d, ready_fd);
 	if (loop_run(d.loop) < 0)

@@ -116,6 +116,20 @@ int opt_parse_duration_ms(const char *s, uint64_t default_unit_ms, uint64_t *out
 				err, errlen);
 }
 
+int opt_parse_timeout_ms(const char *s, uint64_t min_ms, uint64_t *out_ms, char *err,
+			 size_t errlen)
+{
+	uint64_t ms;
+
+	if (opt_parse_duration_ms(s, 1000, &ms, err, errlen) < 0)
+		return -1;
+	if (ms < min_ms || ms > OPT_TIMEOUT_MAX_MS)
+		return opt_error(err, errlen, "'%s' is out of range %llums..365 days", s,
+				 (unsigned long long)min_ms);
+	*out_ms = ms;
+	return 0;
+}
+
 /* Binary multiples: k is 1024, as memory caps (-m) are counted in. */
 int opt_parse_size(const char *s, uint64_t *out, char *err, size_t errlen)
 {

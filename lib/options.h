@@ -28,6 +28,11 @@ int opt_parse_port(const char *s, uint16_t *out, char *err, size_t errlen);
  * unit_ms milliseconds per bare unit, e.g. 1000 for "seconds"). */
 int opt_parse_duration_ms(const char *s, uint64_t default_unit_ms, uint64_t *out_ms,
 			  char *err, size_t errlen);
+/* A timeout or interval of a daemon: a duration as above with bare numbers
+ * in seconds, at least min_ms and at most 365 days. */
+#define OPT_TIMEOUT_MAX_MS ((uint64_t)365 * 24 * 3600 * 1000)
+int opt_parse_timeout_ms(const char *s, uint64_t min_ms, uint64_t *out_ms, char *err,
+			 size_t errlen);
 /* A size: a number with an optional suffix k, m, g (either case; binary:
  * k = 1024, m = 1024^2, g = 1024^3). */
 int opt_parse_size(const char *s, uint64_t *out, char *err, size_t errlen);

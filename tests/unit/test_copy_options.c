@@ -89,11 +89,11 @@ static void test_defaults(void **state)
 	assert_int_equal(o.mtu, 1500);
 	assert_int_equal(o.mss, 0);
 	assert_false(o.no_wait);
-	assert_false(o.daemonize);
-	assert_int_equal(o.log_level, LOG_LEVEL_INFO);
-	assert_int_equal(o.stats_interval_ms, 30000);
-	assert_null(o.stats_file);
-	assert_null(o.user);
+	assert_false(o.common.daemonize);
+	assert_int_equal(o.common.log_level, LOG_LEVEL_INFO);
+	assert_int_equal(o.common.stats_interval_ms, 30000);
+	assert_null(o.common.stats_file);
+	assert_null(o.common.user);
 	copy_options_free(&o);
 }
 
@@ -143,9 +143,9 @@ static void test_every_option_short(void **state)
 	assert_int_equal(o.mtu, 9000);
 	assert_int_equal(o.mss, 1400);
 	assert_true(o.no_wait);
-	assert_true(o.daemonize);
-	assert_string_equal(o.log_file, "/tmp/x.log");
-	assert_string_equal(o.pidfile, "/tmp/x.pid");
+	assert_true(o.common.daemonize);
+	assert_string_equal(o.common.log_file, "/tmp/x.log");
+	assert_string_equal(o.common.pid_file, "/tmp/x.pid");
 	copy_options_free(&o);
 }
 
@@ -193,10 +193,10 @@ static void test_every_option_long(void **state)
 	assert_int_equal(o.memory_bytes, 1u << 30);
 	assert_int_equal(o.mtu, 576);
 	assert_int_equal(o.mss, 536);
-	assert_int_equal(o.log_level, LOG_LEVEL_DEBUG);
-	assert_string_equal(o.stats_file, "s.json");
-	assert_int_equal(o.stats_interval_ms, 5000);
-	assert_string_equal(o.user, "nobody");
+	assert_int_equal(o.common.log_level, LOG_LEVEL_DEBUG);
+	assert_string_equal(o.common.stats_file, "s.json");
+	assert_int_equal(o.common.stats_interval_ms, 5000);
+	assert_string_equal(o.common.user, "nobody");
 	copy_options_free(&o);
 }
 
@@ -492,10 +492,10 @@ static void test_config_file(void **state)
 	assert_int_equal(o.intercepts[0].port, 4000);
 	assert_int_equal(o.copies, 2);
 	assert_true(o.no_wait);
-	assert_false(o.daemonize);
+	assert_false(o.common.daemonize);
 	assert_int_equal(o.session_timeout_ms, 10000);
-	assert_int_equal(o.log_level, LOG_LEVEL_NOTICE);
-	assert_string_equal(o.stats_file, "/run/doppel/copy/stats.json");
+	assert_int_equal(o.common.log_level, LOG_LEVEL_NOTICE);
+	assert_string_equal(o.common.stats_file, "/run/doppel/copy/stats.json");
 	copy_options_free(&o);
 
 	/* The command line wins, whether before or after --config. */

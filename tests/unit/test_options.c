@@ -406,6 +406,25 @@ static void test_config_unreadable(void **state)
 	assert_int_equal(s.lines, 0);
 }
 
+static void test_timeout(void **state)
+{
+	uint64_t ms = 7;
+
+	assert_int_equal(opt_parse_timeout_ms("90", 1000, &ms, err, errlen), 0);
+	assert_int_equal(ms, 90000);
+	assert_int_equal(opt_parse_timeout_ms("0", 0, &ms, err, errlen), 0);
+	assert_int_equal(ms, 0);
+	assert_int_equal(opt_parse_timeout_ms("365h", 1000, &ms, err, errlen), 0);
+	assert_int_equal(ms, 365ull * 3600 * 1000);
+	assert_refused(opt_parse_timeout_ms("500ms", 1000, &ms, err, errlen),
+		       "'500ms' is out of range 1000ms..365 days");
+	assert_refused(opt_parse_timeout_ms("8761h", 0, &ms, err, errlen),
+		       "'8761h' is out of range 0ms..365 days");
+	assert_refused(opt_parse_timeout_ms("2 s", 0, &ms, err, errlen),
+		       "unknown unit ' s' in '2 s'");
+	assert_int_equal(ms, 365ull * 3600 * 1000);
+}
+
 static void test_log_level_and_bool(void **state)
 {
 	enum log_level level = LOG_LEVEL_INFO;
@@ -438,6 +457,7 @@ int main(void)
 		cmocka_unit_test(test_port),
 		cmocka_unit_test(test_duration),
 		cmocka_unit_test(test_size),
+		cmocka_unit_test(test_timeout),
 		cmocka_unit_test(test_addr),
 		cmocka_unit_test(test_host_port),
 		cmocka_unit_test(test_mac),
