@@ -280,8 +280,18 @@ static enum hrtimer_restart batch_timer(struct hrtimer *timer)
 	struct outgoing out = { };
 
 	spin_lock_bh(&batch->lock);
-	if (batch->message && batch->message_count)
+	if (batch->message && !batch->message_count) {
+		/* Started for a summary that could not be copied: nothing to
+		 * send, and the next message must start its own timer. The
+		 * loss count it carried goes back to the batch.
+		 */
+		batch->lost += batch->message_lost;
+		nlmsg_free(batch->message);
+		batch->message = NULL;
+		batch->message_lost = 0;
+	} else if (batch->message) {
 		take_message(batch, &out);
+	}
 	spin_unlock_bh(&batch->lock);
 	send_message(batch, &out);
 	return HRTIMER_NORESTART;
