@@ -116,23 +116,36 @@ $(BUILD)/bench/%_bench: $(BUILD)/bench/%_bench.o $(BUILD)/bench/copy-core.a $(BU
 
 bench-build: $(BENCH_BIN)
 
-# Fuzzers are built with clang's libFuzzer, in their own tree.
+# Fuzzers are built with clang's libFuzzer, in their own tree. Each links
+# lib/ and the sources its FUZZ_EXTRA_<harness> names, compiled with clang
+# into build/fuzz/obj like lib/.
 FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BUILD := build/fuzz
 FUZZ_BIN  := $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZ_BUILD)/%)
 FUZZ_SECONDS ?= 60
+FUZZ_EXTRA_fuzz_nfqueue := intercept/nfqueue_msg.c
+FUZZ_EXTRA_fuzz_kmod := intercept/source_kmod.c intercept/kmod_netlink.c
+FUZZ_ARGV  := tests/fuzz/argv_input.c tests/fuzz/no_name_lookup.c
+FUZZ_EXTRA_fuzz_copy_options := daemon/copy_options.c daemon/copy_option_lists.c $(FUZZ_ARGV)
+FUZZ_EXTRA_fuzz_intercept_options := $(filter-out intercept/main.c,$(ICPT_SRC)) $(FUZZ_ARGV)
+FUZZ_EXTRA_OBJ := $(sort $(foreach h,$(FUZZ_SRC:tests/fuzz/%.c=%),\
+	$(FUZZ_EXTRA_$(h):%.c=$(FUZZ_BUILD)/obj/%.o)))
 # UBSan must stop the fuzzer at the first report, or findings scroll by.
 FUZZ_SAN  := address,undefined -fno-sanitize-recover=undefined
 fuzz-build:
 	@$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD)/obj CC=clang SAN= \
-		CFLAGS="-O1 -g -fsanitize=fuzzer-no-link,$(FUZZ_SAN)" $(FUZZ_BUILD)/obj/libdoppel.a
-	@set -e; for f in $(FUZZ_SRC); do \
-		b=$(FUZZ_BUILD)/$$(basename $$f .c); \
-		[ "$$b" -nt "$$f" ] && [ "$$b" -nt $(FUZZ_BUILD)/obj/libdoppel.a ] && continue; \
-		echo "  FUZZ  $$b"; \
-		clang -std=gnu11 $(WARN) -O1 -g -fsanitize=fuzzer,$(FUZZ_SAN) -D_GNU_SOURCE -Ilib -Iinclude \
-			$$f $(FUZZ_BUILD)/obj/libdoppel.a -o $$b; \
-	done
+		CFLAGS="-O1 -g -fsanitize=fuzzer-no-link,$(FUZZ_SAN)" \
+		$(FUZZ_BUILD)/obj/libdoppel.a $(FUZZ_EXTRA_OBJ)
+	@$(MAKE) --no-print-directory $(FUZZ_BIN)
+
+.SECONDEXPANSION:
+# (No '%' in the second expansion: the static pattern would take it for the stem.)
+$(FUZZ_BIN): $(FUZZ_BUILD)/%: tests/fuzz/%.c $$(addprefix $(FUZZ_BUILD)/obj/,$$(FUZZ_EXTRA_$$*:.c=.o)) \
+		$(FUZZ_BUILD)/obj/libdoppel.a
+	@echo "  FUZZ  $@"
+	@clang -std=gnu11 $(WARN) -O1 -g -fsanitize=fuzzer,$(FUZZ_SAN) -D_GNU_SOURCE \
+		-Ilib -Iinclude -Idaemon -Iintercept $(PKG_CFLAGS) \
+		$< $(filter %.o,$^) $(FUZZ_BUILD)/obj/libdoppel.a $(PKG_LIBS) -lm -o $@
 fuzz: fuzz-build
 	@set -e; for b in $(FUZZ_BIN); do \
 		n=$$(basename $$b); mkdir -p $(FUZZ_BUILD)/corpus/$$n; \

@@ -6,8 +6,8 @@
 # `make fuzz` runs them for as long as asked.
 #
 # Prints PASS <harness>, FAIL <harness>: <why>, or SKIP when clang cannot
-# build fuzzers here. The whole suite gets FUZZ_SMOKE_SECONDS (default 30),
-# shared between the harnesses, at least 5 s each.
+# build fuzzers here. The whole suite gets FUZZ_SMOKE_SECONDS (default 60),
+# shared between the harnesses, at least 5 s each (7 harnesses: 8 s each).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -42,7 +42,7 @@ if ! make --no-print-directory fuzz-build >build/fuzz/build.log 2>&1; then
 	exit 1
 fi
 
-total=${FUZZ_SMOKE_SECONDS:-30}
+total=${FUZZ_SMOKE_SECONDS:-60}
 each=$((total / ${#harnesses[@]}))
 [ "$each" -ge 5 ] || each=5
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
