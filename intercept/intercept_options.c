@@ -1,13 +1,12 @@
 /*
- * intercept_options.c — one table of options serves getopt_long and the
- * config file (whose keys are the long names), and one function applies a
- * value whichever way it came.
+ * intercept_options.c — doppel-intercept's own options (the shared ones
+ * and the parse itself are lib/daemon_options.c): its table and one
+ * function that applies a value whichever way it came.
  */
 #include "intercept_options.h"
 
 #include <getopt.h>
 #include <pcap/pcap.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +16,6 @@
 
 enum {
 	OPT_SOURCE = 256, OPT_QUEUES, OPT_PAYLOAD_PREFIX, OPT_MATCH, OPT_LOCAL_OUT,
-	OPT_LOG_LEVEL, OPT_STATS_FILE, OPT_STATS_INTERVAL, OPT_USER, OPT_CONFIG,
 	OPT_HOLD_UNROUTED,
 };
 
@@ -34,19 +32,10 @@ static const struct option long_options[] = {
 	{ "match", required_argument, NULL, OPT_MATCH },
 	{ "local-out", no_argument, NULL, OPT_LOCAL_OUT },
 	{ "hold-unrouted", required_argument, NULL, OPT_HOLD_UNROUTED },
-	{ "daemon", no_argument, NULL, 'd' },
-	{ "log", required_argument, NULL, 'l' },
-	{ "pidfile", required_argument, NULL, 'P' },
-	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
-	{ "stats-file", required_argument, NULL, OPT_STATS_FILE },
-	{ "stats-interval", required_argument, NULL, OPT_STATS_INTERVAL },
-	{ "user", required_argument, NULL, OPT_USER },
-	{ "config", required_argument, NULL, OPT_CONFIG },
-	{ "help", no_argument, NULL, 'h' },
-	{ "version", no_argument, NULL, 'v' },
+	DAEMON_LONG_OPTIONS,
 	{ NULL, 0, NULL, 0 },
 };
-static const char short_options[] = "p:b:x:i:F:q:dl:P:hv";
+static const char short_options[] = ":p:b:x:i:F:q:" DAEMON_SHORT_OPTIONS;
 
 static const char usage_text[] =
 	"Usage: doppel-intercept [options]\n"
@@ -81,8 +70,6 @@ static void set_defaults(struct intercept_options *o)
 	o->source_cfg.queue_maxlen = INTERCEPT_DEFAULT_QUEUE_MAXLEN;
 	o->server_cfg.port = WIRE_DEFAULT_PORT;
 	o->server_cfg.hold_unrouted_ms = INTERCEPT_DEFAULT_HOLD_UNROUTED_MS;
-	o->log_level = LOG_LEVEL_INFO;
-	o->stats_interval_ms = INTERCEPT_DEFAULT_STATS_INTERVAL_MS;
 }
 
 static int replace_string(char **slot, const char *value, char *err, size_t errlen)
@@ -189,23 +176,6 @@ static int parse_match(struct intercept_options *o, const char *value, bool from
 	return 0;
 }
 
-static int parse_log_level(const char *value, enum log_level *level, char *err, size_t errlen)
-{
-	static const struct { const char *name; enum log_level level; } levels[] = {
-		{ "err", LOG_LEVEL_ERR }, { "warning", LOG_LEVEL_WARNING },
-		{ "notice", LOG_LEVEL_NOTICE }, { "info", LOG_LEVEL_INFO },
-		{ "debug", LOG_LEVEL_DEBUG },
-	};
-
-	for (size_t i = 0; i < sizeof(levels) / sizeof(levels[0]); i++) {
-		if (strcmp(value, levels[i].name) == 0) {
-			*level = levels[i].level;
-			return 0;
-		}
-	}
-	return opt_error(err, errlen, "unknown level (err, warning, notice, info or debug)");
-}
-
 /* A -F expression is compiled once here so that a typo is refused with
  * the other bad options, before anything opens. */
 static int check_filter(const char *value, char *err, size_t errlen)
@@ -222,27 +192,6 @@ static int check_filter(const char *value, char *err, size_t errlen)
 		pcap_freecode(&program);
 	pcap_close(dead);
 	return r;
-}
-
-static int parse_user(struct intercept_options *o, const char *value, char *err, size_t errlen)
-{
-	if (!getpwnam(value))
-		return opt_error(err, errlen, "no such user");
-	return replace_string(&o->user, value, err, errlen);
-}
-
-/* A flag's value in a config file. */
-static int parse_flag(const char *value, bool *out, char *err, size_t errlen)
-{
-	if (!strcmp(value, "yes") || !strcmp(value, "true") || !strcmp(value, "1")) {
-		*out = true;
-		return 0;
-	}
-	if (!strcmp(value, "no") || !strcmp(value, "false") || !strcmp(value, "0")) {
-		*out = false;
-		return 0;
-	}
-	return opt_error(err, errlen, "expected yes or no");
 }
 
 static int apply_numeric(struct intercept_options *o, int id, const char *value,
@@ -271,22 +220,17 @@ static int apply_numeric(struct intercept_options *o, int id, const char *value,
 			return opt_error(err, errlen, "longer than %dms", INTERCEPT_MAX_HOLD_UNROUTED_MS);
 		o->server_cfg.hold_unrouted_ms = n;
 		return 0;
-	case OPT_STATS_INTERVAL:
-		if (opt_parse_duration_ms(value, 1000, &n, err, errlen) < 0)
-			return -1;
-		if (n < 100)
-			return opt_error(err, errlen, "shorter than 100ms");
-		o->stats_interval_ms = n;
-		return 0;
 	}
 	return opt_error(err, errlen, "unknown option");
 }
 
-/* Apply one option (id as in long_options) with its value, whichever way
- * it came. flag_value is the value of an argument-less option. */
-static int apply(struct intercept_options *o, int id, const char *value, bool flag_value,
-		 bool from_command_line, char *err, size_t errlen)
+/* Apply one of doppel-intercept's own options (id as in long_options;
+ * see daemon_option_fn). */
+static int apply(void *ctx, int id, const char *value, bool from_command_line, char *err,
+		 size_t errlen)
 {
+	struct intercept_options *o = ctx;
+
 	switch (id) {
 	case OPT_SOURCE:
 		return parse_source(o, value, err, errlen);
@@ -310,128 +254,37 @@ static int apply(struct intercept_options *o, int id, const char *value, bool fl
 	case OPT_MATCH:
 		return parse_match(o, value, from_command_line, err, errlen);
 	case OPT_LOCAL_OUT:
-		o->source_cfg.local_out = flag_value;
-		return 0;
-	case 'd':
-		o->daemonize = flag_value;
-		return 0;
-	case 'l':
-		return replace_string(&o->log_file, value, err, errlen);
-	case 'P':
-		return replace_string(&o->pid_file, value, err, errlen);
-	case OPT_LOG_LEVEL:
-		return parse_log_level(value, &o->log_level, err, errlen);
-	case OPT_STATS_FILE:
-		return replace_string(&o->stats_file, value, err, errlen);
-	case OPT_USER:
-		return parse_user(o, value, err, errlen);
+		return daemon_flag(value, &o->source_cfg.local_out, err, errlen);
 	default:
 		return apply_numeric(o, id, value, err, errlen);
 	}
-}
-
-/* "-p" for an option with a short form, "--queues" otherwise. */
-static void option_label(int id, char *buf, size_t len)
-{
-	for (const struct option *opt = long_options; opt->name; opt++) {
-		if (opt->val != id)
-			continue;
-		if (id < 256)
-			snprintf(buf, len, "-%c", id);
-		else
-			snprintf(buf, len, "--%s", opt->name);
-		return;
-	}
-	snprintf(buf, len, "?");
-}
-
-static int config_line(const char *key, const char *value, unsigned line_no, void *arg,
-		       char *err, size_t errlen)
-{
-	struct intercept_options *o = arg;
-	char why[256];
-
-	for (const struct option *opt = long_options; opt->name; opt++) {
-		if (strcmp(opt->name, key) != 0)
-			continue;
-		if (opt->val == OPT_CONFIG || opt->val == 'h' || opt->val == 'v')
-			return opt_error(err, errlen, "%s: not allowed in a config file", key);
-		bool flag = true;
-		if (opt->has_arg == no_argument && parse_flag(value, &flag, why, sizeof(why)) < 0)
-			return opt_error(err, errlen, "%s '%s': %s", key, value, why);
-		if (apply(o, opt->val, value, flag, false, why, sizeof(why)) < 0)
-			return opt_error(err, errlen, "%s '%s': %s", key, value, why);
-		return 0;
-	}
-	return opt_error(err, errlen, "unknown key '%s'", key);
-}
-
-/* First pass: only -h, -v and --config, and getopt's own complaints. */
-static enum intercept_options_result first_pass(struct intercept_options *o, int argc,
-						char **argv, char *err, size_t errlen)
-{
-	int id;
-
-	opterr = 0;
-	optind = 0;
-	while ((id = getopt_long(argc, argv, short_options, long_options, NULL)) != -1) {
-		if (id == 'h') {
-			fputs(usage_text, stdout);
-			return INTERCEPT_OPTIONS_EXIT;
-		}
-		if (id == 'v') {
-			printf("doppel-intercept %s\n", DOPPEL_VERSION);
-			return INTERCEPT_OPTIONS_EXIT;
-		}
-		if (id == '?') {
-			opt_error(err, errlen, "%s: unknown option or missing value (see --help)",
-				  argv[optind - 1]);
-			return INTERCEPT_OPTIONS_ERROR;
-		}
-		if (id == OPT_CONFIG && replace_string(&o->config_file, optarg, err, errlen) < 0)
-			return INTERCEPT_OPTIONS_ERROR;
-	}
-	if (optind < argc) {
-		opt_error(err, errlen, "'%s': unexpected argument", argv[optind]);
-		return INTERCEPT_OPTIONS_ERROR;
-	}
-	return INTERCEPT_OPTIONS_RUN;
 }
 
 enum intercept_options_result intercept_options_parse(struct intercept_options *o,
 						      int argc, char **argv,
 						      char *err, size_t errlen)
 {
-	char why[256], label[32];
-	enum intercept_options_result r;
-	int id;
+	const struct daemon_option_table table = { long_options, short_options, apply, o };
 
 	set_defaults(o);
-	r = first_pass(o, argc, argv, err, errlen);
-	if (r != INTERCEPT_OPTIONS_RUN)
-		return r;
-	if (o->config_file && config_parse_file(o->config_file, config_line, o, err, errlen) != 0)
-		return INTERCEPT_OPTIONS_ERROR;
-	optind = 0;
-	while ((id = getopt_long(argc, argv, short_options, long_options, NULL)) != -1) {
-		if (id == OPT_CONFIG)
-			continue;
-		if (apply(o, id, optarg, true, true, why, sizeof(why)) < 0) {
-			option_label(id, label, sizeof(label));
-			opt_error(err, errlen, "%s '%s': %s", label, optarg ? optarg : "", why);
-			return INTERCEPT_OPTIONS_ERROR;
-		}
+	switch (daemon_options_parse(&o->common, &table, argc, argv, err, errlen)) {
+	case DAEMON_OPTIONS_RUN:
+		return INTERCEPT_OPTIONS_RUN;
+	case DAEMON_OPTIONS_HELP:
+		fputs(usage_text, stdout);
+		return INTERCEPT_OPTIONS_EXIT;
+	case DAEMON_OPTIONS_VERSION:
+		printf("doppel-intercept %s\n", DOPPEL_VERSION);
+		return INTERCEPT_OPTIONS_EXIT;
+	case DAEMON_OPTIONS_ERROR:
+		break;
 	}
-	return INTERCEPT_OPTIONS_RUN;
+	return INTERCEPT_OPTIONS_ERROR;
 }
 
 void intercept_options_free(struct intercept_options *o)
 {
-	free(o->log_file);
-	free(o->pid_file);
-	free(o->stats_file);
-	free(o->user);
-	free(o->config_file);
+	daemon_options_free(&o->common);
 	free(o->device);
 	free(o->filter);
 	memset(o, 0, sizeof(*o));

@@ -10,12 +10,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "log.h"
+#include "daemon_options.h"
 #include "server.h"
 #include "source.h"
 
 #define INTERCEPT_DEFAULT_QUEUE_MAXLEN 65536
-#define INTERCEPT_DEFAULT_STATS_INTERVAL_MS 30000
 #define INTERCEPT_MAX_PAYLOAD_PREFIX 16384
 /* --hold-unrouted: long enough for a ROUTE_ADD that lost the race with its
  * SYN-ACK; the ceiling is the copy daemon's first SYN retransmission,
@@ -27,14 +26,9 @@ struct intercept_options {
 	const char *source;		/* --source: "nfqueue", "pcap" or "kmod" */
 	struct source_config source_cfg;
 	struct server_config server_cfg;	/* port, bind, allow, payload_prefix */
-	bool daemonize;			/* -d */
-	char *log_file;			/* -l */
-	char *pid_file;			/* -P */
-	char *stats_file;		/* --stats-file */
-	char *user;			/* --user */
-	char *config_file;		/* --config */
-	enum log_level log_level;
-	uint64_t stats_interval_ms;
+	/* -d, -l, -P, --log-level, --stats-file, --stats-interval, --user,
+	 * --config: as doppel-copy's */
+	struct daemon_options common;
 	/* storage for source_cfg's strings */
 	char *device, *filter;
 	bool matches_from_command_line;

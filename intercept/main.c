@@ -4,13 +4,11 @@
  * SIGINT or SIGTERM. Only this file logs and exits.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -19,10 +17,12 @@
 #include "intercept_stats.h"
 #include "log.h"
 #include "loop.h"
+#include "pidfile.h"
 #include "privileges.h"
 #include "sd_notify.h"
 #include "server.h"
 #include "source.h"
+#include "watchdog.h"
 
 struct intercept {
 	struct intercept_options options;
@@ -31,7 +31,7 @@ struct intercept {
 	struct server *server;
 	struct source source;
 	bool source_open;
-	uint64_t watchdog_ms;
+	struct watchdog watchdog;
 	int ready_fd;		/* -d: tells the waiting parent we are up */
 	bool source_failed;	/* exit 1, for a supervisor to restart us */
 };
@@ -94,8 +94,9 @@ static void stats_report(struct intercept *in)
 			 (unsigned long long)in->stats.values[ISTAT_ROUTES_ACTIVE],
 			 (unsigned long long)in->stats.values[ISTAT_SUMMARIES_ROUTED],
 			 (unsigned long long)in->stats.values[ISTAT_SUMMARIES_UNROUTED]);
-	if (in->options.stats_file && intercept_stats_write(&in->stats, in->options.stats_file) < 0)
-		log_warn("stats file %s", in->options.stats_file);
+	if (in->options.common.stats_file &&
+	    intercept_stats_write(&in->stats, in->options.common.stats_file) < 0)
+		log_warn("stats file %s", in->options.common.stats_file);
 }
 
 static void on_stats_timer(struct loop *l, uint64_t id, void *arg)
@@ -103,15 +104,7 @@ static void on_stats_timer(struct loop *l, uint64_t id, void *arg)
 	struct intercept *in = arg;
 
 	stats_report(in);
-	loop_timer_add(l, in->options.stats_interval_ms, on_stats_timer, in);
-}
-
-static void on_watchdog_timer(struct loop *l, uint64_t id, void *arg)
-{
-	struct intercept *in = arg;
-
-	sd_notify_watchdog();
-	loop_timer_add(l, in->watchdog_ms, on_watchdog_timer, in);
+	loop_timer_add(l, in->options.common.stats_interval_ms, on_stats_timer, in);
 }
 
 static void on_signal(struct loop *l, int signo, void *arg)
@@ -128,8 +121,8 @@ static void on_signal(struct loop *l, int signo, void *arg)
 		stats_report(in);
 		break;
 	case SIGHUP:
-		if (in->options.log_file && log_open_file(in->options.log_file) < 0)
-			log_warn("reopen log file %s", in->options.log_file);
+		if (in->options.common.log_file && log_open_file(in->options.common.log_file) < 0)
+			log_warn("reopen log file %s", in->options.common.log_file);
 		break;
 	}
 }
@@ -178,44 +171,16 @@ static void open_source(struct intercept *in)
 	log_info("source %s open", in->options.source);
 }
 
-static void write_pid_file(const char *path)
-{
-	char text[32];
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	int len = snprintf(text, sizeof(text), "%ld\n", (long)getpid());
-
-	if (fd < 0 || write(fd, text, (size_t)len) != len)
-		log_fatal("pid file %s", path);
-	close(fd);
-}
-
-/* -d changes directory to "/": relative paths must keep naming the same
- * files. */
-static void make_absolute(char **path)
-{
-	char cwd[4096], *absolute;
-
-	if (!*path || (*path)[0] == '/')
-		return;
-	if (!getcwd(cwd, sizeof(cwd)))
-		log_fatal("getcwd");
-	if (asprintf(&absolute, "%s/%s", cwd, *path) < 0)
-		log_fatalx("out of memory");
-	free(*path);
-	*path = absolute;
-}
-
 /* Before anything is opened (see background.h): into the background. */
 static void go_to_background(struct intercept *in)
 {
 	char err[256];
 
 	in->ready_fd = -1;
-	if (!in->options.daemonize)
+	if (!in->options.common.daemonize)
 		return;
-	make_absolute(&in->options.log_file);
-	make_absolute(&in->options.pid_file);
-	make_absolute(&in->options.stats_file);
+	if (daemon_options_absolute_paths(&in->options.common, err, sizeof(err)) < 0)
+		log_fatalx("-d: %s", err);
 	in->ready_fd = background_start(err, sizeof(err));
 	if (in->ready_fd < 0)
 		log_fatalx("-d: %s", err);
@@ -227,12 +192,14 @@ static void settle(struct intercept *in)
 {
 	char err[256];
 
-	if (in->options.pid_file)
-		write_pid_file(in->options.pid_file);
-	if (in->options.user) {
-		if (privileges_drop(in->options.user, err, sizeof(err)) < 0)
-			log_fatalx("--user %s: %s", in->options.user, err);
-		log_info("running as %s with CAP_NET_ADMIN and CAP_NET_RAW", in->options.user);
+	if (in->options.common.pid_file && pidfile_write(in->options.common.pid_file, err,
+							 sizeof(err)) < 0)
+		log_fatalx("-P %s", err);
+	if (in->options.common.user) {
+		if (privileges_drop(in->options.common.user, err, sizeof(err)) < 0)
+			log_fatalx("--user %s: %s", in->options.common.user, err);
+		log_info("running as %s with CAP_NET_ADMIN and CAP_NET_RAW",
+			 in->options.common.user);
 	}
 	if (in->ready_fd >= 0 && background_ready(in->ready_fd, err, sizeof(err)) < 0)
 		log_fatalx("-d: %s", err);
@@ -240,10 +207,9 @@ static void settle(struct intercept *in)
 
 static void start_timers(struct intercept *in)
 {
-	if (!loop_timer_add(in->loop, in->options.stats_interval_ms, on_stats_timer, in))
+	if (!loop_timer_add(in->loop, in->options.common.stats_interval_ms, on_stats_timer, in))
 		log_fatalx("out of memory for a timer");
-	in->watchdog_ms = sd_watchdog_interval_ms() / 2;
-	if (in->watchdog_ms && !loop_timer_add(in->loop, in->watchdog_ms, on_watchdog_timer, in))
+	if (watchdog_start(&in->watchdog, in->loop) < 0)
 		log_fatalx("out of memory for a timer");
 }
 
@@ -254,8 +220,8 @@ static void shut_down(struct intercept *in)
 		in->source.ops->close(&in->source);
 	server_free(in->server);
 	stats_report(in);
-	if (in->options.pid_file)
-		unlink(in->options.pid_file);
+	if (in->options.common.pid_file)
+		unlink(in->options.common.pid_file);
 	loop_free(in->loop);
 }
 
@@ -274,9 +240,9 @@ int main(int argc, char **argv)
 	case INTERCEPT_OPTIONS_RUN:
 		break;
 	}
-	log_set_level(in.options.log_level);
-	if (in.options.log_file && log_open_file(in.options.log_file) < 0)
-		log_fatal("log file %s", in.options.log_file);
+	log_set_level(in.options.common.log_level);
+	if (in.options.common.log_file && log_open_file(in.options.common.log_file) < 0)
+		log_fatal("log file %s", in.options.common.log_file);
 	intercept_stats_init(&in.stats);
 	go_to_background(&in);
 	in.loop = loop_new();

@@ -60,10 +60,10 @@ static void test_defaults(void **state)
 	assert_int_equal(o.source_cfg.payload_prefix, 0);
 	assert_null(o.source_cfg.device);
 	assert_null(o.source_cfg.filter);
-	assert_false(o.daemonize);
-	assert_int_equal(o.log_level, LOG_LEVEL_INFO);
-	assert_int_equal(o.stats_interval_ms, 30000);
-	assert_null(o.stats_file);
+	assert_false(o.common.daemonize);
+	assert_int_equal(o.common.log_level, LOG_LEVEL_INFO);
+	assert_int_equal(o.common.stats_interval_ms, 30000);
+	assert_null(o.common.stats_file);
 	intercept_options_free(&o);
 }
 
@@ -100,13 +100,13 @@ static void test_every_option(void **state)
 	assert_int_equal(o.source_cfg.matches[1].addr.family, 0);	/* any address */
 	assert_int_equal(o.source_cfg.matches[1].port, 8080);
 	assert_true(o.source_cfg.local_out);
-	assert_true(o.daemonize);
-	assert_string_equal(o.log_file, "/tmp/x.log");
-	assert_string_equal(o.pid_file, "/tmp/x.pid");
-	assert_int_equal(o.log_level, LOG_LEVEL_DEBUG);
-	assert_string_equal(o.stats_file, "/tmp/x.json");
-	assert_int_equal(o.stats_interval_ms, 5000);
-	assert_string_equal(o.user, "root");
+	assert_true(o.common.daemonize);
+	assert_string_equal(o.common.log_file, "/tmp/x.log");
+	assert_string_equal(o.common.pid_file, "/tmp/x.pid");
+	assert_int_equal(o.common.log_level, LOG_LEVEL_DEBUG);
+	assert_string_equal(o.common.stats_file, "/tmp/x.json");
+	assert_int_equal(o.common.stats_interval_ms, 5000);
+	assert_string_equal(o.common.user, "root");
 	intercept_options_free(&o);
 }
 
@@ -128,8 +128,8 @@ static void test_long_forms(void **state)
 	assert_int_equal(o.source_cfg.queue_maxlen, 7);
 	assert_int_equal(o.source_cfg.queue_first, 9);
 	assert_int_equal(o.source_cfg.queue_last, 9);
-	assert_true(o.daemonize);
-	assert_string_equal(o.pid_file, "/tmp/y.pid");
+	assert_true(o.common.daemonize);
+	assert_string_equal(o.common.pid_file, "/tmp/y.pid");
 	intercept_options_free(&o);
 }
 
@@ -164,8 +164,9 @@ static void test_bad_values(void **state)
 	expect_error(maxlen, "-q '0': 0 is out of range 1..4294967295");
 	expect_error(prefix, "--payload-prefix '20000': 20000 is out of range 0..16384");
 	expect_error(match_port, "--match '0': 0 is out of range 1..65535");
-	expect_error(level, "--log-level 'loud': unknown level (err, warning, notice, info or debug)");
-	expect_error(interval, "--stats-interval '10ms': shorter than 100ms");
+	expect_error(level, "--log-level 'loud': 'loud' is not a log level "
+		     "(err, warning, notice, info, debug)");
+	expect_error(interval, "--stats-interval '10ms': '10ms' is out of range 1000ms..365 days");
 	expect_error(source, "--source 'afpacket': unknown source (nfqueue, pcap or kmod)");
 	expect_error(user, "--user 'no-such-user-for-doppel': no such user");
 	expect_error(filter, "-F 'tcp port': can't parse filter expression: syntax error");
@@ -184,9 +185,9 @@ static void test_bad_command_lines(void **state)
 	char *missing[] = { "d", "-p", NULL };
 	char *extra[] = { "d", "-p", "1", "leftover", NULL };
 
-	expect_error(unknown, "--frobnicate: unknown option or missing value (see --help)");
-	expect_error(missing, "-p: unknown option or missing value (see --help)");
-	expect_error(extra, "'leftover': unexpected argument");
+	expect_error(unknown, "unknown option '--frobnicate' (see --help)");
+	expect_error(missing, "-p needs a value");
+	expect_error(extra, "unexpected argument 'leftover'");
 }
 
 static void test_too_many_allowed(void **state)
@@ -236,9 +237,9 @@ static void test_config_file_and_override(void **state)
 	assert_int_equal(o.server_cfg.port, 6000);	/* the command line wins */
 	assert_string_equal(o.source_cfg.device, "veth1");
 	assert_int_equal(o.source_cfg.payload_prefix, 16);
-	assert_true(o.daemonize);
+	assert_true(o.common.daemonize);
 	assert_false(o.source_cfg.local_out);
-	assert_int_equal(o.stats_interval_ms, 120000);
+	assert_int_equal(o.common.stats_interval_ms, 120000);
 	/* the command line's --match list replaces the file's */
 	assert_int_equal(o.source_cfg.match_count, 1);
 	assert_int_equal(o.source_cfg.matches[0].port, 8080);
@@ -269,12 +270,13 @@ static void test_config_file_errors(void **state)
 	unlink(path);
 
 	write_config(path, "daemon = perhaps\n");
-	snprintf(expected, sizeof(expected), "%s:1: daemon 'perhaps': expected yes or no", path);
+	snprintf(expected, sizeof(expected), "%s:1: daemon 'perhaps': 'perhaps' is not yes or no",
+		 path);
 	expect_error(argv, expected);
 	unlink(path);
 
 	write_config(path, "config = /etc/other.conf\n");
-	snprintf(expected, sizeof(expected), "%s:1: config: not allowed in a config file", path);
+	snprintf(expected, sizeof(expected), "%s:1: 'config' is not allowed in a config file", path);
 	expect_error(argv, expected);
 	unlink(path);
 
