@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/types.h>
 
 static bool is_space(char c)
 {
@@ -102,24 +101,50 @@ static int parse_line(const char *path, unsigned line_no, char *line, size_t len
 	return rc;
 }
 
+/* Room for the longest line allowed, its "\r\n" and a NUL. */
+#define LINE_BUFFER (CONFIG_LINE_MAX + 3)
+
+/*
+ * Read one line, its newline kept, into buf (LINE_BUFFER bytes). Returns
+ * its length (NUL bytes in it included), 0 at the end or on an error. A
+ * line too long to be valid stops at LINE_BUFFER - 1 bytes without its
+ * newline, and parse_line refuses it: the rest is never read, so a file
+ * without newlines (--config /dev/zero) cannot take all the memory.
+ */
+static size_t read_line(FILE *f, char *buf)
+{
+	size_t len = 0;
+	int c;
+
+	while (len < LINE_BUFFER - 1 && (c = getc(f)) != EOF) {
+		buf[len++] = (char)c;
+		if (c == '\n')
+			break;
+	}
+	buf[len] = '\0';
+	return len;
+}
+
 int config_parse_file(const char *path, config_line_fn cb, void *arg, char *err, size_t errlen)
 {
 	FILE *f = fopen(path, "re");
-	char *line = NULL;
-	size_t size = 0;
+	char *line = malloc(LINE_BUFFER);
 	unsigned line_no = 0;
-	ssize_t len;
+	size_t len;
 	int rc = 0, saved;
 
-	if (!f) {
-		saved = errno;
+	if (!f || !line) {
+		saved = f ? ENOMEM : errno;
 		opt_error(err, errlen, "%s: %s", path, strerror(saved));
+		if (f)
+			fclose(f);
+		free(line);
 		errno = saved;
 		return -1;
 	}
 	errno = 0;
-	while (rc == 0 && (len = getline(&line, &size, f)) >= 0) {
-		rc = parse_line(path, ++line_no, line, (size_t)len, cb, arg, err, errlen);
+	while (rc == 0 && (len = read_line(f, line)) > 0) {
+		rc = parse_line(path, ++line_no, line, len, cb, arg, err, errlen);
 		errno = 0;
 	}
 	saved = errno;
