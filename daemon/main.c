@@ -14,10 +14,9 @@
 #include "background.h"
 #include "copy.h"
 #include "copy_options.h"
+#include "daemon_start.h"
 #include "log.h"
 #include "loop.h"
-#include "pidfile.h"
-#include "privileges.h"
 #include "sd_notify.h"
 #include "watchdog.h"
 
@@ -26,7 +25,6 @@ struct daemon {
 	struct loop *loop;
 	struct copy *copy;
 	struct watchdog watchdog;
-	bool pidfile_written;
 };
 
 /* ---- signals and timers ---- */
@@ -97,24 +95,19 @@ static void parse_or_exit(struct daemon *d, int argc, char **argv)
 }
 
 /* What is only known to be wrong once the options are read together with
- * the system: the log file, paths for -d, the offline file. Exits 2 like a
+ * the system: the offline file, the log file, paths for -d. Exits 2 like a
  * bad option. */
 static void check_environment(struct daemon *d)
 {
 	struct copy_options *o = &d->options;
-	struct daemon_options *common = &o->common;
 	char err[512];
 
-	if (common->daemonize && daemon_options_absolute_paths(common, err, sizeof(err)) < 0) {
-		fprintf(stderr, "doppel-copy: %s\n", err);
-		exit(2);
-	}
 	if (o->offline_file && access(o->offline_file, R_OK) < 0) {
 		fprintf(stderr, "doppel-copy: --offline '%s': %s\n", o->offline_file, strerror(errno));
 		exit(2);
 	}
-	if (common->log_file && log_open_file(common->log_file) < 0) {
-		fprintf(stderr, "doppel-copy: -l '%s': %s\n", common->log_file, strerror(errno));
+	if (daemon_start_prepare(&o->common, err, sizeof(err)) < 0) {
+		fprintf(stderr, "doppel-copy: %s\n", err);
 		exit(2);
 	}
 }
@@ -146,19 +139,11 @@ static void start(struct daemon *d, int ready_fd)
 	d->copy = copy_new(&d->options, d->loop, err, sizeof(err));
 	if (!d->copy)
 		log_fatalx("%s", err);
-	if (d->options.common.pid_file) {
-		if (pidfile_write(d->options.common.pid_file, err, sizeof(err)) < 0)
-			log_fatalx("-P %s", err);
-		d->pidfile_written = true;
-	}
-	if (d->options.common.user) {
-		if (privileges_drop(d->options.common.user, err, sizeof(err)) < 0)
-			log_fatalx("--user %s: %s", d->options.common.user, err);
+	if (daemon_start_finish(&d->options.common, ready_fd, err, sizeof(err)) < 0)
+		log_fatalx("%s", err);
+	if (d->options.common.user)
 		log_info("running as %s, keeping CAP_NET_RAW and CAP_NET_ADMIN",
 			 d->options.common.user);
-	}
-	if (ready_fd >= 0 && background_ready(ready_fd, err, sizeof(err)) < 0)
-		log_fatalx("-d: %s", err);
 	if (watchdog_start(&d->watchdog, d->loop) < 0)
 		log_fatalx("out of memory for the watchdog timer");
 	sd_notify_ready();
@@ -179,7 +164,8 @@ static int finish(struct daemon *d)
 	copy_report(d->copy);
 	copy_free(d->copy);
 	loop_free(d->loop);
-	if (d->pidfile_written && unlink(d->options.common.pid_file) < 0)
+	/* Written by start(), or the process would have exited. */
+	if (d->options.common.pid_file && unlink(d->options.common.pid_file) < 0)
 		log_debug("cannot remove -P %s: %s", d->options.common.pid_file, strerror(errno));
 	log_info("stopped");
 	copy_options_free(&d->options);

@@ -9,16 +9,16 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "background.h"
+#include "daemon_start.h"
 #include "intercept_options.h"
 #include "intercept_stats.h"
 #include "log.h"
 #include "loop.h"
-#include "pidfile.h"
-#include "privileges.h"
 #include "sd_notify.h"
 #include "server.h"
 #include "source.h"
@@ -171,18 +171,18 @@ static void open_source(struct intercept *in)
 	log_info("source %s open", in->options.source);
 }
 
-/* Before anything is opened (see background.h): into the background. */
-static void go_to_background(struct intercept *in)
+/* Before anything is opened (see daemon_start.h): the log file, and into
+ * the background. A bad -l is refused like a bad option. */
+static void prepare(struct intercept *in)
 {
-	char err[256];
+	char err[4096];
 
 	in->ready_fd = -1;
-	if (!in->options.common.daemonize)
-		return;
-	if (daemon_options_absolute_paths(&in->options.common, err, sizeof(err)) < 0)
-		log_fatalx("-d: %s", err);
-	in->ready_fd = background_start(err, sizeof(err));
-	if (in->ready_fd < 0)
+	if (daemon_start_prepare(&in->options.common, err, sizeof(err)) < 0) {
+		fprintf(stderr, "doppel-intercept: %s\n", err);
+		exit(2);
+	}
+	if (in->options.common.daemonize && (in->ready_fd = background_start(err, sizeof(err))) < 0)
 		log_fatalx("-d: %s", err);
 }
 
@@ -190,19 +190,13 @@ static void go_to_background(struct intercept *in)
  * told that start-up succeeded. */
 static void settle(struct intercept *in)
 {
-	char err[256];
+	char err[4096];
 
-	if (in->options.common.pid_file && pidfile_write(in->options.common.pid_file, err,
-							 sizeof(err)) < 0)
-		log_fatalx("-P %s", err);
-	if (in->options.common.user) {
-		if (privileges_drop(in->options.common.user, err, sizeof(err)) < 0)
-			log_fatalx("--user %s: %s", in->options.common.user, err);
+	if (daemon_start_finish(&in->options.common, in->ready_fd, err, sizeof(err)) < 0)
+		log_fatalx("%s", err);
+	if (in->options.common.user)
 		log_info("running as %s with CAP_NET_ADMIN and CAP_NET_RAW",
 			 in->options.common.user);
-	}
-	if (in->ready_fd >= 0 && background_ready(in->ready_fd, err, sizeof(err)) < 0)
-		log_fatalx("-d: %s", err);
 }
 
 static void start_timers(struct intercept *in)
@@ -241,10 +235,8 @@ int main(int argc, char **argv)
 		break;
 	}
 	log_set_level(in.options.common.log_level);
-	if (in.options.common.log_file && log_open_file(in.options.common.log_file) < 0)
-		log_fatal("log file %s", in.options.common.log_file);
 	intercept_stats_init(&in.stats);
-	go_to_background(&in);
+	prepare(&in);
 	in.loop = loop_new();
 	if (!in.loop)
 		log_fatal("event loop");

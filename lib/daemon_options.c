@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "background.h"
 #include "options.h"
 
 int daemon_set_string(char **field, const char *value, char *err, size_t errlen)
@@ -236,15 +235,6 @@ enum daemon_options_result daemon_options_parse(struct daemon_options *common,
 	if (second_pass(common, table, argc, argv, err, errlen) < 0)
 		return DAEMON_OPTIONS_ERROR;
 	return DAEMON_OPTIONS_RUN;
-}
-
-int daemon_options_absolute_paths(struct daemon_options *common, char *err, size_t errlen)
-{
-	if (background_absolute_path(&common->log_file, err, errlen) < 0 ||
-	    background_absolute_path(&common->pid_file, err, errlen) < 0 ||
-	    background_absolute_path(&common->stats_file, err, errlen) < 0)
-		return -1;
-	return 0;
 }
 
 void daemon_options_free(struct daemon_options *common)

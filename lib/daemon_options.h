@@ -91,10 +91,6 @@ enum daemon_options_result daemon_options_parse(struct daemon_options *common,
 						int argc, char **argv, char *err, size_t errlen);
 void daemon_options_free(struct daemon_options *common);
 
-/* -d moves to "/" (background.h): make -l, -P and --stats-file absolute
- * before. 0, or -1 with err. */
-int daemon_options_absolute_paths(struct daemon_options *common, char *err, size_t errlen);
-
 /* A flag's value: on without one (the command line), else yes/no. */
 int daemon_flag(const char *value, bool *on, char *err, size_t errlen);
 /* Replace *field with a copy of value, which may not be empty. */

@@ -250,22 +250,6 @@ static void test_config_file_errors(void **state)
 	expect_config_error("config = /etc/other\n", "1: 'config' is not allowed in a config file");
 }
 
-static void test_absolute_paths(void **state)
-{
-	char *argv[] = { "toy", "-l", "t.log", "-P", "/run/t.pid", "--stats-file", "s/t.json",
-			 NULL };
-	char cwd[4096], expected[4200];
-
-	assert_non_null(getcwd(cwd, sizeof(cwd)));
-	assert_int_equal(parse(argv), DAEMON_OPTIONS_RUN);
-	assert_int_equal(daemon_options_absolute_paths(&common, err, sizeof(err)), 0);
-	snprintf(expected, sizeof(expected), "%s/t.log", cwd);
-	assert_string_equal(common.log_file, expected);
-	assert_string_equal(common.pid_file, "/run/t.pid");
-	snprintf(expected, sizeof(expected), "%s/s/t.json", cwd);
-	assert_string_equal(common.stats_file, expected);
-}
-
 static int free_common(void **state)
 {
 	daemon_options_free(&common);
@@ -281,7 +265,6 @@ int main(void)
 		cmocka_unit_test_teardown(test_help_and_version, free_common),
 		cmocka_unit_test_teardown(test_config_file_then_command_line, free_common),
 		cmocka_unit_test_teardown(test_config_file_errors, free_common),
-		cmocka_unit_test_teardown(test_absolute_paths, free_common),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
