@@ -315,6 +315,8 @@ void server_free(struct server *s)
 		connection_fail(s->connections, WIRE_ERR_SHUTDOWN, "intercept is stopping");
 	loop_timer_cancel(s->loop, s->tick_timer);
 	if (s->cfg.hold_unrouted_ms) {
+		/* Still waiting at the end: dropped for lack of a route. */
+		istat_add(s->stats, ISTAT_SUMMARIES_UNROUTED, holding_count(&s->holding));
 		loop_timer_cancel(s->loop, s->hold_timer);
 		holding_free(&s->holding);
 	}
