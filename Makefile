@@ -143,8 +143,10 @@ fuzz-build:
 $(FUZZ_BIN): $(FUZZ_BUILD)/%: tests/fuzz/%.c $$(addprefix $(FUZZ_BUILD)/obj/,$$(FUZZ_EXTRA_$$*:.c=.o)) \
 		$(FUZZ_BUILD)/obj/libdoppel.a
 	@echo "  FUZZ  $@"
+	@mkdir -p $(FUZZ_BUILD)/obj/tests/fuzz
 	@clang -std=gnu11 $(WARN) -O1 -g -fsanitize=fuzzer,$(FUZZ_SAN) -D_GNU_SOURCE \
 		-Ilib -Iinclude -Idaemon -Iintercept $(PKG_CFLAGS) \
+		-MMD -MP -MT $@ -MF $(FUZZ_BUILD)/obj/tests/fuzz/$*.d \
 		$< $(filter %.o,$^) $(FUZZ_BUILD)/obj/libdoppel.a $(PKG_LIBS) -lm -o $@
 fuzz: fuzz-build
 	@set -e; for b in $(FUZZ_BIN); do \

@@ -47,7 +47,12 @@ static void check_accepted(const struct intercept_options *o)
 		REQUIRE(s->matches[i].addr.family == 0 || fuzz_family_ok(&s->matches[i].addr));
 	}
 	REQUIRE(s->device == o->device && s->filter == o->filter);
-	REQUIRE(o->common.stats_interval_ms >= 100);
+	REQUIRE(o->common.stats_interval_ms >= 1000 &&
+		o->common.stats_interval_ms <= (uint64_t)365 * 24 * 3600 * 1000);
+	REQUIRE(v->hold_unrouted_ms <= INTERCEPT_MAX_HOLD_UNROUTED_MS);
+	REQUIRE(!o->common.log_file || o->common.log_file[0]);
+	REQUIRE(!o->common.pid_file || o->common.pid_file[0]);
+	REQUIRE(!o->common.stats_file || o->common.stats_file[0]);
 	REQUIRE(o->common.log_level >= LOG_LEVEL_ERR && o->common.log_level <= LOG_LEVEL_DEBUG);
 }
 
