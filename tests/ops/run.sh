@@ -28,7 +28,7 @@ cleanup() {
 	# Only a daemon of ours still running: a pid stopped earlier in the run
 	# may belong to some other process by now.
 	for p in "${pids[@]}"; do
-		tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q "$build/doppel-" || continue
+		[[ $(cmdline_of "$p") == *"$build/doppel-"* ]] || continue
 		kill "$p" 2>/dev/null && wait "$p" 2>/dev/null
 	done
 	ip netns del "$ns" 2>/dev/null
@@ -36,6 +36,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# A process's command line, or nothing when it is gone. (No "cmd | grep -q"
+# in this file: with pipefail, grep's early exit can fail the pipeline.)
+cmdline_of() { { tr '\0' ' ' <"/proc/$1/cmdline"; } 2>/dev/null; }
 pass() { echo "PASS $1"; }
 fail() { echo "FAIL $1: $2"; }
 skip() { echo "SKIP $1: $2"; }
@@ -101,7 +104,7 @@ test_install_files() {
 	elif ! grep -q '^ExecStart=/usr/sbin/doppel-copy --config /etc/doppel/doppel-copy.conf$' \
 		"$root/lib/systemd/system/doppel-copy.service"; then
 		fail install_files "doppel-copy.service does not start /usr/sbin/doppel-copy"
-	elif find "$root/usr/src" -name '*.o' -o -name '*.ko' | grep -q .; then
+	elif [ -n "$(find "$root/usr/src" -name '*.o' -o -name '*.ko')" ]; then
 		fail install_files "build products in the DKMS source"
 	elif grep -q '#MODULE_VERSION#' "$root/usr/src/doppel-$version/dkms.conf"; then
 		fail install_files "dkms.conf still says #MODULE_VERSION#"
@@ -190,7 +193,7 @@ test_dkms_build() {
 		sh "$version" "$tree" "$root/usr/src" "$kver" >"$work/dkms.log" 2>&1; then
 		fail $name "dkms add/build of the installed source for $kver failed"
 		show "$work/dkms.log"
-	elif ! find "$tree/doppel/$version/$kver" -name 'doppel.ko*' | grep -q .; then
+	elif [ -z "$(find "$tree/doppel/$version/$kver" -name 'doppel.ko*')" ]; then
 		fail $name "dkms build left no doppel.ko for $kver"
 	else
 		pass $name
@@ -467,7 +470,7 @@ test_stats_keys() {
 		grep -qF -- "$k" "man/$daemon.8" || undocumented="$undocumented $k"
 	done
 	for k in "$@"; do
-		echo "$keys" | grep -qx -- "$k" || missing="$missing $k"
+		grep -qx -- "$k" <<<"$keys" || missing="$missing $k"
 	done
 	if [ -n "$undocumented$missing" ]; then
 		fail $name "not in man/$daemon.8:${undocumented:- none}; promised but absent:${missing:- none}"
@@ -568,7 +571,7 @@ test_daemonize() {
 		[ -n "$pid" ] && break
 		sleep 0.1
 	done
-	if [ -z "$pid" ] || ! tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "$daemon"; then
+	if [ -z "$pid" ] || [[ $(cmdline_of "$pid") != *"$daemon"* ]]; then
 		fail $name "pid file '$pid' does not name a running $daemon"
 		return
 	fi
@@ -702,7 +705,7 @@ check_deb_contents() {
 	shift 2
 	listing=$(dpkg-deb -c "$deb" | awk '{ print $6 }' | sed 's|^\./||')
 	for p in "$@"; do
-		echo "$listing" | grep -qx -- "$p" || missing="$missing $p"
+		grep -qx -- "$p" <<<"$listing" || missing="$missing $p"
 	done
 	if [ -n "$missing" ]; then
 		fail "$name" "missing:$missing"
@@ -733,7 +736,7 @@ test_deb_doppel() {
 		fail $name "postinst does not create /run/doppel (systemd-tmpfiles)"
 	elif grep -qE 'deb-systemd-invoke .*start' "$dir/postinst"; then
 		fail $name "postinst starts a service: they must stay off until configured"
-	elif dpkg-deb -c "$deb_main" | grep -q 'usr/src/'; then
+	elif grep -q 'usr/src/' <<<"$(dpkg-deb -c "$deb_main")"; then
 		fail $name "module source in the daemons' package"
 	else
 		pass $name
@@ -745,9 +748,9 @@ test_deb_dkms() {
 	check_deb_contents $name "$deb_dkms" \
 		"usr/src/doppel-$version/dkms.conf" "usr/src/doppel-$version/include/uapi/doppel.h" || return
 	dpkg-deb -e "$deb_dkms" "$dir"
-	if ! dpkg-deb -c "$deb_dkms" | grep -qE "usr/src/doppel-$version/kmod/[^/]+\.c$"; then
+	if ! grep -qE "usr/src/doppel-$version/kmod/[^/]+\.c$" <<<"$(dpkg-deb -c "$deb_dkms")"; then
 		fail $name "no kmod/*.c in the module source"
-	elif ! dpkg-deb -f "$deb_dkms" Depends | grep -q dkms; then
+	elif ! grep -q dkms <<<"$(dpkg-deb -f "$deb_dkms" Depends)"; then
 		fail $name "does not depend on dkms"
 	# dh_dkms's scripts: postinst runs DKMS's common.postinst (dkms add,
 	# build, install) for DKMS_NAME; prerm runs dkms remove --all.
