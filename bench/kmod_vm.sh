@@ -47,8 +47,13 @@ make -C "$out/src/kmod" KDIR="/lib/modules/$kver/build" >"$out/kbuild.log" 2>&1 
 	"$out/base.cpio.gz" >"$out/initramfs.log" 2>&1 ||
 	not_measured "tests/kmod/initramfs.sh failed: $(tail -n 1 "$out/initramfs.log")"
 
-# The overlay: our test script, nft with its libraries, every module the
-# VM needs in load order (the base list's veth and bridge, and the queue).
+# The VM's load generator, static: one process for all the requests.
+cc -std=gnu11 -static -O2 -Wall -Wextra -o "$out/vm_http_client" "$here/vm_http_client.c" ||
+	not_measured "bench/vm_http_client.c did not build (static libc: libc6-dev)"
+
+# The overlay: our test script and client, nft with its libraries, every
+# module the VM needs in load order (the base list's veth and bridge, and
+# the queue).
 overlay=$(mktemp -d /tmp/doppel-kmod-bench.XXXXXX)
 trap 'rm -rf "$overlay"' EXIT
 mkdir -p "$overlay/test" "$overlay/usr/sbin" "$overlay/lib/modules"
@@ -57,6 +62,8 @@ sed -i "s/^REQUESTS=.*/REQUESTS=${KMOD_REQUESTS:-200}/; s/^RUNS=.*/RUNS=${KMOD_R
 	"$overlay/test/vm_tests.sh"
 chmod +x "$overlay/test/vm_tests.sh"
 cp -L "$(command -v nft)" "$overlay/usr/sbin/nft"
+mkdir -p "$overlay/usr/bin"
+cp "$out/vm_http_client" "$overlay/usr/bin/vm_http_client"
 for lib in $(ldd "$(command -v nft)" | grep -o '/[^ ]*'); do
 	mkdir -p "$overlay$(dirname "$lib")"
 	cp -L "$lib" "$overlay$lib"

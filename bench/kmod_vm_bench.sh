@@ -9,7 +9,8 @@
 #   tgt 198.18.1.13 (httpd :80; routes cli via ast) -- ast 198.18.1.14
 #   (doppel-intercept: doppel.ko's PRE_ROUTING hook, or an nft queue rule)
 #
-# Each run: REQUESTS one-request connections from cli to onl (nc), replayed
+# Each run: REQUESTS one-request connections from cli to onl (one
+# vm_http_client process, so that the load is not process starts), replayed
 # to tgt; once every request arrived, intercept's CPU ticks (utime + stime)
 # and the whole VM's busy ticks (/proc/stat: the module works in softirq
 # context, charged to no process of ours) per summary intercept received.
@@ -98,12 +99,7 @@ one() {
 		icpt_pid=$(cat /tmp/icpt.pid)
 		ticks0=$(proc_ticks "$icpt_pid")
 		busy0=$(vm_busy)
-		i=1
-		while [ $i -le "$REQUESTS" ]; do
-			printf 'GET /index.html?n=%s HTTP/1.0\r\n\r\n' $i |
-				ip netns exec cli timeout 5 nc -w 2 $ONL 80 >/dev/null 2>&1
-			i=$((i + 1))
-		done
+		ip netns exec cli vm_http_client $ONL 80 "$REQUESTS" >/tmp/client.log 2>&1
 		wait_cmd 300 all_arrived "$REQUESTS"
 		ticks=$(($(proc_ticks "$icpt_pid") - ticks0))
 		busy=$(($(vm_busy) - busy0))
