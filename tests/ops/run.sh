@@ -284,6 +284,18 @@ test_setup_helper() {
 	printf 'source = pcap\n' >"$dir/conf"
 	action=start run_setup || { fail $name "pcap start failed"; return; }
 	[ -e "$dir/calls" ] && { fail $name "pcap start called doppel-rules"; return; }
+	# kmod: modprobe doppel on start (a recording modprobe first in PATH),
+	# nothing on stop.
+	printf '#!/bin/sh\necho "modprobe $*" >>"%s/calls"\n' "$dir" >"$dir/modprobe"
+	chmod +x "$dir/modprobe"
+	printf 'source = kmod\nmatch = 8080\n' >"$dir/conf"
+	PATH="$dir:$PATH" action=start run_setup || { fail $name "kmod start failed: $(cat "$dir/out")"; return; }
+	PATH="$dir:$PATH" action=stop run_setup || { fail $name "kmod stop failed: $(cat "$dir/out")"; return; }
+	out=$(tr '\n' '|' <"$dir/calls" 2>/dev/null)
+	if [ "$out" != "modprobe doppel|" ]; then
+		fail $name "kmod start/stop ran '$out', want 'modprobe doppel|'"
+		return
+	fi
 	printf 'source = carrier-pigeon\n' >"$dir/conf"
 	if action=start run_setup || ! grep -q "carrier-pigeon" "$dir/out"; then
 		fail $name "an unknown source was not refused by name"
