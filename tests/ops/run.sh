@@ -341,6 +341,25 @@ test_options_documented() {
 test_options_documented doppel-copy
 test_options_documented doppel-intercept
 
+# doppel-rules(8) names every option doppel-rules --help lists.
+test_rules_documented() {
+	local o missing="" options
+	options=$(help_options nft/doppel-rules)
+	if [ -z "$options" ]; then
+		fail options_documented_doppel-rules "nft/doppel-rules --help lists no option"
+		return
+	fi
+	for o in $options; do
+		grep -qF -- "\\-\\-${o//-/\\-}" man/doppel-rules.8 || missing="$missing --$o"
+	done
+	if [ -n "$missing" ]; then
+		fail options_documented_doppel-rules "not in man/doppel-rules.8:$missing"
+	else
+		pass options_documented_doppel-rules
+	fi
+}
+test_rules_documented
+
 # Every example value in a sample config parses: each "#key = value" line is
 # uncommented alone and read by the daemon, followed by a command-line
 # option that is sure to be refused (the config is read first). A good line
