@@ -763,6 +763,9 @@ test_deb_doppel() {
 		fail $name "/etc/doppel/doppel-copy.conf is not a conffile"
 	elif ! grep -q 'systemd-sysusers' "$dir/postinst"; then
 		fail $name "postinst does not create the doppel user (systemd-sysusers)"
+	elif ! grep -q 'systemd-standalone-sysusers' <<<"$(dpkg-deb -f "$deb_main" Depends)"; then
+		# debhelper 13.11's postinst calls systemd-sysusers unguarded.
+		fail $name "no dependency on a systemd-sysusers provider"
 	elif ! grep -q 'systemd-tmpfiles' "$dir/postinst"; then
 		fail $name "postinst does not create /run/doppel (systemd-tmpfiles)"
 	elif grep -qE 'deb-systemd-invoke .*start' "$dir/postinst"; then
