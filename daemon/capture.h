@@ -56,8 +56,10 @@ enum capture_kind {
 };
 
 /* Zero in a config field means its default. */
-#define CAPTURE_SNAPLEN_DEFAULT (256u * 1024)	/* libpcap's maximum: a GRO or
-						 * BIG TCP super-packet whole */
+/* libpcap's maximum (256 KiB) less the afpacket ring's headers, so that
+ * one packet fits the ring's 256 KiB blocks (capture_afpacket.c): a GRO
+ * super-packet, or a BIG TCP one of up to 255 KiB, whole. */
+#define CAPTURE_SNAPLEN_DEFAULT (256u * 1024 - 256)
 #define CAPTURE_RING_BYTES_DEFAULT (64u << 20)
 
 struct capture_config {

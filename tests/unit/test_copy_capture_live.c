@@ -103,7 +103,7 @@ static void open_ring(struct capture *c, struct loop *l, struct seen *s, enum ca
 		fail_msg("open %s on %s: %s", c->ops->name, device ? device : "all", err);
 }
 
-/* 16 blocks of 1 MiB: every test's packets fit unread (at worst one
+/* 64 blocks of 256 KiB: every test's packets fit unread (at worst one
  * packet per block, when the block timeout passes between them). */
 static void open_capture(struct capture *c, struct loop *l, struct seen *s, enum capture_kind kind,
 			 const char *device, const char *filter)
@@ -289,6 +289,30 @@ static void test_afpacket_full_ring_counts_drops(void **state)
 	c.ops->close(&c);
 }
 
+/* The ring's geometry: 4 MiB makes 16 blocks of 256 KiB (it made 4 of
+ * 1 MiB, and dropped here). 12 packets, each at worst in a block of its
+ * own, all wait unread in the ring: none dropped, however late the
+ * reader or the block timer. */
+static void test_afpacket_ring_holds_a_block_per_packet(void **state)
+{
+	struct loop *l = *state;
+	struct capture c;
+	struct seen s;
+
+	if (skip_reason)
+		skip();
+	open_ring(&c, l, &s, CAPTURE_AFPACKET, "dpa", "tcp dst port 80", 4u << 20);
+	for (uint32_t i = 0; i < 12; i++) {
+		inject_tcp(80, 600 + i);
+		usleep(20000);
+	}
+	run_capture(l, &s, 12);
+	c.ops->update_stats(&c);
+	assert_int_equal(c.counters.kernel_drops, 0);
+	assert_int_equal(s.count, 12);
+	c.ops->close(&c);
+}
+
 static void expect_open_error(struct loop *l, enum capture_kind kind, const char *device,
 			      const char *filter, const char *text)
 {
@@ -324,6 +348,7 @@ int main(void)
 		T(test_afpacket_vlan_untagged),
 		T(test_no_filter_counts_malformed),
 		T(test_afpacket_full_ring_counts_drops),
+		T(test_afpacket_ring_holds_a_block_per_packet),
 		T(test_refused_opens),
 #undef T
 	};
