@@ -768,8 +768,14 @@ test_deb_doppel() {
 		fail $name "no dependency on a systemd-sysusers provider"
 	elif ! grep -q 'systemd-tmpfiles' "$dir/postinst"; then
 		fail $name "postinst does not create /run/doppel (systemd-tmpfiles)"
-	elif grep -qE 'deb-systemd-invoke .*start' "$dir/postinst"; then
-		fail $name "postinst starts a service: they must stay off until configured"
+	# Shipped disabled: postinst enables a unit only if it was enabled
+	# before (an upgrade), and deb-systemd-invoke starts no disabled unit.
+	elif [ "$(grep -c 'deb-systemd-helper enable' "$dir/postinst")" != \
+		"$(grep -c 'deb-systemd-helper --quiet was-enabled' "$dir/postinst")" ]; then
+		fail $name "postinst enables a unit on first install: they must stay off until configured"
+	elif ! grep -q "deb-systemd-invoke stop 'doppel-copy.service' 'doppel-intercept.service'" \
+		"$dir/prerm" 2>/dev/null; then
+		fail $name "prerm does not stop the services on removal"
 	elif grep -q 'usr/src/' <<<"$(dpkg-deb -c "$deb_main")"; then
 		fail $name "module source in the daemons' package"
 	else
