@@ -56,7 +56,7 @@ static const char usage_text[] =
 	"  -c, --client-ip LIST      rewrite client addresses: a.b.c.d, a.b.c.x, a.b.c.d-e\n"
 	"  -n, --copies N            replay each session N times (1)\n"
 	"  -f, --port-shift N        copy i uses client port + i*N (2048)\n"
-	"  -r, --percent N           replay N%% of sessions (100)\n"
+	"  -r, --percent N           replay N% of sessions (100)\n"
 	"  -i, --device DEV          capture interface (all)\n"
 	"  -F, --filter EXPR         tcpdump expression instead of the one built from -x\n"
 	"      --capture KIND        afpacket (default) | pcap\n"
