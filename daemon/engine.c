@@ -84,6 +84,7 @@ void engine_free(struct engine *e)
 	session_free_graveyard(e);
 	deadline_heap_free(&e->timers);
 	session_table_free(&e->table);
+	refused_keys_free(&e->refused);
 	free(e);
 }
 

@@ -28,9 +28,20 @@
  * - Memory: past max_sessions or max_buffered_bytes new sessions are
  *   refused (sessions_refused_memory); a session whose own data would pass
  *   max_buffered_bytes ends END_MEMORY_LIMIT (RST to the target). No byte
- *   is ever dropped silently; bytes the capture missed end the session
- *   END_CAPTURE_GAP after gap_timeout_ms. Too many out-of-order pieces
- *   (STREAM_MAX_PENDING) also end it, END_MEMORY_LIMIT.
+ *   is ever dropped silently. END_MEMORY_LIMIT is for those caps (and a
+ *   failed allocation) only.
+ * - Capture gaps: bytes the capture missed end the session END_CAPTURE_GAP,
+ *   gap_timeout_ms after the in-order data last moved with pieces held
+ *   past a hole, or at once when more than STREAM_MAX_PENDING (256) pieces
+ *   pile up past it. Why that is the capture's loss: had the online server
+ *   missed those bytes too, it would have acked the hole's start again and
+ *   again, and the client would have sent them again after three duplicate
+ *   acks, within about a round trip, where the capture sees it. The engine
+ *   cannot prove it (the server's acks are not captured: the filter built
+ *   from -x matches the clients' packets only, and the clients' acks are
+ *   for the server's data), so the rare client with more than 256 pieces
+ *   in flight past a real loss is ended as a capture gap too; either way
+ *   the stream could not go on. capture_kernel_drops counts the loss.
  * - Giving a session up (timeouts, limits, abort) sends the target an RST
  *   first, so it frees the connection; not when the target reset it or
  *   the send path refused us.
@@ -106,9 +117,12 @@ enum engine_end_reason {
 	END_SEND_FAILED,	/* the send backend refused a packet */
 	END_ABORTED,		/* engine_abort(): intercept lost, shutdown */
 	END_PROTOCOL_ERROR,	/* the target broke TCP (SYN-ACK acking the wrong seq) */
-	END_MEMORY_LIMIT,	/* this session's data would pass max_buffered_bytes */
+	END_MEMORY_LIMIT,	/* this session's data would pass max_buffered_bytes
+				 * (or an allocation failed) */
 	END_SUPERSEDED,		/* the client opened a new connection on the same ports */
-	END_CAPTURE_GAP,	/* client bytes the capture missed: the stream cannot go on */
+	END_CAPTURE_GAP,	/* client bytes the capture missed: a hole not filled in
+				 * gap_timeout_ms, or more than STREAM_MAX_PENDING
+				 * pieces past it; the stream cannot go on */
 	END_REASON_COUNT
 };
 const char *engine_end_reason_name(enum engine_end_reason r);
@@ -136,6 +150,9 @@ struct engine_counters {
 	uint64_t sessions_completed;	/* ended END_CLOSED */
 	uint64_t sessions_failed;	/* ended any other way */
 	uint64_t ended[END_REASON_COUNT];
+	/* Refused sessions, each counted once however many of its packets
+	 * were refused (its SYN, then its data as a missed start ...):
+	 * refused_keys.h says how, and its bounds. */
 	uint64_t sessions_refused_memory;	/* -m cap reached */
 	uint64_t sessions_refused_route;	/* route_add failed (no intercept) */
 	uint64_t sessions_missed_start;	/* data for a session whose SYN was not seen */

@@ -20,6 +20,7 @@
 
 #include "deadline_heap.h"
 #include "engine.h"
+#include "refused_keys.h"
 #include "session_pacing.h"
 #include "session_state.h"
 #include "session_table.h"
@@ -112,6 +113,7 @@ struct engine {
 	struct session_table table;
 	struct deadline_heap timers;
 	struct session *graveyard;	/* ended, freed when the engine call returns */
+	struct refused_keys refused;	/* so a refused session is counted once */
 	uint16_t ip_id;
 	uint8_t packet[PACKET_HEADERS_MAX + 65536];	/* built packets, one at a time */
 };

@@ -65,6 +65,9 @@ void session_client_start(struct engine *e, uint64_t now, const struct session_k
 	struct session *s;
 
 	if (!syn && !data) {
+		/* A refused session's FIN or RST: it is over. */
+		if (p->flags & (TCPF_FIN | TCPF_RST))
+			refused_keys_forget(&e->refused, e->table.seed, k);
 		e->counters.client_ignored++;
 		return;
 	}
@@ -73,8 +76,11 @@ void session_client_start(struct engine *e, uint64_t now, const struct session_k
 		return;
 	}
 	s = session_create(e, now, k, syn ? p->seq : p->seq - 1);
-	if (!s)
+	if (!s) {
+		if (p->flags & TCPF_FIN)	/* data and FIN, refused: over too */
+			refused_keys_forget(&e->refused, e->table.seed, k);
 		return;
+	}
 	if (p->opt.has_timestamp) {
 		s->flags |= SF_OFFER_TIMESTAMPS;
 		s->ts_val = p->opt.tsval;
@@ -99,18 +105,25 @@ void session_client_start(struct engine *e, uint64_t now, const struct session_k
 		session_reschedule(e, s, now);
 }
 
-static void end_for_memory(struct engine *e, struct session *s, enum stream_add_result r)
+/* The client's data cannot be kept. Too many pieces past a hole is the
+ * capture's loss, not the memory cap's (engine.h, END_CAPTURE_GAP): the
+ * hole starts at data_end. */
+static void end_for_stream(struct engine *e, struct session *s, enum stream_add_result r)
 {
 	char detail[160];
 
+	if (r == STREAM_TOO_MANY_PENDING) {
+		snprintf(detail, sizeof(detail),
+			 "client bytes from seq %u never captured (more than %u segments "
+			 "captured past them)", s->data_end, STREAM_MAX_PENDING);
+		session_finish(e, s, END_CAPTURE_GAP, true, detail);
+		return;
+	}
 	if (r == STREAM_OVER_BUDGET)
 		snprintf(detail, sizeof(detail),
 			 "client data would pass the %zu-byte cap on buffered data (%llu held)",
 			 e->cfg.max_buffered_bytes,
 			 (unsigned long long)e->counters.buffered_bytes);
-	else if (r == STREAM_TOO_MANY_PENDING)
-		snprintf(detail, sizeof(detail),
-			 "more than %u captured segments out of order", STREAM_MAX_PENDING);
 	else
 		snprintf(detail, sizeof(detail), "out of memory for client data");
 	session_finish(e, s, END_MEMORY_LIMIT, true, detail);
@@ -162,7 +175,7 @@ static void client_data(struct engine *e, struct session *s, uint64_t now, const
 		len = s->fin_seq - seq;
 	}
 	if (!session_stream_ready(e, s)) {
-		end_for_memory(e, s, STREAM_NO_MEMORY);
+		end_for_stream(e, s, STREAM_NO_MEMORY);
 		return;
 	}
 	before = stream_buffer_held(&s->stream->buf);
@@ -172,7 +185,7 @@ static void client_data(struct engine *e, struct session *s, uint64_t now, const
 	e->counters.buffered_bytes -= before;
 	s->data_end = s->stream->buf.end;
 	if (r != STREAM_ADDED) {
-		end_for_memory(e, s, r);
+		end_for_stream(e, s, r);
 		return;
 	}
 	/* A retransmission may have brought nothing to keep. */

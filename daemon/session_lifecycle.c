@@ -18,13 +18,22 @@ static bool over_caps(const struct engine *e)
 	return e->cfg.max_buffered_bytes && e->counters.buffered_bytes >= e->cfg.max_buffered_bytes;
 }
 
+/* Count a refused session once, however many of its packets come
+ * (refused_keys.h). */
+static void count_refused(struct engine *e, uint64_t now, const struct session_key *k,
+			  uint64_t *counter)
+{
+	if (refused_keys_note(&e->refused, e->table.seed, k, now))
+		(*counter)++;
+}
+
 struct session *session_create(struct engine *e, uint64_t now, const struct session_key *k,
 			       uint32_t isn)
 {
 	struct session *s;
 
 	if (over_caps(e) || !(s = calloc(1, sizeof(*s)))) {
-		e->counters.sessions_refused_memory++;
+		count_refused(e, now, k, &e->counters.sessions_refused_memory);
 		return NULL;
 	}
 	s->key = *k;
@@ -37,7 +46,7 @@ struct session *session_create(struct engine *e, uint64_t now, const struct sess
 	s->timer.when = UINT64_MAX;
 	if (deadline_heap_push(&e->timers, &s->timer) < 0) {
 		free(s);
-		e->counters.sessions_refused_memory++;
+		count_refused(e, now, k, &e->counters.sessions_refused_memory);
 		return NULL;
 	}
 	/* The route goes first: a SYN whose answer intercept cannot route
@@ -45,9 +54,12 @@ struct session *session_create(struct engine *e, uint64_t now, const struct sess
 	if (e->sink.route_add(e->sink.ctx, &s->key) < 0) {
 		deadline_heap_remove(&e->timers, &s->timer);
 		free(s);
-		e->counters.sessions_refused_route++;
+		count_refused(e, now, k, &e->counters.sessions_refused_route);
 		return NULL;
 	}
+	/* Refused before and started now (the intercept came back): a later
+	 * refusal of the key is a new session. */
+	refused_keys_forget(&e->refused, e->table.seed, k);
 	session_table_insert(&e->table, s);
 	e->counters.sessions_started++;
 	e->counters.sessions_active++;

@@ -17,9 +17,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Segments held past a gap, at most; a capture that reorders more than this
- * within one session is broken, and the session ends rather than grow a list
- * it walks on every insertion. */
+/* Segments held past a gap, at most. More than this past one hole means
+ * the capture lost the hole's bytes (engine.h, END_CAPTURE_GAP): the
+ * session ends rather than grow a list it walks on every insertion. */
 #define STREAM_MAX_PENDING 256
 
 struct stream_segment;

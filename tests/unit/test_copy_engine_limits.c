@@ -1,7 +1,8 @@
 /*
  * Bounded memory and scale: the session cap and the buffered-bytes cap
  * (new sessions refused and counted; a session whose data would pass the
- * cap ends with its own reason), the out-of-order cap, the size of an idle
+ * cap ends with its own reason), the out-of-order cap (a capture gap), the
+ * byte cap past a hole (the memory limit), the size of an idle
  * session, and 100,000 sessions created and timed out through the timer
  * heap with exact counters.
  */
@@ -34,7 +35,9 @@ static void test_session_cap_refuses_new_sessions(void **state)
 		harness_client_data(&h, &k, CISN + 1, OACK, NULL, 100);
 		harness_expect_none(&h);
 	}
-	assert_int_equal(harness_counters(&h)->sessions_refused_memory, 2);
+	/* One session refused, at its SYN and again at its data: counted
+	 * once (refused_keys.h). */
+	assert_int_equal(harness_counters(&h)->sessions_refused_memory, 1);
 	assert_int_equal(harness_counters(&h)->sessions_active, 3);
 	assert_int_equal(h.routes_added, 3);
 	/* One ends: room again. */
@@ -94,6 +97,7 @@ static void test_too_many_out_of_order_segments(void **state)
 {
 	struct harness h;
 	struct session_key k = harness_key_v4(45200);
+	char expected[96];
 
 	harness_init(&h);
 	harness_start(&h);
@@ -104,8 +108,38 @@ static void test_too_many_out_of_order_segments(void **state)
 	assert_int_equal(h.end_count, 0);
 	assert_int_equal(harness_counters(&h)->buffered_bytes, STREAM_MAX_PENDING * 10);
 	harness_client_data(&h, &k, CISN + 1 + 100 + STREAM_MAX_PENDING * 20, OACK, NULL, 10);
+	/* The capture lost the hole's bytes: a capture gap, not the memory
+	 * cap; the target gets an RST at the hole's start. */
+	harness_expect(&h, TCPF_RST | TCPF_ACK, CISN + 1, TISN + 1, 0);
+	assert_int_equal(harness_last_end(&h)->reason, END_CAPTURE_GAP);
+	snprintf(expected, sizeof(expected),
+		 "client bytes from seq %u never captured (more than %u segments", CISN + 1,
+		 STREAM_MAX_PENDING);
+	assert_non_null(strstr(harness_last_end(&h)->detail, expected));
+	assert_int_equal(harness_counters(&h)->ended[END_MEMORY_LIMIT], 0);
+	assert_int_equal(harness_counters(&h)->buffered_bytes, 0);
+	harness_finish(&h);
+}
+
+/* Pieces past a hole that pass the byte cap: that is the memory cap's,
+ * END_MEMORY_LIMIT, before STREAM_MAX_PENDING is reached. */
+static void test_byte_cap_past_a_hole_is_memory_limit(void **state)
+{
+	struct harness h;
+	struct session_key k = harness_key_v4(45210);
+
+	harness_init(&h);
+	h.cfg.max_buffered_bytes = 1000;
+	harness_start(&h);
+	harness_establish(&h, &k, 65535);
+	for (uint32_t i = 0; i < 10; i++)
+		harness_client_data(&h, &k, CISN + 1 + 100 + i * 200, OACK, NULL, 100);
+	assert_int_equal(h.end_count, 0);
+	assert_int_equal(harness_counters(&h)->buffered_bytes, 1000);
+	harness_client_data(&h, &k, CISN + 1 + 100 + 10 * 200, OACK, NULL, 100);
 	assert_int_equal(harness_last_end(&h)->reason, END_MEMORY_LIMIT);
-	assert_non_null(strstr(harness_last_end(&h)->detail, "out of order"));
+	assert_non_null(strstr(harness_last_end(&h)->detail, "1000-byte cap"));
+	assert_int_equal(harness_counters(&h)->ended[END_CAPTURE_GAP], 0);
 	assert_int_equal(harness_counters(&h)->buffered_bytes, 0);
 	harness_finish(&h);
 }
@@ -240,6 +274,7 @@ int main(void)
 		cmocka_unit_test(test_session_cap_refuses_new_sessions),
 		cmocka_unit_test(test_byte_cap_ends_the_session_that_passes_it),
 		cmocka_unit_test(test_too_many_out_of_order_segments),
+		cmocka_unit_test(test_byte_cap_past_a_hole_is_memory_limit),
 		cmocka_unit_test(test_idle_session_is_small),
 		cmocka_unit_test(test_stream_far_past_the_isn),
 		cmocka_unit_test(test_many_sessions_timed_out),
