@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Build the kmod tests' initramfs: busybox-static, the host's iproute2 `ip`,
-# the kernel modules the tests need (with their dependencies, from KVER's
+# nft, the kernel modules the tests need (with their dependencies, from KVER's
 # modules.dep, in load order), doppel.ko, our binaries with the shared
 # libraries ldd names, and tests/kmod/init + vm_tests.sh.
 #
@@ -32,6 +32,9 @@ copy_with_libs() {
 	done
 }
 copy_with_libs "$(command -v ip)" /usr/sbin/ip
+# nft turns conntrack on for the no-conntrack test (skipped without it).
+nft=$(command -v nft || true)
+[ -n "$nft" ] && copy_with_libs "$nft" /usr/sbin/nft
 for b in kmodctl hostile doppel-copy doppel-intercept; do
 	[ -x "$bindir/$b" ] && copy_with_libs "$bindir/$b" "/usr/bin/$b"
 done
@@ -58,7 +61,9 @@ add_module() {
 	esac
 	order+=("$path")
 }
-for m in veth bridge; do
+# nft_ct brings nf_tables, nfnetlink, nf_conntrack and the defrag modules;
+# their libcrc32c needs crc32c loaded first (a softdep, and no modprobe here).
+for m in veth bridge crc32c_generic nft_ct; do
 	add_module "$m"
 done
 printf '%s\n' "${order[@]}" >"$root/modules.list"

@@ -8,7 +8,9 @@
 #
 # Prints PASS/FAIL/SKIP lines (tests/run.sh). The VM tests are prefixed vm_.
 # Env: DOPPEL_BINDIR (doppel-copy/doppel-intercept, default build),
-#      KMOD_QEMU_TIMEOUT (seconds for the whole VM run, default 420).
+#      KMOD_QEMU_TIMEOUT (seconds for the whole VM run, default 420),
+#      KMOD_VM_TESTS (comma-separated vm_tests.sh tests to run, e.g.
+#      "hostile,replay"; default all), KMOD_SKIP_DKMS=1.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 out=build/kmod-test
@@ -200,7 +202,7 @@ test_qemu() {
 	timeout "$timeout_s" qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m 1024 \
 		-display none -monitor none -serial "file:$log" -no-reboot \
 		-kernel "$image" -initrd "$out/initramfs.cpio.gz" \
-		-append "console=ttyS0 panic=-1 oops=panic loglevel=4 quiet" </dev/null
+		-append "console=ttyS0 panic=-1 oops=panic loglevel=4 quiet${KMOD_VM_TESTS:+ kmodtests=$KMOD_VM_TESTS}" </dev/null
 	echo "qemu exited $? (124 = timeout)"
 	tr -d '\r' <"$log" | sed -n 's/.*KMODTEST \(PASS\|FAIL\|SKIP\) /\1 vm_/p'
 	if ! tr -d '\r' <"$log" | grep -q 'KMODTEST DONE'; then
