@@ -92,13 +92,16 @@ static int fail(const char **why, const char *reason)
 }
 
 /* libmnl's attribute walk ends at the message's aligned length, so an
- * attribute may claim up to 3 bytes past nlmsg_len: bytes that are not the
- * message's (past the datagram, or a stale one's). The kernel does not pad
+ * attribute (even its header) may reach up to 3 bytes past nlmsg_len: bytes
+ * that are not the message's (past the datagram, or a stale one's). The kernel does not pad
  * its last attribute, NFQA_PAYLOAD, so the length itself may be unaligned. */
 static bool inside_message(const struct nlmsghdr *nlh, const struct nlattr *attr)
 {
-	return !attr ||
-	       (const uint8_t *)attr + attr->nla_len <= (const uint8_t *)nlh + nlh->nlmsg_len;
+	const uint8_t *end = (const uint8_t *)nlh + nlh->nlmsg_len;
+
+	/* Its header first: nla_len itself may lie past the end. */
+	return !attr || ((const uint8_t *)attr + sizeof(*attr) <= end &&
+			 (const uint8_t *)attr + attr->nla_len <= end);
 }
 
 /* The IP header's own length field is 0 for GSO packets past 64 KiB (IPv4
