@@ -122,15 +122,18 @@ static int on_summaries(const struct nlmsghdr *nlh, void *data)
 {
 	struct batch_reader *r = data;
 	const struct genlmsghdr *genl = mnl_nlmsg_get_payload(nlh);
+	const uint8_t *end = (const uint8_t *)nlh + nlh->nlmsg_len;
 	const struct nlattr *attr;
 
 	if (nlh->nlmsg_type != r->family_id ||
 	    nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*genl)) || genl->cmd != DOPPEL_CMD_SUMMARIES)
 		return MNL_CB_OK;
 	mnl_attr_for_each(attr, nlh, sizeof(*genl)) {
-		/* libmnl walks to the aligned length: an attribute may reach
-		 * up to 3 bytes past nlmsg_len, past the datagram. */
-		if ((const uint8_t *)attr + attr->nla_len > (const uint8_t *)nlh + nlh->nlmsg_len)
+		/* libmnl walks to the aligned length: an attribute, even its
+		 * header, may reach up to 3 bytes past nlmsg_len, past the
+		 * datagram. The header is checked before nla_len is read. */
+		if ((const uint8_t *)attr + sizeof(*attr) > end ||
+		    (const uint8_t *)attr + attr->nla_len > end)
 			r->source->counters.malformed++;
 		else if (mnl_attr_get_type(attr) == DOPPEL_A_SUMMARY)
 			deliver_summary(r, attr);
