@@ -150,6 +150,13 @@ def payload_into_padding():
     return bytes(msg)
 
 
+def attr_header_past_end():
+    msg = queued(FIN4, packet_id=15, with_payload=False) + struct.pack("=HH", 4, NFQA_PAYLOAD)
+    msg = bytearray(msg[:-3])
+    struct.pack_into("=I", msg, 0, len(msg))
+    return bytes(msg)
+
+
 # copy range 128 + 60 + prefix, the payload prefix index picks 64 (control 0x0c)
 NFQ_PREFIX64 = 3 << 2
 NFQ_PREFIX0 = 0
@@ -176,6 +183,8 @@ NFQUEUE_SEEDS = {
     + nlmsg((NFNL_SUBSYS_QUEUE << 8) | NFQNL_MSG_PACKET, b"\0" * 16, length=0x80000010),
     # found by this harness: NFQA_PAYLOAD claiming the padding past an unaligned nlmsg_len
     "payload-into-padding": bytes([NFQ_PREFIX0]) + payload_into_padding(),
+    # found by this harness: an empty NFQA_PAYLOAD whose header ends past nlmsg_len
+    "attr-header-past-end": bytes([NFQ_PREFIX0]) + attr_header_past_end(),
     "proc-line": bytes([2]) + b"    0  31337     0 2   252     0     0       14  1\n",
     "proc-line-big": bytes([2]) + b"65535 4294967295 65536 2 65535 12 3456 4294967295  1\n",
     "builders": bytes([3]) + struct.pack("=HHIIII", 5, 64, 65536, 42, 0xFFFFFFF0, 0x20),
@@ -247,6 +256,7 @@ KMOD_SEEDS = {
     "headers-with-payload": genl(DOPPEL_CMD_SUMMARIES, summary(DATA4, headers=DATA4[:60],
                                                                payload_len=0)),
     "summary-past-end": summary_past_end(),
+    "attr-header-past-end": nlmsg(FAMILY, struct.pack("=BBH", DOPPEL_CMD_SUMMARIES, 1, 0) + b"\x04"),
 }
 
 
