@@ -7,30 +7,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-/* FNV-1a over the bytes, then a 64-bit finaliser so that the low bits
- * (taken modulo small numbers) depend on every input bit. */
-static uint64_t hash_bytes(uint64_t seed, const void *data, size_t len, uint64_t h)
-{
-	const uint8_t *b = data;
-
-	if (h == 0)
-		h = 0xcbf29ce484222325ull ^ seed;
-	for (size_t i = 0; i < len; i++) {
-		h ^= b[i];
-		h *= 0x100000001b3ull;
-	}
-	return h;
-}
-
-static uint64_t hash_finish(uint64_t h)
-{
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdull;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ull;
-	h ^= h >> 33;
-	return h;
-}
+#include "hash.h"
 
 static size_t addr_len(const struct dp_addr *a)
 {
@@ -75,9 +52,12 @@ bool copy_map_selected(unsigned percent, uint64_t seed, const struct dp_addr *cl
 
 	if (percent >= 100)
 		return true;
-	h = hash_bytes(seed ^ 0x7265706c6179ull, client->bytes, addr_len(client), 0);
-	h = hash_bytes(0, &client_port, sizeof(client_port), h);
-	return hash_finish(h) % 100 < percent;
+	/* FNV-1a over address then port, mixed: the percentage is taken
+	 * modulo 100, which FNV's low bits alone would skew. */
+	h = hash_fnv1a(HASH_FNV1A_OFFSET ^ seed ^ 0x7265706c6179ull, client->bytes,
+		       addr_len(client));
+	h = hash_fnv1a(h, &client_port, sizeof(client_port));
+	return hash_mix64(h) % 100 < percent;
 }
 
 void copy_map_client(const struct copy_options *o, uint64_t seed, const struct dp_addr *client,
@@ -89,7 +69,7 @@ void copy_map_client(const struct copy_options *o, uint64_t seed, const struct d
 		*out = *client;
 		return;
 	}
-	h = hash_finish(hash_bytes(seed, client->bytes, addr_len(client), 0));
+	h = hash_mix64(hash_fnv1a(HASH_FNV1A_OFFSET ^ seed, client->bytes, addr_len(client)));
 	*out = o->client_addrs[h % o->client_addr_count];
 }
 

@@ -10,6 +10,8 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "hash.h"
+
 #define ROUTER_MIN_SLOTS 1024u
 #define ROUTER_MIN_POOL 256u
 
@@ -23,18 +25,6 @@ struct router_entry {
 	struct router_owner *owner;	/* NULL: the entry is free */
 };
 
-/* A 64-bit mixer (the finaliser of MurmurHash3): every input bit affects
- * every output bit, which linear probing needs from the low bits. */
-static uint64_t mix64(uint64_t h)
-{
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdull;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ull;
-	h ^= h >> 33;
-	return h;
-}
-
 /* Not a cryptographic hash: the seed is secret and random per process,
  * which is enough to keep copy daemons' client addresses (already chosen by
  * real clients' port numbers) from landing in one probe chain. */
@@ -45,9 +35,11 @@ uint64_t router_hash_default(const struct router_key *key, uint64_t seed)
 	memcpy(&word0, key->client.bytes, 8);
 	memcpy(&word1, key->client.bytes + 8, 8);
 	uint64_t h = seed ^ (((uint64_t)key->client.family << 16 | key->client_port) *
-			     0x9e3779b97f4a7c15ull);
-	h = mix64(h ^ word0);
-	h = mix64(h ^ word1 ^ seed);
+			     HASH_GOLDEN64);
+	/* hash_mix64's full avalanche is what linear probing needs from
+	 * the low bits. */
+	h = hash_mix64(h ^ word0);
+	h = hash_mix64(h ^ word1 ^ seed);
 	return h;
 }
 
