@@ -177,7 +177,8 @@ load_settle() {
 
 # Why sessions failed and what was missed: the non-zero ended_* reasons
 # other than closed, the capture's kernel drops, intercept's unrouted
-# summaries (responses that came before their route, or after it went).
+# summaries (responses that came before their route, or after it went) and
+# those it held for a route still to come (--hold-unrouted) and delivered.
 copy_losses() {
 	local key value out=""
 	for key in $(tr ',{}' '\n\n\n' <"$LAB_DIR/copy.json" | sed -n 's/.*"\(ended_[a-z_]*\)".*/\1/p'); do
@@ -185,7 +186,7 @@ copy_losses() {
 		value=$(stats_get copy "$key")
 		[ "${value:-0}" != 0 ] && out="$out$key $value, "
 	done
-	echo "${out}capture_kernel_drops $(stats_get copy capture_kernel_drops), summaries_unrouted $(stats_get intercept summaries_unrouted)"
+	echo "${out}capture_kernel_drops $(stats_get copy capture_kernel_drops), summaries_unrouted $(stats_get intercept summaries_unrouted), summaries_held $(stats_get intercept summaries_held), summaries_held_delivered $(stats_get intercept summaries_held_delivered)"
 }
 
 # --- (a) and (b): stepping the rate up ----------------------------------------
