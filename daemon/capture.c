@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pcap_live.h"
+
 const struct capture_ops *capture_ops_for(enum capture_kind kind)
 {
 	switch (kind) {
@@ -73,25 +75,10 @@ int capture_compile_filter(const char *expr, int dlt, uint32_t snaplen,
 	return 0;
 }
 
+/* One mapping for both daemons: lib/pcap_live.c's. */
 int capture_link_from_dlt(int dlt, enum link_type *link)
 {
-	switch (dlt) {
-	case DLT_EN10MB:
-		*link = LINK_ETHERNET;
-		return 0;
-	case DLT_LINUX_SLL:
-		*link = LINK_LINUX_SLL;
-		return 0;
-	case DLT_LINUX_SLL2:
-		*link = LINK_LINUX_SLL2;
-		return 0;
-	case DLT_RAW:
-	case DLT_IPV4:
-	case DLT_IPV6:
-		*link = LINK_RAW;
-		return 0;
-	}
-	return -1;
+	return pcap_live_link_from_dlt(dlt, link);
 }
 
 void capture_deliver_frame(struct capture *c, enum link_type link, uint64_t ts_us,

@@ -2,11 +2,13 @@
  * capture_pcap.c — live capture through libpcap, for set-ups where
  * libpcap is the way in (PF_RING's or a vendor's libpcap, another OS).
  *
- * The handle is activated in immediate mode (packets as they come, not
- * when a buffer fills), non-blocking, with direction "in" so our own
- * output is left out, and its selectable fd is watched by the loop. A
- * wake-up reads at most DISPATCH_ROUNDS buffers: the loop gets its turn
- * and, level-triggered, calls again while more is waiting.
+ * The handle is opened by lib/pcap_live.c (immediate mode, non-blocking,
+ * direction "in" so our own output is left out, the filter set) and its
+ * selectable fd is watched by the loop. A wake-up reads at most
+ * DISPATCH_ROUNDS buffers: the loop gets its turn and, level-triggered,
+ * calls again while more is waiting. Where the kernel refused the
+ * direction, frames the cooked header marks outgoing are counted as our
+ * own output and dropped.
  */
 #include "capture.h"
 
@@ -17,29 +19,14 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "pcap_live.h"
+
 #define DISPATCH_ROUNDS 8
-#define SLL_PACKET_OUTGOING 4	/* packet type of the cooked headers (pcap-linktype(7)) */
 
 struct pcap_capture {
-	pcap_t *handle;
-	int fd;
+	struct pcap_live live;
 	struct loop *loop;
-	enum link_type link;
-	/* pcap_setdirection() was refused: the cooked header's packet type
-	 * is the only way left to see our own output. */
-	bool check_direction;
 };
-
-static bool is_own_output(const struct pcap_capture *pc, const uint8_t *frame, size_t len)
-{
-	if (!pc->check_direction)
-		return false;
-	if (pc->link == LINK_LINUX_SLL && len >= 2)
-		return (frame[0] << 8 | frame[1]) == SLL_PACKET_OUTGOING;
-	if (pc->link == LINK_LINUX_SLL2 && len >= 11)
-		return frame[10] == SLL_PACKET_OUTGOING;
-	return false;
-}
 
 static void on_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *bytes)
 {
@@ -47,11 +34,11 @@ static void on_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *b
 	struct pcap_capture *pc = c->priv;
 	uint64_t ts_us = (uint64_t)h->ts.tv_sec * 1000000u + (uint64_t)h->ts.tv_usec;
 
-	if (is_own_output(pc, bytes, h->caplen)) {
+	if (pcap_live_is_outgoing(&pc->live, bytes, h->caplen)) {
 		c->counters.own_output++;
 		return;
 	}
-	capture_deliver_frame(c, pc->link, ts_us, bytes, h->caplen);
+	capture_deliver_frame(c, pc->live.link, ts_us, bytes, h->caplen);
 }
 
 static void on_readable(struct loop *l, int fd, unsigned events, void *arg)
@@ -70,85 +57,19 @@ static void on_readable(struct loop *l, int fd, unsigned events, void *arg)
 	/* -1 takes what one buffer (one ring block) holds; an error (the
 	 * interface went away) is left for update_stats to notice. */
 	for (int round = 0; round < DISPATCH_ROUNDS; round++)
-		if (pcap_dispatch(pc->handle, -1, on_packet, (u_char *)c) <= 0)
+		if (pcap_dispatch(pc->live.handle, -1, on_packet, (u_char *)c) <= 0)
 			return;
-}
-
-/* pcap_activate's warnings (> 0) are fine; errors name the device. */
-static int activate(struct pcap_capture *pc, const char *device, char *err, size_t errlen)
-{
-	int r = pcap_activate(pc->handle);
-
-	if (r >= 0)
-		return 0;
-	if (r == PCAP_ERROR_NO_SUCH_DEVICE)
-		snprintf(err, errlen, "%s: no such device", device);
-	else if (r == PCAP_ERROR_PERM_DENIED)
-		snprintf(err, errlen, "%s: permission denied (%s)", device, pcap_geterr(pc->handle));
-	else
-		snprintf(err, errlen, "%s: %s", device, pcap_geterr(pc->handle));
-	return -1;
-}
-
-static int configure(struct pcap_capture *pc, const struct capture_config *cfg,
-		     const char *device, char *err, size_t errlen)
-{
-	uint32_t snaplen = cfg->snaplen ? cfg->snaplen : CAPTURE_SNAPLEN_DEFAULT;
-	uint32_t buffer = cfg->ring_bytes ? cfg->ring_bytes : CAPTURE_RING_BYTES_DEFAULT;
-	char errbuf[PCAP_ERRBUF_SIZE];
-
-	if (pcap_set_snaplen(pc->handle, (int)snaplen) != 0 ||
-	    pcap_set_immediate_mode(pc->handle, 1) != 0 ||
-	    pcap_set_buffer_size(pc->handle, (int)buffer) != 0 ||
-	    pcap_set_promisc(pc->handle, 0) != 0) {
-		snprintf(err, errlen, "%s: cannot set capture options", device);
-		return -1;
-	}
-	if (activate(pc, device, err, errlen) != 0)
-		return -1;
-	if (capture_link_from_dlt(pcap_datalink(pc->handle), &pc->link) != 0) {
-		snprintf(err, errlen, "%s: link type %s not supported (Ethernet, Linux cooked, raw IP)",
-			 device, pcap_datalink_val_to_name(pcap_datalink(pc->handle)) ?: "unknown");
-		return -1;
-	}
-	pc->check_direction = pcap_setdirection(pc->handle, PCAP_D_IN) != 0;
-	if (pcap_setnonblock(pc->handle, 1, errbuf) != 0) {
-		snprintf(err, errlen, "%s: %s", device, errbuf);
-		return -1;
-	}
-	pc->fd = pcap_get_selectable_fd(pc->handle);
-	if (pc->fd < 0) {
-		snprintf(err, errlen, "%s: libpcap gives no descriptor to poll", device);
-		return -1;
-	}
-	return 0;
-}
-
-static int set_filter(struct pcap_capture *pc, const char *expr, char *err, size_t errlen)
-{
-	struct bpf_program bpf;
-	int r;
-
-	if (!expr || !*expr)
-		return 0;
-	if (pcap_compile(pc->handle, &bpf, expr, 1, PCAP_NETMASK_UNKNOWN) != 0) {
-		snprintf(err, errlen, "filter '%s': %s", expr, pcap_geterr(pc->handle));
-		return -1;
-	}
-	r = pcap_setfilter(pc->handle, &bpf);
-	pcap_freecode(&bpf);
-	if (r != 0) {
-		snprintf(err, errlen, "filter '%s': %s", expr, pcap_geterr(pc->handle));
-		return -1;
-	}
-	return 0;
 }
 
 static int pcap_capture_open(struct capture *c, struct loop *l, const struct capture_config *cfg,
 			     char *err, size_t errlen)
 {
-	const char *device = cfg->device && *cfg->device ? cfg->device : "any";
-	char errbuf[PCAP_ERRBUF_SIZE];
+	struct pcap_live_config live_cfg = {
+		.device = cfg->device,
+		.snaplen = cfg->snaplen ? cfg->snaplen : CAPTURE_SNAPLEN_DEFAULT,
+		.buffer_bytes = cfg->ring_bytes ? cfg->ring_bytes : CAPTURE_RING_BYTES_DEFAULT,
+		.filter = cfg->filter,
+	};
 	struct pcap_capture *pc = calloc(1, sizeof(*pc));
 
 	if (!pc) {
@@ -156,26 +77,19 @@ static int pcap_capture_open(struct capture *c, struct loop *l, const struct cap
 		return -1;
 	}
 	pc->loop = l;
-	pc->handle = pcap_create(device, errbuf);
-	if (!pc->handle) {
-		snprintf(err, errlen, "%s: %s", device, errbuf);
+	if (pcap_live_open(&pc->live, &live_cfg, err, errlen) != 0) {
 		free(pc);
 		return -1;
 	}
-	if (configure(pc, cfg, device, err, errlen) != 0 ||
-	    set_filter(pc, cfg->filter, err, errlen) != 0)
-		goto fail;
 	c->priv = pc;
-	if (loop_add_fd(l, pc->fd, LOOP_READ, on_readable, c) != 0) {
+	if (loop_add_fd(l, pc->live.fd, LOOP_READ, on_readable, c) != 0) {
 		snprintf(err, errlen, "pcap: loop_add_fd: %s", strerror(errno));
 		c->priv = NULL;
-		goto fail;
+		pcap_live_close(&pc->live);
+		free(pc);
+		return -1;
 	}
 	return 0;
-fail:
-	pcap_close(pc->handle);
-	free(pc);
-	return -1;
 }
 
 static void pcap_capture_update_stats(struct capture *c)
@@ -184,7 +98,7 @@ static void pcap_capture_update_stats(struct capture *c)
 	struct pcap_stat stats;
 
 	/* libpcap's counts run from activation: assign, do not add. */
-	if (pcap_stats(pc->handle, &stats) == 0)
+	if (pcap_stats(pc->live.handle, &stats) == 0)
 		c->counters.kernel_drops = stats.ps_drop;
 }
 
@@ -195,8 +109,8 @@ static void pcap_capture_close(struct capture *c)
 	if (!pc)
 		return;
 	pcap_capture_update_stats(c);
-	loop_del_fd(pc->loop, pc->fd);
-	pcap_close(pc->handle);
+	loop_del_fd(pc->loop, pc->live.fd);
+	pcap_live_close(&pc->live);
 	free(pc);
 	c->priv = NULL;
 }
