@@ -397,7 +397,10 @@ static int nfqueue_open(struct source *s, struct loop *l, const struct source_co
 	nq->payload_prefix = cfg->payload_prefix;
 	nq->socket_count = (size_t)cfg->queue_last - cfg->queue_first + 1;
 	nq->receive_size = nfqueue_receive_size(nfqueue_copy_range(cfg->payload_prefix));
-	nq->receive_buffer = malloc(nq->receive_size);
+	/* libmnl walks attributes up to the aligned end of a message, and the
+	 * kernel leaves the last one (the payload) unpadded: keep the few
+	 * bytes of padding past a datagram that fills the buffer inside it. */
+	nq->receive_buffer = calloc(1, nq->receive_size + NLMSG_ALIGNTO);
 	nq->sockets = calloc(nq->socket_count, sizeof(*nq->sockets));
 	if (!nq->receive_buffer || !nq->sockets) {
 		snprintf(err, errlen, "nfqueue: out of memory");
