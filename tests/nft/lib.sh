@@ -43,7 +43,7 @@ a ip link add va type veth peer name vt netns "$ns_t" &&
 # shellcheck disable=SC2046
 if ! cc -std=gnu11 -O1 -g -D_GNU_SOURCE -Ilib -Iintercept tests/nft/nfq_listen.c \
 	intercept/source_nfqueue.c intercept/nfqueue_msg.c lib/*.c -o "$tmp/nfq_listen" \
-	$(pkg-config --cflags --libs libnetfilter_queue libmnl) -lm 2>"$tmp/cc.log"; then
+	$(pkg-config --cflags --libs libnetfilter_queue libmnl libpcap) -lm 2>"$tmp/cc.log"; then
 	echo "FAIL nft_build_listener: $(head -c 300 "$tmp/cc.log")"
 	exit 1
 fi
