@@ -16,6 +16,8 @@ set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
+# shellcheck source=SCRIPTDIR/../tests/lib/qemu.sh
+. "$root/tests/lib/qemu.sh"
 BUILD=${BUILD:-build}
 case $BUILD in /*) ;; *) BUILD=$root/$BUILD ;; esac
 out=$BUILD/bench-kmod
@@ -23,8 +25,7 @@ mkdir -p "$out/bin"
 
 not_measured() { echo "kmod: not measured: $*"; exit 0; }
 
-kver=$(dpkg-query -W -f='${Depends}' linux-image-amd64 2>/dev/null |
-	grep -o 'linux-image-[0-9][^ ,]*' | head -n1 | sed 's/^linux-image-//')
+kver=$(qemu_kernel_version)
 image=/boot/vmlinuz-$kver
 [ -n "$kver" ] && [ -d "/lib/modules/$kver/build" ] && [ -r "$image" ] ||
 	not_measured "Debian's kernel and headers are missing (make deps)"
@@ -56,54 +57,24 @@ cc -std=gnu11 -static -O2 -Wall -Wextra -o "$out/vm_http_client" "$here/vm_http_
 # the queue).
 overlay=$(mktemp -d /tmp/doppel-kmod-bench.XXXXXX)
 trap 'rm -rf "$overlay"' EXIT
-mkdir -p "$overlay/test" "$overlay/usr/sbin" "$overlay/lib/modules"
+mkdir -p "$overlay/test" "$overlay/usr/bin"
 cp "$here/kmod_vm_bench.sh" "$overlay/test/vm_tests.sh"
 sed -i "s/^REQUESTS=.*/REQUESTS=${KMOD_REQUESTS:-200}/; s/^RUNS=.*/RUNS=${KMOD_RUNS:-3}/" \
 	"$overlay/test/vm_tests.sh"
 chmod +x "$overlay/test/vm_tests.sh"
-cp -L "$(command -v nft)" "$overlay/usr/sbin/nft"
-mkdir -p "$overlay/usr/bin"
+qemu_copy_with_libs "$overlay" "$(command -v nft)" /usr/sbin/nft ||
+	not_measured "cannot copy nft and its libraries into the overlay"
 cp "$out/vm_http_client" "$overlay/usr/bin/vm_http_client"
-for lib in $(ldd "$(command -v nft)" | grep -o '/[^ ]*'); do
-	mkdir -p "$overlay$(dirname "$lib")"
-	cp -L "$lib" "$overlay$lib"
-done
 
-moddir=/lib/modules/$kver
-declare -A seen=()
-order=()
-# A module and, first, what it depends on (modules.dep), decompressed.
-add_module() {
-	local path dep
-	path=$(grep -E "(^|/)$1\.ko(\.[a-z]+)?:" "$moddir/modules.dep" | head -n1 | cut -d: -f1)
-	[ -n "$path" ] || { echo "kmod: module $1 not found for $kver" >&2; return 1; }
-	[ -n "${seen[$path]:-}" ] && return 0
-	seen[$path]=1
-	for dep in $(grep -E "^$path:" "$moddir/modules.dep" | cut -d: -f2); do
-		add_module "$(basename "$dep" | sed -E 's/\.ko(\.[a-z]+)?$//')" || return 1
-	done
-	mkdir -p "$overlay/lib/modules/$(dirname "$path")"
-	case $path in
-	*.ko.xz) xz -dc "$moddir/$path" >"$overlay/lib/modules/${path%.xz}"; path=${path%.xz} ;;
-	*.ko.zst) zstd -qdc "$moddir/$path" >"$overlay/lib/modules/${path%.zst}"; path=${path%.zst} ;;
-	*) cp "$moddir/$path" "$overlay/lib/modules/$path" ;;
-	esac
-	order+=("$path")
-}
 # crc32c_generic: libcrc32c's soft dependency (modules.softdep), which
 # modules.dep does not list; nf_tables needs libcrc32c.
-for m in veth bridge crc32c_generic nfnetlink_queue nf_tables nft_queue; do
-	add_module "$m" || not_measured "module $m is not in $kver's modules"
-done
-printf '%s\n' "${order[@]}" >"$overlay/modules.list"
-(cd "$overlay" && find . | cpio -o -H newc --quiet | gzip -1) >"$out/overlay.cpio.gz"
+qemu_add_modules "$overlay" "$kver" veth bridge crc32c_generic nfnetlink_queue nf_tables nft_queue ||
+	not_measured "module $QEMU_MISSING_MODULE is not in $kver's modules"
+qemu_pack "$overlay" "$out/overlay.cpio.gz"
 cat "$out/base.cpio.gz" "$out/overlay.cpio.gz" >"$out/initramfs.cpio.gz"
 
 log=$out/console.log
-timeout 900 qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m 1024 \
-	-display none -monitor none -serial "file:$log" -no-reboot \
-	-kernel "$image" -initrd "$out/initramfs.cpio.gz" \
-	-append "console=ttyS0 panic=-1 oops=panic loglevel=4 quiet" </dev/null
+qemu_boot 900 1024 "$image" "$out/initramfs.cpio.gz" "$log"
 rc=$?
 tr -d '\r' <"$log" | grep -q 'KMODTEST DONE' ||
 	echo "kmod: the VM did not finish (qemu status $rc; 124 = timeout); console in $log"
