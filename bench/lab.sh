@@ -30,7 +30,8 @@
 # Environment: BUILD (the daemons' directory), RUNS (repetitions, default 3
 # here: each is a fresh lab), QUICK=1 (fewer, shorter steps),
 # LAB_PARTS ("rate sources kmod delay profile" by default), LAB_KINDS (the
-# loads of the rate part, "http-close http-keepalive redis" by default).
+# loads of the rate part, "http-close http-keepalive redis" by default),
+# BENCH_KEEP (a directory: keep each rate lab's daemon logs and stats there).
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -218,6 +219,9 @@ rate_lab() {
 			"$kind" "$source" "$c" "$rate" "$got" "$sent" \
 			"$(per_10k $(($(cpu_ticks copy) - copy0)) "$got")" \
 			"$(per_10k $(($(cpu_ticks intercept) - icpt0)) "$got")"
+		# The counters so far (the stats files lag by up to a second):
+		# which step a failure reason or a drop came with.
+		echo "    after $c: $(copy_losses)"
 		if [ "$sent" -gt 0 ] && [ "$got" -ge "$sent" ]; then
 			[ "$rate" -gt $best ] && best=$rate
 		else
@@ -230,6 +234,18 @@ rate_lab() {
 	printf '  %s/%s %s\n' "$kind" "$source" "$(copy_summary copy)"
 	echo "  $kind/$source $(copy_losses)"
 	echo "RESULT rate $kind $source $best $(peak_rss copy) $(peak_rss intercept)"
+	lab_keep "$kind"
+}
+
+# lab_keep NAME: with BENCH_KEEP=DIR, the daemons' logs and stats of this
+# lab go to DIR/NAME.N (the lab directory itself is removed at its end).
+lab_keep() {
+	local dir n=1
+	[ -n "${BENCH_KEEP:-}" ] || return 0
+	while [ -e "$BENCH_KEEP/$1.$n" ]; do n=$((n + 1)); done
+	dir=$BENCH_KEEP/$1.$n
+	mkdir -p "$dir" && cp "$LAB_DIR"/*.log "$LAB_DIR"/*.json "$dir"/ 2>/dev/null
+	echo "  logs and stats kept in $dir"
 }
 
 # --- (c): the intercept sources -----------------------------------------------
