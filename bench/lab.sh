@@ -31,7 +31,9 @@
 # here: each is a fresh lab), QUICK=1 (fewer, shorter steps),
 # LAB_PARTS ("rate sources kmod delay profile" by default), LAB_KINDS (the
 # loads of the rate part, "http-close http-keepalive redis" by default),
-# BENCH_KEEP (a directory: keep each rate lab's daemon logs and stats there).
+# BENCH_KEEP (a directory: keep each rate lab's daemon logs and stats there),
+# BENCH_COPY_ARGS (more doppel-copy options for the HTTP rate labs, for a
+# diagnosis, e.g. "--log-level debug": not for figures).
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -100,7 +102,8 @@ load_setup() {
 	case $1 in
 	http-close | http-keepalive)
 		http_lab 80
-		http_copy copy "$NS_ONLINE" 80 ;;
+		# shellcheck disable=SC2086
+		http_copy copy "$NS_ONLINE" 80 ${BENCH_COPY_ARGS:-} ;;
 	redis)
 		lab_build || fail "could not build the lab"
 		redis_start redis-online "$NS_ONLINE" "$ADDR_ONLINE" 6379 || fail "redis did not start in online"
