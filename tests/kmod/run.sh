@@ -20,14 +20,9 @@ pass() { echo "PASS $1"; }
 fail() { echo "FAIL $1: $2"; }
 skip() { echo "SKIP $1: $2"; }
 
-kernel_version() {
-	local v
-	v=$(dpkg-query -W -f='${Depends}' linux-image-amd64 2>/dev/null |
-		grep -o 'linux-image-[0-9][^ ,]*' | head -n1 | sed 's/^linux-image-//')
-	[ -n "$v" ] || v=$(ls /lib/modules 2>/dev/null | grep -- '-amd64$' | sort -V | tail -n1)
-	echo "$v"
-}
-kver=$(kernel_version)
+# shellcheck source=tests/lib/qemu.sh
+. tests/lib/qemu.sh
+kver=$(qemu_kernel_version)
 kdir=/lib/modules/$kver/build
 if [ -z "$kver" ] || [ ! -d "$kdir" ]; then
 	fail kmod_headers "no Debian kernel headers (linux-headers-amd64); run make deps"
@@ -197,12 +192,8 @@ test_qemu() {
 		fail vm_initramfs "$(tail -n1 "$out/initramfs.log")"
 		return
 	fi
-	# TCG: KVM hangs on these machines. oops=panic + -no-reboot: a crash
-	# ends the VM at once instead of waiting for the timeout.
-	timeout "$timeout_s" qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m 1024 \
-		-display none -monitor none -serial "file:$log" -no-reboot \
-		-kernel "$image" -initrd "$out/initramfs.cpio.gz" \
-		-append "console=ttyS0 panic=-1 oops=panic loglevel=4 quiet${KMOD_VM_TESTS:+ kmodtests=$KMOD_VM_TESTS}" </dev/null
+	qemu_boot "$timeout_s" 1024 "$image" "$out/initramfs.cpio.gz" "$log" \
+		"${KMOD_VM_TESTS:+kmodtests=$KMOD_VM_TESTS}"
 	echo "qemu exited $? (124 = timeout)"
 	tr -d '\r' <"$log" | sed -n 's/.*KMODTEST \(PASS\|FAIL\|SKIP\) /\1 vm_/p'
 	if ! tr -d '\r' <"$log" | grep -q 'KMODTEST DONE'; then
