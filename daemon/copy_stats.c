@@ -22,6 +22,7 @@ static void build_names(void)
 		[COPY_STAT_SESSIONS_FAILED] = "sessions_failed",
 		[COPY_STAT_SESSIONS_REFUSED_MEMORY] = "sessions_refused_memory",
 		[COPY_STAT_SESSIONS_REFUSED_ROUTE] = "sessions_refused_route",
+		[COPY_STAT_SESSIONS_QUEUED_SUCCESSOR] = "sessions_queued_successor",
 		[COPY_STAT_PACKETS_SENT] = "packets_sent",
 		[COPY_STAT_BYTES_REPLAYED] = "bytes_replayed",
 		[COPY_STAT_RETRANSMISSIONS] = "retransmissions",
@@ -67,6 +68,7 @@ static void collect_engine(uint64_t *v, const struct engine_counters *e)
 		v[COPY_STAT_ENDED_FIRST + r] = e->ended[r];
 	v[COPY_STAT_SESSIONS_REFUSED_MEMORY] = e->sessions_refused_memory;
 	v[COPY_STAT_SESSIONS_REFUSED_ROUTE] = e->sessions_refused_route;
+	v[COPY_STAT_SESSIONS_QUEUED_SUCCESSOR] = e->sessions_queued_successor;
 	v[COPY_STAT_BYTES_REPLAYED] = e->bytes_replayed;
 	v[COPY_STAT_RETRANSMISSIONS] = e->retransmissions;
 	/* Refusals the engine saw at once (send_queue's own answer). */

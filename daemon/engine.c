@@ -81,6 +81,7 @@ void engine_free(struct engine *e)
 		return;
 	for (uint32_t i = 0; i < e->timers.count; i++)
 		session_release(e, session_from_timer(e->timers.items[i]));
+	session_successors_free(e);
 	session_free_graveyard(e);
 	deadline_heap_free(&e->timers);
 	session_table_free(&e->table);
@@ -88,11 +89,18 @@ void engine_free(struct engine *e)
 	free(e);
 }
 
+/* Before an entry point returns: the successors whose old session ended
+ * start, then the ended sessions are freed. */
+static void settle(struct engine *e, uint64_t now)
+{
+	session_successors_start(e, now);
+	session_free_graveyard(e);
+}
+
 void engine_client_packet(struct engine *e, uint64_t now_ms, const struct session_key *key,
 			  const struct packet *p)
 {
 	struct session_key k;
-	struct session *s;
 
 	e->counters.client_packets++;
 	if (p->fragment) {
@@ -101,15 +109,24 @@ void engine_client_packet(struct engine *e, uint64_t now_ms, const struct sessio
 		return;
 	}
 	session_key_normalize(&k, key);
-	s = session_table_find(&e->table, &k);
-	if (s) {
-		session_client_packet(e, s, now_ms, p);
-		if (!session_ended(s))
-			session_reschedule(e, s, now_ms);
+	engine_dispatch_client(e, now_ms, &k, p);
+	settle(e, now_ms);
+}
+
+void engine_dispatch_client(struct engine *e, uint64_t now, const struct session_key *k,
+			    const struct packet *p)
+{
+	struct session *s = session_table_find(&e->table, k);
+
+	if (!s) {
+		session_client_start(e, now, k, p);
+	} else if (session_successor_claims(s, p)) {
+		session_successor_hold(e, s, now, p);
 	} else {
-		session_client_start(e, now_ms, &k, p);
+		session_client_packet(e, s, now, p);
+		if (!session_ended(s))
+			session_reschedule(e, s, now);
 	}
-	session_free_graveyard(e);
 }
 
 void engine_target_packet(struct engine *e, uint64_t now_ms, const struct packet *p)
@@ -127,7 +144,7 @@ void engine_target_packet(struct engine *e, uint64_t now_ms, const struct packet
 	session_target_packet(e, s, now_ms, p);
 	if (!session_ended(s))
 		session_reschedule(e, s, now_ms);
-	session_free_graveyard(e);
+	settle(e, now_ms);
 }
 
 void engine_tick(struct engine *e, uint64_t now_ms)
@@ -141,7 +158,7 @@ void engine_tick(struct engine *e, uint64_t now_ms)
 		if (!session_ended(s))
 			session_reschedule(e, s, now_ms);
 	}
-	session_free_graveyard(e);
+	settle(e, now_ms);
 }
 
 uint64_t engine_next_deadline(const struct engine *e)
@@ -161,7 +178,7 @@ void engine_abort(struct engine *e, uint64_t now_ms, const struct session_key *k
 	s = session_table_find(&e->table, &key);
 	if (s)
 		session_finish(e, s, END_ABORTED, true, detail ? detail : "aborted");
-	session_free_graveyard(e);
+	settle(e, now_ms);
 }
 
 void engine_send_failed(struct engine *e, uint64_t now_ms, const struct session_key *k,
@@ -175,7 +192,7 @@ void engine_send_failed(struct engine *e, uint64_t now_ms, const struct session_
 	/* No RST: the send path that refused this packet would refuse it too. */
 	if (s)
 		session_finish(e, s, END_SEND_FAILED, false, detail ? detail : "send failed");
-	session_free_graveyard(e);
+	settle(e, now_ms);
 }
 
 void engine_abort_all(struct engine *e, uint64_t now_ms, const char *detail)
@@ -186,7 +203,7 @@ void engine_abort_all(struct engine *e, uint64_t now_ms, const char *detail)
 
 		session_finish(e, s, END_ABORTED, true, detail ? detail : "aborted");
 	}
-	session_free_graveyard(e);
+	settle(e, now_ms);
 }
 
 const struct engine_counters *engine_counters(const struct engine *e)

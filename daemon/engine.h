@@ -45,6 +45,39 @@
  * - Giving a session up (timeouts, limits, abort) sends the target an RST
  *   first, so it frees the connection; not when the target reset it or
  *   the send path refused us.
+ * - Port reuse (session_successor.c): a SYN with a new ISN on the key of a
+ *   live session. The replay lags the online hosts, so the old connection,
+ *   over online, may still be going on at the target:
+ *   . still replaying (client data not yet acknowledged, or the client's
+ *     FIN or RST captured and the close not finished, the target's FIN
+ *     awaited included): the new connection's packets are held, in order,
+ *     as the key's one successor (sessions_queued_successor); packets
+ *     whose seq lies in the old connection's range [isn, its FIN] still go
+ *     to the old session. When the old session ends, for any reason but
+ *     END_ABORTED (shutdown or intercept lost: its successor is dropped
+ *     with it), the successor starts before the engine call returns, its
+ *     packets fed in as if captured then. The target never sees the new
+ *     SYN while the old connection is open on the same 4-tuple. Its
+ *     payload counts in max_buffered_bytes (and at most 512 packets are
+ *     held): past that the new connection is refused like a new session
+ *     (sessions_refused_memory) and the rest of its packets dropped.
+ *     A third connection while one waits: the old session ends
+ *     END_SUPERSEDED (RST), the waiting one starts, the third waits for it.
+ *   . lingering (TIME_WAIT): the old one ends END_CLOSED and the new one
+ *     starts at once; and a session with a successor does not linger at
+ *     all once its ack of the target's FIN is out. The linger only re-acks
+ *     a FIN the target sends again because our last ack was lost; the
+ *     online client started its new connection at this point too, with
+ *     the ISN (ours: the client's) that the online server accepted, and
+ *     Linux accepts such a SYN even on a 4-tuple in TIME_WAIT (higher ISN
+ *     or newer timestamp). The rare cost: a FIN retransmitted after that
+ *     reaches the new session.
+ *   . all data acknowledged and no FIN or RST captured: the capture missed
+ *     the old connection's end (a client cannot reuse an open one);
+ *     nothing of it is left to deliver, so it ends END_SUPERSEDED (RST)
+ *     and the new one starts at once rather than wait for -t.
+ *   A new connection whose SYN was not captured (a missed start) on a live
+ *   key is not detected: its data reaches the old session, as before.
  */
 #ifndef DOPPEL_ENGINE_H
 #define DOPPEL_ENGINE_H
@@ -119,7 +152,8 @@ enum engine_end_reason {
 	END_PROTOCOL_ERROR,	/* the target broke TCP (SYN-ACK acking the wrong seq) */
 	END_MEMORY_LIMIT,	/* this session's data would pass max_buffered_bytes
 				 * (or an allocation failed) */
-	END_SUPERSEDED,		/* the client opened a new connection on the same ports */
+	END_SUPERSEDED,		/* the client opened a new connection on the same ports
+				 * and this session gave way (see port reuse above) */
 	END_CAPTURE_GAP,	/* client bytes the capture missed: a hole not filled in
 				 * gap_timeout_ms, or more than STREAM_MAX_PENDING
 				 * pieces past it; the stream cannot go on */
@@ -169,6 +203,8 @@ struct engine_counters {
 	uint64_t pace_timeouts;		/* requests released by the pacing fallback */
 	uint64_t persist_probes;	/* zero-window probes sent */
 	uint64_t fast_retransmits;	/* of retransmissions, those on 3 duplicate acks */
+	uint64_t sessions_queued_successor;	/* new connections on a live session's ports
+						 * held until it ended (see above) */
 };
 
 struct engine;

@@ -59,6 +59,8 @@ struct session {
 	struct session *hash_next;	/* session_table chain; graveyard link once ended */
 	struct deadline_node timer;	/* the earliest of the deadlines below */
 	struct session_stream *stream;	/* NULL while no client data is held */
+	struct session_successor *successor;	/* a new connection on the key waiting
+						 * for this one to end; NULL: none */
 
 	uint64_t last_client_ms;	/* last captured client packet */
 	uint64_t last_target_ms;	/* last summary from the target */
@@ -114,6 +116,8 @@ struct engine {
 	struct deadline_heap timers;
 	struct session *graveyard;	/* ended, freed when the engine call returns */
 	struct refused_keys refused;	/* so a refused session is counted once */
+	struct session_successor *successors_ready;	/* their old session ended: start
+							 * them before the engine call returns */
 	uint16_t ip_id;
 	uint8_t packet[PACKET_HEADERS_MAX + 65536];	/* built packets, one at a time */
 };
@@ -138,6 +142,23 @@ static inline struct session *session_from_timer(struct deadline_node *n)
 {
 	return (struct session *)((char *)n - offsetof(struct session, timer));
 }
+
+/* engine.c: a captured client packet, counted already (the successor's
+ * held packets come back through here). */
+void engine_dispatch_client(struct engine *e, uint64_t now, const struct session_key *k,
+			    const struct packet *p);
+
+/* session_successor.c */
+bool session_successor_claims(const struct session *s, const struct packet *p);
+void session_successor_queue(struct engine *e, struct session *s, uint64_t now,
+			     const struct packet *p);
+void session_successor_hold(struct engine *e, struct session *s, uint64_t now,
+			    const struct packet *p);
+void session_successor_detach(struct engine *e, struct session *s, enum engine_end_reason reason);
+void session_successor_release(struct engine *e, struct session *s);
+size_t session_successor_bytes(const struct session *s);
+void session_successors_start(struct engine *e, uint64_t now);
+void session_successors_free(struct engine *e);
 
 /* session_client.c */
 void session_client_start(struct engine *e, uint64_t now, const struct session_key *k,

@@ -220,19 +220,44 @@ static void client_reset(struct engine *e, struct session *s, uint64_t now)
 	session_output(e, s, now);
 }
 
+/* Whether the old connection's replay is still going on: client data or
+ * its end (FIN, RST) not yet through to the target. Without a captured
+ * FIN or RST and with all data acknowledged, the capture missed how the
+ * old connection ended (the client cannot reuse ports still open): waiting
+ * would hold the new one until -t, and nothing of the old is left to lose. */
+static bool still_replaying(const struct session *s)
+{
+	uint32_t acked = seq_lt(s->snd_una, s->isn + 1) ? s->isn + 1 : s->snd_una;
+
+	if (s->flags & (SF_FIN_KNOWN | SF_RST_PENDING))
+		return true;
+	return seq_lt(acked, s->data_end) || (s->stream && s->stream->buf.pending_count);
+}
+
 /* A SYN for a session we have: the client's retransmission, or (another
- * ISN) a new connection on the same ports, which replaces the old one. */
+ * ISN) a new connection on the same ports. Lingering, the old session is
+ * done and gives way at once; still replaying, the new connection waits
+ * for it as its successor (session_successor.c); else it is superseded. */
 static void client_syn(struct engine *e, struct session *s, uint64_t now, const struct packet *p)
 {
 	struct session_key key = s->key;
 
 	if ((p->flags & (TCPF_ACK | TCPF_RST)) || p->seq == s->isn)
 		return;
+	if (s->successor) {	/* its ISN fell in the old range: still a reuse */
+		session_successor_hold(e, s, now, p);
+		return;
+	}
+	if (s->state != STATE_TIME_WAIT && still_replaying(s)) {
+		session_successor_queue(e, s, now, p);
+		return;
+	}
 	if (s->state == STATE_TIME_WAIT)
 		session_finish(e, s, END_CLOSED, false, "closed: FINs exchanged, port reused");
 	else
 		session_finish(e, s, END_SUPERSEDED, true,
-			       "client opened a new connection on the same ports");
+			       "client opened a new connection on the same ports (the old "
+			       "one's data all delivered, its end never captured)");
 	session_client_start(e, now, &key, p);
 }
 

@@ -88,6 +88,7 @@ void session_finish(struct engine *e, struct session *s, enum engine_end_reason 
 	session_table_remove(&e->table, s);
 	deadline_heap_remove(&e->timers, &s->timer);
 	release_stream(e, s);
+	session_successor_detach(e, s, reason);
 	e->sink.route_del(e->sink.ctx, &s->key);
 	if (e->sink.session_end)
 		e->sink.session_end(e->sink.ctx, &s->key, reason, detail);
@@ -105,6 +106,7 @@ void session_finish(struct engine *e, struct session *s, enum engine_end_reason 
 void session_release(struct engine *e, struct session *s)
 {
 	release_stream(e, s);
+	session_successor_release(e, s);
 	free(s);
 }
 

@@ -224,4 +224,8 @@ void session_target_packet(struct engine *e, struct session *s, uint64_t now,
 	if (session_ended(s))
 		return;
 	session_output(e, s, now);
+	/* With a new connection waiting on the ports, no linger once our ack
+	 * of the target's FIN is out (engine.h says why). */
+	if (s->state == STATE_TIME_WAIT && s->successor)
+		session_finish(e, s, END_CLOSED, false, "closed: FINs exchanged, port reused");
 }

@@ -514,7 +514,8 @@ test_stats_keys doppel-copy "$work/copy-stats.json" packets_captured packets_mal
 	ended_closed ended_target_reset ended_session_timeout ended_keepalive_timeout \
 	ended_syn_timeout ended_retransmit_limit ended_send_failed ended_aborted \
 	ended_protocol_error ended_memory_limit ended_superseded ended_capture_gap \
-	sessions_refused_memory sessions_refused_route packets_sent bytes_replayed \
+	sessions_refused_memory sessions_refused_route sessions_queued_successor \
+	packets_sent bytes_replayed \
 	retransmissions send_errors summaries summaries_unmatched intercept_connected \
 	intercept_reconnects
 test_stats_keys doppel-intercept "$work/intercept-stats.json" summaries_in summaries_routed \

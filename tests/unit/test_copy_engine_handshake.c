@@ -283,7 +283,11 @@ static void test_missed_start_from_data(void **state)
 }
 
 /* The client reuses its ports for a new connection while the old session
- * lives: the old one ends (RST to the target), the new one starts. */
+ * lives with all its data delivered and no FIN or RST captured (the
+ * capture missed its end): nothing of it is left to replay, so the old one
+ * ends (RST to the target) and the new one starts at once. With data or
+ * a FIN still to deliver the new one waits instead
+ * (test_copy_engine_reuse.c). */
 static void test_new_isn_supersedes_session(void **state)
 {
 	struct harness h;

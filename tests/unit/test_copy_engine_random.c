@@ -366,6 +366,7 @@ static void check_invariants(const struct harness *h)
 		assert_true(s->timer.when > h->now);
 		if (s->stream)
 			held += stream_buffer_held(&s->stream->buf);
+		held += session_successor_bytes(s);	/* a held new connection's */
 	}
 	assert_int_equal(held, c->buffered_bytes);
 	assert_int_equal(h->routes_added - h->routes_deleted, c->sessions_active);
@@ -421,10 +422,12 @@ static void test_random_garbage_keeps_invariants(void **state)
 			engine_abort_all(h.engine, h.now, "random abort of everything");
 		check_invariants(&h);
 	}
-	print_message("garbage: %llu sessions started, %llu packets sent, %llu refused (memory)\n",
+	print_message("garbage: %llu sessions started, %llu packets sent, %llu refused (memory), "
+		      "%llu successors queued\n",
 		      (unsigned long long)harness_counters(&h)->sessions_started,
 		      (unsigned long long)h.sent_total,
-		      (unsigned long long)harness_counters(&h)->sessions_refused_memory);
+		      (unsigned long long)harness_counters(&h)->sessions_refused_memory,
+		      (unsigned long long)harness_counters(&h)->sessions_queued_successor);
 	harness_finish(&h);
 }
 
