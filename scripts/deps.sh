@@ -10,13 +10,14 @@ build_pkgs="gcc make pkg-config libpcap-dev libnetfilter-queue-dev libmnl-dev
 # The end-to-end lab: real servers, real clients, real namespaces and rules.
 lab_pkgs="iproute2 nftables iptables nginx-light redis-server redis-tools wrk curl
 	tcpdump procps python3"
-# The kernel module: Debian's kernel and headers, booted under qemu; DKMS;
+# The kernel module: Debian's kernel and headers, booted under qemu; DKMS
+# (openssl: it makes and uses the key that signs the module);
 # linux-source only for its scripts/checkpatch.pl (Debian ships it nowhere else).
 kmod_pkgs="linux-image-amd64 linux-headers-amd64 linux-source qemu-system-x86 busybox-static
-	cpio kmod dkms sparse"
+	cpio kmod dkms sparse openssl"
 # Operating it: unit verification, the units under systemd in a container
-# (systemd-nspawn), packaging.
-ops_pkgs="systemd systemd-container debhelper dh-dkms dpkg-dev fakeroot lintian"
+# (systemd-nspawn), packaging (dpkg-buildpackage checks for build-essential).
+ops_pkgs="systemd systemd-container build-essential debhelper dh-dkms dpkg-dev fakeroot lintian"
 
 # The benchmarks (make bench): instruction counts, the daemons' profile.
 bench_pkgs="valgrind linux-perf"
