@@ -149,7 +149,10 @@ enum engine_end_reason {
 	END_RETRANSMIT_LIMIT,	/* the target never acknowledged our data */
 	END_SEND_FAILED,	/* the send backend refused a packet */
 	END_ABORTED,		/* engine_abort(): intercept lost, shutdown */
-	END_PROTOCOL_ERROR,	/* the target broke TCP (SYN-ACK acking the wrong seq) */
+	END_PROTOCOL_ERROR,	/* the target broke TCP: its SYN-ACK acked the wrong seq
+				 * syn_retries times (each answered with an RST
+				 * <SEQ=SEG.ACK> and our SYN again: once, it is mostly
+				 * the port's previous connection still half-open) */
 	END_MEMORY_LIMIT,	/* this session's data would pass max_buffered_bytes
 				 * (or an allocation failed) */
 	END_SUPERSEDED,		/* the client opened a new connection on the same ports

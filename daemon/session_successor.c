@@ -17,6 +17,7 @@
  * connection's own late packets (its ack of the target's FIN, a FIN or SYN
  * retransmission) fall inside it and still reach the old session.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -143,6 +144,7 @@ void session_successor_hold(struct engine *e, struct session *s, uint64_t now,
 			    const struct packet *p)
 {
 	struct session_successor *n = s->successor;
+	char detail[200];
 
 	hold(e, n, now, p);
 	if (!is_plain_syn(p) || p->seq == n->isn || n->refused)
@@ -151,9 +153,12 @@ void session_successor_hold(struct engine *e, struct session *s, uint64_t now,
 	 * so the old session gives way (as before successors existed), the
 	 * second starts now and the third's SYN, held behind it, queues
 	 * after it in turn. */
-	session_finish(e, s, END_SUPERSEDED, true,
-		       "client opened a third connection on the same ports while the "
-		       "second waited for this one");
+	snprintf(detail, sizeof(detail),
+		 "client opened a third connection on the same ports while the second "
+		 "waited for this one (in %s, %u of %u bytes acknowledged%s)",
+		 session_state_name(s->state), s->snd_una - s->isn - 1, s->data_end - s->isn - 1,
+		 (s->flags & SF_FIN_KNOWN) ? ", FIN captured" : "");
+	session_finish(e, s, END_SUPERSEDED, true, detail);
 }
 
 void session_successor_detach(struct engine *e, struct session *s, enum engine_end_reason reason)

@@ -26,12 +26,25 @@ static void handshake(struct engine *e, struct session *s, uint64_t now, const s
 	if ((p->flags & (TCPF_SYN | TCPF_ACK)) != (TCPF_SYN | TCPF_ACK))
 		return;
 	if (p->ack != s->isn + 1) {
-		/* RFC 9293 3.10.7.3: reset <SEQ=SEG.ACK> for an unacceptable ack. */
+		/* RFC 9293 3.10.7.3: reset <SEQ=SEG.ACK> for an unacceptable ack
+		 * and go on waiting. Mostly the target still holds the port's
+		 * previous connection half-open (its SYN-ACK for that one's ISN):
+		 * the RST ends it and our SYN, sent again at once, gets through.
+		 * It counts as a SYN try, so a host that keeps answering wrong
+		 * ends the session. */
 		session_transmit(e, s, p->ack, TCPF_RST, NULL, 0);
 		if (session_ended(s))
 			return;
+		if (s->retries + 1u < e->cfg.syn_retries) {
+			s->retries++;
+			s->flags &= ~SF_RTT_TIMING;
+			if (session_send_syn(e, s))
+				e->counters.retransmissions++;
+			return;
+		}
 		snprintf(detail, sizeof(detail),
-			 "target's SYN-ACK acknowledged %u, not our ISN + 1 = %u", p->ack, s->isn + 1);
+			 "target's SYN-ACK acknowledged %u, not our ISN + 1 = %u (%u times)",
+			 p->ack, s->isn + 1, e->cfg.syn_retries);
 		session_finish(e, s, END_PROTOCOL_ERROR, false, detail);
 		return;
 	}

@@ -129,8 +129,37 @@ static void test_synack_with_wrong_ack_is_reset(void **state)
 	harness_start(&h);
 	harness_client_plain(&h, &k, TCPF_SYN, CISN, 0);
 	harness_expect(&h, TCPF_SYN, CISN, 0, 0);
+	/* RST <SEQ=SEG.ACK> (a stale half-open connection at the target goes),
+	 * our SYN again, and the session goes on waiting. */
 	harness_target_plain(&h, &k, TCPF_SYN | TCPF_ACK, TISN, CISN + 77, 0, 0);
-	/* RST <SEQ=SEG.ACK>, then the session ends. */
+	harness_expect(&h, TCPF_RST, CISN + 77, 0, 0);
+	harness_expect(&h, TCPF_SYN, CISN, 0, 0);
+	harness_expect_none(&h);
+	assert_int_equal(h.end_count, 0);
+	harness_target_plain(&h, &k, TCPF_SYN | TCPF_ACK, TISN, CISN + 1, 65535, 0);
+	harness_expect(&h, TCPF_ACK, CISN + 1, TISN + 1, 0);
+	assert_int_equal(h.end_count, 0);
+	harness_finish(&h);
+}
+
+/* A host that keeps answering with the wrong ack: after syn_retries tries
+ * in all the session ends, END_PROTOCOL_ERROR. */
+static void test_synack_always_wrong_ends_session(void **state)
+{
+	struct harness h;
+	struct session_key k = harness_key_v4(40010);
+
+	harness_init(&h);
+	harness_start(&h);
+	harness_client_plain(&h, &k, TCPF_SYN, CISN, 0);
+	harness_expect(&h, TCPF_SYN, CISN, 0, 0);
+	for (unsigned i = 1; i < h.cfg.syn_retries; i++) {
+		harness_target_plain(&h, &k, TCPF_SYN | TCPF_ACK, TISN, CISN + 77, 0, 0);
+		harness_expect(&h, TCPF_RST, CISN + 77, 0, 0);
+		harness_expect(&h, TCPF_SYN, CISN, 0, 0);
+	}
+	assert_int_equal(h.end_count, 0);
+	harness_target_plain(&h, &k, TCPF_SYN | TCPF_ACK, TISN, CISN + 77, 0, 0);
 	harness_expect(&h, TCPF_RST, CISN + 77, 0, 0);
 	harness_expect_none(&h);
 	assert_int_equal(harness_last_end(&h)->reason, END_PROTOCOL_ERROR);
@@ -314,6 +343,7 @@ int main(void)
 		cmocka_unit_test(test_syn_retransmitted_then_timeout),
 		cmocka_unit_test(test_route_refused_sends_nothing),
 		cmocka_unit_test(test_synack_with_wrong_ack_is_reset),
+		cmocka_unit_test(test_synack_always_wrong_ends_session),
 		cmocka_unit_test(test_target_refuses_with_rst),
 		cmocka_unit_test(test_duplicate_synack_reacked_and_client_syn_retransmission_ignored),
 		cmocka_unit_test(test_mss_clamp_and_no_options),
