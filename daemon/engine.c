@@ -168,8 +168,9 @@ uint64_t engine_next_deadline(const struct engine *e)
 	return n ? n->when : UINT64_MAX;
 }
 
-void engine_abort(struct engine *e, uint64_t now_ms, const struct session_key *k,
-		  const char *detail)
+/* End the session of k, if there is one, and settle what that released. */
+static void end_session(struct engine *e, uint64_t now_ms, const struct session_key *k,
+			enum engine_end_reason reason, bool reset_target, const char *detail)
 {
 	struct session_key key;
 	struct session *s;
@@ -177,22 +178,21 @@ void engine_abort(struct engine *e, uint64_t now_ms, const struct session_key *k
 	session_key_normalize(&key, k);
 	s = session_table_find(&e->table, &key);
 	if (s)
-		session_finish(e, s, END_ABORTED, true, detail ? detail : "aborted");
+		session_finish(e, s, reason, reset_target, detail);
 	settle(e, now_ms);
+}
+
+void engine_abort(struct engine *e, uint64_t now_ms, const struct session_key *k,
+		  const char *detail)
+{
+	end_session(e, now_ms, k, END_ABORTED, true, detail ? detail : "aborted");
 }
 
 void engine_send_failed(struct engine *e, uint64_t now_ms, const struct session_key *k,
 			const char *detail)
 {
-	struct session_key key;
-	struct session *s;
-
-	session_key_normalize(&key, k);
-	s = session_table_find(&e->table, &key);
 	/* No RST: the send path that refused this packet would refuse it too. */
-	if (s)
-		session_finish(e, s, END_SEND_FAILED, false, detail ? detail : "send failed");
-	settle(e, now_ms);
+	end_session(e, now_ms, k, END_SEND_FAILED, false, detail ? detail : "send failed");
 }
 
 void engine_abort_all(struct engine *e, uint64_t now_ms, const char *detail)
