@@ -38,20 +38,29 @@ OPT       := -O2
 endif
 CFLAGS    ?= $(OPT) -g
 ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) $(SANFLAGS) -D_GNU_SOURCE \
-	-DDOPPEL_VERSION=\"$(VERSION)\" -Ilib -Iinclude -Idaemon -Iintercept $(PKG_CFLAGS)
+	-DDOPPEL_VERSION=\"$(VERSION)\" -I. $(PKG_CFLAGS)
 ALL_LDFLAGS := $(LDFLAGS) $(SANFLAGS)
 
-LIB_SRC   := $(wildcard lib/*.c)
-COPY_SRC  := $(wildcard daemon/*.c)
-ICPT_SRC  := $(wildcard intercept/*.c)
+# The folders are the parts (docs/architecture.md). lib/net/ is pure packet
+# code; the session engine (copy/engine/) is pure too and builds as its own
+# archive, so its tests can link nothing but it and lib/net/.
+NET_SRC   := $(wildcard lib/net/*.c)
+LIB_SRC   := $(wildcard lib/*/*.c)
+ENGINE_SRC := $(wildcard copy/engine/*.c)
+COPY_SRC  := $(filter-out $(ENGINE_SRC),$(wildcard copy/*.c copy/*/*.c))
+ICPT_SRC  := $(wildcard intercept/*.c intercept/*/*.c)
+NET_OBJ   := $(NET_SRC:%.c=$(BUILD)/%.o)
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
+ENGINE_OBJ := $(ENGINE_SRC:%.c=$(BUILD)/%.o)
 COPY_OBJ  := $(COPY_SRC:%.c=$(BUILD)/%.o)
 ICPT_OBJ  := $(ICPT_SRC:%.c=$(BUILD)/%.o)
-COPY_CORE := $(filter-out $(BUILD)/daemon/main.o,$(COPY_OBJ))
+COPY_CORE := $(filter-out $(BUILD)/copy/main.o,$(COPY_OBJ))
 ICPT_CORE := $(filter-out $(BUILD)/intercept/main.o,$(ICPT_OBJ))
 
-# Unit tests: tests/unit/test_copy_*.c link doppel-copy's objects,
-# test_intercept_*.c doppel-intercept's, every other test_*.c the library only.
+# Unit tests: tests/unit/test_copy_engine_*.c link only the engine and
+# lib/net/ (the proof that the engine is pure), the other test_copy_*.c
+# doppel-copy's objects, test_intercept_*.c doppel-intercept's, every other
+# test_*.c the library only.
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 TEST_HELPER_SRC := $(filter-out tests/unit/test_%,$(wildcard tests/unit/*.c))
@@ -70,13 +79,25 @@ $(BUILD)/libdoppel.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/doppel-copy: $(COPY_OBJ) $(BUILD)/libdoppel.a
-	$(CC) $(ALL_LDFLAGS) -o $@ $(COPY_OBJ) $(BUILD)/libdoppel.a $(PKG_LIBS) -lm
+$(BUILD)/libnet.a: $(NET_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/libengine.a: $(ENGINE_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/doppel-copy: $(COPY_OBJ) $(BUILD)/libengine.a $(BUILD)/libdoppel.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $(COPY_OBJ) $(BUILD)/libengine.a $(BUILD)/libdoppel.a $(PKG_LIBS) -lm
 
 $(BUILD)/doppel-intercept: $(ICPT_OBJ) $(BUILD)/libdoppel.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $(ICPT_OBJ) $(BUILD)/libdoppel.a $(PKG_LIBS) -lm
 
-$(BUILD)/tests/test_copy_%: $(BUILD)/tests/unit/test_copy_%.o $(COPY_CORE) $(TEST_HELPER_OBJ) $(BUILD)/libdoppel.a
+$(BUILD)/tests/test_copy_engine_%: $(BUILD)/tests/unit/test_copy_engine_%.o $(BUILD)/libengine.a $(BUILD)/libnet.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) -lm
+
+$(BUILD)/tests/test_copy_%: $(BUILD)/tests/unit/test_copy_%.o $(COPY_CORE) $(TEST_HELPER_OBJ) $(BUILD)/libengine.a $(BUILD)/libdoppel.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS) -lm
 
@@ -90,6 +111,19 @@ $(BUILD)/tests/test_%: $(BUILD)/tests/unit/test_%.o $(TEST_HELPER_OBJ) $(BUILD)/
 
 tests: $(BINS) $(UNIT_BIN)
 
+# Test tools that run the daemons' real parts (tests/nft, tests/kmod), built
+# here with the same flags as everything else.
+$(BUILD)/tests/nft/nfq_listen: $(BUILD)/tests/nft/nfq_listen.o $(BUILD)/intercept/source/source_nfqueue.o \
+		$(BUILD)/intercept/source/nfqueue_msg.o $(BUILD)/libdoppel.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+
+$(BUILD)/tests/kmod/kmodctl: $(BUILD)/tests/kmod/kmodctl.o $(BUILD)/intercept/source/source_kmod.o \
+		$(BUILD)/intercept/source/kmod_netlink.o $(BUILD)/libdoppel.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+
+$(BUILD)/tests/kmod/hostile: $(BUILD)/tests/kmod/hostile.o $(BUILD)/libdoppel.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+
 # Benchmark drivers (bench/*_bench.c, run by bench/run.sh): intercept_*_bench
 # link doppel-intercept's objects, the others doppel-copy's. They print
 # figures and are never part of `make check`.
@@ -98,7 +132,7 @@ BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
 # The daemons' objects go in through archives, so a driver pulls in only
 # what it calls (the engine, not the capture backends).
-$(BUILD)/bench/copy-core.a: $(COPY_CORE)
+$(BUILD)/bench/copy-core.a: $(COPY_CORE) $(ENGINE_OBJ)
 	@mkdir -p $(dir $@)
 	@rm -f $@
 	ar rcs $@ $^
@@ -123,10 +157,10 @@ FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BUILD := build/fuzz
 FUZZ_BIN  := $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZ_BUILD)/%)
 FUZZ_SECONDS ?= 60
-FUZZ_EXTRA_fuzz_nfqueue := intercept/nfqueue_msg.c
-FUZZ_EXTRA_fuzz_kmod := intercept/source_kmod.c intercept/kmod_netlink.c
+FUZZ_EXTRA_fuzz_nfqueue := intercept/source/nfqueue_msg.c
+FUZZ_EXTRA_fuzz_kmod := intercept/source/source_kmod.c intercept/source/kmod_netlink.c
 FUZZ_ARGV  := tests/fuzz/argv_input.c tests/fuzz/no_name_lookup.c
-FUZZ_EXTRA_fuzz_copy_options := daemon/copy_options.c daemon/copy_option_lists.c $(FUZZ_ARGV)
+FUZZ_EXTRA_fuzz_copy_options := copy/copy_options.c copy/copy_option_lists.c $(FUZZ_ARGV)
 FUZZ_EXTRA_fuzz_intercept_options := $(filter-out intercept/main.c,$(ICPT_SRC)) $(FUZZ_ARGV)
 FUZZ_EXTRA_OBJ := $(sort $(foreach h,$(FUZZ_SRC:tests/fuzz/%.c=%),\
 	$(FUZZ_EXTRA_$(h):%.c=$(FUZZ_BUILD)/obj/%.o)))
@@ -145,7 +179,7 @@ $(FUZZ_BIN): $(FUZZ_BUILD)/%: tests/fuzz/%.c $$(addprefix $(FUZZ_BUILD)/obj/,$$(
 	@echo "  FUZZ  $@"
 	@mkdir -p $(FUZZ_BUILD)/obj/tests/fuzz
 	@clang -std=gnu11 $(WARN) -O1 -g -fsanitize=fuzzer,$(FUZZ_SAN) -D_GNU_SOURCE \
-		-Ilib -Iinclude -Idaemon -Iintercept $(PKG_CFLAGS) \
+		-I. $(PKG_CFLAGS) \
 		-MMD -MP -MT $@ -MF $(FUZZ_BUILD)/obj/tests/fuzz/$*.d \
 		$< $(filter %.o,$^) $(FUZZ_BUILD)/obj/libdoppel.a $(PKG_LIBS) -lm -o $@
 fuzz: fuzz-build

@@ -12,8 +12,8 @@
 #include <string.h>
 #include <arpa/inet.h>
 
-#include "engine.h"
-#include "packet.h"
+#include "copy/engine/engine.h"
+#include "lib/net/packet.h"
 
 #define BENCH_PORTS_PER_ADDRESS 60000u
 #define BENCH_FIRST_PORT 1024u

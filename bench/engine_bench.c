@@ -38,8 +38,8 @@
 
 #include "bench_addresses.h"
 #include "bench_util.h"
-#include "engine.h"
-#include "packet.h"
+#include "copy/engine/engine.h"
+#include "lib/net/packet.h"
 
 #define PROGRAM "engine_bench"
 #define CLIENT_ISN 1000000u

@@ -18,8 +18,8 @@
 
 #include "bench_addresses.h"
 #include "bench_util.h"
-#include "packet.h"
-#include "router.h"
+#include "lib/net/packet.h"
+#include "intercept/router.h"
 
 #define PROGRAM "intercept_router_bench"
 #define MAX_OWNERS 64u

@@ -1,6 +1,6 @@
 /*
  * wire_bench.c — the wire codec's throughput on response summaries
- * (lib/wire.h): how many summaries per second intercept can batch into
+ * (lib/wire/wire.h): how many summaries per second intercept can batch into
  * SUMMARIES frames, and how many the copy daemon can take out of a byte
  * stream and parse back into packets.
  *
@@ -27,8 +27,8 @@
 
 #include "bench_addresses.h"
 #include "bench_util.h"
-#include "packet.h"
-#include "wire.h"
+#include "lib/net/packet.h"
+#include "lib/wire/wire.h"
 
 #define PROGRAM "wire_bench"
 #define READ_CHUNK 65536u

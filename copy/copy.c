@@ -9,7 +9,7 @@
  * either: a lost intercept is reported from the link's own events, where
  * ending every session is safe.
  */
-#include "copy.h"
+#include "copy/copy.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -20,12 +20,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "capture.h"
-#include "copy_map.h"
-#include "copy_stats.h"
-#include "intercept_link.h"
-#include "log.h"
-#include "send.h"
+#include "copy/capture/capture.h"
+#include "copy/copy_map.h"
+#include "copy/copy_stats.h"
+#include "copy/link/intercept_link.h"
+#include "lib/runtime/log.h"
+#include "copy/send/send.h"
 
 /* Packets refused at flush time, waiting for engine_abort. Past this many
  * in one iteration the rest are left to the engine's own retransmission

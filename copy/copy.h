@@ -11,9 +11,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "copy_options.h"
-#include "engine.h"
-#include "loop.h"
+#include "copy/copy_options.h"
+#include "copy/engine/engine.h"
+#include "lib/runtime/loop.h"
 
 struct copy;
 

@@ -2,12 +2,12 @@
  * copy_map.c — from a captured client packet to the keys of the sessions
  * it replays (see copy_map.h).
  */
-#include "copy_map.h"
+#include "copy/copy_map.h"
 
 #include <string.h>
 #include <sys/socket.h>
 
-#include "hash.h"
+#include "lib/net/hash.h"
 
 static size_t addr_len(const struct dp_addr *a)
 {

@@ -15,9 +15,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "copy_options.h"
-#include "engine.h"
-#include "packet.h"
+#include "copy/copy_options.h"
+#include "copy/engine/engine.h"
+#include "lib/net/packet.h"
 
 /* The transfer whose online address and port p is sent to, or NULL. A
  * transfer with an address matches before one with the port alone. The

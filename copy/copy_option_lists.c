@@ -7,7 +7,7 @@
  * item was wrong; nothing is written to the output unless the whole list
  * is valid.
  */
-#include "copy_options.h"
+#include "copy/copy_options.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -15,7 +15,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "options.h"
+#include "lib/runtime/options.h"
 
 /* Split s at commas into a writable copy; each item must be non-empty.
  * Calls item_fn for each; stops at the first error. */

@@ -1,10 +1,10 @@
 /*
  * copy_options.c — doppel-copy's own options (the shared ones and the
- * parse itself are lib/daemon_options.c): its table, one function that
+ * parse itself are lib/runtime/daemon_options.c): its table, one function that
  * applies a value whichever way it came, and the checks that need every
  * option.
  */
-#include "copy_options.h"
+#include "copy/copy_options.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "options.h"
-#include "wire.h"
+#include "lib/runtime/options.h"
+#include "lib/wire/wire.h"
 
 enum { OPT_CAPTURE = 256, OPT_OFFLINE, OPT_SPEED, OPT_REPEAT };
 

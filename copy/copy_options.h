@@ -18,9 +18,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "capture.h"
-#include "daemon_options.h"
-#include "packet.h"
+#include "copy/capture/capture.h"
+#include "lib/runtime/daemon_options.h"
+#include "lib/net/packet.h"
 
 #define COPY_MAX_TRANSFERS 64
 #define COPY_MAX_INTERCEPTS 16

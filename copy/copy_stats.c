@@ -2,7 +2,7 @@
  * copy_stats.c — the counters of doppel-copy's statistics, named as in
  * CLI.md, collected from the parts that count them.
  */
-#include "copy_stats.h"
+#include "copy/copy_stats.h"
 
 #include <string.h>
 

@@ -2,7 +2,7 @@
  * copy_stats.h — doppel-copy's statistics: the flat table of counters whose
  * names are the JSON keys of CLI.md, filled from the engine, the capture,
  * the sender and the intercept links, then logged as one line or written
- * as JSON (lib/stats.h).
+ * as JSON (lib/runtime/stats.h).
  */
 #ifndef DOPPEL_COPY_STATS_H
 #define DOPPEL_COPY_STATS_H
@@ -10,11 +10,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "capture.h"
-#include "engine.h"
-#include "intercept_link.h"
-#include "send.h"
-#include "stats.h"
+#include "copy/capture/capture.h"
+#include "copy/engine/engine.h"
+#include "copy/link/intercept_link.h"
+#include "copy/send/send.h"
+#include "lib/runtime/stats.h"
 
 enum copy_stat {
 	COPY_STAT_PACKETS_CAPTURED,

@@ -11,14 +11,14 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "background.h"
-#include "copy.h"
-#include "copy_options.h"
-#include "daemon_start.h"
-#include "log.h"
-#include "loop.h"
-#include "sd_notify.h"
-#include "watchdog.h"
+#include "lib/runtime/background.h"
+#include "copy/copy.h"
+#include "copy/copy_options.h"
+#include "lib/runtime/daemon_start.h"
+#include "lib/runtime/log.h"
+#include "lib/runtime/loop.h"
+#include "lib/runtime/sd_notify.h"
+#include "lib/runtime/watchdog.h"
 
 struct daemon {
 	struct copy_options options;

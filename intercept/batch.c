@@ -2,7 +2,7 @@
  * batch.c — SUMMARIES frames built record by record, emitted when full or
  * before the loop sleeps.
  */
-#include "batch.h"
+#include "intercept/batch.h"
 
 #include <stdbool.h>
 #include <stdlib.h>

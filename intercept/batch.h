@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "wire.h"
+#include "lib/wire/wire.h"
 
 /* Receives each finished frame (len bytes, count records); the bytes are
  * valid during the call only. */

@@ -10,7 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "server_internal.h"
+#include "intercept/server_internal.h"
 
 /* Room kept past the output limit for the small control frames (HELLO,
  * HEARTBEAT, ERROR), so that a slow reader still hears why it is closed. */

@@ -2,13 +2,13 @@
  * holding.c — unrouted responses held in two bounded FIFO rings (entries
  * and their bytes) with a chained hash index by destination; see holding.h.
  */
-#include "holding.h"
+#include "intercept/holding.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "router.h"
+#include "intercept/router.h"
 
 /* Slot numbers are stored + 1 in uint32_t (0 = none). */
 #define HOLDING_MAX_ENTRIES (1u << 24)

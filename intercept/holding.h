@@ -26,7 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "packet.h"
+#include "lib/net/packet.h"
 
 #define HOLDING_DEFAULT_MAX_ENTRIES 16384u
 #define HOLDING_DEFAULT_MAX_BYTES (4u * 1024 * 1024)

@@ -1,9 +1,9 @@
 /*
  * intercept_options.c — doppel-intercept's own options (the shared ones
- * and the parse itself are lib/daemon_options.c): its table and one
+ * and the parse itself are lib/runtime/daemon_options.c): its table and one
  * function that applies a value whichever way it came.
  */
-#include "intercept_options.h"
+#include "intercept/intercept_options.h"
 
 #include <getopt.h>
 #include <pcap/pcap.h>
@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "options.h"
-#include "wire.h"
+#include "lib/runtime/options.h"
+#include "lib/wire/wire.h"
 
 enum {
 	OPT_SOURCE = 256, OPT_QUEUES, OPT_PAYLOAD_PREFIX, OPT_MATCH, OPT_LOCAL_OUT,

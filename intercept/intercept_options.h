@@ -10,9 +10,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "daemon_options.h"
-#include "server.h"
-#include "source.h"
+#include "lib/runtime/daemon_options.h"
+#include "intercept/server.h"
+#include "intercept/source/source.h"
 
 #define INTERCEPT_DEFAULT_QUEUE_MAXLEN 65536
 #define INTERCEPT_MAX_PAYLOAD_PREFIX 16384

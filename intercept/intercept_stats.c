@@ -2,7 +2,7 @@
  * intercept_stats.c — the counter names (CLI.md's JSON keys, plus a few
  * that explain where summaries and routes went), logging and the file.
  */
-#include "intercept_stats.h"
+#include "intercept/intercept_stats.h"
 
 #include <string.h>
 

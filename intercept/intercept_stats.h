@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "stats.h"
+#include "lib/runtime/stats.h"
 
 enum intercept_stat {
 	ISTAT_SUMMARIES_IN,		/* responses the source delivered */

@@ -13,16 +13,16 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "background.h"
-#include "daemon_start.h"
-#include "intercept_options.h"
-#include "intercept_stats.h"
-#include "log.h"
-#include "loop.h"
-#include "sd_notify.h"
-#include "server.h"
-#include "source.h"
-#include "watchdog.h"
+#include "lib/runtime/background.h"
+#include "lib/runtime/daemon_start.h"
+#include "intercept/intercept_options.h"
+#include "intercept/intercept_stats.h"
+#include "lib/runtime/log.h"
+#include "lib/runtime/loop.h"
+#include "lib/runtime/sd_notify.h"
+#include "intercept/server.h"
+#include "intercept/source/source.h"
+#include "lib/runtime/watchdog.h"
 
 struct intercept {
 	struct intercept_options options;

@@ -2,7 +2,7 @@
  * router.c — the route table: open addressing over a pool of entries
  * whose indexes never move (see router.h for why).
  */
-#include "router.h"
+#include "intercept/router.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -10,7 +10,7 @@
 #include <string.h>
 #include <sys/random.h>
 
-#include "hash.h"
+#include "lib/net/hash.h"
 
 #define ROUTER_MIN_SLOTS 1024u
 #define ROUTER_MIN_POOL 256u

@@ -20,7 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "packet.h"
+#include "lib/net/packet.h"
 
 /* An owner of routes: embedded in each copy daemon connection. Zero it
  * before use (or router_owner_init). */

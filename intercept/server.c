@@ -3,7 +3,7 @@
  * for heartbeats and dead peers, and the routing of each response to the
  * connection that owns its session.
  */
-#include "server_internal.h"
+#include "intercept/server_internal.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

@@ -14,10 +14,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "intercept_stats.h"
-#include "log.h"
-#include "loop.h"
-#include "packet.h"
+#include "intercept/intercept_stats.h"
+#include "lib/runtime/log.h"
+#include "lib/runtime/loop.h"
+#include "lib/net/packet.h"
 
 /* Bytes a connection may have queued and unwritten before further
  * SUMMARIES frames to it are dropped (whole, counted). */

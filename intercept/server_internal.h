@@ -11,14 +11,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "batch.h"
-#include "holding.h"
-#include "intercept_stats.h"
-#include "log.h"
-#include "loop.h"
-#include "router.h"
-#include "server.h"
-#include "wire.h"
+#include "intercept/batch.h"
+#include "intercept/holding.h"
+#include "intercept/intercept_stats.h"
+#include "lib/runtime/log.h"
+#include "lib/runtime/loop.h"
+#include "intercept/router.h"
+#include "intercept/server.h"
+#include "lib/wire/wire.h"
 
 struct connection {
 	struct server *server;

@@ -10,7 +10,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 logdir=build/test-logs
 mkdir -p "$logdir"
-suites=${DOPPEL_SUITES:-"unit fuzz nft e2e kmod ops"}
+suites=${DOPPEL_SUITES:-"layout unit fuzz nft e2e kmod ops"}
 pass=0 fail=0 skip=0
 for s in $suites; do
 	runner=tests/$s/run.sh

@@ -3,7 +3,7 @@
  * tcpdump expression into a kernel BPF program, mapping pcap link types,
  * and parsing a frame into a delivered packet or a malformed count.
  */
-#include "capture.h"
+#include "copy/capture/capture.h"
 
 #include <linux/filter.h>
 #include <pcap/pcap.h>
@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pcap_live.h"
+#include "lib/runtime/pcap_live.h"
 
 const struct capture_ops *capture_ops_for(enum capture_kind kind)
 {
@@ -75,7 +75,7 @@ int capture_compile_filter(const char *expr, int dlt, uint32_t snaplen,
 	return 0;
 }
 
-/* One mapping for both daemons: lib/pcap_live.c's. */
+/* One mapping for both daemons: lib/runtime/pcap_live.c's. */
 int capture_link_from_dlt(int dlt, enum link_type *link)
 {
 	return pcap_live_link_from_dlt(dlt, link);

@@ -36,8 +36,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "loop.h"
-#include "packet.h"
+#include "lib/runtime/loop.h"
+#include "lib/net/packet.h"
 
 struct capture;
 

@@ -43,7 +43,7 @@
  * memory, at the cost of up to 8 ms (4 on average) more capture latency
  * on a link that does not fill blocks, which the replay only shifts by.
  */
-#include "capture.h"
+#include "copy/capture/capture.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

@@ -12,7 +12,7 @@
  * libpcap's packet from pcap_next_ex() stays valid until the next call,
  * so the one packet waiting for its time is kept where libpcap put it.
  */
-#include "capture.h"
+#include "copy/capture/capture.h"
 
 #include <math.h>
 #include <pcap/pcap.h>

@@ -2,7 +2,7 @@
  * capture_pcap.c — live capture through libpcap, for set-ups where
  * libpcap is the way in (PF_RING's or a vendor's libpcap, another OS).
  *
- * The handle is opened by lib/pcap_live.c (immediate mode, non-blocking,
+ * The handle is opened by lib/runtime/pcap_live.c (immediate mode, non-blocking,
  * direction "in" so our own output is left out, the filter set) and its
  * selectable fd is watched by the loop. A wake-up reads at most
  * DISPATCH_ROUNDS buffers: the loop gets its turn and, level-triggered,
@@ -10,7 +10,7 @@
  * direction, frames the cooked header marks outgoing are counted as our
  * own output and dropped.
  */
-#include "capture.h"
+#include "copy/capture/capture.h"
 
 #include <errno.h>
 #include <pcap/pcap.h>
@@ -19,7 +19,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "pcap_live.h"
+#include "lib/runtime/pcap_live.h"
 
 #define DISPATCH_ROUNDS 8
 

@@ -1,7 +1,7 @@
 /*
  * deadline_heap.c — binary min-heap of intrusive deadline nodes.
  */
-#include "deadline_heap.h"
+#include "copy/engine/deadline_heap.h"
 
 #include <stdlib.h>
 

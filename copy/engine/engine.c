@@ -3,12 +3,12 @@
  * life, and dispatching captured packets, summaries and timer ticks to the
  * sessions (see engine.h for the contract, engine_session.h for the parts).
  */
-#include "engine.h"
+#include "copy/engine/engine.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine_session.h"
+#include "copy/engine/engine_session.h"
 
 _Static_assert(sizeof(struct session_key) % 4 == 0, "session_table hashes keys by 32-bit words");
 

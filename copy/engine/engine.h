@@ -6,7 +6,7 @@
  * takes the current time (milliseconds, any monotonic origin) and the engine
  * acts only through the sink its owner gives it: packets to send, routes to
  * add and remove at intercept, sessions that ended. Capture, sockets and the
- * event loop live around it (daemon/copy.c), so the same engine serves live
+ * event loop live around it (copy/copy.c), so the same engine serves live
  * capture, pcap files, benchmarks and the unit tests.
  *
  * Every packet the engine builds is addressed to a target (key.target); it
@@ -86,7 +86,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "packet.h"
+#include "lib/net/packet.h"
 
 /* A replayed session as the target sees it: client is the address the
  * target sees (after -c rewriting), target is the test server. */

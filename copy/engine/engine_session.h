@@ -18,13 +18,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "deadline_heap.h"
-#include "engine.h"
-#include "refused_keys.h"
-#include "session_pacing.h"
-#include "session_state.h"
-#include "session_table.h"
-#include "stream_buffer.h"
+#include "copy/engine/deadline_heap.h"
+#include "copy/engine/engine.h"
+#include "copy/engine/refused_keys.h"
+#include "copy/engine/session_pacing.h"
+#include "copy/engine/session_state.h"
+#include "copy/engine/session_table.h"
+#include "copy/engine/stream_buffer.h"
 
 /* The client's data once some arrived; freed when all of it is
  * acknowledged, so an idle keep-alive session holds no buffer. */

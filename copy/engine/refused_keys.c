@@ -1,7 +1,7 @@
 /*
  * refused_keys.c — a small set-associative cache of refused session keys.
  */
-#include "refused_keys.h"
+#include "copy/engine/refused_keys.h"
 
 #include <stdlib.h>
 #include <string.h>

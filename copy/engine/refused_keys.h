@@ -26,7 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "engine.h"
+#include "copy/engine/engine.h"
 
 #define REFUSED_KEYS_SETS 1024u	/* a power of two */
 #define REFUSED_KEYS_WAYS 4u

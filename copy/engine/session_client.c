@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "engine_session.h"
+#include "copy/engine/engine_session.h"
 
 /* What a missed-start session's SYN offers, the client's own being unknown:
  * Linux's usual MSS for the family and window scale. */

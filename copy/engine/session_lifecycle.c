@@ -9,7 +9,7 @@
  */
 #include <stdlib.h>
 
-#include "engine_session.h"
+#include "copy/engine/engine_session.h"
 
 static bool over_caps(const struct engine *e)
 {

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <stdio.h>
 
-#include "engine_session.h"
+#include "copy/engine/engine_session.h"
 
 /* The MSS a peer that sends no MSS option gets (RFC 9293 3.7.1, RFC 8200). */
 #define DEFAULT_MSS_IPV4 536

@@ -2,11 +2,11 @@
  * session_pacing.c — marks where the client waited for an answer, and the
  * rule for passing them (see session_pacing.h).
  */
-#include "session_pacing.h"
+#include "copy/engine/session_pacing.h"
 
 #include <stdlib.h>
 
-#include "engine_session.h"
+#include "copy/engine/engine_session.h"
 
 void pace_marks_release(struct pace_marks *m)
 {

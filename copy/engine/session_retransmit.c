@@ -8,7 +8,7 @@
  */
 #include <stdio.h>
 
-#include "engine_session.h"
+#include "copy/engine/engine_session.h"
 
 void session_rto_reset(struct engine *e, struct session *s)
 {

@@ -1,7 +1,7 @@
 /*
  * session_state.c — the transition table of the emulated client's TCP.
  */
-#include "session_state.h"
+#include "copy/engine/session_state.h"
 
 enum session_state session_state_next(enum session_state s, enum session_event ev)
 {

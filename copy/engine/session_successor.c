@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine_session.h"
+#include "copy/engine/engine_session.h"
 
 /* Pure acks cost no buffered bytes; bound how many of them one successor
  * holds. */

@@ -1,12 +1,12 @@
 /*
  * session_table.c — chained hash table of sessions.
  */
-#include "session_table.h"
+#include "copy/engine/session_table.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine_session.h"
+#include "copy/engine/engine_session.h"
 
 #define TABLE_MIN_BUCKETS 1024u
 

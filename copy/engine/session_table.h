@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "engine.h"
+#include "copy/engine/engine.h"
 
 struct session;
 

@@ -8,7 +8,7 @@
  */
 #include <stdio.h>
 
-#include "engine_session.h"
+#include "copy/engine/engine_session.h"
 
 static uint64_t earliest(uint64_t a, uint64_t b)
 {

@@ -1,12 +1,12 @@
 /*
  * stream_buffer.c — reassembly of the captured client stream.
  */
-#include "stream_buffer.h"
+#include "copy/engine/stream_buffer.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "packet.h"
+#include "lib/net/packet.h"
 
 /* A segment past a gap: its own copy of the bytes. */
 struct stream_segment {

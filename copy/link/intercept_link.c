@@ -4,7 +4,7 @@
  * decoding what the intercept sends is intercept_link_input.c; the output
  * buffer is intercept_link_output.c.
  */
-#include "intercept_link.h"
+#include "copy/link/intercept_link.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -16,8 +16,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "intercept_link_private.h"
-#include "wire.h"
+#include "copy/link/intercept_link_private.h"
+#include "lib/wire/wire.h"
 
 void intercept_link_config_defaults(struct intercept_link_config *c)
 {

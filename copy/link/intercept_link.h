@@ -32,9 +32,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "engine.h"
-#include "loop.h"
-#include "packet.h"
+#include "copy/engine/engine.h"
+#include "lib/runtime/loop.h"
+#include "lib/net/packet.h"
 
 struct intercept_link_config {
 	uint32_t heartbeat_idle_ms;	/* default WIRE_HEARTBEAT_IDLE_MS */

@@ -8,8 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "intercept_link_private.h"
-#include "loop.h"
+#include "copy/link/intercept_link_private.h"
+#include "lib/runtime/loop.h"
 
 /* Reads per readable event, so one busy intercept cannot starve the
  * capture; the loop comes back while data is left (level-triggered). */

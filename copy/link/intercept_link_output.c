@@ -8,8 +8,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "intercept_link_private.h"
-#include "loop.h"
+#include "copy/link/intercept_link_private.h"
+#include "lib/runtime/loop.h"
 
 static int output_reserve(struct link *link, size_t more)
 {

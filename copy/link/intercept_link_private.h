@@ -10,8 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "intercept_link.h"
-#include "wire.h"
+#include "copy/link/intercept_link.h"
+#include "lib/wire/wire.h"
 
 struct intercept_links;
 

@@ -17,7 +17,7 @@
  * runs inside the engine's sink, and the daemon's answer to a failure is
  * to end the session in the engine.
  */
-#include "send.h"
+#include "copy/send/send.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -26,7 +26,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "send_backend.h"
+#include "copy/send/send_backend.h"
 
 #define BATCH_DEFAULT 64
 #define BATCH_MAX 1024

@@ -31,7 +31,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "engine.h"
+#include "copy/engine/engine.h"
 
 struct sender;
 

@@ -14,7 +14,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#include "send.h"
+#include "copy/send/send.h"
 
 /* The largest IP packet accepted: IPv6's 40-byte header and a full 64 KiB
  * payload (IPv4 stops at 65535). */

@@ -24,7 +24,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "send_backend.h"
+#include "copy/send/send_backend.h"
 
 struct send_packet {
 	int fd;

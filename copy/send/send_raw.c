@@ -18,7 +18,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "send_backend.h"
+#include "copy/send/send_backend.h"
 
 #define IPV4_HEADER_MIN 20
 #define IPV4_DST_OFFSET 16

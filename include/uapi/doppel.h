@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (GPL-2.0 WITH Linux-syscall-note) OR MIT */
 /*
  * doppel.h — the generic netlink family "doppel", shared by doppel.ko
- * (kmod/) and doppel-intercept's kmod source (intercept/source_kmod.c).
+ * (kmod/) and doppel-intercept's kmod source (intercept/source/source_kmod.c).
  *
  * doppel.ko swallows a test server's responses: a netfilter hook takes every
  * TCP packet that matches one of a small set of rules, and sends a summary of

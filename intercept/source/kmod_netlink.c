@@ -17,8 +17,8 @@
 #include <linux/netlink.h>
 #include <libmnl/libmnl.h>
 
-#include "kmod_netlink.h"
-#include "uapi/doppel.h"
+#include "intercept/source/kmod_netlink.h"
+#include "include/uapi/doppel.h"
 
 #ifndef NETLINK_EXT_ACK
 #define NETLINK_EXT_ACK 11

@@ -2,7 +2,7 @@
  * nfqueue_msg.c — NFQUEUE config and verdict messages, and the parsing of
  * queued packets, with libnetfilter_queue's mnl helpers.
  */
-#include "nfqueue_msg.h"
+#include "intercept/source/nfqueue_msg.h"
 
 #include <arpa/inet.h>
 #include <stdbool.h>

@@ -18,7 +18,7 @@
 
 #include <linux/netlink.h>
 
-#include "packet.h"
+#include "lib/net/packet.h"
 
 /*
  * Bytes of IP header room in the copy range. IPv4's header is at most 60

@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <string.h>
 
-#include "source.h"
+#include "intercept/source/source.h"
 
 static const struct source_ops *const sources[] = {
 	&source_nfqueue_ops,

@@ -13,8 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "loop.h"
-#include "packet.h"
+#include "lib/runtime/loop.h"
+#include "lib/net/packet.h"
 
 struct source;
 

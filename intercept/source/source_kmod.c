@@ -24,12 +24,12 @@
 #include <linux/netlink.h>
 #include <libmnl/libmnl.h>
 
-#include "kmod_netlink.h"
-#include "loop.h"
-#include "packet.h"
-#include "source.h"
-#include "source_kmod.h"
-#include "uapi/doppel.h"
+#include "intercept/source/kmod_netlink.h"
+#include "lib/runtime/loop.h"
+#include "lib/net/packet.h"
+#include "intercept/source/source.h"
+#include "intercept/source/source_kmod.h"
+#include "include/uapi/doppel.h"
 
 /* Bursts of responses must not overflow the socket before we read it. */
 #define KMOD_SOCKET_BUFFER (16 * 1024 * 1024)

@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "source.h"
+#include "intercept/source/source.h"
 
 /* Parse one datagram (netlink messages of family family_id): deliver each
  * DOPPEL_CMD_SUMMARIES summary to s, add DOPPEL_A_LOST to s->counters.lost,

@@ -42,9 +42,9 @@
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netlink.h>
 
-#include "loop.h"
-#include "nfqueue_msg.h"
-#include "source.h"
+#include "lib/runtime/loop.h"
+#include "intercept/source/nfqueue_msg.h"
+#include "intercept/source/source.h"
 
 /* Send a verdict without waiting for flush() once this many are pending. */
 #define VERDICT_BATCH_MAX 1024

@@ -16,8 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pcap_live.h"
-#include "source.h"
+#include "lib/runtime/pcap_live.h"
+#include "intercept/source/source.h"
 
 /* Link header (Ethernet with two VLAN tags: 22, Linux cooked v2: 20), an
  * IPv4 header with options (60) or IPv6 with ordinary extension headers,
@@ -31,7 +31,7 @@
 struct pcap_source {
 	struct source *source;
 	struct loop *loop;
-	/* Opened by lib/pcap_live.c: immediate mode (every response drives
+	/* Opened by lib/runtime/pcap_live.c: immediate mode (every response drives
 	 * the copy side's TCP emulation: deliver it as it comes, not when a
 	 * ring block fills), direction "in" where the kernel takes it. */
 	struct pcap_live live;

@@ -8,7 +8,7 @@
  * stored back the same way. So nothing here swaps bytes except the few
  * pseudo-header numbers, which are converted to network order first.
  */
-#include "checksum.h"
+#include "lib/net/checksum.h"
 
 #include <arpa/inet.h>
 #include <string.h>

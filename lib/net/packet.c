@@ -8,11 +8,11 @@
  * wrong with a static string (no formatting, so no buffer to share between
  * threads).
  */
-#include "packet.h"
+#include "lib/net/packet.h"
 
 #include <string.h>
 
-#include "packet_bytes.h"
+#include "lib/net/packet_bytes.h"
 
 #define IPV4_HEADER_MIN 20
 #define IPV6_HEADER_LEN 40

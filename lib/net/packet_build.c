@@ -2,12 +2,12 @@
  * packet_build.c — writing an IPv4 or IPv6 packet carrying one TCP segment,
  * with fresh checksums.
  */
-#include "packet.h"
+#include "lib/net/packet.h"
 
 #include <string.h>
 
-#include "checksum.h"
-#include "packet_bytes.h"
+#include "lib/net/checksum.h"
+#include "lib/net/packet_bytes.h"
 
 #define IPV4_HEADER_LEN 20
 #define IPV6_HEADER_LEN 40

@@ -3,9 +3,9 @@
  * (Ethernet with VLAN tags, Linux cooked captures v1 and v2, raw IP) before
  * handing the IP packet to packet_parse().
  */
-#include "packet.h"
+#include "lib/net/packet.h"
 
-#include "packet_bytes.h"
+#include "lib/net/packet_bytes.h"
 
 #define ETHERNET_HEADER_LEN 14
 #define SLL_HEADER_LEN 16	/* pcap-linktype(7): LINKTYPE_LINUX_SLL */

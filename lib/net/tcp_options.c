@@ -7,11 +7,11 @@
  * whole packet suspect, and it is refused with a reason rather than half
  * understood. Unknown kinds with a sane length are skipped.
  */
-#include "packet.h"
+#include "lib/net/packet.h"
 
 #include <string.h>
 
-#include "packet_bytes.h"
+#include "lib/net/packet_bytes.h"
 
 #define OPT_EOL 0
 #define OPT_NOP 1

@@ -2,7 +2,7 @@
  * background.c — fork early, report readiness to the waiting parent
  * through a pipe (see background.h for why early).
  */
-#include "background.h"
+#include "lib/runtime/background.h"
 
 #include <errno.h>
 #include <fcntl.h>

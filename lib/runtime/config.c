@@ -3,7 +3,7 @@
  * "key = value" (or "key value") per line, '#' comments, and errors that
  * name the file and line.
  */
-#include "options.h"
+#include "lib/runtime/options.h"
 
 #include <errno.h>
 #include <stdbool.h>

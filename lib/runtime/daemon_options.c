@@ -5,7 +5,7 @@
  * path applies a value whichever way it came, so an option cannot mean
  * one thing on the command line and another in the file.
  */
-#include "daemon_options.h"
+#include "lib/runtime/daemon_options.h"
 
 #include <errno.h>
 #include <pwd.h>
@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "options.h"
+#include "lib/runtime/options.h"
 
 int daemon_set_string(char **field, const char *value, char *err, size_t errlen)
 {

@@ -22,7 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "log.h"
+#include "lib/runtime/log.h"
 
 /* Ids of the shared long-only options. A daemon's own long-only options
  * take ids from 256 to 511; its short ones are their letter. */

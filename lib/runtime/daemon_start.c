@@ -2,16 +2,16 @@
  * daemon_start.c — the two halves of daemon_start.h around a daemon's own
  * start-up.
  */
-#include "daemon_start.h"
+#include "lib/runtime/daemon_start.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "background.h"
-#include "log.h"
-#include "pidfile.h"
-#include "privileges.h"
+#include "lib/runtime/background.h"
+#include "lib/runtime/log.h"
+#include "lib/runtime/pidfile.h"
+#include "lib/runtime/privileges.h"
 
 int daemon_start_prepare(struct daemon_options *common, char *err, size_t errlen)
 {

@@ -21,7 +21,7 @@
 
 #include <stddef.h>
 
-#include "daemon_options.h"
+#include "lib/runtime/daemon_options.h"
 
 /* A log file that cannot be opened is refused like a bad option. */
 int daemon_start_prepare(struct daemon_options *common, char *err, size_t errlen);

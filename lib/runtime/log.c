@@ -11,7 +11,7 @@
  * The "<N>" prefix is journald's: with SyslogLevelPrefix (the default)
  * journald strips it and files the line at priority N.
  */
-#include "log.h"
+#include "lib/runtime/log.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -8,7 +8,7 @@
  * with level triggering the kernel simply reports those fds again on the
  * next epoll_wait, so nothing is lost and no callback has to drain its fd.
  */
-#include "loop.h"
+#include "lib/runtime/loop.h"
 
 #include <errno.h>
 #include <limits.h>

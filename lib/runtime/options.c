@@ -4,7 +4,7 @@
  * nothing overflows, no sign, nothing empty) and says what was wrong in
  * words that quote the input. The config file reader is config.c.
  */
-#include "options.h"
+#include "lib/runtime/options.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>

@@ -12,8 +12,8 @@
 
 #include <stdbool.h>
 
-#include "log.h"
-#include "packet.h"
+#include "lib/runtime/log.h"
+#include "lib/net/packet.h"
 
 /* Fill err (errlen bytes; either may be 0/NULL) and return -1: for the
  * parsers here and for config_line_fn callbacks. */

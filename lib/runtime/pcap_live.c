@@ -2,7 +2,7 @@
  * pcap_live.c — open a live libpcap handle for the daemons (see
  * pcap_live.h): the steps and their error texts in one place.
  */
-#include "pcap_live.h"
+#include "lib/runtime/pcap_live.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -1,7 +1,7 @@
 /*
  * pidfile.c — the pid file of pidfile.h.
  */
-#include "pidfile.h"
+#include "lib/runtime/pidfile.h"
 
 #include <errno.h>
 #include <fcntl.h>

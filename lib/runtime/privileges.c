@@ -2,7 +2,7 @@
  * privileges.c — setuid with capabilities kept: PR_SET_KEEPCAPS across the
  * uid change, then capset(2) to the two we need (no libcap: two words).
  */
-#include "privileges.h"
+#include "lib/runtime/privileges.h"
 
 #include <errno.h>
 #include <grp.h>

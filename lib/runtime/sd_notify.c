@@ -3,7 +3,7 @@
  * datagram socket per message: notifications are rare (start, stop, a
  * watchdog ping every few seconds), and no fd is kept open for them.
  */
-#include "sd_notify.h"
+#include "lib/runtime/sd_notify.h"
 
 #include <errno.h>
 #include <stdarg.h>

@@ -2,7 +2,7 @@
  * stats.c — formatting the counters of stats.h as a log line or JSON, and
  * writing the JSON file so that a reader never sees half of it.
  */
-#include "stats.h"
+#include "lib/runtime/stats.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -3,9 +3,9 @@
  * not fatal: systemd, which asked for the pings, decides what a missing
  * one means.
  */
-#include "watchdog.h"
+#include "lib/runtime/watchdog.h"
 
-#include "sd_notify.h"
+#include "lib/runtime/sd_notify.h"
 
 static void on_watchdog(struct loop *l, uint64_t id, void *arg)
 {

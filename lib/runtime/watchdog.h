@@ -8,7 +8,7 @@
 
 #include <stdint.h>
 
-#include "loop.h"
+#include "lib/runtime/loop.h"
 
 struct watchdog {
 	uint64_t period_ms;	/* half of WATCHDOG_USEC; 0: no watchdog */

@@ -2,7 +2,7 @@
  * utf8.c — well-formed UTF-8 as RFC 3629 defines it: no overlong forms, no
  * surrogates, nothing past U+10FFFF.
  */
-#include "utf8.h"
+#include "lib/wire/utf8.h"
 
 #include <string.h>
 

@@ -3,13 +3,13 @@
  * frames (docs/protocol.md). The checks themselves are in wire_check.c; the
  * encoders in wire_encode.c.
  */
-#include "wire.h"
+#include "lib/wire/wire.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "wire_check.h"
+#include "lib/wire/wire_check.h"
 
 #define DECODER_READ_MIN 4096	/* compact the buffer rather than offer less */
 

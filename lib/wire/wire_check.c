@@ -6,14 +6,14 @@
  * refuse a hand-built frame; and the encoders, which check what they wrote
  * so that everything they emit decodes.
  */
-#include "wire_check.h"
+#include "lib/wire/wire_check.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 
-#include "utf8.h"
+#include "lib/wire/utf8.h"
 
 static const char *role_name(unsigned role)
 {

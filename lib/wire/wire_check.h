@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "wire.h"
+#include "lib/wire/wire.h"
 
 /* magic and version open every HELLO, in every version of the protocol */
 #define WIRE_HELLO_FIXED_LEN 8

@@ -3,13 +3,13 @@
  * its frame, then runs the decoder's check on what it wrote, so that a frame
  * doppel sends is always one doppel accepts.
  */
-#include "wire.h"
+#include "lib/wire/wire.h"
 
 #include <string.h>
 #include <sys/socket.h>
 
-#include "utf8.h"
-#include "wire_check.h"
+#include "lib/wire/utf8.h"
+#include "lib/wire/wire_check.h"
 
 static size_t put_header(uint8_t *buf, unsigned type, uint32_t body_len)
 {

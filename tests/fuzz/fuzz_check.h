@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <sys/socket.h>
 
-#include "packet.h"
+#include "lib/net/packet.h"
 
 #define REQUIRE(cond) do { \
 	if (!(cond)) { \

@@ -1,6 +1,6 @@
 /*
  * fuzz_config.c — libFuzzer harness for the config file reader,
- * config_parse_file() (lib/config.c, grammar in lib/options.h).
+ * config_parse_file() (lib/runtime/config.c, grammar in lib/runtime/options.h).
  *
  * The input is the file: written to a memfd and read back through
  * /proc/self/fd/N, so the reader's own fopen/getline path runs. The
@@ -25,7 +25,7 @@
 #include <unistd.h>
 
 #include "fuzz_check.h"
-#include "options.h"
+#include "lib/runtime/options.h"
 
 /* The input's lines, as getline() splits them (the newline not counted). */
 struct lines {

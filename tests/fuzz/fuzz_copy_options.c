@@ -1,6 +1,6 @@
 /*
  * fuzz_copy_options.c — libFuzzer harness for doppel-copy's command line
- * and config file, copy_options_parse() (daemon/copy_options.c and
+ * and config file, copy_options_parse() (copy/copy_options.c and
  * copy_option_lists.c). The input is an argv and a config file, as
  * argv_input.h describes; copy_options_parse never exits (-h and -v are
  * results), so every input runs.
@@ -21,7 +21,7 @@
 
 #include "fuzz_check.h"
 #include "argv_input.h"
-#include "copy_options.h"
+#include "copy/copy_options.h"
 
 #define DAY_MS ((uint64_t)24 * 3600 * 1000)
 

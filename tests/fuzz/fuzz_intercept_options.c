@@ -23,7 +23,7 @@
 
 #include "fuzz_check.h"
 #include "argv_input.h"
-#include "intercept_options.h"
+#include "intercept/intercept_options.h"
 
 static void check_accepted(const struct intercept_options *o)
 {

@@ -1,6 +1,6 @@
 /*
  * fuzz_kmod.c — libFuzzer harness for the kmod source's batch reader,
- * source_kmod_read_batch() (intercept/source_kmod.c): one datagram of
+ * source_kmod_read_batch() (intercept/source/source_kmod.c): one datagram of
  * generic netlink messages as doppel.ko sends them to its listener
  * (include/uapi/doppel.h, DOPPEL_CMD_SUMMARIES), read without a socket.
  *
@@ -18,10 +18,10 @@
 #include <string.h>
 
 #include "fuzz_check.h"
-#include "packet.h"
-#include "source.h"
-#include "source_kmod.h"
-#include "uapi/doppel.h"
+#include "lib/net/packet.h"
+#include "intercept/source/source.h"
+#include "intercept/source/source_kmod.h"
+#include "include/uapi/doppel.h"
 
 #define FUZZ_FAMILY 0x1d
 

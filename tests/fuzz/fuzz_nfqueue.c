@@ -1,6 +1,6 @@
 /*
  * fuzz_nfqueue.c — libFuzzer harness for doppel-intercept's NFQUEUE
- * message parsing (intercept/nfqueue_msg.c): the walk over one netlink
+ * message parsing (intercept/source/nfqueue_msg.c): the walk over one netlink
  * datagram and the parse of each queued packet, the /proc line parser, and
  * the config and verdict builders.
  *
@@ -24,8 +24,8 @@
 #include <linux/netlink.h>
 
 #include "fuzz_check.h"
-#include "nfqueue_msg.h"
-#include "packet.h"
+#include "intercept/source/nfqueue_msg.h"
+#include "lib/net/packet.h"
 
 static const uint16_t prefixes[8] = { 0, 1, 16, 64, 100, 1448, 4096, 65535 };
 

@@ -20,8 +20,8 @@
 #include <string.h>
 
 #include "fuzz_check.h"
-#include "checksum.h"
-#include "packet.h"
+#include "lib/net/checksum.h"
+#include "lib/net/packet.h"
 
 static void check_reason(const char *why)
 {

@@ -1,5 +1,5 @@
 /*
- * fuzz_wire.c — libFuzzer harness for the wire decoder (lib/wire.c).
+ * fuzz_wire.c — libFuzzer harness for the wire decoder (lib/wire/wire.c).
  *
  * Input: one control byte, then up to 31 chunk sizes, then the stream.
  *   control bits 0-1: the peer role the decoder expects (0: any; 3: any)
@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "wire.h"
+#include "lib/wire/wire.h"
 
 #define CHECK(cond) do { if (!(cond)) { \
 	fprintf(stderr, "fuzz_wire: %s:%d: %s\n", __FILE__, __LINE__, #cond); abort(); } } while (0)

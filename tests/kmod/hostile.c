@@ -21,7 +21,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "packet.h"
+#include "lib/net/packet.h"
 
 struct target {
 	int fd4, fd6;

@@ -32,12 +32,12 @@
 #include <linux/genetlink.h>
 #include <libmnl/libmnl.h>
 
-#include "kmod_netlink.h"
-#include "loop.h"
-#include "source_kmod.h"
-#include "packet.h"
-#include "source.h"
-#include "uapi/doppel.h"
+#include "intercept/source/kmod_netlink.h"
+#include "lib/runtime/loop.h"
+#include "intercept/source/source_kmod.h"
+#include "lib/net/packet.h"
+#include "intercept/source/source.h"
+#include "include/uapi/doppel.h"
 
 static int parse_match(const char *text, struct source_match *m)
 {

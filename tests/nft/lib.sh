@@ -39,12 +39,10 @@ a ip link add va type veth peer name vt netns "$ns_t" &&
 	t ip addr add 198.18.5.2/24 dev vt && t ip link set vt up && t ip link set lo up ||
 	{ echo "FAIL nft_setup: veth between the namespaces"; exit 1; }
 
-# The test reader, built from the sources the daemon uses.
-# shellcheck disable=SC2046
-if ! cc -std=gnu11 -O1 -g -D_GNU_SOURCE -Ilib -Iintercept tests/nft/nfq_listen.c \
-	intercept/source_nfqueue.c intercept/nfqueue_msg.c lib/*.c -o "$tmp/nfq_listen" \
-	$(pkg-config --cflags --libs libnetfilter_queue libmnl libpcap) -lm 2>"$tmp/cc.log"; then
-	echo "FAIL nft_build_listener: $(head -c 300 "$tmp/cc.log")"
+# The test reader, built by the Makefile from the sources the daemon uses.
+if ! make --no-print-directory -C "$root" BUILD="$tmp/obj" "$tmp/obj/tests/nft/nfq_listen" >"$tmp/cc.log" 2>&1 ||
+	! cp "$tmp/obj/tests/nft/nfq_listen" "$tmp/nfq_listen"; then
+	echo "FAIL nft_build_listener: $(grep -m1 -E 'error|warning|No rule' "$tmp/cc.log" | head -c 300)"
 	exit 1
 fi
 

@@ -1,6 +1,6 @@
 /*
  * nfq_listen.c — a test reader of NFQUEUE queues through doppel-intercept's
- * own nfqueue source (intercept/source_nfqueue.c), for tests/nft/run.sh.
+ * own nfqueue source (intercept/source/source_nfqueue.c), for tests/nft/run.sh.
  *
  *   nfq_listen FIRST LAST COUNT TIMEOUT_MS [PAYLOAD_PREFIX [QUEUE_MAXLEN]]
  *
@@ -18,10 +18,10 @@
 #include <stdlib.h>
 #include <netinet/in.h>
 
-#include "loop.h"
-#include "options.h"
-#include "packet.h"
-#include "source.h"
+#include "lib/runtime/loop.h"
+#include "lib/runtime/options.h"
+#include "lib/net/packet.h"
+#include "intercept/source/source.h"
 
 struct listen_state {
 	struct loop *loop;

@@ -20,7 +20,7 @@
 #                      dropped: counted at priority -400 (before the rule),
 #                      never at input (assistant) or on the wire (target)
 #   nfqueue_*          doppel's nfqueue source (tests/nft/nfq_listen.c over
-#                      intercept/source_nfqueue.c) receives every segment,
+#                      intercept/source/source_nfqueue.c) receives every segment,
 #                      parsed, and the kernel drops them after its verdicts;
 #                      losses (ENOBUFS, queue full) are counted exactly;
 #                      GSO super-packets come whole

@@ -24,8 +24,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "engine.h"
-#include "packet.h"
+#include "copy/engine/engine.h"
+#include "lib/net/packet.h"
 
 struct harness_packet {
 	struct session_key key;		/* as the sink was told */

@@ -12,8 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "loop.h"
-#include "wire.h"
+#include "lib/runtime/loop.h"
+#include "lib/wire/wire.h"
 
 #define FAKE_MAX_ROUTES 256
 #define FAKE_MAX_FRAMES 256

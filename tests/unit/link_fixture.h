@@ -22,10 +22,10 @@
 
 #include <cmocka.h>
 
-#include "engine.h"
+#include "copy/engine/engine.h"
 #include "fake_intercept.h"
-#include "intercept_link.h"
-#include "packet.h"
+#include "copy/link/intercept_link.h"
+#include "lib/net/packet.h"
 
 #define LINK_FIXTURE_MAX 64
 

@@ -8,7 +8,7 @@
 
 #include <stdint.h>
 
-#include "loop.h"
+#include "lib/runtime/loop.h"
 
 /* cmocka setup and teardown: *state is a fresh loop. A broken loop that
  * blocks forever kills the test binary with SIGALRM after 20 s instead of

@@ -21,7 +21,7 @@
 
 #include <cmocka.h>
 
-#include "packet.h"
+#include "lib/net/packet.h"
 
 bool netns_enter(const char **why)
 {

@@ -19,10 +19,10 @@
 
 #include <cmocka.h>
 
-#include "intercept_stats.h"
-#include "loop.h"
-#include "packet.h"
-#include "server.h"
+#include "intercept/intercept_stats.h"
+#include "lib/runtime/loop.h"
+#include "lib/net/packet.h"
+#include "intercept/server.h"
 #include "wire_client.h"
 
 #define FIXTURE_LOG_LINES 64

@@ -22,7 +22,7 @@
 
 #include <cmocka.h>
 
-#include "background.h"
+#include "lib/runtime/background.h"
 
 /* What the daemon side saw, written to the test through a pipe. */
 struct report {

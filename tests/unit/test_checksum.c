@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "checksum.h"
-#include "packet.h"
+#include "lib/net/checksum.h"
+#include "lib/net/packet.h"
 #include "packet_random.h"
 #include "packet_samples.h"
 

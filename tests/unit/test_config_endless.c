@@ -17,7 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "options.h"
+#include "lib/runtime/options.h"
 
 #define WRITER_TOTAL (64u << 20)	/* far more than a line may hold */
 

@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "capture.h"
+#include "copy/capture/capture.h"
 #include "netns_fixture.h"
 
 /* Run prog over an IP packet as the kernel runs it over a cooked socket's

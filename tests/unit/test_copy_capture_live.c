@@ -25,10 +25,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "capture.h"
+#include "copy/capture/capture.h"
 #include "loop_fixture.h"
 #include "netns_fixture.h"
-#include "send.h"
+#include "copy/send/send.h"
 
 #define GRACE_MS 150	/* how long more deliveries are waited for, after the expected ones */
 #define WAIT_MS 3000	/* the longest wait for expected deliveries */

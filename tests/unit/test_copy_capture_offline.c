@@ -20,7 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "capture.h"
+#include "copy/capture/capture.h"
 #include "loop_fixture.h"
 #include "netns_fixture.h"
 

@@ -7,7 +7,7 @@
  * heap with exact counters.
  */
 #include "engine_harness.h"
-#include "engine_session.h"
+#include "copy/engine/engine_session.h"
 
 #define CISN HARNESS_CLIENT_ISN
 #define TISN HARNESS_TARGET_ISN

@@ -11,11 +11,11 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "deadline_heap.h"
-#include "engine_session.h"
-#include "session_state.h"
-#include "session_table.h"
-#include "stream_buffer.h"
+#include "copy/engine/deadline_heap.h"
+#include "copy/engine/engine_session.h"
+#include "copy/engine/session_state.h"
+#include "copy/engine/session_table.h"
+#include "copy/engine/stream_buffer.h"
 
 /* ---- deadline heap ---- */
 

@@ -11,7 +11,7 @@
  * the client's stream, exactly, and the session must close cleanly.
  */
 #include "engine_harness.h"
-#include "engine_session.h"
+#include "copy/engine/engine_session.h"
 
 #define CISN 0xfffe0000u	/* the client's seq wraps past 2^32 mid-stream */
 #define TISN 777u

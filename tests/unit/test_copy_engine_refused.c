@@ -7,7 +7,7 @@
  * silence; the set stays bounded however many sessions are refused.
  */
 #include "engine_harness.h"
-#include "engine_session.h"
+#include "copy/engine/engine_session.h"
 
 #define CISN HARNESS_CLIENT_ISN
 #define OACK (HARNESS_ONLINE_ISN + 1)

@@ -16,10 +16,10 @@
 
 #include <cmocka.h>
 
-#include "copy.h"
-#include "copy_map.h"
-#include "copy_options.h"
-#include "copy_stats.h"
+#include "copy/copy.h"
+#include "copy/copy_map.h"
+#include "copy/copy_options.h"
+#include "copy/copy_stats.h"
 
 static char err[512];
 

@@ -32,14 +32,14 @@
 
 #include <cmocka.h>
 
-#include "copy.h"
-#include "copy_options.h"
+#include "copy/copy.h"
+#include "copy/copy_options.h"
 #include "fake_intercept.h"
-#include "log.h"
+#include "lib/runtime/log.h"
 #include "netns_fixture.h"
-#include "packet.h"
+#include "lib/net/packet.h"
 #include "unit_files.h"
-#include "wire.h"
+#include "lib/wire/wire.h"
 
 #define CLIENT "198.19.0.5"
 #define CLIENT_PORT 40000

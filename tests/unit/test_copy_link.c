@@ -18,10 +18,10 @@
 #include <cmocka.h>
 
 #include "fake_intercept.h"
-#include "intercept_link.h"
+#include "copy/link/intercept_link.h"
 #include "link_fixture.h"
-#include "packet.h"
-#include "wire.h"
+#include "lib/net/packet.h"
+#include "lib/wire/wire.h"
 
 static bool link_ready(void *arg)
 {

@@ -21,9 +21,9 @@
 #include <cmocka.h>
 
 #include "fake_intercept.h"
-#include "intercept_link.h"
+#include "copy/link/intercept_link.h"
 #include "link_fixture.h"
-#include "wire.h"
+#include "lib/wire/wire.h"
 
 static bool link_ready(void *arg)
 {

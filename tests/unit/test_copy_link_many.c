@@ -17,8 +17,8 @@
 #include <cmocka.h>
 
 #include "fake_intercept.h"
-#include "intercept_link.h"
-#include "wire.h"
+#include "copy/link/intercept_link.h"
+#include "lib/wire/wire.h"
 
 struct many {
 	struct loop *loop;

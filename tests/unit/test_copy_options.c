@@ -16,7 +16,7 @@
 
 #include <cmocka.h>
 
-#include "copy_options.h"
+#include "copy/copy_options.h"
 
 static char err[1024];
 

@@ -25,7 +25,7 @@
 #include <unistd.h>
 
 #include "netns_fixture.h"
-#include "send.h"
+#include "copy/send/send.h"
 
 #define WAIT_MS 3000
 

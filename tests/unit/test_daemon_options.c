@@ -17,8 +17,8 @@
 
 #include <cmocka.h>
 
-#include "daemon_options.h"
-#include "options.h"
+#include "lib/runtime/daemon_options.h"
+#include "lib/runtime/options.h"
 
 enum { OPT_COLOUR = 256 };
 

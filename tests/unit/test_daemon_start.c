@@ -21,8 +21,8 @@
 
 #include <cmocka.h>
 
-#include "daemon_start.h"
-#include "log.h"
+#include "lib/runtime/daemon_start.h"
+#include "lib/runtime/log.h"
 
 static char dir[64];
 static char path[128];

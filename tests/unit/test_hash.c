@@ -1,5 +1,5 @@
 /*
- * test_hash.c — lib/hash.h: FNV-1a against the published 64-bit test
+ * test_hash.c — lib/net/hash.h: FNV-1a against the published 64-bit test
  * vectors, chaining equal to one run over the joined bytes, and the
  * MurmurHash3 finaliser's avalanche (each input bit flips about half of the
  * output bits) and its being one-to-one on a sample.
@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "hash.h"
+#include "lib/net/hash.h"
 #include "packet_random.h"
 
 static uint64_t fnv1a_string(const char *s)

@@ -16,11 +16,11 @@
 
 #include <cmocka.h>
 
-#include "batch.h"
-#include "loop.h"
+#include "intercept/batch.h"
+#include "lib/runtime/loop.h"
 #include "loop_fixture.h"
-#include "packet.h"
-#include "wire.h"
+#include "lib/net/packet.h"
+#include "lib/wire/wire.h"
 
 /* What an emit callback saw: every frame decoded back into records. */
 struct sink {

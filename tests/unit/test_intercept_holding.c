@@ -16,8 +16,8 @@
 
 #include <cmocka.h>
 
-#include "holding.h"
-#include "packet.h"
+#include "intercept/holding.h"
+#include "lib/net/packet.h"
 
 #define TARGET "198.19.0.1"
 #define CLIENT "198.18.0.1"

@@ -22,8 +22,8 @@
 #include <linux/netfilter/nfnetlink.h>
 #include <libnetfilter_queue/libnetfilter_queue.h>
 
-#include "nfqueue_msg.h"
-#include "packet.h"
+#include "intercept/source/nfqueue_msg.h"
+#include "lib/net/packet.h"
 #include "packet_samples.h"
 
 #define HOOK_PRE_ROUTING 0

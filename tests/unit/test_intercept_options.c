@@ -17,7 +17,7 @@
 
 #include <cmocka.h>
 
-#include "intercept_options.h"
+#include "intercept/intercept_options.h"
 
 #define ARGC(a) ((int)(sizeof(a) / sizeof((a)[0])) - 1)
 

@@ -27,10 +27,10 @@
 
 #include <cmocka.h>
 
-#include "loop.h"
+#include "lib/runtime/loop.h"
 #include "netns_fixture.h"
-#include "packet.h"
-#include "source.h"
+#include "lib/net/packet.h"
+#include "intercept/source/source.h"
 
 #define MARKER_PORT 9999	/* the last frame of each case goes to this port */
 

@@ -16,7 +16,7 @@
 
 #include <cmocka.h>
 
-#include "router.h"
+#include "intercept/router.h"
 
 static struct dp_addr v4(uint32_t host_order)
 {

@@ -19,7 +19,7 @@
 #include <cmocka.h>
 
 #include "server_fixture.h"
-#include "server_internal.h"
+#include "intercept/server_internal.h"
 #include "wire_client.h"
 
 #define STAT(f, name) ((f)->stats.values[ISTAT_##name])

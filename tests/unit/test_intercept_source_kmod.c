@@ -19,11 +19,11 @@
 
 #include <cmocka.h>
 
-#include "loop.h"
-#include "packet.h"
-#include "source.h"
-#include "source_kmod.h"
-#include "uapi/doppel.h"
+#include "lib/runtime/loop.h"
+#include "lib/net/packet.h"
+#include "intercept/source/source.h"
+#include "intercept/source/source_kmod.h"
+#include "include/uapi/doppel.h"
 
 #define FAMILY 0x1d
 

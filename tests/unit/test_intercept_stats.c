@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "intercept_stats.h"
+#include "intercept/intercept_stats.h"
 #include "unit_files.h"
 
 /* CLI.md, "Stats JSON keys of doppel-intercept". */

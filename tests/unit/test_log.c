@@ -19,7 +19,7 @@
 
 #include <cmocka.h>
 
-#include "log.h"
+#include "lib/runtime/log.h"
 #include "unit_files.h"
 
 /* ---- capturing stderr ---- */

@@ -16,7 +16,7 @@
 
 #include <cmocka.h>
 
-#include "loop.h"
+#include "lib/runtime/loop.h"
 #include "loop_fixture.h"
 
 /* ---- file events ---- */

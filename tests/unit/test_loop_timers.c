@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "loop.h"
+#include "lib/runtime/loop.h"
 #include "loop_fixture.h"
 
 /* ---- timers ---- */

@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "options.h"
+#include "lib/runtime/options.h"
 
 #define ERR_LEN 256
 

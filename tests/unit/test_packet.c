@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "packet.h"
+#include "lib/net/packet.h"
 #include "packet_samples.h"
 
 #define COPY(dst, src) do { \

@@ -11,8 +11,8 @@
 
 #include <string.h>
 
-#include "checksum.h"
-#include "packet.h"
+#include "lib/net/checksum.h"
+#include "lib/net/packet.h"
 #include "packet_random.h"
 #include "packet_samples.h"
 

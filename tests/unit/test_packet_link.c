@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "packet.h"
+#include "lib/net/packet.h"
 #include "packet_samples.h"
 
 static void expect_ok(enum link_type link, const uint8_t *buf, size_t len, struct packet *p)

@@ -1,5 +1,5 @@
 /*
- * test_pcap_live.c — lib/pcap_live.c, what both daemons' pcap code shares:
+ * test_pcap_live.c — lib/runtime/pcap_live.c, what both daemons' pcap code shares:
  *
  *   - the DLT mapping: the six link types packet_parse_link() reads, and a
  *     refusal for the others;
@@ -22,7 +22,7 @@
 #include <cmocka.h>
 
 #include "netns_fixture.h"
-#include "pcap_live.h"
+#include "lib/runtime/pcap_live.h"
 
 #define SLL_HEADER_LEN 16
 #define SLL2_HEADER_LEN 20

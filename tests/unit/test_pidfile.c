@@ -17,7 +17,7 @@
 
 #include <cmocka.h>
 
-#include "pidfile.h"
+#include "lib/runtime/pidfile.h"
 
 struct dir {
 	char path[64];

@@ -22,7 +22,7 @@
 
 #include <cmocka.h>
 
-#include "privileges.h"
+#include "lib/runtime/privileges.h"
 
 #define MAX_GROUPS 64
 

@@ -18,7 +18,7 @@
 
 #include <cmocka.h>
 
-#include "sd_notify.h"
+#include "lib/runtime/sd_notify.h"
 
 /* The receiving end, as systemd sets it up: SO_PASSCRED so that the
  * sender's pid arrives with each message. */

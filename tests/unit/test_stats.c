@@ -16,7 +16,7 @@
 
 #include <cmocka.h>
 
-#include "stats.h"
+#include "lib/runtime/stats.h"
 #include "unit_files.h"
 
 static const char *const names[] = { "a", "bb", "ccc" };

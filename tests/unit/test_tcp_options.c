@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "packet.h"
+#include "lib/net/packet.h"
 #include "packet_samples.h"
 
 static void parse_ok(const uint8_t *opt, size_t len, struct tcp_options *o)

@@ -1,5 +1,5 @@
 /*
- * test_utf8.c — UTF-8 checking and cleaning (lib/utf8.c): the well-formed
+ * test_utf8.c — UTF-8 checking and cleaning (lib/wire/utf8.c): the well-formed
  * ranges of RFC 3629 and the ill-formed sequences just outside them.
  */
 #include <stdarg.h>
@@ -9,7 +9,7 @@
 
 #include <string.h>
 
-#include "utf8.h"
+#include "lib/wire/utf8.h"
 
 static size_t valid(const char *s)
 {

@@ -17,8 +17,8 @@
 
 #include <cmocka.h>
 
-#include "loop.h"
-#include "watchdog.h"
+#include "lib/runtime/loop.h"
+#include "lib/runtime/watchdog.h"
 
 struct systemd {
 	int fd;

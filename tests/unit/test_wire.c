@@ -13,7 +13,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "wire.h"
+#include "lib/wire/wire.h"
 #include "wire_streams.h"
 
 /* Decode buf[0..len) fed whole into a fresh decoder; exactly one frame. */

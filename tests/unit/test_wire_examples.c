@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "wire.h"
+#include "lib/wire/wire.h"
 #include "wire_streams.h"
 
 #define DOC "docs/protocol.md"

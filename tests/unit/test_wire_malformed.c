@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "wire.h"
+#include "lib/wire/wire.h"
 #include "wire_streams.h"
 
 /* The valid frame each case starts from, after its prefix. */

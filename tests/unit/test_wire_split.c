@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "wire.h"
+#include "lib/wire/wire.h"
 #include "wire_streams.h"
 
 /* The copy side's stream: HELLO, routes of both families, heartbeats, an

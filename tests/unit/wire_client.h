@@ -10,8 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "loop.h"
-#include "wire.h"
+#include "lib/runtime/loop.h"
+#include "lib/wire/wire.h"
 
 #define WIRE_CLIENT_MAX_RECORDS 4096
 

@@ -1,6 +1,6 @@
 /*
  * wire_streams.c — valid frames and streams for the wire codec's tests.
- * Summary data is built by hand here (not with lib/packet.c): the codec
+ * Summary data is built by hand here (not with lib/net/packet.c): the codec
  * only needs IP headers to start right, and the tests stay independent of
  * the packet builder.
  */
@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "packet.h"
+#include "lib/net/packet.h"
 
 void stream_init(struct stream *s)
 {

@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "wire.h"
+#include "lib/wire/wire.h"
 
 /* A growing byte stream of frames; every append asserts the encoder worked. */
 struct stream {
