@@ -53,6 +53,9 @@ enum wire_role {
 /* Feature bits carried in HELLO. */
 #define WIRE_FEAT_IPV6		0x1	/* routes and summaries may be IPv6 */
 #define WIRE_FEAT_PAYLOAD_PREFIX 0x2	/* summaries may carry payload bytes */
+#define WIRE_FEAT_ROUTE_PAYLOAD	0x4	/* routes say how many payload bytes they want */
+#define WIRE_FEAT_ROUTE_4TUPLE	0x8	/* routes keyed by the whole 4-tuple */
+#define WIRE_PAYLOAD_ALL	0xffff	/* a route's payload wanted: the whole payload */
 
 #define WIRE_HELLO_LEN 16
 struct wire_hello {
