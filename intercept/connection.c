@@ -208,6 +208,9 @@ static bool handle_hello(struct connection *c, const struct wire_frame *f)
 	c->hello_received = true;
 	c->prefix = (hello.features & WIRE_FEAT_PAYLOAD_PREFIX) &&
 		    c->server->cfg.payload_prefix > 0;
+	/* We always announce it: the peer's bit decides (an old copy daemon
+	 * keeps the client address and port key). */
+	c->four_tuple = (hello.features & WIRE_FEAT_ROUTE_4TUPLE) != 0;
 	if (batch_init(&c->batch, &c->server->batches, hello.max_body, emit_summaries, c) < 0) {
 		connection_fail(c, WIRE_ERR_INTERNAL, "out of memory for the summaries batch");
 		return false;
@@ -221,8 +224,13 @@ static void add_route(struct connection *c, const struct wire_route *r)
 {
 	struct server *s = c->server;
 
-	switch (router_add(&s->router, &c->routes, &r->client, r->client_port,
-			   &r->target, r->target_port)) {
+	enum router_add_result added = c->four_tuple ?
+		router_add_4tuple(&s->router, &c->routes, &r->client, r->client_port,
+				  &r->target, r->target_port) :
+		router_add(&s->router, &c->routes, &r->client, r->client_port,
+			   &r->target, r->target_port);
+
+	switch (added) {
 	case ROUTER_ADDED:
 		istat_inc(s->stats, ISTAT_ROUTES_ADDED);
 		break;
@@ -256,7 +264,10 @@ static void handle_routes(struct connection *c, const struct wire_frame *f)
 			return;	/* validated by the decoder */
 		if (f->type == WIRE_ROUTE_ADD)
 			add_route(c, &r);
-		else if (router_del(&s->router, &c->routes, &r.client, r.client_port))
+		else if (c->four_tuple ?
+			 router_del_4tuple(&s->router, &c->routes, &r.client, r.client_port,
+					   &r.target, r.target_port) :
+			 router_del(&s->router, &c->routes, &r.client, r.client_port))
 			istat_inc(s->stats, ISTAT_ROUTES_DELETED);
 		else
 			istat_inc(s->stats, ISTAT_ROUTES_STALE_DELETES);
@@ -370,7 +381,7 @@ static bool send_hello(struct connection *c)
 	struct wire_hello hello = {
 		.version = WIRE_VERSION,
 		.role = WIRE_ROLE_INTERCEPT,
-		.features = WIRE_FEAT_IPV6 |
+		.features = WIRE_FEAT_IPV6 | WIRE_FEAT_ROUTE_4TUPLE |
 			    (c->server->cfg.payload_prefix ? WIRE_FEAT_PAYLOAD_PREFIX : 0),
 		.max_body = WIRE_MAX_BODY,
 	};

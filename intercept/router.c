@@ -40,20 +40,39 @@ uint64_t router_hash_default(const struct router_key *key, uint64_t seed)
 	 * the low bits. */
 	h = hash_mix64(h ^ word0);
 	h = hash_mix64(h ^ word1 ^ seed);
+	if (key->target.family == 0)
+		return h;	/* a 2-tuple key: what it always was */
+	memcpy(&word0, key->target.bytes, 8);
+	memcpy(&word1, key->target.bytes + 8, 8);
+	h = hash_mix64(h ^ word0 ^ ((uint64_t)key->target_port << 48));
+	h = hash_mix64(h ^ word1);
 	return h;
 }
 
-static void make_key(struct router_key *key, const struct dp_addr *client, uint16_t port)
+static void copy_addr(struct dp_addr *to, const struct dp_addr *from)
+{
+	to->family = from->family;
+	memcpy(to->bytes, from->bytes, from->family == AF_INET6 ? 16 : 4);
+}
+
+/* A 2-tuple key when target is NULL. */
+static void make_key(struct router_key *key, const struct dp_addr *client, uint16_t port,
+		     const struct dp_addr *target, uint16_t target_port)
 {
 	memset(key, 0, sizeof(*key));
-	key->client.family = client->family;
-	memcpy(key->client.bytes, client->bytes, client->family == AF_INET6 ? 16 : 4);
+	copy_addr(&key->client, client);
 	key->client_port = port;
+	if (target) {
+		copy_addr(&key->target, target);
+		key->target_port = target_port;
+	}
 }
 
 static bool key_equal(const struct router_key *a, const struct router_key *b)
 {
-	return a->client_port == b->client_port && dp_addr_equal(&a->client, &b->client);
+	return a->client_port == b->client_port && a->target_port == b->target_port &&
+	       a->target.family == b->target.family && dp_addr_equal(&a->client, &b->client) &&
+	       (a->target.family == 0 || dp_addr_equal(&a->target, &b->target));
 }
 
 int router_init_with_hash(struct router *r, uint64_t seed, router_hash_fn hash)
@@ -230,16 +249,14 @@ static void set_target(struct router_entry *e, const struct dp_addr *target, uin
 	}
 }
 
-enum router_add_result router_add(struct router *r, struct router_owner *o,
-				  const struct dp_addr *client, uint16_t client_port,
-				  const struct dp_addr *target, uint16_t target_port)
+static enum router_add_result add_key(struct router *r, struct router_owner *o,
+				      const struct router_key *key,
+				      const struct dp_addr *target, uint16_t target_port)
 {
-	struct router_key key;
 	bool found;
+	uint32_t hash = (uint32_t)r->hash(key, r->seed);
+	size_t slot = probe(r, key, hash, &found);
 
-	make_key(&key, client, client_port);
-	uint32_t hash = (uint32_t)r->hash(&key, r->seed);
-	size_t slot = probe(r, &key, hash, &found);
 	if (found) {
 		uint32_t index = r->slots[slot];
 		struct router_entry *e = &r->pool[index - 1];
@@ -257,19 +274,50 @@ enum router_add_result router_add(struct router *r, struct router_owner *o,
 	if ((r->count + 1) * 2 > r->slot_count) {
 		if (slots_grow(r) < 0)
 			return ROUTER_FULL;
-		slot = probe(r, &key, hash, &found);
+		slot = probe(r, key, hash, &found);
 	}
 	uint32_t index = entry_alloc(r);
 	if (index == 0)
 		return ROUTER_FULL;
 	struct router_entry *e = &r->pool[index - 1];
-	e->key = key;
+	e->key = *key;
 	e->hash = hash;
 	set_target(e, target, target_port);
 	owner_link(r, o, index);
 	r->slots[slot] = index;
 	r->count++;
+	if (key->target.family)
+		r->count_4tuple++;
 	return ROUTER_ADDED;
+}
+
+enum router_add_result router_add(struct router *r, struct router_owner *o,
+				  const struct dp_addr *client, uint16_t client_port,
+				  const struct dp_addr *target, uint16_t target_port)
+{
+	struct router_key key;
+
+	make_key(&key, client, client_port, NULL, 0);
+	return add_key(r, o, &key, target, target_port);
+}
+
+static bool is_target(const struct dp_addr *client, const struct dp_addr *target,
+		      uint16_t target_port)
+{
+	return target && target_port && target->family == client->family &&
+	       (target->family == AF_INET || target->family == AF_INET6);
+}
+
+enum router_add_result router_add_4tuple(struct router *r, struct router_owner *o,
+					 const struct dp_addr *client, uint16_t client_port,
+					 const struct dp_addr *target, uint16_t target_port)
+{
+	struct router_key key;
+
+	if (!is_target(client, target, target_port))
+		return ROUTER_FULL;
+	make_key(&key, client, client_port, target, target_port);
+	return add_key(r, o, &key, target, target_port);
 }
 
 /* Take the entry at pool index out of the table and its owner's chain. */
@@ -282,30 +330,50 @@ static void entry_remove(struct router *r, uint32_t index)
 		i = (i + 1) & slot_mask(r);
 	slot_remove(r, i);
 	owner_unlink(r, index);
+	if (e->key.target.family)
+		r->count_4tuple--;
 	entry_free(r, index);
 	r->count--;
 }
 
 /* The pool index + 1 of the route with this key, or 0. */
-static uint32_t find(const struct router *r, const struct dp_addr *client, uint16_t client_port)
+static uint32_t find(const struct router *r, const struct router_key *key)
 {
-	struct router_key key;
 	bool found;
+	size_t slot = probe(r, key, (uint32_t)r->hash(key, r->seed), &found);
 
-	make_key(&key, client, client_port);
-	size_t slot = probe(r, &key, (uint32_t)r->hash(&key, r->seed), &found);
 	return found ? r->slots[slot] : 0;
 }
 
-int router_del(struct router *r, struct router_owner *o,
-	       const struct dp_addr *client, uint16_t client_port)
+static int del_key(struct router *r, struct router_owner *o, const struct router_key *key)
 {
-	uint32_t index = find(r, client, client_port);
+	uint32_t index = find(r, key);
 
 	if (index == 0 || r->pool[index - 1].owner != o)
 		return 0;
 	entry_remove(r, index);
 	return 1;
+}
+
+int router_del(struct router *r, struct router_owner *o,
+	       const struct dp_addr *client, uint16_t client_port)
+{
+	struct router_key key;
+
+	make_key(&key, client, client_port, NULL, 0);
+	return del_key(r, o, &key);
+}
+
+int router_del_4tuple(struct router *r, struct router_owner *o,
+		      const struct dp_addr *client, uint16_t client_port,
+		      const struct dp_addr *target, uint16_t target_port)
+{
+	struct router_key key;
+
+	if (!is_target(client, target, target_port))
+		return 0;
+	make_key(&key, client, client_port, target, target_port);
+	return del_key(r, o, &key);
 }
 
 size_t router_del_owner(struct router *r, struct router_owner *o)
@@ -323,8 +391,21 @@ struct router_owner *router_lookup(const struct router *r,
 				   const struct dp_addr *destination, uint16_t destination_port,
 				   const struct dp_addr *source, uint16_t source_port)
 {
-	uint32_t index = find(r, destination, destination_port);
+	struct router_key key;
+	uint32_t index;
 
+	/* The 4-tuple route, the more specific, wins over a 2-tuple one
+	 * (an old copy daemon's route to the same client address and port). */
+	if (r->count_4tuple && is_target(destination, source, source_port)) {
+		make_key(&key, destination, destination_port, source, source_port);
+		index = find(r, &key);
+		if (index)
+			return r->pool[index - 1].owner;
+	}
+	if (r->count == r->count_4tuple)
+		return NULL;
+	make_key(&key, destination, destination_port, NULL, 0);
+	index = find(r, &key);
 	if (index == 0)
 		return NULL;
 	const struct router_entry *e = &r->pool[index - 1];

@@ -1,12 +1,16 @@
 /*
  * router.h — which copy daemon connection owns which session.
  *
- * One table for all connections, keyed by (family, client address, client
- * port): the destination of the target's responses (docs/protocol.md
- * section 7). Each route also remembers its target address and port; a
- * response is routed only when it comes from that target, so a stray packet
- * to the same client address and port from some other host is not fed to a
- * session it does not belong to.
+ * One table for all connections. A route is keyed either by (family,
+ * client address, client port), the destination of the target's responses,
+ * or — for connections where both sides announced ROUTE_4TUPLE — by the
+ * whole 4-tuple, client and target (docs/protocol.md section 7). A 2-tuple
+ * route also remembers its target address and port; a response is routed
+ * only when it comes from that target, so a stray packet to the same client
+ * address and port from some other host is not fed to a session it does not
+ * belong to. The two kinds live side by side: a lookup tries the 4-tuple
+ * key first (the more specific), then the 2-tuple key, and skips a probe
+ * when no route of that kind exists.
  *
  * Open addressing with linear probing and backward-shift deletion (no
  * tombstones), hashed with a random per-process seed so that clients cannot
@@ -29,9 +33,10 @@ struct router_owner {
 	size_t count;		/* routes it owns */
 };
 
+/* target is all zero (family 0, port 0) in a 2-tuple key. */
 struct router_key {
-	struct dp_addr client;
-	uint16_t client_port;
+	struct dp_addr client, target;
+	uint16_t client_port, target_port;
 };
 
 /* The hard cap on routes: 16 Mi entries, about 1 GiB of table and pool.
@@ -49,6 +54,7 @@ struct router {
 	size_t pool_cap, pool_used;	/* pool_used: entries ever handed out */
 	uint32_t free_first;		/* pool index + 1 of a free entry, 0 = none */
 	size_t count;			/* live routes */
+	size_t count_4tuple;		/* of those, keyed by the 4-tuple */
 	uint64_t seed;
 	router_hash_fn hash;
 };
@@ -82,6 +88,18 @@ enum router_add_result router_add(struct router *r, struct router_owner *o,
  * did not exist or belongs to another owner (a stale delete). */
 int router_del(struct router *r, struct router_owner *o,
 	       const struct dp_addr *client, uint16_t client_port);
+
+/* The same keyed by the whole 4-tuple (ROUTE_4TUPLE): routes with one
+ * client address and port and different targets coexist, and a delete
+ * removes only the route with that 4-tuple. target must be an address
+ * (IPv4 or IPv6, the client's family) and target_port not 0; ROUTER_FULL
+ * otherwise. */
+enum router_add_result router_add_4tuple(struct router *r, struct router_owner *o,
+					 const struct dp_addr *client, uint16_t client_port,
+					 const struct dp_addr *target, uint16_t target_port);
+int router_del_4tuple(struct router *r, struct router_owner *o,
+		      const struct dp_addr *client, uint16_t client_port,
+		      const struct dp_addr *target, uint16_t target_port);
 /* Remove every route o owns; returns how many. */
 size_t router_del_owner(struct router *r, struct router_owner *o);
 

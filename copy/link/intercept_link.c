@@ -119,7 +119,7 @@ static void link_connected(struct link *link)
 	struct wire_hello hello = {
 		.version = WIRE_VERSION,
 		.role = WIRE_ROLE_COPY,
-		.features = WIRE_FEAT_IPV6 | WIRE_FEAT_PAYLOAD_PREFIX,
+		.features = WIRE_FEAT_IPV6 | WIRE_FEAT_PAYLOAD_PREFIX | WIRE_FEAT_ROUTE_4TUPLE,
 		.max_body = WIRE_MAX_BODY,
 	};
 	uint8_t frame[WIRE_HEADER_LEN + WIRE_HELLO_LEN];

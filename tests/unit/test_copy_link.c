@@ -64,6 +64,7 @@ static void test_hello_exchange(void **state)
 	assert_int_equal(fx->fake.hello.role, WIRE_ROLE_COPY);
 	assert_int_equal(fx->fake.hello.max_body, WIRE_MAX_BODY);
 	assert_true(fx->fake.hello.features & WIRE_FEAT_IPV6);
+	assert_true(fx->fake.hello.features & WIRE_FEAT_ROUTE_4TUPLE);
 	assert_int_equal(fx->up_count, 1);
 	intercept_links_status(fx->links, 0, &status);
 	assert_int_equal(status.state, LINK_READY);

@@ -3,7 +3,9 @@
  * owners, delete (own and stale), an owner's close, the target check on
  * lookup, IPv6, probe chains under forced collisions (every key in one
  * chain, deletions from its middle), a random workload checked against a
- * plain model, and a million routes.
+ * plain model, and a million routes. Routes keyed by the whole 4-tuple
+ * (ROUTE_4TUPLE): two targets for one client address and port, deletes of
+ * the exact 4-tuple only, and 4-tuple and 2-tuple routes side by side.
  */
 #include <setjmp.h>
 #include <stdbool.h>
@@ -342,6 +344,108 @@ static void test_million_routes(void **state)
 	free(owners);
 }
 
+/* ROUTE_4TUPLE: one client address and port replayed to two targets by two
+ * owners; each target's answers go to its own owner, a delete removes only
+ * its own 4-tuple, and a route to a third target is no answer to either. */
+static void test_4tuple_two_targets_coexist(void **state)
+{
+	struct router r;
+	struct router_owner a, b;
+	struct dp_addr c = CLIENT(1), t1 = v4(0xc6130001u), t2 = v4(0xc6130002u),
+		       t3 = v4(0xc6130003u);
+
+	router_owner_init(&a);
+	router_owner_init(&b);
+	assert_int_equal(router_init(&r), 0);
+	assert_int_equal(router_add_4tuple(&r, &a, &c, 4000, &t1, 80), ROUTER_ADDED);
+	assert_int_equal(router_add_4tuple(&r, &b, &c, 4000, &t2, 80), ROUTER_ADDED);
+	/* the same 4-tuple again from a: an update; from b: a move */
+	assert_int_equal(router_add_4tuple(&r, &a, &c, 4000, &t1, 80), ROUTER_UPDATED);
+	assert_int_equal(r.count, 2);
+	assert_int_equal(r.count_4tuple, 2);
+	assert_ptr_equal(router_lookup(&r, &c, 4000, &t1, 80), &a);
+	assert_ptr_equal(router_lookup(&r, &c, 4000, &t2, 80), &b);
+	assert_null(router_lookup(&r, &c, 4000, &t3, 80));
+	assert_null(router_lookup(&r, &c, 4000, &t1, 81));	/* another port of t1 */
+	assert_null(router_lookup(&r, &c, 4001, &t1, 80));
+	/* a's delete of b's 4-tuple is stale; of its own, done */
+	assert_int_equal(router_del_4tuple(&r, &a, &c, 4000, &t2, 80), 0);
+	assert_int_equal(router_del_4tuple(&r, &a, &c, 4000, &t1, 81), 0);
+	assert_int_equal(router_del(&r, &a, &c, 4000), 0);	/* not a 2-tuple route */
+	assert_int_equal(router_del_4tuple(&r, &a, &c, 4000, &t1, 80), 1);
+	assert_null(router_lookup(&r, &c, 4000, &t1, 80));
+	assert_ptr_equal(router_lookup(&r, &c, 4000, &t2, 80), &b);
+	assert_int_equal(router_add_4tuple(&r, &a, &c, 4000, &t2, 80), ROUTER_MOVED);
+	assert_ptr_equal(router_lookup(&r, &c, 4000, &t2, 80), &a);
+	assert_int_equal(b.count, 0);
+	/* a target of another family or port 0 is no 4-tuple */
+	struct dp_addr t6 = v6(2);
+	assert_int_equal(router_add_4tuple(&r, &a, &c, 4000, &t6, 80), ROUTER_FULL);
+	assert_int_equal(router_add_4tuple(&r, &a, &c, 4000, &t1, 0), ROUTER_FULL);
+	assert_int_equal(router_del_owner(&r, &a), 1);
+	assert_int_equal(r.count, 0);
+	assert_int_equal(r.count_4tuple, 0);
+	router_free(&r);
+}
+
+/* An old copy daemon (2-tuple key) and a new one (4-tuple) on one
+ * intercept: the 4-tuple route wins for its target, the 2-tuple route
+ * still serves its own, and removing either leaves the other. */
+static void test_4tuple_and_2tuple_side_by_side(void **state)
+{
+	struct router r;
+	struct router_owner old, new;
+	struct dp_addr c6 = v6(1), t6a = v6(0x100), t6b = v6(0x200);
+
+	router_owner_init(&old);
+	router_owner_init(&new);
+	assert_int_equal(router_init(&r), 0);
+	assert_int_equal(router_add(&r, &old, &c6, 5555, &t6a, 443), ROUTER_ADDED);
+	assert_int_equal(router_add_4tuple(&r, &new, &c6, 5555, &t6b, 443), ROUTER_ADDED);
+	assert_ptr_equal(router_lookup(&r, &c6, 5555, &t6a, 443), &old);
+	assert_ptr_equal(router_lookup(&r, &c6, 5555, &t6b, 443), &new);
+	/* the 4-tuple for the old one's own target too: more specific, wins */
+	assert_int_equal(router_add_4tuple(&r, &new, &c6, 5555, &t6a, 443), ROUTER_ADDED);
+	assert_ptr_equal(router_lookup(&r, &c6, 5555, &t6a, 443), &new);
+	assert_int_equal(router_del_4tuple(&r, &new, &c6, 5555, &t6a, 443), 1);
+	assert_ptr_equal(router_lookup(&r, &c6, 5555, &t6a, 443), &old);
+	assert_int_equal(router_del(&r, &old, &c6, 5555), 1);
+	assert_null(router_lookup(&r, &c6, 5555, &t6a, 443));
+	assert_ptr_equal(router_lookup(&r, &c6, 5555, &t6b, 443), &new);
+	assert_int_equal(r.count, 1);
+	assert_int_equal(r.count_4tuple, 1);
+	router_free(&r);
+}
+
+/* 4-tuple keys that differ only in the target, all in one probe chain:
+ * each is found, and deletes from the chain's middle keep the rest. */
+static void test_4tuple_collisions(void **state)
+{
+	enum { N = 300 };
+	struct router r;
+	struct router_owner a;
+	struct dp_addr c = CLIENT(7);
+
+	router_owner_init(&a);
+	assert_int_equal(router_init_with_hash(&r, 0, constant_hash), 0);
+	for (uint32_t i = 0; i < N; i++) {
+		struct dp_addr t = v4(0xc6130000u + i);
+		assert_int_equal(router_add_4tuple(&r, &a, &c, 9000, &t, (uint16_t)(80 + i % 3)),
+				 ROUTER_ADDED);
+	}
+	for (uint32_t i = 0; i < N; i += 2) {
+		struct dp_addr t = v4(0xc6130000u + i);
+		assert_int_equal(router_del_4tuple(&r, &a, &c, 9000, &t, (uint16_t)(80 + i % 3)), 1);
+	}
+	for (uint32_t i = 0; i < N; i++) {
+		struct dp_addr t = v4(0xc6130000u + i);
+		assert_ptr_equal(router_lookup(&r, &c, 9000, &t, (uint16_t)(80 + i % 3)),
+				 i % 2 ? &a : NULL);
+	}
+	assert_int_equal(router_del_owner(&r, &a), N / 2);
+	router_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -354,6 +458,9 @@ int main(void)
 		cmocka_unit_test(test_collisions_wrapping),
 		cmocka_unit_test(test_random_against_model),
 		cmocka_unit_test(test_million_routes),
+		cmocka_unit_test(test_4tuple_two_targets_coexist),
+		cmocka_unit_test(test_4tuple_and_2tuple_side_by_side),
+		cmocka_unit_test(test_4tuple_collisions),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -3,8 +3,9 @@
  * 127.0.0.1 speaking lib/wire: the HELLO exchange, routes, summaries
  * routed to the owning connection only, unrouted responses counted, a
  * malformed frame closing only its own connection (ERROR and a log line),
- * ROUTE_DEL and stale deletes, a closed connection's routes removed, IPv6, and
- * the -x allowlist.
+ * ROUTE_DEL and stale deletes, a closed connection's routes removed, IPv6, the
+ * -x allowlist, and ROUTE_4TUPLE (routes keyed by the 4-tuple with peers
+ * that announce it, by client address and port with those that do not).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -57,6 +58,7 @@ static void test_hello_exchange(void **state)
 	assert_int_equal(rc.client.hello.version, WIRE_VERSION);
 	assert_int_equal(rc.client.hello.role, WIRE_ROLE_INTERCEPT);
 	assert_true(rc.client.hello.features & WIRE_FEAT_IPV6);
+	assert_true(rc.client.hello.features & WIRE_FEAT_ROUTE_4TUPLE);
 	/* no payload prefix configured: the feature is not offered */
 	assert_false(rc.client.hello.features & WIRE_FEAT_PAYLOAD_PREFIX);
 	assert_int_equal(rc.client.hello.max_body, WIRE_MAX_BODY);
@@ -303,6 +305,76 @@ static void test_ipv6_route_and_summary(void **state)
 	fixture_server_stop(&f);
 }
 
+static bool routes_and_hellos(struct server_fixture *f, void *arg)
+{
+	struct two_counts *t = arg;
+
+	return t->a->frames[WIRE_HELLO] && t->b->frames[WIRE_HELLO] &&
+	       STAT(f, ROUTES_ACTIVE) + STAT(f, ROUTES_MOVED) >= t->want_a;
+}
+
+/* Two copy daemons that announce ROUTE_4TUPLE replay one client address
+ * and port to two targets: both routes stand and each gets its target's
+ * answers. Two that do not announce it: the second ROUTE_ADD moves the
+ * route (the 2-tuple key of version 1 peers), and its deletes by another
+ * target still remove it. */
+static void test_4tuple_routes_only_when_announced(void **state)
+{
+	struct server_fixture f;
+	struct wire_client a, b;
+
+	for (int announce = 1; announce >= 0; announce--) {
+		uint32_t feat = WIRE_FEAT_IPV6 | (announce ? WIRE_FEAT_ROUTE_4TUPLE : 0);
+
+		fixture_server_init(&f);
+		fixture_server_start(&f);
+		wire_client_connect(&a, f.loop, server_port(f.server), true, false);
+		wire_client_connect(&b, f.loop, server_port(f.server), true, false);
+		wire_client_send_hello(&a, feat);
+		wire_client_send_hello(&b, feat);
+		wire_client_send_route(&a, WIRE_ROUTE_ADD, "198.18.0.1", 40000, "198.19.0.1", 80);
+		struct stat_wait first = { ISTAT_ROUTES_ADDED, 1 };
+		fixture_run_until(&f, fixture_stat_reached, &first);
+		wire_client_send_route(&b, WIRE_ROUTE_ADD, "198.18.0.1", 40000, "198.19.0.2", 80);
+		struct two_counts in = { &a, &b, 2, 0 };
+		fixture_run_until(&f, routes_and_hellos, &in);
+		fixture_deliver(&f, "198.19.0.1", 80, "198.18.0.1", 40000, 11);
+		fixture_deliver(&f, "198.19.0.2", 80, "198.18.0.1", 40000, 22);
+		if (announce) {
+			assert_int_equal(server_route_count(f.server), 2);
+			assert_int_equal(STAT(&f, ROUTES_MOVED), 0);
+			struct two_counts want = { &a, &b, 1, 1 };
+			fixture_run_until(&f, records_arrived, &want);
+			assert_int_equal(a.records[0].payload_len, 11);
+			assert_int_equal(b.records[0].payload_len, 22);
+			assert_int_equal(STAT(&f, SUMMARIES_UNROUTED), 0);
+			/* a ROUTE_DEL names its 4-tuple: b's delete of a's target is stale */
+			wire_client_send_route(&b, WIRE_ROUTE_DEL, "198.18.0.1", 40000,
+					       "198.19.0.1", 80);
+			struct stat_wait stale = { ISTAT_ROUTES_STALE_DELETES, 1 };
+			fixture_run_until(&f, fixture_stat_reached, &stale);
+			assert_int_equal(server_route_count(f.server), 2);
+		} else {
+			assert_int_equal(server_route_count(f.server), 1);
+			assert_int_equal(STAT(&f, ROUTES_MOVED), 1);
+			struct two_counts want = { &b, NULL, 1, 0 };
+			fixture_run_until(&f, records_arrived, &want);
+			assert_int_equal(b.records[0].payload_len, 22);
+			assert_int_equal(a.record_count, 0);
+			/* the old target now answers for nobody */
+			assert_int_equal(STAT(&f, SUMMARIES_UNROUTED), 1);
+			wire_client_send_route(&b, WIRE_ROUTE_DEL, "198.18.0.1", 40000,
+					       "198.19.0.9", 80);
+			size_t none = 0;
+			fixture_run_until(&f, route_count_is, &none);
+		}
+		assert_true(fixture_logged(&f, "hello", announce ? "features 0x9" : "features 0x1"));
+		wire_client_close(&a);
+		wire_client_close(&b);
+		fixture_server_stop(&f);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -314,6 +386,7 @@ int main(void)
 		cmocka_unit_test(test_allowlist_refuses_others),
 		cmocka_unit_test(test_allowlist_admits_listed),
 		cmocka_unit_test(test_ipv6_route_and_summary),
+		cmocka_unit_test(test_4tuple_routes_only_when_announced),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
