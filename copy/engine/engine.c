@@ -67,7 +67,7 @@ struct engine *engine_new(const struct engine_config *cfg, const struct engine_s
 		e->cfg.rto_initial_ms = 1;
 	if (e->cfg.rto_max_ms < e->cfg.rto_min_ms)
 		e->cfg.rto_max_ms = e->cfg.rto_min_ms;
-	deadline_heap_init(&e->timers);
+	heap_init(&e->timers);
 	if (session_table_init(&e->table, cfg->hash_seed) < 0) {
 		free(e);
 		return NULL;
@@ -83,7 +83,7 @@ void engine_free(struct engine *e)
 		session_release(e, session_from_timer(e->timers.items[i]));
 	session_successors_free(e);
 	session_free_graveyard(e);
-	deadline_heap_free(&e->timers);
+	heap_free(&e->timers);
 	session_table_free(&e->table);
 	refused_keys_free(&e->refused);
 	free(e);
@@ -149,9 +149,9 @@ void engine_target_packet(struct engine *e, uint64_t now_ms, const struct packet
 
 void engine_tick(struct engine *e, uint64_t now_ms)
 {
-	struct deadline_node *n;
+	struct heap_node *n;
 
-	while ((n = deadline_heap_top(&e->timers)) && n->when <= now_ms) {
+	while ((n = heap_top(&e->timers)) && n->key <= now_ms) {
 		struct session *s = session_from_timer(n);
 
 		session_on_timer(e, s, now_ms);
@@ -163,9 +163,9 @@ void engine_tick(struct engine *e, uint64_t now_ms)
 
 uint64_t engine_next_deadline(const struct engine *e)
 {
-	const struct deadline_node *n = deadline_heap_top(&e->timers);
+	const struct heap_node *n = heap_top(&e->timers);
 
-	return n ? n->when : UINT64_MAX;
+	return n ? n->key : UINT64_MAX;
 }
 
 /* End the session of k, if there is one, and settle what that released. */

@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "copy/engine/deadline_heap.h"
+#include "lib/net/heap.h"
 #include "copy/engine/engine.h"
 #include "copy/engine/refused_keys.h"
 #include "copy/engine/session_pacing.h"
@@ -57,7 +57,7 @@ enum {
 struct session {
 	struct session_key key;
 	struct session *hash_next;	/* session_table chain; graveyard link once ended */
-	struct deadline_node timer;	/* the earliest of the deadlines below */
+	struct heap_node timer;	/* the earliest of the deadlines below */
 	struct session_stream *stream;	/* NULL while no client data is held */
 	struct session_successor *successor;	/* a new connection on the key waiting
 						 * for this one to end; NULL: none */
@@ -113,7 +113,7 @@ struct engine {
 	struct engine_sink sink;
 	struct engine_counters counters;
 	struct session_table table;
-	struct deadline_heap timers;
+	struct heap timers;
 	struct session *graveyard;	/* ended, freed when the engine call returns */
 	struct refused_keys refused;	/* so a refused session is counted once */
 	struct session_successor *successors_ready;	/* their old session ended: start
@@ -138,7 +138,7 @@ static inline bool session_ended(const struct session *s)
 	return s->state == STATE_CLOSED;
 }
 
-static inline struct session *session_from_timer(struct deadline_node *n)
+static inline struct session *session_from_timer(struct heap_node *n)
 {
 	return (struct session *)((char *)n - offsetof(struct session, timer));
 }

@@ -43,8 +43,8 @@ struct session *session_create(struct engine *e, uint64_t now, const struct sess
 	s->state = STATE_SYN_SENT;
 	s->rto = e->cfg.rto_initial_ms;
 	s->last_client_ms = s->last_target_ms = now;
-	s->timer.when = UINT64_MAX;
-	if (deadline_heap_push(&e->timers, &s->timer) < 0) {
+	s->timer.key = UINT64_MAX;
+	if (heap_push(&e->timers, &s->timer) < 0) {
 		free(s);
 		count_refused(e, now, k, &e->counters.sessions_refused_memory);
 		return NULL;
@@ -52,7 +52,7 @@ struct session *session_create(struct engine *e, uint64_t now, const struct sess
 	/* The route goes first: a SYN whose answer intercept cannot route
 	 * would reach the target and leave it a half-open connection. */
 	if (e->sink.route_add(e->sink.ctx, &s->key) < 0) {
-		deadline_heap_remove(&e->timers, &s->timer);
+		heap_remove(&e->timers, &s->timer);
 		free(s);
 		count_refused(e, now, k, &e->counters.sessions_refused_route);
 		return NULL;
@@ -86,7 +86,7 @@ void session_finish(struct engine *e, struct session *s, enum engine_end_reason 
 		session_send_reset(e, s);
 	s->state = session_state_next(s->state, EVENT_END);
 	session_table_remove(&e->table, s);
-	deadline_heap_remove(&e->timers, &s->timer);
+	heap_remove(&e->timers, &s->timer);
 	release_stream(e, s);
 	session_successor_detach(e, s, reason);
 	e->sink.route_del(e->sink.ctx, &s->key);

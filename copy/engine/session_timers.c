@@ -55,8 +55,8 @@ void session_reschedule(struct engine *e, struct session *s, uint64_t now)
 	 * whatever it is, it runs on the next millisecond. */
 	if (d <= now)
 		d = now + 1;
-	if (d != s->timer.when)
-		deadline_heap_update(&e->timers, &s->timer, d);
+	if (d != s->timer.key)
+		heap_update(&e->timers, &s->timer, d);
 }
 
 void session_on_timer(struct engine *e, struct session *s, uint64_t now)

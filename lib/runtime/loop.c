@@ -10,6 +10,8 @@
  */
 #include "lib/runtime/loop.h"
 
+#include "lib/net/heap.h"
+
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
@@ -24,7 +26,7 @@
 #define LOOP_BATCH 64		/* events taken per epoll_wait */
 #define LOOP_FILES_MIN 64	/* first size of the fd table */
 #define LOOP_TIMERS_MIN 16	/* first size of the timer tables */
-#define TIMER_NOT_QUEUED UINT32_MAX
+#define NO_FREE_SLOT UINT32_MAX
 
 /* One watched fd. registration tells a stale epoll event (for an fd that
  * was removed, and perhaps re-added, earlier in the same batch) from a
@@ -38,14 +40,14 @@ struct loop_file {
 
 /* A timer slot. The id handed out is generation << 32 | (slot + 1); the
  * generation changes whenever the slot is freed, so an old id (fired or
- * cancelled) never matches the slot's next tenant. */
+ * cancelled) never matches the slot's next tenant. The heap node's key is
+ * the deadline and its tie the creation order, so equal deadlines fire
+ * FIFO. */
 struct loop_timer {
-	uint64_t when_ms;
-	uint64_t order;		/* creation order: equal deadlines fire FIFO */
+	struct heap_node node;	/* in the loop's heap while armed */
 	loop_timer_fn fn;
 	void *arg;
 	uint32_t generation;
-	uint32_t heap_index;	/* position in heap[], or TIMER_NOT_QUEUED */
 	uint32_t next_free;	/* free-list link while the slot is unused */
 };
 
@@ -65,10 +67,9 @@ struct loop {
 	uint32_t next_registration;
 
 	struct loop_timer *timers;	/* slots, addressed by id */
-	uint32_t *heap;			/* slot numbers, earliest deadline first */
-	uint32_t timers_len;		/* slots allocated (heap[] has as many) */
-	uint32_t heap_len;
-	uint32_t free_head;		/* first unused slot, or TIMER_NOT_QUEUED */
+	struct heap heap;		/* armed timers, earliest deadline first */
+	uint32_t timers_len;		/* slots allocated */
+	uint32_t free_head;		/* first unused slot, or NO_FREE_SLOT */
 	uint64_t next_order;
 
 	int signal_fd;
@@ -103,7 +104,8 @@ struct loop *loop_new(void)
 	}
 	l->signal_fd = -1;
 	sigemptyset(&l->signal_mask);
-	l->free_head = TIMER_NOT_QUEUED;
+	l->free_head = NO_FREE_SLOT;
+	heap_init(&l->heap);
 	l->now_ms = loop_clock_ms();
 	return l;
 }
@@ -119,7 +121,7 @@ void loop_free(struct loop *l)
 	close(l->epoll_fd);
 	free(l->files);
 	free(l->timers);
-	free(l->heap);
+	heap_free(&l->heap);
 	free(l);
 }
 
@@ -268,53 +270,9 @@ static void dispatch_files(struct loop *l, const struct epoll_event *evs, int n)
 
 /* ---- timers ---- */
 
-static bool timer_before(const struct loop *l, uint32_t a, uint32_t b)
+static struct loop_timer *timer_of(struct heap_node *n)
 {
-	const struct loop_timer *ta = &l->timers[a], *tb = &l->timers[b];
-
-	if (ta->when_ms != tb->when_ms)
-		return ta->when_ms < tb->when_ms;
-	return ta->order < tb->order;
-}
-
-static void heap_place(struct loop *l, uint32_t index, uint32_t slot)
-{
-	l->heap[index] = slot;
-	l->timers[slot].heap_index = index;
-}
-
-static void heap_sift_up(struct loop *l, uint32_t index)
-{
-	uint32_t slot = l->heap[index];
-
-	while (index > 0) {
-		uint32_t parent = (index - 1) / 2;
-
-		if (!timer_before(l, slot, l->heap[parent]))
-			break;
-		heap_place(l, index, l->heap[parent]);
-		index = parent;
-	}
-	heap_place(l, index, slot);
-}
-
-static void heap_sift_down(struct loop *l, uint32_t index)
-{
-	uint32_t slot = l->heap[index];
-
-	for (;;) {
-		uint32_t child = 2 * index + 1;
-
-		if (child >= l->heap_len)
-			break;
-		if (child + 1 < l->heap_len && timer_before(l, l->heap[child + 1], l->heap[child]))
-			child++;
-		if (!timer_before(l, l->heap[child], slot))
-			break;
-		heap_place(l, index, l->heap[child]);
-		index = child;
-	}
-	heap_place(l, index, slot);
+	return (struct loop_timer *)((char *)n - offsetof(struct loop_timer, node));
 }
 
 /* Take the timer in slot out of the heap and return the slot to the free
@@ -322,40 +280,33 @@ static void heap_sift_down(struct loop *l, uint32_t index)
 static void timer_release(struct loop *l, uint32_t slot)
 {
 	struct loop_timer *t = &l->timers[slot];
-	uint32_t index = t->heap_index;
-	uint32_t last = l->heap[--l->heap_len];
 
-	if (index != l->heap_len) {
-		heap_place(l, index, last);
-		if (index > 0 && timer_before(l, last, l->heap[(index - 1) / 2]))
-			heap_sift_up(l, index);
-		else
-			heap_sift_down(l, index);
-	}
-	t->heap_index = TIMER_NOT_QUEUED;
+	heap_remove(&l->heap, &t->node);
 	t->generation++;
 	t->next_free = l->free_head;
 	l->free_head = slot;
 }
 
+/* Double the slot table. It is copied, not realloc'ed, so the heap can be
+ * pointed from the old nodes to the new ones before the old are freed. */
 static int timers_grow(struct loop *l)
 {
 	uint32_t len = l->timers_len ? l->timers_len * 2 : LOOP_TIMERS_MIN;
 	struct loop_timer *timers;
-	uint32_t *heap;
 
 	if (l->timers_len >= UINT32_MAX / 4)
 		return -1;
-	timers = realloc(l->timers, len * sizeof(*timers));
+	timers = malloc(len * sizeof(*timers));
 	if (!timers)
 		return -1;
+	if (l->timers_len) {
+		memcpy(timers, l->timers, l->timers_len * sizeof(*timers));
+		heap_rebase(&l->heap, l->timers, timers);
+	}
+	free(l->timers);
 	l->timers = timers;
-	heap = realloc(l->heap, len * sizeof(*heap));
-	if (!heap)
-		return -1;
-	l->heap = heap;
 	for (uint32_t slot = len; slot-- > l->timers_len;) {
-		timers[slot] = (struct loop_timer){ .heap_index = TIMER_NOT_QUEUED,
+		timers[slot] = (struct loop_timer){ .node.index = HEAP_NOT_QUEUED,
 						    .next_free = l->free_head };
 		l->free_head = slot;
 	}
@@ -373,17 +324,18 @@ uint64_t loop_timer_add(struct loop *l, uint64_t delay_ms, loop_timer_fn fn, voi
 	/* Outside loop_run the cached time may be old: set-up can take a while. */
 	if (!l->running)
 		l->now_ms = loop_clock_ms();
-	if (l->free_head == TIMER_NOT_QUEUED && timers_grow(l) < 0)
+	if (l->free_head == NO_FREE_SLOT && timers_grow(l) < 0)
 		return 0;
 	slot = l->free_head;
 	t = &l->timers[slot];
+	t->node.key = l->now_ms + delay_ms < l->now_ms ? UINT64_MAX : l->now_ms + delay_ms;
+	t->node.tie = l->next_order;
+	if (heap_push(&l->heap, &t->node) < 0)
+		return 0;	/* the slot stays free */
 	l->free_head = t->next_free;
-	t->when_ms = l->now_ms + delay_ms < l->now_ms ? UINT64_MAX : l->now_ms + delay_ms;
-	t->order = l->next_order++;
+	l->next_order++;
 	t->fn = fn;
 	t->arg = arg;
-	l->heap[l->heap_len] = slot;
-	heap_sift_up(l, l->heap_len++);
 	return (uint64_t)t->generation << 32 | (slot + 1);
 }
 
@@ -394,7 +346,7 @@ void loop_timer_cancel(struct loop *l, uint64_t timer_id)
 
 	if ((uint32_t)timer_id == 0 || slot >= l->timers_len)
 		return;
-	if (l->timers[slot].heap_index == TIMER_NOT_QUEUED ||
+	if (!heap_queued(&l->timers[slot].node) ||
 	    l->timers[slot].generation != generation)
 		return;
 	timer_release(l, slot);
@@ -406,10 +358,11 @@ void loop_timer_cancel(struct loop *l, uint64_t timer_id)
 static void dispatch_timers(struct loop *l)
 {
 	uint64_t pass_end = l->next_order;
+	struct heap_node *n;
 
-	while (l->heap_len > 0 && !l->stop) {
-		uint32_t slot = l->heap[0];
-		struct loop_timer *t = &l->timers[slot];
+	while ((n = heap_top(&l->heap)) && !l->stop) {
+		struct loop_timer *t = timer_of(n);
+		uint32_t slot = (uint32_t)(t - l->timers);
 		uint64_t id = (uint64_t)t->generation << 32 | (slot + 1);
 		loop_timer_fn fn = t->fn;
 		void *arg = t->arg;
@@ -417,7 +370,7 @@ static void dispatch_timers(struct loop *l)
 		/* The heap is ordered by (deadline, order), and a timer added
 		 * in this pass is due no earlier than now_ms, so once the top
 		 * is not fireable nothing behind it is. */
-		if (t->when_ms > l->now_ms || t->order >= pass_end)
+		if (n->key > l->now_ms || n->tie >= pass_end)
 			break;
 		timer_release(l, slot);	/* first, so cancelling id is a no-op */
 		fn(l, id, arg);
@@ -428,11 +381,12 @@ static void dispatch_timers(struct loop *l)
  * one is already due, -1 (forever) with no timer at all. */
 static int sleep_timeout(const struct loop *l)
 {
+	const struct heap_node *n = heap_top(&l->heap);
 	uint64_t now, when;
 
-	if (l->heap_len == 0)
+	if (!n)
 		return -1;
-	when = l->timers[l->heap[0]].when_ms;
+	when = n->key;
 	now = loop_clock_ms();
 	if (when <= now)
 		return 0;

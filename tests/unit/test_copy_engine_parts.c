@@ -1,7 +1,7 @@
 /*
- * The engine's parts on their own: the deadline heap against a brute-force
- * model, the stream buffer's reassembly and budget, the state machine's
- * transitions, and the session table through growth and removal.
+ * The engine's parts on their own: the stream buffer's reassembly and
+ * budget, the state machine's transitions, and the session table through
+ * growth and removal. (The deadline heap is lib/net/heap.h: test_heap.c.)
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,67 +11,10 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "copy/engine/deadline_heap.h"
 #include "copy/engine/engine_session.h"
 #include "copy/engine/session_state.h"
 #include "copy/engine/session_table.h"
 #include "copy/engine/stream_buffer.h"
-
-/* ---- deadline heap ---- */
-
-#define NODES 2000
-
-static uint64_t model_min(const struct deadline_node *nodes, const bool *in, size_t n)
-{
-	uint64_t m = UINT64_MAX;
-
-	for (size_t i = 0; i < n; i++)
-		if (in[i] && nodes[i].when < m)
-			m = nodes[i].when;
-	return m;
-}
-
-static void test_heap_matches_model(void **state)
-{
-	static struct deadline_node nodes[NODES];
-	static bool in[NODES];
-	struct deadline_heap h;
-	unsigned seed = 12345;
-
-	deadline_heap_init(&h);
-	for (int step = 0; step < 50000; step++) {
-		size_t i = (size_t)rand_r(&seed) % NODES;
-		uint64_t when = (uint64_t)rand_r(&seed) % 100000;
-
-		if (!in[i]) {
-			nodes[i].when = when;
-			assert_int_equal(deadline_heap_push(&h, &nodes[i]), 0);
-			in[i] = true;
-		} else if (rand_r(&seed) % 3 == 0) {
-			deadline_heap_remove(&h, &nodes[i]);
-			in[i] = false;
-		} else {
-			deadline_heap_update(&h, &nodes[i], when);
-		}
-		if (h.count)
-			assert_int_equal(deadline_heap_top(&h)->when, model_min(nodes, in, NODES));
-		else
-			assert_null(deadline_heap_top(&h));
-	}
-	/* Popping in order gives non-decreasing deadlines. */
-	{
-		uint64_t last = 0;
-
-		while (h.count) {
-			struct deadline_node *n = deadline_heap_top(&h);
-
-			assert_true(n->when >= last);
-			last = n->when;
-			deadline_heap_remove(&h, n);
-		}
-	}
-	deadline_heap_free(&h);
-}
 
 /* ---- stream buffer ---- */
 
@@ -269,7 +212,6 @@ static void test_table_grows_and_removes(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_heap_matches_model),
 		cmocka_unit_test(test_stream_reassembly),
 		cmocka_unit_test(test_stream_grows_and_compacts),
 		cmocka_unit_test(test_stream_pending_cap),

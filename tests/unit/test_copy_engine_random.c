@@ -363,7 +363,7 @@ static void check_invariants(const struct harness *h)
 		const struct session *s = session_from_timer(e->timers.items[i]);
 
 		assert_int_equal(s->timer.index, i);
-		assert_true(s->timer.when > h->now);
+		assert_true(s->timer.key > h->now);
 		if (s->stream)
 			held += stream_buffer_held(&s->stream->buf);
 		held += session_successor_bytes(s);	/* a held new connection's */
