@@ -85,10 +85,18 @@ static void test_pipelined_requests_go_at_once(void **state)
 	harness_init(&h);
 	harness_start(&h);
 	harness_establish(&h, &k, 65535);
+	/* Each request leaves as it is captured (none waits for the one
+	 * before to be answered): in order, each at its own sequence number. */
 	request(&h, &k, 0, 100, OACK);
+	harness_expect(&h, TCPF_ACK | TCPF_PSH, CISN + 1, TISN + 1, 100);
+	harness_expect_none(&h);
 	request(&h, &k, 100, 100, OACK);
+	harness_expect(&h, TCPF_ACK | TCPF_PSH, CISN + 101, TISN + 1, 100);
+	harness_expect_none(&h);
 	request(&h, &k, 200, 100, OACK);
-	assert_int_equal(harness_unread(&h), 3);
+	harness_expect(&h, TCPF_ACK | TCPF_PSH, CISN + 201, TISN + 1, 100);
+	harness_expect_none(&h);
+	assert_int_equal(harness_counters(&h)->pace_timeouts, 0);
 	harness_finish(&h);
 }
 
