@@ -48,6 +48,7 @@ struct copy {
 	bool capture_done;	/* offline: the file was played to the end */
 	bool finished;
 	bool failed;		/* a deferred start failed: main exits 1 */
+	bool file_damaged;	/* offline: the file ended early: main exits 1 */
 	bool stopping;
 	struct intercept_links *links;
 	struct session_key *keys;	/* o->copies of them, for each packet */
@@ -198,6 +199,13 @@ static void on_capture_done(void *ctx)
 	struct copy *c = ctx;
 
 	c->capture_done = true;
+	if (c->capture.error[0]) {
+		/* What came before the damage is replayed to its end. */
+		c->file_damaged = true;
+		log_warnx("offline: %s; waiting for the %" PRIu64 " sessions begun before it",
+			  c->capture.error, engine_counters(c->engine)->sessions_active);
+		return;
+	}
 	log_notice("offline: the file was played to the end; waiting for %" PRIu64 " sessions",
 		   engine_counters(c->engine)->sessions_active);
 }
@@ -429,17 +437,17 @@ static int open_links(struct copy *c, char *err, size_t errlen)
 	return 0;
 }
 
-/* The offline file is opened once the intercepts are ready; a file that
- * cannot be read is still refused at start. */
+/* The offline file is played once the intercepts are ready; a file that
+ * cannot be read, or whose header is not a pcap one, is still refused at
+ * start (main.c checks it before this, with the filter, and exits 2). */
 static int check_offline_file(const struct copy_options *o, char *err, size_t errlen)
 {
-	FILE *f = fopen(o->offline_file, "r");
+	char why[512];
 
-	if (!f) {
-		snprintf(err, errlen, "--offline '%s': %s", o->offline_file, strerror(errno));
+	if (capture_offline_check(o->offline_file, NULL, why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "--offline: %s", why);
 		return -1;
 	}
-	fclose(f);
 	return 0;
 }
 
@@ -511,7 +519,7 @@ bool copy_finished(const struct copy *c)
 
 bool copy_failed(const struct copy *c)
 {
-	return c->failed;
+	return c->failed || c->file_damaged;
 }
 
 void copy_free(struct copy *c)

@@ -39,7 +39,9 @@ void copy_stop(struct copy *c, const char *why);
  * (the copy then stopped the loop itself). */
 bool copy_finished(const struct copy *c);
 /* Something that started after copy_new() failed (an --offline file opened
- * once the intercepts were ready): it was logged and the loop stopped. */
+ * once the intercepts were ready): it was logged and the loop stopped. Or
+ * the --offline file was damaged part-way (logged with its byte offset):
+ * what came before was replayed and the replay finished. Exit 1 either way. */
 bool copy_failed(const struct copy *c);
 void copy_free(struct copy *c);
 

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "lib/runtime/background.h"
+#include "copy/capture/capture.h"
 #include "copy/copy.h"
 #include "copy/copy_options.h"
 #include "lib/runtime/daemon_start.h"
@@ -100,11 +101,20 @@ static void parse_or_exit(struct daemon *d, int argc, char **argv)
 static void check_environment(struct daemon *d)
 {
 	struct copy_options *o = &d->options;
-	char err[512];
+	char err[640], filter[4096];
 
-	if (o->offline_file && access(o->offline_file, R_OK) < 0) {
-		fprintf(stderr, "doppel-copy: --offline '%s': %s\n", o->offline_file, strerror(errno));
-		exit(2);
+	/* The whole file header, its link type and the filter, now: not once
+	 * the intercepts are connected (which may never happen). */
+	if (o->offline_file) {
+		if (!o->filter && copy_options_build_filter(o, filter, sizeof(filter)) < 0) {
+			fprintf(stderr, "doppel-copy: the filter built from -x is too long; give -F\n");
+			exit(2);
+		}
+		if (capture_offline_check(o->offline_file, o->filter ? o->filter : filter, err,
+					  sizeof(err)) < 0) {
+			fprintf(stderr, "doppel-copy: --offline: %s\n", err);
+			exit(2);
+		}
 	}
 	if (daemon_start_prepare(&o->common, err, sizeof(err)) < 0) {
 		fprintf(stderr, "doppel-copy: %s\n", err);
@@ -159,7 +169,8 @@ static int finish(struct daemon *d)
 
 	if (copy_finished(d->copy) || status != 0) {
 		sd_notify_stopping();
-		copy_stop(d->copy, status ? "the replay could not start" : "offline replay done");
+		copy_stop(d->copy, copy_finished(d->copy) ? "offline replay done"
+						      : "the replay could not start");
 	}
 	copy_report(d->copy);
 	copy_free(d->copy);

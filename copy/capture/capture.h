@@ -91,6 +91,9 @@ struct capture {
 	capture_done_fn done;
 	void *ctx;
 	struct capture_counters counters;
+	/* Offline: set before done() when the file ended early (a damaged
+	 * record, naming its byte offset); "" when it was played whole. */
+	char error[640];
 	void *priv;	/* the backend's own state */
 };
 
@@ -122,6 +125,12 @@ const struct capture_ops *capture_ops_for(enum capture_kind kind);
 struct sock_fprog;
 int capture_compile_filter(const char *expr, int dlt, uint32_t snaplen,
 			   struct sock_fprog *prog, char *err, size_t errlen);
+
+/* Check an offline file before anything starts: it opens, its header is a
+ * pcap or pcapng header, its link type is one we parse and filter (NULL or
+ * "": none) compiles for it. 0, or -1 with err naming the file and what is
+ * wrong ("x.pcap: unknown file format"). Records are read only when played. */
+int capture_offline_check(const char *file, const char *filter, char *err, size_t errlen);
 
 /* For the backends (capture.c). */
 

@@ -11,6 +11,12 @@
  *
  * libpcap's packet from pcap_next_ex() stays valid until the next call,
  * so the one packet waiting for its time is kept where libpcap put it.
+ *
+ * A damaged file (a record cut short, a record length beyond the file's
+ * snaplen) is libpcap's PCAP_ERROR from pcap_next_ex(), told apart from
+ * the end of the file (PCAP_ERROR_BREAK). libpcap reads the file with
+ * stdio, so ftell() before each record is that record's byte offset: the
+ * error names it, the records before it are played, and no round follows.
  */
 #include "copy/capture/capture.h"
 
@@ -46,36 +52,69 @@ static uint64_t stamp_us(const struct pcap_pkthdr *h)
 	return (uint64_t)h->ts.tv_sec * 1000000u + (uint64_t)h->ts.tv_usec;
 }
 
-static int open_file(struct offline *o, char *err, size_t errlen)
+/* Open file, check its header and link type, and set the filter. The
+ * handle, or NULL with err filled. */
+static pcap_t *open_pcap(const char *file, const char *filter, enum link_type *link,
+			 char *err, size_t errlen)
 {
 	char errbuf[PCAP_ERRBUF_SIZE];
 	struct bpf_program bpf;
+	pcap_t *h;
 	int r;
 
-	o->handle = pcap_open_offline(o->file, errbuf);
-	if (!o->handle) {
-		snprintf(err, errlen, "%s", errbuf);
-		return -1;
+	h = pcap_open_offline(file, errbuf);
+	if (!h) {
+		/* libpcap names the file only when it cannot open it. */
+		if (strstr(errbuf, file))
+			snprintf(err, errlen, "%s", errbuf);
+		else
+			snprintf(err, errlen, "%s: %s", file, errbuf);
+		return NULL;
 	}
-	if (capture_link_from_dlt(pcap_datalink(o->handle), &o->link) != 0) {
-		const char *name = pcap_datalink_val_to_name(pcap_datalink(o->handle));
+	if (capture_link_from_dlt(pcap_datalink(h), link) != 0) {
+		const char *name = pcap_datalink_val_to_name(pcap_datalink(h));
 
 		snprintf(err, errlen, "%s: link type %s not supported (Ethernet, Linux cooked, raw IP)",
-			 o->file, name ? name : "unknown");
-		return -1;
+			 file, name ? name : "unknown");
+		pcap_close(h);
+		return NULL;
 	}
-	if (!o->filter)
-		return 0;
-	if (pcap_compile(o->handle, &bpf, o->filter, 1, PCAP_NETMASK_UNKNOWN) != 0) {
-		snprintf(err, errlen, "filter '%s': %s", o->filter, pcap_geterr(o->handle));
-		return -1;
+	if (!filter)
+		return h;
+	if (pcap_compile(h, &bpf, filter, 1, PCAP_NETMASK_UNKNOWN) != 0) {
+		snprintf(err, errlen, "filter '%s': %s", filter, pcap_geterr(h));
+		pcap_close(h);
+		return NULL;
 	}
-	r = pcap_setfilter(o->handle, &bpf);
+	r = pcap_setfilter(h, &bpf);
 	pcap_freecode(&bpf);
 	if (r != 0) {
-		snprintf(err, errlen, "filter '%s': %s", o->filter, pcap_geterr(o->handle));
+		snprintf(err, errlen, "filter '%s': %s", filter, pcap_geterr(h));
+		pcap_close(h);
+		return NULL;
+	}
+	return h;
+}
+
+static int open_file(struct offline *o, char *err, size_t errlen)
+{
+	o->handle = open_pcap(o->file, o->filter, &o->link, err, errlen);
+	return o->handle ? 0 : -1;
+}
+
+int capture_offline_check(const char *file, const char *filter, char *err, size_t errlen)
+{
+	enum link_type link;
+	pcap_t *h;
+
+	if (!file || !*file) {
+		snprintf(err, errlen, "offline: no file given");
 		return -1;
 	}
+	h = open_pcap(file, filter && *filter ? filter : NULL, &link, err, errlen);
+	if (!h)
+		return -1;
+	pcap_close(h);
 	return 0;
 }
 
@@ -89,26 +128,34 @@ static void offline_free(struct offline *o)
 }
 
 /* Read the next packet of the file, starting the next round at its end.
- * false when the last round is over (or the file cannot be read again). */
-static bool read_next(struct offline *o)
+ * false when the last round is over, or the file is damaged or cannot be
+ * read again (then c->error says why). */
+static bool read_next(struct capture *c, struct offline *o)
 {
 	char err[PCAP_ERRBUF_SIZE + 64];
 
 	for (;;) {
+		long offset = ftell(pcap_file(o->handle));
 		int r = pcap_next_ex(o->handle, (struct pcap_pkthdr **)&o->header, &o->data);
 
 		if (r == 1) {
 			o->pending = true;
 			return true;
 		}
-		/* End of file, or a truncated or damaged file: the round is
-		 * over either way. */
+		if (r != PCAP_ERROR_BREAK) {
+			snprintf(c->error, sizeof(c->error),
+				 "%s: damaged at byte offset %ld (round %u): %s", o->file, offset,
+				 o->round, pcap_geterr(o->handle));
+			return false;
+		}
 		if (o->round >= o->repeat)
 			return false;
 		pcap_close(o->handle);
 		o->handle = NULL;
-		if (open_file(o, err, sizeof(err)) != 0)
+		if (open_file(o, err, sizeof(err)) != 0) {
+			snprintf(c->error, sizeof(c->error), "round %u: %s", o->round + 1, err);
 			return false;
+		}
 		o->round++;
 		o->started = false;
 	}
@@ -151,7 +198,7 @@ static void play(struct loop *l, uint64_t timer_id, void *arg)
 	for (unsigned n = 0; n < BATCH; n++) {
 		uint64_t due;
 
-		if (!o->pending && !read_next(o)) {
+		if (!o->pending && !read_next(c, o)) {
 			if (c->done)
 				c->done(c->ctx);	/* may close c: touch nothing after */
 			return;

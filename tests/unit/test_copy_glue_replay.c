@@ -14,7 +14,9 @@
  * replay then stops the loop; stopping with a session in flight sends the
  * target an RST and the intercept its route deletion; losing the intercept
  * aborts the session; a send the kernel refuses ends its session, not the
- * daemon. Every frame seen is addressed to the target.
+ * daemon; a file cut short mid-record is played up to the damage, then the
+ * replay finishes and reports failure (the daemon's exit 1). Every frame
+ * seen is addressed to the target.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -451,6 +453,43 @@ static void test_send_failure_ends_session(void **state)
 	assert_int_equal(r->frame_count, 0);
 }
 
+/* The session's file with a record cut short after it: the whole records
+ * are played (the session starts and ends), then the replay finishes, and
+ * copy_failed() says so (main exits 1). */
+static int setup_damaged(void **state)
+{
+	struct replay *r;
+	FILE *f;
+
+	setup_replay(state, "80-" UNREACHABLE ":8080");
+	r = *state;
+	if (!r)
+		return 0;
+	f = fopen(r->pcap_path, "ab");
+	assert_non_null(f);
+	assert_int_equal(fwrite("\x04\x00\x00\x00\x00\x00\x00\x00\x28\x00", 1, 10, f), 10);
+	fclose(f);
+	return 0;
+}
+
+static void test_damaged_file_fails_after_whole_records(void **state)
+{
+	struct replay *r = *state;
+	char err[256], json[4096];
+
+	if (!r)
+		skip();
+	r->copy = copy_new(&r->options, r->loop, err, sizeof(err));
+	assert_non_null(r->copy);
+	assert_false(copy_failed(r->copy));
+	assert_true(fake_run_until(r->loop, finished, r, 10000));
+	assert_true(copy_failed(r->copy));
+	copy_report(r->copy);
+	unit_read_file(r->stats_path, json, sizeof(json));
+	assert_non_null(strstr(json, "\"packets_captured\": 4,"));
+	assert_non_null(strstr(json, "\"sessions_started\": 1,"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -459,6 +498,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_lost_intercept_aborts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_send_failure_ends_session, setup_unreachable,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_damaged_file_fails_after_whole_records,
+						setup_damaged, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, NULL);
