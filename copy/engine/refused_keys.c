@@ -3,21 +3,19 @@
  */
 #include "copy/engine/refused_keys.h"
 
+#include "lib/net/hash.h"
+
 #include <stdlib.h>
 #include <string.h>
 
-/* The set a key lives in: a seeded mix of its 32-bit words (the seed is the
- * session table's, so clients cannot aim their ports at one set). */
+/* The set a key lives in: the key hashed with the session table's seed (so
+ * clients cannot aim their ports at one set), salted so a key's set and
+ * its table bucket are unrelated. */
 static struct refused_key *set_of(const struct refused_keys *r, uint64_t seed,
 				  const struct session_key *k)
 {
-	uint32_t words[sizeof(*k) / 4];
-	uint64_t h = seed + 0x632be59bd9b4e019ull;
+	uint64_t h = hash_words(seed ^ 0x632be59bd9b4e019ull, k, sizeof(*k));
 
-	memcpy(words, k, sizeof(words));
-	for (size_t i = 0; i < sizeof(words) / 4; i++)
-		h = (h ^ words[i]) * 0x9e3779b97f4a7c15ull;
-	h ^= h >> 31;
 	return r->slots + (size_t)(h & (REFUSED_KEYS_SETS - 1)) * REFUSED_KEYS_WAYS;
 }
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "copy/engine/engine_session.h"
+#include "lib/net/hash.h"
 
 #define TABLE_MIN_BUCKETS 1024u
 
@@ -57,24 +58,12 @@ void session_key_from_target_packet(struct session_key *out, const struct packet
 }
 
 /*
- * A seeded multiply-xorshift over the key's 32-bit words. With a random seed
- * (the daemon's) clients cannot choose ports that pile into one bucket
- * without knowing it; it is not a cryptographic hash.
+ * Seeded (the daemon's random seed), so clients cannot choose ports that
+ * pile into one bucket without knowing it; not a cryptographic hash.
  */
 static size_t hash_key(const struct session_table *t, const struct session_key *k)
 {
-	uint32_t words[sizeof(*k) / 4];
-	uint64_t h = t->seed ^ 0x9e3779b97f4a7c15ull;
-
-	memcpy(words, k, sizeof(words));
-	for (size_t i = 0; i < sizeof(words) / 4; i++) {
-		h ^= words[i];
-		h *= 0xff51afd7ed558ccdull;
-		h ^= h >> 29;
-	}
-	h *= 0xc4ceb9fe1a85ec53ull;
-	h ^= h >> 32;
-	return (size_t)h;
+	return (size_t)hash_words(t->seed ^ HASH_GOLDEN64, k, sizeof(*k));
 }
 
 struct session *session_table_find(const struct session_table *t, const struct session_key *k)

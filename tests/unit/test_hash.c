@@ -2,7 +2,8 @@
  * test_hash.c — lib/net/hash.h: FNV-1a against the published 64-bit test
  * vectors, chaining equal to one run over the joined bytes, and the
  * MurmurHash3 finaliser's avalanche (each input bit flips about half of the
- * output bits) and its being one-to-one on a sample.
+ * output bits) and its being one-to-one on a sample; hash_words' avalanche
+ * over a session-key-sized key, tail included, and its spread of ports.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -92,6 +93,48 @@ static void test_mix64_distinct_and_spread(void **state)
 	free(out);
 }
 
+/* hash_words over a 44-byte key (a session key's size: five words and a
+ * 4-byte tail): flipping any one bit, the tail's included, flips about half
+ * the output bits, and keys differing in one port only (a client's next
+ * connection) land in distinct low bits. */
+static void test_words_avalanche_and_tail(void **state)
+{
+	struct test_rng rng = { PACKET_RANDOM_SEED };
+	uint64_t flipped = 0, samples = 0;
+	uint8_t key[44];
+
+	for (int i = 0; i < 64; i++) {
+		uint64_t h;
+
+		for (size_t j = 0; j < sizeof(key); j++)
+			key[j] = (uint8_t)rng_next(&rng);
+		h = hash_words(42, key, sizeof(key));
+		for (size_t bit = 0; bit < sizeof(key) * 8; bit++) {
+			key[bit / 8] ^= (uint8_t)(1u << bit % 8);
+			flipped += (uint64_t)__builtin_popcountll(h ^ hash_words(42, key, sizeof(key)));
+			key[bit / 8] ^= (uint8_t)(1u << bit % 8);
+			samples++;
+		}
+		/* the seed counts too */
+		assert_true(hash_words(43, key, sizeof(key)) != h);
+	}
+	assert_in_range(flipped * 10 / samples, 310, 330);
+}
+
+static void test_words_ports_spread(void **state)
+{
+	enum { N = 4096, BUCKETS = 64 };
+	unsigned bucket[BUCKETS] = { 0 };
+	uint8_t key[44] = { 10, 0, 0, 1 };
+
+	for (uint16_t port = 0; port < N; port++) {
+		memcpy(key + 40, &port, sizeof(port));
+		bucket[hash_words(7, key, sizeof(key)) % BUCKETS]++;
+	}
+	for (unsigned b = 0; b < BUCKETS; b++)
+		assert_in_range(bucket[b], 24, 110);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -99,6 +142,8 @@ int main(void)
 		cmocka_unit_test(test_fnv1a_chains),
 		cmocka_unit_test(test_mix64_avalanche),
 		cmocka_unit_test(test_mix64_distinct_and_spread),
+		cmocka_unit_test(test_words_avalanche_and_tail),
+		cmocka_unit_test(test_words_ports_spread),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
