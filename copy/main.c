@@ -96,8 +96,8 @@ static void parse_or_exit(struct daemon *d, int argc, char **argv)
 }
 
 /* What is only known to be wrong once the options are read together with
- * the system: the offline file, the log file, paths for -d. Exits 2 like a
- * bad option. */
+ * the system: the offline file, the interfaces, the log file and the
+ * folders of -P and --stats-file, paths for -d. Exits 2 like a bad option. */
 static void check_environment(struct daemon *d)
 {
 	struct copy_options *o = &d->options;
@@ -116,7 +116,9 @@ static void check_environment(struct daemon *d)
 			exit(2);
 		}
 	}
-	if (daemon_start_prepare(&o->common, err, sizeof(err)) < 0) {
+	if ((!o->offline_file && daemon_check_device("-i", o->device, err, sizeof(err)) < 0) ||
+	    daemon_check_device("-o", o->output_device, err, sizeof(err)) < 0 ||
+	    daemon_start_prepare(&o->common, err, sizeof(err)) < 0) {
 		fprintf(stderr, "doppel-copy: %s\n", err);
 		exit(2);
 	}

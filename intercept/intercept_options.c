@@ -265,10 +265,16 @@ enum intercept_options_result intercept_options_parse(struct intercept_options *
 						      char *err, size_t errlen)
 {
 	const struct daemon_option_table table = { long_options, short_options, apply, o };
+	const struct source_ops *ops;
 
 	set_defaults(o);
 	switch (daemon_options_parse(&o->common, &table, argc, argv, err, errlen)) {
 	case DAEMON_OPTIONS_RUN:
+		/* A conflict within the source's options (kmod with -F) is a
+		 * bad option too: refused now, not once the listener is open. */
+		ops = source_find(o->source);
+		if (ops && ops->check && ops->check(&o->source_cfg, err, errlen) < 0)
+			return INTERCEPT_OPTIONS_ERROR;
 		return INTERCEPT_OPTIONS_RUN;
 	case DAEMON_OPTIONS_HELP:
 		fputs(usage_text, stdout);

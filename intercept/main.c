@@ -172,13 +172,15 @@ static void open_source(struct intercept *in)
 }
 
 /* Before anything is opened (see daemon_start.h): the log file, and into
- * the background. A bad -l is refused like a bad option. */
+ * the background. A bad -l, a missing -i interface or a -P in a missing
+ * folder is refused like a bad option. */
 static void prepare(struct intercept *in)
 {
 	char err[4096];
 
 	in->ready_fd = -1;
-	if (daemon_start_prepare(&in->options.common, err, sizeof(err)) < 0) {
+	if (daemon_check_device("-i", in->options.source_cfg.device, err, sizeof(err)) < 0 ||
+	    daemon_start_prepare(&in->options.common, err, sizeof(err)) < 0) {
 		fprintf(stderr, "doppel-intercept: %s\n", err);
 		exit(2);
 	}

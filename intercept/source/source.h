@@ -67,6 +67,10 @@ struct source_ops {
 	/* Open and register fds with l. 0, or -1 with err filled. */
 	int (*open)(struct source *s, struct loop *l, const struct source_config *cfg,
 		    char *err, size_t errlen);
+	/* May be NULL. The options alone, checked before anything opens (a
+	 * conflict is a bad option, exit 2): 0, or -1 with err filled. open()
+	 * checks them again. */
+	int (*check)(const struct source_config *cfg, char *err, size_t errlen);
 	/* Called before the loop sleeps: send batched verdicts and the like. */
 	void (*flush)(struct source *s);
 	void (*close)(struct source *s);

@@ -345,6 +345,7 @@ static void kmod_source_close(struct source *s)
 const struct source_ops source_kmod_ops = {
 	.name = "kmod",
 	.open = kmod_source_open,
+	.check = check_config,
 	.flush = kmod_source_flush,
 	.close = kmod_source_close,
 };

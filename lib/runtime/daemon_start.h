@@ -3,7 +3,8 @@
  * order that makes them work (the daemon opens its own sockets between
  * the two calls):
  *
- *   daemon_start_prepare()  -l opened, and for -d the paths made absolute
+ *   daemon_start_prepare()  -l opened, the folders of -P and --stats-file
+ *                           checked, and for -d the paths made absolute
  *                           (background_ready() moves to "/");
  *   background_start()      with -d, before the event loop exists
  *                           (background.h says why);
@@ -23,8 +24,12 @@
 
 #include "lib/runtime/daemon_options.h"
 
-/* A log file that cannot be opened is refused like a bad option. */
+/* A log file that cannot be opened, or a pid or statistics file whose
+ * folder is missing, is refused like a bad option. */
 int daemon_start_prepare(struct daemon_options *common, char *err, size_t errlen);
+/* An interface named by an option (-i, -o) exists (NULL and "any" pass):
+ * a typo is refused like a bad option, before anything opens. */
+int daemon_check_device(const char *option, const char *device, char *err, size_t errlen);
 /* ready_fd: background_start()'s descriptor, or -1 without -d. */
 int daemon_start_finish(const struct daemon_options *common, int ready_fd, char *err,
 			size_t errlen);

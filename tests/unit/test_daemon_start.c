@@ -80,6 +80,45 @@ static void test_prepare_refuses_a_bad_log(void **state)
 	daemon_options_free(&common);
 }
 
+/* -P and --stats-file in a missing folder, or under a file, are refused
+ * like a bad -l, before anything is opened; a bare name (the working
+ * folder) and a file in "/" pass. */
+static void test_prepare_refuses_missing_folders(void **state)
+{
+	struct daemon_options common = { .log_level = LOG_LEVEL_INFO };
+	char err[256];
+
+	common.pid_file = strdup("/nonexistent-doppel/d.pid");
+	assert_int_equal(daemon_start_prepare(&common, err, sizeof(err)), -1);
+	assert_string_equal(err, "-P '/nonexistent-doppel/d.pid': folder /nonexistent-doppel: "
+			    "No such file or directory");
+	free(common.pid_file);
+	common.pid_file = strdup("/etc/hostname/d.pid");
+	assert_int_equal(daemon_start_prepare(&common, err, sizeof(err)), -1);
+	assert_string_equal(err, "-P '/etc/hostname/d.pid': /etc/hostname is not a folder");
+	free(common.pid_file);
+	common.pid_file = strdup("d.pid");
+	common.stats_file = strdup("missing-doppel/s.json");
+	assert_int_equal(daemon_start_prepare(&common, err, sizeof(err)), -1);
+	assert_string_equal(err, "--stats-file 'missing-doppel/s.json': folder missing-doppel: "
+			    "No such file or directory");
+	free(common.stats_file);
+	common.stats_file = strdup("/s.json");
+	assert_int_equal(daemon_start_prepare(&common, err, sizeof(err)), 0);
+	daemon_options_free(&common);
+}
+
+static void test_check_device(void **state)
+{
+	char err[256];
+
+	assert_int_equal(daemon_check_device("-i", NULL, err, sizeof(err)), 0);
+	assert_int_equal(daemon_check_device("-i", "any", err, sizeof(err)), 0);
+	assert_int_equal(daemon_check_device("-i", "lo", err, sizeof(err)), 0);
+	assert_int_equal(daemon_check_device("-o", "nosuch-doppel0", err, sizeof(err)), -1);
+	assert_string_equal(err, "-o 'nosuch-doppel0': no such network interface");
+}
+
 /* Relative paths stay as given without -d, and become absolute with it
  * (the log file itself is not set here: nothing is opened). */
 static void test_prepare_paths_for_background(void **state)
@@ -88,13 +127,13 @@ static void test_prepare_paths_for_background(void **state)
 	char err[256], cwd[4096], expected[4200];
 
 	assert_non_null(getcwd(cwd, sizeof(cwd)));
-	common.pid_file = strdup("run/d.pid");
+	common.pid_file = strdup("./d.pid");
 	common.stats_file = strdup("/var/d.json");
 	assert_int_equal(daemon_start_prepare(&common, err, sizeof(err)), 0);
-	assert_string_equal(common.pid_file, "run/d.pid");
+	assert_string_equal(common.pid_file, "./d.pid");
 	common.daemonize = true;
 	assert_int_equal(daemon_start_prepare(&common, err, sizeof(err)), 0);
-	snprintf(expected, sizeof(expected), "%s/run/d.pid", cwd);
+	snprintf(expected, sizeof(expected), "%s/./d.pid", cwd);
 	assert_string_equal(common.pid_file, expected);
 	assert_string_equal(common.stats_file, "/var/d.json");
 	daemon_options_free(&common);
@@ -193,6 +232,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_prepare_opens_the_log),
 		cmocka_unit_test(test_prepare_refuses_a_bad_log),
+		cmocka_unit_test(test_prepare_refuses_missing_folders),
+		cmocka_unit_test(test_check_device),
 		cmocka_unit_test(test_prepare_paths_for_background),
 		cmocka_unit_test(test_finish_pid_file_then_user_then_ready),
 		cmocka_unit_test(test_finish_errors_name_the_option),

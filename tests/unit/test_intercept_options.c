@@ -288,6 +288,40 @@ static void test_config_file_errors(void **state)
 	intercept_options_free(&o);
 }
 
+/* The kmod source's conflicts are bad options like any other (exit 2
+ * before the listener opens), on the command line and in a config file;
+ * the same options are fine with the source that uses them. */
+static void test_kmod_conflicts_are_option_errors(void **state)
+{
+	char path[64], expected[256];
+	char *filter[] = { "d", "--source", "kmod", "--match", "80", "-F", "tcp", NULL };
+	char *device[] = { "d", "--source", "kmod", "--match", "80", "-i", "eth0", NULL };
+	char *no_match[] = { "d", "--source", "kmod", NULL };
+	char *good[] = { "d", "--source", "kmod", "--match", "80", "--local-out", NULL };
+	char *pcap[] = { "d", "--source", "pcap", "-F", "tcp", "-i", "eth0", NULL };
+	char *from_file[] = { "d", "--config", path, NULL };
+	struct intercept_options o;
+	char err[512];
+
+	expect_error(filter, "kmod: -F 'tcp': a tcpdump filter cannot be applied in the kernel; "
+		     "the module matches source address and port: use --match ADDR:PORT or "
+		     "--match PORT");
+	expect_error(device, "kmod: -i eth0: the module hooks every interface of the namespace; "
+		     "-i is for --source pcap");
+	expect_error(no_match, "kmod: no --match: say which responses to take (--match "
+		     "ADDR:PORT or --match PORT, the target's side)");
+	assert_int_equal(parse(&o, good, err, sizeof(err)), INTERCEPT_OPTIONS_RUN);
+	intercept_options_free(&o);
+	assert_int_equal(parse(&o, pcap, err, sizeof(err)), INTERCEPT_OPTIONS_RUN);
+	intercept_options_free(&o);
+
+	write_config(path, "source = kmod\n");
+	snprintf(expected, sizeof(expected), "kmod: no --match: say which responses to take "
+		 "(--match ADDR:PORT or --match PORT, the target's side)");
+	expect_error(from_file, expected);
+	unlink(path);
+}
+
 static void test_help_and_version_exit(void **state)
 {
 	char *help[] = { "d", "-p", "1", "--help", NULL };
@@ -313,6 +347,7 @@ int main(void)
 		cmocka_unit_test(test_config_file_and_override),
 		cmocka_unit_test(test_config_file_errors),
 		cmocka_unit_test(test_help_and_version_exit),
+		cmocka_unit_test(test_kmod_conflicts_are_option_errors),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
