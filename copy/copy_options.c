@@ -78,7 +78,8 @@ static const char usage_text[] =
 	"      --stats-interval D    how often to log and write them (30s)\n"
 	"      --user USER           drop to USER, keeping CAP_NET_RAW and CAP_NET_ADMIN\n"
 	"      --config FILE         long option names as keys: \"key = value\"\n"
-	"  -h, --help                -v, --version\n";
+	"  -h, --help                -v, --version\n"
+	"      --list-stats          print the statistics (key, counter|gauge, help)\n";
 
 const char *copy_options_usage(void)
 {
@@ -286,6 +287,8 @@ enum copy_options_result copy_options_parse(struct copy_options *o, int argc, ch
 		return COPY_OPTIONS_HELP;
 	case DAEMON_OPTIONS_VERSION:
 		return COPY_OPTIONS_VERSION;
+	case DAEMON_OPTIONS_LIST_STATS:
+		return COPY_OPTIONS_LIST_STATS;
 	case DAEMON_OPTIONS_ERROR:
 		return COPY_OPTIONS_ERROR;
 	}

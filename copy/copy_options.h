@@ -86,6 +86,7 @@ enum copy_options_result {
 	COPY_OPTIONS_RUN,	/* options are valid: run */
 	COPY_OPTIONS_HELP,	/* -h: print copy_options_usage() and exit 0 */
 	COPY_OPTIONS_VERSION,	/* -v */
+	COPY_OPTIONS_LIST_STATS, /* --list-stats: print the statistics' list, exit 0 */
 	COPY_OPTIONS_ERROR,	/* err says what; exit 2 */
 };
 

@@ -1,61 +1,54 @@
 /*
- * copy_stats.c — the counters of doppel-copy's statistics, named as in
- * CLI.md, collected from the parts that count them.
+ * copy_stats.c — doppel-copy's statistics (the list in copy_stats.h),
+ * collected from the parts that count them.
  */
 #include "copy/copy_stats.h"
 
+#include <stdio.h>
 #include <string.h>
 
-/* "ended_" + the engine's reason names, built once. */
+/* The list of copy_stats.h, with "ended_" + the engine's reason names
+ * built once between its head and its tail. */
+#define COPY_STAT_DEF_(id, key, type, help) [COPY_STAT_##id] = { key, type, help, NULL, NULL, NULL },
+static struct stat_def defs[COPY_STAT_COUNT] = {
+	COPY_STATS_HEAD(COPY_STAT_DEF_)
+	COPY_STATS_TAIL(COPY_STAT_DEF_)
+};
+#undef COPY_STAT_DEF_
 static char ended_names[END_REASON_COUNT][48];
-static const char *names[COPY_STAT_COUNT];
 
 static void build_names(void)
 {
-	static const char *const fixed[] = {
-		[COPY_STAT_PACKETS_CAPTURED] = "packets_captured",
-		[COPY_STAT_PACKETS_MALFORMED] = "packets_malformed",
-		[COPY_STAT_CAPTURE_KERNEL_DROPS] = "capture_kernel_drops",
-		[COPY_STAT_SESSIONS_STARTED] = "sessions_started",
-		[COPY_STAT_SESSIONS_ACTIVE] = "sessions_active",
-		[COPY_STAT_SESSIONS_COMPLETED] = "sessions_completed",
-		[COPY_STAT_SESSIONS_FAILED] = "sessions_failed",
-		[COPY_STAT_SESSIONS_REFUSED_MEMORY] = "sessions_refused_memory",
-		[COPY_STAT_SESSIONS_REFUSED_ROUTE] = "sessions_refused_route",
-		[COPY_STAT_SESSIONS_QUEUED_SUCCESSOR] = "sessions_queued_successor",
-		[COPY_STAT_PACKETS_SENT] = "packets_sent",
-		[COPY_STAT_BYTES_REPLAYED] = "bytes_replayed",
-		[COPY_STAT_RETRANSMISSIONS] = "retransmissions",
-		[COPY_STAT_SEND_ERRORS] = "send_errors",
-		[COPY_STAT_SUMMARIES] = "summaries",
-		[COPY_STAT_SUMMARIES_UNMATCHED] = "summaries_unmatched",
-		[COPY_STAT_INTERCEPT_CONNECTED] = "intercept_connected",
-		[COPY_STAT_INTERCEPT_RECONNECTS] = "intercept_reconnects",
-	};
-
-	if (names[0])
+	if (defs[COPY_STAT_ENDED_FIRST].name)
 		return;
-	for (size_t i = 0; i < COPY_STAT_COUNT; i++)
-		names[i] = i < sizeof(fixed) / sizeof(fixed[0]) ? fixed[i] : NULL;
 	for (int r = 0; r < END_REASON_COUNT; r++) {
-		strcpy(ended_names[r], "ended_");
-		strncat(ended_names[r], engine_end_reason_name((enum engine_end_reason)r),
-			sizeof(ended_names[r]) - 7);
-		names[COPY_STAT_ENDED_FIRST + r] = ended_names[r];
+		const char *reason = engine_end_reason_name((enum engine_end_reason)r);
+
+		snprintf(ended_names[r], sizeof(ended_names[r]), "ended_%s", reason);
+		defs[COPY_STAT_ENDED_FIRST + r] = (struct stat_def){
+			ended_names[r], STAT_COUNTER, "sessions ended, by reason (man doppel-copy)",
+			"sessions_ended", "reason", reason,
+		};
 	}
 }
 
 void copy_stats_init(struct copy_stats *s)
 {
 	build_names();
-	memset(s->values, 0, sizeof(s->values));
-	stats_init(&s->table, names, s->values, COPY_STAT_COUNT);
+	stats_init(&s->table, defs, s->values, COPY_STAT_COUNT);
+}
+
+const struct stat_def *copy_stats_def(enum copy_stat i)
+{
+	build_names();
+	return i < COPY_STAT_COUNT ? &defs[i] : NULL;
 }
 
 const char *copy_stats_name(enum copy_stat i)
 {
-	build_names();
-	return i < COPY_STAT_COUNT ? names[i] : NULL;
+	const struct stat_def *d = copy_stats_def(i);
+
+	return d ? d->name : NULL;
 }
 
 static void collect_engine(uint64_t *v, const struct engine_counters *e)

@@ -1,8 +1,11 @@
 /*
- * copy_stats.h — doppel-copy's statistics: the flat table of counters whose
- * names are the JSON keys of CLI.md, filled from the engine, the capture,
- * the sender and the intercept links, then logged as one line or written
- * as JSON (lib/runtime/stats.h).
+ * copy_stats.h — doppel-copy's statistics: the one list of its keys (name,
+ * counter or gauge, help), filled from the engine, the capture, the sender
+ * and the intercept links, then logged as one line, written as JSON
+ * (lib/runtime/stats.h), listed by --list-stats (which the man-page check
+ * in tests/ops reads) and served by the metrics endpoint. To add a
+ * statistic, add one X() line here and fill it in copy_stats_collect();
+ * document it in man/doppel-copy.8 (tests/ops fails until you do).
  */
 #ifndef DOPPEL_COPY_STATS_H
 #define DOPPEL_COPY_STATS_H
@@ -16,28 +19,47 @@
 #include "copy/send/send.h"
 #include "lib/runtime/stats.h"
 
+/* X(ID, key, type, help), in the order of the JSON file and the man page.
+ * ended_<reason> (one per engine_end_reason, the family sessions_ended
+ * with label reason) sits between the HEAD and the TAIL. */
+#define COPY_STATS_HEAD(X) \
+	X(PACKETS_CAPTURED, "packets_captured", STAT_COUNTER, "packets the capture handed over") \
+	X(PACKETS_MALFORMED, "packets_malformed", STAT_COUNTER, "captured packets the parser refused") \
+	X(CAPTURE_KERNEL_DROPS, "capture_kernel_drops", STAT_COUNTER, \
+	  "packets the kernel dropped before the daemon read them (ring full)") \
+	X(SESSIONS_STARTED, "sessions_started", STAT_COUNTER, "sessions begun") \
+	X(SESSIONS_ACTIVE, "sessions_active", STAT_GAUGE, "sessions live now") \
+	X(SESSIONS_COMPLETED, "sessions_completed", STAT_COUNTER, \
+	  "sessions ended cleanly (FIN both ways)") \
+	X(SESSIONS_FAILED, "sessions_failed", STAT_COUNTER, "sessions ended any other way")
+#define COPY_STATS_TAIL(X) \
+	X(SESSIONS_REFUSED_MEMORY, "sessions_refused_memory", STAT_COUNTER, \
+	  "sessions not started: the -m memory cap") \
+	X(SESSIONS_REFUSED_ROUTE, "sessions_refused_route", STAT_COUNTER, \
+	  "sessions not started: no intercept connected to take their route") \
+	X(SESSIONS_QUEUED_SUCCESSOR, "sessions_queued_successor", STAT_COUNTER, \
+	  "new connections held until the old session on their client port ended") \
+	X(PACKETS_SENT, "packets_sent", STAT_COUNTER, "packets sent to the target") \
+	X(BYTES_REPLAYED, "bytes_replayed", STAT_COUNTER, \
+	  "client payload bytes the target acknowledged") \
+	X(RETRANSMISSIONS, "retransmissions", STAT_COUNTER, "packets sent again") \
+	X(SEND_ERRORS, "send_errors", STAT_COUNTER, "packets the kernel refused") \
+	X(SUMMARIES, "summaries", STAT_COUNTER, "response summaries received from intercept") \
+	X(SUMMARIES_UNMATCHED, "summaries_unmatched", STAT_COUNTER, \
+	  "response summaries for no live session") \
+	X(INTERCEPT_CONNECTED, "intercept_connected", STAT_GAUGE, "intercepts connected now") \
+	X(INTERCEPT_RECONNECTS, "intercept_reconnects", STAT_COUNTER, \
+	  "reconnections made to intercepts")
+
+#define COPY_STAT_ENUM_(id, key, type, help) COPY_STAT_##id,
 enum copy_stat {
-	COPY_STAT_PACKETS_CAPTURED,
-	COPY_STAT_PACKETS_MALFORMED,
-	COPY_STAT_CAPTURE_KERNEL_DROPS,
-	COPY_STAT_SESSIONS_STARTED,
-	COPY_STAT_SESSIONS_ACTIVE,
-	COPY_STAT_SESSIONS_COMPLETED,
-	COPY_STAT_SESSIONS_FAILED,
+	COPY_STATS_HEAD(COPY_STAT_ENUM_)
 	COPY_STAT_ENDED_FIRST,		/* ended_<reason>, END_REASON_COUNT of them */
-	COPY_STAT_SESSIONS_REFUSED_MEMORY = COPY_STAT_ENDED_FIRST + END_REASON_COUNT,
-	COPY_STAT_SESSIONS_REFUSED_ROUTE,
-	COPY_STAT_SESSIONS_QUEUED_SUCCESSOR,
-	COPY_STAT_PACKETS_SENT,
-	COPY_STAT_BYTES_REPLAYED,
-	COPY_STAT_RETRANSMISSIONS,
-	COPY_STAT_SEND_ERRORS,
-	COPY_STAT_SUMMARIES,
-	COPY_STAT_SUMMARIES_UNMATCHED,
-	COPY_STAT_INTERCEPT_CONNECTED,
-	COPY_STAT_INTERCEPT_RECONNECTS,
+	COPY_STAT_ENDED_LAST = COPY_STAT_ENDED_FIRST + END_REASON_COUNT - 1,
+	COPY_STATS_TAIL(COPY_STAT_ENUM_)
 	COPY_STAT_COUNT
 };
+#undef COPY_STAT_ENUM_
 
 struct copy_stats {
 	struct stats table;
@@ -56,7 +78,8 @@ struct copy_stats_sources {
 void copy_stats_init(struct copy_stats *s);
 /* Overwrite every value from the sources. */
 void copy_stats_collect(struct copy_stats *s, const struct copy_stats_sources *src);
-/* The key of a counter ("ended_closed" ...). */
+/* The key of a statistic ("ended_closed" ...), and its whole entry. */
 const char *copy_stats_name(enum copy_stat i);
+const struct stat_def *copy_stats_def(enum copy_stat i);
 
 #endif

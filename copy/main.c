@@ -15,6 +15,7 @@
 #include "copy/capture/capture.h"
 #include "copy/copy.h"
 #include "copy/copy_options.h"
+#include "copy/copy_stats.h"
 #include "lib/runtime/daemon_start.h"
 #include "lib/runtime/log.h"
 #include "lib/runtime/loop.h"
@@ -88,6 +89,13 @@ static void parse_or_exit(struct daemon *d, int argc, char **argv)
 	case COPY_OPTIONS_VERSION:
 		printf("doppel-copy %s\n", DOPPEL_VERSION);
 		exit(0);
+	case COPY_OPTIONS_LIST_STATS: {
+		struct copy_stats stats;
+
+		copy_stats_init(&stats);
+		stats_list(&stats.table, stdout);
+		exit(0);
+	}
 	case COPY_OPTIONS_ERROR:
 		break;
 	}

@@ -61,7 +61,8 @@ static const char usage_text[] =
 	"      --stats-interval D  (default 30s)\n"
 	"      --user USER         drop to USER, keeping CAP_NET_ADMIN and CAP_NET_RAW\n"
 	"      --config FILE       \"long-option = value\" lines; the command line wins\n"
-	"  -h, --help   -v, --version\n";
+	"  -h, --help   -v, --version\n"
+	"      --list-stats        print the statistics (key, counter|gauge, help)\n";
 
 static void set_defaults(struct intercept_options *o)
 {
@@ -282,6 +283,8 @@ enum intercept_options_result intercept_options_parse(struct intercept_options *
 	case DAEMON_OPTIONS_VERSION:
 		printf("doppel-intercept %s\n", DOPPEL_VERSION);
 		return INTERCEPT_OPTIONS_EXIT;
+	case DAEMON_OPTIONS_LIST_STATS:
+		return INTERCEPT_OPTIONS_LIST_STATS;
 	case DAEMON_OPTIONS_ERROR:
 		break;
 	}

@@ -37,6 +37,7 @@ struct intercept_options {
 enum intercept_options_result {
 	INTERCEPT_OPTIONS_RUN = 0,	/* go on */
 	INTERCEPT_OPTIONS_EXIT = 1,	/* -h or -v was printed: exit 0 */
+	INTERCEPT_OPTIONS_LIST_STATS = 2, /* --list-stats: print the list, exit 0 */
 	INTERCEPT_OPTIONS_ERROR = -1,	/* err says what was wrong: exit 2 */
 };
 

@@ -230,6 +230,10 @@ int main(int argc, char **argv)
 	switch (intercept_options_parse(&in.options, argc, argv, err, sizeof(err))) {
 	case INTERCEPT_OPTIONS_EXIT:
 		return 0;
+	case INTERCEPT_OPTIONS_LIST_STATS:
+		intercept_stats_init(&in.stats);
+		stats_list(&in.stats.stats, stdout);
+		return 0;
 	case INTERCEPT_OPTIONS_ERROR:
 		fprintf(stderr, "doppel-intercept: %s\n", err);
 		return 2;

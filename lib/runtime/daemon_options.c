@@ -117,7 +117,8 @@ static int config_line(const char *key, const char *value, unsigned line_no, voi
 	for (const struct option *opt = c->table->long_options; opt->name; opt++) {
 		if (strcmp(opt->name, key) != 0)
 			continue;
-		if (opt->val == 'h' || opt->val == 'v' || opt->val == DAEMON_OPT_CONFIG)
+		if (opt->val == 'h' || opt->val == 'v' || opt->val == DAEMON_OPT_CONFIG ||
+		    opt->val == DAEMON_OPT_LIST_STATS)
 			return opt_error(err, errlen, "'%s' is not allowed in a config file", key);
 		return apply_named(c->common, c->table, opt->val, key, value, false, err, errlen);
 	}
@@ -151,7 +152,8 @@ static int getopt_error(int c, char **argv, char *err, size_t errlen)
 	return opt_error(err, errlen, "unknown option '%s' (see --help)", arg);
 }
 
-/* First pass: only -h, -v and --config, and the syntax of the line. -h
+/* First pass: only -h, -v, --list-stats, --config and the syntax of the
+ * line. -h
  * wins over anything, even a bad option after it. */
 static enum daemon_options_result first_pass(struct daemon_options *common,
 					     const struct daemon_option_table *table,
@@ -172,6 +174,8 @@ static enum daemon_options_result first_pass(struct daemon_options *common,
 			return DAEMON_OPTIONS_HELP;
 		if (c == 'v')
 			result = DAEMON_OPTIONS_VERSION;
+		if (c == DAEMON_OPT_LIST_STATS)
+			result = DAEMON_OPTIONS_LIST_STATS;
 		if (c == DAEMON_OPT_CONFIG &&
 		    apply_named(common, table, c, "--config", optarg, true, err, errlen) < 0)
 			return DAEMON_OPTIONS_ERROR;
@@ -202,7 +206,7 @@ static int second_pass(struct daemon_options *common, const struct daemon_option
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, table->short_options, table->long_options,
 				NULL)) != -1) {
-		if (c == DAEMON_OPT_CONFIG)
+		if (c == DAEMON_OPT_CONFIG || c == DAEMON_OPT_LIST_STATS)
 			continue;
 		option_name(table->long_options, c, name, sizeof(name));
 		if (apply_named(common, table, c, name,

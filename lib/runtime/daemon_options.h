@@ -1,9 +1,10 @@
 /*
  * daemon_options.h — the options doppel-copy and doppel-intercept share
- * (CLI.md: -d, -l, -P, --log-level, --stats-file, --stats-interval,
- * --user, --config, -h, -v) and the one parse that serves both daemons:
+ * (-d, -l, -P, --log-level, --stats-file, --stats-interval, --user,
+ * --config, -h, -v, --list-stats) and the one parse that serves both daemons:
  *
- *   1. argv once for -h, -v, --config and getopt's own complaints;
+ *   1. argv once for -h, -v, --list-stats, --config and getopt's own
+ *      complaints;
  *   2. the --config file, whose keys are the long option names;
  *   3. argv again, every option applied over the file's values.
  *
@@ -29,6 +30,8 @@
 enum {
 	DAEMON_OPT_LOG_LEVEL = 512, DAEMON_OPT_STATS_FILE, DAEMON_OPT_STATS_INTERVAL,
 	DAEMON_OPT_USER, DAEMON_OPT_CONFIG,
+	/* Like -h and -v, seen only by the first pass. */
+	DAEMON_OPT_LIST_STATS = 600,
 };
 
 /* After the daemon's own letters in its short option string, which starts
@@ -46,7 +49,8 @@ enum {
 	{ "user", required_argument, NULL, DAEMON_OPT_USER },                 \
 	{ "config", required_argument, NULL, DAEMON_OPT_CONFIG },             \
 	{ "help", no_argument, NULL, 'h' },                                   \
-	{ "version", no_argument, NULL, 'v' }
+	{ "version", no_argument, NULL, 'v' },                                \
+	{ "list-stats", no_argument, NULL, DAEMON_OPT_LIST_STATS }
 
 #define DAEMON_DEFAULT_STATS_INTERVAL_MS 30000
 
@@ -80,6 +84,7 @@ enum daemon_options_result {
 	DAEMON_OPTIONS_RUN,	/* every option is valid: run */
 	DAEMON_OPTIONS_HELP,	/* -h: print the usage, exit 0 */
 	DAEMON_OPTIONS_VERSION,	/* -v */
+	DAEMON_OPTIONS_LIST_STATS, /* --list-stats: print the statistics' list, exit 0 */
 	DAEMON_OPTIONS_ERROR,	/* err says what; exit 2 */
 };
 

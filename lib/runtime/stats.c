@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Text appended to a fixed buffer; once something does not fit, the
@@ -69,12 +70,71 @@ static void put_json_string(struct writer *w, const char *s)
 	put_bytes(w, "\"", 1);
 }
 
-void stats_init(struct stats *s, const char *const *names, uint64_t *values, size_t count)
+static uint64_t monotonic_ms(void)
 {
-	s->names = names;
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+void stats_init(struct stats *s, const struct stat_def *defs, uint64_t *values, size_t count)
+{
+	s->defs = defs;
 	s->values = values;
 	s->count = count;
+	s->started_ms = monotonic_ms();
 	memset(values, 0, count * sizeof(*values));
+}
+
+const char *stat_type_name(enum stat_type t)
+{
+	return t == STAT_GAUGE ? "gauge" : "counter";
+}
+
+/* Without them a file left behind by a daemon that died looks live: the
+ * timestamp says when it was written, pid and uptime which run wrote it. */
+const struct stat_def stats_file_keys[] = {
+	{ "timestamp", STAT_GAUGE, "when the file was written (RFC 3339, UTC)", NULL, NULL, NULL },
+	{ "version", STAT_GAUGE, "the daemon's version", NULL, NULL, NULL },
+	{ "pid", STAT_GAUGE, "the daemon's process id", NULL, NULL, NULL },
+	{ "uptime_seconds", STAT_GAUGE, "seconds since the daemon started", NULL, NULL, NULL },
+};
+const size_t stats_file_key_count = sizeof(stats_file_keys) / sizeof(stats_file_keys[0]);
+
+void stats_list(const struct stats *s, FILE *out)
+{
+	for (size_t i = 0; i < s->count; i++)
+		fprintf(out, "%s\t%s\t%s\n", s->defs[i].name, stat_type_name(s->defs[i].type),
+			s->defs[i].help);
+	for (size_t i = 0; i < stats_file_key_count; i++)
+		fprintf(out, "%s\tinfo\t%s\n", stats_file_keys[i].name, stats_file_keys[i].help);
+}
+
+/* The stats_file_keys' values, then the caller's extra, into out. */
+static int file_keys_json(const struct stats *s, const char *extra_json, char *out, size_t len)
+{
+	char stamp[32];
+	time_t now = time(NULL);
+	struct tm tm;
+
+	out[0] = '\0';
+	if (!gmtime_r(&now, &tm) || strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		stamp[0] = '\0';
+	if (stats_extra_add_string(out, len, "timestamp", stamp) < 0 ||
+	    stats_extra_add_string(out, len, "version", DOPPEL_VERSION) < 0 ||
+	    stats_extra_add_uint(out, len, "pid", (uint64_t)getpid()) < 0 ||
+	    stats_extra_add_uint(out, len, "uptime_seconds",
+				 (monotonic_ms() - s->started_ms) / 1000) < 0)
+		return -1;
+	if (extra_json && *extra_json) {
+		size_t used = strlen(out);
+
+		if (used + 2 + strlen(extra_json) + 1 > len)
+			return -1;
+		strcat(strcat(out, ", "), extra_json);
+	}
+	return 0;
 }
 
 size_t stats_format_line(const struct stats *s, char *buf, size_t len, int all)
@@ -91,7 +151,7 @@ size_t stats_format_line(const struct stats *s, char *buf, size_t len, int all)
 			continue;
 		if (w.used > 0)
 			put_bytes(&w, " ", 1);
-		put_string(&w, s->names[i]);
+		put_string(&w, s->defs[i].name);
 		put_bytes(&w, "=", 1);
 		put_uint(&w, s->values[i]);
 		if (w.full)	/* only whole pairs: drop the partial one */
@@ -110,7 +170,7 @@ size_t stats_format_json(const struct stats *s, const char *extra_json, char *bu
 	for (size_t i = 0; i < s->count; i++) {
 		if (i > 0)
 			put_bytes(&w, ", ", 2);
-		put_json_string(&w, s->names[i]);
+		put_json_string(&w, s->defs[i].name);
 		put_bytes(&w, ": ", 2);
 		put_uint(&w, s->values[i]);
 	}
@@ -134,7 +194,7 @@ static size_t json_size_bound(const struct stats *s, const char *extra_json)
 	size_t size = 8 + (extra_json ? strlen(extra_json) + 2 : 0);
 
 	for (size_t i = 0; i < s->count; i++)
-		size += 6 * strlen(s->names[i]) + 2 + 2 + 20 + 2;
+		size += 6 * strlen(s->defs[i].name) + 2 + 2 + 20 + 2;
 	return size;
 }
 
@@ -159,13 +219,19 @@ static int write_all(int fd, const char *buf, size_t len)
  * stale or empty stats file is harmless, and the daemon rewrites it. */
 int stats_write_json(const struct stats *s, const char *extra_json, const char *path)
 {
-	size_t size = json_size_bound(s, extra_json), n;
+	size_t extra_len = 256 + (extra_json ? strlen(extra_json) : 0);
+	char *extra = malloc(extra_len);
+	size_t size = json_size_bound(s, extra_json) + extra_len, n;
 	char *json = malloc(size), *tmp = malloc(strlen(path) + sizeof(".XXXXXX"));
 	int fd = -1, saved;
 
-	if (!json || !tmp)
+	if (!json || !tmp || !extra)
 		goto fail;
-	n = stats_format_json(s, extra_json, json, size - 1);
+	if (file_keys_json(s, extra_json, extra, extra_len) < 0) {
+		errno = EOVERFLOW;
+		goto fail;
+	}
+	n = stats_format_json(s, extra, json, size - 1);
 	if (n == 0) {
 		errno = EOVERFLOW;	/* json_size_bound is wrong */
 		goto fail;
@@ -185,6 +251,7 @@ int stats_write_json(const struct stats *s, const char *extra_json, const char *
 	fd = -1;
 	if (rename(tmp, path) < 0)
 		goto fail_unlink;
+	free(extra);
 	free(json);
 	free(tmp);
 	return 0;
@@ -197,6 +264,7 @@ fail_unlink:
 	errno = saved;
 fail:
 	saved = errno;
+	free(extra);
 	free(json);
 	free(tmp);
 	errno = saved;

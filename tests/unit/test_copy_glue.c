@@ -3,7 +3,8 @@
  * the keys of the sessions it replays (copy_map.c): which -x transfer and
  * target, the -c rewrite, -n copies on -f shifted ports, the -r share; the
  * guard that refuses any packet not addressed to a configured target; the
- * engine configuration from the options; and the statistics keys of CLI.md.
+ * engine configuration from the options; and the statistics: the one list
+ * of keys and the JSON file that carries exactly it.
  */
 #include <arpa/inet.h>
 #include <setjmp.h>
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -20,6 +22,8 @@
 #include "copy/copy_map.h"
 #include "copy/copy_options.h"
 #include "copy/copy_stats.h"
+#include "stats_check.h"
+#include "unit_files.h"
 
 static char err[512];
 
@@ -277,25 +281,34 @@ static void test_engine_config(void **state)
 	copy_options_free(&o);
 }
 
+/* The one list (copy_stats.h) is well formed; the ended_ keys follow the
+ * engine's reasons, as the family sessions_ended with label reason. */
 static void test_stats_keys(void **state)
 {
-	/* CLI.md's keys, in its order (sessions_queued_successor added by the
-	 * engine after CLI.md was written). */
-	static const char *const expected[] = {
-		"packets_captured", "packets_malformed", "capture_kernel_drops",
-		"sessions_started", "sessions_active", "sessions_completed", "sessions_failed",
-		"ended_closed", "ended_target_reset", "ended_session_timeout",
-		"ended_keepalive_timeout", "ended_syn_timeout", "ended_retransmit_limit",
-		"ended_send_failed", "ended_aborted", "ended_protocol_error", "ended_memory_limit",
-		"ended_superseded", "ended_capture_gap", "sessions_refused_memory",
-		"sessions_refused_route", "sessions_queued_successor", "packets_sent", "bytes_replayed", "retransmissions",
-		"send_errors", "summaries", "summaries_unmatched", "intercept_connected",
-		"intercept_reconnects",
-	};
+	struct copy_stats s;
 
-	assert_int_equal(COPY_STAT_COUNT, sizeof(expected) / sizeof(expected[0]));
-	for (size_t i = 0; i < COPY_STAT_COUNT; i++)
-		assert_string_equal(copy_stats_name((enum copy_stat)i), expected[i]);
+	copy_stats_init(&s);
+	unit_assert_stats_list(&s.table);
+	assert_int_equal(s.table.count, COPY_STAT_COUNT);
+	for (int r = 0; r < END_REASON_COUNT; r++) {
+		const struct stat_def *d = copy_stats_def(COPY_STAT_ENDED_FIRST + r);
+		const char *reason = engine_end_reason_name((enum engine_end_reason)r);
+		char key[64];
+
+		snprintf(key, sizeof(key), "ended_%s", reason);
+		assert_string_equal(d->name, key);
+		assert_string_equal(d->family, "sessions_ended");
+		assert_string_equal(d->label, "reason");
+		assert_string_equal(d->label_value, reason);
+	}
+	assert_string_equal(copy_stats_name(COPY_STAT_PACKETS_CAPTURED), "packets_captured");
+	assert_string_equal(copy_stats_name(COPY_STAT_SESSIONS_REFUSED_MEMORY),
+			    "sessions_refused_memory");
+	assert_int_equal(copy_stats_def(COPY_STAT_SESSIONS_ACTIVE)->type, STAT_GAUGE);
+	assert_int_equal(copy_stats_def(COPY_STAT_INTERCEPT_CONNECTED)->type, STAT_GAUGE);
+	assert_int_equal(copy_stats_def(COPY_STAT_PACKETS_SENT)->type, STAT_COUNTER);
+	assert_string_equal(copy_stats_name(COPY_STAT_COUNT - 1), "intercept_reconnects");
+	assert_null(copy_stats_name(COPY_STAT_COUNT));
 }
 
 static void test_stats_collect(void **state)
@@ -306,7 +319,10 @@ static void test_stats_collect(void **state)
 	struct send_counters snd;
 	struct intercept_link_counters links;
 	struct copy_stats_sources src = { &e, &cap, &snd, &links, 2 };
-	char json[4096];
+	char json[8192], dir[] = "/tmp/doppel-cstats-XXXXXX", path[64];
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/stats.json", dir);
 
 	memset(&e, 0, sizeof(e));
 	memset(&cap, 0, sizeof(cap));
@@ -336,9 +352,13 @@ static void test_stats_collect(void **state)
 	assert_int_equal(s.values[COPY_STAT_SUMMARIES], 9);
 	assert_int_equal(s.values[COPY_STAT_INTERCEPT_CONNECTED], 2);
 	assert_int_equal(s.values[COPY_STAT_INTERCEPT_RECONNECTS], 6);
-	assert_true(stats_format_json(&s.table, NULL, json, sizeof(json)) > 0);
+	assert_int_equal(stats_write_json(&s.table, NULL, path), 0);
+	unit_read_file(path, json, sizeof(json));
+	unit_assert_stats_json(json, &s.table);
 	assert_non_null(strstr(json, "\"ended_capture_gap\": 3"));
 	assert_non_null(strstr(json, "\"intercept_reconnects\": 6"));
+	unlink(path);
+	rmdir(dir);
 }
 
 int main(void)

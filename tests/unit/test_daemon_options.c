@@ -187,12 +187,16 @@ static void test_help_and_version(void **state)
 	char *help[] = { "toy", "-s", "99", "--help", "--bogus", NULL };
 	char *version[] = { "toy", "--version", NULL };
 	char *version_bad[] = { "toy", "-v", "--bogus", NULL };
+	char *list[] = { "toy", "-s", "99", "--list-stats", NULL };
+	char *list_bad[] = { "toy", "--list-stats", "--bogus", NULL };
 
 	/* -h wins over anything, even a bad option after it. */
 	assert_int_equal(parse(help), DAEMON_OPTIONS_HELP);
 	assert_int_equal(parse(version), DAEMON_OPTIONS_VERSION);
 	/* -v does not hide a command line that is wrong. */
 	assert_int_equal(parse(version_bad), DAEMON_OPTIONS_ERROR);
+	assert_int_equal(parse(list), DAEMON_OPTIONS_LIST_STATS);
+	assert_int_equal(parse(list_bad), DAEMON_OPTIONS_ERROR);
 }
 
 static void test_config_file_then_command_line(void **state)
@@ -248,6 +252,7 @@ static void test_config_file_errors(void **state)
 	expect_config_error("help = yes\n", "1: 'help' is not allowed in a config file");
 	expect_config_error("version = yes\n", "1: 'version' is not allowed in a config file");
 	expect_config_error("config = /etc/other\n", "1: 'config' is not allowed in a config file");
+	expect_config_error("list-stats = yes\n", "1: 'list-stats' is not allowed in a config file");
 }
 
 static int free_common(void **state)

@@ -1,6 +1,7 @@
 /*
  * test_stats.c — counters as a log line and as JSON (escaping, extra
- * pairs, buffers too small), and the atomic JSON file in a temp directory.
+ * pairs, buffers too small), the atomic JSON file in a temp directory with
+ * its own keys (timestamp, version, pid, uptime), and --list-stats.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -19,7 +21,11 @@
 #include "lib/runtime/stats.h"
 #include "unit_files.h"
 
-static const char *const names[] = { "a", "bb", "ccc" };
+static const struct stat_def names[] = {
+	{ "a", STAT_COUNTER, "the a", NULL, NULL, NULL },
+	{ "bb", STAT_GAUGE, "the bb", NULL, NULL, NULL },
+	{ "ccc", STAT_COUNTER, "the c's", "family", "label", "c" },
+};
 
 static void test_init_and_counting(void **state)
 {
@@ -58,7 +64,7 @@ static void test_format_line(void **state)
 static void test_format_line_truncated(void **state)
 {
 	uint64_t values[3] = { 1, 22, 333 };
-	struct stats s = { names, values, 3 };
+	struct stats s = { names, values, 3, 0 };
 	char buf[16];
 
 	assert_int_equal(stats_format_line(&s, buf, 12, 1), 9);
@@ -77,7 +83,7 @@ static void test_format_line_truncated(void **state)
 static void test_format_json(void **state)
 {
 	uint64_t values[3] = { 0, 5, UINT64_MAX };
-	struct stats s = { names, values, 3 }, empty = { names, values, 0 };
+	struct stats s = { names, values, 3, 0 }, empty = { names, values, 0, 0 };
 	char buf[128];
 	const char *expected = "{\"a\": 0, \"bb\": 5, \"ccc\": 18446744073709551615}";
 
@@ -102,9 +108,14 @@ static void test_format_json(void **state)
 
 static void test_json_escaping(void **state)
 {
-	static const char *const odd[] = { "q\"uote", "back\\slash", "new\nline\t", "caf\xc3\xa9" };
+	static const struct stat_def odd[] = {
+		{ "q\"uote", STAT_COUNTER, "", NULL, NULL, NULL },
+		{ "back\\slash", STAT_COUNTER, "", NULL, NULL, NULL },
+		{ "new\nline\t", STAT_COUNTER, "", NULL, NULL, NULL },
+		{ "caf\xc3\xa9", STAT_COUNTER, "", NULL, NULL, NULL },
+	};
 	uint64_t values[4] = { 1, 2, 3, 4 };
-	struct stats s = { odd, values, 4 };
+	struct stats s = { odd, values, 4, 0 };
 	char buf[256];
 
 	assert_true(stats_format_json(&s, NULL, buf, sizeof(buf)) > 0);
@@ -146,22 +157,57 @@ static int count_entries(const char *dir)
 	return n;
 }
 
+static uint64_t now_monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* The file's own keys: a timestamp near now, the version, our pid, and
+ * the uptime since stats_init (set back 5 s here), after the statistics
+ * and before the caller's extra pairs. */
+static void assert_file_keys(const char *content, const char *tail)
+{
+	const char *head = "{\"a\": 1, \"bb\": 2, \"ccc\": 3, \"timestamp\": \"";
+	char expected[256];
+	struct tm tm;
+	const char *rest;
+	unsigned long long uptime;
+	int used = 0;
+
+	assert_memory_equal(content, head, strlen(head));
+	memset(&tm, 0, sizeof(tm));
+	rest = strptime(content + strlen(head), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	assert_non_null(rest);
+	assert_true(llabs((long long)(timegm(&tm) - time(NULL))) < 300);
+	snprintf(expected, sizeof(expected), "\", \"version\": \"%s\", \"pid\": %d, "
+		 "\"uptime_seconds\": ", DOPPEL_VERSION, (int)getpid());
+	assert_memory_equal(rest, expected, strlen(expected));
+	rest += strlen(expected);
+	assert_int_equal(sscanf(rest, "%llu%n", &uptime, &used), 1);
+	assert_true(uptime >= 5 && uptime < 300);
+	assert_string_equal(rest + used, tail);
+}
+
 static void test_write_json(void **state)
 {
 	char dir[] = "/tmp/doppel-test-stats-XXXXXX";
-	char path[256], expected[256], content[256];
-	uint64_t values[3] = { 1, 2, 3 };
-	struct stats s = { names, values, 3 };
+	char path[256], content[512];
+	uint64_t values[3];
+	struct stats s;
 	struct stat st;
 
+	stats_init(&s, names, values, 3);
+	values[0] = 1, values[1] = 2, values[2] = 3;
+	s.started_ms = now_monotonic_ms() - 5000;
 	assert_non_null(mkdtemp(dir));
 	snprintf(path, sizeof(path), "%s/stats.json", dir);
 
-	assert_int_equal(stats_write_json(&s, "\"uptime_s\": 9", path), 0);
-	stats_format_json(&s, "\"uptime_s\": 9", expected, sizeof(expected));
-	strcat(expected, "\n");
+	assert_int_equal(stats_write_json(&s, "\"extra\": 9", path), 0);
 	unit_read_file(path, content, sizeof(content));
-	assert_string_equal(content, expected);
+	assert_file_keys(content, ", \"extra\": 9}\n");
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0644);
 	assert_int_equal(count_entries(dir), 1);	/* no temporary left behind */
@@ -170,7 +216,8 @@ static void test_write_json(void **state)
 	values[2] = 30000;
 	assert_int_equal(stats_write_json(&s, NULL, path), 0);
 	unit_read_file(path, content, sizeof(content));
-	assert_string_equal(content, "{\"a\": 1, \"bb\": 2, \"ccc\": 30000}\n");
+	assert_non_null(strstr(content, "{\"a\": 1, \"bb\": 2, \"ccc\": 30000, \"timestamp\": "));
+	assert_int_equal(content[strlen(content) - 2], '}');
 	assert_int_equal(count_entries(dir), 1);
 
 	/* rename onto a directory fails: the error comes back and the
@@ -190,6 +237,33 @@ static void test_write_json(void **state)
 	rmdir(dir);
 }
 
+/* --list-stats: name, type and help of each, tab-separated, then the
+ * file's own keys as "info". */
+static void test_list(void **state)
+{
+	uint64_t values[3];
+	struct stats s;
+	char buf[1024] = "";
+	FILE *out = fmemopen(buf, sizeof(buf) - 1, "w");
+	char expected[1024] = "a\tcounter\tthe a\nbb\tgauge\tthe bb\nccc\tcounter\tthe c's\n";
+
+	assert_non_null(out);
+	stats_init(&s, names, values, 3);
+	stats_list(&s, out);
+	fclose(out);
+	assert_int_equal(stats_file_key_count, 4);
+	for (size_t i = 0; i < stats_file_key_count; i++) {
+		char line[128];
+
+		snprintf(line, sizeof(line), "%s\tinfo\t%s\n", stats_file_keys[i].name,
+			 stats_file_keys[i].help);
+		strcat(expected, line);
+	}
+	assert_string_equal(buf, expected);
+	assert_string_equal(stats_file_keys[0].name, "timestamp");
+	assert_string_equal(stats_file_keys[3].name, "uptime_seconds");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -200,6 +274,7 @@ int main(void)
 		cmocka_unit_test(test_json_escaping),
 		cmocka_unit_test(test_extra_pairs),
 		cmocka_unit_test(test_write_json),
+		cmocka_unit_test(test_list),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
