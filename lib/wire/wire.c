@@ -124,7 +124,8 @@ size_t wire_decoder_pending(const struct wire_decoder *d)
 
 int wire_decoder_next(struct wire_decoder *d, struct wire_frame *f)
 {
-	struct wire_check c = { d->error, sizeof(d->error), NULL, 0 };
+	struct wire_check c = { d->error, sizeof(d->error), NULL, 0,
+				.route_payload = d->got_hello && (d->features & WIRE_FEAT_ROUTE_PAYLOAD) };
 	size_t have = d->end - d->start;
 	const uint8_t *h, *body;
 	uint32_t len;
@@ -145,6 +146,7 @@ int wire_decoder_next(struct wire_decoder *d, struct wire_frame *f)
 	if (h[4] == WIRE_HELLO) {
 		d->got_hello = true;
 		d->peer_role = wire_get16(body + 6);
+		d->features &= wire_get32(body + 8);
 	}
 	d->start += WIRE_HEADER_LEN + len;
 	f->type = h[4];
@@ -184,7 +186,8 @@ size_t wire_route_count(const struct wire_frame *f)
 
 int wire_route_get(const struct wire_frame *f, size_t i, struct wire_route *r, const char **why)
 {
-	struct wire_check c = { 0 };
+	/* The decoder checked payload wanted against the features in use. */
+	struct wire_check c = { .route_payload = true };
 
 	if (accessor_check_type(f, wire_is_route_type(f->type), why))
 		return -1;

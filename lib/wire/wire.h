@@ -73,6 +73,8 @@ struct wire_hello {
 struct wire_route {
 	struct dp_addr client, target;
 	uint16_t client_port, target_port;
+	uint16_t payload_wanted;	/* ROUTE_PAYLOAD: answer bytes wanted per packet
+					 * (WIRE_PAYLOAD_ALL: all); 0 without it */
 };
 
 /* One response summary: the IP header, the TCP header with options and
@@ -122,6 +124,11 @@ struct wire_decoder {
 	 * not send (ROUTE_* from an intercept, SUMMARIES from a copy) are
 	 * rejected as malformed. */
 	uint16_t peer_role;
+	/* 0 after init. Set it to the features the owner's own HELLO
+	 * announces (before feeding); after the peer's HELLO it holds the
+	 * features in use (announced by both). A route asking for payload is
+	 * malformed unless WIRE_FEAT_ROUTE_PAYLOAD is in use. */
+	uint32_t features;
 };
 
 int wire_decoder_init(struct wire_decoder *d);

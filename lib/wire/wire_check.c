@@ -173,9 +173,13 @@ int wire_check_route(const uint8_t *p, size_t index, struct wire_route *r, struc
 	if (family != WIRE_FAMILY_IPV4 && family != WIRE_FAMILY_IPV6)
 		return wire_fault(c, WIRE_ERR_MALFORMED, "route family unknown",
 			     "route %zu family %u unknown (4 or 6)", index, family);
-	if (p[1] || wire_get16(p + 6))
+	if (p[1])
 		return wire_fault(c, WIRE_ERR_MALFORMED, "route reserved bytes not zero",
 			     "route %zu reserved bytes not zero", index);
+	if (wire_get16(p + 6) && !c->route_payload)
+		return wire_fault(c, WIRE_ERR_MALFORMED, "route payload wanted without ROUTE_PAYLOAD",
+			     "route %zu wants %u payload bytes but ROUTE_PAYLOAD is not in use",
+			     index, wire_get16(p + 6));
 	if (!wire_get16(p + 2) || !wire_get16(p + 4))
 		return wire_fault(c, WIRE_ERR_MALFORMED, "route port 0",
 			     "route %zu %s port 0", index, wire_get16(p + 2) ? "target" : "client");
@@ -186,6 +190,7 @@ int wire_check_route(const uint8_t *p, size_t index, struct wire_route *r, struc
 	r->client.family = r->target.family = family == WIRE_FAMILY_IPV4 ? AF_INET : AF_INET6;
 	r->client_port = wire_get16(p + 2);
 	r->target_port = wire_get16(p + 4);
+	r->payload_wanted = wire_get16(p + 6);
 	memcpy(r->client.bytes, p + 8, addr_len);
 	memcpy(r->target.bytes, p + 24, addr_len);
 	return 0;

@@ -21,6 +21,7 @@ struct wire_check {
 	size_t msg_len;
 	const char *why;	/* a short, static reason */
 	uint16_t code;		/* the WIRE_ERR_* that answers it */
+	bool route_payload;	/* ROUTE_PAYLOAD in use: routes may want payload */
 };
 
 /* Fill c and return -1. */

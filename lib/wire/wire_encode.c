@@ -56,7 +56,7 @@ static int put_route(uint8_t *p, const struct wire_route *r, size_t index)
 	int family = family_code(r);
 	size_t addr_len = family == WIRE_FAMILY_IPV4 ? 4 : 16;
 	struct wire_route check;
-	struct wire_check c = { 0 };
+	struct wire_check c = { .route_payload = true };
 
 	if (family < 0)
 		return -1;
@@ -64,6 +64,7 @@ static int put_route(uint8_t *p, const struct wire_route *r, size_t index)
 	p[0] = (uint8_t)family;
 	wire_put16(p + 2, r->client_port);
 	wire_put16(p + 4, r->target_port);
+	wire_put16(p + 6, r->payload_wanted);
 	memcpy(p + 8, r->client.bytes, addr_len);
 	memcpy(p + 24, r->target.bytes, addr_len);
 	return wire_check_route(p, index, &check, &c);
