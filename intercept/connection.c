@@ -211,6 +211,8 @@ static bool handle_hello(struct connection *c, const struct wire_frame *f)
 	/* We always announce it: the peer's bit decides (an old copy daemon
 	 * keeps the client address and port key). */
 	c->four_tuple = (hello.features & WIRE_FEAT_ROUTE_4TUPLE) != 0;
+	c->route_payload = (hello.features & WIRE_FEAT_ROUTE_PAYLOAD) &&
+			   c->server->cfg.route_payload > 0;
 	if (batch_init(&c->batch, &c->server->batches, hello.max_body, emit_summaries, c) < 0) {
 		connection_fail(c, WIRE_ERR_INTERNAL, "out of memory for the summaries batch");
 		return false;
@@ -247,6 +249,11 @@ static void add_route(struct connection *c, const struct wire_route *r)
 		c->routes_refused_logged = true;
 		return;
 	}
+	/* A ROUTE_ADD of a route that exists sets its payload wanted again
+	 * (docs/protocol.md section 7); without ROUTE_PAYLOAD it is 0. */
+	router_set_payload_wanted(&s->router, &c->routes, &r->client, r->client_port,
+				  c->four_tuple ? &r->target : NULL, r->target_port,
+				  r->payload_wanted);
 	/* The target's answers that beat this ROUTE_ADD here (its SYN-ACK,
 	 * typically) go first, ahead of any that come after. */
 	server_release_held(s, c, &r->client, r->client_port);
@@ -376,13 +383,20 @@ static void on_connection_event(struct loop *l, int fd, unsigned events, void *a
 		read_some(c);
 }
 
+/* What our HELLO announces; the decoder checks routes against it. */
+static uint32_t own_features(const struct server *s)
+{
+	return WIRE_FEAT_IPV6 | WIRE_FEAT_ROUTE_4TUPLE |
+	       (s->cfg.payload_prefix ? WIRE_FEAT_PAYLOAD_PREFIX : 0) |
+	       (s->cfg.route_payload ? WIRE_FEAT_ROUTE_PAYLOAD : 0);
+}
+
 static bool send_hello(struct connection *c)
 {
 	struct wire_hello hello = {
 		.version = WIRE_VERSION,
 		.role = WIRE_ROLE_INTERCEPT,
-		.features = WIRE_FEAT_IPV6 | WIRE_FEAT_ROUTE_4TUPLE |
-			    (c->server->cfg.payload_prefix ? WIRE_FEAT_PAYLOAD_PREFIX : 0),
+		.features = own_features(c->server),
 		.max_body = WIRE_MAX_BODY,
 	};
 	uint8_t frame[WIRE_HEADER_LEN + WIRE_HELLO_LEN];
@@ -406,6 +420,7 @@ struct connection *connection_open(struct server *s, int fd, const char *peer,
 	c->fd = fd;
 	snprintf(c->peer, sizeof(c->peer), "%s", peer);
 	c->decoder.peer_role = WIRE_ROLE_COPY;
+	c->decoder.features = own_features(s);
 	c->last_received_ms = c->last_sent_ms = loop_now_ms(s->loop);
 	if (loop_add_fd(s->loop, fd, LOOP_READ, on_connection_event, c) < 0) {
 		snprintf(err, errlen, "cannot watch the socket: %s", strerror(errno));

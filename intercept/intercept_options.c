@@ -16,7 +16,7 @@
 
 enum {
 	OPT_SOURCE = 256, OPT_QUEUES, OPT_PAYLOAD_PREFIX, OPT_MATCH, OPT_LOCAL_OUT,
-	OPT_HOLD_UNROUTED,
+	OPT_HOLD_UNROUTED, OPT_ROUTE_PAYLOAD,
 };
 
 static const struct option long_options[] = {
@@ -29,6 +29,7 @@ static const struct option long_options[] = {
 	{ "queues", required_argument, NULL, OPT_QUEUES },
 	{ "queue-maxlen", required_argument, NULL, 'q' },
 	{ "payload-prefix", required_argument, NULL, OPT_PAYLOAD_PREFIX },
+	{ "route-payload", required_argument, NULL, OPT_ROUTE_PAYLOAD },
 	{ "match", required_argument, NULL, OPT_MATCH },
 	{ "local-out", no_argument, NULL, OPT_LOCAL_OUT },
 	{ "hold-unrouted", required_argument, NULL, OPT_HOLD_UNROUTED },
@@ -50,6 +51,7 @@ static const char usage_text[] =
 	"      --queues A[-B]      nfqueue: queue numbers (default 0)\n"
 	"  -q, --queue-maxlen N    nfqueue: queue length (default 65536)\n"
 	"      --payload-prefix N  bytes of payload to forward after the TCP header (0)\n"
+	"      --route-payload N   most answer bytes a copy daemon may ask per route (256; 0: none)\n"
 	"      --match ADDR:PORT|PORT  kmod: responses to take (repeatable)\n"
 	"      --local-out         kmod: hook LOCAL_OUT (running on the target)\n"
 	"      --hold-unrouted D   keep responses with no route yet for D (250ms; 0: drop at once)\n"
@@ -71,6 +73,7 @@ static void set_defaults(struct intercept_options *o)
 	o->source_cfg.queue_maxlen = INTERCEPT_DEFAULT_QUEUE_MAXLEN;
 	o->server_cfg.port = WIRE_DEFAULT_PORT;
 	o->server_cfg.hold_unrouted_ms = INTERCEPT_DEFAULT_HOLD_UNROUTED_MS;
+	o->server_cfg.route_payload = INTERCEPT_DEFAULT_ROUTE_PAYLOAD;
 }
 
 static int replace_string(char **slot, const char *value, char *err, size_t errlen)
@@ -211,8 +214,12 @@ static int apply_numeric(struct intercept_options *o, int id, const char *value,
 	case OPT_PAYLOAD_PREFIX:
 		if (opt_parse_uint(value, 0, INTERCEPT_MAX_PAYLOAD_PREFIX, &n, err, errlen) < 0)
 			return -1;
-		o->source_cfg.payload_prefix = (uint16_t)n;
 		o->server_cfg.payload_prefix = (uint16_t)n;
+		return 0;
+	case OPT_ROUTE_PAYLOAD:
+		if (opt_parse_uint(value, 0, INTERCEPT_MAX_PAYLOAD_PREFIX, &n, err, errlen) < 0)
+			return -1;
+		o->server_cfg.route_payload = (uint16_t)n;
 		return 0;
 	case OPT_HOLD_UNROUTED:
 		if (opt_parse_duration_ms(value, 1, &n, err, errlen) < 0)
@@ -271,6 +278,9 @@ enum intercept_options_result intercept_options_parse(struct intercept_options *
 	set_defaults(o);
 	switch (daemon_options_parse(&o->common, &table, argc, argv, err, errlen)) {
 	case DAEMON_OPTIONS_RUN:
+		/* The source copies what either the global prefix or a route
+		 * may ask for; the server trims each summary to its route. */
+		o->source_cfg.payload_prefix = server_payload_copied(&o->server_cfg);
 		/* A conflict within the source's options (kmod with -F) is a
 		 * bad option too: refused now, not once the listener is open. */
 		ops = source_find(o->source);

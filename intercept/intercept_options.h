@@ -16,6 +16,10 @@
 
 #define INTERCEPT_DEFAULT_QUEUE_MAXLEN 65536
 #define INTERCEPT_MAX_PAYLOAD_PREFIX 16384
+/* --route-payload: what a route may ask (ROUTE_PAYLOAD) by default; 256
+ * is doppel.ko's default max_payload_prefix, and holds the greetings and
+ * challenges of docs/stateful.md's protocols. */
+#define INTERCEPT_DEFAULT_ROUTE_PAYLOAD 256
 /* --hold-unrouted: long enough for a ROUTE_ADD that lost the race with its
  * SYN-ACK; the ceiling is the copy daemon's first SYN retransmission,
  * which recovers the session anyway. */

@@ -46,7 +46,9 @@
 	X(SUMMARIES_HELD, "summaries_held", STAT_COUNTER, \
 	  "responses matching no route, held for --hold-unrouted") \
 	X(SUMMARIES_HELD_DELIVERED, "summaries_held_delivered", STAT_COUNTER, \
-	  "held responses routed when their route came")
+	  "held responses routed when their route came") \
+	X(PAYLOAD_SHORT, "summaries_payload_short", STAT_COUNTER, \
+	  "summaries with fewer payload bytes than their route wanted (the source copied less)")
 
 #define ISTAT_ENUM_(id, key, type, help) ISTAT_##id,
 enum intercept_stat {

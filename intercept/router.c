@@ -19,6 +19,7 @@ struct router_entry {
 	struct router_key key;
 	struct dp_addr target;
 	uint16_t target_port;
+	uint16_t payload_wanted;	/* ROUTE_PAYLOAD: answer bytes its owner wants */
 	uint32_t hash;			/* low 32 bits of the key's hash */
 	uint32_t prev, next;		/* the owner's chain, pool index + 1; next
 					 * also chains free entries */
@@ -282,6 +283,7 @@ static enum router_add_result add_key(struct router *r, struct router_owner *o,
 	struct router_entry *e = &r->pool[index - 1];
 	e->key = *key;
 	e->hash = hash;
+	e->payload_wanted = 0;
 	set_target(e, target, target_port);
 	owner_link(r, o, index);
 	r->slots[slot] = index;
@@ -391,6 +393,15 @@ struct router_owner *router_lookup(const struct router *r,
 				   const struct dp_addr *destination, uint16_t destination_port,
 				   const struct dp_addr *source, uint16_t source_port)
 {
+	return router_lookup_wanted(r, destination, destination_port, source, source_port, NULL);
+}
+
+struct router_owner *router_lookup_wanted(const struct router *r,
+					  const struct dp_addr *destination,
+					  uint16_t destination_port,
+					  const struct dp_addr *source, uint16_t source_port,
+					  uint16_t *payload_wanted)
+{
 	struct router_key key;
 	uint32_t index;
 
@@ -399,8 +410,11 @@ struct router_owner *router_lookup(const struct router *r,
 	if (r->count_4tuple && is_target(destination, source, source_port)) {
 		make_key(&key, destination, destination_port, source, source_port);
 		index = find(r, &key);
-		if (index)
+		if (index) {
+			if (payload_wanted)
+				*payload_wanted = r->pool[index - 1].payload_wanted;
 			return r->pool[index - 1].owner;
+		}
 	}
 	if (r->count == r->count_4tuple)
 		return NULL;
@@ -413,5 +427,25 @@ struct router_owner *router_lookup(const struct router *r,
 		return NULL;
 	if (e->target_port && e->target_port != source_port)
 		return NULL;
+	if (payload_wanted)
+		*payload_wanted = e->payload_wanted;
 	return e->owner;
+}
+
+int router_set_payload_wanted(struct router *r, const struct router_owner *o,
+			      const struct dp_addr *client, uint16_t client_port,
+			      const struct dp_addr *target, uint16_t target_port, uint16_t wanted)
+{
+	struct router_key key;
+	uint32_t index;
+
+	if (target && !is_target(client, target, target_port))
+		return -1;
+	make_key(&key, client, client_port, target, target ? target_port : 0);
+	index = find(r, &key);
+
+	if (index == 0 || r->pool[index - 1].owner != o)
+		return -1;
+	r->pool[index - 1].payload_wanted = wanted;
+	return 0;
 }

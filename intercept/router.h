@@ -109,6 +109,21 @@ struct router_owner *router_lookup(const struct router *r,
 				   const struct dp_addr *destination, uint16_t destination_port,
 				   const struct dp_addr *source, uint16_t source_port);
 
+/* router_lookup, and the route's payload wanted in *payload_wanted
+ * (unless NULL) when it has an owner. */
+struct router_owner *router_lookup_wanted(const struct router *r,
+					  const struct dp_addr *destination,
+					  uint16_t destination_port,
+					  const struct dp_addr *source, uint16_t source_port,
+					  uint16_t *payload_wanted);
+/* ROUTE_PAYLOAD: how many bytes of each answer's payload the owner of the
+ * route with this key wants (0 when a route is added; a later ROUTE_ADD
+ * sets it again). target NULL: the client address and port key, else the
+ * 4-tuple one. 0, or -1 when o does not own such a route. */
+int router_set_payload_wanted(struct router *r, const struct router_owner *o,
+			      const struct dp_addr *client, uint16_t client_port,
+			      const struct dp_addr *target, uint16_t target_port, uint16_t wanted);
+
 /* The default hash, for tests that want to predict slots. */
 uint64_t router_hash_default(const struct router_key *key, uint64_t seed);
 

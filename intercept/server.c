@@ -347,18 +347,25 @@ static struct connection *connection_of(struct router_owner *owner)
 	return (struct connection *)((char *)owner - offsetof(struct connection, routes));
 }
 
-/* Put one summary in c's batch: the headers, then the payload prefix if
- * c asked for one. false: the batch refused it (counted dropped). */
+/* Put one summary in c's batch: the headers, then the payload bytes c
+ * asked for: the global prefix, or its route's payload wanted
+ * (ROUTE_PAYLOAD), whichever is more. false: the batch refused it
+ * (counted dropped). */
 static bool route_summary(struct server *s, struct connection *c, const uint8_t *data,
-			  size_t header_len, size_t payload_present, uint32_t payload_len)
+			  size_t header_len, size_t payload_present, uint32_t payload_len,
+			  uint16_t wanted)
 {
-	size_t len = header_len;
+	size_t len = header_len, want = c->prefix ? s->cfg.payload_prefix : 0;
 	uint8_t flags = 0;
 
-	if (c->prefix && payload_present > 0) {
-		size_t prefix = payload_present;
-		if (prefix > s->cfg.payload_prefix)
-			prefix = s->cfg.payload_prefix;
+	if (c->route_payload && wanted > want)
+		want = wanted == WIRE_PAYLOAD_ALL ? SIZE_MAX : wanted;
+	if (want > 0 && payload_len > 0) {
+		size_t prefix = payload_present < want ? payload_present : want;
+		/* The source copied less than asked and less than the packet
+		 * had: the copy side sees it from the record's lengths. */
+		if (prefix < want && prefix < payload_len)
+			istat_inc(s->stats, ISTAT_PAYLOAD_SHORT);
 		len += prefix;
 		flags = WIRE_SUMMARY_PREFIX;
 	}
@@ -410,7 +417,8 @@ static void hold_unrouted(struct server *s, const struct packet *p)
 		return;
 	}
 	expire_held(s);
-	if (holding_add(&s->holding, p, s->cfg.payload_prefix, loop_now_ms(s->loop), &evicted) < 0)
+	if (holding_add(&s->holding, p, server_payload_copied(&s->cfg), loop_now_ms(s->loop),
+			&evicted) < 0)
 		istat_inc(s->stats, ISTAT_SUMMARIES_UNROUTED);
 	else
 		istat_inc(s->stats, ISTAT_SUMMARIES_HELD);
@@ -422,13 +430,15 @@ static void hold_unrouted(struct server *s, const struct packet *p)
 void server_deliver(struct server *s, const struct packet *p)
 {
 	istat_inc(s->stats, ISTAT_SUMMARIES_IN);
-	struct router_owner *owner = router_lookup(&s->router, &p->dst, p->dport, &p->src, p->sport);
+	uint16_t wanted = 0;
+	struct router_owner *owner = router_lookup_wanted(&s->router, &p->dst, p->dport, &p->src,
+							  p->sport, &wanted);
 	if (!owner) {
 		hold_unrouted(s, p);
 		return;
 	}
 	route_summary(s, connection_of(owner), p->l3, p->ip_header_len + p->tcp_header_len,
-		      p->payload_present, (uint32_t)p->payload_len);
+		      p->payload_present, (uint32_t)p->payload_len, wanted);
 }
 
 struct release {
@@ -443,13 +453,14 @@ static bool take_held(void *ctx, const struct held_summary *h)
 {
 	struct release *r = ctx;
 	struct server *s = r->server;
-	struct router_owner *owner = router_lookup(&s->router, &h->client, h->client_port,
-						   &h->source, h->source_port);
+	uint16_t wanted = 0;
+	struct router_owner *owner = router_lookup_wanted(&s->router, &h->client, h->client_port,
+							  &h->source, h->source_port, &wanted);
 
 	if (owner != &r->connection->routes)
 		return false;
 	if (route_summary(s, r->connection, h->data, h->header_len, h->payload_present,
-			  h->payload_len))
+			  h->payload_len, wanted))
 		istat_inc(s->stats, ISTAT_SUMMARIES_HELD_DELIVERED);
 	return true;
 }

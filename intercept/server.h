@@ -34,6 +34,8 @@ struct server_config {
 	struct dp_addr allow[SERVER_MAX_ALLOW];	/* -x; none = everyone */
 	size_t allow_count;
 	uint16_t payload_prefix;	/* bytes of payload to forward (0: headers only) */
+	uint16_t route_payload;		/* --route-payload: the most answer bytes a route
+					 * may have (ROUTE_PAYLOAD; 0: not offered) */
 	size_t output_limit;		/* 0: SERVER_OUTPUT_LIMIT */
 	uint64_t heartbeat_idle_ms;	/* 0: WIRE_HEARTBEAT_IDLE_MS */
 	uint64_t peer_dead_ms;		/* 0: WIRE_PEER_DEAD_MS */
@@ -47,6 +49,13 @@ struct server_config {
 };
 
 struct server;
+
+/* The payload bytes of each response the source must copy: the global
+ * prefix or what a route may want, whichever is more. */
+static inline uint16_t server_payload_copied(const struct server_config *c)
+{
+	return c->payload_prefix > c->route_payload ? c->payload_prefix : c->route_payload;
+}
 
 /* Open the listener and register it with l. NULL with err filled. */
 struct server *server_new(struct loop *l, const struct server_config *cfg,

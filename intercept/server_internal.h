@@ -28,6 +28,7 @@ struct connection {
 	bool hello_received;
 	bool prefix;			/* both sides announced PAYLOAD_PREFIX */
 	bool four_tuple;		/* both announced ROUTE_4TUPLE: routes keyed by it */
+	bool route_payload;		/* both sides announced ROUTE_PAYLOAD */
 	struct router_owner routes;
 	struct batch batch;		/* set up when the peer's HELLO comes */
 	uint8_t *out;			/* queued bytes: out[out_start .. out_end) */

@@ -57,7 +57,10 @@ static void test_defaults(void **state)
 	assert_int_equal(o.source_cfg.queue_first, 0);
 	assert_int_equal(o.source_cfg.queue_last, 0);
 	assert_int_equal(o.source_cfg.queue_maxlen, 65536);
-	assert_int_equal(o.source_cfg.payload_prefix, 0);
+	/* the source copies what a route may ask for (ROUTE_PAYLOAD) */
+	assert_int_equal(o.server_cfg.payload_prefix, 0);
+	assert_int_equal(o.server_cfg.route_payload, 256);
+	assert_int_equal(o.source_cfg.payload_prefix, 256);
 	assert_null(o.source_cfg.device);
 	assert_null(o.source_cfg.filter);
 	assert_false(o.common.daemonize);
@@ -72,7 +75,7 @@ static void test_every_option(void **state)
 	char *argv[] = {
 		"doppel-intercept", "--source", "pcap", "-p", "4000", "-b", "198.18.0.1",
 		"-x", "198.18.0.2,2001:db8::1", "-i", "veth0", "-F", "tcp port 80",
-		"--queues", "2-5", "-q", "1024", "--payload-prefix", "64",
+		"--queues", "2-5", "-q", "1024", "--payload-prefix", "64", "--route-payload", "32",
 		"--match", "198.19.0.1:80", "--match", "8080", "--local-out", "-d",
 		"-l", "/tmp/x.log", "-P", "/tmp/x.pid", "--log-level", "debug",
 		"--stats-file", "/tmp/x.json", "--stats-interval", "5s", "--user", "root", NULL,
@@ -91,8 +94,9 @@ static void test_every_option(void **state)
 	assert_int_equal(o.source_cfg.queue_first, 2);
 	assert_int_equal(o.source_cfg.queue_last, 5);
 	assert_int_equal(o.source_cfg.queue_maxlen, 1024);
-	assert_int_equal(o.source_cfg.payload_prefix, 64);
+	assert_int_equal(o.source_cfg.payload_prefix, 64);	/* the larger of the two */
 	assert_int_equal(o.server_cfg.payload_prefix, 64);
+	assert_int_equal(o.server_cfg.route_payload, 32);
 	assert_int_equal(o.source_cfg.match_count, 2);
 	assert_string_equal(dp_addr_str(&o.source_cfg.matches[0].addr, text, sizeof(text)),
 			    "198.19.0.1");
@@ -236,7 +240,7 @@ static void test_config_file_and_override(void **state)
 	assert_string_equal(o.source, "pcap");
 	assert_int_equal(o.server_cfg.port, 6000);	/* the command line wins */
 	assert_string_equal(o.source_cfg.device, "veth1");
-	assert_int_equal(o.source_cfg.payload_prefix, 16);
+	assert_int_equal(o.server_cfg.payload_prefix, 16);
 	assert_true(o.common.daemonize);
 	assert_false(o.source_cfg.local_out);
 	assert_int_equal(o.common.stats_interval_ms, 120000);

@@ -49,7 +49,7 @@ static void test_def_matches_enum(void **state)
 	assert_int_equal(intercept_stats_def(ISTAT_ROUTES_ACTIVE)->type, STAT_GAUGE);
 	assert_int_equal(intercept_stats_def(ISTAT_ROUTES_ADDED)->type, STAT_COUNTER);
 	assert_string_equal(intercept_stats_def(ISTAT_COUNT - 1)->name,
-			    "summaries_held_delivered");
+			    "summaries_payload_short");
 	assert_null(intercept_stats_def(ISTAT_COUNT));
 }
 
