@@ -19,6 +19,12 @@
 #include "copy/link/intercept_link_private.h"
 #include "lib/wire/wire.h"
 
+/* What our HELLO announces: IPv6, payload prefixes, routes keyed by the
+ * 4-tuple, and payload per route for the sessions whose protocol module
+ * reads the target's answers. */
+#define LINK_FEATURES (WIRE_FEAT_IPV6 | WIRE_FEAT_PAYLOAD_PREFIX | WIRE_FEAT_ROUTE_4TUPLE | \
+		       WIRE_FEAT_ROUTE_PAYLOAD)
+
 void intercept_link_config_defaults(struct intercept_link_config *c)
 {
 	c->heartbeat_idle_ms = WIRE_HEARTBEAT_IDLE_MS;
@@ -119,7 +125,7 @@ static void link_connected(struct link *link)
 	struct wire_hello hello = {
 		.version = WIRE_VERSION,
 		.role = WIRE_ROLE_COPY,
-		.features = WIRE_FEAT_IPV6 | WIRE_FEAT_PAYLOAD_PREFIX | WIRE_FEAT_ROUTE_4TUPLE,
+		.features = LINK_FEATURES,
 		.max_body = WIRE_MAX_BODY,
 	};
 	uint8_t frame[WIRE_HEADER_LEN + WIRE_HELLO_LEN];
@@ -130,6 +136,7 @@ static void link_connected(struct link *link)
 		return;
 	}
 	link->decoder.peer_role = WIRE_ROLE_INTERCEPT;
+	link->decoder.features = LINK_FEATURES;
 	link->state = LINK_HELLO;
 	link->state_since_ms = loop_now_ms(links->loop);
 	link->last_received_ms = link->state_since_ms;
@@ -334,6 +341,12 @@ static void key_to_route(const struct session_key *k, struct wire_route *r)
 
 int intercept_links_route_add(struct intercept_links *links, const struct session_key *k)
 {
+	return intercept_links_route_add_payload(links, k, 0);
+}
+
+int intercept_links_route_add_payload(struct intercept_links *links, const struct session_key *k,
+				      uint16_t payload_wanted)
+{
 	struct wire_route r;
 
 	for (size_t i = 0; i < links->count; i++) {
@@ -343,10 +356,15 @@ int intercept_links_route_add(struct intercept_links *links, const struct sessio
 			return -1;
 		if (k->client.family == AF_INET6 && !(link->peer_features & WIRE_FEAT_IPV6))
 			return -1;
+		/* An intercept without ROUTE_PAYLOAD cannot give this session
+		 * the answer bytes it needs: not replayable through it. */
+		if (payload_wanted && !(link->peer_features & WIRE_FEAT_ROUTE_PAYLOAD))
+			return -1;
 		if (link->pending_count >= links->cfg.max_pending_routes)
 			return -1;
 	}
 	key_to_route(k, &r);
+	r.payload_wanted = payload_wanted;
 	for (size_t i = 0; i < links->count; i++)
 		link_queue_route(&links->links[i], WIRE_ROUTE_ADD, &r);
 	return 0;

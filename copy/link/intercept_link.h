@@ -116,6 +116,13 @@ void intercept_links_start(struct intercept_links *links);
 /* The engine's route sink: 0 when every link is ready (the route is queued
  * on each), -1 otherwise (nothing queued). */
 int intercept_links_route_add(struct intercept_links *links, const struct session_key *k);
+/* The same for a session that needs the first payload_wanted bytes of
+ * each of the target's answers (a protocol module's greeting and
+ * challenge; docs/stateful.md): -1 also when a link's intercept did not
+ * announce ROUTE_PAYLOAD. Calling it again for a live route changes what
+ * it wants (0: headers only from now on). */
+int intercept_links_route_add_payload(struct intercept_links *links, const struct session_key *k,
+				      uint16_t payload_wanted);
 void intercept_links_route_del(struct intercept_links *links, const struct session_key *k);
 /* Write queued routes (and whatever output is waiting). */
 void intercept_links_flush(struct intercept_links *links);

@@ -97,6 +97,7 @@ static void on_accept(struct loop *l, int fd, unsigned events, void *arg)
 	f->accepts++;
 	assert_int_equal(wire_decoder_init(&f->decoder), 0);
 	f->decoder.peer_role = WIRE_ROLE_COPY;
+	f->decoder.features = f->features;
 	assert_int_equal(loop_add_fd(l, conn, LOOP_READ, on_readable, f), 0);
 }
 
@@ -110,6 +111,7 @@ void fake_intercept_start(struct fake_intercept *f, struct loop *l)
 	f->conn_fd = -1;
 	f->answer_hello = true;
 	f->max_body = WIRE_MAX_BODY;
+	f->features = WIRE_FEAT_IPV6;
 	f->listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	assert_true(f->listen_fd >= 0);
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -141,7 +143,7 @@ void fake_intercept_send_hello(struct fake_intercept *f)
 {
 	struct wire_hello hello = {
 		.version = WIRE_VERSION, .role = WIRE_ROLE_INTERCEPT,
-		.features = WIRE_FEAT_IPV6, .max_body = f->max_body,
+		.features = f->features, .max_body = f->max_body,
 	};
 	uint8_t frame[WIRE_HEADER_LEN + WIRE_HELLO_LEN];
 	size_t len = wire_encode_hello(frame, sizeof(frame), &hello);

@@ -26,6 +26,7 @@ struct fake_intercept {
 	struct wire_decoder decoder;
 	bool answer_hello;		/* send our HELLO when the copy's arrives (default) */
 	uint32_t max_body;		/* announced in our HELLO (default WIRE_MAX_BODY) */
+	uint32_t features;		/* announced in our HELLO (default WIRE_FEAT_IPV6) */
 
 	unsigned accepts;		/* connections accepted */
 	unsigned closes;		/* connections that ended (EOF from the copy) */

@@ -43,6 +43,7 @@ struct link_fixture {
 	uint64_t delays[LINK_FIXTURE_MAX];
 
 	struct packet summaries[LINK_FIXTURE_MAX];
+	uint8_t payloads[LINK_FIXTURE_MAX][64];	/* their first payload bytes */
 	size_t summary_count;
 };
 
@@ -56,6 +57,8 @@ static inline void link_fixture_on_summary(void *ctx, const struct packet *p)
 		fx->summaries[fx->summary_count].l3 = NULL;
 		fx->summaries[fx->summary_count].tcp = NULL;
 		fx->summaries[fx->summary_count].payload = NULL;
+		memcpy(fx->payloads[fx->summary_count], p->payload,
+		       p->payload_present < 64 ? p->payload_present : 64);
 	}
 	fx->summary_count++;
 }
