@@ -104,14 +104,14 @@ uint16_t checksum_ipv4_header(const void *hdr, size_t hlen)
  * the length in 16 bits, IPv6 in 32 (RFC 8200 section 8.1); either way the
  * sum is taken over the big-endian bytes. */
 static uint32_t pseudo_header_sum(const struct dp_addr *src, const struct dp_addr *dst,
-				  size_t len)
+				  size_t len, uint8_t protocol)
 {
 	size_t alen = src->family == AF_INET6 ? 16 : 4;
 	uint32_t sum = checksum_partial(src->bytes, alen, 0);
 	uint32_t len32 = (uint32_t)len;
 
 	sum = checksum_partial(dst->bytes, alen, sum);
-	sum = add_carry32(sum, htons(IPPROTO_TCP));
+	sum = add_carry32(sum, htons(protocol));
 	sum = add_carry32(sum, htons((uint16_t)(len32 >> 16)));
 	sum = add_carry32(sum, htons((uint16_t)len32));
 	return sum;
@@ -120,7 +120,18 @@ static uint32_t pseudo_header_sum(const struct dp_addr *src, const struct dp_add
 uint16_t checksum_tcp(const struct dp_addr *src, const struct dp_addr *dst,
 		      const void *segment, size_t len)
 {
-	return checksum_fold(checksum_partial(segment, len, pseudo_header_sum(src, dst, len)));
+	return checksum_fold(checksum_partial(segment, len,
+					      pseudo_header_sum(src, dst, len, IPPROTO_TCP)));
+}
+
+/* RFC 768: a computed 0 is sent as all ones (0 means "no checksum"). */
+uint16_t checksum_udp(const struct dp_addr *src, const struct dp_addr *dst,
+		      const void *datagram, size_t len)
+{
+	uint16_t check = checksum_fold(checksum_partial(datagram, len,
+						pseudo_header_sum(src, dst, len, IPPROTO_UDP)));
+
+	return check ? check : 0xffff;
 }
 
 /* RFC 1624 equation 3: HC' = ~(~HC + ~m + m'). One's-complement addition

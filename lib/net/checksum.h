@@ -25,6 +25,11 @@ uint16_t checksum_ipv4_header(const void *hdr, size_t hlen);
  * payload) with the pseudo-header of src, dst. Returns the field value. */
 uint16_t checksum_tcp(const struct dp_addr *src, const struct dp_addr *dst,
 		      const void *segment, size_t len);
+/* The UDP checksum (RFC 768; RFC 8200 section 8.1 for IPv6) of a datagram
+ * (header with the checksum field zeroed, and payload); a result of 0 is
+ * returned as 0xffff, as the RFCs say to send it. */
+uint16_t checksum_udp(const struct dp_addr *src, const struct dp_addr *dst,
+		      const void *datagram, size_t len);
 /* RFC 1624: the new checksum after a 16-bit word changed from old to new.
  * All three in network byte order. */
 uint16_t checksum_update16(uint16_t check, uint16_t old, uint16_t new_value);
