@@ -70,11 +70,25 @@ void copy_engine_config(const struct copy_options *o, struct engine_config *cfg)
 {
 	uint16_t mtu_mss = (uint16_t)(o->mtu - 40);
 
+	/* A tunnel's headers come out of the path's MTU: the inner MSS is
+	 * what is left after them and the inner IP and TCP headers, for the
+	 * largest family among the targets. -D, when given, is taken as it
+	 * is: the user knows the path. */
+	if (o->tunnel.kind != ENCAP_NONE) {
+		int family = AF_INET;
+
+		for (size_t i = 0; i < o->transfer_count; i++)
+			if (o->transfers[i].target_addr.family == AF_INET6)
+				family = AF_INET6;
+		mtu_mss = (uint16_t)(o->mtu - encap_overhead(&o->tunnel, family) -
+				     (family == AF_INET6 ? 60 : 40));
+	}
 	engine_config_defaults(cfg);
 	cfg->session_timeout_ms = o->session_timeout_ms;
 	cfg->keepalive_timeout_ms = o->keepalive_timeout_ms;
 	cfg->send_at_once = o->no_wait;
-	cfg->mss_clamp = o->mss && o->mss < mtu_mss ? o->mss : mtu_mss;
+	cfg->mss_clamp = o->mss && (o->mss < mtu_mss || o->tunnel.kind != ENCAP_NONE) ?
+			 o->mss : mtu_mss;
 	cfg->max_sessions = (size_t)(o->memory_bytes / 4 / 512);
 	cfg->max_buffered_bytes = (size_t)(o->memory_bytes / 4 * 3);
 }
@@ -374,6 +388,24 @@ static int open_sender(struct copy *c, char *err, size_t errlen)
 		memcpy(cfg.next_hop_mac, c->o->transfers[0].next_hop_mac, 6);
 	}
 	cfg.batch = 64;
+	cfg.tunnel = c->o->tunnel;
+	cfg.tunnel_src4 = c->o->tunnel_src4;
+	cfg.tunnel_src6 = c->o->tunnel_src6;
+	/* -o writes the outer header itself: the source the host's routes
+	 * would give each target's family, unless --tunnel-source said. */
+	for (size_t i = 0; c->o->output_device && cfg.tunnel.kind != ENCAP_NONE &&
+			   i < c->o->transfer_count; i++) {
+		const struct dp_addr *target = &c->o->transfers[i].target_addr;
+		struct dp_addr *src = target->family == AF_INET ? &cfg.tunnel_src4 : &cfg.tunnel_src6;
+
+		if (!src->family && send_tunnel_source(target, src, why, sizeof(why)) != 0) {
+			snprintf(err, errlen, "send: %s", why);
+			return -1;
+		}
+	}
+	if (cfg.tunnel.kind != ENCAP_NONE)
+		log_info("tunnel: %s to each target%s", encap_name(cfg.tunnel.kind),
+			 c->o->output_device ? " (outer headers written for -o)" : "");
 	c->sender = send_open(&cfg, on_send_failure, c, why, sizeof(why));
 	if (!c->sender) {
 		snprintf(err, errlen, "send: %s", why);

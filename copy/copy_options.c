@@ -16,7 +16,7 @@
 #include "lib/runtime/options.h"
 #include "lib/wire/wire.h"
 
-enum { OPT_CAPTURE = 256, OPT_OFFLINE, OPT_SPEED, OPT_REPEAT };
+enum { OPT_CAPTURE = 256, OPT_OFFLINE, OPT_SPEED, OPT_REPEAT, OPT_TUNNEL, OPT_TUNNEL_SOURCE };
 
 static const struct option long_options[] = {
 	{ "transfer", required_argument, NULL, 'x' },
@@ -34,6 +34,8 @@ static const struct option long_options[] = {
 	{ "speed", required_argument, NULL, OPT_SPEED },
 	{ "repeat", required_argument, NULL, OPT_REPEAT },
 	{ "output-device", required_argument, NULL, 'o' },
+	{ "tunnel", required_argument, NULL, OPT_TUNNEL },
+	{ "tunnel-source", required_argument, NULL, OPT_TUNNEL_SOURCE },
 	{ "session-timeout", required_argument, NULL, 't' },
 	{ "keepalive-timeout", required_argument, NULL, 'k' },
 	{ "memory", required_argument, NULL, 'm' },
@@ -64,6 +66,11 @@ static const char usage_text[] =
 	"      --speed F             offline speed factor (1; 0 = as fast as possible)\n"
 	"      --repeat N            offline repeat count (1)\n"
 	"  -o, --output-device DEV   send with AF_PACKET on DEV (needs the @mac form of -x)\n"
+	"      --tunnel KIND         send each packet to its target inside a tunnel, the\n"
+	"                            host's own address outside: vxlan[:VNI[:PORT]][@MAC],\n"
+	"                            ipip, gre or fou:PORT (the target decapsulates)\n"
+	"      --tunnel-source LIST  the tunnel's outer source, one address per family\n"
+	"                            (default: the route's; -o: the route to the target's)\n"
 	"  -t, --session-timeout D   give up silent sessions (120s)\n"
 	"  -k, --keepalive-timeout D give up sessions whose client is silent (0 = never)\n"
 	"  -m, --memory SIZE         cap on sessions + buffered data (512m)\n"
@@ -170,6 +177,35 @@ static int parse_capture_kind(const char *value, enum capture_kind *out, char *e
 	return 0;
 }
 
+/* One address, or an IPv4 and an IPv6 one separated by a comma. */
+static int parse_tunnel_source(struct copy_options *o, const char *value, char *err,
+			       size_t errlen)
+{
+	char buf[2 * INET6_ADDRSTRLEN + 2];
+	char *next, *item = buf;
+
+	if (strlen(value) >= sizeof(buf))
+		return opt_error(err, errlen, "'%s' is too long (one address per family)", value);
+	snprintf(buf, sizeof(buf), "%s", value);
+	memset(&o->tunnel_src4, 0, sizeof(o->tunnel_src4));
+	memset(&o->tunnel_src6, 0, sizeof(o->tunnel_src6));
+	for (; item; item = next) {
+		struct dp_addr a;
+		struct dp_addr *slot;
+
+		next = strchr(item, ',');
+		if (next)
+			*next++ = '\0';
+		if (dp_addr_parse(item, &a) < 0)
+			return opt_error(err, errlen, "'%s' is not an IPv4 or IPv6 address", item);
+		slot = a.family == AF_INET ? &o->tunnel_src4 : &o->tunnel_src6;
+		if (slot->family)
+			return opt_error(err, errlen, "'%s': two addresses of one family", value);
+		*slot = a;
+	}
+	return 0;
+}
+
 static int parse_client_list(struct copy_options *o, const char *value, char *err, size_t errlen)
 {
 	struct dp_addr *addrs;
@@ -209,6 +245,13 @@ static int apply(void *ctx, int id, const char *value, bool from_command_line, c
 	case OPT_SPEED: return parse_speed(value, &o->speed, err, errlen);
 	case OPT_REPEAT: return parse_unsigned(value, 1, 1000000, &o->repeat, err, errlen);
 	case 'o': return daemon_set_string(&o->output_device, value, err, errlen);
+	case OPT_TUNNEL:
+		if (strcmp(value, "none") == 0) {
+			memset(&o->tunnel, 0, sizeof(o->tunnel));
+			return 0;
+		}
+		return encap_parse(value, &o->tunnel, err, errlen);
+	case OPT_TUNNEL_SOURCE: return parse_tunnel_source(o, value, err, errlen);
 	case 't': return opt_parse_timeout_ms(value, 1000, &o->session_timeout_ms, err, errlen);
 	case 'k': return opt_parse_timeout_ms(value, 0, &o->keepalive_timeout_ms, err, errlen);
 	case 'm':

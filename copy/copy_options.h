@@ -20,6 +20,7 @@
 
 #include "copy/capture/capture.h"
 #include "lib/runtime/daemon_options.h"
+#include "lib/net/encap.h"
 #include "lib/net/packet.h"
 
 #define COPY_MAX_TRANSFERS 64
@@ -66,6 +67,9 @@ struct copy_options {
 	double speed;
 	unsigned repeat;
 	char *output_device;		/* -o */
+	struct encap_config tunnel;	/* --tunnel; kind ENCAP_NONE without */
+	struct dp_addr tunnel_src4;	/* --tunnel-source, per family; family 0 */
+	struct dp_addr tunnel_src6;	/* when not given */
 
 	uint64_t session_timeout_ms;	/* -t */
 	uint64_t keepalive_timeout_ms;	/* -k */

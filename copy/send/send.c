@@ -271,7 +271,10 @@ struct sender *send_open(const struct send_config *cfg, send_fail_fn fail, void 
 	s->ctx = ctx;
 	switch (cfg->kind) {
 	case SEND_RAW:
-		r = send_raw_open(cfg, &s->backend, &s->priv, err, errlen);
+		if (cfg->tunnel.kind != ENCAP_NONE)
+			r = send_tunnel_open(cfg, &s->backend, &s->priv, err, errlen);
+		else
+			r = send_raw_open(cfg, &s->backend, &s->priv, err, errlen);
 		break;
 	case SEND_PACKET:
 		r = send_packet_open(cfg, &s->backend, &s->priv, err, errlen);

@@ -23,6 +23,13 @@
  * gets ENGINE_SEND_FAILED for IPv6 packets instead. Both sockets and the
  * AF_PACKET one are non-blocking and receive nothing.
  *
+ * Either backend can tunnel (--tunnel, cfg.tunnel): the packet goes inside
+ * VXLAN, IP in IP, GRE or fou (lib/net/encap.h) to its target, with the
+ * host's own address as outer source. The raw backend then sends through
+ * a UDP or raw socket of the tunnel's protocol (send_tunnel.c) and the
+ * kernel writes the outer header; the packet backend writes the outer
+ * IP and UDP headers itself, from tunnel_src4/6.
+ *
  * Backends never log; they count and return errors.
  */
 #ifndef DOPPEL_SEND_H
@@ -32,6 +39,7 @@
 #include <stdint.h>
 
 #include "copy/engine/engine.h"
+#include "lib/net/encap.h"
 
 struct sender;
 
@@ -50,7 +58,13 @@ struct send_config {
 	uint32_t mtu;			/* packets longer are refused at once with
 					 * ENGINE_SEND_TOO_BIG (0: no limit for raw, the
 					 * kernel's EMSGSIZE comes through fail; packet:
-					 * the device's MTU, or the smaller of the two) */
+					 * the device's MTU, or the smaller of the two);
+					 * with a tunnel, of the outer packet */
+	struct encap_config tunnel;	/* kind ENCAP_NONE: no tunnel */
+	/* The outer source per family: the raw backend binds its sockets to
+	 * it when set (family != 0); the packet backend needs it for each
+	 * family it sends (send_tunnel_source() finds the host's own). */
+	struct dp_addr tunnel_src4, tunnel_src6;
 };
 
 struct send_counters {
@@ -84,6 +98,10 @@ struct sender *send_open(const struct send_config *cfg, send_fail_fn fail, void 
  * be sent (bad family). A full batch is flushed first. */
 enum engine_send_result send_queue(struct sender *s, const struct session_key *k,
 				   const uint8_t *pkt, size_t len);
+/* The source address the host's routes give packets to target: 0, or -1
+ * with err filled. Sends nothing. */
+int send_tunnel_source(const struct dp_addr *target, struct dp_addr *src, char *err,
+		       size_t errlen);
 /* Send everything queued, then report refusals to the fail callback. */
 void send_flush(struct sender *s);
 const struct send_counters *send_counters(const struct sender *s);

@@ -15,12 +15,14 @@
 #include <sys/socket.h>
 
 #include "copy/send/send.h"
+#include "lib/net/encap.h"
 
 /* The largest IP packet accepted: IPv6's 40-byte header and a full 64 KiB
  * payload (IPv4 stops at 65535). */
 #define SEND_PACKET_MAX (40 + 65535)
-/* The largest link header a backend writes (Ethernet). */
-#define SEND_LINK_HEADER_MAX 14
+/* The most a backend writes before the packet: Ethernet, and a tunnel's
+ * outer headers. */
+#define SEND_LINK_HEADER_MAX (14 + ENCAP_OVERHEAD_MAX)
 
 /* Where one queued frame goes. */
 struct send_slot {
@@ -44,6 +46,8 @@ struct send_backend {
  * err filled. */
 int send_raw_open(const struct send_config *cfg, const struct send_backend **backend,
 		  void **priv, char *err, size_t errlen);
+int send_tunnel_open(const struct send_config *cfg, const struct send_backend **backend,
+		     void **priv, char *err, size_t errlen);
 int send_packet_open(const struct send_config *cfg, const struct send_backend **backend,
 		     void **priv, char *err, size_t errlen);
 

@@ -9,6 +9,13 @@
  * protocol in its sockaddr_ll. The kernel does not fragment what we hand
  * it, so a packet over the device's MTU is refused at queue time
  * (ENGINE_SEND_TOO_BIG) rather than dropped by the driver.
+ *
+ * With a tunnel (cfg->tunnel) the frame carries the outer packet that
+ * encap_build() writes: the host's own address (tunnel_src4/6) to the
+ * target, and the MTU check applies to it. The UDP source port of vxlan
+ * and fou is a hash of the inner addresses and ports in 49152..65535, as
+ * RFC 7348 section 5 recommends, so a network that balances by the outer
+ * header keeps each session on one path.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -25,6 +32,8 @@
 #include <unistd.h>
 
 #include "copy/send/send_backend.h"
+#include "lib/net/encap.h"
+#include "lib/net/hash.h"
 
 struct send_packet {
 	int fd;
@@ -32,7 +41,53 @@ struct send_packet {
 	uint32_t mtu;
 	uint8_t header_v4[ETH_HLEN];
 	uint8_t header_v6[ETH_HLEN];
+	struct encap_config tunnel;
+	struct dp_addr tunnel_src4, tunnel_src6;
+	uint16_t ip_id;
 };
+
+/* The inner session's addresses and ports, hashed into the dynamic port
+ * range. */
+static uint16_t flow_port(const uint8_t *pkt, size_t len)
+{
+	bool v4 = (pkt[0] >> 4) == 4;
+	size_t l4 = v4 ? (size_t)(pkt[0] & 0x0f) * 4 : 40;
+	uint64_t h = hash_fnv1a(HASH_FNV1A_OFFSET, pkt + (v4 ? 12 : 8), v4 ? 8 : 32);
+
+	if (l4 + 4 <= len)
+		h = hash_fnv1a(h, pkt + l4, 4);
+	return (uint16_t)(49152 + hash_mix64(h) % 16384);
+}
+
+/* The frame body for pkt: the outer packet with a tunnel, pkt without. */
+static enum engine_send_result packet_body(struct send_packet *sp, const uint8_t *pkt,
+					   size_t len, uint8_t *body, size_t *body_len)
+{
+	struct encap_outer outer;
+	unsigned version = pkt[0] >> 4;
+	const struct dp_addr *src = version == 4 ? &sp->tunnel_src4 : &sp->tunnel_src6;
+	size_t dst_offset = version == 4 ? 16 : 24;
+
+	if (sp->tunnel.kind == ENCAP_NONE) {
+		if (len > sp->mtu)
+			return ENGINE_SEND_TOO_BIG;
+		memcpy(body, pkt, len);
+		*body_len = len;
+		return ENGINE_SEND_OK;
+	}
+	if (len < (version == 4 ? 20u : 40u) || src->family == 0)
+		return ENGINE_SEND_FAILED;
+	if (encap_overhead(&sp->tunnel, src->family) + len > sp->mtu)
+		return ENGINE_SEND_TOO_BIG;
+	memset(&outer, 0, sizeof(outer));
+	outer.src = *src;
+	outer.dst.family = src->family;
+	memcpy(outer.dst.bytes, pkt + dst_offset, version == 4 ? 4 : 16);
+	outer.sport = flow_port(pkt, len);
+	outer.ip_id = sp->ip_id++;
+	*body_len = encap_build(&sp->tunnel, &outer, pkt, len, body, ENCAP_OVERHEAD_MAX + len);
+	return *body_len ? ENGINE_SEND_OK : ENGINE_SEND_TOO_BIG;
+}
 
 static enum engine_send_result packet_prepare(void *priv, const uint8_t *pkt, size_t len,
 					      uint8_t *frame, size_t *frame_len,
@@ -42,6 +97,8 @@ static enum engine_send_result packet_prepare(void *priv, const uint8_t *pkt, si
 	struct sockaddr_ll *to = (struct sockaddr_ll *)&slot->addr;
 	unsigned version = pkt[0] >> 4;
 	const uint8_t *header;
+	enum engine_send_result r;
+	size_t body_len = 0;
 
 	if (version == 4)
 		header = sp->header_v4;
@@ -49,8 +106,9 @@ static enum engine_send_result packet_prepare(void *priv, const uint8_t *pkt, si
 		header = sp->header_v6;
 	else
 		return ENGINE_SEND_FAILED;
-	if (len > sp->mtu)
-		return ENGINE_SEND_TOO_BIG;
+	r = packet_body(sp, pkt, len, frame + ETH_HLEN, &body_len);
+	if (r != ENGINE_SEND_OK)
+		return r;
 	memset(to, 0, sizeof(*to));
 	to->sll_family = AF_PACKET;
 	to->sll_ifindex = sp->ifindex;
@@ -60,8 +118,7 @@ static enum engine_send_result packet_prepare(void *priv, const uint8_t *pkt, si
 	slot->addr_len = sizeof(*to);
 	slot->fd = sp->fd;
 	memcpy(frame, header, ETH_HLEN);
-	memcpy(frame + ETH_HLEN, pkt, len);
-	*frame_len = ETH_HLEN + len;
+	*frame_len = ETH_HLEN + body_len;
 	return ENGINE_SEND_OK;
 }
 
@@ -165,6 +222,9 @@ int send_packet_open(const struct send_config *cfg, const struct send_backend **
 	if (read_device(sp, cfg, src_mac, err, errlen) != 0 ||
 	    send_set_sndbuf(sp->fd, cfg->sndbuf, err, errlen) != 0)
 		goto fail;
+	sp->tunnel = cfg->tunnel;
+	sp->tunnel_src4 = cfg->tunnel_src4;
+	sp->tunnel_src6 = cfg->tunnel_src6;
 	write_header(sp->header_v4, cfg->next_hop_mac, src_mac, ETH_P_IP);
 	write_header(sp->header_v6, cfg->next_hop_mac, src_mac, ETH_P_IPV6);
 	*backend = &packet_backend;

@@ -83,7 +83,7 @@ int encap_parse(const char *s, struct encap_config *c, char *err, size_t errlen)
 	if (strncmp(s, "fou:", 4) == 0) {
 		c->kind = ENCAP_FOU;
 		if (parse_number(s + 4, strlen(s + 4), 1, 65535, &v) < 0)
-			return fail(err, errlen, "'%s': the fou port must be 1..65535", s);
+			return fail(err, errlen, "the fou port must be 1..65535");
 		c->port = (uint16_t)v;
 		return 0;
 	}
@@ -104,17 +104,17 @@ int encap_parse(const char *s, struct encap_config *c, char *err, size_t errlen)
 
 		colon = memchr(vni, ':', (size_t)(end - vni));
 		if (parse_number(vni, (size_t)((colon ? colon : end) - vni), 0, 0xffffff, &v) < 0)
-			return fail(err, errlen, "'%s': the VNI must be 0..16777215", s);
+			return fail(err, errlen, "the VNI must be 0..16777215");
 		c->vni = (uint32_t)v;
 		if (colon) {
 			if (parse_number(colon + 1, (size_t)(end - colon - 1), 1, 65535, &v) < 0)
-				return fail(err, errlen, "'%s': the vxlan port must be 1..65535", s);
+				return fail(err, errlen, "the vxlan port must be 1..65535");
 			c->port = (uint16_t)v;
 		}
 	}
 	if (at && parse_mac(at + 1, c->inner_dst_mac) < 0)
-		return fail(err, errlen, "'%s': '%s' is not a unicast MAC address (aa:bb:cc:dd:ee:ff)",
-			    s, at + 1);
+		return fail(err, errlen, "'%s' is not a unicast MAC address (aa:bb:cc:dd:ee:ff)",
+			    at + 1);
 	return 0;
 }
 

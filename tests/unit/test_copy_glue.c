@@ -279,6 +279,28 @@ static void test_engine_config(void **state)
 	copy_engine_config(&o, &c);
 	assert_int_equal(c.mss_clamp, 960);
 	copy_options_free(&o);
+	/* A tunnel's overhead comes off: VXLAN over IPv4 adds 50 (1410, the
+	 * familiar MSS inside a 1450 VXLAN MTU), GRE 24; an IPv6 target
+	 * counts IPv6 headers inside and out (1500 - 70 - 60). */
+	options(&o, "80-198.18.0.3:80", "--tunnel", "vxlan");
+	copy_engine_config(&o, &c);
+	assert_int_equal(c.mss_clamp, 1410);
+	copy_options_free(&o);
+	options(&o, "80-198.18.0.3:80", "--tunnel", "gre");
+	o.mtu = 9000;
+	copy_engine_config(&o, &c);
+	assert_int_equal(c.mss_clamp, 9000 - 24 - 40);
+	copy_options_free(&o);
+	options(&o, "80-[2001:2::3]:80", "--tunnel", "vxlan");
+	copy_engine_config(&o, &c);
+	assert_int_equal(c.mss_clamp, 1370);
+	copy_options_free(&o);
+	/* -D says otherwise: taken as given, even above the computed one. */
+	options(&o, "80-198.18.0.3:80", "--tunnel", "vxlan");
+	o.mss = 1460;	/* -D 1460 */
+	copy_engine_config(&o, &c);
+	assert_int_equal(c.mss_clamp, 1460);
+	copy_options_free(&o);
 }
 
 /* The one list (copy_stats.h) is well formed; the ended_ keys follow the

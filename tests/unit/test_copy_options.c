@@ -262,6 +262,35 @@ static void test_value_errors(void **state)
 		       BASE, "-n", "2", "-f", "65535");
 }
 
+static void test_tunnel(void **state)
+{
+	struct copy_options o;
+
+	assert_int_equal(parse_args(&o, BASE, NULL), COPY_OPTIONS_RUN);
+	assert_int_equal(o.tunnel.kind, ENCAP_NONE);
+	copy_options_free(&o);
+	assert_int_equal(parse_args(&o, BASE, "--tunnel", "vxlan:42:8472", "--tunnel-source",
+				    "198.18.0.9,2001:2::9", NULL), COPY_OPTIONS_RUN);
+	assert_int_equal(o.tunnel.kind, ENCAP_VXLAN);
+	assert_int_equal(o.tunnel.vni, 42);
+	assert_int_equal(o.tunnel.port, 8472);
+	assert_addr(&o.tunnel_src4, "198.18.0.9");
+	assert_addr(&o.tunnel_src6, "2001:2::9");
+	copy_options_free(&o);
+	assert_int_equal(parse_args(&o, BASE, "--tunnel", "gre", "--tunnel", "none", NULL),
+			 COPY_OPTIONS_RUN);
+	assert_int_equal(o.tunnel.kind, ENCAP_NONE);
+	copy_options_free(&o);
+	assert_refused("--tunnel 'vpn': 'vpn' is not a tunnel (vxlan[:VNI[:PORT]][@MAC], ipip, "
+		       "gre or fou:PORT)", BASE, "--tunnel", "vpn");
+	assert_refused("--tunnel 'fou:0': the fou port must be 1..65535", BASE,
+		       "--tunnel", "fou:0");
+	assert_refused("--tunnel-source 'here': 'here' is not an IPv4 or IPv6 address", BASE,
+		       "--tunnel-source", "here");
+	assert_refused("--tunnel-source '198.18.0.1,198.18.0.2': '198.18.0.1,198.18.0.2': two "
+		       "addresses of one family", BASE, "--tunnel-source", "198.18.0.1,198.18.0.2");
+}
+
 static void test_transfer_forms(void **state)
 {
 	struct copy_transfer t[4];
@@ -549,6 +578,7 @@ int main(void)
 		cmocka_unit_test(test_intercepts),
 		cmocka_unit_test(test_last_occurrence_wins),
 		cmocka_unit_test(test_filter_from_transfers),
+		cmocka_unit_test(test_tunnel),
 		cmocka_unit_test(test_config_file),
 		cmocka_unit_test(test_config_errors),
 	};
