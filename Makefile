@@ -12,10 +12,18 @@
 VERSION   := 0.1.0
 PREFIX    ?= /usr/local
 SBINDIR   ?= $(PREFIX)/sbin
-SYSCONFDIR ?= /etc
 DATADIR   ?= $(PREFIX)/share
 MANDIR    ?= $(DATADIR)/man
+# A system prefix (/usr, /usr/local) puts the configuration in /etc and the
+# units where systemd looks; any other PREFIX keeps every file under it
+# (scripts/install-extra.sh then creates no user and touches no /run).
+ifneq ($(filter /usr /usr/ /usr/local /usr/local/,$(PREFIX)),)
+SYSCONFDIR ?= /etc
 UNITDIR   ?= /lib/systemd/system
+else
+SYSCONFDIR ?= $(PREFIX)/etc
+UNITDIR   ?= $(PREFIX)/lib/systemd/system
+endif
 DESTDIR   ?=
 
 BUILD     ?= build

@@ -14,17 +14,31 @@ cd "$(dirname "$0")/.."
 
 DESTDIR=${DESTDIR:-}
 PREFIX=${PREFIX:-/usr/local}
+# A system prefix installs the configuration in /etc, the units where systemd
+# looks and the module source where DKMS looks, and (without DESTDIR, as
+# root) creates the user and /run/doppel. Any other PREFIX is a private
+# tree: every file goes under it, and nothing outside it is touched.
+case "${PREFIX%/}" in
+/usr | /usr/local) system_prefix=yes ;;
+*) system_prefix=no ;;
+esac
+if [ "$system_prefix" = yes ]; then
+	etc_default=/etc unit_default=/lib/systemd/system src_default=/usr/src
+else
+	etc_default=$PREFIX/etc unit_default=$PREFIX/lib/systemd/system src_default=$PREFIX/src
+fi
 SBINDIR=${SBINDIR:-$PREFIX/sbin}
 LIBEXECDIR=${LIBEXECDIR:-$PREFIX/libexec}
-SYSCONFDIR=${SYSCONFDIR:-/etc}
+SYSCONFDIR=${SYSCONFDIR:-$etc_default}
 DATADIR=${DATADIR:-$PREFIX/share}
 MANDIR=${MANDIR:-$DATADIR/man}
 DOCDIR=${DOCDIR:-$DATADIR/doc/doppel}
-UNITDIR=${UNITDIR:-/lib/systemd/system}
+UNITDIR=${UNITDIR:-$unit_default}
 TMPFILESDIR=${TMPFILESDIR:-$PREFIX/lib/tmpfiles.d}
 SYSUSERSDIR=${SYSUSERSDIR:-$PREFIX/lib/sysusers.d}
-# DKMS looks for sources in /usr/src only, whatever the prefix.
-DKMS_SRCDIR=${DKMS_SRCDIR:-/usr/src}
+# DKMS looks for sources in /usr/src only: a private prefix gets them in
+# PREFIX/src, to copy there by hand.
+DKMS_SRCDIR=${DKMS_SRCDIR:-$src_default}
 VERSION=${VERSION:-$(sed -n 's/^VERSION *:= *//p' Makefile)}
 
 say() { echo "install-extra: $*"; }
@@ -121,10 +135,10 @@ install_dkms_source() {
 		-o -name Kbuild -o -name '*.md' \) ! -name '*.mod.c' | sort)
 }
 
-# On a live system (no DESTDIR), create the user and /run/doppel now and
-# tell systemd about the new units.
+# On a live system (no DESTDIR, a system prefix), create the user and
+# /run/doppel now and tell systemd about the new units.
 activate() {
-	[ -z "$DESTDIR" ] && [ "$(id -u)" = 0 ] || return 0
+	[ -z "$DESTDIR" ] && [ "$system_prefix" = yes ] && [ "$(id -u)" = 0 ] || return 0
 	if command -v systemd-sysusers >/dev/null 2>&1; then
 		systemd-sysusers "$SYSUSERSDIR/doppel.conf" || say "systemd-sysusers failed"
 	fi
@@ -144,12 +158,12 @@ uninstall() {
 		"$DESTDIR$SBINDIR/doppel-rules" "$DESTDIR$MANDIR/man4/doppel.4" \
 		"$DESTDIR$MANDIR"/man8/doppel-{copy,intercept,rules}.8
 	# DKMS first, while the source it points at is still there.
-	if [ -z "$DESTDIR" ] && command -v dkms >/dev/null 2>&1 &&
+	if [ -z "$DESTDIR" ] && [ "$system_prefix" = yes ] && command -v dkms >/dev/null 2>&1 &&
 		[ -n "$(dkms status -m doppel -v "$VERSION" 2>/dev/null)" ]; then
 		dkms remove -m doppel -v "$VERSION" --all || say "dkms remove failed"
 	fi
 	rm -rf "$DESTDIR$LIBEXECDIR/doppel" "$DESTDIR$DOCDIR" "$DESTDIR$DKMS_SRCDIR/doppel-$VERSION"
-	if [ -z "$DESTDIR" ] && [ -d /run/systemd/system ]; then
+	if [ -z "$DESTDIR" ] && [ "$system_prefix" = yes ] && [ -d /run/systemd/system ]; then
 		systemctl daemon-reload || say "systemctl daemon-reload failed"
 	fi
 	say "kept $DESTDIR$SYSCONFDIR/doppel/ (your configuration) and the user doppel"

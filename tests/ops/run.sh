@@ -163,6 +163,10 @@ else
 	skip uninstall "make install failed"
 fi
 
+# A private PREFIX or a DESTDIR keeps every file under it, even as root
+# (tests/ops/install_contained.sh: under a read-only root file system).
+tests/ops/install_contained.sh "$build" "$work"
+
 # The module source as installed builds with DKMS itself (dkms add + build
 # from the installed tree) against a kernel whose headers are here (make
 # deps installs Debian's linux-headers-amd64). In a private mount namespace
