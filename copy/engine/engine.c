@@ -28,6 +28,8 @@ void engine_config_defaults(struct engine_config *c)
 	c->data_retries = 15;
 	c->ttl = 64;
 	c->pace_timeout_ms = 2000;
+	c->pace_quiet_rtts = 8;
+	c->pace_quiet_min_ms = 200;
 	c->linger_ms = 2000;
 	c->gap_timeout_ms = 5000;
 	c->hash_seed = 0;

@@ -17,10 +17,13 @@
  *   acknowledges the target itself: each target segment with data or FIN
  *   is acked at once (no delayed ack), with ack = the highest end of target
  *   data seen; the window advertised is the client's latest non-zero one.
- * - Pacing (session_pacing.h): data the client sent after reading an answer
- *   (its ack advanced) waits until the target has acknowledged all our data
- *   and sent something since the previous request went; or, as a fallback,
- *   pace_timeout_ms after all our data was acknowledged. -W: no waiting.
+ * - Pacing (session_pacing.h): a client packet sent after reading part of
+ *   the online answer (its ack advanced) waits until the target has sent as
+ *   many answer bytes (both counted from their ISNs), or its answer ended
+ *   (its FIN, or a quiet period of pace_quiet_rtts smoothed RTTs, at least
+ *   pace_quiet_min_ms, without a new byte; pace_timeout_ms when it sent
+ *   nothing at all). Pipelined data (ack not moved) goes at once. -W: no
+ *   waiting.
  * - Sessions whose SYN was not captured start from their first data, with
  *   a made-up SYN (seq - 1).
  * - After the target's FIN is acked last, the session lingers linger_ms to
@@ -113,9 +116,13 @@ struct engine_config {
 	unsigned data_retries;		/* retransmissions of one segment (default 15) */
 	uint8_t ttl;			/* of packets sent (default 64) */
 	/* Added by the engine (compatible extensions): */
-	uint32_t pace_timeout_ms;	/* pacing fallback: release a held request this long
-					 * after the previous one was acknowledged even if
-					 * the target sent no answer (default 2000) */
+	uint32_t pace_timeout_ms;	/* pacing fallback: release a held packet this long
+					 * after all our data was acknowledged when the
+					 * target sent nothing of its answer (default 2000;
+					 * 0 = wait for -t) */
+	uint32_t pace_quiet_rtts;	/* pacing: the target's answer has ended when it sent
+					 * no new byte for this many smoothed RTTs ... */
+	uint32_t pace_quiet_min_ms;	/* ... and at least this long (defaults 8 and 200) */
 	uint32_t linger_ms;		/* keep a session that acked the target's FIN last
 					 * this long, to re-ack a retransmitted FIN
 					 * (default 2000) */
@@ -203,7 +210,13 @@ struct engine_counters {
 	/* Added by the engine (compatible extensions): */
 	uint64_t client_truncated;	/* data packets captured without all their payload
 					 * (snaplen): dropped, the stream waits for a copy */
-	uint64_t pace_timeouts;		/* requests released by the pacing fallback */
+	uint64_t pace_timeouts;		/* held packets released because the target's answer
+					 * ended short (quiet period) or never began
+					 * (pace_timeout_ms) */
+	uint64_t pace_waits;		/* client packets (requests, FINs) that waited for
+					 * the target's answer */
+	uint64_t pace_wait_ms;		/* the time they waited, in all */
+	uint64_t pace_waiting;		/* sessions whose next packet waits now */
 	uint64_t persist_probes;	/* zero-window probes sent */
 	uint64_t fast_retransmits;	/* of retransmissions, those on 3 duplicate acks */
 	uint64_t sessions_queued_successor;	/* new connections on a live session's ports

@@ -66,7 +66,10 @@ struct session {
 	uint64_t last_target_ms;	/* last summary from the target */
 	uint64_t rtx_at;		/* SYN or data retransmission, or zero-window
 					 * probe (SF_PERSIST); 0 = unarmed */
-	uint64_t pace_at;		/* pacing fallback; 0 = unarmed */
+	uint64_t pace_at;		/* pacing: the quiet period or fallback ends; 0 = unarmed */
+	uint64_t pace_held_since;	/* the packet at snd_nxt began to wait; 0 = not waiting */
+	uint64_t pace_acked_ms;		/* ... and all our data was acknowledged; 0 = not yet */
+	uint64_t answer_ms;		/* the target last sent a new byte (rcv_nxt moved) */
 	uint64_t linger_at;		/* end of TIME_WAIT; 0 = not lingering */
 	uint64_t gap_at;		/* a hole in the client stream is given up; 0 = none */
 	uint64_t rtt_start;		/* when the timed segment left */
@@ -89,6 +92,8 @@ struct session {
 	uint32_t rcv_mark;		/* rcv_nxt when the current request was released */
 
 	uint32_t last_data_ack;		/* ack number of the latest in-order client data */
+	uint32_t online_base;		/* the client's first ack: the online answer counts from it */
+	uint32_t pace_credit;		/* what answers that ended short fell short by */
 	uint32_t ts_val;		/* the client's latest tsval (never goes back) */
 	uint32_t ts_recent;		/* the target's latest tsval, echoed */
 	uint32_t srtt8;			/* smoothed RTT in ms, times 8 */

@@ -87,6 +87,7 @@ void session_finish(struct engine *e, struct session *s, enum engine_end_reason 
 	s->state = session_state_next(s->state, EVENT_END);
 	session_table_remove(&e->table, s);
 	heap_remove(&e->timers, &s->timer);
+	pacing_session_end(e, s);
 	release_stream(e, s);
 	session_successor_detach(e, s, reason);
 	e->sink.route_del(e->sink.ctx, &s->key);

@@ -205,12 +205,13 @@ static void window_closed(struct engine *e, struct session *s, uint64_t now)
  * nor past the next pacing mark. */
 static uint32_t send_limit(const struct session *s)
 {
-	uint32_t limit = s->data_end, mark;
+	uint32_t limit = s->data_end;
+	struct pace_mark mark;
 
 	if ((s->flags & SF_FIN_KNOWN) && seq_lt(s->fin_seq, limit))
 		limit = s->fin_seq;
-	if (pacing_next_mark(s, &mark) && seq_gt(mark, s->snd_nxt) && seq_lt(mark, limit))
-		limit = mark;
+	if (pacing_next_mark(s, &mark) && seq_gt(mark.seq, s->snd_nxt) && seq_lt(mark.seq, limit))
+		limit = mark.seq;
 	return limit;
 }
 

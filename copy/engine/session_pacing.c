@@ -1,6 +1,6 @@
 /*
- * session_pacing.c — marks where the client waited for an answer, and the
- * rule for passing them (see session_pacing.h).
+ * session_pacing.c — marks where the client had read more of the answer,
+ * and the rule for passing them (see session_pacing.h).
  */
 #include "copy/engine/session_pacing.h"
 
@@ -10,38 +10,38 @@
 
 void pace_marks_release(struct pace_marks *m)
 {
-	free(m->seq);
-	m->seq = NULL;
+	free(m->ring);
+	m->ring = NULL;
 	m->head = m->count = m->capacity = 0;
 }
 
 /* False when the ring cannot grow: the mark is lost and that request goes
- * without waiting, which is harmless. */
-static bool marks_push(struct pace_marks *m, uint32_t seq)
+ * without waiting, as before pacing existed. */
+static bool marks_push(struct pace_marks *m, uint32_t seq, uint32_t ack)
 {
 	if (m->count == m->capacity) {
 		uint32_t capacity = m->capacity ? m->capacity * 2 : 4;
-		uint32_t *ring = malloc(capacity * sizeof(*ring));
+		struct pace_mark *ring = malloc(capacity * sizeof(*ring));
 
 		if (!ring)
 			return false;
 		for (uint32_t i = 0; i < m->count; i++)
-			ring[i] = m->seq[(m->head + i) & (m->capacity - 1)];
-		free(m->seq);
-		m->seq = ring;
+			ring[i] = m->ring[(m->head + i) & (m->capacity - 1)];
+		free(m->ring);
+		m->ring = ring;
 		m->head = 0;
 		m->capacity = capacity;
 	}
-	m->seq[(m->head + m->count) & (m->capacity - 1)] = seq;
+	m->ring[(m->head + m->count) & (m->capacity - 1)] = (struct pace_mark){ seq, ack };
 	m->count++;
 	return true;
 }
 
-static bool marks_first(const struct pace_marks *m, uint32_t *seq)
+static bool marks_first(const struct pace_marks *m, struct pace_mark *mark)
 {
 	if (!m->count)
 		return false;
-	*seq = m->seq[m->head];
+	*mark = m->ring[m->head];
 	return true;
 }
 
@@ -56,6 +56,7 @@ void pacing_client_ack(struct session *s, uint32_t ack)
 	if (s->flags & SF_HAVE_DATA_ACK)
 		return;
 	s->last_data_ack = ack;
+	s->online_base = ack;
 	s->flags |= SF_HAVE_DATA_ACK;
 }
 
@@ -63,6 +64,7 @@ void pacing_on_append(void *ctx, uint32_t seq, uint32_t len, uint32_t ack)
 {
 	struct session *s = ctx;
 
+	(void)len;
 	if (!(s->flags & SF_HAVE_DATA_ACK)) {
 		pacing_client_ack(s, ack);
 		return;
@@ -71,7 +73,7 @@ void pacing_on_append(void *ctx, uint32_t seq, uint32_t len, uint32_t ack)
 		return;
 	s->last_data_ack = ack;
 	/* Under -W the mark is passed as soon as it is reached. */
-	marks_push(&s->stream->marks, seq);
+	marks_push(&s->stream->marks, seq, ack);
 }
 
 void pacing_client_fin(struct engine *e, struct session *s)
@@ -86,52 +88,110 @@ void pacing_client_fin(struct engine *e, struct session *s)
 		s->flags |= SF_FIN_PACED;
 }
 
-bool pacing_next_mark(const struct session *s, uint32_t *seq)
+bool pacing_next_mark(const struct session *s, struct pace_mark *mark)
 {
-	if (s->stream && marks_first(&s->stream->marks, seq))
+	if (s->stream && marks_first(&s->stream->marks, mark))
 		return true;
 	if (s->flags & SF_FIN_PACED) {
-		*seq = s->fin_seq;
+		mark->seq = s->fin_seq;
+		mark->ack = s->fin_ack;
 		return true;
 	}
 	return false;
 }
 
-/* The target answered since the previous request was released: it
- * acknowledged everything we sent and sent something after. */
-static bool target_answered(const struct session *s)
+/* How much of its answer the target has sent, from its ISN, plus what
+ * earlier answers fell short (pace_credit). */
+static uint32_t target_sent(const struct session *s)
 {
-	return s->snd_una == s->snd_nxt && seq_gt(s->rcv_nxt, s->rcv_mark);
+	uint32_t sent = s->rcv_nxt - (s->irs + 1);
+
+	if (s->flags & SF_TARGET_FIN)
+		sent--;
+	return sent + s->pace_credit;
 }
 
-static void pass_mark(struct engine *e, struct session *s)
+/* The quiet period: no new byte from the target this long ends its answer. */
+static uint64_t quiet_ms(const struct engine *e, const struct session *s)
 {
-	uint32_t mark;
+	uint64_t rtt = (s->flags & SF_RTT_MEASURED) ? s->srtt8 / 8 : s->rto;
+	uint64_t quiet = rtt * e->cfg.pace_quiet_rtts;
 
-	if (s->stream && marks_first(&s->stream->marks, &mark) && mark == s->snd_nxt)
+	return quiet > e->cfg.pace_quiet_min_ms ? quiet : e->cfg.pace_quiet_min_ms;
+}
+
+static void stop_waiting(struct engine *e, struct session *s, uint64_t now)
+{
+	if (s->pace_held_since) {
+		e->counters.pace_wait_ms += now - s->pace_held_since;
+		e->counters.pace_waiting--;
+	}
+	s->pace_held_since = 0;
+	s->pace_acked_ms = 0;
+	s->pace_at = 0;
+}
+
+static void pass_mark(struct engine *e, struct session *s, const struct pace_mark *mark,
+		      uint64_t now)
+{
+	struct pace_mark first;
+
+	if (s->stream && marks_first(&s->stream->marks, &first) && first.seq == s->snd_nxt)
 		marks_pop(&s->stream->marks);
 	else
 		s->flags &= ~SF_FIN_PACED;
-	if (s->flags & SF_PACE_EXPIRED)
+	if (s->flags & SF_PACE_EXPIRED) {
+		/* The answer ended short: later answers are counted from
+		 * where this one ended, not from the online server's. */
+		uint32_t online = mark->ack - s->online_base, sent = target_sent(s);
+
+		if (seq_gt(online, sent))
+			s->pace_credit += online - sent;
 		e->counters.pace_timeouts++;
+	}
 	s->flags &= ~SF_PACE_EXPIRED;
-	s->pace_at = 0;
+	stop_waiting(e, s, now);
 	s->rcv_mark = s->rcv_nxt;
 }
 
 bool pacing_may_send(struct engine *e, struct session *s, uint64_t now)
 {
-	uint32_t mark;
+	struct pace_mark mark;
+	uint64_t from;
 
-	if (!pacing_next_mark(s, &mark) || mark != s->snd_nxt)
+	if (!pacing_next_mark(s, &mark) || mark.seq != s->snd_nxt)
 		return true;
-	if (e->cfg.send_at_once || (s->flags & SF_PACE_EXPIRED) || target_answered(s)) {
-		pass_mark(e, s);
+	if (e->cfg.send_at_once || (s->flags & (SF_PACE_EXPIRED | SF_TARGET_FIN)) ||
+	    seq_ge(target_sent(s), mark.ack - s->online_base)) {
+		pass_mark(e, s, &mark, now);
 		return true;
 	}
-	/* The fallback counts from when nothing of ours is left unacknowledged:
+	if (!s->pace_held_since) {
+		s->pace_held_since = now;
+		e->counters.pace_waits++;
+		e->counters.pace_waiting++;
+	}
+	/* The escapes count from when nothing of ours is left unacknowledged:
 	 * before that, retransmission is what is due, not pacing. */
-	if (s->snd_una == s->snd_nxt && !s->pace_at && e->cfg.pace_timeout_ms)
-		s->pace_at = now + e->cfg.pace_timeout_ms;
+	if (s->snd_una != s->snd_nxt) {
+		s->pace_at = 0;
+		return false;
+	}
+	if (!s->pace_acked_ms)
+		s->pace_acked_ms = now;
+	if (s->rcv_nxt == s->rcv_mark) {
+		/* Nothing of the answer yet: the target is thinking. */
+		s->pace_at = e->cfg.pace_timeout_ms ? s->pace_acked_ms + e->cfg.pace_timeout_ms : 0;
+		return false;
+	}
+	from = s->answer_ms > s->pace_acked_ms ? s->answer_ms : s->pace_acked_ms;
+	s->pace_at = from + quiet_ms(e, s);
 	return false;
+}
+
+void pacing_session_end(struct engine *e, struct session *s)
+{
+	if (s->pace_held_since)
+		e->counters.pace_waiting--;
+	s->pace_held_since = 0;
 }

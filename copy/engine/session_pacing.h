@@ -1,18 +1,39 @@
 /*
- * session_pacing.h — when the next request may go to the target.
+ * session_pacing.h — when a client packet may go to the target.
  *
- * The captured client packet's ack number tells how much of the online
- * server's answer the client had received when it sent that data. Where a
- * data segment's ack is higher than the previous data segment's, the client
- * waited for an answer before sending it: we put a mark at its first byte.
- * A mark is passed only once the target has answered since the previous
- * request went out — the target acknowledged all our data and sent data (or
- * its FIN) after we released the previous request — or, so that a target
- * that never answers cannot stall the session, once pace_timeout_ms has
- * passed since all our data was acknowledged (counted in pace_timeouts).
- * Data whose ack did not advance (the same request going on, or pipelined
- * requests) goes at once. The client's FIN is paced the same way. -W
- * (send_at_once) puts no marks.
+ * The rule. A captured client packet's ack number says how much of the
+ * online server's answer the client had received when it sent it. The
+ * replay sends it no earlier than the target has sent as much of its own
+ * answer, both counted from their own ISNs (the online server's from the
+ * client's handshake ACK, or from its first data when the SYN was missed;
+ * the target's from its SYN-ACK). So the target is never told "here is the
+ * next request" or "I am done" (the FIN) before the moment the real client
+ * said it — a FIN sent while a 4 MiB download is still coming would make
+ * the server stop sending.
+ *
+ * Where a data segment's ack is higher than the previous data segment's,
+ * the client read more of the answer before sending it: a mark at its first
+ * byte carries that ack. Data whose ack did not move (the same request
+ * going on, pipelined requests sent before the answer came) has no mark and
+ * goes at once; so does a FIN that acks no more than the data before it (a
+ * client that half-closes right after its request). A mark is passed when
+ *   - the target has sent at least as many answer bytes as the online
+ *     server had (a longer answer passes too; we acknowledge all of it, with
+ *     the client's window, so nothing is cut), or
+ *   - the target's answer has ended: its FIN came, or — all our data being
+ *     acknowledged — it sent no new byte for the quiet period
+ *         quiet = max(pace_quiet_rtts * SRTT, pace_quiet_min_ms)
+ *     (SRTT: this session's smoothed round trip to the target through
+ *     intercept; the RTO while none is measured), counted from its last new
+ *     byte. A target that has sent nothing at all since the previous mark
+ *     was passed is still thinking, not done: it gets pace_timeout_ms
+ *     counted from when all our data was acknowledged. Both are counted in
+ *     pace_timeouts. The shortfall of an answer that ended short is carried
+ *     over (pace_credit), so one short answer does not hold every later
+ *     request of a kept-alive connection for a quiet period too, or
+ *   - -W (send_at_once): nothing waits.
+ * Each packet that waits counts once in pace_waits, the time it waited in
+ * pace_wait_ms, and pace_waiting says how many wait now.
  */
 #ifndef DOPPEL_SESSION_PACING_H
 #define DOPPEL_SESSION_PACING_H
@@ -23,9 +44,16 @@
 struct engine;
 struct session;
 
-/* The sequence numbers of the marks not yet passed, oldest first (a ring). */
+/* A place where the client had read more of the answer: its data from
+ * seq on was sent having received the online answer up to ack. */
+struct pace_mark {
+	uint32_t seq;
+	uint32_t ack;
+};
+
+/* The marks not yet passed, oldest first (a ring). */
 struct pace_marks {
-	uint32_t *seq;
+	struct pace_mark *ring;
 	uint32_t head;
 	uint32_t count;
 	uint32_t capacity;	/* a power of two, or 0 */
@@ -34,21 +62,23 @@ struct pace_marks {
 void pace_marks_release(struct pace_marks *m);
 
 /* stream_append_fn for the session's stream (ctx: the session): puts a
- * mark where the client's ack advanced, and the FIN's mark when the data
- * reaches it. */
+ * mark where the client's ack advanced. */
 void pacing_on_append(void *ctx, uint32_t seq, uint32_t len, uint32_t ack);
 /* The client's FIN was captured (or the data reached it): decide whether
- * the FIN must wait for an answer. */
+ * the FIN must wait for the answer. */
 void pacing_client_fin(struct engine *e, struct session *s);
 /* Where the client's ack number is first known (the handshake's ACK, or the
- * first data of a session whose SYN was missed). */
+ * first data of a session whose SYN was missed): the online server's
+ * answer is counted from there. */
 void pacing_client_ack(struct session *s, uint32_t ack);
 
-/* The first mark after snd_nxt, limiting how far data may go now; false
- * when there is none. */
-bool pacing_next_mark(const struct session *s, uint32_t *seq);
+/* The first mark at or after snd_nxt, limiting how far data may go now;
+ * false when there is none. */
+bool pacing_next_mark(const struct session *s, struct pace_mark *mark);
 /* Whether what starts at snd_nxt may go now. When it waits, arms the
- * fallback; when it goes, the mark is passed. */
+ * quiet period or the fallback (pace_at); when it goes, the mark is passed. */
 bool pacing_may_send(struct engine *e, struct session *s, uint64_t now);
+/* The session ends: it no longer waits. */
+void pacing_session_end(struct engine *e, struct session *s);
 
 #endif

@@ -193,6 +193,7 @@ static void process_data(struct engine *e, struct session *s, uint64_t now, cons
 		 * included (a gap is a summary intercept lost, not data we
 		 * could wait for). */
 		s->rcv_nxt = end;
+		s->answer_ms = now;	/* pacing's quiet period counts from here */
 	}
 	s->flags |= SF_ACK_PENDING;
 	if (!fin)

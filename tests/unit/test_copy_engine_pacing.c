@@ -1,9 +1,12 @@
 /*
- * Pacing: a request the client sent only after the online server's answer
- * (its ack advanced) waits until the target has answered ours; the same
- * request continuing, or pipelined requests, go at once; a target that
- * never answers is given pace_timeout_ms; -W sends at once; the FIN is
- * paced like data; a server-speaks-first protocol waits for the greeting.
+ * Pacing, the basics: a request the client sent only after reading the
+ * online server's answer (its ack advanced) waits until the target has sent
+ * as much of its answer; the same request continuing, or pipelined
+ * requests, go at once; a target that never answers is given
+ * pace_timeout_ms; -W sends at once; the FIN is paced like data; a
+ * server-speaks-first protocol waits for the greeting.
+ * test_copy_engine_answer.c: long answers, answers shorter or longer than
+ * the online ones, the quiet period.
  */
 #include "engine_harness.h"
 
@@ -58,8 +61,9 @@ static void test_next_request_waits_for_target_answer(void **state)
 	harness_finish(&h);
 }
 
-/* Answered but not acknowledged: our request may still be on its way. */
-static void test_answer_without_ack_still_waits(void **state)
+/* What counts is how much of its answer the target sent, acknowledged
+ * or not: an answer implies the request arrived. */
+static void test_answer_bytes_count_not_acks(void **state)
 {
 	struct harness h;
 	struct session_key k = harness_key_v4(44001);
@@ -70,10 +74,12 @@ static void test_answer_without_ack_still_waits(void **state)
 	request(&h, &k, 0, 100, OACK);
 	harness_drain(&h);
 	request(&h, &k, 100, 50, OACK + 10);
-	target_answer(&h, &k, 0, 0, 10);
-	harness_expect(&h, TCPF_ACK, CISN + 101, TISN + 11, 0);	/* ack only */
-	target_ack(&h, &k, 10, 100);
+	target_answer(&h, &k, 0, 0, 9);
+	harness_expect(&h, TCPF_ACK, CISN + 101, TISN + 10, 0);	/* ack only: 9 < 10 */
+	target_answer(&h, &k, 9, 0, 1);
 	harness_expect(&h, TCPF_ACK | TCPF_PSH, CISN + 101, TISN + 11, 50);
+	assert_int_equal(harness_counters(&h)->pace_waits, 1);
+	assert_int_equal(harness_counters(&h)->pace_waiting, 0);
 	harness_finish(&h);
 }
 
@@ -165,10 +171,14 @@ static void test_queued_requests_released_one_per_answer(void **state)
 	harness_expect(&h, TCPF_ACK | TCPF_PSH, CISN + 1, TISN + 1, 10);
 	harness_expect_none(&h);
 	for (uint32_t i = 1; i <= 3; i++) {
-		target_answer(&h, &k, (i - 1) * 50, i * 10, 50);
-		harness_expect(&h, TCPF_ACK | TCPF_PSH, CISN + 1 + i * 10, TISN + 1 + i * 50, 10);
+		target_answer(&h, &k, (i - 1) * 100, i * 10, 99);
+		harness_expect(&h, TCPF_ACK, CISN + 1 + i * 10, TISN + (i - 1) * 100 + 100, 0);
+		harness_expect_none(&h);
+		target_answer(&h, &k, (i - 1) * 100 + 99, i * 10, 1);
+		harness_expect(&h, TCPF_ACK | TCPF_PSH, CISN + 1 + i * 10, TISN + 1 + i * 100, 10);
 		harness_expect_none(&h);
 	}
+	assert_int_equal(harness_counters(&h)->pace_timeouts, 0);
 	harness_finish(&h);
 }
 
@@ -205,8 +215,10 @@ static void test_server_first_protocol_waits_for_greeting(void **state)
 	harness_client_plain(&h, &k, TCPF_ACK, CISN + 1, OACK + 30);	/* acks the greeting */
 	request(&h, &k, 0, 12, OACK + 30);
 	harness_expect_none(&h);
-	target_answer(&h, &k, 0, 0, 25);
-	harness_expect(&h, TCPF_ACK | TCPF_PSH, CISN + 1, TISN + 26, 12);
+	target_answer(&h, &k, 0, 0, 20);
+	harness_expect(&h, TCPF_ACK, CISN + 1, TISN + 21, 0);
+	target_answer(&h, &k, 20, 0, 10);
+	harness_expect(&h, TCPF_ACK | TCPF_PSH, CISN + 1, TISN + 31, 12);
 	harness_finish(&h);
 }
 
@@ -214,7 +226,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_next_request_waits_for_target_answer),
-		cmocka_unit_test(test_answer_without_ack_still_waits),
+		cmocka_unit_test(test_answer_bytes_count_not_acks),
 		cmocka_unit_test(test_pipelined_requests_go_at_once),
 		cmocka_unit_test(test_pacing_fallback_releases_after_timeout),
 		cmocka_unit_test(test_send_at_once_ignores_answers),

@@ -1,0 +1,309 @@
+/*
+ * Pacing by the answer's length (session_pacing.h): a client packet goes
+ * no earlier than the target has sent as much of its answer as the online
+ * client had received (its ack), both counted from their ISNs. A FIN after
+ * a 4 MiB download waits for the whole download; so does the next request
+ * of a kept-alive connection; a half-close right after the request goes at
+ * once; a shorter answer releases the packet after the quiet period, which
+ * scales with the session's measured RTT; a longer one is acknowledged to
+ * its end; the target's FIN ends its answer.
+ */
+#include "engine_harness.h"
+
+#define CISN HARNESS_CLIENT_ISN
+#define TISN HARNESS_TARGET_ISN
+#define OACK (HARNESS_ONLINE_ISN + 1)
+#define CHUNK 60000u
+
+static void request(struct harness *h, const struct session_key *k, uint32_t off, size_t len,
+		    uint32_t ack)
+{
+	harness_client_data(h, k, CISN + 1 + off, ack, NULL, len);
+}
+
+static void client_fin(struct harness *h, const struct session_key *k, uint32_t off, uint32_t ack)
+{
+	harness_client_plain(h, k, TCPF_FIN | TCPF_ACK, CISN + 1 + off, ack);
+}
+
+/* The target sends its answer bytes [from, to) in CHUNK-sized segments,
+ * acking our data up to off; each is acknowledged at once, to its end,
+ * with the client's window open, and nothing else goes. */
+static void target_stream(struct harness *h, const struct session_key *k, uint32_t from,
+			  uint32_t to, uint32_t off)
+{
+	while (from < to) {
+		uint32_t len = to - from < CHUNK ? to - from : CHUNK;
+		const struct packet *p;
+
+		harness_target_plain(h, k, TCPF_ACK, TISN + 1 + from, CISN + 1 + off, 65535, len);
+		from += len;
+		p = harness_expect(h, TCPF_ACK, CISN + 1 + off, TISN + 1 + from, 0);
+		assert_true(p->window > 0);
+		harness_expect_none(h);
+	}
+}
+
+/* Bring a session up with every round trip to the target rtt ms long: the
+ * SYN-ACK comes rtt ms after our SYN. */
+static void establish_with_rtt(struct harness *h, const struct session_key *k, uint64_t rtt)
+{
+	struct harness_segment syn = { .window = 64240, .opt = { .has_mss = true, .mss = 1460 } };
+	struct harness_segment synack = { .window = 65535, .opt = { .has_mss = true, .mss = 1460 } };
+
+	harness_client(h, k, TCPF_SYN, CISN, 0, &syn);
+	harness_expect(h, TCPF_SYN, CISN, 0, 0);
+	harness_advance(h, rtt);
+	harness_target(h, k, TCPF_SYN | TCPF_ACK, TISN, CISN + 1, &synack);
+	harness_expect(h, TCPF_ACK, CISN + 1, TISN + 1, 0);
+	harness_client_plain(h, k, TCPF_ACK, CISN + 1, OACK);
+	harness_expect_none(h);
+}
+
+/* The issue's download: the online client closed only after the whole
+ * 4 MiB; a FIN sent earlier makes nginx stop sending. */
+static void test_fin_after_4mib_answer_waits_for_it(void **state)
+{
+	const uint32_t size = 4u << 20;
+	struct harness h;
+	struct session_key k = harness_key_v4(45000);
+
+	harness_init(&h);
+	harness_start(&h);
+	harness_establish(&h, &k, 65535);
+	request(&h, &k, 0, 80, OACK);
+	harness_expect(&h, TCPF_ACK | TCPF_PSH, CISN + 1, TISN + 1, 80);
+	/* Captured at once (the online side is ahead of the replay). */
+	client_fin(&h, &k, 80, OACK + size);
+	harness_expect_none(&h);
+	target_stream(&h, &k, 0, size - 1, 80);
+	assert_int_equal(harness_counters(&h)->pace_waiting, 1);
+	/* The last byte: the FIN goes with its ack. */
+	harness_target_plain(&h, &k, TCPF_ACK | TCPF_PSH, TISN + size, CISN + 81, 65535, 1);
+	harness_expect(&h, TCPF_FIN | TCPF_ACK, CISN + 81, TISN + 1 + size, 0);
+	harness_expect_none(&h);
+	assert_int_equal(harness_counters(&h)->pace_waits, 1);
+	assert_int_equal(harness_counters(&h)->pace_waiting, 0);
+	assert_int_equal(harness_counters(&h)->pace_timeouts, 0);
+	harness_finish(&h);
+}
+
+/* Kept alive: the next request was sent after a 1 MiB answer. */
+static void test_next_request_after_long_answer_waits(void **state)
+{
+	const uint32_t size = 1u << 20;
+	struct harness h;
+	struct session_key k = harness_key_v4(45001);
+
+	harness_init(&h);
+	harness_start(&h);
+	harness_establish(&h, &k, 65535);
+	request(&h, &k, 0, 80, OACK);
+	harness_drain(&h);
+	request(&h, &k, 80, 90, OACK + size);
+	harness_expect_none(&h);
+	target_stream(&h, &k, 0, 700000, 80);
+	/* A pause in mid-answer shorter than the quiet period (200 ms here)
+	 * is not the answer's end. */
+	harness_advance(&h, 150);
+	harness_expect_none(&h);
+	target_stream(&h, &k, 700000, size - 1, 80);
+	harness_target_plain(&h, &k, TCPF_ACK | TCPF_PSH, TISN + size, CISN + 81, 65535, 1);
+	harness_expect(&h, TCPF_ACK | TCPF_PSH, CISN + 81, TISN + 1 + size, 90);
+	harness_expect_none(&h);
+	assert_int_equal(harness_counters(&h)->pace_timeouts, 0);
+	assert_true(harness_counters(&h)->pace_wait_ms >= 150);
+	harness_finish(&h);
+}
+
+/* Pipelined: sent before the answers came (acks not covering them), so
+ * nothing waits, even while a long answer is on its way. */
+static void test_pipelined_requests_not_delayed(void **state)
+{
+	struct harness h;
+	struct session_key k = harness_key_v4(45002);
+
+	harness_init(&h);
+	harness_start(&h);
+	harness_establish(&h, &k, 65535);
+	request(&h, &k, 0, 30, OACK);
+	request(&h, &k, 30, 30, OACK);
+	harness_expect(&h, TCPF_ACK | TCPF_PSH, CISN + 1, TISN + 1, 30);
+	harness_expect(&h, TCPF_ACK | TCPF_PSH, CISN + 31, TISN + 1, 30);
+	target_stream(&h, &k, 0, 1000, 60);
+	/* The third was sent having read 500 of the first answers: the target
+	 * sent more already, so it goes at once too. */
+	request(&h, &k, 60, 30, OACK + 500);
+	harness_expect(&h, TCPF_ACK | TCPF_PSH, CISN + 61, TISN + 1001, 30);
+	request(&h, &k, 90, 30, OACK + 500);
+	harness_expect(&h, TCPF_ACK | TCPF_PSH, CISN + 91, TISN + 1001, 30);
+	harness_expect_none(&h);
+	assert_int_equal(harness_counters(&h)->pace_waits, 0);
+	harness_finish(&h);
+}
+
+/* The target's answer is shorter than the online one: the FIN goes once
+ * the target sent nothing new for the quiet period (here the floor,
+ * pace_quiet_min_ms: the harness's round trips take no time), counted
+ * from its last byte. The next answer is then counted from where the
+ * short one ended. */
+static void test_shorter_answer_goes_after_quiet_period(void **state)
+{
+	struct harness h;
+	struct session_key k = harness_key_v4(45003);
+	uint64_t last_byte;
+
+	harness_init(&h);
+	h.cfg.pace_quiet_min_ms = 300;
+	harness_start(&h);
+	harness_establish(&h, &k, 65535);
+	request(&h, &k, 0, 80, OACK);
+	harness_drain(&h);
+	request(&h, &k, 80, 80, OACK + 5000);
+	target_stream(&h, &k, 0, 2000, 80);
+	harness_advance(&h, 100);
+	target_stream(&h, &k, 2000, 3000, 80);
+	last_byte = h.now;
+	harness_advance(&h, 299);
+	harness_expect_none(&h);
+	harness_advance(&h, 1);
+	harness_expect(&h, TCPF_ACK | TCPF_PSH, CISN + 81, TISN + 3001, 80);
+	assert_int_equal(h.now - last_byte, 300);
+	assert_int_equal(harness_counters(&h)->pace_timeouts, 1);
+	assert_int_equal(harness_counters(&h)->pace_wait_ms, 400);
+	/* The next one read another 4000 online; 4000 from the target are
+	 * enough, though its total stays 2000 short of the online one. */
+	request(&h, &k, 160, 80, OACK + 9000);
+	target_stream(&h, &k, 3000, 6999, 160);
+	harness_target_plain(&h, &k, TCPF_ACK, TISN + 7000, CISN + 161, 65535, 1);
+	harness_expect(&h, TCPF_ACK | TCPF_PSH, CISN + 161, TISN + 7001, 80);
+	harness_expect_none(&h);
+	assert_int_equal(harness_counters(&h)->pace_timeouts, 1);
+	harness_finish(&h);
+}
+
+/* Longer than the online answer: acknowledged to its end (target_stream
+ * checks each ack and the window), and the next request goes as soon as the
+ * target has sent as much as the online server had. */
+static void test_longer_answer_acked_to_its_end(void **state)
+{
+	struct harness h;
+	struct session_key k = harness_key_v4(45004);
+
+	harness_init(&h);
+	harness_start(&h);
+	harness_establish(&h, &k, 65535);
+	request(&h, &k, 0, 80, OACK);
+	harness_drain(&h);
+	request(&h, &k, 80, 80, OACK + 100000);
+	client_fin(&h, &k, 160, OACK + 100000);
+	target_stream(&h, &k, 0, 60000, 80);
+	harness_target_plain(&h, &k, TCPF_ACK, TISN + 60001, CISN + 81, 65535, 60000);
+	/* One ack of all 120000 bytes, with the request and the FIN after it. */
+	harness_expect(&h, TCPF_ACK | TCPF_PSH | TCPF_FIN, CISN + 81, TISN + 120001, 80);
+	harness_expect_none(&h);
+	target_stream(&h, &k, 120000, 300000, 161);
+	assert_int_equal(h.end_count, 0);
+	assert_int_equal(harness_counters(&h)->pace_timeouts, 0);
+	harness_finish(&h);
+}
+
+/* A client that half-closes right after its request (its FIN acks nothing
+ * of the answer): the FIN goes at once, as the online client's did. */
+static void test_half_close_after_request_goes_at_once(void **state)
+{
+	struct harness h;
+	struct session_key k = harness_key_v4(45005);
+
+	harness_init(&h);
+	harness_start(&h);
+	harness_establish(&h, &k, 65535);
+	request(&h, &k, 0, 80, OACK);
+	client_fin(&h, &k, 80, OACK);
+	harness_expect(&h, TCPF_ACK | TCPF_PSH, CISN + 1, TISN + 1, 80);
+	harness_expect(&h, TCPF_FIN | TCPF_ACK, CISN + 81, TISN + 1, 0);
+	harness_expect_none(&h);
+	/* And the answer that follows is still taken in and acknowledged. */
+	target_stream(&h, &k, 0, 200000, 81);
+	assert_int_equal(harness_counters(&h)->pace_waits, 0);
+	harness_finish(&h);
+}
+
+/* The target closes after a short answer (HTTP/1.0, an error): its FIN
+ * ends the answer, no quiet period. */
+static void test_target_fin_ends_the_answer(void **state)
+{
+	struct harness h;
+	struct session_key k = harness_key_v4(45006);
+
+	harness_init(&h);
+	harness_start(&h);
+	harness_establish(&h, &k, 65535);
+	request(&h, &k, 0, 80, OACK);
+	harness_drain(&h);
+	client_fin(&h, &k, 80, OACK + 50000);
+	target_stream(&h, &k, 0, 300, 80);
+	harness_target_plain(&h, &k, TCPF_ACK | TCPF_FIN, TISN + 301, CISN + 81, 65535, 0);
+	harness_expect(&h, TCPF_FIN | TCPF_ACK, CISN + 81, TISN + 302, 0);
+	harness_expect_none(&h);
+	assert_int_equal(harness_counters(&h)->pace_timeouts, 0);
+	harness_finish(&h);
+}
+
+/* The quiet period is pace_quiet_rtts smoothed round trips when that is
+ * more than the floor: with every round trip taking rtt ms, the short
+ * answer's FIN goes 8 * rtt after the target's last byte. */
+static uint64_t quiet_for_rtt(uint64_t rtt, uint16_t port)
+{
+	struct harness h;
+	struct session_key k = harness_key_v4(port);
+	uint64_t last_byte, quiet;
+
+	harness_init(&h);
+	harness_start(&h);
+	establish_with_rtt(&h, &k, rtt);
+	request(&h, &k, 0, 80, OACK);
+	harness_drain(&h);
+	client_fin(&h, &k, 80, OACK + 9000);
+	harness_advance(&h, rtt);
+	target_stream(&h, &k, 0, 1000, 80);
+	last_byte = h.now;
+	while (!harness_unread(&h)) {
+		assert_true(h.now - last_byte < 60000);
+		harness_advance(&h, 1);
+	}
+	harness_expect(&h, TCPF_FIN | TCPF_ACK, CISN + 81, TISN + 1001, 0);
+	quiet = h.now - last_byte;
+	assert_int_equal(harness_counters(&h)->pace_timeouts, 1);
+	harness_finish(&h);
+	return quiet;
+}
+
+static void test_quiet_period_scales_with_rtt(void **state)
+{
+	struct engine_config defaults;
+
+	engine_config_defaults(&defaults);
+	assert_int_equal(defaults.pace_quiet_rtts, 8);
+	/* Below the floor: the floor. */
+	assert_int_equal(quiet_for_rtt(1, 45010), defaults.pace_quiet_min_ms);
+	assert_int_equal(quiet_for_rtt(50, 45011), 400);
+	assert_int_equal(quiet_for_rtt(100, 45012), 800);
+	assert_int_equal(quiet_for_rtt(300, 45013), 2400);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_fin_after_4mib_answer_waits_for_it),
+		cmocka_unit_test(test_next_request_after_long_answer_waits),
+		cmocka_unit_test(test_pipelined_requests_not_delayed),
+		cmocka_unit_test(test_shorter_answer_goes_after_quiet_period),
+		cmocka_unit_test(test_longer_answer_acked_to_its_end),
+		cmocka_unit_test(test_half_close_after_request_goes_at_once),
+		cmocka_unit_test(test_target_fin_ends_the_answer),
+		cmocka_unit_test(test_quiet_period_scales_with_rtt),
+	};
+
+	return cmocka_run_group_tests_name("copy_engine_answer", tests, NULL, NULL);
+}
