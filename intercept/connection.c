@@ -23,35 +23,6 @@ static size_t output_limit(const struct connection *c)
 	return c->server->cfg.output_limit ? c->server->cfg.output_limit : SERVER_OUTPUT_LIMIT;
 }
 
-static size_t out_queued(const struct connection *c)
-{
-	return c->out_end - c->out_start;
-}
-
-/* Make room for len more bytes, up to limit queued in all; false if the
- * frame does not fit (or no memory). */
-static bool out_reserve(struct connection *c, size_t len, size_t limit)
-{
-	if (out_queued(c) + len > limit)
-		return false;
-	if (c->out_start > 0 && c->out_end + len > c->out_cap) {
-		memmove(c->out, c->out + c->out_start, out_queued(c));
-		c->out_end -= c->out_start;
-		c->out_start = 0;
-	}
-	if (c->out_end + len <= c->out_cap)
-		return true;
-	size_t cap = c->out_cap ? c->out_cap : 65536;
-	while (cap < c->out_end + len)
-		cap *= 2;
-	uint8_t *out = realloc(c->out, cap);
-	if (!out)
-		return false;
-	c->out = out;
-	c->out_cap = cap;
-	return true;
-}
-
 static void watch_writable(struct connection *c, bool on)
 {
 	if (c->waiting_writable == on)
@@ -77,29 +48,19 @@ static void mark_failed(struct connection *c, const char *why)
 static bool out_write(struct connection *c)
 {
 	char why[128];
+	size_t written;
+	enum wire_output_status status;
 
-	while (out_queued(c) > 0 && !c->failed) {
-		/* MSG_NOSIGNAL: a vanished peer is an EPIPE to handle here, not
-		 * a SIGPIPE, whoever set the signal's disposition. */
-		ssize_t n = send(c->fd, c->out + c->out_start, out_queued(c), MSG_NOSIGNAL);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			watch_writable(c, true);
-			return true;
-		}
-		if (n < 0) {
-			snprintf(why, sizeof(why), "write failed: %s", strerror(errno));
-			mark_failed(c, why);
-			break;
-		}
-		c->out_start += (size_t)n;
-		istat_add(c->server->stats, ISTAT_BYTES_OUT, (uint64_t)n);
-	}
 	if (c->failed)
 		return false;
-	c->out_start = c->out_end = 0;
-	watch_writable(c, false);
+	status = wire_output_write(&c->out, c->fd, loop_now_ms(c->server->loop), &written);
+	istat_add(c->server->stats, ISTAT_BYTES_OUT, written);
+	if (status == WIRE_OUTPUT_ERROR) {
+		snprintf(why, sizeof(why), "write failed: %s", strerror(errno));
+		mark_failed(c, why);
+		return false;
+	}
+	watch_writable(c, status == WIRE_OUTPUT_AGAIN);
 	return true;
 }
 
@@ -113,15 +74,12 @@ static bool out_write_or_close(struct connection *c)
 	return false;
 }
 
-/* Queue a frame; false when it did not fit under limit. */
+/* Queue a frame; false when it did not fit under limit (or no memory). */
 static bool out_queue(struct connection *c, const uint8_t *frame, size_t len, size_t limit)
 {
-	if (!out_reserve(c, len, limit))
+	if (wire_output_queued(&c->out) + len > limit)
 		return false;
-	memcpy(c->out + c->out_end, frame, len);
-	c->out_end += len;
-	c->last_sent_ms = loop_now_ms(c->server->loop);
-	return true;
+	return wire_output_append(&c->out, frame, len);
 }
 
 /* A control frame: queued past the summaries' limit, then written.
@@ -171,7 +129,7 @@ void connection_close(struct connection *c, enum log_level level, const char *re
 	close(c->fd);
 	batch_free(&c->batch);
 	wire_decoder_free(&c->decoder);
-	free(c->out);
+	wire_output_free(&c->out);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -421,7 +379,8 @@ struct connection *connection_open(struct server *s, int fd, const char *peer,
 	snprintf(c->peer, sizeof(c->peer), "%s", peer);
 	c->decoder.peer_role = WIRE_ROLE_COPY;
 	c->decoder.features = own_features(s);
-	c->last_received_ms = c->last_sent_ms = loop_now_ms(s->loop);
+	c->last_received_ms = loop_now_ms(s->loop);
+	wire_output_init(&c->out, c->last_received_ms);
 	if (loop_add_fd(s->loop, fd, LOOP_READ, on_connection_event, c) < 0) {
 		snprintf(err, errlen, "cannot watch the socket: %s", strerror(errno));
 		wire_decoder_free(&c->decoder);
@@ -456,7 +415,7 @@ bool connection_tick(struct connection *c, uint64_t now_ms)
 		connection_fail(c, WIRE_ERR_TIMEOUT, reason);
 		return false;
 	}
-	if (now_ms - c->last_sent_ms >= idle_ms) {
+	if (wire_output_idle(&c->out, now_ms, idle_ms)) {
 		uint8_t frame[WIRE_HEADER_LEN + WIRE_HEARTBEAT_LEN];
 		size_t len = wire_encode_heartbeat(frame, sizeof(frame), now_ms);
 		if (len && !send_control(c, frame, len))

@@ -19,6 +19,7 @@
 #include "intercept/router.h"
 #include "intercept/server.h"
 #include "lib/wire/wire.h"
+#include "lib/wire/wire_output.h"
 
 struct connection {
 	struct server *server;
@@ -31,10 +32,9 @@ struct connection {
 	bool route_payload;		/* both sides announced ROUTE_PAYLOAD */
 	struct router_owner routes;
 	struct batch batch;		/* set up when the peer's HELLO comes */
-	uint8_t *out;			/* queued bytes: out[out_start .. out_end) */
-	size_t out_start, out_end, out_cap;
+	struct wire_output out;		/* queued frames; when bytes were last sent */
 	bool waiting_writable;		/* LOOP_WRITE is on */
-	uint64_t last_received_ms, last_sent_ms;
+	uint64_t last_received_ms;
 	uint64_t summaries_dropped;
 	bool routes_refused_logged;
 	bool failed;			/* broken: closed by server_flush */

@@ -83,7 +83,7 @@ static void link_close_now(struct link *link, const char *reason)
 		link->fd = -1;
 	}
 	wire_decoder_free(&link->decoder);
-	link->out_len = link->out_sent = 0;
+	wire_output_reset(&link->out, 0);
 	link->pending_count = 0;
 	link->queue_failed = false;
 	link->want_write = false;
@@ -140,6 +140,7 @@ static void link_connected(struct link *link)
 	link->state = LINK_HELLO;
 	link->state_since_ms = loop_now_ms(links->loop);
 	link->last_received_ms = link->state_since_ms;
+	wire_output_reset(&link->out, link->state_since_ms);
 	link->want_write = false;
 	if (loop_mod_fd(links->loop, link->fd, LOOP_READ) < 0) {
 		link_close(link, "epoll: %s", strerror(errno));
@@ -260,7 +261,7 @@ static void link_check_liveness(struct link *link, uint64_t now)
 		return;
 	}
 	/* No frame but HELLO may go before the peer's HELLO. */
-	if (link->state == LINK_READY && now - link->last_sent_ms >= cfg->heartbeat_idle_ms) {
+	if (link->state == LINK_READY && wire_output_idle(&link->out, now, cfg->heartbeat_idle_ms)) {
 		uint8_t frame[WIRE_HEADER_LEN + WIRE_HEARTBEAT_LEN];
 		size_t len = wire_encode_heartbeat(frame, sizeof(frame), now);
 
@@ -409,7 +410,7 @@ void intercept_links_flush(struct intercept_links *links)
 			continue;
 		if (link_output_routes(link) < 0)
 			continue;
-		if (link->out_len > link->out_sent)
+		if (wire_output_queued(&link->out) > 0)
 			link_output_write(link);
 	}
 }
@@ -437,7 +438,7 @@ void intercept_links_status(const struct intercept_links *links, size_t index,
 	status->failures = link->failures;
 	status->retry_delay_ms = link->retry_delay_ms;
 	status->pending_routes = link->pending_count;
-	status->output_bytes = link->out_len - link->out_sent;
+	status->output_bytes = wire_output_queued(&link->out);
 }
 
 void intercept_links_counters(const struct intercept_links *links,
@@ -478,7 +479,7 @@ void intercept_links_free(struct intercept_links *links)
 		return;
 	intercept_links_shutdown(links);
 	for (size_t i = 0; i < links->count; i++) {
-		free(links->links[i].out);
+		wire_output_free(&links->links[i].out);
 		free(links->links[i].pending);
 		free(links->links[i].pending_type);
 	}

@@ -1,56 +1,43 @@
 /*
- * intercept_link_output.c — what a link writes: an output buffer that
- * holds whole frames until the kernel takes them, the route queue encoded
- * into as few frames as the peer's max body allows, and ERROR frames.
+ * intercept_link_output.c — what a link writes: whole frames into its
+ * lib/wire/wire_output.h buffer under the link's limit, the route queue
+ * encoded into as few frames as the peer's max body allows, and ERROR
+ * frames.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 
 #include "copy/link/intercept_link_private.h"
 #include "lib/runtime/loop.h"
 
-static int output_reserve(struct link *link, size_t more)
+/* Room for len more bytes under the limit, or the link is closed: -1. */
+static uint8_t *output_space(struct link *link, size_t len)
 {
-	size_t cap;
-	uint8_t *out;
+	size_t unsent = wire_output_queued(&link->out);
+	uint8_t *space;
 
-	/* Drop what was sent before growing. */
-	if (link->out_sent > 0) {
-		memmove(link->out, link->out + link->out_sent, link->out_len - link->out_sent);
-		link->out_len -= link->out_sent;
-		link->out_sent = 0;
+	if (unsent + len > link->owner->cfg.max_output_bytes) {
+		link_close(link, "the intercept is not reading (%zu bytes waiting)", unsent);
+		return NULL;
 	}
-	if (link->out_len + more <= link->out_cap)
-		return 0;
-	cap = link->out_cap ? link->out_cap : 4096;
-	while (cap < link->out_len + more)
-		cap *= 2;
-	out = realloc(link->out, cap);
-	if (!out)
-		return -1;
-	link->out = out;
-	link->out_cap = cap;
-	return 0;
+	space = wire_output_space(&link->out, len);
+	if (!space)
+		link_close(link, "out of memory for the output (%zu bytes)", unsent + len);
+	return space;
 }
 
 int link_output_append(struct link *link, const uint8_t *frame, size_t len)
 {
-	size_t unsent = link->out_len - link->out_sent;
+	uint8_t *space;
 
 	if (len == 0)
 		return 0;
-	if (unsent + len > link->owner->cfg.max_output_bytes) {
-		link_close(link, "the intercept is not reading (%zu bytes waiting)", unsent);
+	space = output_space(link, len);
+	if (!space)
 		return -1;
-	}
-	if (output_reserve(link, len) < 0) {
-		link_close(link, "out of memory for the output (%zu bytes)", unsent + len);
-		return -1;
-	}
-	memcpy(link->out + link->out_len, frame, len);
-	link->out_len += len;
+	memcpy(space, frame, len);
+	wire_output_commit(&link->out, len);
 	return 0;
 }
 
@@ -64,27 +51,23 @@ static void set_want_write(struct link *link, bool on)
 
 void link_output_write(struct link *link)
 {
-	while (link->fd >= 0 && link->out_sent < link->out_len) {
-		ssize_t n = send(link->fd, link->out + link->out_sent, link->out_len - link->out_sent,
-				 MSG_NOSIGNAL | MSG_DONTWAIT);
+	size_t written;
+	enum wire_output_status status;
 
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			set_want_write(link, true);
-			return;
-		}
-		if (n < 0) {
-			link_close(link, "write: %s", strerror(errno));
-			return;
-		}
-		link->out_sent += (size_t)n;
-		link->owner->counters.bytes_out += (size_t)n;
-		link->last_sent_ms = loop_now_ms(link->owner->loop);
-	}
-	if (link->fd >= 0) {
-		link->out_sent = link->out_len = 0;
+	if (link->fd < 0)
+		return;
+	status = wire_output_write(&link->out, link->fd, loop_now_ms(link->owner->loop), &written);
+	link->owner->counters.bytes_out += written;
+	switch (status) {
+	case WIRE_OUTPUT_DONE:
 		set_want_write(link, false);
+		break;
+	case WIRE_OUTPUT_AGAIN:
+		set_want_write(link, true);
+		break;
+	case WIRE_OUTPUT_ERROR:
+		link_close(link, "write: %s", strerror(errno));
+		break;
 	}
 }
 
@@ -131,27 +114,21 @@ int link_output_routes(struct link *link)
 	while (i < link->pending_count) {
 		uint8_t type = link->pending_type[i];
 		size_t run = 1, frame_len, cap;
+		uint8_t *space;
 
 		while (i + run < link->pending_count && run < per_frame &&
 		       link->pending_type[i + run] == type)
 			run++;
 		cap = WIRE_HEADER_LEN + run * WIRE_ROUTE_LEN;
-		if (link->out_len - link->out_sent + cap > link->owner->cfg.max_output_bytes) {
-			link_close(link, "the intercept is not reading (%zu bytes waiting)",
-				   link->out_len - link->out_sent);
+		space = output_space(link, cap);
+		if (!space)
 			return -1;
-		}
-		if (output_reserve(link, cap) < 0) {
-			link_close(link, "out of memory for the output");
-			return -1;
-		}
-		frame_len = wire_encode_routes(link->out + link->out_len, cap, type,
-					       &link->pending[i], run);
+		frame_len = wire_encode_routes(space, cap, type, &link->pending[i], run);
 		if (frame_len == 0) {
 			link_close(link, "a route could not be encoded");
 			return -1;
 		}
-		link->out_len += frame_len;
+		wire_output_commit(&link->out, frame_len);
 		if (type == WIRE_ROUTE_ADD)
 			link->owner->counters.routes_added += run;
 		else
@@ -166,18 +143,11 @@ void link_send_error(struct link *link, uint16_t code, const char *message)
 {
 	uint8_t frame[WIRE_HEADER_LEN + 4 + 256];
 	size_t len = wire_encode_error(frame, sizeof(frame), code, message);
-	ssize_t n;
 
 	if (link->fd < 0 || len == 0)
 		return;
-	/* Whatever is still queued goes first; if the kernel does not take
-	 * all of it the ERROR would land inside a frame, so it is left out. */
-	if (link->out_sent < link->out_len) {
-		n = send(link->fd, link->out + link->out_sent, link->out_len - link->out_sent,
-			 MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (n < 0 || (size_t)n != link->out_len - link->out_sent)
-			return;
-		link->out_sent = link->out_len;
-	}
-	(void)!send(link->fd, frame, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	/* Behind whatever is queued, past the limit (the link closes next),
+	 * one attempt: if the kernel does not take it all, it is lost. */
+	if (wire_output_append(&link->out, frame, len))
+		(void)wire_output_write(&link->out, link->fd, loop_now_ms(link->owner->loop), NULL);
 }

@@ -12,6 +12,7 @@
 
 #include "copy/link/intercept_link.h"
 #include "lib/wire/wire.h"
+#include "lib/wire/wire_output.h"
 
 struct intercept_links;
 
@@ -34,14 +35,14 @@ struct link {
 	char close_reason[256];
 
 	uint64_t state_since_ms;	/* CONNECTING and HELLO started */
-	uint64_t last_sent_ms, last_received_ms;
+	uint64_t last_received_ms;	/* (when the kernel last took bytes: out) */
 	unsigned failures;		/* attempts in a row without a HELLO exchange */
 	uint64_t retry_delay_ms;
 	uint64_t retry_timer;		/* 0 when none */
 
-	/* Bytes written but not yet taken by the kernel: out[out_sent, out_len). */
-	uint8_t *out;
-	size_t out_len, out_sent, out_cap;
+	/* Frames queued and not yet taken by the kernel; knows when bytes
+	 * were last sent (lib/wire/wire_output.h says what counts). */
+	struct wire_output out;
 
 	/* Routes queued since the last flush, in order; types[i] is
 	 * WIRE_ROUTE_ADD or WIRE_ROUTE_DEL. */
@@ -79,7 +80,8 @@ void link_output_write(struct link *link);
  * closed on the way. */
 int link_output_routes(struct link *link);
 void link_queue_route(struct link *link, uint8_t type, const struct wire_route *r);
-/* Best effort, right now: an ERROR frame straight to the socket. */
+/* Best effort, right now: an ERROR frame behind what is queued and one
+ * write attempt (the caller closes the link next). */
 void link_send_error(struct link *link, uint16_t code, const char *message);
 
 #endif
