@@ -5,6 +5,7 @@
 #   make demo       install missing packages, build, show a live replay in a lab
 #   make deps       install the Debian packages that building and testing need
 #   make fuzz       run the libFuzzer harnesses (FUZZ_SECONDS each, default 60)
+#   make fuzz-long  a fuzz campaign: FUZZ_RUNS executions each (10 million)
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make dkms       register, build and install the module with DKMS
 #   make kmod       build kmod/doppel.ko against KDIR
@@ -76,7 +77,7 @@ TEST_HELPER_OBJ := $(TEST_HELPER_SRC:%.c=$(BUILD)/%.o)
 
 BINS      := $(BUILD)/doppel-copy $(BUILD)/doppel-intercept
 
-.PHONY: all tests check demo deps fuzz fuzz-build install uninstall kmod dkms clean bench bench-build
+.PHONY: all tests check demo deps fuzz fuzz-long fuzz-build install uninstall kmod dkms clean bench bench-build
 all: $(BINS)
 
 $(BUILD)/%.o: %.c
@@ -167,6 +168,7 @@ FUZZ_BIN  := $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZ_BUILD)/%)
 FUZZ_SECONDS ?= 60
 FUZZ_EXTRA_fuzz_nfqueue := intercept/source/nfqueue_msg.c
 FUZZ_EXTRA_fuzz_kmod := intercept/source/source_kmod.c intercept/source/kmod_netlink.c
+FUZZ_EXTRA_fuzz_pcap := $(wildcard copy/capture/*.c)
 FUZZ_ARGV  := tests/fuzz/argv_input.c tests/fuzz/no_name_lookup.c
 FUZZ_EXTRA_fuzz_copy_options := copy/copy_options.c copy/copy_option_lists.c $(FUZZ_ARGV)
 FUZZ_EXTRA_fuzz_intercept_options := $(filter-out intercept/main.c,$(ICPT_SRC)) $(FUZZ_ARGV)
@@ -190,6 +192,11 @@ $(FUZZ_BIN): $(FUZZ_BUILD)/%: tests/fuzz/%.c $$(addprefix $(FUZZ_BUILD)/obj/,$$(
 		-I. $(PKG_CFLAGS) \
 		-MMD -MP -MT $@ -MF $(FUZZ_BUILD)/obj/tests/fuzz/$*.d \
 		$< $(filter %.o,$^) $(FUZZ_BUILD)/obj/libdoppel.a $(PKG_LIBS) -lm -o $@
+# A campaign: every harness for FUZZ_RUNS executions (10 million) or
+# FUZZ_SECONDS; FUZZ_MERGE=1 merges what adds coverage into the corpus.
+fuzz-long:
+	@tests/fuzz/long.sh
+
 fuzz: fuzz-build
 	@set -e; for b in $(FUZZ_BIN); do \
 		n=$$(basename $$b); mkdir -p $(FUZZ_BUILD)/corpus/$$n; \

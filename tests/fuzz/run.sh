@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # The fuzz suite of `make check`: builds every tests/fuzz/fuzz_*.c with
-# libFuzzer (make fuzz-build), then gives each harness a short bounded run
-# from its seed corpus, tests/fuzz/corpus/<harness>/, plus whatever earlier
-# runs found (build/fuzz/corpus/<harness>/, outside the repository).
-# `make fuzz` runs them for as long as asked.
+# libFuzzer (make fuzz-build), replays each harness's whole corpus kept in
+# the repository, tests/fuzz/corpus/<harness>/ (seeds and what campaigns
+# merged in: every input, once, -runs=0), then gives each harness a short
+# bounded run from that corpus plus whatever earlier runs found
+# (build/fuzz/corpus/<harness>/, outside the repository).
+# `make fuzz` runs them for as long as asked; `make fuzz-long` is a campaign
+# (tests/fuzz/long.sh).
 #
 # Prints PASS <harness>, FAIL <harness>: <why>, or SKIP when clang cannot
 # build fuzzers here. The whole suite gets FUZZ_SMOKE_SECONDS (default 60),
@@ -57,6 +60,21 @@ for h in "${harnesses[@]}"; do
 	mkdir -p "$found"
 	dirs=("$found")
 	[ -d "$seeds" ] && dirs+=("$seeds")
+	# First the repository's whole corpus, every input once (-runs=0):
+	# what a campaign found and kept must still pass, every run.
+	if [ -d "$seeds" ]; then
+		timeout 600 "$bin" -runs=0 -timeout=10 -rss_limit_mb=2048 \
+			-artifact_prefix="build/fuzz/$h-" "$seeds" >"$log.replay" 2>&1
+		rc=$?
+		if [ $rc != 0 ]; then
+			why=$(grep -m 1 -E 'ERROR|invariant failed|deadly signal|runtime error' "$log.replay")
+			echo "FAIL $h: the corpus replay exited $rc: ${why:-see $log.replay}"
+			tail -n 30 "$log.replay"
+			status=1
+			continue
+		fi
+		echo "$h: corpus replayed, $(ls "$seeds" | wc -l) inputs"
+	fi
 	# New inputs go to the first directory; the repository's seeds stay
 	# as they are. timeout is a backstop should the fuzzer itself hang.
 	timeout $((each + 60)) "$bin" -max_total_time="$each" -timeout=10 -rss_limit_mb=2048 \
