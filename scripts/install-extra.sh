@@ -100,8 +100,8 @@ install_nft() {
 	fi
 	for f in nft/*; do
 		[ -f "$f" ] || continue
-		if [ "$f" = nft/doppel-rules ]; then
-			install -D -m 0755 "$f" "$DESTDIR$SBINDIR/doppel-rules"
+		if [ "$f" = nft/doppel-rules ] || [ "$f" = nft/doppel-tunnel ]; then
+			install -D -m 0755 "$f" "$DESTDIR$SBINDIR/${f#nft/}"
 		else
 			install -D -m 0644 "$f" "$DESTDIR$DOCDIR/examples/$f"
 		fi
@@ -155,7 +155,8 @@ activate() {
 uninstall() {
 	rm -f "$DESTDIR$UNITDIR/doppel-copy.service" "$DESTDIR$UNITDIR/doppel-intercept.service" \
 		"$DESTDIR$TMPFILESDIR/doppel.conf" "$DESTDIR$SYSUSERSDIR/doppel.conf" \
-		"$DESTDIR$SBINDIR/doppel-rules" "$DESTDIR$MANDIR/man4/doppel.4" \
+		"$DESTDIR$SBINDIR/doppel-rules" "$DESTDIR$SBINDIR/doppel-tunnel" \
+		"$DESTDIR$MANDIR/man4/doppel.4" \
 		"$DESTDIR$MANDIR"/man8/doppel-{copy,intercept,rules}.8
 	# DKMS first, while the source it points at is still there.
 	if [ -z "$DESTDIR" ] && [ "$system_prefix" = yes ] && command -v dkms >/dev/null 2>&1 &&
