@@ -123,11 +123,11 @@ tests: $(BINS) $(UNIT_BIN)
 # Test tools that run the daemons' real parts (tests/nft, tests/kmod), built
 # here with the same flags as everything else.
 $(BUILD)/tests/nft/nfq_listen: $(BUILD)/tests/nft/nfq_listen.o $(BUILD)/intercept/source/source_nfqueue.o \
-		$(BUILD)/intercept/source/nfqueue_msg.o $(BUILD)/libdoppel.a
+		$(BUILD)/intercept/source/nfqueue_msg.o $(BUILD)/intercept/source/nl_attr.o $(BUILD)/libdoppel.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
 
 $(BUILD)/tests/kmod/kmodctl: $(BUILD)/tests/kmod/kmodctl.o $(BUILD)/intercept/source/source_kmod.o \
-		$(BUILD)/intercept/source/kmod_netlink.o $(BUILD)/libdoppel.a
+		$(BUILD)/intercept/source/kmod_netlink.o $(BUILD)/intercept/source/nl_attr.o $(BUILD)/libdoppel.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
 
 $(BUILD)/tests/kmod/hostile: $(BUILD)/tests/kmod/hostile.o $(BUILD)/libdoppel.a
@@ -166,8 +166,8 @@ FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BUILD := build/fuzz
 FUZZ_BIN  := $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZ_BUILD)/%)
 FUZZ_SECONDS ?= 60
-FUZZ_EXTRA_fuzz_nfqueue := intercept/source/nfqueue_msg.c
-FUZZ_EXTRA_fuzz_kmod := intercept/source/source_kmod.c intercept/source/kmod_netlink.c
+FUZZ_EXTRA_fuzz_nfqueue := intercept/source/nfqueue_msg.c intercept/source/nl_attr.c
+FUZZ_EXTRA_fuzz_kmod := intercept/source/source_kmod.c intercept/source/kmod_netlink.c intercept/source/nl_attr.c
 FUZZ_EXTRA_fuzz_pcap := $(wildcard copy/capture/*.c)
 FUZZ_ARGV  := tests/fuzz/argv_input.c tests/fuzz/no_name_lookup.c
 FUZZ_EXTRA_fuzz_copy_options := copy/copy_options.c copy/copy_option_lists.c $(FUZZ_ARGV)

@@ -4,6 +4,8 @@
  */
 #include "intercept/source/nfqueue_msg.h"
 
+#include "intercept/source/nl_attr.h"
+
 #include <arpa/inet.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -91,17 +93,30 @@ static int fail(const char **why, const char *reason)
 	return -1;
 }
 
-/* libmnl's attribute walk ends at the message's aligned length, so an
- * attribute (even its header) may reach up to 3 bytes past nlmsg_len: bytes
- * that are not the message's (past the datagram, or a stale one's). The kernel does not pad
- * its last attribute, NFQA_PAYLOAD, so the length itself may be unaligned. */
-static bool inside_message(const struct nlmsghdr *nlh, const struct nlattr *attr)
+/* Keep each attribute we read, checked for the size we read it at
+ * (nfq_nlmsg_parse's checks, for ours); any other is skipped. */
+static int packet_attr(const struct nlattr *attr, void *data)
 {
-	const uint8_t *end = (const uint8_t *)nlh + nlh->nlmsg_len;
+	const struct nlattr **table = data;
+	int type = mnl_attr_get_type(attr);
 
-	/* Its header first: nla_len itself may lie past the end. */
-	return !attr || ((const uint8_t *)attr + sizeof(*attr) <= end &&
-			 (const uint8_t *)attr + attr->nla_len <= end);
+	switch (type) {
+	case NFQA_PACKET_HDR:
+		if (mnl_attr_validate2(attr, MNL_TYPE_UNSPEC,
+				       sizeof(struct nfqnl_msg_packet_hdr)) < 0)
+			return MNL_CB_ERROR;
+		break;
+	case NFQA_CAP_LEN:
+		if (mnl_attr_validate(attr, MNL_TYPE_U32) < 0)
+			return MNL_CB_ERROR;
+		break;
+	case NFQA_PAYLOAD:
+		break;
+	default:
+		return MNL_CB_OK;
+	}
+	table[type] = attr;
+	return MNL_CB_OK;
 }
 
 /* The IP header's own length field is 0 for GSO packets past 64 KiB (IPv4
@@ -137,8 +152,9 @@ static int parse_payload(const uint8_t *data, uint32_t copied, uint16_t payload_
 int nfqueue_msg_parse_packet(const struct nlmsghdr *nlh, uint16_t payload_prefix,
 			     struct nfqueue_packet *out, const char **why)
 {
-	struct nlattr *attr[NFQA_MAX + 1];
+	const struct nlattr *attr[NFQA_MAX + 1];
 	const struct nfgenmsg *gen;
+	int walked;
 	const struct nfqnl_msg_packet_hdr *header;
 
 	memset(out, 0, sizeof(*out));
@@ -151,20 +167,23 @@ int nfqueue_msg_parse_packet(const struct nlmsghdr *nlh, uint16_t payload_prefix
 	gen = mnl_nlmsg_get_payload(nlh);
 	out->queue_number = ntohs(gen->res_id);
 	out->family = gen->nfgen_family;
-	if (nfq_nlmsg_parse(nlh, attr) < 0)
+	walked = nl_attr_walk_msg(nlh, sizeof(struct nfgenmsg), packet_attr, attr);
+	if (walked == NL_ATTR_REFUSED)
 		return fail(why, "nfqueue packet attribute malformed (length or size)");
 	if (!attr[NFQA_PACKET_HDR])
-		return fail(why, "nfqueue packet without NFQA_PACKET_HDR (no id)");
-	if (!inside_message(nlh, attr[NFQA_PACKET_HDR]))
-		return fail(why, "nfqueue NFQA_PACKET_HDR runs past the message");
+		return fail(why, walked == NL_ATTR_CUT ?
+			    "nfqueue attribute runs past the end of the message" :
+			    "nfqueue packet without NFQA_PACKET_HDR (no id)");
+	/* The id first, even if a later attribute is cut: the packet is
+	 * still dropped by the next verdict. */
 	header = mnl_attr_get_payload(attr[NFQA_PACKET_HDR]);
 	out->has_id = true;
 	out->id = ntohl(header->packet_id);
 	out->hook = header->hook;
+	if (walked == NL_ATTR_CUT)
+		return fail(why, "nfqueue attribute runs past the end of the message");
 	if (!attr[NFQA_PAYLOAD])
 		return fail(why, "nfqueue packet without NFQA_PAYLOAD (copy mode not set)");
-	if (!inside_message(nlh, attr[NFQA_PAYLOAD]) || !inside_message(nlh, attr[NFQA_CAP_LEN]))
-		return fail(why, "nfqueue attribute runs past the message (into its padding)");
 	out->copied_len = mnl_attr_get_payload_len(attr[NFQA_PAYLOAD]);
 	out->original_len = out->copied_len;
 	if (attr[NFQA_CAP_LEN]) {

@@ -25,6 +25,7 @@
 #include <libmnl/libmnl.h>
 
 #include "intercept/source/kmod_netlink.h"
+#include "intercept/source/nl_attr.h"
 #include "lib/runtime/loop.h"
 #include "lib/net/packet.h"
 #include "intercept/source/source.h"
@@ -87,7 +88,7 @@ static void deliver_summary(struct batch_reader *r, const struct nlattr *nest)
 	struct packet p;
 	const char *why;
 
-	if (mnl_attr_parse_nested(nest, summary_attr, &sum) < 0 || !sum.headers ||
+	if (nl_attr_walk_nested(nest, summary_attr, &sum) != NL_ATTR_OK || !sum.headers ||
 	    !sum.has_payload_len) {
 		s->counters.malformed++;
 		return;
@@ -116,31 +117,31 @@ static void deliver_summary(struct batch_reader *r, const struct nlattr *nest)
 		s->deliver(s->deliver_ctx, &p);
 }
 
-/* Attributes are walked only as far as their lengths hold inside the
- * message (mnl_attr_ok); a summary that is not whole is counted malformed. */
+static int batch_attr(const struct nlattr *attr, void *data)
+{
+	struct batch_reader *r = data;
+
+	if (mnl_attr_get_type(attr) == DOPPEL_A_SUMMARY)
+		deliver_summary(r, attr);
+	else if (mnl_attr_get_type(attr) == DOPPEL_A_LOST &&
+		 mnl_attr_validate(attr, MNL_TYPE_U32) == 0)
+		r->source->counters.lost += mnl_attr_get_u32(attr);
+	return MNL_CB_OK;
+}
+
+/* Attributes are walked only as far as they lie whole inside the message
+ * (nl_attr.h); a summary that is not whole is counted malformed, and so is
+ * a cut attribute of the batch, which ends its walk. */
 static int on_summaries(const struct nlmsghdr *nlh, void *data)
 {
 	struct batch_reader *r = data;
 	const struct genlmsghdr *genl = mnl_nlmsg_get_payload(nlh);
-	const uint8_t *end = (const uint8_t *)nlh + nlh->nlmsg_len;
-	const struct nlattr *attr;
 
 	if (nlh->nlmsg_type != r->family_id ||
 	    nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*genl)) || genl->cmd != DOPPEL_CMD_SUMMARIES)
 		return MNL_CB_OK;
-	mnl_attr_for_each(attr, nlh, sizeof(*genl)) {
-		/* libmnl walks to the aligned length: an attribute, even its
-		 * header, may reach up to 3 bytes past nlmsg_len, past the
-		 * datagram. The header is checked before nla_len is read. */
-		if ((const uint8_t *)attr + sizeof(*attr) > end ||
-		    (const uint8_t *)attr + attr->nla_len > end)
-			r->source->counters.malformed++;
-		else if (mnl_attr_get_type(attr) == DOPPEL_A_SUMMARY)
-			deliver_summary(r, attr);
-		else if (mnl_attr_get_type(attr) == DOPPEL_A_LOST &&
-			 mnl_attr_validate(attr, MNL_TYPE_U32) == 0)
-			r->source->counters.lost += mnl_attr_get_u32(attr);
-	}
+	if (nl_attr_walk_msg(nlh, sizeof(*genl), batch_attr, r) != NL_ATTR_OK)
+		r->source->counters.malformed++;
 	return MNL_CB_OK;
 }
 

@@ -296,7 +296,7 @@ static void test_attribute_past_unaligned_end(void **state)
 	/* The payload attribute claims the padding byte too. */
 	payload->nla_len += 1;
 	assert_int_equal(parse_exact(nlh, &out, &why), -1);
-	assert_string_equal(why, "nfqueue attribute runs past the message (into its padding)");
+	assert_string_equal(why, "nfqueue attribute runs past the end of the message");
 	assert_true(out.has_id);
 }
 
