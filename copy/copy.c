@@ -51,6 +51,7 @@ struct copy {
 	bool file_damaged;	/* offline: the file ended early: main exits 1 */
 	bool stopping;
 	struct intercept_links *links;
+	struct intercept_link_config link_cfg;
 	struct session_key *keys;	/* o->copies of them, for each packet */
 
 	uint64_t engine_timer;
@@ -249,13 +250,43 @@ static void start_offline_capture(struct copy *c)
 	}
 }
 
+static void count_key(void *ctx, const struct session_key *k)
+{
+}
+
+struct link_sessions_end {
+	struct copy *copy;
+	const char *detail;
+};
+
+static void end_one(void *ctx, const struct session_key *k)
+{
+	struct link_sessions_end *e = ctx;
+
+	engine_abort(e->copy->engine, loop_now_ms(e->copy->loop), k, e->detail);
+}
+
+/* A lost connection to an intercept did not come back in time: end the
+ * sessions routed through it, and only those. */
+static void end_link_sessions(struct copy *c, size_t index, const char *name)
+{
+	char detail[160];
+	struct link_sessions_end e = { c, detail };
+	size_t n;
+
+	snprintf(detail, sizeof(detail), "intercept %s lost for more than %u ms", name,
+		 c->link_cfg.outage_grace_ms);
+	n = intercept_links_routes_of(c->links, index, end_one, &e);
+	log_warnx("intercept %s not back within %u ms: ended its %zu sessions; new ones through "
+		  "it are refused until it is", name, c->link_cfg.outage_grace_ms, n);
+}
+
 static void on_link_event(void *ctx, size_t index, const char *name, enum intercept_link_event ev,
 			  bool was_ready, const char *reason)
 {
 	struct copy *c = ctx;
 	uint64_t now = loop_now_ms(c->loop);
 	struct intercept_link_status status;
-	char detail[320];
 
 	switch (ev) {
 	case LINK_EVENT_UP:
@@ -268,6 +299,9 @@ static void on_link_event(void *ctx, size_t index, const char *name, enum interc
 		log_ratelimited(&c->rl_summary, now, LOG_LEVEL_WARNING,
 				"intercept %s: summary dropped: %s", name, reason);
 		return;
+	case LINK_EVENT_EXPIRED:
+		end_link_sessions(c, index, name);
+		return;
 	case LINK_EVENT_DOWN:
 		break;
 	}
@@ -278,11 +312,12 @@ static void on_link_event(void *ctx, size_t index, const char *name, enum interc
 				status.retry_delay_ms);
 		return;
 	}
-	log_warnx("intercept %s lost: %s; ending %" PRIu64 " sessions, refusing new ones until "
-		  "it is back (next attempt in %" PRIu64 " ms)", name, reason,
-		  engine_counters(c->engine)->sessions_active, status.retry_delay_ms);
-	snprintf(detail, sizeof(detail), "intercept %s lost: %s", name, reason);
-	engine_abort_all(c->engine, now, detail);
+	/* Its sessions go on: their routes are registered again when it is
+	 * back, and the target retransmits what was lost meanwhile. */
+	log_warnx("intercept %s lost: %s; its %zu sessions wait up to %u ms for it (next attempt "
+		  "in %" PRIu64 " ms)", name, reason,
+		  intercept_links_routes_of(c->links, index, count_key, NULL),
+		  c->link_cfg.outage_grace_ms, status.retry_delay_ms);
 }
 
 /* ---- the loop ---- */
@@ -450,18 +485,28 @@ static int open_capture(struct copy *c, char *err, size_t errlen)
 
 static int open_links(struct copy *c, char *err, size_t errlen)
 {
-	struct intercept_endpoint ends[COPY_MAX_INTERCEPTS];
-	struct intercept_link_config cfg;
+	struct intercept_endpoint *ends = calloc(c->o->intercept_count, sizeof(*ends));
 	struct intercept_links_handlers handlers = {
 		.ctx = c, .summary = on_summary, .event = on_link_event,
 	};
 
-	for (size_t i = 0; i < c->o->intercept_count; i++) {
-		ends[i].addr = c->o->intercepts[i].addr;
-		ends[i].port = c->o->intercepts[i].port;
+	if (!ends) {
+		snprintf(err, errlen, "intercept links: out of memory");
+		return -1;
 	}
-	intercept_link_config_defaults(&cfg);
-	c->links = intercept_links_new(c->loop, ends, c->o->intercept_count, &cfg, &handlers);
+	for (size_t i = 0; i < c->o->intercept_count; i++) {
+		const struct copy_endpoint *e = &c->o->intercepts[i];
+
+		ends[i].addr = e->addr;
+		ends[i].port = e->port;
+		memcpy(ends[i].serves, e->serves, e->serve_count * sizeof(e->serves[0]));
+		ends[i].serve_count = e->serve_count;
+	}
+	intercept_link_config_defaults(&c->link_cfg);
+	c->link_cfg.conns = c->o->intercept_conns;
+	c->links = intercept_links_new(c->loop, ends, c->o->intercept_count, &c->link_cfg,
+				       &handlers);
+	free(ends);
 	if (!c->links) {
 		snprintf(err, errlen, "intercept links: out of memory");
 		return -1;

@@ -157,6 +157,56 @@ struct endpoint_list {
 	uint16_t default_port;
 };
 
+/* One thing an intercept serves: "ADDR/LEN", a range of client addresses,
+ * or a target "ADDR" (any port) or "ADDR:PORT" ("[v6]:PORT"). */
+static int parse_serve(char *text, struct intercept_serve *out, char *err, size_t errlen)
+{
+	char *slash = strchr(text, '/');
+	char why[160];
+
+	memset(out, 0, sizeof(*out));
+	if (slash) {
+		uint64_t len;
+
+		*slash++ = '\0';
+		out->client_range = true;
+		if (opt_parse_addr(text, &out->addr, why, sizeof(why)) < 0)
+			return opt_error(err, errlen, "client range: %s", why);
+		if (opt_parse_uint(slash, 0, out->addr.family == AF_INET6 ? 128 : 32, &len,
+				  why, sizeof(why)) < 0)
+			return opt_error(err, errlen, "client range prefix length '%s': %s", slash,
+					 why);
+		out->prefix_len = (uint8_t)len;
+		return 0;
+	}
+	if (opt_parse_addr(text, &out->addr, why, sizeof(why)) == 0)
+		return 0;	/* a target, any of its ports */
+	if (opt_parse_host_port(text, 0, &out->addr, &out->port, why, sizeof(why)) < 0)
+		return opt_error(err, errlen, "target '%s': %s", text, why);
+	return 0;
+}
+
+/* "WHAT+WHAT...": what an intercept serves (-s ADDR[:PORT]=...). */
+static int parse_serves(char *text, struct copy_endpoint *e, char *err, size_t errlen)
+{
+	char *next;
+
+	for (char *what = text; what; what = next) {
+		next = strchr(what, '+');
+		if (next)
+			*next++ = '\0';
+		if (!*what)
+			return opt_error(err, errlen, "empty target or client range after '='");
+		if (e->serve_count == INTERCEPT_MAX_SERVES)
+			return opt_error(err, errlen, "more than %d targets and client ranges",
+					 INTERCEPT_MAX_SERVES);
+		if (parse_serve(what, &e->serves[e->serve_count], err, errlen) < 0)
+			return -1;
+		e->serve_count++;
+	}
+	return 0;
+}
+
 static int parse_endpoint(const char *item, void *arg, char *err, size_t errlen)
 {
 	struct endpoint_list *list = arg;
@@ -166,8 +216,20 @@ static int parse_endpoint(const char *item, void *arg, char *err, size_t errlen)
 	if (list->count == list->max)
 		return opt_error(err, errlen, "more than %zu intercepts", list->max);
 	memset(&e, 0, sizeof(e));
-	if (opt_parse_host_port(item, list->default_port, &e.addr, &e.port, why, sizeof(why)) < 0)
+	char *host = strdup(item), *served;
+	if (!host)
+		return opt_error(err, errlen, "out of memory");
+	served = strchr(host, '=');
+	if (served)
+		*served++ = '\0';
+	if (opt_parse_host_port(host, list->default_port, &e.addr, &e.port, why, sizeof(why)) < 0) {
+		free(host);
 		return opt_error(err, errlen, "%s", why);
+	}
+	int rc = served ? parse_serves(served, &e, why, sizeof(why)) : 0;
+	free(host);
+	if (rc < 0)
+		return opt_error(err, errlen, "'%s': %s", item, why);
 	for (size_t i = 0; i < list->count; i++)
 		if (list->items[i].port == e.port && dp_addr_equal(&list->items[i].addr, &e.addr))
 			return opt_error(err, errlen, "'%s' is listed twice", item);

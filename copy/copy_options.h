@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "copy/capture/capture.h"
+#include "copy/link/intercept_link.h"
 #include "lib/runtime/daemon_options.h"
 #include "lib/net/encap.h"
 #include "lib/net/packet.h"
@@ -45,6 +46,10 @@ struct copy_transfer {
 struct copy_endpoint {
 	struct dp_addr addr;
 	uint16_t port;
+	/* -s ADDR[:PORT]=WHAT[+WHAT...]: the targets and client ranges it
+	 * serves (intercept_link.h); none: every session */
+	struct intercept_serve serves[INTERCEPT_MAX_SERVES];
+	size_t serve_count;
 };
 
 struct copy_options {
@@ -53,7 +58,7 @@ struct copy_options {
 	struct copy_endpoint intercepts[COPY_MAX_INTERCEPTS];
 	size_t intercept_count;
 	uint16_t intercept_port;	/* -p */
-	unsigned intercept_conns;	/* -C: accepted, one connection is used */
+	unsigned intercept_conns;	/* -C: connections per intercept */
 	struct dp_addr *client_addrs;	/* -c, expanded; NULL when not given */
 	size_t client_addr_count;
 	unsigned copies;		/* -n */

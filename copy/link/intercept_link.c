@@ -33,6 +33,8 @@ void intercept_link_config_defaults(struct intercept_link_config *c)
 	c->backoff_max_ms = 30000;
 	c->max_output_bytes = (size_t)8 << 20;
 	c->max_pending_routes = 1000000;
+	c->conns = 1;
+	c->outage_grace_ms = WIRE_PEER_DEAD_MS;
 }
 
 uint64_t intercept_link_backoff_ms(const struct intercept_link_config *c, unsigned failures)
@@ -88,8 +90,10 @@ static void link_close_now(struct link *link, const char *reason)
 	link->queue_failed = false;
 	link->want_write = false;
 	link->state = LINK_WAITING;
-	if (was_ready)
+	if (was_ready) {
 		links->counters.lost++;
+		link->lost_ms = loop_now_ms(links->loop);
+	}
 	link->retry_delay_ms = intercept_link_backoff_ms(&links->cfg, link->failures);
 	if (link->failures < 64)
 		link->failures++;
@@ -228,14 +232,35 @@ void link_hello_received(struct link *link, const struct wire_hello *hello)
 	link->peer_max_body = hello->max_body < WIRE_MAX_BODY ? hello->max_body : WIRE_MAX_BODY;
 	link->peer_features = hello->features;
 	link->state = LINK_READY;
+	link->expired = false;
 	link->failures = 0;
 	links->counters.established++;
 	if (link->ever_ready)
 		links->counters.reconnects++;
 	link->ever_ready = true;
-	if (links->handlers.event)
+	/* The intercept forgot this connection's routes when it lost it (or
+	 * never had them): register the live ones it serves before anything
+	 * else goes out. */
+	link_restore_routes(link);
+	if (link->state == LINK_READY && link_output_routes(link) == 0)
+		link_output_write(link);
+	if (link->state == LINK_READY && links->handlers.event)
 		links->handlers.event(links->handlers.ctx, link->index, link->name, LINK_EVENT_UP,
 				      false, "hello exchanged");
+}
+
+/* A lost link whose grace ran out: its sessions are told to end. */
+static void link_check_expired(struct link *link, uint64_t now)
+{
+	struct intercept_links *links = link->owner;
+
+	if (!link->ever_ready || link->expired || link->state == LINK_READY ||
+	    now - link->lost_ms < links->cfg.outage_grace_ms)
+		return;
+	link->expired = true;
+	if (links->handlers.event)
+		links->handlers.event(links->handlers.ctx, link->index, link->name,
+				      LINK_EVENT_EXPIRED, true, "not back in time");
 }
 
 /* Heartbeats and dead peers, for every link, every tick. */
@@ -243,6 +268,7 @@ static void link_check_liveness(struct link *link, uint64_t now)
 {
 	const struct intercept_link_config *cfg = &link->owner->cfg;
 
+	link_check_expired(link, now);
 	switch (link->state) {
 	case LINK_WAITING:
 		return;
@@ -295,28 +321,45 @@ struct intercept_links *intercept_links_new(struct loop *l, const struct interce
 					    const struct intercept_links_handlers *handlers)
 {
 	struct intercept_links *links;
+	unsigned conns = cfg->conns ? cfg->conns : 1;
 
 	if (count == 0)
 		return NULL;
-	links = calloc(1, sizeof(*links) + count * sizeof(struct link));
+	links = calloc(1, sizeof(*links) + count * conns * sizeof(struct link));
 	if (!links)
 		return NULL;
+	links->groups = calloc(count, sizeof(*links->groups));
+	if (!links->groups) {
+		free(links);
+		return NULL;
+	}
+	memcpy(links->groups, ends, count * sizeof(*ends));
+	links->group_count = count;
 	links->loop = l;
 	links->cfg = *cfg;
+	links->cfg.conns = conns;
 	links->handlers = *handlers;
-	links->count = count;
-	for (size_t i = 0; i < count; i++) {
+	links->count = count * conns;
+	/* Seed 0: the spread of sessions over connections is the same on
+	 * every run, which makes a run's logs comparable to the next. */
+	route_set_init(&links->routes, 0);
+	for (size_t i = 0; i < links->count; i++) {
 		struct link *link = &links->links[i];
-		char addr[INET6_ADDRSTRLEN];
+		char addr[INET6_ADDRSTRLEN], conn[16] = "";
 
 		link->owner = links;
 		link->index = i;
+		link->group = i / conns;
+		link->conn = i % conns;
 		link->fd = -1;
-		link->addr = ends[i].addr;
-		link->port = ends[i].port;
+		link->addr = ends[link->group].addr;
+		link->port = ends[link->group].port;
 		dp_addr_str(&link->addr, addr, sizeof(addr));
+		if (conns > 1)
+			snprintf(conn, sizeof(conn), "#%zu", link->conn + 1);
 		snprintf(link->name, sizeof(link->name),
-			 link->addr.family == AF_INET6 ? "[%s]:%u" : "%s:%u", addr, link->port);
+			 link->addr.family == AF_INET6 ? "[%s]:%u%s" : "%s:%u%s", addr, link->port,
+			 conn);
 	}
 	return links;
 }
@@ -329,70 +372,6 @@ void intercept_links_start(struct intercept_links *links)
 	if (!links->tick_timer)
 		links->tick_timer = loop_timer_add(links->loop, tick_period(&links->cfg),
 						   links_tick, links);
-}
-
-static void key_to_route(const struct session_key *k, struct wire_route *r)
-{
-	memset(r, 0, sizeof(*r));
-	r->client = k->client;
-	r->target = k->target;
-	r->client_port = k->client_port;
-	r->target_port = k->target_port;
-}
-
-int intercept_links_route_add(struct intercept_links *links, const struct session_key *k)
-{
-	return intercept_links_route_add_payload(links, k, 0);
-}
-
-int intercept_links_route_add_payload(struct intercept_links *links, const struct session_key *k,
-				      uint16_t payload_wanted)
-{
-	struct wire_route r;
-
-	for (size_t i = 0; i < links->count; i++) {
-		const struct link *link = &links->links[i];
-
-		if (link->state != LINK_READY || link->close_pending)
-			return -1;
-		if (k->client.family == AF_INET6 && !(link->peer_features & WIRE_FEAT_IPV6))
-			return -1;
-		/* An intercept without ROUTE_PAYLOAD cannot give this session
-		 * the answer bytes it needs: not replayable through it. */
-		if (payload_wanted && !(link->peer_features & WIRE_FEAT_ROUTE_PAYLOAD))
-			return -1;
-		if (link->pending_count >= links->cfg.max_pending_routes)
-			return -1;
-	}
-	key_to_route(k, &r);
-	r.payload_wanted = payload_wanted;
-	for (size_t i = 0; i < links->count; i++)
-		link_queue_route(&links->links[i], WIRE_ROUTE_ADD, &r);
-	return 0;
-}
-
-void intercept_links_route_del(struct intercept_links *links, const struct session_key *k)
-{
-	struct wire_route r;
-
-	key_to_route(k, &r);
-	for (size_t i = 0; i < links->count; i++)
-		if (links->links[i].state == LINK_READY)
-			link_queue_route(&links->links[i], WIRE_ROUTE_DEL, &r);
-}
-
-void intercept_links_flush_routes(struct intercept_links *links)
-{
-	links->in_engine = true;
-	for (size_t i = 0; i < links->count; i++) {
-		struct link *link = &links->links[i];
-
-		if (link->state != LINK_READY || link->close_pending || link->pending_count == 0)
-			continue;
-		if (link_output_routes(link) == 0)
-			link_output_write(link);
-	}
-	links->in_engine = false;
 }
 
 void intercept_links_flush(struct intercept_links *links)
@@ -483,5 +462,7 @@ void intercept_links_free(struct intercept_links *links)
 		free(links->links[i].pending);
 		free(links->links[i].pending_type);
 	}
+	route_set_free(&links->routes);
+	free(links->groups);
 	free(links);
 }

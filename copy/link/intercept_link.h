@@ -13,14 +13,21 @@
  * backoff_initial_ms to backoff_max_ms and starts again once a connection
  * completes its HELLO exchange.
  *
- * Which intercept gets a session's route: every one. doppel-copy cannot
- * tell which intercept sits in front of which target, and an intercept only
- * ever sees the responses of its own target, so each route goes to all of
- * them; the ones that never see its responses keep an idle entry. The
- * consequence: a session can only start when every intercept is ready
- * (route_add returns -1 otherwise, and the engine counts the refusal), and
- * when any ready link is lost the daemon ends every session in flight
- * (handlers.state with was_ready set).
+ * Which intercept gets a session's route: an intercept (-s entry) may say
+ * what it serves, targets (address, optionally port) and client ranges
+ * (address/prefix); a route goes to every intercept that serves its session
+ * (one that names nothing serves every session), and within an intercept
+ * to one of its `conns` connections (-C), chosen by a hash of the 4-tuple.
+ * A session can start only when each connection its route goes to is
+ * ready, or was ready and is lost for less than outage_grace_ms: the
+ * route is then registered when it comes back.
+ *
+ * Every live route is remembered (route_set.h). When a connection comes
+ * back, its share of them is registered again, so an intercept restart
+ * costs sessions only the answers lost meanwhile (the target retransmits
+ * them). A connection lost for longer than outage_grace_ms is reported
+ * (LINK_EVENT_EXPIRED) so that the daemon ends its share of the sessions:
+ * losing one connection, or one intercept, touches only its sessions.
  *
  * Like the other helpers this never logs: what happens is reported through
  * the handlers with a reason, and the daemon logs it.
@@ -44,6 +51,9 @@ struct intercept_link_config {
 	size_t max_output_bytes;	/* unsent bytes before the peer is given up
 					 * as not reading (default 8 MiB) */
 	size_t max_pending_routes;	/* routes queued between flushes (default 1M) */
+	unsigned conns;			/* connections per intercept, -C (default 1) */
+	uint32_t outage_grace_ms;	/* a lost connection's sessions wait this long
+					 * for it (default WIRE_PEER_DEAD_MS) */
 };
 void intercept_link_config_defaults(struct intercept_link_config *c);
 
@@ -63,6 +73,8 @@ enum intercept_link_event {
 	LINK_EVENT_UP,		/* HELLOs exchanged: the link is ready */
 	LINK_EVENT_DOWN,	/* the connection or the attempt ended; reason says why */
 	LINK_EVENT_SUMMARY_DROPPED,	/* a summary record whose data is not IP + TCP */
+	LINK_EVENT_EXPIRED,	/* lost for outage_grace_ms: end its sessions
+				 * (intercept_links_routes_of) */
 };
 
 struct intercept_links_handlers {
@@ -86,6 +98,7 @@ struct intercept_link_counters {
 	uint64_t summaries_dropped;	/* records whose data did not parse */
 	uint64_t routes_added;		/* routes written in ROUTE_ADD frames */
 	uint64_t routes_deleted;
+	uint64_t routes_restored;	/* of routes_added: registered again after a reconnect */
 	uint64_t heartbeats_sent;
 	uint64_t bytes_out, bytes_in;
 };
@@ -98,14 +111,33 @@ struct intercept_link_status {
 	size_t output_bytes;		/* written but not yet accepted by the kernel */
 };
 
+/* What an intercept serves: a target (port 0: any of its ports) or a
+ * range of client addresses (prefix_len bits of addr). */
+struct intercept_serve {
+	bool client_range;
+	struct dp_addr addr;
+	uint16_t port;
+	uint8_t prefix_len;
+};
+#define INTERCEPT_MAX_SERVES 16
+
+/* An intercept. With no serves it serves every session; with some, a
+ * session whose target is one of the targets listed (if any are) and whose
+ * client is in one of the ranges listed (if any are). */
 struct intercept_endpoint {
 	struct dp_addr addr;
 	uint16_t port;
+	struct intercept_serve serves[INTERCEPT_MAX_SERVES];
+	size_t serve_count;
 };
+
+/* Does the intercept serve the session k? */
+bool intercept_serves(const struct intercept_endpoint *e, const struct session_key *k);
 
 struct intercept_links;
 
-/* NULL on allocation failure (count must be at least 1). Nothing is
+/* NULL on allocation failure (count must be at least 1). Each endpoint
+ * gets cfg->conns links, numbered endpoint * conns + connection. Nothing is
  * connected until intercept_links_start(). */
 struct intercept_links *intercept_links_new(struct loop *l, const struct intercept_endpoint *ends,
 					    size_t count, const struct intercept_link_config *cfg,
@@ -113,8 +145,10 @@ struct intercept_links *intercept_links_new(struct loop *l, const struct interce
 /* Start connecting every link. */
 void intercept_links_start(struct intercept_links *links);
 
-/* The engine's route sink: 0 when every link is ready (the route is queued
- * on each), -1 otherwise (nothing queued). */
+/* The engine's route sink: 0 when every link the route goes to can take
+ * it (ready: queued; lost within its grace: registered when it is back),
+ * -1 otherwise (nothing queued): no intercept serves the session, one of
+ * its links is not up, or an IPv6 session to an intercept without IPv6. */
 int intercept_links_route_add(struct intercept_links *links, const struct session_key *k);
 /* The same for a session that needs the first payload_wanted bytes of
  * each of the target's answers (a protocol module's greeting and
@@ -131,6 +165,11 @@ void intercept_links_flush(struct intercept_links *links);
  * intercept_links_flush(). For routes that must precede packets the
  * sender may flush before the loop sleeps. */
 void intercept_links_flush_routes(struct intercept_links *links);
+
+/* The live routes (sessions) that go through link index: fn is called
+ * with each (copies: fn may end sessions). Returns how many. */
+size_t intercept_links_routes_of(struct intercept_links *links, size_t index,
+				 void (*fn)(void *ctx, const struct session_key *k), void *ctx);
 
 size_t intercept_links_count(const struct intercept_links *links);
 size_t intercept_links_ready(const struct intercept_links *links);

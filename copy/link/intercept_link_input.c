@@ -77,7 +77,8 @@ static int handle_frame(struct link *link, const struct wire_frame *f)
 			return -1;
 		}
 		link_hello_received(link, &hello);
-		return 0;
+		/* Registering the live routes again may have closed it. */
+		return link->state == LINK_READY ? 0 : -1;
 	case WIRE_SUMMARIES:
 		deliver_summaries(link, f);
 		return link->state == LINK_READY ? 0 : -1;

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "copy/link/intercept_link.h"
+#include "copy/link/route_set.h"
 #include "lib/wire/wire.h"
 #include "lib/wire/wire_output.h"
 
@@ -18,7 +19,8 @@ struct intercept_links;
 
 struct link {
 	struct intercept_links *owner;
-	size_t index;
+	size_t index;			/* group * conns + conn */
+	size_t group, conn;		/* its intercept (endpoint), its place there */
 	struct dp_addr addr;
 	uint16_t port;
 	char name[64];			/* "addr:port" for the handlers */
@@ -28,7 +30,10 @@ struct link {
 	struct wire_decoder decoder;
 	uint32_t peer_max_body;
 	uint32_t peer_features;
-	bool ever_ready;		/* for counters.reconnects */
+	bool ever_ready;		/* for counters.reconnects; peer_features hold
+					 * the last HELLO's */
+	bool expired;			/* lost longer than outage_grace_ms (reported) */
+	uint64_t lost_ms;		/* when it last stopped being ready */
 	bool want_write;		/* LOOP_WRITE is on */
 	bool queue_failed;		/* a route could not be queued (memory) */
 	bool close_pending;		/* closed from inside the engine: done at the next flush */
@@ -58,13 +63,21 @@ struct intercept_links {
 	struct intercept_link_counters counters;
 	uint64_t tick_timer;
 	bool in_engine;			/* intercept_links_flush_routes() is running */
-	size_t count;
+	struct route_set routes;	/* every live route */
+	struct intercept_endpoint *groups;	/* the intercepts, group_count of them */
+	size_t group_count;
+	size_t count;			/* links: group_count * cfg.conns */
 	struct link links[];
 };
 
 /* intercept_link.c */
 void link_close(struct link *link, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void link_hello_received(struct link *link, const struct wire_hello *hello);
+
+/* intercept_link_routes.c */
+/* A link just exchanged HELLOs: queue ROUTE_ADD for its share of the live
+ * routes. */
+void link_restore_routes(struct link *link);
 
 /* intercept_link_input.c: read what is there and act on each frame. */
 void link_input(struct link *link);

@@ -88,6 +88,9 @@ static void on_accept(struct loop *l, int fd, unsigned events, void *arg)
 
 	if (conn < 0)
 		return;
+	/* Busy: the next fake in the chain (one per -C connection) takes it. */
+	while (f->conn_fd >= 0 && f->next)
+		f = f->next;
 	if (f->conn_fd >= 0) {
 		/* One copy at a time: a second connection is refused. */
 		close(conn);
@@ -99,6 +102,20 @@ static void on_accept(struct loop *l, int fd, unsigned events, void *arg)
 	f->decoder.peer_role = WIRE_ROLE_COPY;
 	f->decoder.features = f->features;
 	assert_int_equal(loop_add_fd(l, conn, LOOP_READ, on_readable, f), 0);
+}
+
+void fake_intercept_chain(struct fake_intercept *f, struct fake_intercept *extra)
+{
+	memset(extra, 0, sizeof(*extra));
+	extra->loop = f->loop;
+	extra->conn_fd = -1;
+	extra->listen_fd = -1;
+	extra->answer_hello = true;
+	extra->max_body = WIRE_MAX_BODY;
+	extra->port = f->port;
+	while (f->next)
+		f = f->next;
+	f->next = extra;
 }
 
 void fake_intercept_start(struct fake_intercept *f, struct loop *l)

@@ -43,11 +43,17 @@ struct fake_intercept {
 	struct wire_route routes[FAKE_MAX_ROUTES];
 	bool added[FAKE_MAX_ROUTES];
 	size_t route_count;
+
+	struct fake_intercept *next;	/* takes connections while this one is busy */
 };
 
 /* Listen (in l) and accept one copy connection at a time. */
 void fake_intercept_start(struct fake_intercept *f, struct loop *l);
 void fake_intercept_stop(struct fake_intercept *f);
+/* extra (not started) takes the connections that arrive at f's port while
+ * f and the fakes chained before it are busy: a fake per connection of a
+ * copy daemon with -C. Stop each one. */
+void fake_intercept_chain(struct fake_intercept *f, struct fake_intercept *extra);
 /* Bytes to the connected copy (the test fails if none is connected). */
 void fake_intercept_send(struct fake_intercept *f, const void *data, size_t len);
 void fake_intercept_send_hello(struct fake_intercept *f);

@@ -36,7 +36,7 @@ struct link_fixture {
 	struct intercept_links *links;
 	size_t want;			/* for the conditions of the tests */
 
-	unsigned up_count, down_count, dropped_count;
+	unsigned up_count, down_count, dropped_count, expired_count;
 	bool last_down_was_ready;
 	char last_reason[256];
 	/* retry_delay_ms of the link at each DOWN event */
@@ -88,7 +88,14 @@ static inline void link_fixture_on_event(void *ctx, size_t index, const char *na
 	case LINK_EVENT_SUMMARY_DROPPED:
 		fx->dropped_count++;
 		break;
+	case LINK_EVENT_EXPIRED:
+		fx->expired_count++;
+		break;
 	}
+}
+
+static inline void link_fixture_no_key(void *ctx, const struct session_key *k)
+{
 }
 
 static inline int link_fixture_setup(void **state)

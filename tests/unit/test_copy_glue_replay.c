@@ -410,23 +410,36 @@ static void test_stop_resets_the_target(void **state)
 	assert_int_equal(r->fake.error_code, WIRE_ERR_SHUTDOWN);
 }
 
-static void test_lost_intercept_aborts(void **state)
+static bool route_restored(void *arg)
+{
+	struct replay *r = arg;
+
+	return r->fake.accepts >= 2 && r->fake.route_count >= 2;
+}
+
+/* The intercept restarts: the session goes on, and its route is
+ * registered again on the new connection (docs/protocol.md section 3). */
+static void test_lost_intercept_restores_routes(void **state)
 {
 	struct replay *r = *state;
-	char json[4096];
+	char json[4096], addr[INET6_ADDRSTRLEN];
 
 	if (!r)
 		skip();
 	start_and_handshake(r);
 	fake_intercept_drop(&r->fake);
-	/* The session ends at once, and with it the offline replay: the copy
-	 * stops the loop; the RST is on its way to the watched link. */
-	assert_true(fake_run_until(r->loop, finished, r, 10000));
-	assert_true(fake_run_until(r->loop, rst_sent, r, 10000));
+	assert_true(fake_run_until(r->loop, route_restored, r, 10000));
+	assert_true(r->fake.added[1]);
+	assert_string_equal(dp_addr_str(&r->fake.routes[1].client, addr, sizeof(addr)), CLIENT);
+	assert_int_equal(r->fake.routes[1].client_port, CLIENT_PORT);
+	assert_int_equal(r->fake.routes[1].target_port, TARGET_PORT);
+	assert_false(copy_finished(r->copy));
+	assert_null(find_frame(r, TCPF_RST, 0));
 	copy_report(r->copy);
 	unit_read_file(r->stats_path, json, sizeof(json));
-	assert_non_null(strstr(json, "\"ended_aborted\": 1,"));
-	assert_non_null(strstr(json, "\"sessions_active\": 0,"));
+	assert_non_null(strstr(json, "\"ended_aborted\": 0,"));
+	assert_non_null(strstr(json, "\"sessions_active\": 1,"));
+	assert_non_null(strstr(json, "\"intercept_reconnects\": 1"));
 }
 
 /* The kernel refuses the SYN at flush time (ENETUNREACH): the session
@@ -495,7 +508,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_session_replayed_and_closed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stop_resets_the_target, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_lost_intercept_aborts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lost_intercept_restores_routes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_send_failure_ends_session, setup_unreachable,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_damaged_file_fails_after_whole_records,

@@ -67,6 +67,20 @@ static void test_backoff_schedule(void **state)
 	assert_int_equal(intercept_link_backoff_ms(&c, 0), 1);
 }
 
+static bool two_routes(void *arg)
+{
+	struct link_fixture *fx = arg;
+
+	return fx->fake.route_count >= 2;
+}
+
+static bool expired(void *arg)
+{
+	struct link_fixture *fx = arg;
+
+	return fx->expired_count >= 1;
+}
+
 static void test_peer_closes_then_reconnect(void **state)
 {
 	struct link_fixture *fx = *state;
@@ -82,18 +96,47 @@ static void test_peer_closes_then_reconnect(void **state)
 	assert_true(fx->last_down_was_ready);
 	assert_string_equal(fx->last_reason, "the intercept closed the connection");
 	assert_int_equal(fx->delays[0], 10);
-	/* Down: new sessions are refused, and the queued route was dropped. */
-	assert_int_equal(intercept_links_route_add(fx->links, &k), -1);
+	/* Down, within its grace: a new session may start; its route and the
+	 * first one's are registered when the link is back. */
+	struct session_key k2 = link_fixture_key("198.18.0.1", 40001);
+	assert_int_equal(intercept_links_route_add(fx->links, &k2), 0);
 
 	assert_true(fake_run_until(fx->loop, link_ready, fx, 5000));
 	assert_int_equal(fx->fake.accepts, 2);
 	assert_int_equal(fx->up_count, 2);
+	assert_true(fake_run_until(fx->loop, two_routes, fx, 5000));
+	assert_true(fx->fake.added[0] && fx->fake.added[1]);
+	assert_int_equal(fx->fake.routes[0].client_port + fx->fake.routes[1].client_port,
+			 40000 + 40001);
 	intercept_links_counters(fx->links, &counters);
 	assert_int_equal(counters.established, 2);
 	assert_int_equal(counters.reconnects, 1);
 	assert_int_equal(counters.lost, 1);
-	assert_int_equal(counters.routes_added, 0);
+	assert_int_equal(counters.routes_added, 2);
+	assert_int_equal(counters.routes_restored, 2);
+	/* deleted: not registered again after the next loss */
+	intercept_links_route_del(fx->links, &k);
+	assert_int_equal(intercept_links_routes_of(fx->links, 0, link_fixture_no_key, NULL), 1);
+}
+
+/* Lost for longer than its grace: reported once, and new sessions are
+ * refused until it is back. */
+static void test_lost_link_expires(void **state)
+{
+	struct link_fixture *fx = *state;
+	struct session_key k = link_fixture_key("198.18.0.1", 40000);
+
+	fx->cfg.backoff_initial_ms = 10;
+	fx->cfg.outage_grace_ms = 300;
+	fx->cfg.heartbeat_idle_ms = 100;	/* ticks every 25 ms */
+	connect_ready(fx);
 	assert_int_equal(intercept_links_route_add(fx->links, &k), 0);
+	fake_intercept_stop(&fx->fake);	/* and it does not come back */
+	assert_true(fake_run_until(fx->loop, expired, fx, 5000));
+	assert_int_equal(fx->expired_count, 1);
+	assert_int_equal(intercept_links_routes_of(fx->links, 0, link_fixture_no_key, NULL), 1);
+	struct session_key k2 = link_fixture_key("198.18.0.1", 40001);
+	assert_int_equal(intercept_links_route_add(fx->links, &k2), -1);
 }
 
 static void test_backoff_on_refused_connections(void **state)
@@ -280,6 +323,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_backoff_schedule),
 		LINK_TEST(test_peer_closes_then_reconnect),
+		LINK_TEST(test_lost_link_expires),
 		LINK_TEST(test_backoff_on_refused_connections),
 		LINK_TEST(test_backoff_resets_after_hello),
 		LINK_TEST(test_malformed_frame_closes_the_link),

@@ -457,6 +457,39 @@ static void test_intercepts(void **state)
 		       "-x", "80-198.18.0.3:80", "-s", "198.18.0.4:0");
 }
 
+/* -s ADDR[:PORT]=WHAT[+WHAT...]: what each intercept serves. */
+static void test_intercept_serves(void **state)
+{
+	struct copy_endpoint e[3];
+	size_t n = 0;
+	char addr[INET6_ADDRSTRLEN];
+
+	assert_int_equal(copy_parse_intercepts("198.18.0.4=198.19.0.1:80+198.19.0.2,"
+					       "[2001:db8::4]:99=2001:db8::/32+[2001:db8::9]:443,"
+					       "198.18.0.5", 36524, e, 3, &n, err, sizeof(err)), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(e[0].port, 36524);
+	assert_int_equal(e[0].serve_count, 2);
+	assert_false(e[0].serves[0].client_range);
+	assert_string_equal(dp_addr_str(&e[0].serves[0].addr, addr, sizeof(addr)), "198.19.0.1");
+	assert_int_equal(e[0].serves[0].port, 80);
+	assert_int_equal(e[0].serves[1].port, 0);	/* any port */
+	assert_int_equal(e[1].port, 99);
+	assert_int_equal(e[1].serve_count, 2);
+	assert_true(e[1].serves[0].client_range);
+	assert_int_equal(e[1].serves[0].prefix_len, 32);
+	assert_int_equal(e[1].serves[1].port, 443);
+	assert_int_equal(e[2].serve_count, 0);	/* everything */
+	assert_int_equal(copy_parse_intercepts("198.18.0.4=", 36524, e, 3, &n, err, sizeof(err)), -1);
+	assert_string_equal(err, "'198.18.0.4=': empty target or client range after '='");
+	assert_int_equal(copy_parse_intercepts("198.18.0.4=198.18.0.0/33", 36524, e, 3, &n, err,
+					       sizeof(err)), -1);
+	assert_non_null(strstr(err, "client range prefix length '33'"));
+	assert_int_equal(copy_parse_intercepts("198.18.0.4=nowhere", 36524, e, 3, &n, err,
+					       sizeof(err)), -1);
+	assert_non_null(strstr(err, "target 'nowhere'"));
+}
+
 static void test_last_occurrence_wins(void **state)
 {
 	struct copy_options o;
@@ -576,6 +609,7 @@ int main(void)
 		cmocka_unit_test(test_client_addresses),
 		cmocka_unit_test(test_client_address_errors),
 		cmocka_unit_test(test_intercepts),
+		cmocka_unit_test(test_intercept_serves),
 		cmocka_unit_test(test_last_occurrence_wins),
 		cmocka_unit_test(test_filter_from_transfers),
 		cmocka_unit_test(test_tunnel),
