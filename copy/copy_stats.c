@@ -91,5 +91,7 @@ void copy_stats_collect(struct copy_stats *s, const struct copy_stats_sources *s
 	}
 	if (src->links)
 		v[COPY_STAT_INTERCEPT_RECONNECTS] = src->links->reconnects;
+	if (src->links)
+		v[COPY_STAT_INTERCEPT_ROUTES_RESTORED] = src->links->routes_restored;
 	v[COPY_STAT_INTERCEPT_CONNECTED] = src->intercepts_connected;
 }

@@ -48,6 +48,8 @@
 	X(SUMMARIES_UNMATCHED, "summaries_unmatched", STAT_COUNTER, \
 	  "response summaries for no live session") \
 	X(INTERCEPT_CONNECTED, "intercept_connected", STAT_GAUGE, "intercepts connected now") \
+	X(INTERCEPT_ROUTES_RESTORED, "intercept_routes_restored", STAT_COUNTER, \
+	  "routes of live sessions registered again after an intercept came back") \
 	X(INTERCEPT_RECONNECTS, "intercept_reconnects", STAT_COUNTER, \
 	  "reconnections made to intercepts")
 
