@@ -29,10 +29,12 @@ DESTDIR   ?=
 
 BUILD     ?= build
 CC        ?= cc
-PKGS      := libpcap libnetfilter_queue libmnl
+PKGS      := libpcap libnetfilter_queue libmnl libcrypto
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
+# The engine's protocol modules (copy/engine/auth*.c) hash with libcrypto.
+CRYPTO_LIBS := $(shell pkg-config --libs libcrypto 2>/dev/null || echo -lcrypto)
 
 WARN      := -Wall -Wextra -Wshadow -Wformat=2 -Wno-unused-parameter
 ifeq ($(CI),true)
@@ -104,7 +106,7 @@ $(BUILD)/doppel-intercept: $(ICPT_OBJ) $(BUILD)/libdoppel.a
 
 $(BUILD)/tests/test_copy_engine_%: $(BUILD)/tests/unit/test_copy_engine_%.o $(BUILD)/libengine.a $(BUILD)/libnet.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) -lm
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(CRYPTO_LIBS) -lm
 
 $(BUILD)/tests/test_copy_%: $(BUILD)/tests/unit/test_copy_%.o $(COPY_CORE) $(TEST_HELPER_OBJ) $(BUILD)/libengine.a $(BUILD)/libdoppel.a
 	@mkdir -p $(dir $@)

@@ -6,7 +6,7 @@ set -euo pipefail
 
 # Building the daemons and the unit tests.
 build_pkgs="gcc make pkg-config libpcap-dev libnetfilter-queue-dev libmnl-dev
-	libnfnetlink-dev libcmocka-dev clang libclang-rt-14-dev"
+	libnfnetlink-dev libcmocka-dev clang libclang-rt-14-dev libssl-dev"
 # The end-to-end lab: real servers, real clients, real namespaces and rules.
 lab_pkgs="iproute2 nftables iptables nginx-light redis-server redis-tools wrk curl
 	tcpdump procps python3"
