@@ -87,6 +87,11 @@ void stats_init(struct stats *s, const struct stat_def *defs, uint64_t *values, 
 	memset(values, 0, count * sizeof(*values));
 }
 
+uint64_t stats_uptime_seconds(const struct stats *s)
+{
+	return (monotonic_ms() - s->started_ms) / 1000;
+}
+
 const char *stat_type_name(enum stat_type t)
 {
 	return t == STAT_GAUGE ? "gauge" : "counter";
@@ -124,8 +129,7 @@ static int file_keys_json(const struct stats *s, const char *extra_json, char *o
 	if (stats_extra_add_string(out, len, "timestamp", stamp) < 0 ||
 	    stats_extra_add_string(out, len, "version", DOPPEL_VERSION) < 0 ||
 	    stats_extra_add_uint(out, len, "pid", (uint64_t)getpid()) < 0 ||
-	    stats_extra_add_uint(out, len, "uptime_seconds",
-				 (monotonic_ms() - s->started_ms) / 1000) < 0)
+	    stats_extra_add_uint(out, len, "uptime_seconds", stats_uptime_seconds(s)) < 0)
 		return -1;
 	if (extra_json && *extra_json) {
 		size_t used = strlen(out);

@@ -44,6 +44,8 @@ struct stats {
  *      static uint64_t values[ARRAY_SIZE(defs)]; */
 void stats_init(struct stats *s, const struct stat_def *defs, uint64_t *values, size_t count);
 const char *stat_type_name(enum stat_type t);	/* "counter", "gauge" */
+/* Whole seconds since stats_init. */
+uint64_t stats_uptime_seconds(const struct stats *s);
 
 /* The keys the JSON file carries besides the statistics (the file's
  * time, the daemon's version, pid and uptime), as defs of type "info". */
