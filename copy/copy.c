@@ -22,7 +22,9 @@
 
 #include "copy/capture/capture.h"
 #include "copy/copy_map.h"
+#include "copy/copy_metrics.h"
 #include "copy/copy_stats.h"
+#include "lib/runtime/metrics_http.h"
 #include "copy/link/intercept_link.h"
 #include "lib/runtime/log.h"
 #include "copy/send/send.h"
@@ -64,6 +66,9 @@ struct copy {
 	uint64_t refused_not_target;
 
 	struct copy_stats stats;
+	uint64_t *transfer_packets;	/* captured, per -x transfer (metrics) */
+	uint64_t buffered_limit, sessions_limit;	/* the engine's, from -m */
+	struct metrics_server *metrics;	/* --metrics, or NULL */
 	struct log_ratelimit rl_refused, rl_link, rl_summary, rl_failure;
 };
 
@@ -204,6 +209,10 @@ static void on_capture(void *ctx, uint64_t ts_us, const struct packet *p)
 
 	if (c->stopping)
 		return;
+	const struct copy_transfer *t = copy_map_transfer(c->o, p);
+
+	if (t)
+		c->transfer_packets[t - c->o->transfers]++;
 	n = copy_map_keys(c->o, c->seed, p, c->keys);
 	for (size_t i = 0; i < n; i++)
 		engine_client_packet(c->engine, now, &c->keys[i], p);
@@ -381,11 +390,11 @@ static void on_stats_timer(struct loop *l, uint64_t timer_id, void *arg)
 	c->stats_timer = loop_timer_add(l, c->o->common.stats_interval_ms, on_stats_timer, c);
 }
 
-void copy_report(struct copy *c)
+/* Every statistic, read now from the parts that count. */
+static void collect(struct copy *c)
 {
 	struct intercept_link_counters links;
 	struct copy_stats_sources src = { 0 };
-	char line[2048];
 
 	if (c->capture_open && c->capture.ops->update_stats)
 		c->capture.ops->update_stats(&c->capture);
@@ -395,7 +404,26 @@ void copy_report(struct copy *c)
 	src.send = c->sender ? send_counters(c->sender) : NULL;
 	src.links = &links;
 	src.intercepts_connected = intercept_links_ready(c->links);
+	src.buffered_limit = c->buffered_limit;
+	src.sessions_limit = c->sessions_limit;
 	copy_stats_collect(&c->stats, &src);
+}
+
+/* A scrape of --metrics, from the loop: reads counters, waits on nothing. */
+static void render_metrics(void *ctx, struct metrics_text *out)
+{
+	struct copy *c = ctx;
+	struct copy_metrics_sources src = { &c->stats, c->o, c->transfer_packets, c->links };
+
+	collect(c);
+	copy_metrics_render(out, &src);
+}
+
+void copy_report(struct copy *c)
+{
+	char line[2048];
+
+	collect(c);
 	stats_format_line(&c->stats.table, line, sizeof(line), 0);
 	log_info("stats: %s", line[0] ? line : "nothing yet");
 	/* Not CLI.md's keys: they should stay 0, and say so loudly if not. */
@@ -534,8 +562,11 @@ struct copy *copy_new(const struct copy_options *o, struct loop *l, char *err, s
 	struct engine_sink sink;
 	struct copy *c = calloc(1, sizeof(*c));
 
-	if (!c || !(c->keys = calloc(o->copies, sizeof(*c->keys)))) {
+	if (!c || !(c->keys = calloc(o->copies, sizeof(*c->keys))) ||
+	    !(c->transfer_packets = calloc(o->transfer_count + 1, sizeof(*c->transfer_packets)))) {
 		snprintf(err, errlen, "out of memory");
+		if (c)
+			free(c->keys);
 		free(c);
 		return NULL;
 	}
@@ -545,6 +576,8 @@ struct copy *copy_new(const struct copy_options *o, struct loop *l, char *err, s
 	copy_stats_init(&c->stats);
 	copy_engine_config(o, &cfg);
 	cfg.hash_seed = c->seed;
+	c->buffered_limit = cfg.max_buffered_bytes;
+	c->sessions_limit = cfg.max_sessions;
 	sink = (struct engine_sink){
 		.ctx = c, .send = sink_send, .route_add = sink_route_add,
 		.route_del = sink_route_del, .session_end = sink_session_end,
@@ -560,6 +593,15 @@ struct copy *copy_new(const struct copy_options *o, struct loop *l, char *err, s
 	     open_capture(c, err, errlen)) < 0) {
 		copy_free(c);
 		return NULL;
+	}
+	if (o->common.metrics) {
+		c->metrics = metrics_server_open(l, o->common.metrics, "doppel_copy", render_metrics,
+						 c, err, errlen);
+		if (!c->metrics) {
+			copy_free(c);
+			return NULL;
+		}
+		log_info("metrics on http://%s/metrics", o->common.metrics);
 	}
 	intercept_links_start(c->links);
 	loop_set_before_sleep(l, before_sleep, c);
@@ -610,10 +652,12 @@ void copy_free(struct copy *c)
 	if (c->stats_timer)
 		loop_timer_cancel(c->loop, c->stats_timer);
 	loop_set_before_sleep(c->loop, NULL, NULL);
+	metrics_server_free(c->metrics);
 	intercept_links_free(c->links);
 	if (c->sender)
 		send_close(c->sender);
 	engine_free(c->engine);
 	free(c->keys);
+	free(c->transfer_packets);
 	free(c);
 }

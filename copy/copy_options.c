@@ -85,6 +85,7 @@ static const char usage_text[] =
 	"      --log-level LEVEL     err|warning|notice|info|debug (info)\n"
 	"      --stats-file FILE     JSON statistics\n"
 	"      --stats-interval D    how often to log and write them (30s)\n"
+	"      --metrics ADDR:PORT   serve them for Prometheus at http://ADDR:PORT/metrics\n"
 	"      --user USER           drop to USER, keeping CAP_NET_RAW and CAP_NET_ADMIN\n"
 	"      --config FILE         long option names as keys: \"key = value\"\n"
 	"  -h, --help                -v, --version\n"

@@ -68,6 +68,7 @@ static void collect_engine(uint64_t *v, const struct engine_counters *e)
 	v[COPY_STAT_SEND_ERRORS] = e->send_errors;
 	v[COPY_STAT_SUMMARIES] = e->summaries;
 	v[COPY_STAT_SUMMARIES_UNMATCHED] = e->summaries_unmatched;
+	v[COPY_STAT_BUFFERED_BYTES] = e->buffered_bytes;
 }
 
 void copy_stats_collect(struct copy_stats *s, const struct copy_stats_sources *src)
@@ -94,4 +95,6 @@ void copy_stats_collect(struct copy_stats *s, const struct copy_stats_sources *s
 	if (src->links)
 		v[COPY_STAT_INTERCEPT_ROUTES_RESTORED] = src->links->routes_restored;
 	v[COPY_STAT_INTERCEPT_CONNECTED] = src->intercepts_connected;
+	v[COPY_STAT_BUFFERED_LIMIT_BYTES] = src->buffered_limit;
+	v[COPY_STAT_SESSIONS_LIMIT] = src->sessions_limit;
 }

@@ -51,7 +51,13 @@
 	X(INTERCEPT_ROUTES_RESTORED, "intercept_routes_restored", STAT_COUNTER, \
 	  "routes of live sessions registered again after an intercept came back") \
 	X(INTERCEPT_RECONNECTS, "intercept_reconnects", STAT_COUNTER, \
-	  "reconnections made to intercepts")
+	  "reconnections made to intercepts") \
+	X(BUFFERED_BYTES, "buffered_bytes", STAT_GAUGE, \
+	  "client data held now, against buffered_limit_bytes") \
+	X(BUFFERED_LIMIT_BYTES, "buffered_limit_bytes", STAT_GAUGE, \
+	  "the share of -m for buffered client data") \
+	X(SESSIONS_LIMIT, "sessions_limit", STAT_GAUGE, \
+	  "the sessions -m allows at once, against sessions_active")
 
 #define COPY_STAT_ENUM_(id, key, type, help) COPY_STAT_##id,
 enum copy_stat {
@@ -75,6 +81,7 @@ struct copy_stats_sources {
 	const struct send_counters *send;
 	const struct intercept_link_counters *links;
 	uint64_t intercepts_connected;
+	uint64_t buffered_limit, sessions_limit;	/* from the engine's configuration */
 };
 
 void copy_stats_init(struct copy_stats *s);

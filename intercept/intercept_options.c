@@ -61,6 +61,7 @@ static const char usage_text[] =
 	"      --log-level LEVEL   err|warning|notice|info|debug (default info)\n"
 	"      --stats-file FILE   JSON statistics, rewritten every --stats-interval\n"
 	"      --stats-interval D  (default 30s)\n"
+	"      --metrics ADDR:PORT serve them for Prometheus at http://ADDR:PORT/metrics\n"
 	"      --user USER         drop to USER, keeping CAP_NET_ADMIN and CAP_NET_RAW\n"
 	"      --config FILE       \"long-option = value\" lines; the command line wins\n"
 	"  -h, --help   -v, --version\n"

@@ -17,6 +17,7 @@
 #include "lib/runtime/daemon_start.h"
 #include "intercept/intercept_options.h"
 #include "intercept/intercept_stats.h"
+#include "lib/runtime/metrics_http.h"
 #include "lib/runtime/log.h"
 #include "lib/runtime/loop.h"
 #include "lib/runtime/sd_notify.h"
@@ -32,6 +33,7 @@ struct intercept {
 	struct source source;
 	bool source_open;
 	struct watchdog watchdog;
+	struct metrics_server *metrics;	/* --metrics, or NULL */
 	int ready_fd;		/* -d: tells the waiting parent we are up */
 	bool source_failed;	/* exit 1, for a supervisor to restart us */
 };
@@ -99,6 +101,55 @@ static void stats_report(struct intercept *in)
 		log_warn("stats file %s", in->options.common.stats_file);
 }
 
+/* Each copy daemon's connection, labelled with its address: one pass per
+ * metric, as the text format wants each metric's samples together. */
+static const struct stat_def peer_metrics[] = {
+	{ "peer_routes", STAT_GAUGE, "routes a copy daemon's connection owns now", NULL, NULL, NULL },
+	{ "peer_output_queued_bytes", STAT_GAUGE,
+	  "bytes queued to a copy daemon, not yet taken by the kernel", NULL, NULL, NULL },
+	{ "peer_summaries_dropped", STAT_COUNTER,
+	  "responses dropped because that copy daemon's output was full", NULL, NULL, NULL },
+};
+
+struct peer_pass {
+	struct metrics_text *out;
+	size_t metric;
+};
+
+static void render_peer(void *ctx, const struct server_peer *peer)
+{
+	struct peer_pass *pass = ctx;
+	const struct stat_def *d = &peer_metrics[pass->metric];
+	const char *label[2] = { "peer", peer->peer };
+	uint64_t values[] = { peer->routes, peer->output_queued, peer->summaries_dropped };
+
+	metrics_text_sample(pass->out, d->name, d->type, label, 1, values[pass->metric]);
+}
+
+/* The statistics, then the source's count labelled with its kind, then
+ * the copy daemons' connections. A scrape reads what the loop keeps
+ * anyway; nothing waits. */
+static void render_metrics(void *ctx, struct metrics_text *out)
+{
+	struct intercept *in = ctx;
+	const char *source[2] = { "source", in->options.source };
+
+	stats_refresh(in);
+	metrics_text_stats(out, &in->stats.stats);
+	metrics_text_family(out, "source_packets", STAT_COUNTER,
+			    "responses the source delivered, by source");
+	metrics_text_sample(out, "source_packets", STAT_COUNTER, source, 1,
+			    in->source.counters.packets);
+	for (size_t i = 0; i < sizeof(peer_metrics) / sizeof(peer_metrics[0]); i++) {
+		struct peer_pass pass = { out, i };
+
+		metrics_text_family(out, peer_metrics[i].name, peer_metrics[i].type,
+				    peer_metrics[i].help);
+		server_each_peer(in->server, render_peer, &pass);
+	}
+	metrics_text_process(out, &in->stats.stats);
+}
+
 static void on_stats_timer(struct loop *l, uint64_t id, void *arg)
 {
 	struct intercept *in = arg;
@@ -151,6 +202,19 @@ static void open_server(struct intercept *in)
 	if (in->options.server_cfg.hold_unrouted_ms)
 		log_info("responses with no route yet are held for %llu ms (--hold-unrouted)",
 			 (unsigned long long)in->options.server_cfg.hold_unrouted_ms);
+}
+
+static void open_metrics(struct intercept *in)
+{
+	char err[512];
+
+	if (!in->options.common.metrics)
+		return;
+	in->metrics = metrics_server_open(in->loop, in->options.common.metrics,
+					  "doppel_intercept", render_metrics, in, err, sizeof(err));
+	if (!in->metrics)
+		log_fatalx("%s", err);
+	log_info("metrics on http://%s/metrics", in->options.common.metrics);
 }
 
 static void open_source(struct intercept *in)
@@ -214,6 +278,7 @@ static void shut_down(struct intercept *in)
 	sd_notify_stopping();
 	if (in->source_open)
 		in->source.ops->close(&in->source);
+	metrics_server_free(in->metrics);
 	server_free(in->server);
 	stats_report(in);
 	if (in->options.common.pid_file)
@@ -249,6 +314,7 @@ int main(int argc, char **argv)
 	setup_signals(&in);
 	open_server(&in);
 	open_source(&in);
+	open_metrics(&in);
 	settle(&in);
 	loop_set_before_sleep(in.loop, before_sleep, &in);
 	start_timers(&in);

@@ -342,6 +342,18 @@ size_t server_route_count(const struct server *s)
 	return s->router.count;
 }
 
+void server_each_peer(const struct server *s, server_peer_fn fn, void *ctx)
+{
+	for (const struct connection *c = s->connections; c; c = c->next) {
+		struct server_peer peer = {
+			c->peer, c->routes.count, wire_output_queued(&c->out), c->summaries_dropped,
+		};
+
+		if (c->hello_received)
+			fn(ctx, &peer);
+	}
+}
+
 static struct connection *connection_of(struct router_owner *owner)
 {
 	return (struct connection *)((char *)owner - offsetof(struct connection, routes));

@@ -70,6 +70,17 @@ size_t server_route_count(const struct server *s);
 /* Responses held now, waiting for their route. */
 size_t server_held_count(const struct server *s);
 
+/* One copy daemon's connection, for the metrics endpoint. */
+struct server_peer {
+	const char *peer;		/* "addr:port", "[v6]:port" */
+	size_t routes;			/* routes it owns now */
+	size_t output_queued;		/* bytes not yet taken by the kernel */
+	uint64_t summaries_dropped;	/* its output was full */
+};
+typedef void (*server_peer_fn)(void *ctx, const struct server_peer *peer);
+/* Call fn for each connection that has said HELLO. */
+void server_each_peer(const struct server *s, server_peer_fn fn, void *ctx);
+
 /* A response from a source: route it to its connection's batch, or hold
  * it for hold_unrouted_ms (then count it unrouted if no route came). p as
  * source_deliver_fn describes. */

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/runtime/metrics_http.h"
 #include "lib/runtime/options.h"
 
 int daemon_set_string(char **field, const char *value, char *err, size_t errlen)
@@ -47,10 +48,22 @@ static int set_user(struct daemon_options *common, const char *value, char *err,
 	return daemon_set_string(&common->user, value, err, errlen);
 }
 
+/* Checked now, opened by the daemon with its other sockets. */
+static int set_metrics(struct daemon_options *common, const char *value, char *err,
+		       size_t errlen)
+{
+	struct metrics_server_config cfg;
+
+	metrics_server_config_defaults(&cfg);
+	if (metrics_parse_address(value, &cfg, err, errlen) < 0)
+		return -1;
+	return daemon_set_string(&common->metrics, value, err, errlen);
+}
+
 static bool is_common(int id)
 {
 	return id == 'd' || id == 'l' || id == 'P' ||
-	       (id >= DAEMON_OPT_LOG_LEVEL && id <= DAEMON_OPT_CONFIG);
+	       (id >= DAEMON_OPT_LOG_LEVEL && id <= DAEMON_OPT_METRICS);
 }
 
 static int apply_common(struct daemon_options *common, int id, const char *value,
@@ -66,6 +79,7 @@ static int apply_common(struct daemon_options *common, int id, const char *value
 		return opt_parse_timeout_ms(value, 1000, &common->stats_interval_ms, err, errlen);
 	case DAEMON_OPT_USER: return set_user(common, value, err, errlen);
 	case DAEMON_OPT_CONFIG: return daemon_set_string(&common->config_file, value, err, errlen);
+	case DAEMON_OPT_METRICS: return set_metrics(common, value, err, errlen);
 	default: return opt_error(err, errlen, "not a shared option");
 	}
 }
@@ -245,7 +259,7 @@ void daemon_options_free(struct daemon_options *common)
 {
 	char **strings[] = {
 		&common->log_file, &common->pid_file, &common->stats_file, &common->user,
-		&common->config_file,
+		&common->config_file, &common->metrics,
 	};
 
 	for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++) {

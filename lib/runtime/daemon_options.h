@@ -1,7 +1,7 @@
 /*
  * daemon_options.h — the options doppel-copy and doppel-intercept share
  * (-d, -l, -P, --log-level, --stats-file, --stats-interval, --user,
- * --config, -h, -v, --list-stats) and the one parse that serves both daemons:
+ * --config, --metrics, -h, -v, --list-stats) and the one parse that serves both daemons:
  *
  *   1. argv once for -h, -v, --list-stats, --config and getopt's own
  *      complaints;
@@ -29,7 +29,7 @@
  * take ids from 256 to 511; its short ones are their letter. */
 enum {
 	DAEMON_OPT_LOG_LEVEL = 512, DAEMON_OPT_STATS_FILE, DAEMON_OPT_STATS_INTERVAL,
-	DAEMON_OPT_USER, DAEMON_OPT_CONFIG,
+	DAEMON_OPT_USER, DAEMON_OPT_CONFIG, DAEMON_OPT_METRICS,
 	/* Like -h and -v, seen only by the first pass. */
 	DAEMON_OPT_LIST_STATS = 600,
 };
@@ -48,6 +48,7 @@ enum {
 	{ "stats-interval", required_argument, NULL, DAEMON_OPT_STATS_INTERVAL }, \
 	{ "user", required_argument, NULL, DAEMON_OPT_USER },                 \
 	{ "config", required_argument, NULL, DAEMON_OPT_CONFIG },             \
+	{ "metrics", required_argument, NULL, DAEMON_OPT_METRICS },           \
 	{ "help", no_argument, NULL, 'h' },                                   \
 	{ "version", no_argument, NULL, 'v' },                                \
 	{ "list-stats", no_argument, NULL, DAEMON_OPT_LIST_STATS }
@@ -63,6 +64,7 @@ struct daemon_options {
 	uint64_t stats_interval_ms;	/* --stats-interval: 1s..365 days (30s) */
 	char *user;			/* --user: a user that exists */
 	char *config_file;		/* --config */
+	char *metrics;			/* --metrics ADDR:PORT (checked), or NULL */
 };
 
 /* Apply one of the daemon's own options. value is NULL for a flag given

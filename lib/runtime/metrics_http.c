@@ -361,6 +361,21 @@ struct metrics_server *metrics_server_new(struct loop *l, const struct metrics_s
 	return m;
 }
 
+struct metrics_server *metrics_server_open(struct loop *l, const char *address, const char *prefix,
+					   metrics_render_fn render, void *ctx, char *err,
+					   size_t errlen)
+{
+	struct metrics_server_config cfg;
+	char why[256];
+
+	metrics_server_config_defaults(&cfg);
+	if (metrics_parse_address(address, &cfg, why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "--metrics '%s': %s", address, why);
+		return NULL;
+	}
+	return metrics_server_new(l, &cfg, prefix, render, ctx, err, errlen);
+}
+
 uint16_t metrics_server_port(const struct metrics_server *m)
 {
 	return m->port;

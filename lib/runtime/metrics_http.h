@@ -46,6 +46,10 @@ struct metrics_server;
 struct metrics_server *metrics_server_new(struct loop *l, const struct metrics_server_config *cfg,
 					  const char *prefix, metrics_render_fn render, void *ctx,
 					  char *err, size_t errlen);
+/* The same from --metrics' text, with the default limits. */
+struct metrics_server *metrics_server_open(struct loop *l, const char *address, const char *prefix,
+					   metrics_render_fn render, void *ctx, char *err,
+					   size_t errlen);
 uint16_t metrics_server_port(const struct metrics_server *m);
 const struct metrics_server_counters *metrics_server_counters(const struct metrics_server *m);
 /* Close the listener and every connection. NULL is fine. */

@@ -329,7 +329,7 @@ test_options_documented() {
 	fi
 	while read -r o; do
 		grep -qF -- "\\-\\-${o//-/\\-}" "man/$daemon.8" || missing_man="$missing_man --$o"
-		case $o in help | version | config) continue ;; esac
+		case $o in help | version | config | list-stats) continue ;; esac
 		grep -qE "^#?$o( |=)" "systemd/$daemon.conf" || missing_conf="$missing_conf $o"
 	done <"$work/$daemon.options"
 	# Every key in the sample is an option the daemon knows.

@@ -329,7 +329,8 @@ static void test_stats_keys(void **state)
 	assert_int_equal(copy_stats_def(COPY_STAT_SESSIONS_ACTIVE)->type, STAT_GAUGE);
 	assert_int_equal(copy_stats_def(COPY_STAT_INTERCEPT_CONNECTED)->type, STAT_GAUGE);
 	assert_int_equal(copy_stats_def(COPY_STAT_PACKETS_SENT)->type, STAT_COUNTER);
-	assert_string_equal(copy_stats_name(COPY_STAT_COUNT - 1), "intercept_reconnects");
+	assert_string_equal(copy_stats_name(COPY_STAT_INTERCEPT_RECONNECTS), "intercept_reconnects");
+	assert_int_equal(copy_stats_def(COPY_STAT_BUFFERED_BYTES)->type, STAT_GAUGE);
 	assert_null(copy_stats_name(COPY_STAT_COUNT));
 }
 
@@ -340,7 +341,7 @@ static void test_stats_collect(void **state)
 	struct capture_counters cap;
 	struct send_counters snd;
 	struct intercept_link_counters links;
-	struct copy_stats_sources src = { &e, &cap, &snd, &links, 2 };
+	struct copy_stats_sources src = { &e, &cap, &snd, &links, 2, 3000, 40 };
 	char json[8192], dir[] = "/tmp/doppel-cstats-XXXXXX", path[64];
 
 	assert_non_null(mkdtemp(dir));
@@ -361,6 +362,7 @@ static void test_stats_collect(void **state)
 	snd.retry = 1;
 	snd.failed = 2;
 	links.reconnects = 6;
+	e.buffered_bytes = 1234;
 	copy_stats_init(&s);
 	copy_stats_collect(&s, &src);
 	assert_int_equal(s.values[COPY_STAT_PACKETS_CAPTURED], 10);
@@ -374,6 +376,9 @@ static void test_stats_collect(void **state)
 	assert_int_equal(s.values[COPY_STAT_SUMMARIES], 9);
 	assert_int_equal(s.values[COPY_STAT_INTERCEPT_CONNECTED], 2);
 	assert_int_equal(s.values[COPY_STAT_INTERCEPT_RECONNECTS], 6);
+	assert_int_equal(s.values[COPY_STAT_BUFFERED_BYTES], 1234);
+	assert_int_equal(s.values[COPY_STAT_BUFFERED_LIMIT_BYTES], 3000);
+	assert_int_equal(s.values[COPY_STAT_SESSIONS_LIMIT], 40);
 	assert_int_equal(stats_write_json(&s.table, NULL, path), 0);
 	unit_read_file(path, json, sizeof(json));
 	unit_assert_stats_json(json, &s.table);

@@ -124,7 +124,7 @@ static void test_shared_and_own_options(void **state)
 	char *long_forms[] = {
 		"toy", "--daemon", "--log=/tmp/u.log", "--pidfile", "/tmp/u.pid", "--log-level",
 		"debug", "--stats-file", "/tmp/u.json", "--stats-interval", "2m", "--user", "root",
-		"--colour", "blue", "--size", "10", NULL,
+		"--colour", "blue", "--size", "10", "--metrics", "[2001:2::1]:9101", NULL,
 	};
 
 	assert_int_equal(parse(short_forms), DAEMON_OPTIONS_RUN);
@@ -145,6 +145,7 @@ static void test_shared_and_own_options(void **state)
 	assert_string_equal(common.stats_file, "/tmp/u.json");
 	assert_int_equal(common.stats_interval_ms, 120000);
 	assert_string_equal(common.user, "root");
+	assert_string_equal(common.metrics, "[2001:2::1]:9101");
 	assert_string_equal(toy.colour, "blue");
 	assert_int_equal(toy.size, 10);
 }
@@ -164,6 +165,8 @@ static void test_command_line_errors(void **state)
 	char *empty_log[] = { "toy", "-l", "", NULL };
 	char *empty_config[] = { "toy", "--config", "", NULL };
 	char *config_missing[] = { "toy", "--config", "/nonexistent-doppel/x.conf", NULL };
+	char *metrics_name[] = { "toy", "--metrics", "localhost:9100", NULL };
+	char *metrics_port[] = { "toy", "--metrics", "127.0.0.1", NULL };
 
 	expect_error(unknown_short, "unknown option '-Z' (see --help)");
 	expect_error(unknown_long, "unknown option '--bogus' (see --help)");
@@ -180,6 +183,8 @@ static void test_command_line_errors(void **state)
 	expect_error(empty_config, "--config '': empty value");
 	expect_error(config_missing, "--config '/nonexistent-doppel/x.conf': "
 		     "No such file or directory");
+	expect_error(metrics_name, "--metrics 'localhost:9100': 'localhost' is not an IPv4 or IPv6 address");
+	expect_error(metrics_port, "--metrics '127.0.0.1': '127.0.0.1' has no port");
 }
 
 static void test_help_and_version(void **state)

@@ -1,0 +1,28 @@
+/*
+ * copy_metrics.h — what doppel-copy serves on --metrics: its statistics
+ * (copy_stats.h, ended_<reason> as one metric labelled reason), packets
+ * captured per -x transfer, the state of each intercept connection, and
+ * the process's version and uptime.
+ */
+#ifndef DOPPEL_COPY_METRICS_H
+#define DOPPEL_COPY_METRICS_H
+
+#include <stdint.h>
+
+#include "copy/copy_options.h"
+#include "copy/copy_stats.h"
+#include "copy/link/intercept_link.h"
+#include "lib/runtime/metrics_text.h"
+
+struct copy_metrics_sources {
+	const struct copy_stats *stats;		/* collected just before */
+	const struct copy_options *o;
+	const uint64_t *transfer_packets;	/* o->transfer_count of them */
+	const struct intercept_links *links;	/* o->intercept_count links, or NULL */
+};
+
+void copy_metrics_render(struct metrics_text *out, const struct copy_metrics_sources *src);
+/* The label of transfer i: "80-198.18.0.3:8080", "198.18.0.1:80-...". */
+void copy_metrics_transfer_label(const struct copy_transfer *t, char *buf, size_t len);
+
+#endif
