@@ -4,8 +4,9 @@
  * listener, set and read the rules, read the counters. The contract is
  * written out in include/uapi/doppel.h.
  *
- * Every command needs CAP_NET_ADMIN (GENL_ADMIN_PERM) and acts on the
- * namespace of the socket that sent it (netnsok).
+ * Every command needs CAP_NET_ADMIN in the initial user namespace
+ * (GENL_ADMIN_PERM) and acts on the network namespace of the socket that
+ * sent it (netnsok).
  */
 
 #include <linux/moduleparam.h>

@@ -7,7 +7,7 @@
  * whatever reason, and waits to be freed. Every state change in the engine
  * goes through session_state_next(), so the whole machine reads in one
  * place; the side effects of entering a state (arming the linger, ending the
- * session) are the caller's, in session_transition() (engine.c).
+ * session) are the caller's, in session_transition() (session_lifecycle.c).
  */
 #ifndef DOPPEL_SESSION_STATE_H
 #define DOPPEL_SESSION_STATE_H

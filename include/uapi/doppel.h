@@ -10,9 +10,12 @@
  * PRE_ROUTING the packet is dropped; at LOCAL_OUT it is consumed as if sent,
  * so the local TCP stack counts it as transmitted.
  *
- * Every command needs CAP_NET_ADMIN in the namespace of the socket
- * (GENL_ADMIN_PERM) and acts on that namespace only. Errors come back as
- * netlink errors with an extended ack message naming what was wrong.
+ * Every command needs CAP_NET_ADMIN in the initial user namespace
+ * (GENL_ADMIN_PERM: netlink_capable(), not the netns-local
+ * GENL_UNS_ADMIN_PERM; a container's root without it is refused, on
+ * purpose, as the module swallows traffic) and acts on the network
+ * namespace of the socket that sent it only. Errors come back as netlink
+ * errors with an extended ack message naming what was wrong.
  *
  * DOPPEL_CMD_ATTACH
  *   Makes the sender's netlink port the namespace's listener. Only one
