@@ -262,14 +262,21 @@ void doppel_batch_add(struct doppel_net *dn, const struct doppel_flow *flow)
 		return;
 	}
 	ret = put_summary(batch->message, flow, batch->payload_prefix);
+	/* A summary that could not be copied (the skb shorter than its
+	 * headers said, or no room left) is a summary lost, not a malformed
+	 * packet: the hook already matched and dropped it. The listener
+	 * hears of it in the next message's DOPPEL_A_LOST.
+	 */
 	if (!ret)
 		batch->message_count++;
+	else
+		batch->lost++;
 	if (batch->message_count >= batch_size)
 		take_message(batch, &filled);
 	spin_unlock_bh(&batch->lock);
 
 	if (ret)
-		atomic64_inc(&dn->stats.malformed);
+		atomic64_inc(&dn->stats.lost_copy);
 	send_message(batch, &full);
 	send_message(batch, &filled);
 }

@@ -275,6 +275,7 @@ static int put_stats(struct sk_buff *msg, struct doppel_net *dn)
 	    put_stat(msg, DOPPEL_A_STAT_NO_LISTENER, &stats->no_listener) ||
 	    put_stat(msg, DOPPEL_A_STAT_MALFORMED, &stats->malformed) ||
 	    put_stat(msg, DOPPEL_A_STAT_FRAGMENTS, &stats->fragments) ||
+	    put_stat(msg, DOPPEL_A_STAT_LOST_COPY, &stats->lost_copy) ||
 	    nla_put_u64_64bit(msg, DOPPEL_A_STAT_RULES, rule_count, DOPPEL_A_STAT_PAD))
 		return -EMSGSIZE;
 	nla_nest_end(msg, nest);

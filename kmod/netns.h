@@ -23,6 +23,7 @@ struct doppel_stats {
 	atomic64_t no_listener;
 	atomic64_t malformed;
 	atomic64_t fragments;
+	atomic64_t lost_copy;
 };
 
 struct doppel_net {

@@ -56,7 +56,7 @@
  * DOPPEL_CMD_SUMMARIES (kernel to listener, unicast, never requested)
  *   One batch of summaries, in the order the hook saw the packets.
  *     DOPPEL_A_LOST: u32, summaries lost since the previous batch that
- *       reached the listener (socket full, no memory)
+ *       reached the listener (socket full, no memory, not copied)
  *     DOPPEL_A_SUMMARY: nest, repeated
  *       DOPPEL_A_SUMMARY_HEADERS: binary, the IP header (IPv4 with its
  *         options; IPv6 as the fixed 40-byte header with next header set to
@@ -148,6 +148,7 @@ enum doppel_stat_attr {
 	DOPPEL_A_STAT_MALFORMED,	/* TCP packets too short to match or summarize */
 	DOPPEL_A_STAT_FRAGMENTS,	/* non-first fragments let through */
 	DOPPEL_A_STAT_RULES,		/* rules in the current set */
+	DOPPEL_A_STAT_LOST_COPY,	/* summaries lost: packet not copied */
 	__DOPPEL_A_STAT_MAX
 };
 

@@ -185,6 +185,7 @@ static const char *const stat_names[DOPPEL_A_STAT_MAX + 1] = {
 	[DOPPEL_A_STAT_MALFORMED] = "malformed",
 	[DOPPEL_A_STAT_FRAGMENTS] = "fragments",
 	[DOPPEL_A_STAT_RULES] = "rules",
+	[DOPPEL_A_STAT_LOST_COPY] = "lost_copy",
 };
 
 static int print_stat(const struct nlattr *attr, void *data)
