@@ -79,8 +79,15 @@ for unit in doppel-copy doppel-intercept; do
 		fail "systemd_watchdog_$unit" "ActiveState $state NRestarts $restarts Result $result"
 	fi
 done
-if [ "$(prop doppel-copy MainPID)" != "$copy_pid" ] || [ "$(prop doppel-intercept MainPID)" != "$intercept_pid" ]; then
-	fail systemd_same_process "a main process changed during the wait"
+# The same processes as before the wait, both still there (MainPID is 0
+# for a unit that is not running: never "the same").
+now_copy=$(prop doppel-copy MainPID) now_intercept=$(prop doppel-intercept MainPID)
+if [ "${copy_pid:-0}" != 0 ] && [ "${intercept_pid:-0}" != 0 ] &&
+   [ "$now_copy" = "$copy_pid" ] && [ "$now_intercept" = "$intercept_pid" ] &&
+   kill -0 "$copy_pid" && kill -0 "$intercept_pid"; then
+	pass systemd_same_process
+else
+	fail systemd_same_process "MainPID copy ${copy_pid:-none} -> $now_copy, intercept ${intercept_pid:-none} -> $now_intercept"
 fi
 
 # The statistics file, written by the daemon as doppel into its
@@ -92,12 +99,36 @@ else
 	fail systemd_stats_file "$stats: $(ls -l $stats 2>&1)"
 fi
 
-systemctl reload doppel-copy
-sleep 1
-if [ "$(prop doppel-copy ActiveState)" = active ] && [ "$(prop doppel-copy MainPID)" = "$copy_pid" ]; then
-	pass systemd_reload
+# Reload is SIGHUP, which reopens the log file: moved away (as logrotate
+# does), a reload must make the daemon write a new one, in the unit's
+# LogsDirectory, as doppel; the moved file must not get the new lines.
+# wait_for SECONDS CMD...: poll CMD every 0.5 s.
+wait_for() {
+	tries=$(($1 * 2))
+	shift
+	while [ "$tries" -gt 0 ]; do
+		"$@" && return 0
+		sleep 0.5
+		tries=$((tries - 1))
+	done
+	return 1
+}
+log=/var/log/doppel/copy.log
+reopened() { grep -q 'SIGHUP: log file reopened' $log 2>/dev/null; }
+if ! wait_for 30 test -s $log; then
+	fail systemd_reload "doppel-copy wrote no log file $log: $(ls -l /var/log/doppel 2>&1 | tr '\n' ' ')"
 else
-	fail systemd_reload "doppel-copy not active with the same process after reload"
+	mv $log $log.1
+	systemctl reload doppel-copy
+	wait_for 30 reopened
+	if [ "$(prop doppel-copy ActiveState)" != active ] || [ "$(prop doppel-copy MainPID)" != "$copy_pid" ]; then
+		fail systemd_reload "doppel-copy not active with the same process after reload"
+	elif ! reopened || [ "$(stat -c %U $log)" != doppel ] ||
+	     grep -q 'SIGHUP: log file reopened' $log.1; then
+		fail systemd_reload "log not reopened: $(ls -l /var/log/doppel 2>&1 | tr '\n' ' '), new file: $(tail -n 2 $log 2>&1 | tr '\n' ' ')"
+	else
+		pass systemd_reload
+	fi
 fi
 
 systemctl stop doppel-copy doppel-intercept

@@ -677,6 +677,7 @@ test_units_under_systemd() {
 	intercept = 198.18.0.4
 	stats-file = /run/doppel/copy/stats.json
 	stats-interval = 1s
+	log = /var/log/doppel/copy.log
 	CONF
 	cat >"$skel/etc/doppel/doppel-intercept.conf" <<-CONF
 	source = nfqueue
