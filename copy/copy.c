@@ -426,7 +426,8 @@ void copy_report(struct copy *c)
 	collect(c);
 	stats_format_line(&c->stats.table, line, sizeof(line), 0);
 	log_info("stats: %s", line[0] ? line : "nothing yet");
-	/* Not CLI.md's keys: they should stay 0, and say so loudly if not. */
+	/* Not statistics keys of doppel-copy(8): they should stay 0, and say so
+	 * loudly if not. */
 	if (c->refused_not_target || c->failures_dropped)
 		log_warnx("stats: %" PRIu64 " packets refused as not addressed to a target, %" PRIu64
 			  " send failures left to the retransmission limit", c->refused_not_target,

@@ -1,6 +1,6 @@
 /*
  * copy_options.h — doppel-copy's command line and --config file
- * (docs: /work/notes/CLI.md is the contract).
+ * (the contract: man/doppel-copy.8, OPTIONS; systemd/doppel-copy.conf).
  *
  * Parsing never logs and never exits: copy_options_parse() returns what to
  * do and fills err with "-x '...': what is wrong" (the option as the user

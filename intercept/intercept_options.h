@@ -1,7 +1,7 @@
 /*
  * intercept_options.h — doppel-intercept's command line and config file
- * (/work/notes/CLI.md, docs/ man page): parsed and checked in full before
- * anything is opened, so every bad value is refused at start.
+ * (the contract: man/doppel-intercept.8, OPTIONS): parsed and checked in
+ * full before anything is opened, so every bad value is refused at start.
  */
 #ifndef DOPPEL_INTERCEPT_OPTIONS_H
 #define DOPPEL_INTERCEPT_OPTIONS_H

@@ -6,7 +6,7 @@
  * results), so every input runs.
  *
  * A refusal must say why. What is accepted must hold what doppel-copy(8)
- * and /work/notes/CLI.md promise, since the daemon relies on it without
+ * (OPTIONS) promises, since the daemon relies on it without
  * checking again: every range, the required options, -c's family, -o's
  * MAC form, no two copies on one client port; and the capture filter
  * built from -x must compile with libpcap.

@@ -8,7 +8,7 @@
  * keeps its host names from being resolved.
  *
  * A refusal must say why. What is accepted must hold what
- * doppel-intercept(8) and /work/notes/CLI.md promise: a known source,
+ * doppel-intercept(8) (OPTIONS) promises: a known source,
  * ports and ranges in bounds, queue ranges in order, the payload prefix
  * the same for the source and the server, allow and match lists within
  * their arrays, every --match naming a port (kmod refuses a rule that

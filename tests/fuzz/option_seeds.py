@@ -4,8 +4,8 @@ fuzz_intercept_options (tests/fuzz/corpus/<harness>/).
 
 Config seeds are the shipped config files (systemd/*.conf) as they are and
 with every option line switched on, plus the grammar's corner cases. The
-option seeds are command lines of the kind the lab, the units and
-/work/notes/CLI.md use, in the form argv_input.h reads: a byte with the
+option seeds are command lines of the kind the lab, the units and the
+man pages' EXAMPLES use, in the form argv_input.h reads: a byte with the
 number of arguments, the arguments each ending in NUL, then the config file.
 Run: tests/fuzz/option_seeds.py (from anywhere).
 """
