@@ -15,7 +15,9 @@
  *   kmodctl stall PORT     attach with a 16 KiB socket buffer and
  *       a rule on PORT, print "stalling pid=N", read nothing until SIGUSR1,
  *       then read through the source's batch reader until SIGTERM; prints
- *       "stalled summaries=N lost=M" (M: what DOPPEL_A_LOST said)
+ *       "drained summaries=N" once the socket is empty after SIGUSR1,
+ *       "lost M" each time DOPPEL_A_LOST adds to the count (so a test can
+ *       wait on them) and "stalled summaries=N lost=M" at the end
  * M is ADDR:PORT, [ADDR6]:PORT, ADDR or PORT. Exit 0 on success, 1 on error.
  */
 #include <errno.h>
@@ -427,6 +429,8 @@ static int cmd_stall(struct kmod_link *k, int argc, char **argv)
 	struct nlattr *rules, *rule;
 	struct source s = { 0 };
 	unsigned long summaries = 0;
+	unsigned long long lost = 0;
+	bool drained = false;
 	sigset_t signals;
 	ssize_t n;
 	int signo;
@@ -463,7 +467,15 @@ static int cmd_stall(struct kmod_link *k, int argc, char **argv)
 		n = recv(mnl_socket_get_fd(k->nl), k->buffer, KMOD_RECV_BUFFER_SIZE, MSG_DONTWAIT);
 		if (n > 0) {
 			source_kmod_read_batch(&s, k->family_id, k->buffer, (size_t)n);
+			if (s.counters.lost != lost) {
+				lost = s.counters.lost;
+				printf("lost %llu\n", lost);
+			}
 			continue;
+		}
+		if (!drained) {
+			drained = true;
+			printf("drained summaries=%lu\n", summaries);
 		}
 		signo = sigtimedwait(&signals, NULL, &tick);
 	}
