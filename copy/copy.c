@@ -146,6 +146,14 @@ static int sink_route_add(void *ctx, const struct session_key *k)
 	return intercept_links_route_add(c->links, k);
 }
 
+/* A session whose protocol module reads the target's answers. */
+static int sink_route_add_payload(void *ctx, const struct session_key *k, uint16_t wanted)
+{
+	struct copy *c = ctx;
+
+	return intercept_links_route_add_payload(c->links, k, wanted);
+}
+
 static void sink_route_del(void *ctx, const struct session_key *k)
 {
 	struct copy *c = ctx;
@@ -582,6 +590,7 @@ struct copy *copy_new(const struct copy_options *o, struct loop *l, char *err, s
 	sink = (struct engine_sink){
 		.ctx = c, .send = sink_send, .route_add = sink_route_add,
 		.route_del = sink_route_del, .session_end = sink_session_end,
+		.route_add_payload = sink_route_add_payload,
 	};
 	c->engine = engine_new(&cfg, &sink);
 	if (!c->engine) {

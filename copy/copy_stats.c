@@ -62,6 +62,13 @@ static void collect_engine(uint64_t *v, const struct engine_counters *e)
 	v[COPY_STAT_SESSIONS_REFUSED_MEMORY] = e->sessions_refused_memory;
 	v[COPY_STAT_SESSIONS_REFUSED_ROUTE] = e->sessions_refused_route;
 	v[COPY_STAT_SESSIONS_QUEUED_SUCCESSOR] = e->sessions_queued_successor;
+	v[COPY_STAT_AUTH_LOGINS_REPLAYED] = e->auth_logins_replayed;
+	v[COPY_STAT_AUTH_NOT_CAPTURED] = e->auth_not_captured;
+	v[COPY_STAT_AUTH_TLS] = e->auth_failed[AUTH_FAIL_TLS];
+	v[COPY_STAT_AUTH_UNKNOWN_USER] = e->auth_failed[AUTH_FAIL_UNKNOWN_USER];
+	v[COPY_STAT_AUTH_UNSUPPORTED_METHOD] = e->auth_failed[AUTH_FAIL_METHOD];
+	v[COPY_STAT_AUTH_WRONG_PASSWORD] = e->auth_failed[AUTH_FAIL_WRONG_PASSWORD];
+	v[COPY_STAT_AUTH_PROTOCOL_ERROR] = e->auth_failed[AUTH_FAIL_PROTOCOL];
 	v[COPY_STAT_BYTES_REPLAYED] = e->bytes_replayed;
 	v[COPY_STAT_RETRANSMISSIONS] = e->retransmissions;
 	/* Refusals the engine saw at once (send_queue's own answer). */

@@ -39,6 +39,19 @@
 	  "sessions not started: no intercept connected to take their route") \
 	X(SESSIONS_QUEUED_SUCCESSOR, "sessions_queued_successor", STAT_COUNTER, \
 	  "new connections held until the old session on their client port ended") \
+	X(AUTH_LOGINS_REPLAYED, "auth_logins_replayed", STAT_COUNTER, \
+	  "logins a protocol module replayed and the target accepted") \
+	X(AUTH_NOT_CAPTURED, "auth_not_captured", STAT_COUNTER, \
+	  "sessions to a protocol port whose login was not captured: not started") \
+	X(AUTH_TLS, "auth_tls", STAT_COUNTER, "logins not replayed: the client negotiated TLS") \
+	X(AUTH_UNKNOWN_USER, "auth_unknown_user", STAT_COUNTER, \
+	  "logins not replayed: no password for the user") \
+	X(AUTH_UNSUPPORTED_METHOD, "auth_unsupported_method", STAT_COUNTER, \
+	  "logins not replayed: an authentication method doppel does not replay") \
+	X(AUTH_WRONG_PASSWORD, "auth_wrong_password", STAT_COUNTER, \
+	  "logins the target refused: the password in the credentials is wrong") \
+	X(AUTH_PROTOCOL_ERROR, "auth_protocol_error", STAT_COUNTER, \
+	  "logins not replayed: bytes not of the protocol, too large, or not seen") \
 	X(PACKETS_SENT, "packets_sent", STAT_COUNTER, "packets sent to the target") \
 	X(BYTES_REPLAYED, "bytes_replayed", STAT_COUNTER, \
 	  "client payload bytes the target acknowledged") \

@@ -50,6 +50,7 @@ const char *engine_end_reason_name(enum engine_end_reason r)
 		[END_MEMORY_LIMIT] = "memory_limit",
 		[END_SUPERSEDED] = "superseded",
 		[END_CAPTURE_GAP] = "capture_gap",
+		[END_AUTH_FAILED] = "auth_failed",
 	};
 
 	if ((unsigned)r < END_REASON_COUNT && names[r])

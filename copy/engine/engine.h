@@ -89,6 +89,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "copy/engine/auth.h"
 #include "lib/net/packet.h"
 
 /* A replayed session as the target sees it: client is the address the
@@ -99,6 +100,8 @@ struct session_key {
 	uint16_t client_port;
 	uint16_t target_port;
 };
+
+#define ENGINE_MAX_AUTH_PORTS 16
 
 struct engine_config {
 	uint64_t session_timeout_ms;	/* -t: give up a session silent this long (default 120 s) */
@@ -133,6 +136,15 @@ struct engine_config {
 					 * 0 = wait for -t) */
 	uint64_t hash_seed;		/* seed of the session table's hash; the daemon
 					 * sets a random one (default 0) */
+	/* Protocol modules (docs/stateful.md): sessions to these target ports
+	 * have their login replayed; passwords from auth_password. */
+	struct engine_auth_port {
+		uint16_t port;
+		uint8_t protocol;	/* enum auth_protocol */
+	} auth_ports[ENGINE_MAX_AUTH_PORTS];
+	size_t auth_port_count;
+	auth_password_fn auth_password;
+	void *auth_password_ctx;
 };
 
 /* Fill *c with the defaults above. */
@@ -167,6 +179,7 @@ enum engine_end_reason {
 	END_CAPTURE_GAP,	/* client bytes the capture missed: a hole not filled in
 				 * gap_timeout_ms, or more than STREAM_MAX_PENDING
 				 * pieces past it; the stream cannot go on */
+	END_AUTH_FAILED,	/* its login could not be replayed (auth_failed says why) */
 	END_REASON_COUNT
 };
 const char *engine_end_reason_name(enum engine_end_reason r);
@@ -181,6 +194,10 @@ struct engine_sink {
 	 * 0, or -1 when no intercept can take it (the session is refused). */
 	int (*route_add)(void *ctx, const struct session_key *k);
 	void (*route_del)(void *ctx, const struct session_key *k);
+	/* route_add for a session whose protocol module needs the target's
+	 * answer bytes (wanted per packet; 0xffff all); called again with 0
+	 * once its login is done. NULL: such sessions are refused. */
+	int (*route_add_payload)(void *ctx, const struct session_key *k, uint16_t wanted);
 	/* The session ended (its route already removed); may be NULL. */
 	void (*session_end)(void *ctx, const struct session_key *k,
 			    enum engine_end_reason reason, const char *detail);
@@ -221,6 +238,11 @@ struct engine_counters {
 	uint64_t fast_retransmits;	/* of retransmissions, those on 3 duplicate acks */
 	uint64_t sessions_queued_successor;	/* new connections on a live session's ports
 						 * held until it ended (see above) */
+	/* Protocol modules (docs/stateful.md): */
+	uint64_t auth_logins_replayed;		/* logins the target accepted */
+	uint64_t auth_not_captured;		/* sessions to a protocol port whose login
+						 * was not captured (SYN missed): not started */
+	uint64_t auth_failed[AUTH_FAIL_COUNT];	/* logins not replayable, by cause */
 };
 
 struct engine;

@@ -61,6 +61,7 @@ struct session {
 	struct session_stream *stream;	/* NULL while no client data is held */
 	struct session_successor *successor;	/* a new connection on the key waiting
 						 * for this one to end; NULL: none */
+	struct session_auth *auth;	/* its login replayed by a protocol module; NULL: none */
 
 	uint64_t last_client_ms;	/* last captured client packet */
 	uint64_t last_target_ms;	/* last summary from the target */
@@ -170,6 +171,21 @@ void session_client_start(struct engine *e, uint64_t now, const struct session_k
 			  const struct packet *p);
 void session_client_packet(struct engine *e, struct session *s, uint64_t now,
 			   const struct packet *p);
+
+void session_client_data(struct engine *e, struct session *s, uint64_t now,
+			 const struct packet *p);
+
+/* session_auth.c */
+enum auth_protocol session_auth_protocol(const struct engine *e, const struct session_key *k);
+int session_auth_start(struct engine *e, struct session *s, enum auth_protocol proto);
+void session_auth_free(struct session *s);
+bool session_auth_pending(const struct session *s);
+/* A captured client packet of an auth session: false when the login took
+ * it; true with *mapped the packet in replay sequence space. */
+bool session_auth_client(struct engine *e, struct session *s, uint64_t now,
+			 const struct packet *p, struct packet *mapped);
+void session_auth_target(struct engine *e, struct session *s, uint64_t now,
+			 const struct packet *p);
 
 /* session_target.c */
 void session_target_packet(struct engine *e, struct session *s, uint64_t now,

@@ -75,6 +75,13 @@ void session_client_start(struct engine *e, uint64_t now, const struct session_k
 		e->counters.client_truncated++;
 		return;
 	}
+	if (!syn && session_auth_protocol(e, k) != AUTH_PROTO_NONE) {
+		/* Its login was before our time (a pooled connection): the
+		 * target would refuse every command. Counted once. */
+		if (refused_keys_note(&e->refused, e->table.seed, k, now))
+			e->counters.auth_not_captured++;
+		return;
+	}
 	s = session_create(e, now, k, syn ? p->seq : p->seq - 1);
 	if (!s) {
 		if (p->flags & TCPF_FIN)	/* data and FIN, refused: over too */
@@ -152,7 +159,7 @@ static void watch_gap(struct engine *e, struct session *s, uint64_t now, uint32_
 		s->gap_at = now + e->cfg.gap_timeout_ms;
 }
 
-static void client_data(struct engine *e, struct session *s, uint64_t now, const struct packet *p)
+void session_client_data(struct engine *e, struct session *s, uint64_t now, const struct packet *p)
 {
 	uint32_t seq = p->seq, len = (uint32_t)p->payload_len;
 	const uint8_t *data = p->payload;
@@ -284,8 +291,17 @@ void session_client_packet(struct engine *e, struct session *s, uint64_t now,
 			pacing_client_ack(s, p->ack);
 		return;
 	}
+	struct packet mapped;
+	if (s->auth && (p->payload_len || (p->flags & TCPF_FIN))) {
+		if (!session_auth_client(e, s, now, p, &mapped)) {
+			if (!session_ended(s))
+				session_output(e, s, now);
+			return;
+		}
+		p = &mapped;
+	}
 	if (p->payload_len) {
-		client_data(e, s, now, p);
+		session_client_data(e, s, now, p);
 		if (session_ended(s))
 			return;
 	}

@@ -51,7 +51,15 @@ struct session *session_create(struct engine *e, uint64_t now, const struct sess
 	}
 	/* The route goes first: a SYN whose answer intercept cannot route
 	 * would reach the target and leave it a half-open connection. */
-	if (e->sink.route_add(e->sink.ctx, &s->key) < 0) {
+	enum auth_protocol proto = session_auth_protocol(e, k);
+	int routed = proto == AUTH_PROTO_NONE ? e->sink.route_add(e->sink.ctx, &s->key)
+		     : e->sink.route_add_payload ? e->sink.route_add_payload(e->sink.ctx, &s->key, 0xffff)
+		     : -1;
+	if (routed == 0 && proto != AUTH_PROTO_NONE && session_auth_start(e, s, proto) < 0) {
+		e->sink.route_del(e->sink.ctx, &s->key);
+		routed = -1;
+	}
+	if (routed < 0) {
 		heap_remove(&e->timers, &s->timer);
 		free(s);
 		count_refused(e, now, k, &e->counters.sessions_refused_route);
@@ -89,6 +97,7 @@ void session_finish(struct engine *e, struct session *s, enum engine_end_reason 
 	heap_remove(&e->timers, &s->timer);
 	pacing_session_end(e, s);
 	release_stream(e, s);
+	session_auth_free(s);
 	session_successor_detach(e, s, reason);
 	e->sink.route_del(e->sink.ctx, &s->key);
 	if (e->sink.session_end)
@@ -107,6 +116,7 @@ void session_finish(struct engine *e, struct session *s, enum engine_end_reason 
 void session_release(struct engine *e, struct session *s)
 {
 	release_stream(e, s);
+	session_auth_free(s);
 	session_successor_release(e, s);
 	free(s);
 }

@@ -237,6 +237,11 @@ void session_target_packet(struct engine *e, struct session *s, uint64_t now,
 	process_data(e, s, now, p);
 	if (session_ended(s))
 		return;
+	if (session_auth_pending(s)) {
+		session_auth_target(e, s, now, p);
+		if (session_ended(s))
+			return;
+	}
 	session_output(e, s, now);
 	/* With a new connection waiting on the ports, no linger once our ack
 	 * of the target's FIN is out (engine.h says why). */

@@ -60,6 +60,8 @@ struct harness {
 
 	int route_add_result;
 	uint64_t routes_added, routes_deleted;
+	uint16_t payload_wanted;	/* the last route_add_payload's */
+	uint64_t payload_routes;	/* route_add_payload calls */
 	struct harness_end *ends;
 	size_t end_count, end_capacity;
 
@@ -126,6 +128,18 @@ static inline int harness_sink_route_add(void *ctx, const struct session_key *k)
 	return 0;
 }
 
+static inline int harness_sink_route_add_payload(void *ctx, const struct session_key *k,
+						  uint16_t wanted)
+{
+	struct harness *h = ctx;
+
+	h->payload_routes++;
+	h->payload_wanted = wanted;
+	if (wanted == 0)	/* the same route again, asking for no more bytes */
+		return 0;
+	return harness_sink_route_add(ctx, k);
+}
+
 static inline void harness_sink_route_del(void *ctx, const struct session_key *k)
 {
 	struct harness *h = ctx;
@@ -174,6 +188,7 @@ static inline void harness_start(struct harness *h)
 		.route_add = harness_sink_route_add,
 		.route_del = harness_sink_route_del,
 		.session_end = harness_sink_end,
+		.route_add_payload = harness_sink_route_add_payload,
 	};
 
 	h->engine = engine_new(&h->cfg, &sink);

@@ -1,0 +1,191 @@
+/*
+ * session_auth.c — a session whose login a protocol module replays
+ * (auth.h, docs/stateful.md).
+ *
+ * Until the target accepts the login, the client's captured bytes go to
+ * the conversation instead of the stream, in order; what the conversation
+ * produces (the client's messages, its proofs recomputed for the target's
+ * challenge) goes into the stream at the next replay sequence number,
+ * carrying the ack of the client's latest packet so pacing still waits for
+ * the target's answer. The target's answer bytes (from the summaries'
+ * payload, which the route asks intercept for) feed the conversation.
+ *
+ * Once the login is done the conversation is freed and every later client
+ * packet is shifted by delta = bytes produced - bytes captured (as NAT
+ * helpers do): bytes before the boundary (retransmissions of the login)
+ * are dropped, a segment straddling it is trimmed, the rest moves by delta;
+ * the FIN too.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "copy/engine/engine_session.h"
+
+struct session_auth {
+	struct auth_conv conv;
+	bool done;
+	bool target_started;
+	uint32_t cap_next;	/* next captured client seq the conversation wants */
+	uint32_t out_next;	/* replay seq of the next byte it produces */
+	uint32_t target_next;	/* next target seq it wants */
+	uint32_t last_ack;	/* the client's latest ack: pacing of what it produces */
+	uint32_t boundary;	/* done: captured seq where the pass-through starts */
+	uint32_t delta;		/* done: replay seq - captured seq */
+};
+
+enum auth_protocol session_auth_protocol(const struct engine *e, const struct session_key *k)
+{
+	for (size_t i = 0; i < e->cfg.auth_port_count; i++)
+		if (e->cfg.auth_ports[i].port == k->target_port)
+			return (enum auth_protocol)e->cfg.auth_ports[i].protocol;
+	return AUTH_PROTO_NONE;
+}
+
+int session_auth_start(struct engine *e, struct session *s, enum auth_protocol proto)
+{
+	struct session_auth *a = calloc(1, sizeof(*a));
+
+	if (!a)
+		return -1;
+	auth_conv_init(&a->conv, proto, e->cfg.auth_password, e->cfg.auth_password_ctx);
+	a->cap_next = a->out_next = s->isn + 1;
+	s->auth = a;
+	return 0;
+}
+
+void session_auth_free(struct session *s)
+{
+	if (!s->auth)
+		return;
+	auth_conv_free(&s->auth->conv);
+	free(s->auth);
+	s->auth = NULL;
+}
+
+bool session_auth_pending(const struct session *s)
+{
+	return s->auth && !s->auth->done;
+}
+
+/* Put what the conversation produced into the stream. */
+static void flush_output(struct engine *e, struct session *s, uint64_t now)
+{
+	struct session_auth *a = s->auth;
+	struct packet p;
+
+	if (!a->conv.out.len)
+		return;
+	memset(&p, 0, sizeof(p));
+	p.flags = TCPF_ACK | TCPF_PSH;
+	p.seq = a->out_next;
+	p.ack = a->last_ack;
+	p.payload = a->conv.out.data;
+	p.payload_len = p.payload_present = a->conv.out.len;
+	a->out_next += (uint32_t)a->conv.out.len;
+	session_client_data(e, s, now, &p);
+	a->conv.out.len = 0;
+}
+
+/* Step the conversation and act on where it is. */
+static void advance(struct engine *e, struct session *s, uint64_t now)
+{
+	struct session_auth *a = s->auth;
+	enum auth_result r = auth_conv_step(&a->conv);
+
+	if (r == AUTH_FAILED) {
+		char detail[200];
+		enum auth_failure f = a->conv.failure;
+
+		e->counters.auth_failed[f < AUTH_FAIL_COUNT ? f : AUTH_FAIL_PROTOCOL]++;
+		snprintf(detail, sizeof(detail), "login not replayable (%s): %s",
+			 auth_failure_name(f), a->conv.detail);
+		session_finish(e, s, END_AUTH_FAILED, true, detail);
+		return;
+	}
+	flush_output(e, s, now);
+	if (session_ended(s) || r != AUTH_DONE)
+		return;
+	a->done = true;
+	a->boundary = a->cap_next;
+	a->delta = (uint32_t)(a->conv.out_total - a->conv.client_in);
+	auth_conv_free(&a->conv);
+	e->counters.auth_logins_replayed++;
+	/* Headers only from now on: the answers are the session's business. */
+	if (e->sink.route_add_payload)
+		e->sink.route_add_payload(e->sink.ctx, &s->key, 0);
+	session_output(e, s, now);
+}
+
+bool session_auth_client(struct engine *e, struct session *s, uint64_t now,
+			 const struct packet *p, struct packet *mapped)
+{
+	struct session_auth *a = s->auth;
+	uint32_t seq = p->seq, len = (uint32_t)p->payload_len;
+
+	*mapped = *p;
+	if (a->done) {
+		if (len && seq_lt(seq, a->boundary)) {
+			uint32_t skip = seq_le(seq + len, a->boundary) ? len : a->boundary - seq;
+			mapped->payload += skip;
+			mapped->payload_len -= skip;
+			mapped->payload_present -= skip < mapped->payload_present
+							   ? skip : mapped->payload_present;
+			seq += skip;
+			len -= skip;
+		}
+		mapped->seq = seq + a->delta;
+		return true;
+	}
+	if (len) {
+		if (p->payload_present < p->payload_len) {
+			e->counters.client_truncated++;
+			return false;
+		}
+		if (seq_gt(seq, a->cap_next)) {
+			session_finish(e, s, END_CAPTURE_GAP, true,
+				       "client login bytes never captured (a hole in the login)");
+			return false;
+		}
+		if (seq_gt(seq + len, a->cap_next)) {
+			uint32_t skip = a->cap_next - seq;
+			a->last_ack = p->ack;
+			if (auth_conv_client(&a->conv, p->payload + skip, len - skip) == 0)
+				a->cap_next = seq + len;
+			advance(e, s, now);
+			if (session_ended(s))
+				return false;
+		}
+	}
+	if (p->flags & TCPF_FIN)
+		session_finish(e, s, END_AUTH_FAILED, true, "client closed before its login was done");
+	return false;
+}
+
+void session_auth_target(struct engine *e, struct session *s, uint64_t now, const struct packet *p)
+{
+	struct session_auth *a = s->auth;
+	uint32_t len = (uint32_t)p->payload_len, seq = p->seq;
+
+	if (!len)
+		return;
+	if (!a->target_started) {
+		a->target_started = true;
+		a->target_next = s->irs + 1;
+	}
+	if (seq_le(seq + len, a->target_next))
+		return;		/* seen */
+	if (seq_gt(seq, a->target_next) || p->payload_present < p->payload_len) {
+		e->counters.auth_failed[AUTH_FAIL_PROTOCOL]++;
+		session_finish(e, s, END_AUTH_FAILED, true,
+			       seq_gt(seq, a->target_next)
+				       ? "login not replayable (protocol): a target answer was not seen"
+				       : "login not replayable (protocol): target answer bytes missing "
+					 "(intercept's --route-payload too small?)");
+		return;
+	}
+	uint32_t skip = a->target_next - seq;
+	if (auth_conv_target(&a->conv, p->payload + skip, len - skip) == 0)
+		a->target_next = seq + len;
+	advance(e, s, now);
+}
