@@ -65,10 +65,12 @@ rules_gone() {
 }
 
 # intercept_run SOURCE: doppel-intercept in the assistant (rules already there
-# for nfqueue), listening when this returns.
+# for nfqueue), listening when this returns. A scenario may set the array
+# INTERCEPT_EXTRA_ARGS (e.g. --metrics ...) before.
 intercept_run() {
 	local source=$1
-	local args=(--stats-file "$LAB_DIR/intercept.json" --stats-interval 1s --log-level info)
+	local args=(--stats-file "$LAB_DIR/intercept.json" --stats-interval 1s --log-level info
+		"${INTERCEPT_EXTRA_ARGS[@]}")
 	case $source in
 	pcap) args+=(--source pcap -i eth0 -F "tcp and src host $ADDR_TARGET") ;;
 	nfqueue) args+=(--source nfqueue --queues 0) ;;
