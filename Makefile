@@ -168,6 +168,7 @@ FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BUILD := build/fuzz
 FUZZ_BIN  := $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZ_BUILD)/%)
 FUZZ_SECONDS ?= 60
+FUZZ_EXTRA_fuzz_compare := $(wildcard copy/compare/answer*.c) copy/compare/verdict.c
 FUZZ_EXTRA_fuzz_nfqueue := intercept/source/nfqueue_msg.c intercept/source/nl_attr.c
 FUZZ_EXTRA_fuzz_kmod := intercept/source/source_kmod.c intercept/source/kmod_netlink.c intercept/source/nl_attr.c
 FUZZ_EXTRA_fuzz_pcap := $(wildcard copy/capture/*.c)

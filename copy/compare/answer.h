@@ -1,0 +1,149 @@
+/*
+ * answer.h — one server's answer to one request, reduced to what a
+ * comparison needs: its length, a running digest of the part that should
+ * be equal on two servers running the same logic, the protocol's own
+ * verdict (HTTP status, Redis error, SQLSTATE, MySQL error code), the
+ * first bytes as they came, and when its first and last bytes arrived.
+ *
+ * Bytes are fed in stream order, in pieces of any size (a piece may end
+ * anywhere, even inside a length field), and the whole answer is never
+ * kept: memory per answer is this struct, a digest context and at most
+ * ANSWER_HEAD_MAX bytes. Pure: no I/O, no clock (times are passed in).
+ *
+ * Which part is digested, per protocol (docs/compare.md says why):
+ *   raw       every byte;
+ *   http      status codes, the headers not marked volatile (names
+ *             lower-cased, framing headers left out) and the body after
+ *             chunked decoding; pipelined responses one after another;
+ *   redis     every reply, bytes as sent (RESP2 and RESP3);
+ *   postgres  RowDescription, DataRow, CommandComplete, EmptyQuery and
+ *             ErrorResponse's SQLSTATE; not notices, parameter status or
+ *             key data, which differ between servers by nature;
+ *   mysql     result set packets, an OK's affected-row count, an ERR's
+ *             code and SQLSTATE; not an OK's insert id, status or
+ *             warnings.
+ */
+#ifndef DOPPEL_COMPARE_ANSWER_H
+#define DOPPEL_COMPARE_ANSWER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define ANSWER_HEAD_MAX 512		/* first bytes kept at most */
+#define ANSWER_DIGEST_LEN 32		/* SHA-256 */
+#define ANSWER_VERDICT_MAX 48
+#define ANSWER_LINE_MAX 256		/* a header line / error field kept for parsing */
+
+enum compare_proto {
+	COMPARE_RAW = 0,
+	COMPARE_HTTP,
+	COMPARE_REDIS,
+	COMPARE_POSTGRES,
+	COMPARE_MYSQL,
+};
+
+/* "raw", "http", ...; compare_proto_parse() returns -1 for an unknown name. */
+const char *compare_proto_name(enum compare_proto p);
+int compare_proto_parse(const char *name, enum compare_proto *p);
+
+/* What every answer of a transfer shares: set once, read-only after. */
+struct answer_config {
+	enum compare_proto proto;
+	size_t head_bytes;		/* first bytes kept, <= ANSWER_HEAD_MAX */
+	const char *const *volatile_headers;	/* http: lower-case names, ignored */
+	size_t n_volatile;
+};
+
+/* The default volatile HTTP headers (Date, Server, ETag, Set-Cookie,
+ * Last-Modified, Expires, Age), for a config without its own list. */
+extern const char *const answer_default_volatile[];
+extern const size_t answer_default_volatile_count;
+
+struct http_state {
+	uint8_t phase;
+	uint16_t status;		/* of the response being parsed */
+	uint64_t left;			/* body or chunk bytes still to come */
+	bool chunked, has_length, no_body;
+	uint16_t line_len;
+	bool line_cut;
+	char line[ANSWER_LINE_MAX];
+};
+
+#define REDIS_DEPTH_MAX 32
+struct redis_state {
+	uint8_t phase;
+	uint8_t type;			/* of the element being read */
+	uint8_t depth;
+	bool top_error;			/* the current top-level reply is an error */
+	int64_t num;
+	bool neg, num_digits;
+	uint64_t left;			/* bulk bytes (with CRLF) still to come */
+	uint32_t pending[REDIS_DEPTH_MAX];	/* elements still owed per level */
+	uint16_t line_len;
+	char line[ANSWER_LINE_MAX];	/* an error's text */
+};
+
+struct pg_state {
+	uint8_t hdr[5];
+	uint8_t hdr_len;
+	uint64_t left;			/* body bytes of the message still to come */
+	uint8_t type;
+	uint16_t body_len;		/* of body[] */
+	uint8_t body[ANSWER_LINE_MAX];	/* ErrorResponse / CommandComplete, cut */
+};
+
+struct mysql_state {
+	uint8_t phase;
+	bool streaming;			/* the current packet's payload is digested as it comes */
+	uint64_t cols_left;		/* column definitions still to come */
+	uint8_t hdr[4];
+	uint8_t hdr_len;
+	uint64_t left;			/* payload bytes of the packet still to come */
+	uint32_t packet;		/* packets seen in this answer */
+	uint8_t first;			/* first payload byte of the current packet */
+	uint16_t body_len;
+	uint8_t body[16];		/* an OK's or ERR's first bytes */
+};
+
+struct answer {
+	const struct answer_config *cfg;
+	void *md;			/* EVP_MD_CTX *, until answer_finish() */
+	uint64_t bytes;			/* all bytes fed */
+	uint64_t digested;		/* bytes that went into the digest */
+	uint64_t first_ms, last_ms;	/* times of the first and last bytes */
+	uint32_t messages;		/* responses / replies / messages seen */
+	uint32_t errors;		/* of them, errors by the protocol's rule */
+	bool malformed;			/* the bytes did not parse as the protocol */
+	bool finished;
+	uint8_t digest[ANSWER_DIGEST_LEN];
+	char verdict[ANSWER_VERDICT_MAX];	/* first status / first error */
+	uint16_t head_len;
+	uint8_t head[ANSWER_HEAD_MAX];
+	union {
+		struct http_state http;
+		struct redis_state redis;
+		struct pg_state pg;
+		struct mysql_state mysql;
+	} st;
+};
+
+/* 0, or -1 if the digest context cannot be had (out of memory). */
+int answer_init(struct answer *a, const struct answer_config *cfg);
+/* Feed the next len bytes, arrived at now_ms. */
+void answer_feed(struct answer *a, const uint8_t *data, size_t len, uint64_t now_ms);
+/* The answer is over: the digest is final; the context is freed. */
+void answer_finish(struct answer *a);
+/* Free without finishing (a session given up). Safe twice. */
+void answer_discard(struct answer *a);
+
+/* Internal to copy/compare/: the digest sink and the per-protocol feeds. */
+void answer_digest(struct answer *a, const void *data, size_t len);
+void answer_set_verdict(struct answer *a, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void answer_http_feed(struct answer *a, const uint8_t *p, size_t n);
+void answer_redis_feed(struct answer *a, const uint8_t *p, size_t n);
+void answer_pg_feed(struct answer *a, const uint8_t *p, size_t n);
+void answer_mysql_feed(struct answer *a, const uint8_t *p, size_t n);
+
+#endif
