@@ -13,7 +13,7 @@
 #include <arpa/inet.h>
 
 #include "copy/engine/engine.h"
-#include "lib/net/packet.h"
+#include "lib/net/addr.h"
 
 #define BENCH_PORTS_PER_ADDRESS 60000u
 #define BENCH_FIRST_PORT 1024u

@@ -28,6 +28,7 @@
 #include "bench_util.h"
 #include "copy/engine/engine.h"
 #include "lib/net/packet.h"
+#include "lib/net/packet_build.h"
 
 #define PROGRAM "engine_memory_bench"
 #define CLIENT_ISN 1000000u

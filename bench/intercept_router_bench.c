@@ -18,7 +18,7 @@
 
 #include "bench_addresses.h"
 #include "bench_util.h"
-#include "lib/net/packet.h"
+#include "lib/net/addr.h"
 #include "intercept/router.h"
 
 #define PROGRAM "intercept_router_bench"

@@ -28,6 +28,7 @@
 #include "bench_addresses.h"
 #include "bench_util.h"
 #include "lib/net/packet.h"
+#include "lib/net/packet_build.h"
 #include "lib/wire/wire.h"
 
 #define PROGRAM "wire_bench"

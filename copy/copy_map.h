@@ -17,6 +17,7 @@
 
 #include "copy/copy_options.h"
 #include "copy/engine/engine.h"
+#include "lib/net/addr.h"
 #include "lib/net/packet.h"
 
 /* The transfer whose online address and port p is sent to, or NULL. A

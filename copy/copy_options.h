@@ -22,7 +22,7 @@
 #include "copy/link/intercept_link.h"
 #include "lib/runtime/daemon_options.h"
 #include "lib/net/encap.h"
-#include "lib/net/packet.h"
+#include "lib/net/addr.h"
 
 #define COPY_MAX_TRANSFERS 64
 #define COPY_MAX_INTERCEPTS 16

@@ -26,6 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/net/addr.h"
 #include "lib/net/packet.h"
 
 #define HOLDING_DEFAULT_MAX_ENTRIES 16384u

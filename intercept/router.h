@@ -24,7 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "lib/net/packet.h"
+#include "lib/net/addr.h"
 
 /* An owner of routes: embedded in each copy daemon connection. Zero it
  * before use (or router_owner_init). */

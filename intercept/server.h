@@ -17,6 +17,7 @@
 #include "intercept/intercept_stats.h"
 #include "lib/runtime/log.h"
 #include "lib/runtime/loop.h"
+#include "lib/net/addr.h"
 #include "lib/net/packet.h"
 
 /* Bytes a connection may have queued and unwritten before further

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "lib/runtime/pcap_live.h"
+#include "lib/net/packet_dlt.h"
 
 const struct capture_ops *capture_ops_for(enum capture_kind kind)
 {

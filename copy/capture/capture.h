@@ -38,6 +38,7 @@
 
 #include "lib/runtime/loop.h"
 #include "lib/net/packet.h"
+#include "lib/net/packet_dlt.h"
 
 struct capture;
 

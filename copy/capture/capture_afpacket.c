@@ -44,6 +44,7 @@
  * on a link that does not fill blocks, which the replay only shifts by.
  */
 #include "copy/capture/capture.h"
+#include "lib/net/packet_dlt.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

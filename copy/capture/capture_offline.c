@@ -19,6 +19,7 @@
  * error names it, the records before it are played, and no round follows.
  */
 #include "copy/capture/capture.h"
+#include "lib/net/packet_dlt.h"
 
 #include <math.h>
 #include <pcap/pcap.h>

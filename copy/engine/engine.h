@@ -90,6 +90,7 @@
 #include <stdint.h>
 
 #include "copy/engine/auth.h"
+#include "lib/net/addr.h"
 #include "lib/net/packet.h"
 
 /* A replayed session as the target sees it: client is the address the

@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "lib/net/heap.h"
+#include "lib/net/packet_build.h"
 #include "copy/engine/engine.h"
 #include "copy/engine/refused_keys.h"
 #include "copy/engine/session_pacing.h"

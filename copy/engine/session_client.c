@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "copy/engine/engine_session.h"
+#include "lib/net/tcp_seq.h"
 
 /* What a missed-start session's SYN offers, the client's own being unknown:
  * Linux's usual MSS for the family and window scale. */

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 
 #include "copy/engine/engine_session.h"
+#include "lib/net/tcp_seq.h"
 
 static bool over_caps(const struct engine *e)
 {

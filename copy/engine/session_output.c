@@ -11,6 +11,8 @@
 #include <stdio.h>
 
 #include "copy/engine/engine_session.h"
+#include "lib/net/packet_build.h"
+#include "lib/net/tcp_seq.h"
 
 /* The MSS a peer that sends no MSS option gets (RFC 9293 3.7.1, RFC 8200). */
 #define DEFAULT_MSS_IPV4 536

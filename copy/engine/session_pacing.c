@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "copy/engine/engine_session.h"
+#include "lib/net/tcp_seq.h"
 
 void pace_marks_release(struct pace_marks *m)
 {

@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include "copy/engine/engine_session.h"
+#include "lib/net/tcp_seq.h"
 
 void session_rto_reset(struct engine *e, struct session *s)
 {

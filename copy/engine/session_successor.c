@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "copy/engine/engine_session.h"
+#include "lib/net/tcp_seq.h"
 
 /* Pure acks cost no buffered bytes; bound how many of them one successor
  * holds. */

@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "copy/engine/engine_session.h"
+#include "lib/net/tcp_seq.h"
 
 #define MAX_WSCALE 14
 /* Target data ending further than this past rcv_nxt is not of this

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/net/packet.h"
+#include "lib/net/tcp_seq.h"
 
 /* A segment past a gap: its own copy of the bytes. */
 struct stream_segment {

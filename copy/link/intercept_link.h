@@ -41,6 +41,7 @@
 
 #include "copy/engine/engine.h"
 #include "lib/runtime/loop.h"
+#include "lib/net/addr.h"
 #include "lib/net/packet.h"
 
 struct intercept_link_config {

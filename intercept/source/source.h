@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "lib/runtime/loop.h"
+#include "lib/net/addr.h"
 #include "lib/net/packet.h"
 
 struct source;

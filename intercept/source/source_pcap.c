@@ -18,6 +18,7 @@
 
 #include "lib/runtime/pcap_live.h"
 #include "intercept/source/source.h"
+#include "lib/net/packet_dlt.h"
 
 /* Link header (Ethernet with two VLAN tags: 22, Linux cooked v2: 20), an
  * IPv4 header with options (60) or IPv6 with ordinary extension headers,

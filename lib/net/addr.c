@@ -2,7 +2,7 @@
  * addr.c — struct dp_addr: comparing, making, parsing and printing the
  * IPv4 and IPv6 addresses the rest of doppel passes around.
  */
-#include "lib/net/packet.h"
+#include "lib/net/addr.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>

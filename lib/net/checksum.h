@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "lib/net/packet.h"
+#include "lib/net/addr.h"
 
 /* One's-complement sum of len bytes added to sum (not folded, not inverted).
  * Any alignment. A buffer summed in pieces must have even-length pieces

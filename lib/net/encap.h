@@ -33,7 +33,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "lib/net/packet.h"
+#include "lib/net/addr.h"
 
 enum encap_kind {
 	ENCAP_NONE = 0,

@@ -9,6 +9,8 @@
  * threads).
  */
 #include "lib/net/packet.h"
+#include "lib/net/addr.h"
+#include "lib/net/tcp_options.h"
 
 #include <string.h>
 

@@ -2,7 +2,8 @@
  * packet_build.c — writing an IPv4 or IPv6 packet carrying one TCP segment,
  * with fresh checksums.
  */
-#include "lib/net/packet.h"
+#include "lib/net/packet_build.h"
+#include "lib/net/tcp_options.h"
 
 #include <string.h>
 

@@ -3,6 +3,7 @@
  * (Ethernet with VLAN tags, Linux cooked captures v1 and v2, raw IP) before
  * handing the IP packet to packet_parse().
  */
+#include "lib/net/packet_dlt.h"
 #include "lib/net/packet.h"
 
 #include "lib/net/packet_bytes.h"

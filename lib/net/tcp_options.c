@@ -7,7 +7,7 @@
  * whole packet suspect, and it is refused with a reason rather than half
  * understood. Unknown kinds with a sane length are skipped.
  */
-#include "lib/net/packet.h"
+#include "lib/net/tcp_options.h"
 
 #include <string.h>
 

@@ -13,7 +13,7 @@
 #include <stdbool.h>
 
 #include "lib/runtime/log.h"
-#include "lib/net/packet.h"
+#include "lib/net/addr.h"
 
 /* Fill err (errlen bytes; either may be 0/NULL) and return -1: for the
  * parsers here and for config_line_fn callbacks. */

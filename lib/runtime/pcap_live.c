@@ -3,6 +3,7 @@
  * pcap_live.h): the steps and their error texts in one place.
  */
 #include "lib/runtime/pcap_live.h"
+#include "lib/net/packet_dlt.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -18,7 +18,7 @@
 #include <stdint.h>
 #include <pcap/pcap.h>
 
-#include "lib/net/packet.h"
+#include "lib/net/packet_dlt.h"
 
 struct pcap_live_config {
 	const char *device;	/* NULL or "": "any" (every interface) */

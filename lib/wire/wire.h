@@ -21,7 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "lib/net/packet.h"
+#include "lib/net/addr.h"
 
 #define WIRE_DEFAULT_PORT 36524
 #define WIRE_MAGIC 0x4450504cu	/* "DPPL" */

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <sys/socket.h>
 
-#include "lib/net/packet.h"
+#include "lib/net/addr.h"
 
 #define REQUIRE(cond) do { \
 	if (!(cond)) { \

@@ -19,6 +19,7 @@
 
 #include "fuzz_check.h"
 #include "lib/net/packet.h"
+#include "lib/net/tcp_options.h"
 #include "intercept/source/source.h"
 #include "intercept/source/source_kmod.h"
 #include "include/uapi/doppel.h"

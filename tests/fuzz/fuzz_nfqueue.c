@@ -26,6 +26,7 @@
 #include "fuzz_check.h"
 #include "intercept/source/nfqueue_msg.h"
 #include "lib/net/packet.h"
+#include "lib/net/tcp_options.h"
 
 static const uint16_t prefixes[8] = { 0, 1, 16, 64, 100, 1448, 4096, 65535 };
 

@@ -21,7 +21,11 @@
 
 #include "fuzz_check.h"
 #include "lib/net/checksum.h"
+#include "lib/net/addr.h"
 #include "lib/net/packet.h"
+#include "lib/net/packet_build.h"
+#include "lib/net/packet_dlt.h"
+#include "lib/net/tcp_options.h"
 
 static void check_reason(const char *why)
 {

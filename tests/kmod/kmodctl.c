@@ -37,6 +37,7 @@
 #include "intercept/source/kmod_netlink.h"
 #include "lib/runtime/loop.h"
 #include "intercept/source/source_kmod.h"
+#include "lib/net/addr.h"
 #include "lib/net/packet.h"
 #include "intercept/source/source.h"
 #include "include/uapi/doppel.h"

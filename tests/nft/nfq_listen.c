@@ -20,6 +20,7 @@
 
 #include "lib/runtime/loop.h"
 #include "lib/runtime/options.h"
+#include "lib/net/addr.h"
 #include "lib/net/packet.h"
 #include "intercept/source/source.h"
 

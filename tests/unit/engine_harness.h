@@ -25,7 +25,10 @@
 #include <cmocka.h>
 
 #include "copy/engine/engine.h"
+#include "lib/net/addr.h"
 #include "lib/net/packet.h"
+#include "lib/net/packet_build.h"
+#include "lib/net/tcp_options.h"
 
 struct harness_packet {
 	struct session_key key;		/* as the sink was told */

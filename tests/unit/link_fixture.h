@@ -25,7 +25,9 @@
 #include "copy/engine/engine.h"
 #include "fake_intercept.h"
 #include "copy/link/intercept_link.h"
+#include "lib/net/addr.h"
 #include "lib/net/packet.h"
+#include "lib/net/packet_build.h"
 
 #define LINK_FIXTURE_MAX 64
 

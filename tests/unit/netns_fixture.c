@@ -21,7 +21,10 @@
 
 #include <cmocka.h>
 
+#include "lib/net/addr.h"
 #include "lib/net/packet.h"
+#include "lib/net/packet_build.h"
+#include "lib/net/packet_dlt.h"
 
 bool netns_enter(const char **why)
 {

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "lib/net/packet.h"
+#include "lib/net/packet_build.h"
 
 #define PACKET_RANDOM_SEED 0x9e3779b97f4a7c15ull
 

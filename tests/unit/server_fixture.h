@@ -21,7 +21,9 @@
 
 #include "intercept/intercept_stats.h"
 #include "lib/runtime/loop.h"
+#include "lib/net/addr.h"
 #include "lib/net/packet.h"
+#include "lib/net/packet_build.h"
 #include "intercept/server.h"
 #include "wire_client.h"
 

@@ -11,7 +11,7 @@
 #include <arpa/inet.h>
 #include <string.h>
 
-#include "lib/net/packet.h"
+#include "lib/net/addr.h"
 
 static void test_parse_and_print(void **state)
 {

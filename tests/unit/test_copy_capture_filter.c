@@ -18,6 +18,7 @@
 
 #include "copy/capture/capture.h"
 #include "netns_fixture.h"
+#include "lib/net/packet_dlt.h"
 
 /* Run prog over an IP packet as the kernel runs it over a cooked socket's
  * data (or over a frame, for DLT_EN10MB): what it returns is how many

@@ -15,6 +15,7 @@
 
 #include "engine_harness.h"
 #include "copy/engine/engine_session.h"
+#include "lib/net/tcp_seq.h"
 
 #define CISN 0xfffe0000u	/* the client's seq wraps past 2^32 mid-stream */
 #define TISN 777u

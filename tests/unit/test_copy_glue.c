@@ -24,6 +24,7 @@
 #include "copy/copy_stats.h"
 #include "stats_check.h"
 #include "unit_files.h"
+#include "lib/net/packet_build.h"
 
 static char err[512];
 

@@ -39,7 +39,10 @@
 #include "fake_intercept.h"
 #include "lib/runtime/log.h"
 #include "netns_fixture.h"
+#include "lib/net/addr.h"
 #include "lib/net/packet.h"
+#include "lib/net/packet_build.h"
+#include "lib/net/packet_dlt.h"
 #include "unit_files.h"
 #include "lib/wire/wire.h"
 

@@ -20,6 +20,7 @@
 #include "fake_intercept.h"
 #include "copy/link/intercept_link.h"
 #include "link_fixture.h"
+#include "lib/net/addr.h"
 #include "lib/net/packet.h"
 #include "lib/wire/wire.h"
 

@@ -16,7 +16,9 @@
 #include "fake_intercept.h"
 #include "copy/link/intercept_link.h"
 #include "link_fixture.h"
+#include "lib/net/addr.h"
 #include "lib/net/packet.h"
+#include "lib/net/packet_build.h"
 #include "lib/wire/wire.h"
 
 static bool link_ready(void *arg)

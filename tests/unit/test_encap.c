@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "lib/net/encap.h"
-#include "lib/net/packet.h"
+#include "lib/net/addr.h"
 
 /* Written by a Python script that packs each header field by field (the
  * packets' addresses are 198.18.0.1 -> 198.18.0.2 and 2001:2::1 ->

@@ -19,7 +19,9 @@
 #include "intercept/batch.h"
 #include "lib/runtime/loop.h"
 #include "loop_fixture.h"
+#include "lib/net/addr.h"
 #include "lib/net/packet.h"
+#include "lib/net/packet_build.h"
 #include "lib/wire/wire.h"
 
 /* What an emit callback saw: every frame decoded back into records. */

@@ -17,7 +17,9 @@
 #include <cmocka.h>
 
 #include "intercept/holding.h"
+#include "lib/net/addr.h"
 #include "lib/net/packet.h"
+#include "lib/net/packet_build.h"
 
 #define TARGET "198.19.0.1"
 #define CLIENT "198.18.0.1"

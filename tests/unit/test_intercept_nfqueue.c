@@ -23,6 +23,7 @@
 #include <libnetfilter_queue/libnetfilter_queue.h>
 
 #include "intercept/source/nfqueue_msg.h"
+#include "lib/net/addr.h"
 #include "lib/net/packet.h"
 #include "packet_samples.h"
 

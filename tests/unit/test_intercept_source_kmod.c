@@ -20,7 +20,9 @@
 #include <cmocka.h>
 
 #include "lib/runtime/loop.h"
+#include "lib/net/addr.h"
 #include "lib/net/packet.h"
+#include "lib/net/packet_build.h"
 #include "intercept/source/source.h"
 #include "intercept/source/source_kmod.h"
 #include "include/uapi/doppel.h"

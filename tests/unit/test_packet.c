@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/net/addr.h"
 #include "lib/net/packet.h"
 #include "packet_samples.h"
 

@@ -12,7 +12,10 @@
 #include <string.h>
 
 #include "lib/net/checksum.h"
+#include "lib/net/addr.h"
 #include "lib/net/packet.h"
+#include "lib/net/packet_build.h"
+#include "lib/net/tcp_options.h"
 #include "packet_random.h"
 #include "packet_samples.h"
 

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "lib/net/packet.h"
+#include "lib/net/packet_dlt.h"
 #include "packet_samples.h"
 
 static void expect_ok(enum link_type link, const uint8_t *buf, size_t len, struct packet *p)

@@ -23,6 +23,7 @@
 
 #include "netns_fixture.h"
 #include "lib/runtime/pcap_live.h"
+#include "lib/net/packet_dlt.h"
 
 #define SLL_HEADER_LEN 16
 #define SLL2_HEADER_LEN 20

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/net/packet.h"
+#include "lib/net/tcp_options.h"
 #include "packet_samples.h"
 
 static void parse_ok(const uint8_t *opt, size_t len, struct tcp_options *o)

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/net/addr.h"
 #include "lib/net/packet.h"
 
 void stream_init(struct stream *s)

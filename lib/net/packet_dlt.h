@@ -1,0 +1,27 @@
+/*
+ * packet_dlt.h — parsing a captured frame: skip its data-link header (a
+ * pcap DLT), then packet_parse() (packet_dlt.c).
+ */
+#ifndef DOPPEL_PACKET_DLT_H
+#define DOPPEL_PACKET_DLT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/net/packet.h"
+
+/* Link-layer types understood by packet_parse_link(). */
+enum link_type {
+	LINK_ETHERNET,	/* DLT_EN10MB: 14 bytes, 802.1Q/802.1ad tags skipped */
+	LINK_LINUX_SLL,	/* DLT_LINUX_SLL: 16 bytes */
+	LINK_LINUX_SLL2,	/* DLT_LINUX_SLL2: 20 bytes */
+	LINK_RAW,	/* DLT_RAW / no link header */
+};
+
+/* Skip the link-layer header then packet_parse(). Non-IP frames are
+ * rejected with a reason like the rest (and leave p unspecified); an
+ * ethertype that disagrees with the IP version is refused too. */
+int packet_parse_link(enum link_type link, const uint8_t *buf, size_t len,
+		      unsigned flags, struct packet *p, const char **why);
+
+#endif
