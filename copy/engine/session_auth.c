@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "copy/engine/engine_session.h"
+#include "lib/net/tcp_seq.h"
 
 struct session_auth {
 	struct auth_conv conv;
