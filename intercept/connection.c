@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "intercept/server_internal.h"
+#include "lib/wire/tcpcopy1.h"
 
 /* Room kept past the output limit for the small control frames (HELLO,
  * HEARTBEAT, ERROR), so that a slow reader still hears why it is closed. */
@@ -91,10 +92,8 @@ static bool send_control(struct connection *c, const uint8_t *frame, size_t len)
 	return c->waiting_writable ? true : out_write_or_close(c);
 }
 
-static void emit_summaries(void *ctx, const uint8_t *frame, size_t len, uint16_t count)
+void connection_emit(struct connection *c, const uint8_t *frame, size_t len, uint16_t count)
 {
-	struct connection *c = ctx;
-
 	if (c->failed || !out_queue(c, frame, len, output_limit(c))) {
 		/* The peer does not keep up: drop the whole frame (the protocol
 		 * allows it; the copy side retransmits). */
@@ -109,7 +108,12 @@ static void emit_summaries(void *ctx, const uint8_t *frame, size_t len, uint16_t
 		out_write(c);
 }
 
-static void update_gauges(struct server *s)
+static void emit_summaries(void *ctx, const uint8_t *frame, size_t len, uint16_t count)
+{
+	connection_emit(ctx, frame, len, count);
+}
+
+void connection_update_gauges(struct server *s)
 {
 	s->stats->values[ISTAT_CONNECTIONS_ACTIVE] = s->connection_count;
 	s->stats->values[ISTAT_ROUTES_ACTIVE] = s->router.count;
@@ -137,7 +141,7 @@ void connection_close(struct connection *c, enum log_level level, const char *re
 	if (c->next)
 		c->next->prev = c->prev;
 	s->connection_count--;
-	update_gauges(s);
+	connection_update_gauges(s);
 	free(c);
 }
 
@@ -147,8 +151,9 @@ void connection_fail(struct connection *c, uint16_t code, const char *reason)
 	size_t len = wire_encode_error(frame, sizeof(frame), code, reason);
 
 	/* One non-blocking attempt (docs/protocol.md section 11): what was
-	 * queued before goes first, so the ERROR may not make it. */
-	if (len && !c->failed && out_queue(c, frame, len, output_limit(c) + CONTROL_RESERVE) &&
+	 * queued before goes first, so the ERROR may not make it. A tcpcopy
+	 * has no ERROR in its dialect: it is only closed. */
+	if (len && !c->failed && !c->tcpcopy && out_queue(c, frame, len, output_limit(c) + CONTROL_RESERVE) &&
 	    !c->waiting_writable)
 		out_write(c);
 	connection_close(c, code == WIRE_ERR_SHUTDOWN ? LOG_LEVEL_INFO : LOG_LEVEL_WARNING,
@@ -180,7 +185,7 @@ static bool handle_hello(struct connection *c, const struct wire_frame *f)
 	return true;
 }
 
-static void add_route(struct connection *c, const struct wire_route *r)
+void connection_add_route(struct connection *c, const struct wire_route *r)
 {
 	struct server *s = c->server;
 
@@ -217,6 +222,19 @@ static void add_route(struct connection *c, const struct wire_route *r)
 	server_release_held(s, c, &r->client, r->client_port);
 }
 
+void connection_del_route(struct connection *c, const struct wire_route *r)
+{
+	struct server *s = c->server;
+
+	if (c->four_tuple ?
+	    router_del_4tuple(&s->router, &c->routes, &r->client, r->client_port,
+			      &r->target, r->target_port) :
+	    router_del(&s->router, &c->routes, &r->client, r->client_port))
+		istat_inc(s->stats, ISTAT_ROUTES_DELETED);
+	else
+		istat_inc(s->stats, ISTAT_ROUTES_STALE_DELETES);
+}
+
 static void handle_routes(struct connection *c, const struct wire_frame *f)
 {
 	struct server *s = c->server;
@@ -228,16 +246,11 @@ static void handle_routes(struct connection *c, const struct wire_frame *f)
 		if (wire_route_get(f, i, &r, &why) < 0)
 			return;	/* validated by the decoder */
 		if (f->type == WIRE_ROUTE_ADD)
-			add_route(c, &r);
-		else if (c->four_tuple ?
-			 router_del_4tuple(&s->router, &c->routes, &r.client, r.client_port,
-					   &r.target, r.target_port) :
-			 router_del(&s->router, &c->routes, &r.client, r.client_port))
-			istat_inc(s->stats, ISTAT_ROUTES_DELETED);
+			connection_add_route(c, &r);
 		else
-			istat_inc(s->stats, ISTAT_ROUTES_STALE_DELETES);
+			connection_del_route(c, &r);
 	}
-	update_gauges(s);
+	connection_update_gauges(s);
 }
 
 /* The peer's ERROR: log it and close. false: c is gone. */
@@ -293,9 +306,64 @@ static bool decode(struct connection *c)
 	return false;
 }
 
+static bool send_hello(struct connection *c);
+
+/* A stock tcpcopy speaks first and only understands its own dialect, so
+ * our HELLO waits for the peer's first 8 bytes (docs/protocol.md section
+ * 15): a doppel copy daemon's HELLO, or a tcpcopy's version message.
+ * 1 when chosen, 0 when fewer than 8 bytes came, -1 when c was closed. */
+static int choose_dialect(struct connection *c)
+{
+	const uint8_t *bytes = c->decoder.buf + c->decoder.start;
+	size_t len = wire_decoder_pending(&c->decoder);
+	int tcpcopy = tc1_detect(bytes, len, NULL);
+
+	if (tcpcopy < 0)
+		return 0;
+	c->dialect_known = true;
+	if (tcpcopy) {
+		c->tcpcopy = true;
+		return tcpcopy_conn_start(c, bytes, len) ? 1 : -1;
+	}
+	return send_hello(c) ? 1 : -1;
+}
+
+/* A TCPCopy peer: its bytes go to connection_tcpcopy.c, read here. */
+static bool read_tcpcopy(struct connection *c)
+{
+	uint8_t buf[4096];
+
+	for (int i = 0; i < READS_PER_EVENT; i++) {
+		ssize_t n = read(c->fd, buf, sizeof(buf));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return true;
+		if (n <= 0) {
+			char reason[128];
+
+			if (n < 0)
+				snprintf(reason, sizeof(reason), "read failed: %s", strerror(errno));
+			else
+				snprintf(reason, sizeof(reason), "tcpcopy closed the connection%s",
+					 c->tc1_in_len ? " in the middle of a message" : "");
+			connection_close(c, n < 0 || c->tc1_in_len ? LOG_LEVEL_WARNING :
+					 LOG_LEVEL_INFO, reason);
+			return false;
+		}
+		c->last_received_ms = loop_now_ms(c->server->loop);
+		if (!tcpcopy_conn_input(c, buf, (size_t)n))
+			return false;
+	}
+	return true;
+}
+
 /* false: c was closed. */
 static bool read_some(struct connection *c)
 {
+	if (c->tcpcopy)
+		return read_tcpcopy(c);
 	for (int i = 0; i < READS_PER_EVENT; i++) {
 		size_t avail;
 		uint8_t *space = wire_decoder_space(&c->decoder, &avail);
@@ -325,6 +393,16 @@ static bool read_some(struct connection *c)
 		}
 		c->last_received_ms = loop_now_ms(c->server->loop);
 		wire_decoder_commit(&c->decoder, (size_t)n);
+		if (!c->dialect_known) {
+			int dialect = choose_dialect(c);
+
+			if (dialect < 0)
+				return false;
+			if (dialect == 0)
+				continue;	/* fewer than 8 bytes yet */
+			if (c->tcpcopy)
+				return read_tcpcopy(c);
+		}
 		if (!decode(c))
 			return false;
 	}
@@ -393,11 +471,9 @@ struct connection *connection_open(struct server *s, int fd, const char *peer,
 		c->next->prev = c;
 	s->connections = c;
 	s->connection_count++;
-	update_gauges(s);
-	if (!send_hello(c)) {
-		snprintf(err, errlen, "could not send HELLO");
-		return NULL;	/* closed by send_control, which said why */
-	}
+	connection_update_gauges(s);
+	/* Our HELLO goes once the peer's first bytes say which dialect it
+	 * speaks (choose_dialect). */
 	return c;
 }
 
@@ -407,6 +483,10 @@ bool connection_tick(struct connection *c, uint64_t now_ms)
 	uint64_t dead_ms = cfg->peer_dead_ms ? cfg->peer_dead_ms : WIRE_PEER_DEAD_MS;
 	uint64_t idle_ms = cfg->heartbeat_idle_ms ? cfg->heartbeat_idle_ms : WIRE_HEARTBEAT_IDLE_MS;
 
+	/* TCPCopy's dialect has no heartbeat: an idle tcpcopy is silent, and
+	 * only TCP (keep-alive, set when it was recognised) says it is gone. */
+	if (c->tcpcopy)
+		return true;
 	if (now_ms - c->last_received_ms >= dead_ms) {
 		char reason[96];
 		snprintf(reason, sizeof(reason), "nothing received for %llu ms",
@@ -415,7 +495,8 @@ bool connection_tick(struct connection *c, uint64_t now_ms)
 		connection_fail(c, WIRE_ERR_TIMEOUT, reason);
 		return false;
 	}
-	if (wire_output_idle(&c->out, now_ms, idle_ms)) {
+	/* Nothing but HELLO goes before our HELLO. */
+	if (c->dialect_known && wire_output_idle(&c->out, now_ms, idle_ms)) {
 		uint8_t frame[WIRE_HEADER_LEN + WIRE_HEARTBEAT_LEN];
 		size_t len = wire_encode_heartbeat(frame, sizeof(frame), now_ms);
 		if (len && !send_control(c, frame, len))

@@ -32,6 +32,8 @@
 	X(CONNECTIONS_REFUSED, "connections_refused", STAT_COUNTER, \
 	  "connections refused: not in the -x allowlist") \
 	X(CONNECTIONS_ACTIVE, "connections_active", STAT_GAUGE, "connections open now") \
+	X(CONNECTIONS_TCPCOPY, "connections_tcpcopy", STAT_COUNTER, \
+	  "connections from a stock TCPCopy 1.0 tcpcopy, served in its dialect") \
 	X(CONNECTIONS_CLOSED_MALFORMED, "connections_closed_malformed", STAT_COUNTER, \
 	  "connections closed for a malformed frame") \
 	X(CONNECTIONS_CLOSED_TIMEOUT, "connections_closed_timeout", STAT_COUNTER, \

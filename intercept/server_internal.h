@@ -30,6 +30,11 @@ struct connection {
 	bool prefix;			/* both sides announced PAYLOAD_PREFIX */
 	bool four_tuple;		/* both announced ROUTE_4TUPLE: routes keyed by it */
 	bool route_payload;		/* both sides announced ROUTE_PAYLOAD */
+	bool dialect_known;		/* the first 8 bytes came: our HELLO went, or */
+	bool tcpcopy;			/* a stock TCPCopy 1.0 peer (connection_tcpcopy.c) */
+	uint8_t tc1_in[14];		/* a TCPCopy client message being received */
+	size_t tc1_in_len;
+	bool tc1_versioned;		/* its version message was read */
 	struct router_owner routes;
 	struct batch batch;		/* set up when the peer's HELLO comes */
 	struct wire_output out;		/* queued frames; when bytes were last sent */
@@ -76,6 +81,24 @@ struct connection *connection_open(struct server *s, int fd, const char *peer,
 void connection_close(struct connection *c, enum log_level level, const char *reason);
 /* Best effort: queue ERROR code/message, try one write, close. */
 void connection_fail(struct connection *c, uint16_t code, const char *reason);
+/* Route changes from a peer, counted; the held answers of an added route
+ * handed over. */
+void connection_add_route(struct connection *c, const struct wire_route *r);
+void connection_del_route(struct connection *c, const struct wire_route *r);
+/* Queue bytes of summaries (dropped whole and counted when the peer does
+ * not keep up) and write; count: the summaries they hold. From inside
+ * c's batch a failure only marks c. */
+void connection_emit(struct connection *c, const uint8_t *bytes, size_t len, uint16_t count);
+void connection_update_gauges(struct server *s);
+
+/* connection_tcpcopy.c: a stock TCPCopy 1.0 tcpcopy as the peer
+ * (docs/protocol.md section 15). */
+/* Its first bytes were its version message: take the connection over
+ * (bytes: what was received so far). false: c was closed. */
+bool tcpcopy_conn_start(struct connection *c, const uint8_t *bytes, size_t len);
+/* What it sent next. false: c was closed. */
+bool tcpcopy_conn_input(struct connection *c, const uint8_t *bytes, size_t len);
+
 /* Close the connections marked failed (a write broke inside a batch). */
 void connection_close_failed(struct server *s);
 /* Queue a HEARTBEAT if nothing was sent for heartbeat_idle_ms, give the

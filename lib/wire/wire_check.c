@@ -97,7 +97,7 @@ int wire_check_header(const uint8_t *h, bool got_hello, unsigned peer_role, stru
 	if (!got_hello && is_tcpcopy_hello(h))
 		return wire_fault(c, WIRE_ERR_VERSION, "peer speaks TCPCopy's protocol",
 			     "first bytes are a TCPCopy 1.0 version message (version %u); "
-			     "the TCPCopy dialect is not implemented", reserved);
+			     "this end does not speak the TCPCopy dialect", reserved);
 	if (len > WIRE_MAX_BODY)
 		return wire_fault(c, WIRE_ERR_MALFORMED, "frame too long",
 			     "frame body length %u > max %u", len, WIRE_MAX_BODY);
