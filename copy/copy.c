@@ -541,6 +541,7 @@ static int open_links(struct copy *c, char *err, size_t errlen)
 	}
 	intercept_link_config_defaults(&c->link_cfg);
 	c->link_cfg.conns = c->o->intercept_conns;
+	c->link_cfg.tcpcopy1 = c->o->wire_tcpcopy1;
 	c->links = intercept_links_new(c->loop, ends, c->o->intercept_count, &c->link_cfg,
 				       &handlers);
 	free(ends);

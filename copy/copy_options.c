@@ -16,13 +16,15 @@
 #include "lib/runtime/options.h"
 #include "lib/wire/wire.h"
 
-enum { OPT_CAPTURE = 256, OPT_OFFLINE, OPT_SPEED, OPT_REPEAT, OPT_TUNNEL, OPT_TUNNEL_SOURCE };
+enum { OPT_CAPTURE = 256, OPT_OFFLINE, OPT_SPEED, OPT_REPEAT, OPT_TUNNEL, OPT_TUNNEL_SOURCE,
+       OPT_WIRE };
 
 static const struct option long_options[] = {
 	{ "transfer", required_argument, NULL, 'x' },
 	{ "intercept", required_argument, NULL, 's' },
 	{ "intercept-port", required_argument, NULL, 'p' },
 	{ "intercept-conns", required_argument, NULL, 'C' },
+	{ "wire", required_argument, NULL, OPT_WIRE },
 	{ "client-ip", required_argument, NULL, 'c' },
 	{ "copies", required_argument, NULL, 'n' },
 	{ "port-shift", required_argument, NULL, 'f' },
@@ -57,6 +59,7 @@ static const char usage_text[] =
 	"                            it serves (default: every session)\n"
 	"  -p, --intercept-port N    their default port (36524)\n"
 	"  -C, --intercept-conns N   connections per intercept, sessions spread over them\n"
+	"      --wire DIALECT        doppel (default) | tcpcopy1: stock TCPCopy 1.0 intercepts\n"
 	"  -c, --client-ip LIST      rewrite client addresses: a.b.c.d, a.b.c.x, a.b.c.d-e\n"
 	"  -n, --copies N            replay each session N times (1)\n"
 	"  -f, --port-shift N        copy i uses client port + i*N (2048)\n"
@@ -237,6 +240,12 @@ static int apply(void *ctx, int id, const char *value, bool from_command_line, c
 	case 's': return daemon_set_string(&o->intercept_list, value, err, errlen);
 	case 'p': return opt_parse_port(value, &o->intercept_port, err, errlen);
 	case 'C': return parse_unsigned(value, 1, 64, &o->intercept_conns, err, errlen);
+	case OPT_WIRE:
+		if (strcmp(value, "doppel") != 0 && strcmp(value, "tcpcopy1") != 0)
+			return opt_error(err, errlen, "'%s' is neither doppel nor tcpcopy1 "
+					 "(TCPCopy 1.0's dialect, for stock intercepts)", value);
+		o->wire_tcpcopy1 = strcmp(value, "tcpcopy1") == 0;
+		return 0;
 	case 'c': return parse_client_list(o, value, err, errlen);
 	case 'n': return parse_unsigned(value, 1, COPY_MAX_COPIES, &o->copies, err, errlen);
 	case 'f': return parse_u16(value, 1, 65535, &o->port_shift, err, errlen);

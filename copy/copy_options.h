@@ -59,6 +59,7 @@ struct copy_options {
 	size_t intercept_count;
 	uint16_t intercept_port;	/* -p */
 	unsigned intercept_conns;	/* -C: connections per intercept */
+	bool wire_tcpcopy1;		/* --wire tcpcopy1: stock TCPCopy 1.0 intercepts */
 	struct dp_addr *client_addrs;	/* -c, expanded; NULL when not given */
 	size_t client_addr_count;
 	unsigned copies;		/* -n */

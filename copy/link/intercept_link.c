@@ -86,6 +86,7 @@ static void link_close_now(struct link *link, const char *reason)
 	}
 	wire_decoder_free(&link->decoder);
 	wire_output_reset(&link->out, 0);
+	link->tc1_len = 0;
 	link->pending_count = 0;
 	link->queue_failed = false;
 	link->want_write = false;
@@ -135,6 +136,10 @@ static void link_connected(struct link *link)
 	uint8_t frame[WIRE_HEADER_LEN + WIRE_HELLO_LEN];
 	size_t len = wire_encode_hello(frame, sizeof(frame), &hello);
 
+	if (links->cfg.tcpcopy1) {
+		tc1_link_connected(link);
+		return;
+	}
 	if (wire_decoder_init(&link->decoder) < 0) {
 		link_close(link, "out of memory for the decoder");
 		return;
@@ -217,8 +222,12 @@ static void link_fd_event(struct loop *l, int fd, unsigned events, void *arg)
 		link_connect_done(link);
 		return;
 	}
-	if (events & (LOOP_READ | LOOP_ERROR))
-		link_input(link);
+	if (events & (LOOP_READ | LOOP_ERROR)) {
+		if (link->owner->cfg.tcpcopy1)
+			tc1_link_input(link);
+		else
+			link_input(link);
+	}
 	if (link->fd == fd && (events & LOOP_WRITE))
 		link_output_write(link);
 }
@@ -280,6 +289,10 @@ static void link_check_liveness(struct link *link, uint64_t now)
 	case LINK_READY:
 		break;
 	}
+	/* A stock TCPCopy intercept sends nothing while idle and knows no
+	 * heartbeat: TCP keep-alive watches it. */
+	if (cfg->tcpcopy1)
+		return;
 	if (now - link->last_received_ms >= cfg->peer_dead_ms) {
 		link_send_error(link, WIRE_ERR_TIMEOUT, "nothing received in time");
 		link_close(link, "nothing received for %u ms%s", cfg->peer_dead_ms,
@@ -461,6 +474,7 @@ void intercept_links_free(struct intercept_links *links)
 		wire_output_free(&links->links[i].out);
 		free(links->links[i].pending);
 		free(links->links[i].pending_type);
+		free(links->links[i].tc1_in);
 	}
 	route_set_free(&links->routes);
 	free(links->groups);

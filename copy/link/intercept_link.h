@@ -55,6 +55,8 @@ struct intercept_link_config {
 	unsigned conns;			/* connections per intercept, -C (default 1) */
 	uint32_t outage_grace_ms;	/* a lost connection's sessions wait this long
 					 * for it (default WIRE_PEER_DEAD_MS) */
+	bool tcpcopy1;			/* --wire tcpcopy1: the intercepts are stock
+					 * TCPCopy 1.0 ones (docs/protocol.md s. 15) */
 };
 void intercept_link_config_defaults(struct intercept_link_config *c);
 

@@ -111,6 +111,8 @@ int link_output_routes(struct link *link)
 		link_close(link, "out of memory for the route queue");
 		return -1;
 	}
+	if (link->owner->cfg.tcpcopy1)
+		return tc1_link_output_routes(link);
 	while (i < link->pending_count) {
 		uint8_t type = link->pending_type[i];
 		size_t run = 1, frame_len, cap;
@@ -144,8 +146,8 @@ void link_send_error(struct link *link, uint16_t code, const char *message)
 	uint8_t frame[WIRE_HEADER_LEN + 4 + 256];
 	size_t len = wire_encode_error(frame, sizeof(frame), code, message);
 
-	if (link->fd < 0 || len == 0)
-		return;
+	if (link->fd < 0 || len == 0 || link->owner->cfg.tcpcopy1)
+		return;	/* (TCPCopy's dialect has no ERROR) */
 	/* Behind whatever is queued, past the limit (the link closes next),
 	 * one attempt: if the kernel does not take it all, it is lost. */
 	if (wire_output_append(&link->out, frame, len))

@@ -49,6 +49,10 @@ struct link {
 	 * were last sent (lib/wire/wire_output.h says what counts). */
 	struct wire_output out;
 
+	/* --wire tcpcopy1: a combined batch being received */
+	uint8_t *tc1_in;
+	size_t tc1_len;
+
 	/* Routes queued since the last flush, in order; types[i] is
 	 * WIRE_ROUTE_ADD or WIRE_ROUTE_DEL. */
 	struct wire_route *pending;
@@ -78,6 +82,15 @@ void link_hello_received(struct link *link, const struct wire_hello *hello);
 /* A link just exchanged HELLOs: queue ROUTE_ADD for its share of the live
  * routes. */
 void link_restore_routes(struct link *link);
+
+/* intercept_link_tcpcopy.c: a stock TCPCopy 1.0 intercept */
+/* Connected: send the version message; the link is ready at once (a
+ * stock intercept says nothing back). */
+void tc1_link_connected(struct link *link);
+/* Encode the queued routes as 14-byte messages. -1 if the link closed. */
+int tc1_link_output_routes(struct link *link);
+/* Read batches of records and hand them over as summaries. */
+void tc1_link_input(struct link *link);
 
 /* intercept_link_input.c: read what is there and act on each frame. */
 void link_input(struct link *link);
