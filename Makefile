@@ -1,9 +1,11 @@
 # doppel — the only build entry.
 #
 #   make            build the daemons into build/
-#   make check      install missing packages, build with ASan+UBSan, run every suite
-#   make demo       install missing packages, build, show a live replay in a lab
-#   make deps       install the Debian packages that building and testing need
+#   make check      install missing test packages, build with ASan+UBSan, run every suite
+#   make demo       install missing lab packages, build, show a live replay in a lab
+#   make deps       install the Debian packages that building and running need
+#                   (no server: the test and demo ones come with check and demo)
+#   make deps-package  ... and what dpkg-buildpackage needs
 #   make fuzz       run the libFuzzer harnesses (FUZZ_SECONDS each, default 60)
 #   make fuzz-long  a fuzz campaign: FUZZ_RUNS executions each (10 million)
 #   make install    PREFIX=/usr/local DESTDIR=
@@ -79,7 +81,7 @@ TEST_HELPER_OBJ := $(TEST_HELPER_SRC:%.c=$(BUILD)/%.o)
 
 BINS      := $(BUILD)/doppel-copy $(BUILD)/doppel-intercept
 
-.PHONY: all tests check demo deps fuzz fuzz-long fuzz-build install uninstall kmod dkms clean bench bench-build
+.PHONY: all tests check demo deps deps-package bench-deps fuzz fuzz-long fuzz-build install uninstall kmod dkms clean bench bench-build
 all: $(BINS)
 
 $(BUILD)/%.o: %.c
@@ -209,18 +211,26 @@ fuzz: fuzz-build
 deps:
 	@scripts/deps.sh
 
-check: deps
+deps-package:
+	@scripts/deps.sh package
+
+check:
+	@scripts/deps.sh check
 	@$(MAKE) --no-print-directory BUILD=build/san SAN=1 tests
 	@$(MAKE) --no-print-directory all
 	@tests/run.sh
 
-demo: deps
+demo:
+	@scripts/deps.sh demo
 	@echo "building doppel ..."
 	@$(MAKE) --no-print-directory -s all
 	@E2E_BUILD=$(BUILD) tests/e2e/demo.sh
 
-bench: deps all bench-build
+bench: bench-deps all bench-build
 	@BUILD=$(BUILD) bench/run.sh
+
+bench-deps:
+	@scripts/deps.sh bench
 
 kmod:
 	$(MAKE) -C kmod

@@ -79,6 +79,20 @@ install_units() {
 	install_config doppel-copy.conf
 	install_config doppel-intercept.conf
 	install_config doppel-intercept.env
+	install_logrotate
+}
+
+# The daemons' -l files under /var/log/doppel rotate with logrotate when it
+# is there; an operator's edited copy is kept, as for the configs.
+install_logrotate() {
+	local target="$DESTDIR$SYSCONFDIR/logrotate.d/doppel"
+	install -d -m 0755 "$DESTDIR$SYSCONFDIR/logrotate.d"
+	if [ -e "$target" ] && ! cmp -s systemd/doppel.logrotate "$target"; then
+		install -m 0644 systemd/doppel.logrotate "$target.dist"
+		say "kept $target; the new one is $target.dist"
+	else
+		install -m 0644 systemd/doppel.logrotate "$target"
+	fi
 }
 
 install_man() {
@@ -114,6 +128,13 @@ install_docs() {
 	for f in README.md docs/*.md; do
 		[ -f "$f" ] && install -m 0644 "$f" "$DESTDIR$DOCDIR/"
 	done
+	# The sysctl settings deployment.md gives, per role: examples to copy
+	# to /etc/sysctl.d/90-doppel.conf on that host only (forwarding off is
+	# right for an assistant, not for a router that runs doppel-copy).
+	install -D -m 0644 systemd/sysctl-assistant.conf \
+		"$DESTDIR$DOCDIR/examples/sysctl.d/90-doppel-assistant.conf"
+	install -D -m 0644 systemd/sysctl-target.conf \
+		"$DESTDIR$DOCDIR/examples/sysctl.d/90-doppel-target.conf"
 }
 
 # The module's source as DKMS wants it: /usr/src/doppel-VERSION/dkms.conf
@@ -166,6 +187,10 @@ uninstall() {
 	rm -rf "$DESTDIR$LIBEXECDIR/doppel" "$DESTDIR$DOCDIR" "$DESTDIR$DKMS_SRCDIR/doppel-$VERSION"
 	if [ -z "$DESTDIR" ] && [ "$system_prefix" = yes ] && [ -d /run/systemd/system ]; then
 		systemctl daemon-reload || say "systemctl daemon-reload failed"
+	fi
+	# logrotate's file goes when it is the one shipped (an edited one stays).
+	if cmp -s systemd/doppel.logrotate "$DESTDIR$SYSCONFDIR/logrotate.d/doppel"; then
+		rm -f "$DESTDIR$SYSCONFDIR/logrotate.d/doppel"
 	fi
 	say "kept $DESTDIR$SYSCONFDIR/doppel/ (your configuration) and the user doppel"
 }

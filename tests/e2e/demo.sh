@@ -27,7 +27,7 @@ die() { echo "${red}demo: $*${reset}" >&2; exit 1; }
 
 [ "$(id -u)" = 0 ] || die "needs root: it builds network namespaces and sends raw packets (sudo make demo)"
 for tool in ip nft iptables ss nginx wrk curl python3; do
-	command -v "$tool" >/dev/null 2>&1 || die "$tool is not installed (make deps)"
+	command -v "$tool" >/dev/null 2>&1 || die "$tool is not installed (scripts/deps.sh demo)"
 done
 [ -x "$COPY_BIN" ] && [ -x "$ICPT_BIN" ] || die "the daemons are not built (make all)"
 

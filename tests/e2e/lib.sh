@@ -69,7 +69,7 @@ scenario_begin() {
 	[ "$(id -u)" = 0 ] || skip "needs root (network namespaces, raw sockets)"
 	local tool
 	for tool in ip nft iptables ss nginx redis-server redis-cli redis-benchmark wrk curl python3; do
-		command -v "$tool" >/dev/null 2>&1 || fail "$tool is not installed (make deps)"
+		command -v "$tool" >/dev/null 2>&1 || fail "$tool is not installed (scripts/deps.sh check)"
 	done
 	[ "$SOURCE" = none ] && { lab_init; return; }
 	[ -x "$COPY_BIN" ] || fail "$COPY_BIN is missing (make all)"

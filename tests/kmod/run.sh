@@ -25,7 +25,7 @@ skip() { echo "SKIP $1: $2"; }
 kver=$(qemu_kernel_version)
 kdir=/lib/modules/$kver/build
 if [ -z "$kver" ] || [ ! -d "$kdir" ]; then
-	fail kmod_headers "no Debian kernel headers (linux-headers-amd64); run make deps"
+	fail kmod_headers "no Debian kernel headers (linux-headers-amd64); run scripts/deps.sh check"
 	exit 1
 fi
 echo "kernel $kver, headers $kdir"
@@ -66,7 +66,7 @@ test_modinfo() {
 # sparse over every file (C=2), with the kernel's own checker flags.
 test_sparse() {
 	if ! command -v sparse >/dev/null; then
-		skip kmod_sparse "sparse is not installed (make deps)"
+		skip kmod_sparse "sparse is not installed (scripts/deps.sh check)"
 		return
 	fi
 	make -C "$out/src/kmod" KDIR="$kdir" check >"$out/sparse.log" 2>&1
@@ -157,7 +157,7 @@ test_tools() {
 
 test_dkms() {
 	if ! command -v dkms >/dev/null; then
-		skip kmod_dkms_build "dkms is not installed (make deps)"
+		skip kmod_dkms_build "dkms is not installed (scripts/deps.sh check)"
 		return
 	fi
 	if scripts/dkms.sh test-build "$kver" >"$out/dkms.log" 2>&1 &&
@@ -178,7 +178,7 @@ test_qemu() {
 	local bindir=${DOPPEL_BINDIR:-build} image=/boot/vmlinuz-$kver log=$out/console.log
 	local timeout_s=${KMOD_QEMU_TIMEOUT:-420}
 	if ! command -v qemu-system-x86_64 >/dev/null || [ ! -r "$image" ]; then
-		fail vm_boot "qemu-system-x86_64 or $image missing (make deps)"
+		fail vm_boot "qemu-system-x86_64 or $image missing (scripts/deps.sh check)"
 		return
 	fi
 	for b in doppel-copy doppel-intercept; do

@@ -42,7 +42,7 @@ if [ "$(id -u)" != 0 ]; then
 fi
 for tool in ip nft iptables iptables-save ip6tables-save python3 cc pkg-config; do
 	if ! command -v $tool >/dev/null 2>&1; then
-		echo "SKIP nft: $tool not installed (make deps)"
+		echo "SKIP nft: $tool not installed (scripts/deps.sh check)"
 		exit 0
 	fi
 done

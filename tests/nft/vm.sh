@@ -18,8 +18,8 @@ skip() { echo "SKIP $1: $2"; exit 0; }
 
 kver=$(qemu_kernel_version)
 [ -n "$kver" ] && [ -d "/lib/modules/$kver" ] && [ -r "/boot/vmlinuz-$kver" ] ||
-	skip vm_nft_backend "no Debian kernel image and modules (linux-image-amd64; make deps)"
-command -v qemu-system-x86_64 >/dev/null || skip vm_nft_backend "no qemu-system-x86_64 (make deps)"
+	skip vm_nft_backend "no Debian kernel image and modules (linux-image-amd64; scripts/deps.sh check)"
+command -v qemu-system-x86_64 >/dev/null || skip vm_nft_backend "no qemu-system-x86_64 (scripts/deps.sh check)"
 for tool in busybox bash nft ip flock cpio gzip; do
 	command -v $tool >/dev/null || skip vm_nft_backend "no $tool"
 done

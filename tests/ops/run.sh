@@ -70,6 +70,9 @@ expected_install_files() {
 	etc/doppel/doppel-copy.conf
 	etc/doppel/doppel-intercept.conf
 	etc/doppel/doppel-intercept.env
+	etc/logrotate.d/doppel
+	usr/share/doc/doppel/examples/sysctl.d/90-doppel-assistant.conf
+	usr/share/doc/doppel/examples/sysctl.d/90-doppel-target.conf
 	usr/share/man/man8/doppel-copy.8
 	usr/share/man/man8/doppel-intercept.8
 	usr/share/man/man8/doppel-rules.8
@@ -175,7 +178,7 @@ tests/ops/install_contained.sh "$build" "$work"
 test_dkms_build() {
 	local name=dkms_build kver="" k tree=$work/dkms
 	if ! command -v dkms >/dev/null; then
-		skip $name "no dkms (make deps installs it)"
+		skip $name "no dkms (scripts/deps.sh check installs it)"
 		return
 	fi
 	if [ "$install_ok" != yes ] || [ ! -f "$root/usr/src/doppel-$version/dkms.conf" ]; then
@@ -212,7 +215,7 @@ test_dkms_build
 test_units_verify() {
 	local dir=$work/units u out
 	if ! command -v systemd-analyze >/dev/null; then
-		skip units_verify "no systemd-analyze (make deps installs systemd)"
+		skip units_verify "no systemd-analyze (scripts/deps.sh check installs systemd)"
 		return
 	fi
 	if [ "$install_ok" != yes ]; then
@@ -487,6 +490,87 @@ test_notify() {
 test_notify doppel-copy
 test_notify doppel-intercept
 
+# ------------------------------------------------- a light install
+# make deps installs what building and running need and no server: the
+# dependency closure of its packages (scripts/deps.sh --list, without
+# recommends, as deps.sh installs) holds none of the servers, load
+# generators, emulators or kernels the tests and the demo use. The check
+# itself must see them in make check's closure, or it could see nothing.
+servers_re='^(nginx|apache2|lighttpd|redis-server|redis-tools|memcached|mariadb-server|mysql-server|postgresql|prometheus|openssh-server|exim4|postfix|wrk|qemu-system|linux-image)'
+deps_closure() {
+	# shellcheck disable=SC2046
+	apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts --no-breaks \
+		--no-replaces --no-enhances $(scripts/deps.sh --list "$@") 2>/dev/null |
+		awk '!/^[ <]/' | sort -u
+}
+test_deps_no_server() {
+	local base full servers
+	if ! command -v apt-cache >/dev/null 2>&1; then
+		skip deps_no_server "no apt-cache (not Debian)"
+		return
+	fi
+	base=$(deps_closure)
+	full=$(deps_closure check)
+	servers=$(grep -E "$servers_re" <<<"$base" | tr '\n' ' ')
+	if [ -z "$base" ] || ! grep -qx nginx-light <<<"$full" || ! grep -qx prometheus <<<"$full"; then
+		fail deps_no_server "the closure cannot be computed here (base: $(wc -l <<<"$base") packages; make check's lacks nginx-light or prometheus)"
+	elif [ -n "$servers" ]; then
+		fail deps_no_server "make deps would install: $servers"
+	else
+		pass deps_no_server
+	fi
+}
+test_deps_no_server
+
+# The shipped logrotate file rotates: run by logrotate itself on a copy
+# pointed at a scratch folder (as root, not the doppel user that may not
+# exist here), with a postrotate that records it ran.
+test_logrotate() {
+	local dir=$work/logrotate
+	if ! command -v logrotate >/dev/null 2>&1; then
+		skip logrotate "no logrotate (scripts/deps.sh check installs it)"
+		return
+	fi
+	mkdir -p "$dir/log"
+	echo "a line" >"$dir/log/copy.log"
+	sed -e "s|/var/log/doppel/|$dir/log/|" -e 's/doppel doppel/root root/' \
+		-e "s|systemctl try-reload-or-restart.*|touch $dir/reloaded|" \
+		systemd/doppel.logrotate >"$dir/conf"
+	if ! grep -q '^	su doppel doppel$' systemd/doppel.logrotate; then
+		fail logrotate "the file does not rotate as the doppel user"
+	elif ! logrotate -f -s "$dir/state" "$dir/conf" >"$dir/out" 2>&1 || grep -q error "$dir/out"; then
+		fail logrotate "logrotate: $(head -n 3 "$dir/out" | tr '\n' ' ')"
+	elif [ ! -s "$dir/log/copy.log.1" ] || [ ! -e "$dir/log/copy.log" ] || [ ! -e "$dir/reloaded" ]; then
+		fail logrotate "not rotated, not recreated or no reload: $(ls "$dir/log" "$dir" | tr '\n' ' ')"
+	else
+		pass logrotate
+	fi
+}
+test_logrotate
+
+# The sysctl examples deployment.md tells operators to copy apply as they
+# are (in the test namespace: these settings are per network namespace).
+test_sysctl_examples() {
+	local f out
+	if [ $ns_up != yes ]; then
+		fail sysctl_examples "could not create network namespace $ns"
+		return
+	fi
+	for f in systemd/sysctl-assistant.conf systemd/sysctl-target.conf; do
+		if ! out=$(ip netns exec "$ns" sysctl -p "$f" 2>&1); then
+			fail sysctl_examples "sysctl -p $f: $out"
+			return
+		fi
+	done
+	if [ "$(ip netns exec "$ns" sysctl -n net.ipv4.conf.all.rp_filter)" != 2 ] ||
+		[ "$(ip netns exec "$ns" sysctl -n net.ipv4.ip_forward)" != 0 ]; then
+		fail sysctl_examples "the settings did not take"
+	else
+		pass sysctl_examples
+	fi
+}
+test_sysctl_examples
+
 # The one list of statistics (the daemon's --list-stats, from the X()
 # table in copy/copy_stats.h or intercept/intercept_stats.h) against the
 # man page's STATISTICS section, both ways, and against the file written at
@@ -652,7 +736,7 @@ test_daemonize doppel-intercept
 test_units_under_systemd() {
 	local skel=$work/container outdir=$work/container-out l line
 	if ! command -v systemd-nspawn >/dev/null; then
-		skip systemd_units "no systemd-nspawn (make deps installs systemd-container)"
+		skip systemd_units "no systemd-nspawn (scripts/deps.sh check installs systemd-container)"
 		return
 	fi
 	if [ "$install_ok" != yes ]; then
@@ -740,7 +824,7 @@ build_debs() {
 	(cd "$src" && dpkg-buildpackage -us -uc -b) >"$work/deb.log" 2>&1
 }
 if ! command -v dpkg-buildpackage >/dev/null; then
-	skip deb_build "no dpkg-buildpackage (make deps installs dpkg-dev)"
+	skip deb_build "no dpkg-buildpackage (scripts/deps.sh check installs dpkg-dev)"
 elif build_debs; then
 	debs_ok=yes
 	pass deb_build
@@ -834,7 +918,7 @@ test_deb_dkms() {
 test_lintian() {
 	local out errors warnings unexpected
 	if ! command -v lintian >/dev/null; then
-		skip lintian "no lintian (make deps installs it)"
+		skip lintian "no lintian (scripts/deps.sh check installs it)"
 		return
 	fi
 	out=$(lintian --tag-display-limit 0 -I "$deb_main" "$deb_dkms" 2>&1 | grep -v "running with root privileges")

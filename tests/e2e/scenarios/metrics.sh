@@ -7,7 +7,7 @@
 # series (reason, transfer, intercept, source, peer).
 . "$(dirname "$0")/../lib.sh"
 scenario_begin metrics "$1"
-command -v prometheus >/dev/null 2>&1 || fail "prometheus is not installed (make deps)"
+command -v prometheus >/dev/null 2>&1 || fail "prometheus is not installed (scripts/deps.sh check)"
 COPY_METRICS=$ADDR_ONLINE:9101
 ICPT_METRICS=$ADDR_ASSIST:9102
 PROM=127.0.0.1:9090
