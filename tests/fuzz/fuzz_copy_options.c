@@ -118,7 +118,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		err[0] = '\0';
 		r = copy_options_parse(&o, a.argc, a.argv, err, sizeof(err));
 		REQUIRE(r == COPY_OPTIONS_RUN || r == COPY_OPTIONS_HELP ||
-			r == COPY_OPTIONS_VERSION || r == COPY_OPTIONS_ERROR);
+			r == COPY_OPTIONS_VERSION || r == COPY_OPTIONS_LIST_STATS ||
+			r == COPY_OPTIONS_ERROR);
 		if (r == COPY_OPTIONS_ERROR)
 			REQUIRE(err[0] != '\0' && strlen(err) < sizeof(err));
 		if (r == COPY_OPTIONS_RUN)

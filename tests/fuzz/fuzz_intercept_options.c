@@ -70,7 +70,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		err[0] = '\0';
 		r = intercept_options_parse(&o, a.argc, a.argv, err, sizeof(err));
 		REQUIRE(r == INTERCEPT_OPTIONS_RUN || r == INTERCEPT_OPTIONS_EXIT ||
-			r == INTERCEPT_OPTIONS_ERROR);
+			r == INTERCEPT_OPTIONS_LIST_STATS || r == INTERCEPT_OPTIONS_ERROR);
 		if (r == INTERCEPT_OPTIONS_ERROR)
 			REQUIRE(err[0] != '\0' && strlen(err) < sizeof(err));
 		if (r == INTERCEPT_OPTIONS_RUN)
