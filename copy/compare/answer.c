@@ -71,13 +71,13 @@ void answer_set_verdict(struct answer *a, const char *fmt, ...)
 	va_end(ap);
 }
 
-void answer_feed(struct answer *a, const uint8_t *data, size_t len, uint64_t now_ms)
+void answer_feed(struct answer *a, const uint8_t *data, size_t len, uint64_t now)
 {
 	if (a->finished || !len)
 		return;
 	if (!a->bytes)
-		a->first_ms = now_ms;
-	a->last_ms = now_ms;
+		a->first_time = now;
+	a->last_time = now;
 	a->bytes += len;
 	size_t cap = a->cfg->head_bytes < ANSWER_HEAD_MAX ? a->cfg->head_bytes : ANSWER_HEAD_MAX;
 

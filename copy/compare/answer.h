@@ -111,7 +111,7 @@ struct answer {
 	void *md;			/* EVP_MD_CTX *, until answer_finish() */
 	uint64_t bytes;			/* all bytes fed */
 	uint64_t digested;		/* bytes that went into the digest */
-	uint64_t first_ms, last_ms;	/* times of the first and last bytes */
+	uint64_t first_time, last_time;	/* times of the first and last bytes */
 	uint32_t messages;		/* responses / replies / messages seen */
 	uint32_t errors;		/* of them, errors by the protocol's rule */
 	bool malformed;			/* the bytes did not parse as the protocol */
@@ -130,8 +130,8 @@ struct answer {
 
 /* 0, or -1 if the digest context cannot be had (out of memory). */
 int answer_init(struct answer *a, const struct answer_config *cfg);
-/* Feed the next len bytes, arrived at now_ms. */
-void answer_feed(struct answer *a, const uint8_t *data, size_t len, uint64_t now_ms);
+/* Feed the next len bytes, arrived at now (any unit; the caller uses µs). */
+void answer_feed(struct answer *a, const uint8_t *data, size_t len, uint64_t now);
 /* The answer is over: the digest is final; the context is freed. */
 void answer_finish(struct answer *a);
 /* Free without finishing (a session given up). Safe twice. */

@@ -328,7 +328,7 @@ static void test_raw_and_missing(void **state)
 	assert_int_equal(answer_init(&y, &c), 0);
 	answer_finish(&y);
 	assert_int_equal(compare_answers(&x, &y), COMPARE_MISSING);
-	assert_int_equal(x.first_ms, 10);
+	assert_int_equal(x.first_time, 10);
 	assert_string_equal(compare_kind_name(COMPARE_MISSING), "missing");
 }
 

@@ -1,0 +1,443 @@
+/*
+ * compare.c — pairing requests with both servers' answers (compare.h).
+ *
+ * A compared session keeps a ring of the requests in flight: request
+ * number base + i is ring[(first + i) % COMPARE_PENDING_MAX]. Each request
+ * holds both answers; online_cur and target_cur are the requests whose
+ * answers the two sides are writing now. A pair leaves the ring, oldest
+ * first, once both of its answers are over.
+ */
+#include "copy/compare/compare.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/net/hash.h"
+
+#define TABLE_BUCKETS 4096
+
+struct request {
+	uint32_t start_seq;		/* the client's seq of its first byte */
+	uint64_t online_start_us, target_sent_us;
+	bool target_sent;
+	bool online_over, target_over;
+	bool target_partial;
+	uint8_t head_len;
+	uint8_t head[COMPARE_REQUEST_HEAD];
+	struct answer online, target;
+};
+
+struct csession {
+	struct csession *next;		/* hash chain */
+	struct session_key key;
+	size_t transfer;
+	bool dead;			/* stopped comparing (too many in flight) */
+	bool client_known, online_known, target_known;
+	bool server_spoke;		/* server bytes since the last request began */
+	bool online_closed, target_closed;
+	uint32_t client_next, online_next, target_next;
+	uint64_t base;			/* number of ring[first] */
+	unsigned first, count;
+	unsigned online_cur, target_cur;	/* offsets from first */
+	struct request *ring[COMPARE_PENDING_MAX];
+};
+
+struct compare {
+	struct compare_config cfg;
+	compare_result_fn fn;
+	void *ctx;
+	size_t active;
+	struct compare_counters counters;
+	struct latency_table latency[COMPARE_TRANSFERS_MAX];
+	struct csession *table[TABLE_BUCKETS];
+};
+
+static size_t bucket(const struct session_key *k)
+{
+	uint64_t h = hash_fnv1a(HASH_FNV1A_OFFSET, &k->client, sizeof(k->client));
+
+	h = hash_fnv1a(h, &k->client_port, sizeof(k->client_port));
+	h = hash_fnv1a(h, &k->target_port, sizeof(k->target_port));
+	return (size_t)(hash_mix64(h) % TABLE_BUCKETS);
+}
+
+static bool key_equal(const struct session_key *a, const struct session_key *b)
+{
+	return a->client_port == b->client_port && a->target_port == b->target_port &&
+	       dp_addr_equal(&a->client, &b->client) && dp_addr_equal(&a->target, &b->target);
+}
+
+static struct csession **find_slot(struct compare *c, const struct session_key *k)
+{
+	struct csession **s = &c->table[bucket(k)];
+
+	while (*s && !key_equal(&(*s)->key, k))
+		s = &(*s)->next;
+	return s;
+}
+
+static struct csession *find(const struct compare *c, const struct session_key *k)
+{
+	return *find_slot((struct compare *)c, k);
+}
+
+struct compare *compare_new(const struct compare_config *cfg, compare_result_fn fn, void *ctx)
+{
+	struct compare *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->cfg = *cfg;
+	if (c->cfg.transfer_count > COMPARE_TRANSFERS_MAX)
+		c->cfg.transfer_count = COMPARE_TRANSFERS_MAX;
+	for (size_t i = 0; i < c->cfg.transfer_count; i++)
+		if (c->cfg.answer[i].head_bytes > ANSWER_HEAD_MAX)
+			c->cfg.answer[i].head_bytes = ANSWER_HEAD_MAX;
+	c->fn = fn;
+	c->ctx = ctx;
+	return c;
+}
+
+static void request_free(struct request *r)
+{
+	if (!r)
+		return;
+	answer_discard(&r->online);
+	answer_discard(&r->target);
+	free(r);
+}
+
+static void session_free(struct csession *s)
+{
+	for (unsigned i = 0; i < s->count; i++)
+		request_free(s->ring[(s->first + i) % COMPARE_PENDING_MAX]);
+	free(s);
+}
+
+void compare_free(struct compare *c)
+{
+	if (!c)
+		return;
+	for (size_t b = 0; b < TABLE_BUCKETS; b++)
+		while (c->table[b]) {
+			struct csession *s = c->table[b];
+
+			c->table[b] = s->next;
+			session_free(s);
+		}
+	free(c);
+}
+
+bool compare_transfer_on(const struct compare *c, size_t transfer)
+{
+	return transfer < c->cfg.transfer_count && c->cfg.compared[transfer];
+}
+
+static struct request *at(struct csession *s, unsigned offset)
+{
+	return offset < s->count ? s->ring[(s->first + offset) % COMPARE_PENDING_MAX] : NULL;
+}
+
+static uint64_t since(uint64_t from, uint64_t to)
+{
+	return to > from ? to - from : 0;
+}
+
+/* The oldest pairs whose answers are both over leave, reported. */
+static void report_ready(struct compare *c, struct csession *s)
+{
+	while (s->count) {
+		struct request *r = s->ring[s->first];
+
+		if (!r->online_over || !r->target_over)
+			break;
+		answer_finish(&r->online);
+		answer_finish(&r->target);
+		struct compare_result res = {
+			.key = &s->key, .transfer = s->transfer, .request = s->base,
+			.kind = compare_answers(&r->online, &r->target),
+			.partial = r->target_partial,
+			.online = &r->online, .target = &r->target,
+			.request_head = r->head, .request_head_len = r->head_len,
+		};
+
+		/* A cut target payload: only the verdicts can be compared. */
+		if (res.partial && res.kind == COMPARE_BODY)
+			res.kind = COMPARE_SAME;
+		if (r->online.bytes) {
+			res.online_ttfb_us = since(r->online_start_us, r->online.first_time);
+			res.online_ttlb_us = since(r->online_start_us, r->online.last_time);
+		}
+		if (r->target.bytes && r->target_sent) {
+			res.target_ttfb_us = since(r->target_sent_us, r->target.first_time);
+			res.target_ttlb_us = since(r->target_sent_us, r->target.last_time);
+		}
+		struct latency_table *t = &c->latency[s->transfer];
+
+		if (res.online_ttfb_us && res.target_ttfb_us) {
+			latency_add(&t->online_ttfb, res.online_ttfb_us);
+			latency_add(&t->target_ttfb, res.target_ttfb_us);
+			latency_add(&t->online_ttlb, res.online_ttlb_us);
+			latency_add(&t->target_ttlb, res.target_ttlb_us);
+			latency_add(&t->ratio_permille, res.target_ttfb_us * 1000 / res.online_ttfb_us);
+		}
+		c->counters.requests++;
+		c->counters.kinds[res.kind]++;
+		if (res.partial)
+			c->counters.partial++;
+		if (c->fn)
+			c->fn(c->ctx, &res);
+		request_free(r);
+		s->ring[s->first] = NULL;
+		s->first = (s->first + 1) % COMPARE_PENDING_MAX;
+		s->count--;
+		s->base++;
+		s->online_cur = s->online_cur ? s->online_cur - 1 : 0;
+		s->target_cur = s->target_cur ? s->target_cur - 1 : 0;
+	}
+}
+
+/* Stop comparing s: too many requests in flight to keep. */
+static void kill_session(struct compare *c, struct csession *s)
+{
+	for (unsigned i = 0; i < s->count; i++) {
+		request_free(s->ring[(s->first + i) % COMPARE_PENDING_MAX]);
+		s->ring[(s->first + i) % COMPARE_PENDING_MAX] = NULL;
+	}
+	s->count = 0;
+	s->dead = true;
+	c->counters.sessions_skipped++;
+}
+
+static void new_session(struct compare *c, size_t transfer, const struct session_key *key,
+			uint32_t isn)
+{
+	struct csession **slot = find_slot(c, key);
+
+	if (*slot) {	/* the port used again: the old one is over */
+		struct csession *old = *slot;
+
+		compare_session_end(c, 0, &old->key);
+		slot = find_slot(c, key);
+	}
+	if (c->active >= c->cfg.max_sessions) {
+		c->counters.sessions_skipped++;
+		return;
+	}
+	struct csession *s = calloc(1, sizeof(*s));
+
+	if (!s) {
+		c->counters.sessions_skipped++;
+		return;
+	}
+	s->key = *key;
+	s->transfer = transfer;
+	s->client_known = true;
+	s->client_next = isn + 1;
+	*slot = s;
+	c->active++;
+	c->counters.sessions++;
+}
+
+static void start_request(struct compare *c, struct csession *s, uint64_t now_us,
+			  const struct packet *p)
+{
+	if (s->count == COMPARE_PENDING_MAX) {
+		kill_session(c, s);
+		return;
+	}
+	struct request *r = calloc(1, sizeof(*r));
+	const struct answer_config *ac = &c->cfg.answer[s->transfer];
+
+	if (!r || answer_init(&r->online, ac) < 0 || answer_init(&r->target, ac) < 0) {
+		request_free(r);
+		kill_session(c, s);
+		return;
+	}
+	r->start_seq = p->seq;
+	r->online_start_us = now_us;
+	r->head_len = (uint8_t)(p->payload_present < COMPARE_REQUEST_HEAD ?
+				p->payload_present : COMPARE_REQUEST_HEAD);
+	memcpy(r->head, p->payload, r->head_len);
+	/* The online answer before it is over. */
+	struct request *prev = at(s, s->count ? s->count - 1 : 0);
+
+	if (s->count && prev)
+		prev->online_over = true;
+	s->ring[(s->first + s->count) % COMPARE_PENDING_MAX] = r;
+	s->online_cur = s->count;
+	s->count++;
+	s->server_spoke = false;
+	if (s->online_closed)
+		r->online_over = true;
+	if (s->target_closed)
+		r->target_over = true;
+}
+
+void compare_client_packet(struct compare *c, uint64_t now_us, size_t transfer,
+			   const struct session_key *key, const struct packet *p)
+{
+	if (!compare_transfer_on(c, transfer))
+		return;
+	if ((p->flags & (TCPF_SYN | TCPF_ACK)) == TCPF_SYN) {
+		new_session(c, transfer, key, p->seq);
+		return;
+	}
+	struct csession *s = find(c, key);
+
+	if (!s || s->dead || !p->payload_len || p->seq != s->client_next)
+		return;	/* not compared, no data, or not the next bytes */
+	s->client_next = p->seq + (uint32_t)p->payload_len;
+	if (!s->count || s->server_spoke)
+		start_request(c, s, now_us, p);
+	report_ready(c, s);
+}
+
+/* The bytes of p past *next, in order; NULL when none are new. */
+static const uint8_t *new_bytes(const struct packet *p, uint32_t *next, size_t *len, bool *cut)
+{
+	uint32_t skip = *next - p->seq;
+
+	*cut = p->payload_present < p->payload_len;
+	if ((int32_t)(p->seq - *next) > 0 || skip >= p->payload_len)
+		return NULL;	/* a hole before it, or nothing new */
+	*next = p->seq + (uint32_t)p->payload_len;
+	if (skip >= p->payload_present) {
+		*len = 0;
+		return p->payload;
+	}
+	*len = p->payload_present - skip;
+	return p->payload + skip;
+}
+
+void compare_online_packet(struct compare *c, uint64_t now_us, const struct session_key *key,
+			   const struct packet *p)
+{
+	struct csession *s = find(c, key);
+
+	if (!s || s->dead)
+		return;
+	if (p->flags & TCPF_SYN) {
+		s->online_known = true;
+		s->online_next = p->seq + 1;
+		return;
+	}
+	if (!s->online_known)
+		return;
+	size_t len = 0;
+	bool cut;
+	const uint8_t *b = new_bytes(p, &s->online_next, &len, &cut);
+	struct request *r = at(s, s->online_cur);
+
+	if (b && r) {
+		answer_feed(&r->online, b, len, now_us);
+		s->server_spoke = true;
+	}
+	if (p->flags & (TCPF_FIN | TCPF_RST)) {
+		s->online_closed = true;
+		for (unsigned i = s->online_cur; i < s->count; i++)
+			at(s, i)->online_over = true;
+		report_ready(c, s);
+	}
+}
+
+void compare_target_sent(struct compare *c, uint64_t now_us, const struct session_key *key,
+			 const struct packet *p)
+{
+	struct csession *s = find(c, key);
+
+	if (!s || s->dead || !p->payload_len)
+		return;
+	uint32_t end = p->seq + (uint32_t)p->payload_len;
+
+	for (unsigned i = s->target_cur; i < s->count; i++) {
+		struct request *r = at(s, i);
+
+		if (r->target_sent)
+			continue;
+		/* Does this segment carry the request's first byte? */
+		if ((int32_t)(r->start_seq - p->seq) < 0 || (int32_t)(end - r->start_seq) <= 0)
+			break;
+		r->target_sent = true;
+		r->target_sent_us = now_us;
+		for (unsigned j = s->target_cur; j < i; j++)
+			at(s, j)->target_over = true;
+		s->target_cur = i;
+	}
+	report_ready(c, s);
+}
+
+void compare_target_packet(struct compare *c, uint64_t now_us, const struct packet *p)
+{
+	struct session_key key = {
+		.client = p->dst, .target = p->src,
+		.client_port = p->dport, .target_port = p->sport,
+	};
+	struct csession *s = find(c, &key);
+
+	if (!s || s->dead)
+		return;
+	if (p->flags & TCPF_SYN) {
+		s->target_known = true;
+		s->target_next = p->seq + 1;
+		return;
+	}
+	if (!s->target_known)
+		return;
+	size_t len = 0;
+	bool cut;
+	const uint8_t *b = new_bytes(p, &s->target_next, &len, &cut);
+	struct request *r = at(s, s->target_cur);
+
+	if (b && r && r->target_sent) {
+		answer_feed(&r->target, b, len, now_us);
+		if (cut)
+			r->target_partial = true;
+	}
+	if (p->flags & (TCPF_FIN | TCPF_RST)) {
+		s->target_closed = true;
+		for (unsigned i = s->target_cur; i < s->count; i++)
+			at(s, i)->target_over = true;
+		report_ready(c, s);
+	}
+}
+
+void compare_session_end(struct compare *c, uint64_t now_us, const struct session_key *key)
+{
+	struct csession **slot = find_slot(c, key);
+	struct csession *s = *slot;
+
+	if (!s)
+		return;
+	for (unsigned i = 0; i < s->count; i++) {
+		at(s, i)->online_over = true;
+		at(s, i)->target_over = true;
+	}
+	if (!s->dead)
+		report_ready(c, s);
+	*slot = s->next;
+	session_free(s);
+	c->active--;
+}
+
+bool compare_wants(const struct compare *c, const struct session_key *key)
+{
+	const struct csession *s = find(c, key);
+
+	return s && !s->dead;
+}
+
+const struct compare_counters *compare_counters(const struct compare *c)
+{
+	return &c->counters;
+}
+
+const struct latency_table *compare_latency(const struct compare *c, size_t transfer)
+{
+	return transfer < COMPARE_TRANSFERS_MAX ? &c->latency[transfer] : NULL;
+}
+
+size_t compare_active(const struct compare *c)
+{
+	return c->active;
+}

@@ -1,0 +1,326 @@
+/*
+ * test_copy_compare_pairs.c — copy/compare/compare.c: requests paired
+ * with both servers' answers, from the four kinds of events the glue feeds
+ * (client packets, online server packets, packets sent to the target,
+ * target summaries), in the orders a replay produces them.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <cmocka.h>
+
+#include "copy/compare/compare.h"
+
+#define MAX_RESULTS 16
+
+struct seen {
+	size_t n;
+	struct {
+		uint64_t request;
+		enum compare_kind kind;
+		bool partial;
+		char online_verdict[ANSWER_VERDICT_MAX], target_verdict[ANSWER_VERDICT_MAX];
+		char head[COMPARE_REQUEST_HEAD + 1];
+		uint64_t online_ttfb, target_ttfb;
+		uint64_t online_bytes, target_bytes;
+	} r[MAX_RESULTS];
+};
+
+static void on_result(void *ctx, const struct compare_result *res)
+{
+	struct seen *s = ctx;
+
+	assert_true(s->n < MAX_RESULTS);
+	s->r[s->n].request = res->request;
+	s->r[s->n].kind = res->kind;
+	s->r[s->n].partial = res->partial;
+	strcpy(s->r[s->n].online_verdict, res->online->verdict);
+	strcpy(s->r[s->n].target_verdict, res->target->verdict);
+	memcpy(s->r[s->n].head, res->request_head, res->request_head_len);
+	s->r[s->n].head[res->request_head_len] = 0;
+	s->r[s->n].online_ttfb = res->online_ttfb_us;
+	s->r[s->n].target_ttfb = res->target_ttfb_us;
+	s->r[s->n].online_bytes = res->online->bytes;
+	s->r[s->n].target_bytes = res->target->bytes;
+	s->n++;
+}
+
+static struct session_key key;
+static const uint32_t CISN = 1000, OISN = 50000, TISN = 900000;
+
+static void set_addr(struct dp_addr *a, uint8_t last)
+{
+	memset(a, 0, sizeof(*a));
+	a->family = AF_INET;
+	a->bytes[0] = 198;
+	a->bytes[1] = 18;
+	a->bytes[3] = last;
+}
+
+static int setup(void **state)
+{
+	memset(&key, 0, sizeof(key));
+	set_addr(&key.client, 1);
+	set_addr(&key.target, 3);
+	key.client_port = 40000;
+	key.target_port = 80;
+	return 0;
+}
+
+static struct compare *make(struct seen *seen, enum compare_proto proto, size_t max_sessions)
+{
+	struct compare_config cfg = { .max_sessions = max_sessions, .transfer_count = 1 };
+
+	cfg.compared[0] = true;
+	cfg.answer[0].proto = proto;
+	cfg.answer[0].head_bytes = 32;
+	memset(seen, 0, sizeof(*seen));
+	struct compare *c = compare_new(&cfg, on_result, seen);
+
+	assert_non_null(c);
+	return c;
+}
+
+/* A packet with just what compare.c reads. */
+static struct packet pkt(uint8_t flags, uint32_t seq, const char *data)
+{
+	struct packet p;
+
+	memset(&p, 0, sizeof(p));
+	p.family = AF_INET;
+	p.flags = flags;
+	p.seq = seq;
+	p.payload = (const uint8_t *)data;
+	p.payload_len = data ? strlen(data) : 0;
+	p.payload_present = p.payload_len;
+	return p;
+}
+
+/* From the target: src the target, dst the client. */
+static struct packet from_target(uint8_t flags, uint32_t seq, const char *data)
+{
+	struct packet p = pkt(flags, seq, data);
+
+	p.src = key.target;
+	p.dst = key.client;
+	p.sport = key.target_port;
+	p.dport = key.client_port;
+	return p;
+}
+
+static void handshake(struct compare *c)
+{
+	struct packet p = pkt(TCPF_SYN, CISN, NULL);
+
+	compare_client_packet(c, 0, 0, &key, &p);
+	p = pkt(TCPF_SYN | TCPF_ACK, OISN, NULL);
+	compare_online_packet(c, 1, &key, &p);
+	p = from_target(TCPF_SYN | TCPF_ACK, TISN, NULL);
+	compare_target_packet(c, 2, &p);
+}
+
+#define REQ1 "GET /a HTTP/1.1\r\nHost: x\r\n\r\n"
+#define REQ2 "GET /b HTTP/1.1\r\nHost: x\r\n\r\n"
+#define OK200 "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nDate: 1\r\n\r\nok"
+#define OK200B "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nDate: 2\r\n\r\nok"
+#define E500 "HTTP/1.1 500 Oops\r\nContent-Length: 2\r\n\r\nok"
+
+static void test_keepalive_pairs(void **state)
+{
+	struct seen seen;
+	struct compare *c = make(&seen, COMPARE_HTTP, 10);
+	uint32_t cs = CISN + 1, os = OISN + 1, ts = TISN + 1;
+
+	handshake(c);
+	assert_true(compare_wants(c, &key));
+	/* Request 1 online at t=100, its answer at 150 (sent again at 160:
+	 * taken once); the replay sends it at 1000, the target answers at 1300. */
+	struct packet p = pkt(TCPF_ACK | TCPF_PSH, cs, REQ1);
+
+	compare_client_packet(c, 100, 0, &key, &p);
+	p = pkt(TCPF_ACK, os, OK200);
+	compare_online_packet(c, 150, &key, &p);
+	compare_online_packet(c, 160, &key, &p);
+	os += strlen(OK200);
+	p = pkt(TCPF_ACK | TCPF_PSH, cs, REQ1);
+	compare_target_sent(c, 1000, &key, &p);
+	p = from_target(TCPF_ACK, ts, OK200B);
+	compare_target_packet(c, 1300, &p);
+	ts += strlen(OK200B);
+	assert_int_equal(seen.n, 0);	/* neither answer is over yet */
+	cs += strlen(REQ1);
+	/* Request 2: online answer 1 is over; the target's when it leaves. */
+	p = pkt(TCPF_ACK | TCPF_PSH, cs, REQ2);
+	compare_client_packet(c, 200, 0, &key, &p);
+	assert_int_equal(seen.n, 0);
+	p = pkt(TCPF_ACK, os, E500);
+	compare_online_packet(c, 220, &key, &p);
+	p = pkt(TCPF_ACK | TCPF_PSH, cs, REQ2);
+	compare_target_sent(c, 1400, &key, &p);
+	assert_int_equal(seen.n, 1);
+	assert_int_equal(seen.r[0].request, 0);
+	assert_int_equal(seen.r[0].kind, COMPARE_SAME);	/* Date is volatile */
+	assert_string_equal(seen.r[0].head, REQ1);
+	assert_int_equal(seen.r[0].online_ttfb, 50);
+	assert_int_equal(seen.r[0].target_ttfb, 300);
+	p = from_target(TCPF_ACK, ts, OK200);
+	compare_target_packet(c, 1420, &p);
+	compare_session_end(c, 2000, &key);
+	assert_int_equal(seen.n, 2);
+	assert_int_equal(seen.r[1].request, 1);
+	assert_int_equal(seen.r[1].kind, COMPARE_STATUS);
+	assert_string_equal(seen.r[1].online_verdict, "500");
+	assert_string_equal(seen.r[1].target_verdict, "200");
+	assert_false(compare_wants(c, &key));
+	const struct compare_counters *n = compare_counters(c);
+
+	assert_int_equal(n->sessions, 1);
+	assert_int_equal(n->requests, 2);
+	assert_int_equal(n->kinds[COMPARE_SAME], 1);
+	assert_int_equal(n->kinds[COMPARE_STATUS], 1);
+	const struct latency_table *t = compare_latency(c, 0);
+
+	assert_int_equal(t->online_ttfb.count, 2);
+	/* 300 and 20: the median is the low one, to within its bucket. */
+	assert_in_range(latency_quantile(&t->target_ttfb, 0.5), 20, 22);
+	assert_in_range(latency_quantile(&t->target_ttfb, 1.0), 256, 300);
+	assert_int_equal(compare_active(c), 0);
+	compare_free(c);
+}
+
+static void test_pipelined_burst_is_one_pair_and_fin_ends_answers(void **state)
+{
+	struct seen seen;
+	struct compare *c = make(&seen, COMPARE_REDIS, 10);
+	uint32_t cs = CISN + 1;
+
+	handshake(c);
+	struct packet p = pkt(TCPF_ACK, cs, "*1\r\n$4\r\nPING\r\n");
+
+	compare_client_packet(c, 10, 0, &key, &p);
+	cs += (uint32_t)p.payload_len;
+	p = pkt(TCPF_ACK, cs, "*1\r\n$4\r\nPING\r\n");	/* before any answer: same request */
+	compare_client_packet(c, 11, 0, &key, &p);
+	p = pkt(TCPF_ACK | TCPF_FIN, OISN + 1, "+PONG\r\n+PONG\r\n");
+	compare_online_packet(c, 20, &key, &p);
+	p = pkt(TCPF_ACK, CISN + 1, "*1\r\n$4\r\nPING\r\n*1\r\n$4\r\nPING\r\n");
+	compare_target_sent(c, 30, &key, &p);
+	p = from_target(TCPF_ACK, TISN + 1, "+PONG\r\n");
+	compare_target_packet(c, 40, &p);
+	p = from_target(TCPF_ACK | TCPF_FIN, TISN + 8, "-ERR no\r\n");
+	compare_target_packet(c, 41, &p);
+	assert_int_equal(seen.n, 1);	/* both sides closed: the pair is over */
+	assert_int_equal(seen.r[0].kind, COMPARE_STATUS);
+	assert_string_equal(seen.r[0].target_verdict, "ERR");
+	assert_int_equal(seen.r[0].online_bytes, 14);
+	assert_int_equal(seen.r[0].target_bytes, 16);
+	compare_session_end(c, 50, &key);
+	assert_int_equal(seen.n, 1);
+	compare_free(c);
+}
+
+static void test_missing_and_partial(void **state)
+{
+	struct seen seen;
+	struct compare *c = make(&seen, COMPARE_HTTP, 10);
+
+	handshake(c);
+	struct packet p = pkt(TCPF_ACK, CISN + 1, REQ1);
+
+	compare_client_packet(c, 10, 0, &key, &p);
+	p = pkt(TCPF_ACK, OISN + 1, OK200);
+	compare_online_packet(c, 20, &key, &p);
+	p = pkt(TCPF_ACK, CISN + 1, REQ1);
+	compare_target_sent(c, 30, &key, &p);
+	compare_session_end(c, 40, &key);	/* the target never answered */
+	assert_int_equal(seen.n, 1);
+	assert_int_equal(seen.r[0].kind, COMPARE_MISSING);
+
+	/* A target payload cut to its first bytes: the verdict is compared,
+	 * the body is not. */
+	handshake(c);
+	p = pkt(TCPF_ACK, CISN + 1, REQ1);
+	compare_client_packet(c, 10, 0, &key, &p);
+	p = pkt(TCPF_ACK, OISN + 1, OK200);
+	compare_online_packet(c, 20, &key, &p);
+	p = pkt(TCPF_ACK, CISN + 1, REQ1);
+	compare_target_sent(c, 30, &key, &p);
+	p = from_target(TCPF_ACK, TISN + 1, OK200);
+	p.payload_present = 20;
+	compare_target_packet(c, 40, &p);
+	compare_session_end(c, 50, &key);
+	assert_int_equal(seen.n, 2);
+	assert_true(seen.r[1].partial);
+	assert_int_equal(seen.r[1].kind, COMPARE_SAME);
+	assert_int_equal(compare_counters(c)->partial, 1);
+	compare_free(c);
+}
+
+static void test_bounds(void **state)
+{
+	struct seen seen;
+	struct compare *c = make(&seen, COMPARE_RAW, 1);
+	uint32_t cs = CISN + 1, os = OISN + 1;
+
+	handshake(c);
+	/* A second session past the cap of one is skipped and counted. */
+	struct session_key other = key;
+
+	other.client_port = 40001;
+	struct packet p = pkt(TCPF_SYN, 7, NULL);
+
+	compare_client_packet(c, 0, 0, &other, &p);
+	assert_false(compare_wants(c, &other));
+	assert_int_equal(compare_counters(c)->sessions_skipped, 1);
+	/* More requests in flight than the ring holds: comparing stops. */
+	for (int i = 0; i <= COMPARE_PENDING_MAX; i++) {
+		p = pkt(TCPF_ACK, cs, "q");
+		compare_client_packet(c, 10, 0, &key, &p);
+		cs++;
+		p = pkt(TCPF_ACK, os, "a");
+		compare_online_packet(c, 11, &key, &p);
+		os++;
+	}
+	assert_false(compare_wants(c, &key));
+	assert_int_equal(compare_counters(c)->sessions_skipped, 2);
+	/* Transfers not compared are ignored. */
+	p = pkt(TCPF_SYN, 7, NULL);
+	compare_client_packet(c, 0, 5, &other, &p);
+	assert_false(compare_transfer_on(c, 5));
+	compare_session_end(c, 20, &key);
+	assert_int_equal(seen.n, 0);
+	compare_free(c);
+}
+
+static void test_latency_quantiles(void **state)
+{
+	struct latency_hist h;
+
+	memset(&h, 0, sizeof(h));
+	assert_int_equal(latency_quantile(&h, 0.5), 0);
+	for (uint64_t v = 1; v <= 1000; v++)
+		latency_add(&h, v * 100);
+	uint64_t p50 = latency_quantile(&h, 0.5), p99 = latency_quantile(&h, 0.99);
+
+	/* Within a bucket (12.5 %) of 50,000 and 99,000. */
+	assert_true(p50 >= 50000 * 7 / 8 && p50 <= 50000 * 9 / 8);
+	assert_true(p99 >= 99000 * 7 / 8 && p99 <= 100000);
+	assert_int_equal(h.max, 100000);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(test_keepalive_pairs, setup),
+		cmocka_unit_test_setup(test_pipelined_burst_is_one_pair_and_fin_ends_answers, setup),
+		cmocka_unit_test_setup(test_missing_and_partial, setup),
+		cmocka_unit_test_setup(test_bounds, setup),
+		cmocka_unit_test(test_latency_quantiles),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
