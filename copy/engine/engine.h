@@ -80,7 +80,12 @@
  *     nothing of it is left to deliver, so it ends END_SUPERSEDED (RST)
  *     and the new one starts at once rather than wait for -t.
  *   A new connection whose SYN was not captured (a missed start) on a live
- *   key is not detected: its data reaches the old session, as before.
+ *   key is told by its seq: data, FIN or RST more than 16 MiB from the end
+ *   of the old session's captured stream, either way, is not the old
+ *   connection's (session_client.c says why), and is handled as its SYN
+ *   would be: queued as the successor, or the old session gives way and the
+ *   new one starts from that data (counted in sessions_missed_start and
+ *   sessions_missed_reuse). Its RST with no successor waiting is ignored.
  */
 #ifndef DOPPEL_ENGINE_H
 #define DOPPEL_ENGINE_H
@@ -239,6 +244,10 @@ struct engine_counters {
 	uint64_t fast_retransmits;	/* of retransmissions, those on 3 duplicate acks */
 	uint64_t sessions_queued_successor;	/* new connections on a live session's ports
 						 * held until it ended (see above) */
+	uint64_t sessions_missed_reuse;	/* new connections on a live session's key whose
+					 * SYN was not captured, told by their seq (see
+					 * above); each counts as a missed start too
+					 * once it starts */
 	/* Protocol modules (docs/stateful.md): */
 	uint64_t auth_logins_replayed;		/* logins the target accepted */
 	uint64_t auth_not_captured;		/* sessions to a protocol port whose login

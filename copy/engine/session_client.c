@@ -242,16 +242,16 @@ static bool still_replaying(const struct session *s)
 	return seq_lt(acked, s->data_end) || (s->stream && s->stream->buf.pending_count);
 }
 
-/* A SYN for a session we have: the client's retransmission, or (another
- * ISN) a new connection on the same ports. Lingering, the old session is
- * done and gives way at once; still replaying, the new connection waits
- * for it as its successor (session_successor.c); else it is superseded. */
-static void client_syn(struct engine *e, struct session *s, uint64_t now, const struct packet *p)
+/* A new connection on the key of a live session: lingering, the old
+ * session is done and gives way at once; still replaying, the new
+ * connection waits for it as its successor (session_successor.c); else it
+ * is superseded. p is the new connection's first packet: its SYN, or its
+ * first data when the SYN was not captured. */
+static void new_connection(struct engine *e, struct session *s, uint64_t now,
+			   const struct packet *p, const char *detail)
 {
 	struct session_key key = s->key;
 
-	if ((p->flags & (TCPF_ACK | TCPF_RST)) || p->seq == s->isn)
-		return;
 	if (s->successor) {	/* its ISN fell in the old range: still a reuse */
 		session_successor_hold(e, s, now, p);
 		return;
@@ -263,15 +263,55 @@ static void client_syn(struct engine *e, struct session *s, uint64_t now, const 
 	if (s->state == STATE_TIME_WAIT)
 		session_finish(e, s, END_CLOSED, false, "closed: FINs exchanged, port reused");
 	else
-		session_finish(e, s, END_SUPERSEDED, true,
-			       "client opened a new connection on the same ports (the old "
-			       "one's data all delivered, its end never captured)");
+		session_finish(e, s, END_SUPERSEDED, true, detail);
 	session_client_start(e, now, &key, p);
+}
+
+/* A SYN for a session we have: the client's retransmission, or (another
+ * ISN) a new connection on the same ports. */
+static void client_syn(struct engine *e, struct session *s, uint64_t now, const struct packet *p)
+{
+	if ((p->flags & (TCPF_ACK | TCPF_RST)) || p->seq == s->isn)
+		return;
+	new_connection(e, s, now, p,
+		       "client opened a new connection on the same ports (the old "
+		       "one's data all delivered, its end never captured)");
+}
+
+/*
+ * Data, FIN or RST whose seq lies further than NEW_CONNECTION_DISTANCE from
+ * the end of the session's captured stream, either way: not this
+ * connection's (its retransmissions lie behind data_end, its data captured
+ * out of order ahead of it, both within what one connection has in flight),
+ * but a new connection on the same ports whose SYN the capture missed: a new
+ * connection's ISN is random, so it lands this close by chance once in 128.
+ * Pure acks are left alone: they carry nothing to replay.
+ */
+#define NEW_CONNECTION_DISTANCE (1u << 24)
+
+static bool of_another_connection(const struct session *s, const struct packet *p)
+{
+	uint32_t ahead = p->seq - s->data_end, behind = s->data_end - p->seq;
+
+	if ((p->flags & TCPF_SYN) || (!p->payload_len && !(p->flags & (TCPF_FIN | TCPF_RST))))
+		return false;
+	return ahead > NEW_CONNECTION_DISTANCE && behind > NEW_CONNECTION_DISTANCE;
 }
 
 void session_client_packet(struct engine *e, struct session *s, uint64_t now,
 			   const struct packet *p)
 {
+	if (of_another_connection(s, p)) {
+		if ((p->flags & TCPF_RST) && !s->successor) {
+			e->counters.client_ignored++;	/* the unseen connection's end */
+			return;
+		}
+		e->counters.sessions_missed_reuse++;
+		new_connection(e, s, now, p,
+			       "client data far outside this connection's sequence space: a new "
+			       "connection on the same ports whose SYN was not captured");
+		return;
+	}
 	s->last_client_ms = now;
 	note_timestamp(s, p);
 	if (p->flags & TCPF_SYN) {

@@ -149,8 +149,13 @@ void session_transition(struct engine *e, struct session *s, enum session_event 
 		/* We acked the target's FIN last; if that ack is lost the target
 		 * sends its FIN again, and we must still be there to ack it. */
 		s->linger_at = now + e->cfg.linger_ms;
-		if (!e->cfg.linger_ms)
-			session_finish(e, s, END_CLOSED, false, "closed: FINs exchanged");
+		if (e->cfg.linger_ms)
+			return;
+		/* No linger: our ack of the target's FIN goes first, or the
+		 * target would retransmit its FIN to a port nobody answers. */
+		if ((s->flags & SF_ACK_PENDING) && !session_send_ack(e, s))
+			return;
+		session_finish(e, s, END_CLOSED, false, "closed: FINs exchanged");
 	}
 }
 

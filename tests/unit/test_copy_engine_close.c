@@ -305,10 +305,44 @@ static void test_abort_and_abort_all(void **state)
 	harness_finish(&h);
 }
 
+/* linger_ms = 0: no TIME_WAIT, but our ack of the target's FIN still goes
+ * before the session ends, whether the target's FIN comes after its ack of
+ * ours (FIN_WAIT_2) or with it. */
+static void test_no_linger_acks_target_fin_first(void **state)
+{
+	struct harness h;
+	struct session_key k = harness_key_v4(43010), k2 = harness_key_v4(43011);
+
+	harness_init(&h);
+	h.cfg.linger_ms = 0;
+	harness_start(&h);
+	harness_establish(&h, &k, 65535);
+	data(&h, &k, 0, 100);
+	client_fin(&h, &k, 100, OACK);
+	harness_drain(&h);
+	harness_target_plain(&h, &k, TCPF_ACK, TISN + 1, CISN + 102, 65535, 0);
+	harness_target_plain(&h, &k, TCPF_FIN | TCPF_ACK, TISN + 1, CISN + 102, 65535, 0);
+	harness_expect(&h, TCPF_ACK, CISN + 102, TISN + 2, 0);
+	harness_expect_none(&h);
+	assert_int_equal(h.end_count, 1);
+	assert_int_equal(h.ends[0].reason, END_CLOSED);
+
+	harness_establish(&h, &k2, 65535);
+	client_fin(&h, &k2, 0, OACK);
+	harness_expect(&h, TCPF_FIN | TCPF_ACK, CISN + 1, TISN + 1, 0);
+	harness_target_plain(&h, &k2, TCPF_FIN | TCPF_ACK, TISN + 1, CISN + 2, 65535, 0);
+	harness_expect(&h, TCPF_ACK, CISN + 2, TISN + 2, 0);
+	harness_expect_none(&h);
+	assert_int_equal(h.end_count, 2);
+	assert_int_equal(h.ends[1].reason, END_CLOSED);
+	harness_finish(&h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_client_closes_first_then_target_with_linger),
+		cmocka_unit_test(test_no_linger_acks_target_fin_first),
 		cmocka_unit_test(test_target_closes_first),
 		cmocka_unit_test(test_fin_rides_on_last_data),
 		cmocka_unit_test(test_simultaneous_close),

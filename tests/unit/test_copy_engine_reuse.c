@@ -328,6 +328,113 @@ static void test_old_late_packets_stay_with_old(void **state)
 	harness_finish(&h);
 }
 
+/* A new connection whose SYN the capture missed: its data lies far from
+ * the old connection's stream (a random ISN), so it is a new connection,
+ * not the old one's data. */
+#define FISN (CISN + 0x40000000u)
+
+static void missed_syn_data(struct harness *h, const struct session_key *k)
+{
+	harness_client_data(h, k, FISN + 1, NOACK, NEW_REQUEST, NEW_LEN);
+}
+
+/* The target answers the made-up SYN (seq - 1) and gets the request. */
+static void replay_missed_start(struct harness *h, const struct session_key *k)
+{
+	const struct packet *p;
+
+	harness_expect(h, TCPF_SYN, FISN, 0, 0);
+	harness_expect_none(h);
+	harness_target_plain(h, k, TCPF_SYN | TCPF_ACK, NTISN, FISN + 1, 65535, 0);
+	harness_expect(h, TCPF_ACK, FISN + 1, NTISN + 1, 0);
+	p = harness_next(h);
+	assert_int_equal(p->flags & ~TCPF_FIN, TCPF_ACK | TCPF_PSH);	/* the FIN may ride on it */
+	assert_int_equal(p->seq, FISN + 1);
+	assert_int_equal(p->payload_len, NEW_LEN);
+	assert_memory_equal(p->payload, NEW_REQUEST, NEW_LEN);
+}
+
+/* The old connection's data all delivered, its end never captured: it
+ * gives way (RST) and the new one starts from its data. */
+static void test_missed_syn_reuse_supersedes_done_session(void **state)
+{
+	struct harness h;
+	struct session_key k = harness_key_v4(41008);
+
+	start(&h);
+	harness_start(&h);
+	harness_establish(&h, &k, 65535);
+	harness_client_data(&h, &k, CISN + 1, OACK, OLD_REQUEST, OLD_LEN);
+	harness_expect(&h, TCPF_ACK | TCPF_PSH, CISN + 1, TISN + 1, OLD_LEN);
+	harness_target_plain(&h, &k, TCPF_ACK, TISN + 1, CISN + 1 + OLD_LEN, 65535, 0);
+	missed_syn_data(&h, &k);
+	assert_int_equal(h.end_count, 1);
+	assert_int_equal(h.ends[0].reason, END_SUPERSEDED);
+	harness_expect(&h, TCPF_RST | TCPF_ACK, CISN + 1 + OLD_LEN, TISN + 1, 0);
+	replay_missed_start(&h, &k);
+	assert_int_equal(harness_counters(&h)->sessions_missed_reuse, 1);
+	assert_int_equal(harness_counters(&h)->sessions_missed_start, 1);
+	assert_int_equal(harness_counters(&h)->sessions_started, 2);
+	/* Its next packets, near its own seq, stay with it. */
+	harness_client_plain(&h, &k, TCPF_FIN | TCPF_ACK, FISN + 1 + NEW_LEN, NOACK);
+	harness_expect(&h, TCPF_FIN | TCPF_ACK, FISN + 1 + NEW_LEN, NTISN + 1, 0);
+	assert_int_equal(h.end_count, 1);
+	assert_int_equal(harness_counters(&h)->sessions_missed_reuse, 1);
+	harness_finish(&h);
+}
+
+/* The old connection still replaying (its FIN not yet acknowledged): the
+ * new one's data waits as the successor, and starts when the old ends. */
+static void test_missed_syn_reuse_waits_as_successor(void **state)
+{
+	struct harness h;
+	struct session_key k = harness_key_v4(41009);
+
+	start(&h);
+	harness_start(&h);
+	old_request_and_fin(&h, &k);
+	missed_syn_data(&h, &k);
+	harness_client_plain(&h, &k, TCPF_FIN | TCPF_ACK, FISN + 1 + NEW_LEN, NOACK);
+	harness_expect_none(&h);
+	assert_int_equal(h.end_count, 0);
+	assert_int_equal(harness_counters(&h)->sessions_queued_successor, 1);
+	assert_int_equal(harness_counters(&h)->buffered_bytes, OLD_LEN + NEW_LEN);
+	target_closes_old(&h, &k);
+	assert_int_equal(h.end_count, 1);
+	assert_int_equal(h.ends[0].reason, END_CLOSED);
+	replay_missed_start(&h, &k);
+	harness_expect_none(&h);
+	assert_int_equal(harness_counters(&h)->sessions_missed_reuse, 1);
+	assert_int_equal(harness_counters(&h)->ended[END_SUPERSEDED], 0);
+	harness_finish(&h);
+}
+
+/* Data near the old stream (a retransmission, data captured out of order)
+ * is the old connection's; a far RST with nothing waiting is ignored. */
+static void test_near_data_stays_far_rst_ignored(void **state)
+{
+	struct harness h;
+	struct session_key k = harness_key_v4(41010);
+
+	start(&h);
+	harness_start(&h);
+	harness_establish(&h, &k, 65535);
+	harness_client_data(&h, &k, CISN + 1, OACK, OLD_REQUEST, OLD_LEN);
+	harness_expect(&h, TCPF_ACK | TCPF_PSH, CISN + 1, TISN + 1, OLD_LEN);
+	harness_client_data(&h, &k, CISN + 1, OACK, OLD_REQUEST, OLD_LEN);
+	harness_client_plain(&h, &k, TCPF_RST | TCPF_ACK, FISN + 1, NOACK);
+	harness_expect_none(&h);
+	assert_int_equal(h.end_count, 0);
+	/* Ahead by less than the distance: held past a hole, not a new
+	 * connection. */
+	harness_client_data(&h, &k, CISN + 1 + OLD_LEN + (1u << 20), OACK, NEW_REQUEST, NEW_LEN);
+	harness_expect_none(&h);
+	assert_int_equal(h.end_count, 0);
+	assert_int_equal(harness_counters(&h)->sessions_missed_reuse, 0);
+	assert_int_equal(harness_counters(&h)->sessions_started, 1);
+	harness_finish(&h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -338,6 +445,9 @@ int main(void)
 		cmocka_unit_test(test_successor_freed_on_abort_and_engine_free),
 		cmocka_unit_test(test_successor_starts_after_old_times_out),
 		cmocka_unit_test(test_old_late_packets_stay_with_old),
+		cmocka_unit_test(test_missed_syn_reuse_supersedes_done_session),
+		cmocka_unit_test(test_missed_syn_reuse_waits_as_successor),
+		cmocka_unit_test(test_near_data_stays_far_rst_ignored),
 	};
 
 	return cmocka_run_group_tests_name("copy_engine_reuse", tests, NULL, NULL);
