@@ -25,7 +25,8 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 scenarios=${E2E_SCENARIOS:-"lab http-keepalive http-per-connection http-post-1mb redis-pipeline
 	idle-connection client-rewrite two-online link-layer pcap-capture intercept-restart loss
 	client-silence copies percent http-saturation metrics fault-kill-intercept
-	fault-kill-copy fault-cut-path fault-queue-rules tcpcopy-dialect"}
+	fault-kill-copy fault-cut-path fault-queue-rules tcpcopy-dialect
+	http-downloads"}
 logs=${E2E_LOGS:-build/test-logs/e2e}
 status=0
 runs=0
