@@ -21,6 +21,8 @@
 #include <unistd.h>
 
 #include "copy/capture/capture.h"
+#include "copy/copy_auth_log.h"
+#include "copy/copy_credentials.h"
 #include "copy/copy_map.h"
 #include "copy/copy_metrics.h"
 #include "copy/copy_stats.h"
@@ -70,6 +72,8 @@ struct copy {
 	uint64_t buffered_limit, sessions_limit;	/* the engine's, from -m */
 	struct metrics_server *metrics;	/* --metrics, or NULL */
 	struct log_ratelimit rl_refused, rl_link, rl_summary, rl_failure;
+	struct copy_credentials *credentials;	/* --credentials, or NULL */
+	struct copy_auth_log auth_log;
 };
 
 void copy_engine_config(const struct copy_options *o, struct engine_config *cfg)
@@ -97,6 +101,8 @@ void copy_engine_config(const struct copy_options *o, struct engine_config *cfg)
 			 o->mss : mtu_mss;
 	cfg->max_sessions = (size_t)(o->memory_bytes / 4 / 512);
 	cfg->max_buffered_bytes = (size_t)(o->memory_bytes / 4 * 3);
+	memcpy(cfg->auth_ports, o->protocols, o->protocol_count * sizeof(o->protocols[0]));
+	cfg->auth_port_count = o->protocol_count;
 }
 
 static uint64_t random_seed(void)
@@ -164,7 +170,11 @@ static void sink_route_del(void *ctx, const struct session_key *k)
 static void sink_session_end(void *ctx, const struct session_key *k,
 			     enum engine_end_reason reason, const char *detail)
 {
+	struct copy *c = ctx;
 	char client[INET6_ADDRSTRLEN], target[INET6_ADDRSTRLEN];
+
+	if (reason == END_AUTH_FAILED)
+		copy_auth_log_end(&c->auth_log, loop_now_ms(c->loop), k, detail);
 
 	if (log_get_level() < LOG_LEVEL_DEBUG)
 		return;
@@ -383,6 +393,7 @@ static void before_sleep(struct loop *l, void *arg)
 		return;
 	flush_all(c);
 	rearm_engine_timer(c);
+	copy_auth_log_counters(&c->auth_log, loop_now_ms(l), engine_counters(c->engine));
 	if (c->capture_done && !c->finished && engine_counters(c->engine)->sessions_active == 0) {
 		c->finished = true;
 		log_notice("offline: every session ended");
@@ -588,6 +599,17 @@ struct copy *copy_new(const struct copy_options *o, struct loop *l, char *err, s
 	cfg.hash_seed = c->seed;
 	c->buffered_limit = cfg.max_buffered_bytes;
 	c->sessions_limit = cfg.max_sessions;
+	if (o->credentials_file) {
+		c->credentials = copy_credentials_load(o->credentials_file, err, errlen);
+		if (!c->credentials) {
+			copy_free(c);
+			return NULL;
+		}
+		cfg.auth_password = copy_credentials_password;
+		cfg.auth_password_ctx = c->credentials;
+		log_info("credentials: %zu entries from %s (locked in memory)",
+			 copy_credentials_count(c->credentials), o->credentials_file);
+	}
 	sink = (struct engine_sink){
 		.ctx = c, .send = sink_send, .route_add = sink_route_add,
 		.route_del = sink_route_del, .session_end = sink_session_end,
@@ -668,6 +690,7 @@ void copy_free(struct copy *c)
 	if (c->sender)
 		send_close(c->sender);
 	engine_free(c->engine);
+	copy_credentials_free(c->credentials);
 	free(c->keys);
 	free(c->transfer_packets);
 	free(c);

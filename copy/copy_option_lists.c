@@ -151,6 +151,55 @@ int copy_parse_transfers(const char *s, struct copy_transfer *out, size_t max, s
 	return rc;
 }
 
+struct protocol_list {
+	struct engine_auth_port *items;
+	size_t max, count;
+};
+
+/* "PORT=NAME": the target port and its protocol module. */
+static int parse_protocol(const char *item, void *arg, char *err, size_t errlen)
+{
+	struct protocol_list *list = arg;
+	const char *eq = strchr(item, '=');
+	char port[8], why[160];
+	uint64_t n;
+
+	if (!eq || eq == item || (size_t)(eq - item) >= sizeof(port))
+		return opt_error(err, errlen, "'%s' is not PORT=NAME", item);
+	memcpy(port, item, (size_t)(eq - item));
+	port[eq - item] = 0;
+	if (opt_parse_uint(port, 1, 65535, &n, why, sizeof(why)) < 0)
+		return opt_error(err, errlen, "'%s': port %s", item, why);
+	enum auth_protocol p = auth_protocol_parse(eq + 1);
+	if (p == AUTH_PROTO_NONE)
+		return opt_error(err, errlen, "'%s': unknown protocol '%s' (postgres or mysql)", item,
+				 eq + 1);
+	for (size_t i = 0; i < list->count; i++)
+		if (list->items[i].port == n)
+			return opt_error(err, errlen, "'%s': port %u given twice", item, (unsigned)n);
+	if (list->count == list->max)
+		return opt_error(err, errlen, "more than %zu protocol ports", list->max);
+	list->items[list->count].port = (uint16_t)n;
+	list->items[list->count].protocol = (uint8_t)p;
+	list->count++;
+	return 0;
+}
+
+int copy_parse_protocols(const char *s, struct engine_auth_port *out, size_t max, size_t *count,
+			 char *err, size_t errlen)
+{
+	struct engine_auth_port items[ENGINE_MAX_AUTH_PORTS];
+	struct protocol_list list = { items, max < ENGINE_MAX_AUTH_PORTS ? max : ENGINE_MAX_AUTH_PORTS,
+				      0 };
+	int rc = for_each_item(s, parse_protocol, &list, err, errlen);
+
+	if (rc == 0) {
+		memcpy(out, items, list.count * sizeof(*items));
+		*count = list.count;
+	}
+	return rc;
+}
+
 struct endpoint_list {
 	struct copy_endpoint *items;
 	size_t max, count;

@@ -17,7 +17,7 @@
 #include "lib/wire/wire.h"
 
 enum { OPT_CAPTURE = 256, OPT_OFFLINE, OPT_SPEED, OPT_REPEAT, OPT_TUNNEL, OPT_TUNNEL_SOURCE,
-       OPT_WIRE };
+       OPT_WIRE, OPT_PROTOCOL, OPT_CREDENTIALS };
 
 static const struct option long_options[] = {
 	{ "transfer", required_argument, NULL, 'x' },
@@ -44,6 +44,8 @@ static const struct option long_options[] = {
 	{ "mtu", required_argument, NULL, 'M' },
 	{ "mss", required_argument, NULL, 'D' },
 	{ "no-wait", no_argument, NULL, 'W' },
+	{ "protocol", required_argument, NULL, OPT_PROTOCOL },
+	{ "credentials", required_argument, NULL, OPT_CREDENTIALS },
 	DAEMON_LONG_OPTIONS,
 	{ NULL, 0, NULL, 0 },
 };
@@ -82,6 +84,9 @@ static const char usage_text[] =
 	"  -M, --mtu N               MTU of the path to the target (1500)\n"
 	"  -D, --mss N               MSS clamp\n"
 	"  -W, --no-wait             send requests at once, no pacing by answers\n"
+	"      --protocol PORT=NAME[,...]  replay the logins of sessions to target PORT:\n"
+	"                            NAME postgres or mysql (docs/stateful.md)\n"
+	"      --credentials FILE    \"PROTOCOL USER PASSWORD\" lines, mode 0600\n"
 	"  -d, --daemon              fork to the background\n"
 	"  -l, --log FILE            also log to FILE\n"
 	"  -P, --pidfile FILE\n"
@@ -120,6 +125,7 @@ void copy_options_free(struct copy_options *o)
 {
 	char **strings[] = {
 		&o->device, &o->filter, &o->offline_file, &o->output_device, &o->intercept_list,
+		&o->credentials_file,
 	};
 
 	for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++) {
@@ -276,6 +282,10 @@ static int apply(void *ctx, int id, const char *value, bool from_command_line, c
 	case 'M': return parse_u16(value, 576, 65535, &o->mtu, err, errlen);
 	case 'D': return parse_u16(value, 64, 65495, &o->mss, err, errlen);
 	case 'W': return daemon_flag(value, &o->no_wait, err, errlen);
+	case OPT_PROTOCOL:
+		return copy_parse_protocols(value, o->protocols, ENGINE_MAX_AUTH_PORTS,
+					    &o->protocol_count, err, errlen);
+	case OPT_CREDENTIALS: return daemon_set_string(&o->credentials_file, value, err, errlen);
 	default: return opt_error(err, errlen, "not handled");
 	}
 }
@@ -307,11 +317,29 @@ static int check_transfers(const struct copy_options *o, char *err, size_t errle
 	return 0;
 }
 
+/* Each --protocol port is a -x target port, and has credentials. */
+static int check_protocols(const struct copy_options *o, char *err, size_t errlen)
+{
+	if (o->protocol_count && !o->credentials_file)
+		return opt_error(err, errlen, "--protocol needs --credentials (the passwords "
+				 "its logins are replayed with)");
+	for (size_t i = 0; i < o->protocol_count; i++) {
+		bool found = false;
+
+		for (size_t j = 0; j < o->transfer_count; j++)
+			found |= o->transfers[j].target_port == o->protocols[i].port;
+		if (!found)
+			return opt_error(err, errlen, "--protocol %u: no -x transfer has target "
+					 "port %u", o->protocols[i].port, o->protocols[i].port);
+	}
+	return 0;
+}
+
 static int finish(struct copy_options *o, char *err, size_t errlen)
 {
 	char why[256];
 
-	if (check_transfers(o, err, errlen) < 0)
+	if (check_transfers(o, err, errlen) < 0 || check_protocols(o, err, errlen) < 0)
 		return -1;
 	if (!o->intercept_list)
 		return opt_error(err, errlen, "-s is required (the intercepts to connect to)");

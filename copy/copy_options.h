@@ -88,6 +88,13 @@ struct copy_options {
 	 * --config: as doppel-intercept's */
 	struct daemon_options common;
 
+	/* --protocol PORT=NAME[,...]: sessions to these target ports have
+	 * their login replayed by a protocol module (docs/stateful.md), with
+	 * the passwords of --credentials. */
+	struct engine_auth_port protocols[ENGINE_MAX_AUTH_PORTS];
+	size_t protocol_count;
+	char *credentials_file;
+
 	/* The raw -s value, resolved against -p once everything is read. */
 	char *intercept_list;
 };
@@ -113,6 +120,8 @@ int copy_options_build_filter(const struct copy_options *o, char *buf, size_t le
 
 /* Parsers of the list options, exposed for the tests. Each fills err with
  * what is wrong, without the option's name. */
+int copy_parse_protocols(const char *s, struct engine_auth_port *out, size_t max, size_t *count,
+			 char *err, size_t errlen);
 int copy_parse_transfers(const char *s, struct copy_transfer *out, size_t max, size_t *count,
 			 char *err, size_t errlen);
 int copy_parse_client_addrs(const char *s, struct dp_addr **out, size_t *count,

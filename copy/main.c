@@ -14,6 +14,7 @@
 #include "lib/runtime/background.h"
 #include "copy/capture/capture.h"
 #include "copy/copy.h"
+#include "copy/copy_credentials.h"
 #include "copy/copy_options.h"
 #include "copy/copy_stats.h"
 #include "lib/runtime/daemon_start.h"
@@ -123,6 +124,17 @@ static void check_environment(struct daemon *d)
 			fprintf(stderr, "doppel-copy: --offline: %s\n", err);
 			exit(2);
 		}
+	}
+	/* A credentials file that is not private or not valid: refused now
+	 * (read again, into locked memory, when the daemon starts). */
+	if (o->credentials_file) {
+		struct copy_credentials *creds = copy_credentials_load(o->credentials_file, err,
+								       sizeof(err));
+		if (!creds) {
+			fprintf(stderr, "doppel-copy: %s\n", err);
+			exit(2);
+		}
+		copy_credentials_free(creds);
 	}
 	if ((!o->offline_file && daemon_check_device("-i", o->device, err, sizeof(err)) < 0) ||
 	    daemon_check_device("-o", o->output_device, err, sizeof(err)) < 0 ||

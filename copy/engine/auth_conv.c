@@ -68,6 +68,8 @@ void auth_conv_free(struct auth_conv *c)
 
 int auth_buf_put(struct auth_buf *b, const void *data, size_t len)
 {
+	if (!len)
+		return 0;
 	if (len > AUTH_MAX_BUFFER * 2 - b->len)
 		return -1;
 	if (b->len + len > b->cap) {
@@ -89,6 +91,8 @@ void auth_buf_consume(struct auth_buf *b, size_t n)
 {
 	if (n > b->len)
 		n = b->len;
+	if (!n)
+		return;
 	memmove(b->data, b->data + n, b->len - n);
 	b->len -= n;
 }

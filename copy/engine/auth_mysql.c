@@ -48,10 +48,10 @@ static size_t packet(const struct auth_buf *b)
 static enum auth_result greeting(struct auth_conv *c)
 {
 	size_t n = packet(&c->target);
-	const uint8_t *p = c->target.data + 4, *end = c->target.data + n;
 
 	if (!n)
 		return AUTH_CONTINUE;
+	const uint8_t *p = c->target.data + 4, *end = c->target.data + n;
 	if (p < end && p[0] == 0xff)
 		return auth_fail(c, AUTH_FAIL_PROTOCOL, "target refused the connection (ERR)");
 	if (p >= end || p[0] != 10)
@@ -109,10 +109,10 @@ static int emit_packet(struct auth_conv *c, uint8_t seq, const uint8_t *a, size_
 static enum auth_result response(struct auth_conv *c)
 {
 	size_t n = packet(&c->client);
-	const uint8_t *p = c->client.data + 4, *end = c->client.data + n;
 
 	if (!n)
 		return AUTH_CONTINUE;
+	const uint8_t *p = c->client.data + 4, *end = c->client.data + n;
 	if (n >= 8 && n < 4 + 32 && (c->client.data[5] & (CLIENT_SSL >> 8)))
 		return auth_fail(c, AUTH_FAIL_TLS, "the client negotiated TLS (SSLRequest)");
 	if (n < 4 + 33)

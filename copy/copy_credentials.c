@@ -1,0 +1,207 @@
+/*
+ * copy_credentials.c — the credentials file, kept in locked memory that
+ * core dumps leave out and that is wiped before it is given back (see
+ * copy_credentials.h).
+ */
+#include "copy/copy_credentials.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct credential {
+	uint8_t protocol;	/* enum auth_protocol */
+	const char *user;	/* NUL-terminated, in the mapping */
+	const uint8_t *password;
+	size_t password_len;
+};
+
+struct copy_credentials {
+	void *map;		/* this struct, the entries, then the file's bytes */
+	size_t map_len;
+	struct credential *entries;
+	size_t count;
+};
+
+static size_t page_round(size_t n)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	size_t p = page > 0 ? (size_t)page : 4096;
+
+	return (n + p - 1) / p * p;
+}
+
+void copy_credentials_free(struct copy_credentials *c)
+{
+	if (!c)
+		return;
+	void *map = c->map;
+	size_t len = c->map_len;
+
+	explicit_bzero(map, len);	/* c itself lives in the mapping */
+	munlock(map, len);
+	munmap(map, len);
+}
+
+size_t copy_credentials_count(const struct copy_credentials *c)
+{
+	return c ? c->count : 0;
+}
+
+int copy_credentials_password(void *ctx, enum auth_protocol p, const char *user,
+			      const uint8_t **password, size_t *len)
+{
+	const struct copy_credentials *c = ctx;
+
+	for (size_t i = 0; c && i < c->count; i++)
+		if (c->entries[i].protocol == p && !strcmp(c->entries[i].user, user)) {
+			*password = c->entries[i].password;
+			*len = c->entries[i].password_len;
+			return 0;
+		}
+	return -1;
+}
+
+static int fail(char *err, size_t errlen, const char *path, unsigned line, const char *what)
+{
+	snprintf(err, errlen, "--credentials %s: line %u: %s", path, line, what);
+	return -1;
+}
+
+/* Parse text[0..len) (NUL at len) in place into c->entries (room for
+ * max). 0, or -1 with err (never quoting a password). */
+static int parse(struct copy_credentials *c, char *text, size_t len, size_t max, const char *path,
+		 char *err, size_t errlen)
+{
+	unsigned line = 0;
+	char *p = text, *end = text + len;
+
+	while (p < end) {
+		char *eol = memchr(p, '\n', (size_t)(end - p));
+		if (!eol)
+			eol = end;
+		*eol = 0;
+		line++;
+		if (eol > p && eol[-1] == '\r')
+			eol[-1] = 0;
+		char *s = p;
+		p = eol + 1;
+		while (*s == ' ' || *s == '\t')
+			s++;
+		if (!*s || *s == '#')
+			continue;
+		char *proto = s;
+		s += strcspn(s, " \t");
+		if (!*s)
+			return fail(err, errlen, path, line, "not \"PROTOCOL USER PASSWORD\"");
+		*s++ = 0;
+		while (*s == ' ' || *s == '\t')
+			s++;
+		char *user = s;
+		s += strcspn(s, " \t");
+		if (!*s || s == user)
+			return fail(err, errlen, path, line, "not \"PROTOCOL USER PASSWORD\"");
+		*s++ = 0;
+		enum auth_protocol ap = auth_protocol_parse(proto);
+		if (ap == AUTH_PROTO_NONE)
+			return fail(err, errlen, path, line, "unknown protocol (postgres or mysql)");
+		if (strlen(user) > 120)
+			return fail(err, errlen, path, line, "user name longer than 120 bytes");
+		while (*s == ' ' || *s == '\t')
+			s++;
+		if (!*s)
+			return fail(err, errlen, path, line, "no password");
+		for (size_t i = 0; i < c->count; i++)
+			if (c->entries[i].protocol == ap && !strcmp(c->entries[i].user, user))
+				return fail(err, errlen, path, line, "the user is listed twice");
+		if (c->count == max)
+			return fail(err, errlen, path, line, "too many entries");
+		c->entries[c->count++] = (struct credential){
+			.protocol = (uint8_t)ap, .user = user, .password = (const uint8_t *)s,
+			.password_len = strlen(s),
+		};
+	}
+	return 0;
+}
+
+struct copy_credentials *copy_credentials_load(const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+
+	if (fd < 0) {
+		snprintf(err, errlen, "--credentials %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "--credentials %s: not a regular file", path);
+		close(fd);
+		return NULL;
+	}
+	if (st.st_mode & 077) {
+		snprintf(err, errlen,
+			 "--credentials %s: mode %04o lets others read or write it: refused "
+			 "(chmod 600 it)", path, (unsigned)(st.st_mode & 07777));
+		close(fd);
+		return NULL;
+	}
+	if (st.st_size > COPY_CREDENTIALS_MAX_BYTES) {
+		snprintf(err, errlen, "--credentials %s: larger than %d bytes", path,
+			 COPY_CREDENTIALS_MAX_BYTES);
+		close(fd);
+		return NULL;
+	}
+	size_t size = (size_t)st.st_size, max = size / 4 + 1;
+	size_t len = page_round(sizeof(struct copy_credentials) + max * sizeof(struct credential) +
+				size + 1);
+	void *map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (map == MAP_FAILED) {
+		snprintf(err, errlen, "--credentials %s: %s", path, strerror(errno));
+		close(fd);
+		return NULL;
+	}
+	struct copy_credentials *c = map;
+	c->map = map;
+	c->map_len = len;
+	c->entries = (struct credential *)(c + 1);
+	char *text = (char *)(c->entries + max);
+	/* Before a password byte is in it: never swapped, never dumped. */
+	if (mlock(map, len) < 0 || madvise(map, len, MADV_DONTDUMP) < 0) {
+		snprintf(err, errlen, "--credentials %s: cannot lock its memory (%s): refused",
+			 path, strerror(errno));
+		munmap(map, len);
+		close(fd);
+		return NULL;
+	}
+	size_t got = 0;
+	while (got < size) {
+		ssize_t n = read(fd, text + got, size - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			snprintf(err, errlen, "--credentials %s: %s", path,
+				 n < 0 ? strerror(errno) : "shorter than its size");
+			close(fd);
+			copy_credentials_free(c);
+			return NULL;
+		}
+		got += (size_t)n;
+	}
+	close(fd);
+	text[size] = 0;
+	if (memchr(text, 0, size)) {
+		snprintf(err, errlen, "--credentials %s: holds a NUL byte", path);
+		copy_credentials_free(c);
+		return NULL;
+	}
+	if (parse(c, text, size, max, path, err, errlen) < 0) {
+		copy_credentials_free(c);
+		return NULL;
+	}
+	return c;
+}
