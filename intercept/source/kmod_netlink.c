@@ -72,8 +72,8 @@ static int on_message(const struct nlmsghdr *nlh, void *data)
 	return r->cb ? r->cb(nlh, r->data) : MNL_CB_OK;
 }
 
-int kmod_link_request(struct kmod_link *k, struct nlmsghdr *nlh, const char *what,
-		      mnl_cb_t cb, void *data, char *err, size_t errlen)
+int kmod_nl_request(struct kmod_nl *k, struct nlmsghdr *nlh, const char *what,
+		    mnl_cb_t cb, void *data, char *err, size_t errlen)
 {
 	struct request r = { cb, data, err, errlen, what };
 	mnl_cb_t control[NLMSG_MIN_TYPE] = { [NLMSG_ERROR] = on_error };
@@ -83,12 +83,12 @@ int kmod_link_request(struct kmod_link *k, struct nlmsghdr *nlh, const char *wha
 
 	if (errlen)
 		err[0] = '\0';
-	if (mnl_socket_sendto(k->nl, nlh, nlh->nlmsg_len) < 0) {
+	if (mnl_socket_sendto(k->sock, nlh, nlh->nlmsg_len) < 0) {
 		snprintf(err, errlen, "%s: send: %s", what, strerror(errno));
 		return -1;
 	}
 	for (;;) {
-		n = mnl_socket_recvfrom(k->nl, k->buffer, KMOD_RECV_BUFFER_SIZE);
+		n = mnl_socket_recvfrom(k->sock, k->buffer, KMOD_RECV_BUFFER_SIZE);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -108,7 +108,7 @@ int kmod_link_request(struct kmod_link *k, struct nlmsghdr *nlh, const char *wha
 	}
 }
 
-struct nlmsghdr *kmod_link_prepare(struct kmod_link *k, void *buf, uint8_t cmd)
+struct nlmsghdr *kmod_nl_prepare(struct kmod_nl *k, void *buf, uint8_t cmd)
 {
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	struct genlmsghdr *genl;
@@ -140,17 +140,17 @@ static int on_family(const struct nlmsghdr *nlh, void *data)
 		MNL_CB_ERROR : MNL_CB_OK;
 }
 
-static int resolve_family(struct kmod_link *k, char *err, size_t errlen)
+static int resolve_family(struct kmod_nl *k, char *err, size_t errlen)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh;
 	uint16_t id = 0;
 
 	k->family_id = GENL_ID_CTRL;
-	nlh = kmod_link_prepare(k, buf, CTRL_CMD_GETFAMILY);
+	nlh = kmod_nl_prepare(k, buf, CTRL_CMD_GETFAMILY);
 	((struct genlmsghdr *)mnl_nlmsg_get_payload(nlh))->version = 1;
 	mnl_attr_put_strz(nlh, CTRL_ATTR_FAMILY_NAME, DOPPEL_GENL_NAME);
-	if (kmod_link_request(k, nlh, "kmod", on_family, &id, err, errlen) < 0) {
+	if (kmod_nl_request(k, nlh, "kmod", on_family, &id, err, errlen) < 0) {
 		if (errno == ENOENT)
 			snprintf(err, errlen, "kmod: the doppel kernel module is not loaded "
 				 "(no generic netlink family \"%s\"; modprobe doppel)",
@@ -174,39 +174,39 @@ static void set_receive_buffer(int fd, int bytes)
 		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof(bytes));
 }
 
-int kmod_link_open(struct kmod_link *k, int rcvbuf, char *err, size_t errlen)
+int kmod_nl_open(struct kmod_nl *k, int rcvbuf, char *err, size_t errlen)
 {
 	int on = 1;
 
 	memset(k, 0, sizeof(*k));
 	k->buffer = malloc(KMOD_RECV_BUFFER_SIZE);
-	k->nl = mnl_socket_open(NETLINK_GENERIC);
-	if (!k->buffer || !k->nl) {
+	k->sock = mnl_socket_open(NETLINK_GENERIC);
+	if (!k->buffer || !k->sock) {
 		snprintf(err, errlen, "kmod: netlink socket: %s", strerror(errno));
 		goto fail;
 	}
-	if (mnl_socket_bind(k->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+	if (mnl_socket_bind(k->sock, 0, MNL_SOCKET_AUTOPID) < 0) {
 		snprintf(err, errlen, "kmod: bind the netlink socket: %s", strerror(errno));
 		goto fail;
 	}
-	k->portid = mnl_socket_get_portid(k->nl);
+	k->portid = mnl_socket_get_portid(k->sock);
 	/* Older kernels refuse these; errors then lose their text only. */
-	mnl_socket_setsockopt(k->nl, NETLINK_EXT_ACK, &on, sizeof(on));
-	mnl_socket_setsockopt(k->nl, NETLINK_CAP_ACK, &on, sizeof(on));
+	mnl_socket_setsockopt(k->sock, NETLINK_EXT_ACK, &on, sizeof(on));
+	mnl_socket_setsockopt(k->sock, NETLINK_CAP_ACK, &on, sizeof(on));
 	if (rcvbuf > 0)
-		set_receive_buffer(mnl_socket_get_fd(k->nl), rcvbuf);
+		set_receive_buffer(mnl_socket_get_fd(k->sock), rcvbuf);
 	if (resolve_family(k, err, errlen) < 0)
 		goto fail;
 	return 0;
 fail:
-	kmod_link_close(k);
+	kmod_nl_close(k);
 	return -1;
 }
 
-void kmod_link_close(struct kmod_link *k)
+void kmod_nl_close(struct kmod_nl *k)
 {
-	if (k->nl)
-		mnl_socket_close(k->nl);
+	if (k->sock)
+		mnl_socket_close(k->sock);
 	free(k->buffer);
 	memset(k, 0, sizeof(*k));
 }

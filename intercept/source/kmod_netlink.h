@@ -15,8 +15,8 @@
 /* Summary batches reach 32 KiB; a datagram larger than the buffer is cut. */
 #define KMOD_RECV_BUFFER_SIZE (64 * 1024)
 
-struct kmod_link {
-	struct mnl_socket *nl;
+struct kmod_nl {
+	struct mnl_socket *sock;
 	uint32_t portid;
 	uint32_t seq;
 	uint16_t family_id;
@@ -26,12 +26,12 @@ struct kmod_link {
 /* Open a socket and look the family up. rcvbuf: SO_RCVBUF(FORCE) bytes,
  * 0 to leave the default. 0, or -1 with err filled ("the doppel kernel
  * module is not loaded" when the family is missing). */
-int kmod_link_open(struct kmod_link *k, int rcvbuf, char *err, size_t errlen);
-void kmod_link_close(struct kmod_link *k);
+int kmod_nl_open(struct kmod_nl *k, int rcvbuf, char *err, size_t errlen);
+void kmod_nl_close(struct kmod_nl *k);
 
 /* Start a request in buf (at least MNL_SOCKET_BUFFER_SIZE bytes): netlink
  * and genetlink headers, NLM_F_REQUEST | NLM_F_ACK, the next seq. */
-struct nlmsghdr *kmod_link_prepare(struct kmod_link *k, void *buf, uint8_t cmd);
+struct nlmsghdr *kmod_nl_prepare(struct kmod_nl *k, void *buf, uint8_t cmd);
 
 /*
  * Send nlh and read until its acknowledgement. Every other message read on
@@ -39,7 +39,7 @@ struct nlmsghdr *kmod_link_prepare(struct kmod_link *k, void *buf, uint8_t cmd);
  * to cb, which may be NULL. 0, or -1 with errno set to the kernel's error
  * and err filled with "what: <extended ack or strerror>".
  */
-int kmod_link_request(struct kmod_link *k, struct nlmsghdr *nlh, const char *what,
-		      mnl_cb_t cb, void *data, char *err, size_t errlen);
+int kmod_nl_request(struct kmod_nl *k, struct nlmsghdr *nlh, const char *what,
+		    mnl_cb_t cb, void *data, char *err, size_t errlen);
 
 #endif

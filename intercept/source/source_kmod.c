@@ -40,7 +40,7 @@
 struct kmod_source {
 	struct source *source;
 	struct loop *loop;
-	struct kmod_link link;
+	struct kmod_nl nl;
 	bool watching;
 };
 
@@ -155,7 +155,7 @@ static int on_message(const struct nlmsghdr *nlh, void *data)
 	struct kmod_source *ks = data;
 
 	reader.source = ks->source;
-	reader.family_id = ks->link.family_id;
+	reader.family_id = ks->nl.family_id;
 	return on_summaries(nlh, &reader);
 }
 
@@ -192,7 +192,7 @@ static void on_readable(struct loop *l, int fd, unsigned events, void *arg)
 	ssize_t n;
 
 	for (int i = 0; i < KMOD_READ_BUDGET; i++) {
-		n = mnl_socket_recvfrom(ks->link.nl, ks->link.buffer, KMOD_RECV_BUFFER_SIZE);
+		n = mnl_socket_recvfrom(ks->nl.sock, ks->nl.buffer, KMOD_RECV_BUFFER_SIZE);
 		if (n < 0) {
 			/* ENOBUFS: the kernel counts what it could not queue
 			 * and reports it in the next batch's DOPPEL_A_LOST. */
@@ -202,7 +202,7 @@ static void on_readable(struct loop *l, int fd, unsigned events, void *arg)
 				return;
 			continue;
 		}
-		source_kmod_read_batch(ks->source, ks->link.family_id, ks->link.buffer, (size_t)n);
+		source_kmod_read_batch(ks->source, ks->nl.family_id, ks->nl.buffer, (size_t)n);
 	}
 }
 
@@ -261,23 +261,23 @@ static int set_rules(struct kmod_source *ks, const struct source_config *cfg,
 		     size_t count, char *err, size_t errlen)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct nlmsghdr *nlh = kmod_link_prepare(&ks->link, buf, DOPPEL_CMD_SET_RULES);
+	struct nlmsghdr *nlh = kmod_nl_prepare(&ks->nl, buf, DOPPEL_CMD_SET_RULES);
 	struct nlattr *rules = mnl_attr_nest_start(nlh, DOPPEL_A_RULES);
 
 	for (size_t i = 0; i < count; i++)
 		put_rule(nlh, &cfg->matches[i], cfg->local_out);
 	mnl_attr_nest_end(nlh, rules);
-	return kmod_link_request(&ks->link, nlh, "kmod: set rules", on_message, ks, err, errlen);
+	return kmod_nl_request(&ks->nl, nlh, "kmod: set rules", on_message, ks, err, errlen);
 }
 
 static int attach(struct kmod_source *ks, uint16_t payload_prefix, char *err, size_t errlen)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct nlmsghdr *nlh = kmod_link_prepare(&ks->link, buf, DOPPEL_CMD_ATTACH);
+	struct nlmsghdr *nlh = kmod_nl_prepare(&ks->nl, buf, DOPPEL_CMD_ATTACH);
 
 	mnl_attr_put_u32(nlh, DOPPEL_A_VERSION, DOPPEL_GENL_VERSION);
 	mnl_attr_put_u16(nlh, DOPPEL_A_PAYLOAD_PREFIX, payload_prefix);
-	return kmod_link_request(&ks->link, nlh, "kmod: attach", on_message, ks, err, errlen);
+	return kmod_nl_request(&ks->nl, nlh, "kmod: attach", on_message, ks, err, errlen);
 }
 
 static int kmod_source_open(struct source *s, struct loop *l, const struct source_config *cfg,
@@ -295,7 +295,7 @@ static int kmod_source_open(struct source *s, struct loop *l, const struct sourc
 	}
 	ks->source = s;
 	ks->loop = l;
-	if (kmod_link_open(&ks->link, KMOD_SOCKET_BUFFER, err, errlen) < 0) {
+	if (kmod_nl_open(&ks->nl, KMOD_SOCKET_BUFFER, err, errlen) < 0) {
 		free(ks);
 		return -1;
 	}
@@ -303,7 +303,7 @@ static int kmod_source_open(struct source *s, struct loop *l, const struct sourc
 	if (attach(ks, cfg->payload_prefix, err, errlen) < 0 ||
 	    set_rules(ks, cfg, cfg->match_count, err, errlen) < 0)
 		goto fail;
-	fd = mnl_socket_get_fd(ks->link.nl);
+	fd = mnl_socket_get_fd(ks->nl.sock);
 	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0 ||
 	    loop_add_fd(l, fd, LOOP_READ, on_readable, ks) < 0) {
 		snprintf(err, errlen, "kmod: watch the netlink socket: %s", strerror(errno));
@@ -313,7 +313,7 @@ static int kmod_source_open(struct source *s, struct loop *l, const struct sourc
 	s->priv = ks;
 	return 0;
 fail:
-	kmod_link_close(&ks->link);
+	kmod_nl_close(&ks->nl);
 	free(ks);
 	return -1;
 }
@@ -331,14 +331,14 @@ static void kmod_source_close(struct source *s)
 
 	if (!ks)
 		return;
-	fd = mnl_socket_get_fd(ks->link.nl);
+	fd = mnl_socket_get_fd(ks->nl.sock);
 	if (ks->watching)
 		loop_del_fd(ks->loop, fd);
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
 	set_rules(ks, &(struct source_config){ 0 }, 0, err, sizeof(err));
-	kmod_link_request(&ks->link, kmod_link_prepare(&ks->link, err, DOPPEL_CMD_DETACH),
-			  "kmod: detach", on_message, ks, err, sizeof(err));
-	kmod_link_close(&ks->link);
+	kmod_nl_request(&ks->nl, kmod_nl_prepare(&ks->nl, err, DOPPEL_CMD_DETACH),
+			"kmod: detach", on_message, ks, err, sizeof(err));
+	kmod_nl_close(&ks->nl);
 	free(ks);
 	s->priv = NULL;
 }

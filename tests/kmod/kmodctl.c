@@ -248,7 +248,7 @@ static int print_reply_attr(const struct nlattr *attr, void *data)
 
 static int print_reply(const struct nlmsghdr *nlh, void *data)
 {
-	struct kmod_link *k = data;
+	struct kmod_nl *k = data;
 
 	if (nlh->nlmsg_type != k->family_id)
 		return MNL_CB_OK;
@@ -256,14 +256,14 @@ static int print_reply(const struct nlmsghdr *nlh, void *data)
 		MNL_CB_ERROR : MNL_CB_OK;
 }
 
-static int simple_command(struct kmod_link *k, uint8_t cmd, const char *what)
+static int simple_command(struct kmod_nl *k, uint8_t cmd, const char *what)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE], err[512];
-	struct nlmsghdr *nlh = kmod_link_prepare(k, buf, cmd);
+	struct nlmsghdr *nlh = kmod_nl_prepare(k, buf, cmd);
 
 	if (cmd == DOPPEL_CMD_ATTACH)
 		mnl_attr_put_u32(nlh, DOPPEL_A_VERSION, DOPPEL_GENL_VERSION);
-	if (kmod_link_request(k, nlh, what, print_reply, k, err, sizeof(err)) < 0) {
+	if (kmod_nl_request(k, nlh, what, print_reply, k, err, sizeof(err)) < 0) {
 		printf("%s\n", err);
 		return 1;
 	}
@@ -272,10 +272,10 @@ static int simple_command(struct kmod_link *k, uint8_t cmd, const char *what)
 	return 0;
 }
 
-static int cmd_set(struct kmod_link *k, int argc, char **argv)
+static int cmd_set(struct kmod_nl *k, int argc, char **argv)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE], err[512];
-	struct nlmsghdr *nlh = kmod_link_prepare(k, buf, DOPPEL_CMD_SET_RULES);
+	struct nlmsghdr *nlh = kmod_nl_prepare(k, buf, DOPPEL_CMD_SET_RULES);
 	struct nlattr *rules = mnl_attr_nest_start(nlh, DOPPEL_A_RULES);
 	struct source_match m;
 	uint8_t hook = DOPPEL_HOOK_PRE_ROUTING;
@@ -301,7 +301,7 @@ static int cmd_set(struct kmod_link *k, int argc, char **argv)
 		mnl_attr_nest_end(nlh, rule);
 	}
 	mnl_attr_nest_end(nlh, rules);
-	if (kmod_link_request(k, nlh, "set rules", NULL, NULL, err, sizeof(err)) < 0) {
+	if (kmod_nl_request(k, nlh, "set rules", NULL, NULL, err, sizeof(err)) < 0) {
 		printf("%s\n", err);
 		return 1;
 	}
@@ -398,16 +398,16 @@ static const struct {
 	{ "summaries_from_user", DOPPEL_CMD_SUMMARIES, refuse_no_version },
 };
 
-static int cmd_refuse(struct kmod_link *k)
+static int cmd_refuse(struct kmod_nl *k)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE], err[512];
 	int accepted = 0;
 
 	for (size_t i = 0; i < sizeof(refusals) / sizeof(refusals[0]); i++) {
-		struct nlmsghdr *nlh = kmod_link_prepare(k, buf, refusals[i].cmd);
+		struct nlmsghdr *nlh = kmod_nl_prepare(k, buf, refusals[i].cmd);
 
 		refusals[i].build(nlh);
-		if (kmod_link_request(k, nlh, refusals[i].name, NULL, NULL, err, sizeof(err)) < 0) {
+		if (kmod_nl_request(k, nlh, refusals[i].name, NULL, NULL, err, sizeof(err)) < 0) {
 			printf("refused %s\n", err);
 		} else {
 			printf("ACCEPTED %s\n", refusals[i].name);
@@ -422,7 +422,7 @@ static void count_summary(void *ctx, const struct packet *p)
 	(*(unsigned long *)ctx)++;
 }
 
-static int cmd_stall(struct kmod_link *k, int argc, char **argv)
+static int cmd_stall(struct kmod_nl *k, int argc, char **argv)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE], err[512];
 	struct timespec tick = { 0, 100 * 1000 * 1000 };
@@ -441,22 +441,22 @@ static int cmd_stall(struct kmod_link *k, int argc, char **argv)
 		return 1;
 	}
 	/* A few batches fill it: what follows is lost and counted. */
-	setsockopt(mnl_socket_get_fd(k->nl), SOL_SOCKET, SO_RCVBUF, &(int){ 16384 }, sizeof(int));
+	setsockopt(mnl_socket_get_fd(k->sock), SOL_SOCKET, SO_RCVBUF, &(int){ 16384 }, sizeof(int));
 	sigemptyset(&signals);
 	sigaddset(&signals, SIGUSR1);
 	sigaddset(&signals, SIGTERM);
 	sigprocmask(SIG_BLOCK, &signals, NULL);
-	nlh = kmod_link_prepare(k, buf, DOPPEL_CMD_ATTACH);
+	nlh = kmod_nl_prepare(k, buf, DOPPEL_CMD_ATTACH);
 	mnl_attr_put_u32(nlh, DOPPEL_A_VERSION, DOPPEL_GENL_VERSION);
-	if (kmod_link_request(k, nlh, "attach", NULL, NULL, err, sizeof(err)) < 0)
+	if (kmod_nl_request(k, nlh, "attach", NULL, NULL, err, sizeof(err)) < 0)
 		goto fail;
-	nlh = kmod_link_prepare(k, buf, DOPPEL_CMD_SET_RULES);
+	nlh = kmod_nl_prepare(k, buf, DOPPEL_CMD_SET_RULES);
 	rules = mnl_attr_nest_start(nlh, DOPPEL_A_RULES);
 	rule = mnl_attr_nest_start(nlh, DOPPEL_A_RULE);
 	mnl_attr_put_u16(nlh, DOPPEL_A_RULE_PORT, (uint16_t)atoi(argv[2]));
 	mnl_attr_nest_end(nlh, rule);
 	mnl_attr_nest_end(nlh, rules);
-	if (kmod_link_request(k, nlh, "set rules", NULL, NULL, err, sizeof(err)) < 0)
+	if (kmod_nl_request(k, nlh, "set rules", NULL, NULL, err, sizeof(err)) < 0)
 		goto fail;
 	printf("stalling pid=%d\n", (int)getpid());
 	do
@@ -465,7 +465,7 @@ static int cmd_stall(struct kmod_link *k, int argc, char **argv)
 	s.deliver = count_summary;
 	s.deliver_ctx = &summaries;
 	while (signo != SIGTERM) {
-		n = recv(mnl_socket_get_fd(k->nl), k->buffer, KMOD_RECV_BUFFER_SIZE, MSG_DONTWAIT);
+		n = recv(mnl_socket_get_fd(k->sock), k->buffer, KMOD_RECV_BUFFER_SIZE, MSG_DONTWAIT);
 		if (n > 0) {
 			source_kmod_read_batch(&s, k->family_id, k->buffer, (size_t)n);
 			if (s.counters.lost != lost) {
@@ -490,7 +490,7 @@ fail:
 
 int main(int argc, char **argv)
 {
-	struct kmod_link k;
+	struct kmod_nl k;
 	char err[512];
 	int ret;
 
@@ -501,7 +501,7 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "listen"))
 		return cmd_listen(argc, argv);
-	if (kmod_link_open(&k, 0, err, sizeof(err)) < 0) {
+	if (kmod_nl_open(&k, 0, err, sizeof(err)) < 0) {
 		printf("%s\n", err);
 		return 1;
 	}
@@ -521,6 +521,6 @@ int main(int argc, char **argv)
 		fprintf(stderr, "kmodctl: unknown command '%s'\n", argv[1]);
 		ret = 1;
 	}
-	kmod_link_close(&k);
+	kmod_nl_close(&k);
 	return ret;
 }
