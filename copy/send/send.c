@@ -67,7 +67,7 @@ struct sender {
 
 static size_t frame_room(size_t len)
 {
-	return (SEND_LINK_HEADER_MAX + len + FRAME_ALIGN - 1) & ~(size_t)(FRAME_ALIGN - 1);
+	return (SEND_FRAME_HEADER_MAX + len + FRAME_ALIGN - 1) & ~(size_t)(FRAME_ALIGN - 1);
 }
 
 static void note_failure(struct sender *s, const struct session_key *k, int err)

@@ -4,8 +4,9 @@
  *
  * A backend turns one IP packet into one frame to send: it picks the
  * socket, writes the destination address and copies the packet (behind
- * its link header, if it has one) into the frame buffer the queue gives
- * it. The queue owns the buffers, batching, sendmmsg and error mapping.
+ * its frame header, if it has one: Ethernet, a tunnel's outer headers)
+ * into the frame buffer the queue gives it. The queue owns the buffers,
+ * batching, sendmmsg and error mapping.
  */
 #ifndef DOPPEL_SEND_BACKEND_H
 #define DOPPEL_SEND_BACKEND_H
@@ -22,7 +23,7 @@
 #define SEND_PACKET_MAX (40 + 65535)
 /* The most a backend writes before the packet: Ethernet, and a tunnel's
  * outer headers. */
-#define SEND_LINK_HEADER_MAX (14 + ENCAP_OVERHEAD_MAX)
+#define SEND_FRAME_HEADER_MAX (14 + ENCAP_OVERHEAD_MAX)
 
 /* Where one queued frame goes. */
 struct send_slot {
@@ -33,7 +34,7 @@ struct send_slot {
 
 struct send_backend {
 	/* Write the frame for pkt (len bytes, already checked to be at most
-	 * SEND_PACKET_MAX) into frame (room for SEND_LINK_HEADER_MAX + len)
+	 * SEND_PACKET_MAX) into frame (room for SEND_FRAME_HEADER_MAX + len)
 	 * and fill slot. ENGINE_SEND_OK with *frame_len set, or
 	 * ENGINE_SEND_TOO_BIG / ENGINE_SEND_FAILED and nothing queued. */
 	enum engine_send_result (*prepare)(void *priv, const uint8_t *pkt, size_t len,
