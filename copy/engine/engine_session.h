@@ -57,7 +57,7 @@ enum {
 
 struct session {
 	struct session_key key;
-	struct session *hash_next;	/* session_table chain; graveyard link once ended */
+	struct session *hash_next;	/* session_table chain; graveyard chain once ended */
 	struct heap_node timer;	/* the earliest of the deadlines below */
 	struct session_stream *stream;	/* NULL while no client data is held */
 	struct session_successor *successor;	/* a new connection on the key waiting

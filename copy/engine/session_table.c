@@ -114,12 +114,12 @@ void session_table_insert(struct session_table *t, struct session *s)
 
 void session_table_remove(struct session_table *t, struct session *s)
 {
-	struct session **link = &t->buckets[hash_key(t, &s->key) & t->mask];
+	struct session **at = &t->buckets[hash_key(t, &s->key) & t->mask];
 
-	while (*link && *link != s)
-		link = &(*link)->hash_next;
-	if (*link) {
-		*link = s->hash_next;
+	while (*at && *at != s)
+		at = &(*at)->hash_next;
+	if (*at) {
+		*at = s->hash_next;
 		t->count--;
 	}
 	s->hash_next = NULL;

@@ -1,6 +1,6 @@
 /*
  * session_table.h — the engine's sessions by key: a chained hash table with
- * the chain link inside each session, doubling its bucket array as sessions
+ * the chain pointer inside each session, doubling its bucket array as sessions
  * are added so lookups stay O(1) from ten sessions to millions.
  *
  * Keys are compared whole (memcmp), so they must be normalized first with

@@ -127,10 +127,10 @@ static enum stream_add_result hold_pending(struct stream_buffer *b, uint32_t seq
 					   const uint8_t *data, uint32_t len, uint32_t ack,
 					   size_t budget)
 {
-	struct stream_segment **link = &b->pending, *seg;
+	struct stream_segment **at = &b->pending, *seg;
 
-	for (; *link && seq_le((*link)->seq, seq); link = &(*link)->next) {
-		if (seq_ge((*link)->seq + (*link)->len, seq + len))
+	for (; *at && seq_le((*at)->seq, seq); at = &(*at)->next) {
+		if (seq_ge((*at)->seq + (*at)->len, seq + len))
 			return STREAM_ADDED;
 	}
 	if (len > budget)
@@ -144,8 +144,8 @@ static enum stream_add_result hold_pending(struct stream_buffer *b, uint32_t seq
 	seg->len = len;
 	seg->ack = ack;
 	memcpy(seg->data, data, len);
-	seg->next = *link;
-	*link = seg;
+	seg->next = *at;
+	*at = seg;
 	b->pending_count++;
 	b->pending_bytes += len;
 	return STREAM_ADDED;
