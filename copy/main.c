@@ -112,7 +112,7 @@ static void check_environment(struct daemon *d)
 	struct copy_options *o = &d->options;
 	char err[640], filter[4096];
 
-	/* The whole file header, its link type and the filter, now: not once
+	/* The whole file header, its data-link type and the filter, now: not once
 	 * the intercepts are connected (which may never happen). */
 	if (o->offline_file) {
 		if (!o->filter && copy_options_build_filter(o, filter, sizeof(filter)) < 0) {

@@ -1,6 +1,6 @@
 /*
  * capture.c — what the capture backends share: choosing one, compiling a
- * tcpdump expression into a kernel BPF program, mapping pcap link types,
+ * tcpdump expression into a kernel BPF program, mapping pcap data-link types,
  * and parsing a frame into a delivered packet or a malformed count.
  */
 #include "copy/capture/capture.h"
@@ -40,7 +40,7 @@ int capture_compile_filter(const char *expr, int dlt, uint32_t snaplen,
 		snaplen = CAPTURE_SNAPLEN_DEFAULT;
 	dead = pcap_open_dead(dlt, (int)snaplen);
 	if (!dead) {
-		snprintf(err, errlen, "filter: libpcap cannot open a handle for link type %d", dlt);
+		snprintf(err, errlen, "filter: libpcap cannot open a handle for data-link type %d", dlt);
 		return -1;
 	}
 	if (pcap_compile(dead, &bpf, expr, 1, PCAP_NETMASK_UNKNOWN) != 0) {
@@ -77,18 +77,18 @@ int capture_compile_filter(const char *expr, int dlt, uint32_t snaplen,
 }
 
 /* One mapping for both daemons: lib/runtime/pcap_live.c's. */
-int capture_link_from_dlt(int dlt, enum link_type *link)
+int capture_dlt_from_pcap(int pcap_dlt, enum packet_dlt *out)
 {
-	return pcap_live_link_from_dlt(dlt, link);
+	return pcap_live_dlt_from_pcap(pcap_dlt, out);
 }
 
-void capture_deliver_frame(struct capture *c, enum link_type link, uint64_t ts_us,
+void capture_deliver_frame(struct capture *c, enum packet_dlt dlt, uint64_t ts_us,
 			   const uint8_t *frame, size_t len)
 {
 	struct packet p;
 	const char *why;
 
-	if (packet_parse_link(link, frame, len, PACKET_TRUNCATED_OK, &p, &why) != 0) {
+	if (packet_parse_dlt(dlt, frame, len, PACKET_TRUNCATED_OK, &p, &why) != 0) {
 		c->counters.malformed++;
 		return;
 	}

@@ -6,7 +6,7 @@
  *             filter compiled by libpcap (pcap_compile) from a tcpdump
  *             expression (capture_afpacket.c) — the default. The socket is
  *             cooked (SOCK_DGRAM): frames arrive from their IP header on,
- *             whatever the interface's link layer (Ethernet, VLAN tags the
+ *             whatever the interface's data-link layer (Ethernet, VLAN tags the
  *             kernel strips, tun, ppp), so one filter compiled for DLT_RAW
  *             serves every interface of an "all interfaces" capture;
  *   pcap      libpcap live capture (capture_pcap.c);
@@ -117,7 +117,7 @@ extern const struct capture_ops capture_offline_ops;
 const struct capture_ops *capture_ops_for(enum capture_kind kind);
 
 /* Compile a tcpdump expression into a classic BPF program for a socket
- * whose packets start with link type dlt (DLT_RAW for the afpacket
+ * whose packets start with data-link type dlt (DLT_RAW for the afpacket
  * backend's cooked socket, DLT_EN10MB, DLT_LINUX_SLL ...) with libpcap's
  * pcap_compile on a dead handle; accepted packets are cut to snaplen
  * (0: CAPTURE_SNAPLEN_DEFAULT). 0, or -1 with err naming what libpcap
@@ -128,19 +128,19 @@ int capture_compile_filter(const char *expr, int dlt, uint32_t snaplen,
 			   struct sock_fprog *prog, char *err, size_t errlen);
 
 /* Check an offline file before anything starts: it opens, its header is a
- * pcap or pcapng header, its link type is one we parse and filter (NULL or
+ * pcap or pcapng header, its data-link type is one we parse and filter (NULL or
  * "": none) compiles for it. 0, or -1 with err naming the file and what is
  * wrong ("x.pcap: unknown file format"). Records are read only when played. */
 int capture_offline_check(const char *file, const char *filter, char *err, size_t errlen);
 
 /* For the backends (capture.c). */
 
-/* The link type packet_parse_link() knows for a pcap DLT_* value: 0, or
+/* The data-link type packet_parse_dlt() knows for a pcap DLT_* value: 0, or
  * -1 when it is not one of EN10MB, LINUX_SLL, LINUX_SLL2, RAW, IPV4, IPV6. */
-int capture_link_from_dlt(int dlt, enum link_type *link);
+int capture_dlt_from_pcap(int pcap_dlt, enum packet_dlt *out);
 /* Parse one frame (PACKET_TRUNCATED_OK: a snaplen cut is the engine's to
  * see) and deliver it, or count it malformed. */
-void capture_deliver_frame(struct capture *c, enum link_type link, uint64_t ts_us,
+void capture_deliver_frame(struct capture *c, enum packet_dlt dlt, uint64_t ts_us,
 			   const uint8_t *frame, size_t len);
 
 #endif

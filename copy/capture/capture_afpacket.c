@@ -4,7 +4,7 @@
  *
  * The socket is cooked (SOCK_DGRAM): whatever the interface, the kernel
  * hands the filter and the ring the packet from its IP header on (outgoing
- * packets too: packet_rcv pulls their link header), with VLAN tags already
+ * packets too: packet_rcv pulls their data-link header), with VLAN tags already
  * moved out into tp_vlan_tci. So the filter is compiled for DLT_RAW and one
  * program fits every interface when capturing on all of them.
  *
@@ -184,7 +184,7 @@ static void handle_packet(struct capture *c, const struct tpacket3_hdr *h)
 		c->counters.own_output++;
 		return;
 	}
-	capture_deliver_frame(c, LINK_RAW, ts_us, (const uint8_t *)h + h->tp_net, h->tp_snaplen);
+	capture_deliver_frame(c, PACKET_DLT_RAW, ts_us, (const uint8_t *)h + h->tp_net, h->tp_snaplen);
 }
 
 static void walk_block(struct capture *c, struct afpacket *a, struct tpacket_block_desc *block)

@@ -32,7 +32,7 @@
 struct offline {
 	struct loop *loop;
 	pcap_t *handle;
-	enum link_type link;
+	enum packet_dlt dlt;
 	char *file;
 	char *filter;
 	double speed;
@@ -53,9 +53,9 @@ static uint64_t stamp_us(const struct pcap_pkthdr *h)
 	return (uint64_t)h->ts.tv_sec * 1000000u + (uint64_t)h->ts.tv_usec;
 }
 
-/* Open file, check its header and link type, and set the filter. The
+/* Open file, check its header and data-link type, and set the filter. The
  * handle, or NULL with err filled. */
-static pcap_t *open_pcap(const char *file, const char *filter, enum link_type *link,
+static pcap_t *open_pcap(const char *file, const char *filter, enum packet_dlt *dlt,
 			 char *err, size_t errlen)
 {
 	char errbuf[PCAP_ERRBUF_SIZE];
@@ -72,10 +72,10 @@ static pcap_t *open_pcap(const char *file, const char *filter, enum link_type *l
 			snprintf(err, errlen, "%s: %s", file, errbuf);
 		return NULL;
 	}
-	if (capture_link_from_dlt(pcap_datalink(h), link) != 0) {
+	if (capture_dlt_from_pcap(pcap_datalink(h), dlt) != 0) {
 		const char *name = pcap_datalink_val_to_name(pcap_datalink(h));
 
-		snprintf(err, errlen, "%s: link type %s not supported (Ethernet, Linux cooked, raw IP)",
+		snprintf(err, errlen, "%s: data-link type %s not supported (Ethernet, Linux cooked, raw IP)",
 			 file, name ? name : "unknown");
 		pcap_close(h);
 		return NULL;
@@ -99,20 +99,20 @@ static pcap_t *open_pcap(const char *file, const char *filter, enum link_type *l
 
 static int open_file(struct offline *o, char *err, size_t errlen)
 {
-	o->handle = open_pcap(o->file, o->filter, &o->link, err, errlen);
+	o->handle = open_pcap(o->file, o->filter, &o->dlt, err, errlen);
 	return o->handle ? 0 : -1;
 }
 
 int capture_offline_check(const char *file, const char *filter, char *err, size_t errlen)
 {
-	enum link_type link;
+	enum packet_dlt dlt;
 	pcap_t *h;
 
 	if (!file || !*file) {
 		snprintf(err, errlen, "offline: no file given");
 		return -1;
 	}
-	h = open_pcap(file, filter && *filter ? filter : NULL, &link, err, errlen);
+	h = open_pcap(file, filter && *filter ? filter : NULL, &dlt, err, errlen);
 	if (!h)
 		return -1;
 	pcap_close(h);
@@ -210,7 +210,7 @@ static void play(struct loop *l, uint64_t timer_id, void *arg)
 			return;
 		}
 		o->pending = false;
-		capture_deliver_frame(c, o->link, stamp_us(o->header), o->data, o->header->caplen);
+		capture_deliver_frame(c, o->dlt, stamp_us(o->header), o->data, o->header->caplen);
 	}
 	arm(c, o, 0);
 }

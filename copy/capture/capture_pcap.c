@@ -38,7 +38,7 @@ static void on_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *b
 		c->counters.own_output++;
 		return;
 	}
-	capture_deliver_frame(c, pc->live.link, ts_us, bytes, h->caplen);
+	capture_deliver_frame(c, pc->live.dlt, ts_us, bytes, h->caplen);
 }
 
 static void on_readable(struct loop *l, int fd, unsigned events, void *arg)

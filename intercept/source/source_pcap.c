@@ -20,7 +20,7 @@
 #include "intercept/source/source.h"
 #include "lib/net/packet_dlt.h"
 
-/* Link header (Ethernet with two VLAN tags: 22, Linux cooked v2: 20), an
+/* Data-link header (Ethernet with two VLAN tags: 22, Linux cooked v2: 20), an
  * IPv4 header with options (60) or IPv6 with ordinary extension headers,
  * and a TCP header with options (60): 256 leaves room for all of it. */
 #define PCAP_HEADERS_SNAPLEN 256
@@ -50,7 +50,7 @@ static void on_packet(u_char *arg, const struct pcap_pkthdr *h, const u_char *by
 	/* What this host sends is never a response. */
 	if (pcap_live_is_outgoing(&ps->live, bytes, h->caplen))
 		return;
-	if (packet_parse_link(ps->live.link, bytes, h->caplen, PACKET_TRUNCATED_OK, &p, &why) < 0) {
+	if (packet_parse_dlt(ps->live.dlt, bytes, h->caplen, PACKET_TRUNCATED_OK, &p, &why) < 0) {
 		s->counters.malformed++;
 		return;
 	}

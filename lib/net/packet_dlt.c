@@ -1,5 +1,5 @@
 /*
- * packet_link.c — skipping the link-layer header of a captured frame
+ * packet_dlt.c — skipping the data-link header of a captured frame
  * (Ethernet with VLAN tags, Linux cooked captures v1 and v2, raw IP) before
  * handing the IP packet to packet_parse().
  */
@@ -24,7 +24,7 @@
 static const char *ethertype_reason(uint16_t type)
 {
 	if (type < ETHERTYPE_MIN)
-		return "not ip (link protocol below 0x0600: an 802.3 length, not an ethertype)";
+		return "not ip (data-link protocol below 0x0600: an 802.3 length, not an ethertype)";
 	switch (type) {
 	case 0x0806: return "not ip (ethertype 0x0806, arp)";
 	case 0x8035: return "not ip (ethertype 0x8035, rarp)";
@@ -40,7 +40,7 @@ static const char *ethertype_reason(uint16_t type)
 }
 
 /*
- * The frame's IP packet starts at off, after the link header whose last
+ * The frame's IP packet starts at off, after the data-link header whose last
  * field was type. VLAN tags (4 bytes each: tag control, then the next type)
  * are skipped; each consumes bytes, so the loop ends with the buffer.
  */
@@ -62,33 +62,33 @@ static int parse_after_type(uint16_t type, const uint8_t *buf, size_t len, size_
 	else
 		return packet_fail(why, ethertype_reason(type));
 	if (off == len)
-		return packet_fail(why, "frame ends after the link header");
+		return packet_fail(why, "frame ends after the data-link header");
 	if ((unsigned)(buf[off] >> 4) != version)
 		return packet_fail(why, version == 4 ? "ethertype ipv4 but ip version not 4"
 					       : "ethertype ipv6 but ip version not 6");
 	return packet_parse(buf + off, len - off, flags, p, why);
 }
 
-int packet_parse_link(enum link_type link, const uint8_t *buf, size_t len,
-		      unsigned flags, struct packet *p, const char **why)
+int packet_parse_dlt(enum packet_dlt dlt, const uint8_t *buf, size_t len,
+		     unsigned flags, struct packet *p, const char **why)
 {
-	switch (link) {
-	case LINK_ETHERNET:
+	switch (dlt) {
+	case PACKET_DLT_ETHERNET:
 		if (len < ETHERNET_HEADER_LEN)
 			return packet_fail(why, "ethernet header truncated: frame shorter than 14 bytes");
 		return parse_after_type(load_be16(buf + 12), buf, len, ETHERNET_HEADER_LEN,
 					flags, p, why);
-	case LINK_LINUX_SLL:
+	case PACKET_DLT_LINUX_SLL:
 		if (len < SLL_HEADER_LEN)
 			return packet_fail(why, "linux cooked (sll) header truncated: frame shorter than 16 bytes");
 		return parse_after_type(load_be16(buf + SLL_PROTOCOL_OFFSET), buf, len,
 					SLL_HEADER_LEN, flags, p, why);
-	case LINK_LINUX_SLL2:
+	case PACKET_DLT_LINUX_SLL2:
 		if (len < SLL2_HEADER_LEN)
 			return packet_fail(why, "linux cooked v2 (sll2) header truncated: frame shorter than 20 bytes");
 		return parse_after_type(load_be16(buf), buf, len, SLL2_HEADER_LEN, flags, p, why);
-	case LINK_RAW:
+	case PACKET_DLT_RAW:
 		return packet_parse(buf, len, flags, p, why);
 	}
-	return packet_fail(why, "unknown link type");
+	return packet_fail(why, "unknown data-link type");
 }

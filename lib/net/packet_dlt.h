@@ -10,18 +10,18 @@
 
 #include "lib/net/packet.h"
 
-/* Link-layer types understood by packet_parse_link(). */
-enum link_type {
-	LINK_ETHERNET,	/* DLT_EN10MB: 14 bytes, 802.1Q/802.1ad tags skipped */
-	LINK_LINUX_SLL,	/* DLT_LINUX_SLL: 16 bytes */
-	LINK_LINUX_SLL2,	/* DLT_LINUX_SLL2: 20 bytes */
-	LINK_RAW,	/* DLT_RAW / no link header */
+/* Data-link types understood by packet_parse_dlt(). */
+enum packet_dlt {
+	PACKET_DLT_ETHERNET,	/* DLT_EN10MB: 14 bytes, 802.1Q/802.1ad tags skipped */
+	PACKET_DLT_LINUX_SLL,	/* DLT_LINUX_SLL: 16 bytes */
+	PACKET_DLT_LINUX_SLL2,	/* DLT_LINUX_SLL2: 20 bytes */
+	PACKET_DLT_RAW,		/* DLT_RAW / no data-link header */
 };
 
-/* Skip the link-layer header then packet_parse(). Non-IP frames are
+/* Skip the data-link header then packet_parse(). Non-IP frames are
  * rejected with a reason like the rest (and leave p unspecified); an
  * ethertype that disagrees with the IP version is refused too. */
-int packet_parse_link(enum link_type link, const uint8_t *buf, size_t len,
-		      unsigned flags, struct packet *p, const char **why);
+int packet_parse_dlt(enum packet_dlt dlt, const uint8_t *buf, size_t len,
+		     unsigned flags, struct packet *p, const char **why);
 
 #endif

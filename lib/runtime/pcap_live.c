@@ -15,18 +15,18 @@
 #define SLL_PACKET_TYPE_END 2	/* bytes an SLL frame needs to carry it */
 #define SLL2_PACKET_TYPE_OFFSET 10
 
-int pcap_live_link_from_dlt(int dlt, enum link_type *link)
+int pcap_live_dlt_from_pcap(int pcap_dlt, enum packet_dlt *out)
 {
-	switch (dlt) {
+	switch (pcap_dlt) {
 	case DLT_EN10MB:
-		*link = LINK_ETHERNET;
+		*out = PACKET_DLT_ETHERNET;
 		return 0;
 	case DLT_LINUX_SLL:
-		*link = LINK_LINUX_SLL;
+		*out = PACKET_DLT_LINUX_SLL;
 		return 0;
 #ifdef DLT_LINUX_SLL2
 	case DLT_LINUX_SLL2:
-		*link = LINK_LINUX_SLL2;
+		*out = PACKET_DLT_LINUX_SLL2;
 		return 0;
 #endif
 	case DLT_RAW:
@@ -34,7 +34,7 @@ int pcap_live_link_from_dlt(int dlt, enum link_type *link)
 	case DLT_IPV4:
 	case DLT_IPV6:
 #endif
-		*link = LINK_RAW;
+		*out = PACKET_DLT_RAW;
 		return 0;
 	}
 	return -1;
@@ -44,9 +44,9 @@ bool pcap_live_is_outgoing(const struct pcap_live *live, const uint8_t *frame, s
 {
 	if (!live->check_direction)
 		return false;
-	if (live->link == LINK_LINUX_SLL && len >= SLL_PACKET_TYPE_END)
+	if (live->dlt == PACKET_DLT_LINUX_SLL && len >= SLL_PACKET_TYPE_END)
 		return (frame[0] << 8 | frame[1]) == SLL_PACKET_OUTGOING;
-	if (live->link == LINK_LINUX_SLL2 && len > SLL2_PACKET_TYPE_OFFSET)
+	if (live->dlt == PACKET_DLT_LINUX_SLL2 && len > SLL2_PACKET_TYPE_OFFSET)
 		return frame[SLL2_PACKET_TYPE_OFFSET] == SLL_PACKET_OUTGOING;
 	return false;
 }
@@ -88,8 +88,8 @@ static int configure(struct pcap_live *live, const struct pcap_live_config *cfg,
 	if (activate(live->handle, device, err, errlen) != 0)
 		return -1;
 	dlt = pcap_datalink(live->handle);
-	if (pcap_live_link_from_dlt(dlt, &live->link) != 0) {
-		snprintf(err, errlen, "%s: link type %s not supported (Ethernet, Linux cooked, raw IP)",
+	if (pcap_live_dlt_from_pcap(dlt, &live->dlt) != 0) {
+		snprintf(err, errlen, "%s: data-link type %s not supported (Ethernet, Linux cooked, raw IP)",
 			 device, pcap_datalink_val_to_name(dlt) ?: "unknown");
 		return -1;
 	}

@@ -5,8 +5,8 @@
  * Opened in immediate mode (each packet as it comes, not when a kernel
  * buffer fills: both sides drive a TCP conversation from what they read),
  * not promiscuous, non-blocking, with a selectable descriptor for the
- * loop, direction "in" where the kernel takes it, and the link type mapped
- * to packet.h's enum link_type. What is read, counted and delivered stays
+ * loop, direction "in" where the kernel takes it, and the data-link type mapped
+ * to packet.h's enum packet_dlt. What is read, counted and delivered stays
  * with the caller. Nothing here logs: errors are written into the caller's
  * buffer and name the device or the filter.
  */
@@ -30,16 +30,16 @@ struct pcap_live_config {
 struct pcap_live {
 	pcap_t *handle;		/* NULL when not open */
 	int fd;			/* selectable, non-blocking; -1 when not open */
-	enum link_type link;
+	enum packet_dlt dlt;
 	/* pcap_setdirection(PCAP_D_IN) was refused: what this host sends
 	 * still arrives, and only the cooked header's packet type (on "any"
-	 * or another cooked link) can tell it apart; pcap_live_is_outgoing(). */
+	 * or another cooked data link) can tell it apart; pcap_live_is_outgoing(). */
 	bool check_direction;
 };
 
 /* Create, configure, activate and filter a live handle. 0, or -1 with err
  * naming what was refused: "nosuchdev0: no such device", "eth0:
- * permission denied (...)", "eth0: link type X not supported (...)",
+ * permission denied (...)", "eth0: data-link type X not supported (...)",
  * "filter 'tcp portt 80': syntax error". On -1 nothing is left open. */
 int pcap_live_open(struct pcap_live *live, const struct pcap_live_config *cfg,
 		   char *err, size_t errlen);
@@ -47,13 +47,13 @@ int pcap_live_open(struct pcap_live *live, const struct pcap_live_config *cfg,
 /* Close the handle (if open); live can be opened again. */
 void pcap_live_close(struct pcap_live *live);
 
-/* The link type packet_parse_link() knows for a pcap DLT_* value: 0, or -1
+/* The data-link type packet_parse_dlt() knows for a pcap DLT_* value: 0, or -1
  * when it is not one of EN10MB, LINUX_SLL, LINUX_SLL2, RAW, IPV4, IPV6. */
-int pcap_live_link_from_dlt(int dlt, enum link_type *link);
+int pcap_live_dlt_from_pcap(int pcap_dlt, enum packet_dlt *out);
 
 /* Whether a frame read from live is one this host sent, to be left out.
  * Always false when the kernel filters the direction itself
- * (check_direction unset) and on links without a packet type (Ethernet,
+ * (check_direction unset) and on data links without a packet type (Ethernet,
  * raw IP); on Linux cooked v1/v2 frames, true when the header says
  * PACKET_OUTGOING. A frame too short to carry the field is not outgoing. */
 bool pcap_live_is_outgoing(const struct pcap_live *live, const uint8_t *frame, size_t len);

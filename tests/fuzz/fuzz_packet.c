@@ -5,7 +5,7 @@
  * fed to:
  *   0 packet_parse            1 packet_parse, PACKET_TRUNCATED_OK
  *   2 Ethernet frame          3 Linux cooked (SLL) frame
- *   4 SLL2 frame              5 raw IP frame (link types take bit 7 as
+ *   4 SLL2 frame              5 raw IP frame (data-link types take bit 7 as
  *                               PACKET_TRUNCATED_OK)
  *   6 packet_parse_tcp_options
  *   7 packet_build from a spec read out of the bytes, then packet_parse
@@ -77,12 +77,12 @@ static void fuzz_parse(const uint8_t *buf, size_t len, unsigned flags)
 		check_reason(why);
 }
 
-static void fuzz_link(enum link_type link, const uint8_t *buf, size_t len, unsigned flags)
+static void fuzz_dlt(enum packet_dlt dlt, const uint8_t *buf, size_t len, unsigned flags)
 {
 	struct packet p;
 	const char *why = NULL;
 
-	if (packet_parse_link(link, buf, len, flags, &p, &why) == 0)
+	if (packet_parse_dlt(dlt, buf, len, flags, &p, &why) == 0)
 		check_packet(&p, buf, len, flags);
 	else
 		check_reason(why);
@@ -172,10 +172,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	switch ((data[0] & 0x7f) % 8) {
 	case 0: fuzz_parse(data + 1, size - 1, 0); break;
 	case 1: fuzz_parse(data + 1, size - 1, PACKET_TRUNCATED_OK); break;
-	case 2: fuzz_link(LINK_ETHERNET, data + 1, size - 1, flags); break;
-	case 3: fuzz_link(LINK_LINUX_SLL, data + 1, size - 1, flags); break;
-	case 4: fuzz_link(LINK_LINUX_SLL2, data + 1, size - 1, flags); break;
-	case 5: fuzz_link(LINK_RAW, data + 1, size - 1, flags); break;
+	case 2: fuzz_dlt(PACKET_DLT_ETHERNET, data + 1, size - 1, flags); break;
+	case 3: fuzz_dlt(PACKET_DLT_LINUX_SLL, data + 1, size - 1, flags); break;
+	case 4: fuzz_dlt(PACKET_DLT_LINUX_SLL2, data + 1, size - 1, flags); break;
+	case 5: fuzz_dlt(PACKET_DLT_RAW, data + 1, size - 1, flags); break;
 	case 6: fuzz_options(data + 1, size - 1); break;
 	case 7: fuzz_build(data + 1, size - 1); break;
 	}

@@ -198,7 +198,7 @@ int fixture_observer_count(int fd, uint16_t dport, int want, int timeout_ms,
 		assert_true(n >= 0);
 		if (from.sll_pkttype == PACKET_OUTGOING)
 			continue;
-		if (packet_parse_link(LINK_ETHERNET, frame, (size_t)n, 0, &p, &why) != 0 ||
+		if (packet_parse_dlt(PACKET_DLT_ETHERNET, frame, (size_t)n, 0, &p, &why) != 0 ||
 		    p.dport != dport)
 			continue;
 		matched++;

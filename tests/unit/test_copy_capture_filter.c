@@ -2,7 +2,7 @@
  * test_copy_capture_filter.c — what the capture backends share
  * (capture.c): tcpdump expressions compiled into kernel BPF programs, run
  * here over real packets with libpcap's own interpreter; refused
- * expressions and their error text; the pcap link type mapping; frames
+ * expressions and their error text; the pcap data-link type mapping; frames
  * parsed into deliveries or malformed counts; the backends by kind.
  */
 #include <stdarg.h>
@@ -120,28 +120,28 @@ static void test_refused_expressions(void **state)
 	expect_refused("tcp port 99999", DLT_RAW, "port 99999");
 	expect_refused("host 198.18.0.300", DLT_RAW, "198.18.0.300");
 	expect_refused("tcp and (", DLT_RAW, "syntax error");
-	/* No link header on a cooked socket: libpcap says so. */
+	/* No data-link header on a cooked socket: libpcap says so. */
 	expect_refused("ether host 02:00:00:00:00:01", DLT_RAW, "ethernet addresses");
 }
 
-static void test_link_types(void **state)
+static void test_dlt_types(void **state)
 {
-	enum link_type link;
+	enum packet_dlt dlt;
 
-	assert_int_equal(capture_link_from_dlt(DLT_EN10MB, &link), 0);
-	assert_int_equal(link, LINK_ETHERNET);
-	assert_int_equal(capture_link_from_dlt(DLT_LINUX_SLL, &link), 0);
-	assert_int_equal(link, LINK_LINUX_SLL);
-	assert_int_equal(capture_link_from_dlt(DLT_LINUX_SLL2, &link), 0);
-	assert_int_equal(link, LINK_LINUX_SLL2);
-	assert_int_equal(capture_link_from_dlt(DLT_RAW, &link), 0);
-	assert_int_equal(link, LINK_RAW);
-	assert_int_equal(capture_link_from_dlt(DLT_IPV4, &link), 0);
-	assert_int_equal(link, LINK_RAW);
-	assert_int_equal(capture_link_from_dlt(DLT_IPV6, &link), 0);
-	assert_int_equal(link, LINK_RAW);
-	assert_int_equal(capture_link_from_dlt(DLT_NULL, &link), -1);
-	assert_int_equal(capture_link_from_dlt(DLT_IEEE802_11, &link), -1);
+	assert_int_equal(capture_dlt_from_pcap(DLT_EN10MB, &dlt), 0);
+	assert_int_equal(dlt, PACKET_DLT_ETHERNET);
+	assert_int_equal(capture_dlt_from_pcap(DLT_LINUX_SLL, &dlt), 0);
+	assert_int_equal(dlt, PACKET_DLT_LINUX_SLL);
+	assert_int_equal(capture_dlt_from_pcap(DLT_LINUX_SLL2, &dlt), 0);
+	assert_int_equal(dlt, PACKET_DLT_LINUX_SLL2);
+	assert_int_equal(capture_dlt_from_pcap(DLT_RAW, &dlt), 0);
+	assert_int_equal(dlt, PACKET_DLT_RAW);
+	assert_int_equal(capture_dlt_from_pcap(DLT_IPV4, &dlt), 0);
+	assert_int_equal(dlt, PACKET_DLT_RAW);
+	assert_int_equal(capture_dlt_from_pcap(DLT_IPV6, &dlt), 0);
+	assert_int_equal(dlt, PACKET_DLT_RAW);
+	assert_int_equal(capture_dlt_from_pcap(DLT_NULL, &dlt), -1);
+	assert_int_equal(capture_dlt_from_pcap(DLT_IEEE802_11, &dlt), -1);
 }
 
 struct delivered {
@@ -170,21 +170,21 @@ static void test_deliver_frame(void **state)
 	size_t len = fixture_tcp_packet(ip, sizeof(ip), "198.18.0.2", 40000, "198.18.0.1", 80, 1, 50);
 	size_t udp_len = fixture_udp_packet(udp, sizeof(udp), "198.18.0.2", "198.18.0.1", 80);
 
-	capture_deliver_frame(&c, LINK_RAW, 42, ip, len);
+	capture_deliver_frame(&c, PACKET_DLT_RAW, 42, ip, len);
 	assert_int_equal(d.count, 1);
 	assert_int_equal(d.ts_us, 42);
 	assert_int_equal(d.dport, 80);
 	assert_int_equal(c.counters.packets, 1);
 	assert_int_equal(c.counters.bytes, len);
 	/* Cut by a snaplen: delivered, the engine sees what is missing. */
-	capture_deliver_frame(&c, LINK_RAW, 43, ip, len - 20);
+	capture_deliver_frame(&c, PACKET_DLT_RAW, 43, ip, len - 20);
 	assert_int_equal(d.count, 2);
 	assert_int_equal(d.payload_len, 50);
 	assert_int_equal(d.payload_present, 30);
 	/* Not TCP, not IP, nothing at all: counted, not delivered. */
-	capture_deliver_frame(&c, LINK_RAW, 44, udp, udp_len);
-	capture_deliver_frame(&c, LINK_ETHERNET, 45, ip, len);
-	capture_deliver_frame(&c, LINK_RAW, 46, ip, 0);
+	capture_deliver_frame(&c, PACKET_DLT_RAW, 44, udp, udp_len);
+	capture_deliver_frame(&c, PACKET_DLT_ETHERNET, 45, ip, len);
+	capture_deliver_frame(&c, PACKET_DLT_RAW, 46, ip, 0);
 	assert_int_equal(d.count, 2);
 	assert_int_equal(c.counters.malformed, 3);
 	assert_int_equal(c.counters.packets, 2);
@@ -205,7 +205,7 @@ int main(void)
 		cmocka_unit_test(test_ethernet_filter),
 		cmocka_unit_test(test_empty_filter_takes_all),
 		cmocka_unit_test(test_refused_expressions),
-		cmocka_unit_test(test_link_types),
+		cmocka_unit_test(test_dlt_types),
 		cmocka_unit_test(test_deliver_frame),
 		cmocka_unit_test(test_ops_for),
 	};

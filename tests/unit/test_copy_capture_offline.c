@@ -100,7 +100,7 @@ static void file_add_raw(struct file *f, uint64_t ts_us, const uint8_t *bytes, s
 	pcap_dump((u_char *)f->dumper, &h, bytes);
 }
 
-/* Add an IP packet behind the file's link header. */
+/* Add an IP packet behind the file's data-link header. */
 static void file_add(struct file *f, uint64_t ts_us, const uint8_t *ip, size_t len)
 {
 	uint8_t frame[2048];
@@ -449,7 +449,7 @@ static void test_refused_files(void **state)
 	file_begin(&f, DLT_NULL);
 	file_end(&f);
 	cfg.file = f.path;
-	expect_open_error(l, &cfg, "link type NULL not supported");
+	expect_open_error(l, &cfg, "data-link type NULL not supported");
 	unlink(f.path);
 
 	file_begin(&f, DLT_EN10MB);

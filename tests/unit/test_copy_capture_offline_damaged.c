@@ -4,7 +4,7 @@
  *
  *   - capture_offline_check() refuses, before anything starts, an empty
  *     file, garbage, a header cut short, a directory, a missing file, an
- *     unsupported link type and a filter that does not compile, each with
+ *     unsupported data-link type and a filter that does not compile, each with
  *     a message naming the file and what is wrong;
  *   - played, a record cut short (in its header or in its data) or with an
  *     impossible length (0x7fffffff) ends the replay with capture.error
@@ -140,7 +140,7 @@ static void test_bad_headers_refused_before_start(void **state)
 	expect_refused(NULL, NULL, "no file given");
 	expect_refused("", NULL, "no file given");
 
-	/* A link type we do not parse (802.11), and a bad filter. */
+	/* A data-link type we do not parse (802.11), and a bad filter. */
 	begin(&d, 105);
 	whole(&d, 1);
 	end(&d);

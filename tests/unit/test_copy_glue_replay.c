@@ -144,7 +144,7 @@ static void on_frame(struct loop *l, int fd, unsigned events, void *arg)
 		struct seen *s;
 
 		if (from.sll_pkttype == PACKET_OUTGOING ||
-		    packet_parse_link(LINK_ETHERNET, frame, (size_t)n, 0, &p, &why) != 0)
+		    packet_parse_dlt(PACKET_DLT_ETHERNET, frame, (size_t)n, 0, &p, &why) != 0)
 			continue;
 		/* Nothing but the replay to the target may ever show up here. */
 		assert_string_equal(dp_addr_str(&p.dst, addr, sizeof(addr)), TARGET);

@@ -1,5 +1,5 @@
 /*
- * test_packet_link.c — packet_parse_link(): a real Ethernet frame, VLAN and
+ * test_packet_dlt.c — packet_parse_dlt(): a real Ethernet frame, VLAN and
  * QinQ tags, Linux cooked captures (v1 and v2), raw IP, and frames that are
  * not IP or are cut short.
  */
@@ -16,21 +16,21 @@
 #include "lib/net/packet_dlt.h"
 #include "packet_samples.h"
 
-static void expect_ok(enum link_type link, const uint8_t *buf, size_t len, struct packet *p)
+static void expect_ok(enum packet_dlt dlt, const uint8_t *buf, size_t len, struct packet *p)
 {
 	const char *why = "(not set)";
 
-	if (packet_parse_link(link, buf, len, 0, p, &why))
+	if (packet_parse_dlt(dlt, buf, len, 0, p, &why))
 		fail_msg("frame refused: %s", why);
 }
 
-static void expect_reject(enum link_type link, const uint8_t *buf, size_t len,
+static void expect_reject(enum packet_dlt dlt, const uint8_t *buf, size_t len,
 			  const char *reason)
 {
 	struct packet p;
 	const char *why = NULL;
 
-	assert_int_equal(packet_parse_link(link, buf, len, 0, &p, &why), -1);
+	assert_int_equal(packet_parse_dlt(dlt, buf, len, 0, &p, &why), -1);
 	assert_non_null(why);
 	assert_string_equal(why, reason);
 }
@@ -49,7 +49,7 @@ static void test_real_ethernet_frame(void **state)
 {
 	struct packet p;
 
-	expect_ok(LINK_ETHERNET, sample_syn_eth, sizeof(sample_syn_eth), &p);
+	expect_ok(PACKET_DLT_ETHERNET, sample_syn_eth, sizeof(sample_syn_eth), &p);
 	assert_is_syn(&p, sample_syn_eth + 14);
 }
 
@@ -84,22 +84,22 @@ static void test_vlan_tags(void **state)
 	size_t len;
 
 	len = make_ethernet(buf, dot1q, 2, sample_syn_v4, sizeof(sample_syn_v4));
-	expect_ok(LINK_ETHERNET, buf, len, &p);
+	expect_ok(PACKET_DLT_ETHERNET, buf, len, &p);
 	assert_is_syn(&p, buf + 18);
 
 	len = make_ethernet(buf, qinq, 3, sample_syn_v4, sizeof(sample_syn_v4));
-	expect_ok(LINK_ETHERNET, buf, len, &p);
+	expect_ok(PACKET_DLT_ETHERNET, buf, len, &p);
 	assert_is_syn(&p, buf + 22);
 
 	len = make_ethernet(buf, old_qinq, 3, sample_syn_v6, sizeof(sample_syn_v6));
-	expect_ok(LINK_ETHERNET, buf, len, &p);
+	expect_ok(PACKET_DLT_ETHERNET, buf, len, &p);
 	assert_int_equal(p.family, AF_INET6);
 	assert_ptr_equal(p.l3, buf + 22);
 
 	/* The tag is cut short. */
 	len = make_ethernet(buf, dot1q, 2, sample_syn_v4, 0);
-	expect_reject(LINK_ETHERNET, buf, 16, "vlan tag truncated");
-	expect_reject(LINK_ETHERNET, buf, len, "frame ends after the link header");
+	expect_reject(PACKET_DLT_ETHERNET, buf, 16, "vlan tag truncated");
+	expect_reject(PACKET_DLT_ETHERNET, buf, len, "frame ends after the data-link header");
 }
 
 /* Tags that never end: each is 4 bytes, so the buffer ends them. */
@@ -112,7 +112,7 @@ static void test_endless_vlan_tags(void **state)
 		buf[off] = 0x81;
 		buf[off + 1] = 0x00;
 	}
-	expect_reject(LINK_ETHERNET, buf, sizeof(buf), "vlan tag truncated");
+	expect_reject(PACKET_DLT_ETHERNET, buf, sizeof(buf), "vlan tag truncated");
 }
 
 static void test_not_ip(void **state)
@@ -122,7 +122,7 @@ static void test_not_ip(void **state)
 		{ 0x88cc, "not ip (ethertype 0x88cc, lldp)" },
 		{ 0x8847, "not ip (ethertype 0x8847, mpls)" },
 		{ 0x8864, "not ip (ethertype 0x8864, pppoe session)" },
-		{ 0x05dc, "not ip (link protocol below 0x0600: an 802.3 length, not an ethertype)" },
+		{ 0x05dc, "not ip (data-link protocol below 0x0600: an 802.3 length, not an ethertype)" },
 		{ 0x1234, "not ip (unknown ethertype)" },
 	};
 	uint8_t buf[200];
@@ -131,7 +131,7 @@ static void test_not_ip(void **state)
 		size_t len = make_ethernet(buf, &cases[i].type, 1, sample_syn_v4,
 					   sizeof(sample_syn_v4));
 
-		expect_reject(LINK_ETHERNET, buf, len, cases[i].reason);
+		expect_reject(PACKET_DLT_ETHERNET, buf, len, cases[i].reason);
 	}
 }
 
@@ -142,17 +142,17 @@ static void test_type_and_version_disagree(void **state)
 	size_t len;
 
 	len = make_ethernet(buf, ipv4, 1, sample_syn_v6, sizeof(sample_syn_v6));
-	expect_reject(LINK_ETHERNET, buf, len, "ethertype ipv4 but ip version not 4");
+	expect_reject(PACKET_DLT_ETHERNET, buf, len, "ethertype ipv4 but ip version not 4");
 	len = make_ethernet(buf, ipv6, 1, sample_syn_v4, sizeof(sample_syn_v4));
-	expect_reject(LINK_ETHERNET, buf, len, "ethertype ipv6 but ip version not 6");
+	expect_reject(PACKET_DLT_ETHERNET, buf, len, "ethertype ipv6 but ip version not 6");
 }
 
 /* An error inside the IP packet comes back unchanged. */
 static void test_ip_errors_pass_through(void **state)
 {
-	expect_reject(LINK_ETHERNET, sample_syn_eth, sizeof(sample_syn_eth) - 1,
+	expect_reject(PACKET_DLT_ETHERNET, sample_syn_eth, sizeof(sample_syn_eth) - 1,
 		      "ipv4 total length runs past the buffer");
-	expect_reject(LINK_RAW, sample_syn_v4, 10,
+	expect_reject(PACKET_DLT_RAW, sample_syn_v4, 10,
 		      "ipv4 header truncated: buffer shorter than 20 bytes");
 }
 
@@ -167,12 +167,12 @@ static void test_linux_cooked(void **state)
 	buf[5] = 6;
 	buf[14] = 0x08;
 	memcpy(buf + 16, sample_syn_v4, sizeof(sample_syn_v4));
-	expect_ok(LINK_LINUX_SLL, buf, 16 + sizeof(sample_syn_v4), &p);
+	expect_ok(PACKET_DLT_LINUX_SLL, buf, 16 + sizeof(sample_syn_v4), &p);
 	assert_is_syn(&p, buf + 16);
-	expect_reject(LINK_LINUX_SLL, buf, 15,
+	expect_reject(PACKET_DLT_LINUX_SLL, buf, 15,
 		      "linux cooked (sll) header truncated: frame shorter than 16 bytes");
 	buf[14] = 0x08, buf[15] = 0x06;
-	expect_reject(LINK_LINUX_SLL, buf, 16 + sizeof(sample_syn_v4),
+	expect_reject(PACKET_DLT_LINUX_SLL, buf, 16 + sizeof(sample_syn_v4),
 		      "not ip (ethertype 0x0806, arp)");
 
 	/* SLL2: protocol first, then reserved, ifindex, ARPHRD, type, addr. */
@@ -182,10 +182,10 @@ static void test_linux_cooked(void **state)
 	buf[9] = 1;
 	buf[11] = 6;
 	memcpy(buf + 20, sample_syn_v6, sizeof(sample_syn_v6));
-	expect_ok(LINK_LINUX_SLL2, buf, 20 + sizeof(sample_syn_v6), &p);
+	expect_ok(PACKET_DLT_LINUX_SLL2, buf, 20 + sizeof(sample_syn_v6), &p);
 	assert_int_equal(p.family, AF_INET6);
 	assert_ptr_equal(p.l3, buf + 20);
-	expect_reject(LINK_LINUX_SLL2, buf, 19,
+	expect_reject(PACKET_DLT_LINUX_SLL2, buf, 19,
 		      "linux cooked v2 (sll2) header truncated: frame shorter than 20 bytes");
 }
 
@@ -193,10 +193,10 @@ static void test_raw_and_unknown(void **state)
 {
 	struct packet p;
 
-	expect_ok(LINK_RAW, sample_syn_v4, sizeof(sample_syn_v4), &p);
+	expect_ok(PACKET_DLT_RAW, sample_syn_v4, sizeof(sample_syn_v4), &p);
 	assert_is_syn(&p, sample_syn_v4);
-	expect_reject((enum link_type)99, sample_syn_v4, sizeof(sample_syn_v4),
-		      "unknown link type");
+	expect_reject((enum packet_dlt)99, sample_syn_v4, sizeof(sample_syn_v4),
+		      "unknown data-link type");
 }
 
 /* Every prefix of the Ethernet frame, in a buffer of exactly that size. */
@@ -208,7 +208,7 @@ static void test_short_frames(void **state)
 		const char *why = NULL;
 
 		memcpy(copy, sample_syn_eth, n);
-		assert_int_equal(packet_parse_link(LINK_ETHERNET, copy, n, 0, &p, &why), -1);
+		assert_int_equal(packet_parse_dlt(PACKET_DLT_ETHERNET, copy, n, 0, &p, &why), -1);
 		assert_non_null(why);
 		free(copy);
 	}

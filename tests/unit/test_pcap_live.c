@@ -1,7 +1,7 @@
 /*
  * test_pcap_live.c — lib/runtime/pcap_live.c, what both daemons' pcap code shares:
  *
- *   - the DLT mapping: the six link types packet_parse_link() reads, and a
+ *   - the DLT mapping: the six data-link types packet_parse_dlt() reads, and a
  *     refusal for the others;
  *   - the outgoing check on hand-built Linux cooked frames (SLL: 16-bit
  *     packet type at offset 0; SLL2: one byte at offset 10), only when the
@@ -32,29 +32,29 @@
 
 static const char *netns_skip;
 
-static void expect_link(int dlt, enum link_type want)
+static void expect_dlt(int pcap_dlt, enum packet_dlt want)
 {
-	enum link_type link = (enum link_type)-1;
+	enum packet_dlt dlt = (enum packet_dlt)-1;
 
-	assert_int_equal(pcap_live_link_from_dlt(dlt, &link), 0);
-	assert_int_equal(link, want);
+	assert_int_equal(pcap_live_dlt_from_pcap(pcap_dlt, &dlt), 0);
+	assert_int_equal(dlt, want);
 }
 
-static void test_link_from_dlt(void **state)
+static void test_dlt_from_pcap(void **state)
 {
-	enum link_type link = LINK_RAW;
+	enum packet_dlt dlt = PACKET_DLT_RAW;
 
-	expect_link(DLT_EN10MB, LINK_ETHERNET);
-	expect_link(DLT_LINUX_SLL, LINK_LINUX_SLL);
-	expect_link(DLT_LINUX_SLL2, LINK_LINUX_SLL2);
-	expect_link(DLT_RAW, LINK_RAW);
-	expect_link(DLT_IPV4, LINK_RAW);
-	expect_link(DLT_IPV6, LINK_RAW);
-	/* refused, and link left as it was */
-	assert_int_equal(pcap_live_link_from_dlt(DLT_NULL, &link), -1);
-	assert_int_equal(pcap_live_link_from_dlt(DLT_IEEE802_11, &link), -1);
-	assert_int_equal(pcap_live_link_from_dlt(DLT_PPP, &link), -1);
-	assert_int_equal(link, LINK_RAW);
+	expect_dlt(DLT_EN10MB, PACKET_DLT_ETHERNET);
+	expect_dlt(DLT_LINUX_SLL, PACKET_DLT_LINUX_SLL);
+	expect_dlt(DLT_LINUX_SLL2, PACKET_DLT_LINUX_SLL2);
+	expect_dlt(DLT_RAW, PACKET_DLT_RAW);
+	expect_dlt(DLT_IPV4, PACKET_DLT_RAW);
+	expect_dlt(DLT_IPV6, PACKET_DLT_RAW);
+	/* refused, and dlt left as it was */
+	assert_int_equal(pcap_live_dlt_from_pcap(DLT_NULL, &dlt), -1);
+	assert_int_equal(pcap_live_dlt_from_pcap(DLT_IEEE802_11, &dlt), -1);
+	assert_int_equal(pcap_live_dlt_from_pcap(DLT_PPP, &dlt), -1);
+	assert_int_equal(dlt, PACKET_DLT_RAW);
 }
 
 /* A cooked v1 header: packet type (big-endian 16 bits), ARPHRD_ETHER, a
@@ -83,7 +83,7 @@ static void sll2_frame(uint8_t frame[SLL2_HEADER_LEN], uint8_t packet_type)
 
 static void test_outgoing_sll(void **state)
 {
-	struct pcap_live live = { .link = LINK_LINUX_SLL, .check_direction = true };
+	struct pcap_live live = { .dlt = PACKET_DLT_LINUX_SLL, .check_direction = true };
 	uint8_t frame[SLL_HEADER_LEN];
 
 	sll_frame(frame, PACKET_OUTGOING);
@@ -105,7 +105,7 @@ static void test_outgoing_sll(void **state)
 
 static void test_outgoing_sll2(void **state)
 {
-	struct pcap_live live = { .link = LINK_LINUX_SLL2, .check_direction = true };
+	struct pcap_live live = { .dlt = PACKET_DLT_LINUX_SLL2, .check_direction = true };
 	uint8_t frame[SLL2_HEADER_LEN];
 
 	sll2_frame(frame, PACKET_OUTGOING);
@@ -116,25 +116,25 @@ static void test_outgoing_sll2(void **state)
 	assert_false(pcap_live_is_outgoing(&live, frame, sizeof(frame)));
 	/* an SLL2 frame read as SLL: offset 0 holds the protocol, not 4 */
 	sll2_frame(frame, PACKET_OUTGOING);
-	live.link = LINK_LINUX_SLL;
+	live.dlt = PACKET_DLT_LINUX_SLL;
 	assert_false(pcap_live_is_outgoing(&live, frame, sizeof(frame)));
-	live.link = LINK_LINUX_SLL2;
+	live.dlt = PACKET_DLT_LINUX_SLL2;
 	live.check_direction = false;
 	assert_false(pcap_live_is_outgoing(&live, frame, sizeof(frame)));
 }
 
 /* Ethernet and raw IP carry no packet type: never taken for outgoing,
  * whatever the bytes where a cooked header keeps it. */
-static void test_outgoing_other_links(void **state)
+static void test_outgoing_other_dlts(void **state)
 {
-	struct pcap_live live = { .link = LINK_ETHERNET, .check_direction = true };
+	struct pcap_live live = { .dlt = PACKET_DLT_ETHERNET, .check_direction = true };
 	uint8_t frame[SLL2_HEADER_LEN];
 
 	memset(frame, 0, sizeof(frame));
 	frame[1] = PACKET_OUTGOING;
 	frame[10] = PACKET_OUTGOING;
 	assert_false(pcap_live_is_outgoing(&live, frame, sizeof(frame)));
-	live.link = LINK_RAW;
+	live.dlt = PACKET_DLT_RAW;
 	assert_false(pcap_live_is_outgoing(&live, frame, sizeof(frame)));
 }
 
@@ -187,7 +187,7 @@ static void test_open_lo(void **state)
 		fail_msg("open lo: %s", err);
 	assert_non_null(live.handle);
 	assert_true(live.fd >= 0);
-	assert_int_equal(live.link, LINK_ETHERNET);
+	assert_int_equal(live.dlt, PACKET_DLT_ETHERNET);
 	/* Linux takes PCAP_D_IN: the kernel leaves our output out */
 	assert_false(live.check_direction);
 	assert_int_equal(pcap_snapshot(live.handle), 256);
@@ -209,7 +209,7 @@ static void test_open_any(void **state)
 		skip();
 	if (pcap_live_open(&live, &cfg, err, sizeof(err)) != 0)
 		fail_msg("open any: %s", err);
-	assert_true(live.link == LINK_LINUX_SLL || live.link == LINK_LINUX_SLL2);
+	assert_true(live.dlt == PACKET_DLT_LINUX_SLL || live.dlt == PACKET_DLT_LINUX_SLL2);
 	pcap_live_close(&live);
 }
 
@@ -222,10 +222,10 @@ static int setup(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_link_from_dlt),
+		cmocka_unit_test(test_dlt_from_pcap),
 		cmocka_unit_test(test_outgoing_sll),
 		cmocka_unit_test(test_outgoing_sll2),
-		cmocka_unit_test(test_outgoing_other_links),
+		cmocka_unit_test(test_outgoing_other_dlts),
 		cmocka_unit_test(test_refused_device),
 		cmocka_unit_test(test_refused_filter),
 		cmocka_unit_test(test_open_lo),
