@@ -642,6 +642,29 @@ struct copy *copy_new(const struct copy_options *o, struct loop *l, char *err, s
 	return c;
 }
 
+void copy_stats_rearm(struct copy *c)
+{
+	if (!c->stats_timer)
+		return;	/* stopping */
+	loop_timer_cancel(c->loop, c->stats_timer);
+	c->stats_timer = loop_timer_add(c->loop, c->o->common.stats_interval_ms, on_stats_timer, c);
+}
+
+int copy_metrics_listen(struct copy *c, const char *address, char *err, size_t errlen)
+{
+	struct metrics_server *m = NULL;
+
+	if (address) {
+		m = metrics_server_open(c->loop, address, "doppel_copy", render_metrics, c, err,
+					errlen);
+		if (!m)
+			return -1;
+	}
+	metrics_server_free(c->metrics);
+	c->metrics = m;
+	return 0;
+}
+
 void copy_stop(struct copy *c, const char *why)
 {
 	if (c->stopping)

@@ -35,6 +35,11 @@ void copy_report(struct copy *c);
 /* SIGINT/SIGTERM: every session ends with an RST to its target, the routes
  * are deleted at the intercepts, the links closed. */
 void copy_stop(struct copy *c, const char *why);
+/* SIGHUP: --stats-interval changed (in the options c runs with). */
+void copy_stats_rearm(struct copy *c);
+/* SIGHUP: serve --metrics on address instead (NULL: not at all). On
+ * failure (-1, err says why) the old endpoint stays. */
+int copy_metrics_listen(struct copy *c, const char *address, char *err, size_t errlen);
 /* An offline replay played its file to the end and every session ended
  * (the copy then stopped the loop itself). */
 bool copy_finished(const struct copy *c);

@@ -93,8 +93,15 @@ size_t copy_map_keys(const struct copy_options *o, uint64_t seed, const struct p
 	const struct copy_transfer *t = copy_map_transfer(o, p);
 	struct session_key key;
 
-	if (!t || addressed_to_target(o, p) ||
-	    !copy_map_selected(o->percent, seed, &p->src, p->sport))
+	if (!t || addressed_to_target(o, p))
+		return 0;
+	/* After a SIGHUP lowered -r, only new connections (a SYN) follow the
+	 * new share: a connection replayed already goes on to its end. (The
+	 * selection grows with the percentage, so the largest share before
+	 * covers every earlier one.) */
+	if (!copy_map_selected(o->percent, seed, &p->src, p->sport) &&
+	    (!o->percent_before || (p->flags & TCPF_SYN) ||
+	     !copy_map_selected(o->percent_before, seed, &p->src, p->sport)))
 		return 0;
 	memset(&key, 0, sizeof(key));
 	copy_map_client(o, seed, &p->src, &key.client);

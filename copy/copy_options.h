@@ -65,6 +65,8 @@ struct copy_options {
 	unsigned copies;		/* -n */
 	uint16_t port_shift;		/* -f */
 	unsigned percent;		/* -r */
+	unsigned percent_before;	/* the largest -r a SIGHUP replaced (0: none):
+					 * connections begun under it go on */
 
 	char *device;			/* -i; NULL = all */
 	char *filter;			/* -F; NULL = built from -x */

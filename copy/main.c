@@ -17,6 +17,7 @@
 #include "copy/copy_credentials.h"
 #include "copy/copy_options.h"
 #include "copy/copy_stats.h"
+#include "lib/runtime/daemon_reload.h"
 #include "lib/runtime/daemon_start.h"
 #include "lib/runtime/log.h"
 #include "lib/runtime/loop.h"
@@ -24,6 +25,8 @@
 #include "lib/runtime/watchdog.h"
 
 struct daemon {
+	int argc;		/* read again on SIGHUP */
+	char **argv;
 	struct copy_options options;
 	struct loop *loop;
 	struct copy *copy;
@@ -48,16 +51,60 @@ static void on_usr1(struct loop *l, int signo, void *arg)
 	copy_report(d->copy);
 }
 
+/* One option SIGHUP found changed: applied when it can be without
+ * dropping a session, else refused with a line naming it. */
+struct reload {
+	struct daemon *d;
+	struct copy_options *fresh;
+};
+
+static void on_change(void *ctx, const struct daemon_reload_change *change)
+{
+	struct reload *r = ctx;
+	struct copy_options *live = &r->d->options;
+	char err[512];
+
+	switch (change->id) {
+	case DAEMON_OPT_METRICS:
+		if (copy_metrics_listen(r->d->copy, r->fresh->common.metrics, err, sizeof(err)) < 0) {
+			log_warnx("SIGHUP: %s; still serving %s", err,
+				  live->common.metrics ? live->common.metrics : "no metrics");
+			return;
+		}
+		break;
+	case 'r':
+		if (live->percent > live->percent_before)
+			live->percent_before = live->percent;
+		live->percent = r->fresh->percent;
+		daemon_reload_applied(&live->common, &r->fresh->common, change);
+		log_info("SIGHUP: new connections follow -r %u%%; those begun go on", live->percent);
+		return;
+	}
+	if (!daemon_reload_common(&live->common, &r->fresh->common, change))
+		daemon_reload_refuse(change);
+	else if (change->id == DAEMON_OPT_STATS_INTERVAL)
+		copy_stats_rearm(r->d->copy);
+}
+
+/* SIGHUP: the log file reopened (after logrotate), then the command line
+ * and config file read again and what changed applied or refused. */
 static void on_hup(struct loop *l, int signo, void *arg)
 {
 	struct daemon *d = arg;
+	struct copy_options fresh;
+	struct reload r = { d, &fresh };
+	char err[1024];
 
-	if (!d->options.common.log_file)
-		return;
-	if (log_open_file(d->options.common.log_file) < 0)
+	if (d->options.common.log_file && log_open_file(d->options.common.log_file) < 0)
 		log_warn("SIGHUP: cannot reopen -l %s", d->options.common.log_file);
-	else
+	else if (d->options.common.log_file)
 		log_info("SIGHUP: log file reopened");
+	if (copy_options_parse(&fresh, d->argc, d->argv, err, sizeof(err)) != COPY_OPTIONS_RUN) {
+		log_warnx("SIGHUP: %s; nothing changed", err);
+	} else if (daemon_reload_diff(&d->options.common, &fresh.common, on_change, &r) == 0) {
+		log_info("SIGHUP: the configuration is unchanged");
+	}
+	copy_options_free(&fresh);
 }
 
 static int setup_signals(struct daemon *d, char *err, size_t errlen)
@@ -212,6 +259,8 @@ int main(int argc, char **argv)
 	int ready_fd = -1;
 
 	memset(&d, 0, sizeof(d));
+	d.argc = argc;
+	d.argv = argv;
 	log_init("doppel-copy", LOG_LEVEL_INFO);
 	parse_or_exit(&d, argc, argv);
 	log_set_level(d.options.common.log_level);

@@ -17,6 +17,7 @@
 #include "lib/runtime/daemon_start.h"
 #include "intercept/intercept_options.h"
 #include "intercept/intercept_stats.h"
+#include "lib/runtime/daemon_reload.h"
 #include "lib/runtime/metrics_http.h"
 #include "lib/runtime/log.h"
 #include "lib/runtime/loop.h"
@@ -34,6 +35,9 @@ struct intercept {
 	bool source_open;
 	struct watchdog watchdog;
 	struct metrics_server *metrics;	/* --metrics, or NULL */
+	uint64_t stats_timer;
+	int argc;			/* read again on SIGHUP */
+	char **argv;
 	int ready_fd;		/* -d: tells the waiting parent we are up */
 	bool source_failed;	/* exit 1, for a supervisor to restart us */
 };
@@ -155,7 +159,75 @@ static void on_stats_timer(struct loop *l, uint64_t id, void *arg)
 	struct intercept *in = arg;
 
 	stats_report(in);
-	loop_timer_add(l, in->options.common.stats_interval_ms, on_stats_timer, in);
+	in->stats_timer = loop_timer_add(l, in->options.common.stats_interval_ms, on_stats_timer, in);
+}
+
+static void render_metrics(void *ctx, struct metrics_text *out);
+
+/* One option SIGHUP found changed: applied when it can be without
+ * dropping a connection or a route, else refused with a line naming it. */
+struct reload_ctx {
+	struct intercept *in;
+	struct intercept_options *fresh;
+};
+
+static void on_change(void *ctx, const struct daemon_reload_change *change)
+{
+	struct reload_ctx *r = ctx;
+	struct intercept *in = r->in;
+	struct daemon_options *live = &in->options.common;
+	struct metrics_server *m = NULL;
+	char err[512];
+
+	switch (change->id) {
+	case DAEMON_OPT_METRICS:
+		if (r->fresh->common.metrics &&
+		    !(m = metrics_server_open(in->loop, r->fresh->common.metrics, "doppel_intercept",
+					      render_metrics, in, err, sizeof(err)))) {
+			log_warnx("SIGHUP: %s; still serving %s", err,
+				  live->metrics ? live->metrics : "no metrics");
+			return;
+		}
+		metrics_server_free(in->metrics);
+		in->metrics = m;
+		break;
+	case 'x':
+		/* New connections only: a copy daemon connected already keeps
+		 * its connection and routes. */
+		memcpy(in->options.server_cfg.allow, r->fresh->server_cfg.allow,
+		       sizeof(in->options.server_cfg.allow));
+		in->options.server_cfg.allow_count = r->fresh->server_cfg.allow_count;
+		server_set_allow(in->server, in->options.server_cfg.allow,
+				 in->options.server_cfg.allow_count);
+		daemon_reload_applied(live, &r->fresh->common, change);
+		log_info("SIGHUP: the allowlist applies to new connections; those open stay");
+		return;
+	}
+	if (!daemon_reload_common(live, &r->fresh->common, change)) {
+		daemon_reload_refuse(change);
+	} else if (change->id == DAEMON_OPT_STATS_INTERVAL && in->stats_timer) {
+		loop_timer_cancel(in->loop, in->stats_timer);
+		in->stats_timer = loop_timer_add(in->loop, live->stats_interval_ms, on_stats_timer, in);
+	}
+}
+
+/* SIGHUP: the log file reopened (after logrotate), then the command line
+ * and config file read again and what changed applied or refused. */
+static void reload(struct intercept *in)
+{
+	struct intercept_options fresh;
+	struct reload_ctx r = { in, &fresh };
+	char err[4096];
+
+	if (in->options.common.log_file && log_open_file(in->options.common.log_file) < 0)
+		log_warn("SIGHUP: cannot reopen the log file %s", in->options.common.log_file);
+	memset(&fresh, 0, sizeof(fresh));
+	if (intercept_options_parse(&fresh, in->argc, in->argv, err, sizeof(err)) !=
+	    INTERCEPT_OPTIONS_RUN)
+		log_warnx("SIGHUP: %s; nothing changed", err);
+	else if (daemon_reload_diff(&in->options.common, &fresh.common, on_change, &r) == 0)
+		log_info("SIGHUP: the configuration is unchanged");
+	intercept_options_free(&fresh);
 }
 
 static void on_signal(struct loop *l, int signo, void *arg)
@@ -172,8 +244,7 @@ static void on_signal(struct loop *l, int signo, void *arg)
 		stats_report(in);
 		break;
 	case SIGHUP:
-		if (in->options.common.log_file && log_open_file(in->options.common.log_file) < 0)
-			log_warn("reopen log file %s", in->options.common.log_file);
+		reload(in);
 		break;
 	}
 }
@@ -267,7 +338,9 @@ static void settle(struct intercept *in)
 
 static void start_timers(struct intercept *in)
 {
-	if (!loop_timer_add(in->loop, in->options.common.stats_interval_ms, on_stats_timer, in))
+	in->stats_timer = loop_timer_add(in->loop, in->options.common.stats_interval_ms,
+					 on_stats_timer, in);
+	if (!in->stats_timer)
 		log_fatalx("out of memory for a timer");
 	if (watchdog_start(&in->watchdog, in->loop) < 0)
 		log_fatalx("out of memory for a timer");
@@ -292,6 +365,8 @@ int main(int argc, char **argv)
 	char err[4096];	/* messages quote the value, which may be long */
 
 	log_init("doppel-intercept", LOG_LEVEL_INFO);
+	in.argc = argc;
+	in.argv = argv;
 	switch (intercept_options_parse(&in.options, argc, argv, err, sizeof(err))) {
 	case INTERCEPT_OPTIONS_EXIT:
 		return 0;

@@ -342,6 +342,14 @@ size_t server_route_count(const struct server *s)
 	return s->router.count;
 }
 
+void server_set_allow(struct server *s, const struct dp_addr *allow, size_t count)
+{
+	if (count > SERVER_MAX_ALLOW)
+		count = SERVER_MAX_ALLOW;
+	memcpy(s->cfg.allow, allow, count * sizeof(*allow));
+	s->cfg.allow_count = count;
+}
+
 void server_each_peer(const struct server *s, server_peer_fn fn, void *ctx)
 {
 	for (const struct connection *c = s->connections; c; c = c->next) {

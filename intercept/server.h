@@ -71,6 +71,10 @@ size_t server_route_count(const struct server *s);
 /* Responses held now, waiting for their route. */
 size_t server_held_count(const struct server *s);
 
+/* SIGHUP: a new -x allowlist (count 0: everyone) for the connections to
+ * come; those open stay. */
+void server_set_allow(struct server *s, const struct dp_addr *allow, size_t count);
+
 /* One copy daemon's connection, for the metrics endpoint. */
 struct server_peer {
 	const char *peer;		/* "addr:port", "[v6]:port" */

@@ -99,6 +99,28 @@ static void option_name(const struct option *long_options, int id, char *buf, si
 	snprintf(buf, len, "option %d", id);
 }
 
+static void option_name(const struct option *long_options, int id, char *buf, size_t len);
+
+static int remember(struct daemon_options *common, const struct option *long_options, int id,
+		    const char *value, char *err, size_t errlen)
+{
+	struct daemon_option_value *grown = realloc(common->applied, (common->applied_count + 1) *
+								    sizeof(*grown));
+	char *copy = strdup(value ? value : "");
+
+	if (grown)
+		common->applied = grown;
+	if (!grown || !copy) {
+		free(copy);
+		return opt_error(err, errlen, "out of memory");
+	}
+	common->applied[common->applied_count] = (struct daemon_option_value){ .id = id, .value = copy };
+	option_name(long_options, id, common->applied[common->applied_count].name,
+		    sizeof(common->applied[0].name));
+	common->applied_count++;
+	return 0;
+}
+
 /* Apply one option, shared or the daemon's; err names it as given. */
 static int apply_named(struct daemon_options *common, const struct daemon_option_table *table,
 		       int id, const char *name, const char *value, bool from_command_line,
@@ -112,7 +134,7 @@ static int apply_named(struct daemon_options *common, const struct daemon_option
 	else
 		rc = table->apply(table->ctx, id, value, from_command_line, why, sizeof(why));
 	if (rc == 0)
-		return 0;
+		return remember(common, table->long_options, id, value, err, errlen);
 	if (value)
 		return opt_error(err, errlen, "%s '%s': %s", name, value, why);
 	return opt_error(err, errlen, "%s: %s", name, why);
@@ -266,4 +288,9 @@ void daemon_options_free(struct daemon_options *common)
 		free(*strings[i]);
 		*strings[i] = NULL;
 	}
+	for (size_t i = 0; i < common->applied_count; i++)
+		free(common->applied[i].value);
+	free(common->applied);
+	common->applied = NULL;
+	common->applied_count = 0;
 }

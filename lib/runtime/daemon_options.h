@@ -55,6 +55,14 @@ enum {
 
 #define DAEMON_DEFAULT_STATS_INTERVAL_MS 30000
 
+/* One option as it was applied (config file or command line), kept for
+ * SIGHUP to tell what changed. value "" for a flag without one. */
+struct daemon_option_value {
+	int id;
+	char name[40];		/* "-x", or "--speed" for one without a letter */
+	char *value;
+};
+
 struct daemon_options {
 	bool daemonize;			/* -d */
 	char *log_file;			/* -l */
@@ -65,6 +73,8 @@ struct daemon_options {
 	char *user;			/* --user: a user that exists */
 	char *config_file;		/* --config */
 	char *metrics;			/* --metrics ADDR:PORT (checked), or NULL */
+	struct daemon_option_value *applied;	/* in the order applied */
+	size_t applied_count;
 };
 
 /* Apply one of the daemon's own options. value is NULL for a flag given

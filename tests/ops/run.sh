@@ -628,6 +628,88 @@ test_stats_keys() {
 test_stats_keys doppel-copy "$work/copy-stats.json"
 test_stats_keys doppel-intercept "$work/intercept-stats.json"
 
+# SIGHUP: both daemons, connected to each other in the namespace, read
+# their edited config files again. What can change without dropping a
+# session is applied (log level, statistics interval, metrics address, -r,
+# the allowlist) and logged; what cannot (-t, --hold-unrouted) is refused
+# with a line naming it. The copy daemon's connection to intercept stays.
+poll() { local n=$1; shift; while [ "$n" -gt 0 ]; do "$@" && return 0; sleep 0.1; n=$((n - 1)); done; "$@"; }
+metrics_up() { ip netns exec "$ns" curl -s --max-time 2 "http://127.0.0.1:$1/metrics" | grep -q "^$2"; }
+logged() { grep -qF -- "$2" "$1"; }
+test_sighup_reload() {
+	local name=sighup_reload c=$work/reload-copy.conf i=$work/reload-icpt.conf copy icpt why=""
+	can_run $name doppel-copy && can_run $name doppel-intercept || return
+	cat >"$i" <<-CONF
+	source = pcap
+	device = lo
+	allow = 127.0.0.1
+	log-level = info
+	stats-interval = 30s
+	metrics = 127.0.0.1:19102
+	hold-unrouted = 250ms
+	stats-file = $work/reload-icpt.json
+	CONF
+	cat >"$c" <<-CONF
+	transfer = 80-198.18.0.3:80
+	intercept = 127.0.0.1
+	log-level = info
+	stats-interval = 30s
+	metrics = 127.0.0.1:19101
+	percent = 100
+	session-timeout = 120s
+	stats-file = $work/reload-copy.json
+	CONF
+	ip netns exec "$ns" "$build/doppel-intercept" --config "$i" >"$work/reload-icpt.log" 2>&1 &
+	icpt=$!
+	pids+=("$icpt")
+	ip netns exec "$ns" "$build/doppel-copy" --config "$c" >"$work/reload-copy.log" 2>&1 &
+	copy=$!
+	pids+=("$copy")
+	if ! poll 200 metrics_up 19101 'doppel_copy_intercept_up{intercept="127.0.0.1:36524"} 1'; then
+		fail $name "the copy daemon did not connect to intercept: $(tail -n 2 "$work/reload-copy.log" | tr '\n' ' ')"
+		stop_daemon "$copy"; stop_daemon "$icpt"
+		return
+	fi
+	sed -i -e 's/= info/= debug/' -e 's/= 30s/= 1s/' -e 's/19101/19111/' -e 's/percent = 100/percent = 50/' \
+		-e 's/session-timeout = 120s/session-timeout = 60s/' "$c"
+	sed -i -e 's/= info/= debug/' -e 's/= 30s/= 1s/' -e 's/19102/19112/' \
+		-e 's/allow = 127.0.0.1/allow = 127.0.0.1,198.18.0.9/' -e 's/hold-unrouted = 250ms/hold-unrouted = 1s/' "$i"
+	kill -HUP "$copy" "$icpt"
+	for line in "SIGHUP: --log-level changed from 'info' to 'debug'" \
+		"SIGHUP: --stats-interval changed from '30s' to '1s'" \
+		"SIGHUP: --metrics changed from '127.0.0.1:19101' to '127.0.0.1:19111'" \
+		"SIGHUP: -r changed from '100' to '50'" \
+		"SIGHUP: -t changed from '120s' to '60s': needs a restart; still running with '120s'"; do
+		poll 100 logged "$work/reload-copy.log" "$line" || why="$why; copy did not log \"$line\""
+	done
+	for line in "SIGHUP: -x changed from '127.0.0.1' to '127.0.0.1,198.18.0.9'" \
+		"SIGHUP: --metrics changed from '127.0.0.1:19102' to '127.0.0.1:19112'" \
+		"SIGHUP: --hold-unrouted changed from '250ms' to '1s': needs a restart"; do
+		poll 100 logged "$work/reload-icpt.log" "$line" || why="$why; intercept did not log \"$line\""
+	done
+	# Applied: the new endpoints answer (the old do not), the statistics
+	# come every second, and the connection between them never dropped.
+	poll 50 metrics_up 19111 doppel_copy_packets_captured_total || why="$why; nothing on the new copy metrics port"
+	poll 50 metrics_up 19112 doppel_intercept_summaries_in_total || why="$why; nothing on the new intercept metrics port"
+	metrics_up 19101 doppel_copy && why="$why; the old copy metrics port still answers"
+	rm -f "$work/reload-copy.json"
+	poll 50 test -s "$work/reload-copy.json" || why="$why; the 1s statistics interval was not applied"
+	poll 50 metrics_up 19112 'doppel_intercept_connections_accepted_total 1$' ||
+		why="$why; intercept accepted more than one connection (the copy reconnected)"
+	metrics_up 19111 'doppel_copy_intercept_reconnects_total 0$' || why="$why; the copy daemon reconnected"
+	kill -0 "$copy" 2>/dev/null && kill -0 "$icpt" 2>/dev/null || why="$why; a daemon exited"
+	stop_daemon "$copy"
+	stop_daemon "$icpt"
+	if [ -n "$why" ]; then
+		fail $name "${why#; }"
+		show "$work/reload-copy.log" 8
+		show "$work/reload-icpt.log" 8
+	else
+		pass $name
+	fi
+}
+test_sighup_reload
+
 # The drop: after READY=1 the daemon runs as nobody with exactly
 # CAP_NET_RAW (13) and CAP_NET_ADMIN (12) effective and permitted.
 test_user_drop() {

@@ -222,6 +222,41 @@ static void test_percent_in_keys(void **state)
 	copy_options_free(&o);
 }
 
+/* After a SIGHUP lowered -r from 100 to 1: a new connection (SYN) of a
+ * client no longer selected is not replayed, while the packets of its
+ * connection begun before go on; a client still selected is replayed. */
+static void test_percent_lowered_by_reload(void **state)
+{
+	struct copy_options o;
+	struct session_key keys[1];
+	struct packet p;
+	uint8_t buf[128];
+	uint16_t out = 0, in = 0;
+
+	options(&o, "80-198.18.0.3:80", NULL, NULL);
+	o.percent_before = 100;
+	o.percent = 1;
+	for (uint16_t port = 1024; port < 3024 && !(out && in); port++) {
+		struct dp_addr a;
+
+		assert_int_equal(dp_addr_parse("198.18.0.1", &a), 0);
+		if (copy_map_selected(1, 3, &a, port))
+			in = port;
+		else
+			out = port;
+	}
+	assert_true(in && out);
+	client_packet(&p, buf, sizeof(buf), "198.18.0.1", out, "198.18.0.2", 80);
+	assert_int_equal(copy_map_keys(&o, 3, &p, keys), 0);	/* its SYN */
+	p.flags = TCPF_ACK;
+	assert_int_equal(copy_map_keys(&o, 3, &p, keys), 1);	/* begun before */
+	o.percent_before = 0;
+	assert_int_equal(copy_map_keys(&o, 3, &p, keys), 0);	/* no reload: as -r says */
+	client_packet(&p, buf, sizeof(buf), "198.18.0.1", in, "198.18.0.2", 80);
+	assert_int_equal(copy_map_keys(&o, 3, &p, keys), 1);
+	copy_options_free(&o);
+}
+
 static void test_send_guard(void **state)
 {
 	uint8_t flags = 0;
@@ -398,6 +433,7 @@ int main(void)
 		cmocka_unit_test(test_copies_on_shifted_ports),
 		cmocka_unit_test(test_percent_selection),
 		cmocka_unit_test(test_percent_in_keys),
+		cmocka_unit_test(test_percent_lowered_by_reload),
 		cmocka_unit_test(test_send_guard),
 		cmocka_unit_test(test_engine_config),
 		cmocka_unit_test(test_stats_keys),

@@ -3,7 +3,8 @@
  * a small daemon of the test's own: one value option with a letter, one
  * long-only option, one flag. Values land where they belong, the daemon's
  * apply hears where each came from, the config file is overridden by the
- * command line, and every refusal names the option as it was written.
+ * command line, and every refusal names the option as it was written;
+ * and SIGHUP's comparison of two parses (daemon_reload.h).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,6 +19,8 @@
 #include <cmocka.h>
 
 #include "lib/runtime/daemon_options.h"
+#include "lib/runtime/daemon_reload.h"
+#include "lib/runtime/log.h"
 #include "lib/runtime/options.h"
 
 enum { OPT_COLOUR = 256 };
@@ -266,6 +269,85 @@ static int free_common(void **state)
 	return 0;
 }
 
+/* ---- SIGHUP: what changed between two parses ---- */
+
+struct seen {
+	int count;
+	struct daemon_reload_change changes[8];
+};
+
+static void record_change(void *ctx, const struct daemon_reload_change *change)
+{
+	struct seen *seen = ctx;
+
+	assert_true(seen->count < 8);
+	seen->changes[seen->count++] = *change;
+}
+
+static const struct daemon_reload_change *find(const struct seen *seen, const char *name)
+{
+	for (int i = 0; i < seen->count; i++)
+		if (strcmp(seen->changes[i].name, name) == 0)
+			return &seen->changes[i];
+	return NULL;
+}
+
+static void test_reload_diff(void **state)
+{
+	struct daemon_options live;
+	struct seen seen = { 0 };
+	const struct daemon_reload_change *c;
+
+	write_config("size = 4\nlog-level = info\nmetrics = 127.0.0.1:9101\ncolour = red\n");
+	char *before[] = { "toy", "--config", config_path, "-L", NULL };
+
+	assert_int_equal(parse(before), DAEMON_OPTIONS_RUN);
+	live = common;
+	memset(&common, 0, sizeof(common));
+	/* The same: nothing reported. */
+	assert_int_equal(parse(before), DAEMON_OPTIONS_RUN);
+	assert_int_equal(daemon_reload_diff(&live, &common, record_change, &seen), 0);
+
+	/* Edited in place: a value changed, one removed, one added; -L and
+	 * --config unchanged. */
+	FILE *f = fopen(config_path, "w");
+
+	assert_non_null(f);
+	fputs("size = 5\nlog-level = debug\nstats-interval = 2s\ncolour = red\n", f);
+	fclose(f);
+	assert_int_equal(parse(before), DAEMON_OPTIONS_RUN);
+	assert_int_equal(daemon_reload_diff(&live, &common, record_change, &seen), 4);
+	assert_non_null(c = find(&seen, "-s"));
+	assert_string_equal(c->before, "4");
+	assert_string_equal(c->after, "5");
+	assert_non_null(c = find(&seen, "--log-level"));
+	assert_int_equal(c->id, DAEMON_OPT_LOG_LEVEL);
+	assert_string_equal(c->after, "debug");
+	assert_non_null(c = find(&seen, "--metrics"));
+	assert_string_equal(c->before, "127.0.0.1:9101");
+	assert_string_equal(c->after, "");
+	assert_non_null(c = find(&seen, "--stats-interval"));
+	assert_string_equal(c->before, "");
+	assert_string_equal(c->after, "2s");
+	assert_null(find(&seen, "-L"));
+	assert_null(find(&seen, "--colour"));
+
+	/* Shared ones applied into live; the rest refused: the next
+	 * comparison still reports those, and only those. */
+	for (int i = 0; i < seen.count; i++)
+		if (!daemon_reload_common(&live, &common, &seen.changes[i]))
+			daemon_reload_refuse(&seen.changes[i]);
+	assert_int_equal(live.log_level, LOG_LEVEL_DEBUG);
+	assert_int_equal(live.stats_interval_ms, 2000);
+	assert_null(live.metrics);
+	seen.count = 0;
+	assert_int_equal(daemon_reload_diff(&live, &common, record_change, &seen), 1);
+	assert_string_equal(seen.changes[0].name, "-s");
+	daemon_options_free(&live);
+	log_set_level(LOG_LEVEL_INFO);
+	unlink(config_path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -275,6 +357,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_help_and_version, free_common),
 		cmocka_unit_test_teardown(test_config_file_then_command_line, free_common),
 		cmocka_unit_test_teardown(test_config_file_errors, free_common),
+		cmocka_unit_test_teardown(test_reload_diff, free_common),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
