@@ -8,6 +8,7 @@
 #   make deps-package  ... and what dpkg-buildpackage needs
 #   make fuzz       run the libFuzzer harnesses (FUZZ_SECONDS each, default 60)
 #   make fuzz-long  a fuzz campaign: FUZZ_RUNS executions each (10 million)
+#   make soak       faults, a SYN flood and a 30-minute soak, long (not in CI)
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make dkms       register, build and install the module with DKMS
 #   make kmod       build kmod/doppel.ko against KDIR
@@ -81,7 +82,7 @@ TEST_HELPER_OBJ := $(TEST_HELPER_SRC:%.c=$(BUILD)/%.o)
 
 BINS      := $(BUILD)/doppel-copy $(BUILD)/doppel-intercept
 
-.PHONY: all tests check demo deps deps-package bench-deps fuzz fuzz-long fuzz-build install uninstall kmod dkms clean bench bench-build
+.PHONY: all tests check demo deps deps-package bench-deps fuzz fuzz-long fuzz-build soak install uninstall kmod dkms clean bench bench-build
 all: $(BINS)
 
 $(BUILD)/%.o: %.c
@@ -227,6 +228,10 @@ demo:
 	@echo "building doppel ..."
 	@$(MAKE) --no-print-directory -s all
 	@E2E_BUILD=$(BUILD) tests/e2e/demo.sh
+
+# Long reliability runs, not in CI (tests/soak/run.sh; docs/reliability.md).
+soak: all
+	@tests/soak/run.sh
 
 bench: bench-deps all bench-build
 	@BUILD=$(BUILD) bench/run.sh
