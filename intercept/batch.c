@@ -27,7 +27,7 @@ int batch_init(struct batch *b, struct batch_set *set, uint32_t max_body,
 	return 0;
 }
 
-static void pending_unlink(struct batch *b)
+static void pending_remove(struct batch *b)
 {
 	if (!b->pending)
 		return;
@@ -41,7 +41,7 @@ static void pending_unlink(struct batch *b)
 	b->pending = 0;
 }
 
-static void pending_link(struct batch *b)
+static void pending_insert(struct batch *b)
 {
 	if (b->pending)
 		return;
@@ -57,14 +57,14 @@ void batch_free(struct batch *b)
 {
 	if (!b->buf)
 		return;
-	pending_unlink(b);
+	pending_remove(b);
 	free(b->buf);
 	b->buf = NULL;
 }
 
 void batch_flush(struct batch *b)
 {
-	pending_unlink(b);
+	pending_remove(b);
 	uint16_t count = b->frame.count;
 	size_t len = wire_batch_finish(&b->frame);
 	/* Start the next frame before emitting, so an emit callback that
@@ -92,7 +92,7 @@ int batch_add(struct batch *b, uint8_t flags, uint32_t payload_len,
 	      const uint8_t *data, size_t data_len)
 {
 	if (wire_batch_add(&b->frame, flags, payload_len, data, data_len) == 0) {
-		pending_link(b);
+		pending_insert(b);
 		return 0;
 	}
 	if (b->frame.count == 0 || !could_fit_alone(b, flags, data, data_len))
@@ -100,7 +100,7 @@ int batch_add(struct batch *b, uint8_t flags, uint32_t payload_len,
 	batch_flush(b);
 	if (wire_batch_add(&b->frame, flags, payload_len, data, data_len) < 0)
 		return -1;
-	pending_link(b);
+	pending_insert(b);
 	return 0;
 }
 

@@ -87,7 +87,7 @@ static struct holding_entry *slot_entry(const struct holding *h, uint32_t slot_p
 	return &h->entries[slot_plus_one - 1];
 }
 
-static void chain_unlink(struct holding *h, struct holding_entry *e)
+static void chain_remove(struct holding *h, struct holding_entry *e)
 {
 	if (e->chain_newer)
 		slot_entry(h, e->chain_newer)->chain_older = e->chain_older;
@@ -115,7 +115,7 @@ static void pop_holes(struct holding *h)
  * head passes it. */
 static void entry_remove(struct holding *h, struct holding_entry *e)
 {
-	chain_unlink(h, e);
+	chain_remove(h, e);
 	e->waiting = false;
 	h->count--;
 	h->bytes_held -= e->data_len;

@@ -211,7 +211,7 @@ static void entry_free(struct router *r, uint32_t index)
 	r->free_first = index;
 }
 
-static void owner_link(struct router *r, struct router_owner *o, uint32_t index)
+static void owner_insert(struct router *r, struct router_owner *o, uint32_t index)
 {
 	struct router_entry *e = &r->pool[index - 1];
 
@@ -224,7 +224,7 @@ static void owner_link(struct router *r, struct router_owner *o, uint32_t index)
 	o->count++;
 }
 
-static void owner_unlink(struct router *r, uint32_t index)
+static void owner_remove(struct router *r, uint32_t index)
 {
 	struct router_entry *e = &r->pool[index - 1];
 	struct router_owner *o = e->owner;
@@ -264,8 +264,8 @@ static enum router_add_result add_key(struct router *r, struct router_owner *o,
 		set_target(e, target, target_port);
 		if (e->owner == o)
 			return ROUTER_UPDATED;
-		owner_unlink(r, index);
-		owner_link(r, o, index);
+		owner_remove(r, index);
+		owner_insert(r, o, index);
 		return ROUTER_MOVED;
 	}
 	if (r->count >= ROUTER_MAX_ROUTES)
@@ -285,7 +285,7 @@ static enum router_add_result add_key(struct router *r, struct router_owner *o,
 	e->hash = hash;
 	e->payload_wanted = 0;
 	set_target(e, target, target_port);
-	owner_link(r, o, index);
+	owner_insert(r, o, index);
 	r->slots[slot] = index;
 	r->count++;
 	if (key->target.family)
@@ -331,7 +331,7 @@ static void entry_remove(struct router *r, uint32_t index)
 	while (r->slots[i] != index)
 		i = (i + 1) & slot_mask(r);
 	slot_remove(r, i);
-	owner_unlink(r, index);
+	owner_remove(r, index);
 	if (e->key.target.family)
 		r->count_4tuple--;
 	entry_free(r, index);
