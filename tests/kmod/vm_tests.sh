@@ -605,6 +605,7 @@ listening_on() { ip netns exec "$1" netstat -ltn | grep -q ":$2 "; }
 connected_to() { ip netns exec "$1" netstat -tn | grep -q "$2 *ESTABLISHED"; }
 requests() { grep -c 'url:/index.html' "$1"; }
 all_arrived() { [ "$(requests /tmp/r_tgt.log)" -ge "$1" ]; }
+stats_written() { [ -s /tmp/r_copy.json ] && [ -s /tmp/r_icpt.json ]; }
 
 # replay NAME ICPT_NS SERVER ICPT_ARGS...: one replay of 20 requests.
 replay() {
@@ -612,7 +613,7 @@ replay() {
 	shift 3
 	: >/tmp/r_tgt.log
 	: >/tmp/r_onl.log
-	rm -f /tmp/r_icpt.pid /tmp/r_copy.pid
+	rm -f /tmp/r_icpt.pid /tmp/r_copy.pid /tmp/r_icpt.json /tmp/r_copy.json
 	ip netns exec "$icpt_ns" doppel-intercept --source kmod "$@" -P /tmp/r_icpt.pid \
 		--stats-file /tmp/r_icpt.json --stats-interval 1s >/tmp/r_icpt.log 2>&1 &
 	icpt_job=$!
@@ -643,7 +644,9 @@ replay() {
 	wait_cmd 300 all_arrived 20
 	target=$(requests /tmp/r_tgt.log)
 	summaries=$(stat "$icpt_ns" summaries)
-	sleep 1.5
+	# Both daemons have written their statistics once (--stats-interval 1s),
+	# for the dump on failure; at most 10 s.
+	wait_cmd 50 stats_written
 	stop_daemon /tmp/r_copy.pid $copy_job
 	stop_daemon /tmp/r_icpt.pid $icpt_job
 	if [ "$online" = 20 ] && [ "$target" = 20 ] && [ "${summaries:-0}" -gt 0 ]; then
