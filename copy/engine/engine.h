@@ -21,8 +21,8 @@
  *   the online answer (its ack advanced) waits until the target has sent as
  *   many answer bytes (both counted from their ISNs), or its answer ended
  *   (its FIN, or a quiet period of pace_quiet_rtts smoothed RTTs, at least
- *   pace_quiet_min_ms, without a new byte; pace_timeout_ms when it sent
- *   nothing at all). Pipelined data (ack not moved) goes at once. -W: no
+ *   pace_quiet_min_ms, without a new byte, at least pace_timeout_ms for
+ *   the client's FIN; pace_timeout_ms when it sent nothing at all). Pipelined data (ack not moved) goes at once. -W: no
  *   waiting.
  * - Sessions whose SYN was not captured start from their first data, with
  *   a made-up SYN (seq - 1).
@@ -131,7 +131,8 @@ struct engine_config {
 					 * 0 = wait for -t) */
 	uint32_t pace_quiet_rtts;	/* pacing: the target's answer has ended when it sent
 					 * no new byte for this many smoothed RTTs ... */
-	uint32_t pace_quiet_min_ms;	/* ... and at least this long (defaults 8 and 200) */
+	uint32_t pace_quiet_min_ms;	/* ... and at least this long (defaults 8 and 200;
+					 * the client's FIN: pace_timeout_ms) */
 	uint32_t linger_ms;		/* keep a session that acked the target's FIN last
 					 * this long, to re-ack a retransmitted FIN
 					 * (default 2000) */

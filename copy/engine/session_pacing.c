@@ -112,13 +112,22 @@ static uint32_t target_sent(const struct session *s)
 	return sent + s->pace_credit;
 }
 
-/* The quiet period: no new byte from the target this long ends its answer. */
-static uint64_t quiet_ms(const struct engine *e, const struct session *s)
+/* The quiet period: no new byte from the target this long ends its answer.
+ * The client's FIN waits at least pace_timeout_ms of it: a FIN that comes
+ * while the answer is still on its way cuts it (a server takes it as the
+ * client going away), where a request that comes early is only pipelined,
+ * which servers take; and a connection closes once, so the longer wait
+ * costs little. A stall on our side (intercept, the daemons under load)
+ * looks like the target's silence, so the FIN's margin is wide. */
+static uint64_t quiet_ms(const struct engine *e, const struct session *s, bool fin)
 {
 	uint64_t rtt = (s->flags & SF_RTT_MEASURED) ? s->srtt8 / 8 : s->rto;
 	uint64_t quiet = rtt * e->cfg.pace_quiet_rtts;
+	uint64_t floor = e->cfg.pace_quiet_min_ms;
 
-	return quiet > e->cfg.pace_quiet_min_ms ? quiet : e->cfg.pace_quiet_min_ms;
+	if (fin && e->cfg.pace_timeout_ms > floor)
+		floor = e->cfg.pace_timeout_ms;
+	return quiet > floor ? quiet : floor;
 }
 
 static void stop_waiting(struct engine *e, struct session *s, uint64_t now)
@@ -186,7 +195,7 @@ bool pacing_may_send(struct engine *e, struct session *s, uint64_t now)
 		return false;
 	}
 	from = s->answer_ms > s->pace_acked_ms ? s->answer_ms : s->pace_acked_ms;
-	s->pace_at = from + quiet_ms(e, s);
+	s->pace_at = from + quiet_ms(e, s, !(s->stream && s->stream->marks.count));
 	return false;
 }
 

@@ -25,7 +25,9 @@
  *         quiet = max(pace_quiet_rtts * SRTT, pace_quiet_min_ms)
  *     (SRTT: this session's smoothed round trip to the target through
  *     intercept; the RTO while none is measured), counted from its last new
- *     byte. A target that has sent nothing at all since the previous mark
+ *     byte; for the client's FIN at least pace_timeout_ms (a FIN that
+ *     comes early cuts the answer, a request that comes early is only
+ *     pipelined). A target that has sent nothing at all since the previous mark
  *     was passed is still thinking, not done: it gets pace_timeout_ms
  *     counted from when all our data was acknowledged. Both are counted in
  *     pace_timeouts. The shortfall of an answer that ended short is carried

@@ -5,8 +5,8 @@
  * a 4 MiB download waits for the whole download; so does the next request
  * of a kept-alive connection; a half-close right after the request goes at
  * once; a shorter answer releases the packet after the quiet period, which
- * scales with the session's measured RTT; a longer one is acknowledged to
- * its end; the target's FIN ends its answer.
+ * scales with the session's measured RTT (longer for the FIN); a longer one
+ * is acknowledged to its end; the target's FIN ends its answer.
  */
 #include "engine_harness.h"
 
@@ -251,9 +251,10 @@ static void test_target_fin_ends_the_answer(void **state)
 }
 
 /* The quiet period is pace_quiet_rtts smoothed round trips when that is
- * more than the floor: with every round trip taking rtt ms, the short
- * answer's FIN goes 8 * rtt after the target's last byte. */
-static uint64_t quiet_for_rtt(uint64_t rtt, uint16_t port)
+ * more than the floor: with every round trip taking rtt ms, the request
+ * that followed a short answer goes 8 * rtt after the target's last byte
+ * (fin: the client's FIN instead, whose floor is pace_timeout_ms). */
+static uint64_t quiet_for_rtt(uint64_t rtt, uint16_t port, bool fin)
 {
 	struct harness h;
 	struct session_key k = harness_key_v4(port);
@@ -264,7 +265,10 @@ static uint64_t quiet_for_rtt(uint64_t rtt, uint16_t port)
 	establish_with_rtt(&h, &k, rtt);
 	request(&h, &k, 0, 80, OACK);
 	harness_drain(&h);
-	client_fin(&h, &k, 80, OACK + 9000);
+	if (fin)
+		client_fin(&h, &k, 80, OACK + 9000);
+	else
+		request(&h, &k, 80, 80, OACK + 9000);
 	harness_advance(&h, rtt);
 	target_stream(&h, &k, 0, 1000, 80);
 	last_byte = h.now;
@@ -272,7 +276,10 @@ static uint64_t quiet_for_rtt(uint64_t rtt, uint16_t port)
 		assert_true(h.now - last_byte < 60000);
 		harness_advance(&h, 1);
 	}
-	harness_expect(&h, TCPF_FIN | TCPF_ACK, CISN + 81, TISN + 1001, 0);
+	if (fin)
+		harness_expect(&h, TCPF_FIN | TCPF_ACK, CISN + 81, TISN + 1001, 0);
+	else
+		harness_expect(&h, TCPF_ACK | TCPF_PSH, CISN + 81, TISN + 1001, 80);
 	quiet = h.now - last_byte;
 	assert_int_equal(harness_counters(&h)->pace_timeouts, 1);
 	harness_finish(&h);
@@ -286,10 +293,22 @@ static void test_quiet_period_scales_with_rtt(void **state)
 	engine_config_defaults(&defaults);
 	assert_int_equal(defaults.pace_quiet_rtts, 8);
 	/* Below the floor: the floor. */
-	assert_int_equal(quiet_for_rtt(1, 45010), defaults.pace_quiet_min_ms);
-	assert_int_equal(quiet_for_rtt(50, 45011), 400);
-	assert_int_equal(quiet_for_rtt(100, 45012), 800);
-	assert_int_equal(quiet_for_rtt(300, 45013), 2400);
+	assert_int_equal(quiet_for_rtt(1, 45010, false), defaults.pace_quiet_min_ms);
+	assert_int_equal(quiet_for_rtt(50, 45011, false), 400);
+	assert_int_equal(quiet_for_rtt(100, 45012, false), 800);
+	assert_int_equal(quiet_for_rtt(300, 45013, false), 2400);
+}
+
+/* The client's FIN after a short answer waits at least pace_timeout_ms of
+ * the target's silence: a FIN that comes early cuts the answer. */
+static void test_fin_quiet_period_is_longer(void **state)
+{
+	struct engine_config defaults;
+
+	engine_config_defaults(&defaults);
+	assert_int_equal(quiet_for_rtt(1, 45020, true), defaults.pace_timeout_ms);
+	assert_int_equal(quiet_for_rtt(100, 45021, true), defaults.pace_timeout_ms);
+	assert_int_equal(quiet_for_rtt(300, 45022, true), 2400);
 }
 
 int main(void)
@@ -303,6 +322,7 @@ int main(void)
 		cmocka_unit_test(test_half_close_after_request_goes_at_once),
 		cmocka_unit_test(test_target_fin_ends_the_answer),
 		cmocka_unit_test(test_quiet_period_scales_with_rtt),
+		cmocka_unit_test(test_fin_quiet_period_is_longer),
 	};
 
 	return cmocka_run_group_tests_name("copy_engine_answer", tests, NULL, NULL);
