@@ -27,7 +27,7 @@ struct metrics_conn {
 	size_t in_len;
 	char *out;		/* the response once the request is read */
 	size_t out_len, out_off;
-	char in[];		/* max_request + 1 */
+	char in[];		/* max_request */
 };
 
 struct metrics_server {
@@ -140,28 +140,73 @@ static void respond_text(struct metrics_conn *c, const char *status, const char 
 	respond(c, status, "text/plain; charset=utf-8", extra_header, text, strlen(text), head);
 }
 
-/* The request line of a complete head: "GET /metrics HTTP/1.1". */
-static void handle_request(struct metrics_conn *c)
+/* The request line "METHOD SP TARGET SP HTTP/1.x" (RFC 9112 section 3):
+ * three tokens, one space apart. */
+static enum metrics_request parse_request_line(const char *line, size_t len, bool *head)
+{
+	const char *sp1 = memchr(line, ' ', len), *sp2, *target, *version;
+	size_t method_len, target_len, version_len;
+
+	if (len > 0 && line[len - 1] == '\r')
+		len--;
+	if (!sp1 || !(sp2 = memchr(sp1 + 1, ' ', len - (size_t)(sp1 + 1 - line))))
+		return METRICS_REQUEST_BAD;
+	method_len = (size_t)(sp1 - line);
+	target = sp1 + 1;
+	target_len = (size_t)(sp2 - target);
+	version = sp2 + 1;
+	version_len = len - (size_t)(version - line);
+	if (method_len == 0 || target_len == 0 || version_len != 8 ||
+	    memcmp(version, "HTTP/1.", 7) != 0 || version[7] < '0' || version[7] > '9' ||
+	    memchr(version, ' ', version_len))
+		return METRICS_REQUEST_BAD;
+	*head = method_len == 4 && memcmp(line, "HEAD", 4) == 0;
+	if (!*head && !(method_len == 3 && memcmp(line, "GET", 3) == 0))
+		return METRICS_REQUEST_METHOD;
+	if ((target_len == 8 && memcmp(target, "/metrics", 8) == 0) ||
+	    (target_len > 8 && memcmp(target, "/metrics?", 9) == 0))
+		return METRICS_REQUEST_METRICS;
+	return METRICS_REQUEST_NOT_FOUND;
+}
+
+enum metrics_request metrics_parse_request(const char *buf, size_t len, size_t max, bool *head)
+{
+	const char *eol;
+
+	*head = false;
+	if (memchr(buf, '\0', len))
+		return METRICS_REQUEST_BAD;
+	if (!memmem(buf, len, "\r\n\r\n", 4) && !memmem(buf, len, "\n\n", 2))
+		return len >= max ? METRICS_REQUEST_TOO_LARGE : METRICS_REQUEST_INCOMPLETE;
+	eol = memchr(buf, '\n', len);	/* there is one: the blank line's */
+	return parse_request_line(buf, (size_t)(eol - buf), head);
+}
+
+/* A complete head: the answer. */
+static void handle_request(struct metrics_conn *c, enum metrics_request request, bool head)
 {
 	struct metrics_server *m = c->server;
-	char method[8], target[256], version[16];
 	struct metrics_text text;
-	bool head;
 
-	if (sscanf(c->in, "%7s %255s %15s", method, target, version) != 3 ||
-	    strncmp(version, "HTTP/1.", 7) != 0) {
-		respond_text(c, "400 Bad Request", NULL, "not an HTTP/1.x request line\n", false);
+	switch (request) {
+	case METRICS_REQUEST_INCOMPLETE:
 		return;
-	}
-	head = strcmp(method, "HEAD") == 0;
-	if (!head && strcmp(method, "GET") != 0) {
+	case METRICS_REQUEST_TOO_LARGE:
+		respond_text(c, "431 Request Header Fields Too Large", NULL, "request too large\n",
+			     false);
+		return;
+	case METRICS_REQUEST_BAD:
+		respond_text(c, "400 Bad Request", NULL, "not an HTTP/1.x request\n", false);
+		return;
+	case METRICS_REQUEST_METHOD:
 		respond_text(c, "405 Method Not Allowed", "Allow: GET, HEAD\r\n",
 			     "only GET and HEAD\n", false);
 		return;
-	}
-	if (strcmp(target, "/metrics") != 0 && strncmp(target, "/metrics?", 9) != 0) {
+	case METRICS_REQUEST_NOT_FOUND:
 		respond_text(c, "404 Not Found", NULL, "the metrics are at /metrics\n", head);
 		return;
+	case METRICS_REQUEST_METRICS:
+		break;
 	}
 	metrics_text_init(&text, m->prefix, m->cfg.max_response);
 	m->render(m->ctx, &text);
@@ -182,6 +227,8 @@ static void conn_read(struct metrics_conn *c)
 
 	for (;;) {
 		ssize_t n = recv(c->fd, c->in + c->in_len, max - c->in_len, MSG_DONTWAIT);
+		enum metrics_request request;
+		bool head;
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -192,18 +239,9 @@ static void conn_read(struct metrics_conn *c)
 			return;
 		}
 		c->in_len += (size_t)n;
-		c->in[c->in_len] = '\0';
-		if (memchr(c->in, '\0', c->in_len)) {
-			respond_text(c, "400 Bad Request", NULL, "a NUL byte in the request\n", false);
-			return;
-		}
-		if (strstr(c->in, "\r\n\r\n") || strstr(c->in, "\n\n")) {
-			handle_request(c);
-			return;
-		}
-		if (c->in_len == max) {
-			respond_text(c, "431 Request Header Fields Too Large", NULL,
-				     "request too large\n", false);
+		request = metrics_parse_request(c->in, c->in_len, max, &head);
+		if (request != METRICS_REQUEST_INCOMPLETE) {
+			handle_request(c, request, head);
 			return;
 		}
 	}
@@ -231,7 +269,7 @@ static void accept_one(struct metrics_server *m, int fd)
 	for (slot = 0; slot < m->cfg.max_connections && m->conns[slot]; slot++)
 		;
 	if (slot == m->cfg.max_connections ||
-	    !(c = calloc(1, sizeof(*c) + m->cfg.max_request + 1))) {
+	    !(c = calloc(1, sizeof(*c) + m->cfg.max_request))) {
 		m->counters.refused_busy++;
 		close(fd);
 		return;
@@ -268,6 +306,8 @@ static void on_listen(struct loop *l, int fd, unsigned events, void *arg)
 	}
 }
 
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 static int fail(char *err, size_t errlen, const char *fmt, ...)
 {
 	int saved = errno;

@@ -10,6 +10,7 @@
 #ifndef DOPPEL_METRICS_HTTP_H
 #define DOPPEL_METRICS_HTTP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,6 +33,20 @@ struct metrics_server_counters {
 
 /* Fill out with the daemon's metrics (prefix set by the server). */
 typedef void (*metrics_render_fn)(void *ctx, struct metrics_text *out);
+
+/* What a request head (the bytes read so far) asks for. */
+enum metrics_request {
+	METRICS_REQUEST_INCOMPLETE,	/* no blank line yet, and room for more */
+	METRICS_REQUEST_TOO_LARGE,	/* no blank line within max bytes */
+	METRICS_REQUEST_BAD,		/* not "METHOD TARGET HTTP/1.x", or a NUL byte */
+	METRICS_REQUEST_METHOD,		/* a method other than GET and HEAD */
+	METRICS_REQUEST_NOT_FOUND,	/* a target other than /metrics[?...] */
+	METRICS_REQUEST_METRICS,	/* GET or HEAD /metrics */
+};
+
+/* buf: len bytes received (any bytes); *head says whether the method was
+ * HEAD (no body in the answer). Pure: the fuzz harness calls it. */
+enum metrics_request metrics_parse_request(const char *buf, size_t len, size_t max, bool *head);
 
 void metrics_server_config_defaults(struct metrics_server_config *cfg);
 /* "ADDR:PORT", "[V6]:PORT" or ":PORT" (every address) into cfg. 0, or -1

@@ -117,6 +117,42 @@ static void test_parse_address(void **state)
 	assert_int_equal(metrics_parse_address(":", &c, err, sizeof(err)), -1);
 }
 
+static void test_parse_request(void **state)
+{
+	static const struct {
+		const char *text;
+		size_t len;	/* 0: strlen */
+		enum metrics_request want;
+		bool head;
+	} cases[] = {
+		{ "GET /metrics HTTP/1.1\r\nHost: a\r\n\r\n", 0, METRICS_REQUEST_METRICS, false },
+		{ "HEAD /metrics?x HTTP/1.0\n\n", 0, METRICS_REQUEST_METRICS, true },
+		{ "GET /metrics HTTP/1.1\r\nHost: a\r\n", 0, METRICS_REQUEST_INCOMPLETE, false },
+		{ "GET /metricsx HTTP/1.1\r\n\r\n", 0, METRICS_REQUEST_NOT_FOUND, false },
+		{ "HEAD / HTTP/1.1\r\n\r\n", 0, METRICS_REQUEST_NOT_FOUND, true },
+		{ "PUT /metrics HTTP/1.1\r\n\r\n", 0, METRICS_REQUEST_METHOD, false },
+		{ "GETX /metrics HTTP/1.1\r\n\r\n", 0, METRICS_REQUEST_METHOD, false },
+		{ "GET /metrics HTTP/2.0\r\n\r\n", 0, METRICS_REQUEST_BAD, false },
+		{ "GET /metrics HTTP/1.1 x\r\n\r\n", 0, METRICS_REQUEST_BAD, false },
+		{ "GET  /metrics HTTP/1.1\r\n\r\n", 0, METRICS_REQUEST_BAD, false },
+		{ "GET /metrics\r\n\r\n", 0, METRICS_REQUEST_BAD, false },
+		{ "\r\n\r\n", 0, METRICS_REQUEST_BAD, false },
+		{ "GET /metrics HTTP/1.1\r\n\0\r\n\r\n", 27, METRICS_REQUEST_BAD, false },
+		{ "GET /metrics HTTP/1.1\r\nX: aaaaaaaa", 0, METRICS_REQUEST_TOO_LARGE, false },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		size_t len = cases[i].len ? cases[i].len : strlen(cases[i].text);
+		bool head = !cases[i].head;
+
+		/* max 34: only the last case, 34 bytes without an end, is too large */
+		assert_int_equal(metrics_parse_request(cases[i].text, len, 34, &head), cases[i].want);
+		if (cases[i].want >= METRICS_REQUEST_NOT_FOUND)
+			assert_int_equal(head, cases[i].head);
+	}
+}
+
 /* ---- the server on a real socket ---- */
 
 static void render(void *ctx, struct metrics_text *out)
@@ -310,6 +346,7 @@ int main(void)
 		cmocka_unit_test(test_text_stats),
 		cmocka_unit_test(test_text_escaping_and_cap),
 		cmocka_unit_test(test_parse_address),
+		cmocka_unit_test(test_parse_request),
 		cmocka_unit_test_setup_teardown(test_get_and_head, fixture_setup_loop,
 						fixture_teardown_loop),
 		cmocka_unit_test_setup_teardown(test_refusals, fixture_setup_loop,
