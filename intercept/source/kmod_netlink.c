@@ -18,6 +18,7 @@
 #include <libmnl/libmnl.h>
 
 #include "intercept/source/kmod_netlink.h"
+#include "intercept/source/nl_attr.h"
 #include "include/uapi/doppel.h"
 
 #ifndef NETLINK_EXT_ACK
@@ -59,7 +60,7 @@ static int on_error(const struct nlmsghdr *nlh, void *data)
 	if (e->error == 0)
 		return MNL_CB_STOP;
 	if (nlh->nlmsg_flags & NLM_F_ACK_TLVS)
-		mnl_attr_parse(nlh, sizeof(*e), extack_attr, &message);
+		(void)nl_attr_walk_msg(nlh, sizeof(*e), extack_attr, &message);
 	snprintf(r->err, r->errlen, "%s: %s", r->what, message ? message : strerror(-e->error));
 	errno = -e->error;
 	return MNL_CB_ERROR;
@@ -136,7 +137,7 @@ static int on_family(const struct nlmsghdr *nlh, void *data)
 {
 	if (nlh->nlmsg_type != GENL_ID_CTRL)
 		return MNL_CB_OK;
-	return mnl_attr_parse(nlh, sizeof(struct genlmsghdr), family_attr, data) < 0 ?
+	return nl_attr_walk_msg(nlh, sizeof(struct genlmsghdr), family_attr, data) != NL_ATTR_OK ?
 		MNL_CB_ERROR : MNL_CB_OK;
 }
 

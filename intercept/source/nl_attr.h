@@ -1,6 +1,7 @@
 /*
  * nl_attr.h — the one netlink attribute walk of doppel-intercept's sources
- * (NFQUEUE packets in nfqueue_msg.c, doppel.ko summaries in source_kmod.c),
+ * (NFQUEUE packets in nfqueue_msg.c, doppel.ko summaries in source_kmod.c,
+ * the extended ack and the family lookup in kmod_netlink.c),
  * with bounds that end at the message's real length.
  *
  * libmnl's mnl_attr_parse() and mnl_attr_for_each() walk to the message's
