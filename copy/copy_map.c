@@ -107,9 +107,12 @@ size_t copy_map_keys(const struct copy_options *o, uint64_t seed, const struct p
 	copy_map_client(o, seed, &p->src, &key.client);
 	key.target = t->target_addr;
 	key.target_port = t->target_port;
+	/* -f (TCPCopy's instance offset) moves every copy of this instance
+	 * by instance * 2048, as TCPCopy's port shift factor does. */
+	uint16_t port = copy_map_port(p->sport, o->instance, COPY_INSTANCE_SHIFT);
 	for (unsigned i = 0; i < o->copies; i++) {
 		keys[i] = key;
-		keys[i].client_port = copy_map_port(p->sport, i, o->port_shift);
+		keys[i].client_port = copy_map_port(port, i, o->port_shift);
 	}
 	return o->copies;
 }

@@ -17,7 +17,7 @@
 #include "lib/wire/wire.h"
 
 enum { OPT_CAPTURE = 256, OPT_OFFLINE, OPT_SPEED, OPT_REPEAT, OPT_TUNNEL, OPT_TUNNEL_SOURCE,
-       OPT_WIRE, OPT_PROTOCOL, OPT_CREDENTIALS };
+       OPT_WIRE, OPT_PROTOCOL, OPT_CREDENTIALS, OPT_PORT_SHIFT };
 
 static const struct option long_options[] = {
 	{ "transfer", required_argument, NULL, 'x' },
@@ -27,7 +27,10 @@ static const struct option long_options[] = {
 	{ "wire", required_argument, NULL, OPT_WIRE },
 	{ "client-ip", required_argument, NULL, 'c' },
 	{ "copies", required_argument, NULL, 'n' },
-	{ "port-shift", required_argument, NULL, 'f' },
+	{ "port-shift", required_argument, NULL, OPT_PORT_SHIFT },
+	{ "instance", required_argument, NULL, 'f' },
+	{ "full-sessions-only", no_argument, NULL, 'O' },
+	{ "lonely", no_argument, NULL, 'L' },
 	{ "percent", required_argument, NULL, 'r' },
 	{ "device", required_argument, NULL, 'i' },
 	{ "filter", required_argument, NULL, 'F' },
@@ -50,7 +53,11 @@ static const struct option long_options[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-static const char short_options[] = ":x:s:p:C:c:n:f:r:i:F:o:t:k:m:M:D:W" DAEMON_SHORT_OPTIONS;
+/* TCPCopy's letters all parse: those doppel does not implement are refused
+ * in apply() with the reason and what to use instead (docs/deployment.md,
+ * "TCPCopy's command line"). */
+static const char short_options[] =
+	":x:s:p:C:c:n:f:r:i:F:o:t:k:m:M:D:WOLga:I:T:H:R:U:B:S:" DAEMON_SHORT_OPTIONS;
 
 static const char usage_text[] =
 	"usage: doppel-copy -x [srcIP:]port-dstIP:dport[,...] -s host[:port][,...] [options]\n"
@@ -64,7 +71,12 @@ static const char usage_text[] =
 	"      --wire DIALECT        doppel (default) | tcpcopy1: stock TCPCopy 1.0 intercepts\n"
 	"  -c, --client-ip LIST      rewrite client addresses: a.b.c.d, a.b.c.x, a.b.c.d-e\n"
 	"  -n, --copies N            replay each session N times (1)\n"
-	"  -f, --port-shift N        copy i uses client port + i*N (2048)\n"
+	"  -f, --instance N          TCPCopy's -f: every client port + N*2048 (0..1023), so that\n"
+	"                            several instances on one client address do not collide\n"
+	"      --port-shift N        copy i (-n) uses client port + i*N (2048)\n"
+	"  -O, --full-sessions-only  replay only sessions whose SYN was captured\n"
+	"  -L, --lonely              accepted (TCPCopy's): doppel-copy always outlives its\n"
+	"                            intercepts and reconnects\n"
 	"  -r, --percent N           replay N% of sessions (100)\n"
 	"  -i, --device DEV          capture interface (all)\n"
 	"  -F, --filter EXPR         tcpdump expression instead of the one built from -x\n"
@@ -72,6 +84,7 @@ static const char usage_text[] =
 	"      --offline FILE        replay a pcap file instead of capturing\n"
 	"      --speed F             offline speed factor (1; 0 = as fast as possible)\n"
 	"      --repeat N            offline repeat count (1)\n"
+	"  -a N, -T N                TCPCopy's offline -a (speed) and -T (repeat)\n"
 	"  -o, --output-device DEV   send with AF_PACKET on DEV (needs the @mac form of -x)\n"
 	"      --tunnel KIND         send each packet to its target inside a tunnel, the\n"
 	"                            host's own address outside: vxlan[:VNI[:PORT]][@MAC],\n"
@@ -80,7 +93,7 @@ static const char usage_text[] =
 	"                            (default: the route's; -o: the route to the target's)\n"
 	"  -t, --session-timeout D   give up silent sessions (120s)\n"
 	"  -k, --keepalive-timeout D give up sessions whose client is silent (0 = never)\n"
-	"  -m, --memory SIZE         cap on sessions + buffered data (512m)\n"
+	"  -m, --memory SIZE         cap on sessions + buffered data (512m; a bare number: MB)\n"
 	"  -M, --mtu N               MTU of the path to the target (1500)\n"
 	"  -D, --mss N               MSS clamp\n"
 	"  -W, --no-wait             send requests at once, no pacing by answers\n"
@@ -231,6 +244,37 @@ static int parse_client_list(struct copy_options *o, const char *value, char *er
 	return 0;
 }
 
+/* TCPCopy's options that doppel does not take, each with the reason and
+ * what doppel does instead. */
+static int refuse_tcpcopy_option(int id, char *err, size_t errlen)
+{
+	switch (id) {
+	case 'g':
+		return opt_error(err, errlen, "TCPCopy's gradual replay is not implemented: doppel "
+				 "replays -r N percent of sessions from the start; raise -r between runs");
+	case 'I':
+		return opt_error(err, errlen, "TCPCopy's offline gap threshold is not implemented: "
+				 "doppel keeps the file's timing scaled by --speed (or -a); --speed 0 "
+				 "replays as fast as possible");
+	case 'H':
+		return opt_error(err, errlen, "TCPCopy's loopback client rewrite is not implemented: "
+				 "-c ADDR rewrites every client address");
+	case 'R':
+		return opt_error(err, errlen, "not needed: doppel's retransmission timer starts at 1 s "
+				 "and follows the target's measured round trip; there is no default RTT "
+				 "to set");
+	case 'U':
+		return opt_error(err, errlen, "not needed: doppel allocates sessions as they come, "
+				 "within the -m memory cap");
+	case 'B':
+		return opt_error(err, errlen, "not needed: doppel sizes its capture buffer itself "
+				 "(--capture afpacket, a TPACKET_V3 ring)");
+	default:	/* 'S' */
+		return opt_error(err, errlen, "not implemented: doppel captures whole packets (it "
+				 "replays their payload)");
+	}
+}
+
 /* Apply one of doppel-copy's own options (id: the short letter or OPT_*;
  * see daemon_option_fn). */
 static int apply(void *ctx, int id, const char *value, bool from_command_line, char *err,
@@ -254,7 +298,18 @@ static int apply(void *ctx, int id, const char *value, bool from_command_line, c
 		return 0;
 	case 'c': return parse_client_list(o, value, err, errlen);
 	case 'n': return parse_unsigned(value, 1, COPY_MAX_COPIES, &o->copies, err, errlen);
-	case 'f': return parse_u16(value, 1, 65535, &o->port_shift, err, errlen);
+	case OPT_PORT_SHIFT: return parse_u16(value, 1, 65535, &o->port_shift, err, errlen);
+	case 'f': return parse_u16(value, 0, 1023, &o->instance, err, errlen);
+	case 'O': return daemon_flag(value, &o->full_sessions_only, err, errlen);
+	case 'L': return daemon_flag(value, &o->lonely, err, errlen);
+	case 'a':
+		o->offline_timing_given = true;
+		return parse_unsigned(value, 1, 1000000, &o->accelerate, err, errlen);
+	case 'T':
+		o->offline_timing_given = true;
+		return parse_unsigned(value, 1, 1000000, &o->repeat, err, errlen);
+	case 'g': case 'I': case 'H': case 'R': case 'U': case 'B': case 'S':
+		return refuse_tcpcopy_option(id, err, errlen);
 	case 'r': return parse_unsigned(value, 1, 100, &o->percent, err, errlen);
 	case 'i': return daemon_set_string(&o->device, value, err, errlen);
 	case 'F': return daemon_set_string(&o->filter, value, err, errlen);
@@ -273,8 +328,19 @@ static int apply(void *ctx, int id, const char *value, bool from_command_line, c
 	case 't': return opt_parse_timeout_ms(value, 1000, &o->session_timeout_ms, err, errlen);
 	case 'k': return opt_parse_timeout_ms(value, 0, &o->keepalive_timeout_ms, err, errlen);
 	case 'm':
-		if (opt_parse_size(value, &size, err, errlen) < 0)
+		/* TCPCopy's -m is in megabytes: a bare number is MB here too. */
+		if (value[0] && strspn(value, "0123456789") == strlen(value)) {
+			char mb[32];
+
+			if (strlen(value) > 12)
+				return opt_error(err, errlen, "'%s' is out of range 1..1048576 (MB)",
+						 value);
+			snprintf(mb, sizeof(mb), "%sm", value);
+			if (opt_parse_size(mb, &size, err, errlen) < 0)
+				return -1;
+		} else if (opt_parse_size(value, &size, err, errlen) < 0) {
 			return -1;
+		}
 		if (size < (1u << 20) || size > ((uint64_t)1 << 40))
 			return opt_error(err, errlen, "'%s' is out of range 1m..1024g", value);
 		o->memory_bytes = size;
@@ -348,12 +414,17 @@ static int finish(struct copy_options *o, char *err, size_t errlen)
 		return opt_error(err, errlen, "-s '%s': %s", o->intercept_list, why);
 	if (o->offline_file)
 		o->capture_kind = CAPTURE_OFFLINE;
+	if (o->offline_timing_given && !o->offline_file)
+		return opt_error(err, errlen, "-a and -T are TCPCopy's offline options: give "
+				 "--offline FILE (TCPCopy's offline -i FILE)");
+	if (o->accelerate)
+		o->speed = o->accelerate;
 	/* Copy i's port is (port - 1 + i * shift) mod 65535 + 1: two copies
 	 * collide when their distance times the shift is a multiple of 65535. */
 	for (unsigned distance = 1; distance < o->copies; distance++)
 		if ((uint64_t)distance * o->port_shift % 65535 == 0)
-			return opt_error(err, errlen, "-f %u: copies %u apart would share the "
-					 "client port", o->port_shift, distance);
+			return opt_error(err, errlen, "--port-shift %u: copies %u apart would "
+					 "share the client port", o->port_shift, distance);
 	return 0;
 }
 

@@ -43,6 +43,9 @@ struct copy_transfer {
 	uint8_t next_hop_mac[6];
 };
 
+/* -f N moves client ports by N * this (TCPCopy's factor << 11). */
+#define COPY_INSTANCE_SHIFT 2048
+
 struct copy_endpoint {
 	struct dp_addr addr;
 	uint16_t port;
@@ -63,7 +66,12 @@ struct copy_options {
 	struct dp_addr *client_addrs;	/* -c, expanded; NULL when not given */
 	size_t client_addr_count;
 	unsigned copies;		/* -n */
-	uint16_t port_shift;		/* -f */
+	uint16_t port_shift;		/* --port-shift: spacing of -n copies */
+	uint16_t instance;		/* -f: every client port + instance * 2048 */
+	bool full_sessions_only;	/* -O: only sessions whose SYN was captured */
+	bool lonely;			/* -L: accepted, TCPCopy's; doppel always is */
+	unsigned accelerate;		/* -a: offline speed factor, TCPCopy's */
+	bool offline_timing_given;	/* -a or -T (checked against --offline) */
 	unsigned percent;		/* -r */
 	unsigned percent_before;	/* the largest -r a SIGHUP replaced (0: none):
 					 * connections begun under it go on */

@@ -36,7 +36,9 @@ static const struct option long_options[] = {
 	DAEMON_LONG_OPTIONS,
 	{ NULL, 0, NULL, 0 },
 };
-static const char short_options[] = ":p:b:x:i:F:q:" DAEMON_SHORT_OPTIONS;
+/* TCPCopy's intercept letters -n -s -D -c parse and are refused in apply()
+ * with the reason (docs/deployment.md, "TCPCopy's command line"). */
+static const char short_options[] = ":p:b:x:i:F:q:n:s:D:c" DAEMON_SHORT_OPTIONS;
 
 static const char usage_text[] =
 	"Usage: doppel-intercept [options]\n"
@@ -264,6 +266,20 @@ static int apply(void *ctx, int id, const char *value, bool from_command_line, c
 		return parse_match(o, value, from_command_line, err, errlen);
 	case OPT_LOCAL_OUT:
 		return daemon_flag(value, &o->source_cfg.local_out, err, errlen);
+	case 'n':
+		return opt_error(err, errlen, "not needed: doppel-intercept puts as many summaries in "
+				 "a batch as the copy daemon accepts (a stock tcpcopy: 16, the most its "
+				 "dialect takes)");
+	case 's':
+		return opt_error(err, errlen, "not needed: the route table grows as routes come "
+				 "(up to 16 Mi routes)");
+	case 'D':
+		return opt_error(err, errlen, "TCPCopy's docker address rewrite is not implemented: "
+				 "have doppel-copy (-c) register the address the target answers");
+	case 'c':
+		return opt_error(err, errlen, "not needed: doppel-intercept never touches the "
+				 "connections to its own port (its rules match only the target's "
+				 "answers)");
 	default:
 		return apply_numeric(o, id, value, err, errlen);
 	}

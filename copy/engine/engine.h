@@ -115,6 +115,7 @@ struct engine_config {
 					 * sent nothing this long (default 0 = never) */
 	uint16_t mss_clamp;		/* -D: clamp the MSS sent in SYN and used to split; 0 = none */
 	bool send_at_once;		/* -W: do not wait for the target's answer */
+	bool full_sessions_only;	/* -O: start sessions only from a captured SYN */
 	size_t max_sessions;		/* cap on live sessions (from -m); 0 = no cap */
 	size_t max_buffered_bytes;	/* cap on buffered client data, all sessions
 					 * (from -m); 0 = no cap */

@@ -72,6 +72,11 @@ void session_client_start(struct engine *e, uint64_t now, const struct session_k
 		e->counters.client_ignored++;
 		return;
 	}
+	if (!syn && e->cfg.full_sessions_only) {
+		/* -O: its start was before our time; TCPCopy's -O skips it too. */
+		e->counters.client_ignored++;
+		return;
+	}
 	if (data && p->payload_present < p->payload_len) {
 		e->counters.client_truncated++;
 		return;

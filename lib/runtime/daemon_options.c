@@ -96,7 +96,11 @@ static void option_name(const struct option *long_options, int id, char *buf, si
 			snprintf(buf, len, "--%s", opt->name);
 		return;
 	}
-	snprintf(buf, len, "option %d", id);
+	/* A letter with no long name (TCPCopy's letters that are refused). */
+	if (id > ' ' && id < 127)
+		snprintf(buf, len, "-%c", id);
+	else
+		snprintf(buf, len, "option %d", id);
 }
 
 static void option_name(const struct option *long_options, int id, char *buf, size_t len);

@@ -80,6 +80,14 @@ COPY_SEEDS = {
     "help": argv_input(["-h"]),
     "version": argv_input(["--version"]),
     "clustered": argv_input(["-dWx80-198.18.0.3:80", "-s198.18.0.4", "-k0", "-t1000ms"]),
+    "tcpcopy-habits": argv_input(["-x", "80-198.18.0.3:80", "-s", "198.18.0.4=198.18.0.3:80",
+                                  "-m", "512", "-f", "3", "-O", "-L", "-C", "4",
+                                  "--offline", "/tmp/d.pcap", "-a", "2", "-T", "3"]),
+    "tcpcopy-refused": argv_input(["-x", "80-198.18.0.3:80", "-s", "198.18.0.4", "-g", "-R",
+                                   "50", "-U", "4", "-H", "198.18.0.9"]),
+    "wire-tcpcopy1": argv_input(["-x", "80-198.18.0.3:80", "-s",
+                                 "198.18.0.4=198.18.1.0/24+198.18.0.3,198.18.0.5:36600",
+                                 "--wire", "tcpcopy1", "--port-shift", "100"]),
 }
 
 INTERCEPT_SEEDS = {
@@ -98,6 +106,7 @@ INTERCEPT_SEEDS = {
     "help": argv_input(["--help"]),
     "version": argv_input(["-v"]),
     "bad-filter": argv_input(["-F", "tcp and and"]),
+    "tcpcopy-refused": argv_input(["-n", "8", "-s", "65536", "-D", "172.17.0.2-198.18.0.3", "-c"]),
 }
 
 

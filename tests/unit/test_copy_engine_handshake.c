@@ -257,6 +257,32 @@ static void test_client_without_mss_gets_the_clamp(void **state)
 	harness_finish(&h);
 }
 
+/* -O (TCPCopy's "only replay full session"): data of a connection whose
+ * SYN was never captured starts nothing; a captured SYN still does. */
+static void test_full_sessions_only(void **state)
+{
+	struct harness h;
+	struct session_key k = harness_key_v4(40009), k2 = harness_key_v4(40010);
+	struct harness_segment data = {
+		.window = 501,
+		.payload = (const uint8_t *)"GET / HTTP/1.1\r\n\r\n",
+		.payload_len = 18,
+	};
+
+	harness_init(&h);
+	h.cfg.full_sessions_only = true;
+	harness_start(&h);
+	harness_client(&h, &k, TCPF_ACK | TCPF_PSH, 123456789, 55, &data);
+	harness_expect_none(&h);
+	assert_int_equal(harness_counters(&h)->sessions_started, 0);
+	assert_int_equal(harness_counters(&h)->sessions_missed_start, 0);
+	assert_int_equal(harness_counters(&h)->client_ignored, 1);
+	harness_client_plain(&h, &k2, TCPF_SYN, HARNESS_CLIENT_ISN, 0);
+	harness_expect(&h, TCPF_SYN, HARNESS_CLIENT_ISN, 0, 0);
+	assert_int_equal(harness_counters(&h)->sessions_started, 1);
+	harness_finish(&h);
+}
+
 /* Data of a connection whose SYN was never captured: a SYN is made up with
  * seq = data seq - 1, and the data follows the handshake. */
 static void test_missed_start_from_data(void **state)
@@ -349,6 +375,7 @@ int main(void)
 		cmocka_unit_test(test_mss_clamp_and_no_options),
 		cmocka_unit_test(test_client_without_mss_gets_the_clamp),
 		cmocka_unit_test(test_missed_start_from_data),
+		cmocka_unit_test(test_full_sessions_only),
 		cmocka_unit_test(test_new_isn_supersedes_session),
 	};
 

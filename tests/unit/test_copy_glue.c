@@ -159,7 +159,7 @@ static void test_copies_on_shifted_ports(void **state)
 	struct copy_options o;
 	char *argv[] = { (char *)"doppel-copy", (char *)"-x", (char *)"80-198.18.0.3:80",
 			 (char *)"-s", (char *)"198.18.0.4", (char *)"-n", (char *)"3",
-			 (char *)"-f", (char *)"100", NULL };
+			 (char *)"--port-shift", (char *)"100", NULL };
 	struct session_key keys[3];
 	struct packet p;
 	uint8_t buf[128];
@@ -174,6 +174,11 @@ static void test_copies_on_shifted_ports(void **state)
 		assert_addr(&keys[i].client, "198.18.0.1");
 		assert_addr(&keys[i].target, "198.18.0.3");
 	}
+	/* -f 2 (TCPCopy's instance offset): every copy 2 * 2048 further. */
+	o.instance = 2;
+	assert_int_equal(copy_map_keys(&o, 1, &p, keys), 3);
+	assert_int_equal(keys[0].client_port, 40000 + 4096);
+	assert_int_equal(keys[2].client_port, 40000 + 4096 + 200);
 	/* Wrapping stays within 1..65535. */
 	assert_int_equal(copy_map_port(65500, 1, 100), 65);
 	assert_int_equal(copy_map_port(65535, 1, 1), 1);

@@ -119,7 +119,7 @@ static void test_every_option_short(void **state)
 				    "-c", "198.19.200.1", "-n", "3", "-f", "100", "-r", "50",
 				    "-i", "eth1", "-F", "tcp port 80", "-o", "eth2",
 				    "-t", "30", "-k", "2m", "-m", "64m", "-M", "9000", "-D", "1400",
-				    "-W", "-d", "-l", "/tmp/x.log", "-P", "/tmp/x.pid", NULL),
+				    "-W", "-O", "-L", "-d", "-l", "/tmp/x.log", "-P", "/tmp/x.pid", NULL),
 			 COPY_OPTIONS_RUN);
 	assert_int_equal(o.transfer_count, 2);
 	assert_true(o.transfers[0].has_online_addr);
@@ -132,7 +132,10 @@ static void test_every_option_short(void **state)
 	assert_int_equal(o.intercept_conns, 2);
 	assert_int_equal(o.client_addr_count, 1);
 	assert_int_equal(o.copies, 3);
-	assert_int_equal(o.port_shift, 100);
+	assert_int_equal(o.instance, 100);	/* TCPCopy's -f */
+	assert_int_equal(o.port_shift, 2048);
+	assert_true(o.full_sessions_only);
+	assert_true(o.lonely);
 	assert_int_equal(o.percent, 50);
 	assert_string_equal(o.device, "eth1");
 	assert_string_equal(o.filter, "tcp port 80");
@@ -236,7 +239,8 @@ static void test_value_errors(void **state)
 	assert_refused("-C '0': 0 is out of range 1..64", BASE, "-C", "0");
 	assert_refused("-n '0': 0 is out of range 1..1000", BASE, "-n", "0");
 	assert_refused("-n 'two': 'two' is not a number", BASE, "-n", "two");
-	assert_refused("-f '0': 0 is out of range 1..65535", BASE, "-f", "0");
+	assert_refused("-f '1024': 1024 is out of range 0..1023", BASE, "-f", "1024");
+	assert_refused("--port-shift '0': 0 is out of range 1..65535", BASE, "--port-shift", "0");
 	assert_refused("-r '101': 101 is out of range 1..100", BASE, "-r", "101");
 	assert_refused("-r '0': 0 is out of range 1..100", BASE, "-r", "0");
 	assert_refused("-i '': empty value", BASE, "-i", "");
@@ -258,8 +262,8 @@ static void test_value_errors(void **state)
 		       "(err, warning, notice, info, debug)", BASE, "--log-level", "verbose");
 	assert_refused("--stats-interval '0': '0' is out of range 1000ms..365 days",
 		       BASE, "--stats-interval", "0");
-	assert_refused("-f 65535: copies 1 apart would share the client port",
-		       BASE, "-n", "2", "-f", "65535");
+	assert_refused("--port-shift 65535: copies 1 apart would share the client port",
+		       BASE, "-n", "2", "--port-shift", "65535");
 }
 
 static void test_tunnel(void **state)
