@@ -1,0 +1,114 @@
+# shellcheck shell=bash
+# tunnel.sh — the lab as a network that forbids spoofed sources, for the
+# tunnel scenarios (sourced by them after lib.sh):
+#
+#   antispoof_switch   the switch drops every frame from a host's port whose
+#                      IPv4 source is not that host's own (an nft bridge
+#                      rule per port, counted), as cloud VPCs and Kubernetes
+#                      network plugins do;
+#   target_alone       the target no longer routes the clients' addresses via
+#                      the assistant: intercept runs on the target itself;
+#   tunnel_target_up   nft/doppel-tunnel up in the target (the VXLAN endpoint,
+#                      the NFQUEUE rule on its output path), recorded so the
+#                      lab's teardown runs doppel-tunnel down;
+#   intercept_on_target SOURCE   doppel-intercept in the target (nfqueue, or
+#                      pcap on a sink device the clients' addresses are
+#                      routed to).
+
+TUNNEL_BIN=$E2E_ROOT/nft/doppel-tunnel
+
+antispoof_switch() {
+	local host addr rules=""
+	for host in "$ADDR_CLIENT" "$ADDR_ONLINE" "$ADDR_TARGET" "$ADDR_ASSIST"; do
+		rules+="		iifname \"p${host##*.}\" ether type ip ip saddr != $host counter name spoofed drop
+"
+	done
+	in_ns "$NS_SWITCH" nft -f - <<-EOF
+	table bridge doppel_e2e_antispoof {
+		counter spoofed {}
+		chain forward {
+			type filter hook forward priority 0; policy accept;
+	$rules	}
+	}
+	EOF
+}
+
+# Frames the switch dropped as spoofed so far.
+antispoof_dropped() {
+	in_ns "$NS_SWITCH" nft list counter bridge doppel_e2e_antispoof spoofed |
+		sed -n 's/.*packets \([0-9]*\).*/\1/p'
+}
+
+target_alone() {
+	local dest
+	for dest in "$ADDR_CLIENT/32" "$ADDR_CLIENT2/32" "$REWRITE_NET"; do
+		ip -n "$NS_TARGET" route del "$dest" via "$ADDR_ASSIST" dev eth0 || return 1
+	done
+}
+
+# tunnel_target_up KIND PORT [MORE_PORT...]: the target's side in one command,
+# plus an output rule for each more port (doppel-rules, same state).
+tunnel_target_up() {
+	local kind=$1 port=$2 more
+	shift 2
+	if ! in_ns "$NS_TARGET" env DOPPEL_TUNNEL_STATE="$LAB_DIR/tunnel.state" \
+		DOPPEL_RULES_STATE="$LAB_DIR/rules.state" "$TUNNEL_BIN" up --tunnel "$kind" \
+		--port "$port" --local "$ADDR_TARGET" --dev-addr 198.18.0.253 \
+		>>"$LAB_DIR/rules.log" 2>&1; then
+		echo "lab: doppel-tunnel up failed:"
+		tail -n 5 "$LAB_DIR/rules.log"
+		return 1
+	fi
+	echo "$NS_TARGET" >>"$LAB_DIR/tunnels"
+	echo "$NS_TARGET" >>"$LAB_DIR/rules"
+	for more in "$@"; do
+		in_ns "$NS_TARGET" env DOPPEL_RULES_STATE="$LAB_DIR/rules.state" "$RULES_BIN" install \
+			--mode target --port "$more" --addr "$ADDR_TARGET" >>"$LAB_DIR/rules.log" 2>&1 ||
+			return 1
+	done
+}
+
+tunnel_target_down() {
+	in_ns "$NS_TARGET" env DOPPEL_TUNNEL_STATE="$LAB_DIR/tunnel.state" \
+		DOPPEL_RULES_STATE="$LAB_DIR/rules.state" "$TUNNEL_BIN" down >>"$LAB_DIR/rules.log" 2>&1
+}
+
+# A teardown that also takes the tunnel down (before the namespaces go).
+tunnel_teardown() {
+	[ -s "${LAB_DIR:-/nonexistent}/tunnels" ] && tunnel_target_down
+	lab_teardown
+}
+
+intercept_on_target() {
+	local source=$1
+	local args=(--stats-file "$LAB_DIR/intercept.json" --stats-interval 1s --log-level info)
+	case $source in
+	nfqueue) args+=(--source nfqueue --queues 0) ;;
+	pcap)
+		# The clients' addresses are routed to a sink (a veth whose other
+		# end drops what it gets, addressed to a MAC not its own); pcap
+		# reads the answers where they come in, at that other end.
+		ip -n "$NS_TARGET" link add dpsink type veth peer name dpsink-end || return 1
+		ip -n "$NS_TARGET" link set dpsink up && ip -n "$NS_TARGET" link set dpsink-end up
+		ip -n "$NS_TARGET" route add "$ADDR_CLIENT/32" dev dpsink || return 1
+		ip -n "$NS_TARGET" neigh add "$ADDR_CLIENT" lladdr 02:00:00:00:00:99 dev dpsink nud permanent
+		args+=(--source pcap -i dpsink-end -F "tcp and src host $ADDR_TARGET") ;;
+	esac
+	daemon_start intercept "$NS_TARGET" "$ICPT_BIN" "${args[@]}" || return 1
+	lab_wait_listen "$NS_TARGET" "$INTERCEPT_PORT" 10 ||
+		{ echo "lab: doppel-intercept is not listening on $INTERCEPT_PORT"; return 1; }
+}
+
+# tunnel_copy_start NAME ARGS...: doppel-copy in online, its intercept on the
+# target; returns once it is READY and connected.
+tunnel_copy_start() {
+	local name=$1
+	shift
+	daemon_start "$name" "$NS_ONLINE" "$COPY_BIN" -s "$ADDR_TARGET" \
+		--stats-file "$LAB_DIR/$name.json" --stats-interval 1s "$@" || return 1
+	wait_until 15 ns_connected "$NS_ONLINE" "$ADDR_TARGET:$INTERCEPT_PORT" || {
+		echo "lab: $name did not connect to intercept at $ADDR_TARGET:$INTERCEPT_PORT"
+		tail -n 10 "$LAB_DIR/$name.log"
+		return 1
+	}
+}
