@@ -62,6 +62,8 @@ static void collect_engine(uint64_t *v, const struct engine_counters *e)
 	v[COPY_STAT_SESSIONS_REFUSED_MEMORY] = e->sessions_refused_memory;
 	v[COPY_STAT_SESSIONS_REFUSED_ROUTE] = e->sessions_refused_route;
 	v[COPY_STAT_SESSIONS_QUEUED_SUCCESSOR] = e->sessions_queued_successor;
+	v[COPY_STAT_SESSIONS_MISSED_START] = e->sessions_missed_start;
+	v[COPY_STAT_SESSIONS_MISSED_REUSE] = e->sessions_missed_reuse;
 	v[COPY_STAT_AUTH_LOGINS_REPLAYED] = e->auth_logins_replayed;
 	v[COPY_STAT_AUTH_NOT_CAPTURED] = e->auth_not_captured;
 	v[COPY_STAT_AUTH_TLS] = e->auth_failed[AUTH_FAIL_TLS];
@@ -75,6 +77,10 @@ static void collect_engine(uint64_t *v, const struct engine_counters *e)
 	v[COPY_STAT_SEND_ERRORS] = e->send_errors;
 	v[COPY_STAT_SUMMARIES] = e->summaries;
 	v[COPY_STAT_SUMMARIES_UNMATCHED] = e->summaries_unmatched;
+	v[COPY_STAT_PACE_WAITS] = e->pace_waits;
+	v[COPY_STAT_PACE_WAIT_MS] = e->pace_wait_ms;
+	v[COPY_STAT_PACE_WAITING] = e->pace_waiting;
+	v[COPY_STAT_PACE_TIMEOUTS] = e->pace_timeouts;
 	v[COPY_STAT_BUFFERED_BYTES] = e->buffered_bytes;
 }
 

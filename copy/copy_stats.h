@@ -39,6 +39,10 @@
 	  "sessions not started: no intercept connected to take their route") \
 	X(SESSIONS_QUEUED_SUCCESSOR, "sessions_queued_successor", STAT_COUNTER, \
 	  "new connections held until the old session on their client port ended") \
+	X(SESSIONS_MISSED_START, "sessions_missed_start", STAT_COUNTER, \
+	  "sessions started from data: their SYN was not captured") \
+	X(SESSIONS_MISSED_REUSE, "sessions_missed_reuse", STAT_COUNTER, \
+	  "of those, new connections told from a live session on their port by their seq") \
 	X(AUTH_LOGINS_REPLAYED, "auth_logins_replayed", STAT_COUNTER, \
 	  "logins a protocol module replayed and the target accepted") \
 	X(AUTH_NOT_CAPTURED, "auth_not_captured", STAT_COUNTER, \
@@ -60,6 +64,12 @@
 	X(SUMMARIES, "summaries", STAT_COUNTER, "response summaries received from intercept") \
 	X(SUMMARIES_UNMATCHED, "summaries_unmatched", STAT_COUNTER, \
 	  "response summaries for no live session") \
+	X(PACE_WAITS, "pace_waits", STAT_COUNTER, \
+	  "client packets held until the target had sent as much of its answer") \
+	X(PACE_WAIT_MS, "pace_wait_ms", STAT_COUNTER, "milliseconds those packets were held, in all") \
+	X(PACE_WAITING, "pace_waiting", STAT_GAUGE, "sessions whose next packet is held now") \
+	X(PACE_TIMEOUTS, "pace_timeouts", STAT_COUNTER, \
+	  "held packets let go because the target's answer ended short or never began") \
 	X(INTERCEPT_CONNECTED, "intercept_connected", STAT_GAUGE, "intercepts connected now") \
 	X(INTERCEPT_ROUTES_RESTORED, "intercept_routes_restored", STAT_COUNTER, \
 	  "routes of live sessions registered again after an intercept came back") \
