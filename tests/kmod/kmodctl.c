@@ -35,6 +35,7 @@
 #include <libmnl/libmnl.h>
 
 #include "intercept/source/kmod_netlink.h"
+#include "intercept/source/nl_attr.h"
 #include "lib/runtime/loop.h"
 #include "intercept/source/source_kmod.h"
 #include "lib/net/addr.h"
@@ -222,13 +223,22 @@ static int print_rule_attr(const struct nlattr *attr, void *data)
 	return MNL_CB_OK;
 }
 
+static int print_rule(const struct nlattr *rule, void *data)
+{
+	int ok;
+
+	printf("rule");
+	ok = nl_attr_walk_nested(rule, print_rule_attr, NULL) == NL_ATTR_OK;
+	printf("\n");
+	return ok ? MNL_CB_OK : MNL_CB_ERROR;
+}
+
 static int print_reply_attr(const struct nlattr *attr, void *data)
 {
-	const struct nlattr *rule;
-
 	switch (mnl_attr_get_type(attr)) {
 	case DOPPEL_A_STATS:
-		return mnl_attr_parse_nested(attr, print_stat, NULL);
+		return nl_attr_walk_nested(attr, print_stat, NULL) == NL_ATTR_OK ?
+		       MNL_CB_OK : MNL_CB_ERROR;
 	case DOPPEL_A_LISTENER:
 		printf("listener %u\n", mnl_attr_get_u32(attr));
 		break;
@@ -236,12 +246,8 @@ static int print_reply_attr(const struct nlattr *attr, void *data)
 		printf("payload_prefix %u\n", mnl_attr_get_u16(attr));
 		break;
 	case DOPPEL_A_RULES:
-		mnl_attr_for_each_nested(rule, attr) {
-			printf("rule");
-			mnl_attr_parse_nested(rule, print_rule_attr, NULL);
-			printf("\n");
-		}
-		break;
+		return nl_attr_walk_nested(attr, print_rule, NULL) == NL_ATTR_OK ?
+		       MNL_CB_OK : MNL_CB_ERROR;
 	}
 	return MNL_CB_OK;
 }
@@ -252,7 +258,7 @@ static int print_reply(const struct nlmsghdr *nlh, void *data)
 
 	if (nlh->nlmsg_type != k->family_id)
 		return MNL_CB_OK;
-	return mnl_attr_parse(nlh, sizeof(struct genlmsghdr), print_reply_attr, NULL) < 0 ?
+	return nl_attr_walk_msg(nlh, sizeof(struct genlmsghdr), print_reply_attr, NULL) != NL_ATTR_OK ?
 		MNL_CB_ERROR : MNL_CB_OK;
 }
 
