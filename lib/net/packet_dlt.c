@@ -42,10 +42,11 @@ static const char *ethertype_reason(uint16_t type)
 /*
  * The frame's IP packet starts at off, after the data-link header whose last
  * field was type. VLAN tags (4 bytes each: tag control, then the next type)
- * are skipped; each consumes bytes, so the loop ends with the buffer.
+ * are skipped; each consumes bytes, so the loop ends with the buffer. 0
+ * with *ip_off set, or -1 with why.
  */
-static int parse_after_type(uint16_t type, const uint8_t *buf, size_t len, size_t off,
-			    unsigned flags, struct packet *p, const char **why)
+static int ip_after_type(uint16_t type, const uint8_t *buf, size_t len, size_t off,
+			 size_t *ip_off, const char **why)
 {
 	unsigned version;
 
@@ -66,29 +67,40 @@ static int parse_after_type(uint16_t type, const uint8_t *buf, size_t len, size_
 	if ((unsigned)(buf[off] >> 4) != version)
 		return packet_fail(why, version == 4 ? "ethertype ipv4 but ip version not 4"
 					       : "ethertype ipv6 but ip version not 6");
-	return packet_parse(buf + off, len - off, flags, p, why);
+	*ip_off = off;
+	return 0;
 }
 
-int packet_parse_dlt(enum packet_dlt dlt, const uint8_t *buf, size_t len,
-		     unsigned flags, struct packet *p, const char **why)
+int packet_dlt_ip_offset(enum packet_dlt dlt, const uint8_t *buf, size_t len, size_t *ip_off,
+			 const char **why)
 {
 	switch (dlt) {
 	case PACKET_DLT_ETHERNET:
 		if (len < ETHERNET_HEADER_LEN)
 			return packet_fail(why, "ethernet header truncated: frame shorter than 14 bytes");
-		return parse_after_type(load_be16(buf + 12), buf, len, ETHERNET_HEADER_LEN,
-					flags, p, why);
+		return ip_after_type(load_be16(buf + 12), buf, len, ETHERNET_HEADER_LEN, ip_off, why);
 	case PACKET_DLT_LINUX_SLL:
 		if (len < SLL_HEADER_LEN)
 			return packet_fail(why, "linux cooked (sll) header truncated: frame shorter than 16 bytes");
-		return parse_after_type(load_be16(buf + SLL_PROTOCOL_OFFSET), buf, len,
-					SLL_HEADER_LEN, flags, p, why);
+		return ip_after_type(load_be16(buf + SLL_PROTOCOL_OFFSET), buf, len, SLL_HEADER_LEN,
+				     ip_off, why);
 	case PACKET_DLT_LINUX_SLL2:
 		if (len < SLL2_HEADER_LEN)
 			return packet_fail(why, "linux cooked v2 (sll2) header truncated: frame shorter than 20 bytes");
-		return parse_after_type(load_be16(buf), buf, len, SLL2_HEADER_LEN, flags, p, why);
+		return ip_after_type(load_be16(buf), buf, len, SLL2_HEADER_LEN, ip_off, why);
 	case PACKET_DLT_RAW:
-		return packet_parse(buf, len, flags, p, why);
+		*ip_off = 0;
+		return 0;
 	}
 	return packet_fail(why, "unknown data-link type");
+}
+
+int packet_parse_dlt(enum packet_dlt dlt, const uint8_t *buf, size_t len,
+		     unsigned flags, struct packet *p, const char **why)
+{
+	size_t off;
+
+	if (packet_dlt_ip_offset(dlt, buf, len, &off, why) != 0)
+		return -1;
+	return packet_parse(buf + off, len - off, flags, p, why);
 }

@@ -24,4 +24,10 @@ enum packet_dlt {
 int packet_parse_dlt(enum packet_dlt dlt, const uint8_t *buf, size_t len,
 		     unsigned flags, struct packet *p, const char **why);
 
+/* Where the frame's IP header starts, past the data-link header and any
+ * VLAN tags, checked as packet_parse_dlt() checks it (an IP ethertype whose
+ * version matches). 0 with *ip_off set, or -1 with why. */
+int packet_dlt_ip_offset(enum packet_dlt dlt, const uint8_t *buf, size_t len, size_t *ip_off,
+			 const char **why);
+
 #endif
