@@ -70,6 +70,7 @@ struct copy {
 	struct copy_stats stats;
 	uint64_t *transfer_packets;	/* captured, per -x transfer (metrics) */
 	uint64_t buffered_limit, sessions_limit;	/* the engine's, from -m */
+	struct histogram capture_delay;	/* kernel capture to on_capture (live only) */
 	struct metrics_server *metrics;	/* --metrics, or NULL */
 	struct log_ratelimit rl_refused, rl_link, rl_summary, rl_failure;
 	struct copy_credentials *credentials;	/* --credentials, or NULL */
@@ -230,6 +231,17 @@ static void on_capture(void *ctx, uint64_t ts_us, const struct packet *p)
 		return;
 	const struct copy_transfer *t = copy_map_transfer(c->o, p);
 
+	if (c->o->capture_kind != CAPTURE_OFFLINE) {
+		/* The kernel stamps packets with the wall clock; a clock
+		 * stepped back makes a negative delay, not counted. */
+		struct timespec wall;
+		uint64_t wall_us;
+
+		clock_gettime(CLOCK_REALTIME, &wall);
+		wall_us = (uint64_t)wall.tv_sec * 1000000u + (uint64_t)wall.tv_nsec / 1000u;
+		if (wall_us >= ts_us)
+			histogram_add(&c->capture_delay, wall_us - ts_us);
+	}
 	if (t)
 		c->transfer_packets[t - c->o->transfers]++;
 	n = copy_map_keys(c->o, c->seed, p, c->keys);
@@ -426,6 +438,8 @@ static void collect(struct copy *c)
 	src.intercepts_connected = intercept_links_ready(c->links);
 	src.buffered_limit = c->buffered_limit;
 	src.sessions_limit = c->sessions_limit;
+	if (c->o->capture_kind != CAPTURE_OFFLINE)
+		src.capture_delay = &c->capture_delay;
 	copy_stats_collect(&c->stats, &src);
 }
 
@@ -433,7 +447,10 @@ static void collect(struct copy *c)
 static void render_metrics(void *ctx, struct metrics_text *out)
 {
 	struct copy *c = ctx;
-	struct copy_metrics_sources src = { &c->stats, c->o, c->transfer_packets, c->links };
+	struct copy_metrics_sources src = {
+		&c->stats, c->o, c->transfer_packets, c->links,
+		c->o->capture_kind != CAPTURE_OFFLINE ? &c->capture_delay : NULL,
+	};
 
 	collect(c);
 	copy_metrics_render(out, &src);

@@ -89,5 +89,9 @@ void copy_metrics_render(struct metrics_text *out, const struct copy_metrics_sou
 	metrics_text_stats(out, &src->stats->table);
 	render_transfers(out, src);
 	render_links(out, src);
+	if (src->capture_delay)
+		metrics_text_histogram(out, "capture_delay",
+				       "time from a packet's capture by the kernel to the daemon",
+				       src->capture_delay);
 	metrics_text_process(out, &src->stats->table);
 }

@@ -19,6 +19,7 @@ struct copy_metrics_sources {
 	const struct copy_options *o;
 	const uint64_t *transfer_packets;	/* o->transfer_count of them */
 	const struct intercept_links *links;	/* o->intercept_count links, or NULL */
+	const struct histogram *capture_delay;	/* live capture only, or NULL */
 };
 
 void copy_metrics_render(struct metrics_text *out, const struct copy_metrics_sources *src);

@@ -110,4 +110,12 @@ void copy_stats_collect(struct copy_stats *s, const struct copy_stats_sources *s
 	v[COPY_STAT_INTERCEPT_CONNECTED] = src->intercepts_connected;
 	v[COPY_STAT_BUFFERED_LIMIT_BYTES] = src->buffered_limit;
 	v[COPY_STAT_SESSIONS_LIMIT] = src->sessions_limit;
+	if (src->capture_delay) {
+		uint64_t p50 = histogram_quantile_us(src->capture_delay, 0.5);
+		uint64_t p99 = histogram_quantile_us(src->capture_delay, 0.99);
+
+		/* Past the last bound: say the last bound, not 2^64. */
+		v[COPY_STAT_CAPTURE_DELAY_P50_US] = p50 == UINT64_MAX ? 128000 : p50;
+		v[COPY_STAT_CAPTURE_DELAY_P99_US] = p99 == UINT64_MAX ? 128000 : p99;
+	}
 }

@@ -17,6 +17,7 @@
 #include "copy/engine/engine.h"
 #include "copy/link/intercept_link.h"
 #include "copy/send/send.h"
+#include "lib/runtime/histogram.h"
 #include "lib/runtime/stats.h"
 
 /* X(ID, key, type, help), in the order of the JSON file and the man page.
@@ -80,7 +81,11 @@
 	X(BUFFERED_LIMIT_BYTES, "buffered_limit_bytes", STAT_GAUGE, \
 	  "the share of -m for buffered client data") \
 	X(SESSIONS_LIMIT, "sessions_limit", STAT_GAUGE, \
-	  "the sessions -m allows at once, against sessions_active")
+	  "the sessions -m allows at once, against sessions_active") \
+	X(CAPTURE_DELAY_P50_US, "capture_delay_p50_us", STAT_GAUGE, \
+	  "median time from a packet's capture by the kernel to the daemon, us (bucket bound)") \
+	X(CAPTURE_DELAY_P99_US, "capture_delay_p99_us", STAT_GAUGE, \
+	  "99th percentile of the same, us (bucket bound)")
 
 #define COPY_STAT_ENUM_(id, key, type, help) COPY_STAT_##id,
 enum copy_stat {
@@ -105,6 +110,7 @@ struct copy_stats_sources {
 	const struct intercept_link_counters *links;
 	uint64_t intercepts_connected;
 	uint64_t buffered_limit, sessions_limit;	/* from the engine's configuration */
+	const struct histogram *capture_delay;	/* live capture only, or NULL */
 };
 
 void copy_stats_init(struct copy_stats *s);

@@ -141,6 +141,40 @@ void metrics_text_stats(struct metrics_text *t, const struct stats *s)
 	}
 }
 
+void metrics_text_histogram(struct metrics_text *t, const char *name, const char *help,
+			    const struct histogram *h)
+{
+	char line[96];
+	uint64_t cumulative = 0;
+
+	puts_(t, "# HELP ");
+	puts_(t, t->prefix);
+	snprintf(line, sizeof(line), "_%s_seconds ", name);
+	puts_(t, line);
+	put_escaped(t, help, false);
+	puts_(t, "\n# TYPE ");
+	puts_(t, t->prefix);
+	snprintf(line, sizeof(line), "_%s_seconds histogram\n", name);
+	puts_(t, line);
+	for (size_t i = 0; i < HISTOGRAM_BUCKETS; i++) {
+		cumulative += h->buckets[i];
+		puts_(t, t->prefix);
+		if (i < HISTOGRAM_BUCKETS - 1)
+			snprintf(line, sizeof(line), "_%s_seconds_bucket{le=\"%g\"} %" PRIu64 "\n",
+				 name, (double)histogram_bounds_us[i] / 1e6, cumulative);
+		else
+			snprintf(line, sizeof(line), "_%s_seconds_bucket{le=\"+Inf\"} %" PRIu64 "\n",
+				 name, cumulative);
+		puts_(t, line);
+	}
+	puts_(t, t->prefix);
+	snprintf(line, sizeof(line), "_%s_seconds_sum %.6f\n", name, (double)h->sum_us / 1e6);
+	puts_(t, line);
+	puts_(t, t->prefix);
+	snprintf(line, sizeof(line), "_%s_seconds_count %" PRIu64 "\n", name, h->count);
+	puts_(t, line);
+}
+
 void metrics_text_process(struct metrics_text *t, const struct stats *s)
 {
 	static const char *const version[2] = { "version", DOPPEL_VERSION };

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/runtime/histogram.h"
 #include "lib/runtime/stats.h"
 
 struct metrics_text {
@@ -36,6 +37,10 @@ void metrics_text_sample(struct metrics_text *t, const char *name, enum stat_typ
 /* Every statistic of s: one metric each, except keys of a labelled
  * family (stat_def.family), which become one metric with a label. */
 void metrics_text_stats(struct metrics_text *t, const struct stats *s);
+/* A histogram of delays as prefix_NAME_seconds (HELP, TYPE histogram,
+ * cumulative _bucket{le="..."} lines, _sum, _count). */
+void metrics_text_histogram(struct metrics_text *t, const char *name, const char *help,
+			    const struct histogram *h);
 /* prefix_build_info{version="..."} 1 and prefix_uptime_seconds. */
 void metrics_text_process(struct metrics_text *t, const struct stats *s);
 

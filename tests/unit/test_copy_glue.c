@@ -382,7 +382,8 @@ static void test_stats_collect(void **state)
 	struct capture_counters cap;
 	struct send_counters snd;
 	struct intercept_link_counters links;
-	struct copy_stats_sources src = { &e, &cap, &snd, &links, 2, 3000, 40 };
+	struct histogram delay = { { 0 }, 0, 0 };
+	struct copy_stats_sources src = { &e, &cap, &snd, &links, 2, 3000, 40, &delay };
 	char json[8192], dir[] = "/tmp/doppel-cstats-XXXXXX", path[64];
 
 	assert_non_null(mkdtemp(dir));
@@ -404,6 +405,9 @@ static void test_stats_collect(void **state)
 	snd.failed = 2;
 	links.reconnects = 6;
 	e.buffered_bytes = 1234;
+	for (int i = 0; i < 99; i++)
+		histogram_add(&delay, 700);
+	histogram_add(&delay, 9000);
 	copy_stats_init(&s);
 	copy_stats_collect(&s, &src);
 	assert_int_equal(s.values[COPY_STAT_PACKETS_CAPTURED], 10);
@@ -420,6 +424,11 @@ static void test_stats_collect(void **state)
 	assert_int_equal(s.values[COPY_STAT_BUFFERED_BYTES], 1234);
 	assert_int_equal(s.values[COPY_STAT_BUFFERED_LIMIT_BYTES], 3000);
 	assert_int_equal(s.values[COPY_STAT_SESSIONS_LIMIT], 40);
+	assert_int_equal(s.values[COPY_STAT_CAPTURE_DELAY_P50_US], 750);
+	assert_int_equal(s.values[COPY_STAT_CAPTURE_DELAY_P99_US], 750);
+	histogram_add(&delay, 9000);	/* now 2 of 101 past 8 ms: the p99 moves */
+	copy_stats_collect(&s, &src);
+	assert_int_equal(s.values[COPY_STAT_CAPTURE_DELAY_P99_US], 16000);
 	assert_int_equal(stats_write_json(&s.table, NULL, path), 0);
 	unit_read_file(path, json, sizeof(json));
 	unit_assert_stats_json(json, &s.table);

@@ -93,6 +93,38 @@ static void test_text_escaping_and_cap(void **state)
 	metrics_text_free(&t);
 }
 
+/* Quantiles are the bound of the bucket that holds them; the text has
+ * cumulative buckets in seconds, then _sum and _count. */
+static void test_histogram(void **state)
+{
+	struct histogram h;
+	struct metrics_text t;
+
+	(void)state;
+	memset(&h, 0, sizeof(h));
+	assert_int_equal(histogram_quantile_us(&h, 0.99), 0);
+	for (int i = 0; i < 98; i++)
+		histogram_add(&h, 300);		/* bucket <= 500 */
+	histogram_add(&h, 1000);		/* <= 1000, inclusive */
+	histogram_add(&h, 5000);		/* <= 8000 */
+	assert_int_equal(histogram_quantile_us(&h, 0.5), 500);
+	assert_int_equal(histogram_quantile_us(&h, 0.98), 500);
+	assert_int_equal(histogram_quantile_us(&h, 0.99), 1000);
+	assert_int_equal(histogram_quantile_us(&h, 1.0), 8000);
+	histogram_add(&h, 10000000);		/* past the last bound */
+	assert_int_equal(histogram_quantile_us(&h, 1.0), UINT64_MAX);
+	metrics_text_init(&t, "p", 1 << 20);
+	metrics_text_histogram(&t, "d", "a delay", &h);
+	assert_non_null(strstr(t.buf, "# HELP p_d_seconds a delay\n# TYPE p_d_seconds histogram\n"
+				      "p_d_seconds_bucket{le=\"5e-05\"} 0\n"));
+	assert_non_null(strstr(t.buf, "p_d_seconds_bucket{le=\"0.0005\"} 98\n"));
+	assert_non_null(strstr(t.buf, "p_d_seconds_bucket{le=\"0.001\"} 99\n"));
+	assert_non_null(strstr(t.buf, "p_d_seconds_bucket{le=\"0.128\"} 100\n"
+				      "p_d_seconds_bucket{le=\"+Inf\"} 101\n"
+				      "p_d_seconds_sum 10.035400\np_d_seconds_count 101\n"));
+	metrics_text_free(&t);
+}
+
 static void test_parse_address(void **state)
 {
 	struct metrics_server_config c;
@@ -345,6 +377,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_text_stats),
 		cmocka_unit_test(test_text_escaping_and_cap),
+		cmocka_unit_test(test_histogram),
 		cmocka_unit_test(test_parse_address),
 		cmocka_unit_test(test_parse_request),
 		cmocka_unit_test_setup_teardown(test_get_and_head, fixture_setup_loop,

@@ -84,10 +84,12 @@ for query in "doppel_copy_transfer_packets_captured_total{transfer=\"80-$ADDR_TA
 	"doppel_intercept_source_packets_total{source=\"$SOURCE\"} > 0" \
 	"count(doppel_intercept_peer_routes{peer=~\"$ADDR_ONLINE:[0-9]+\"})" \
 	'count(doppel_copy_sessions_ended_total)' \
-	'doppel_copy_build_info' 'doppel_intercept_build_info'; do
+	'doppel_copy_build_info' 'doppel_intercept_build_info' \
+	'doppel_copy_capture_delay_seconds_count > 0' \
+	'histogram_quantile(0.99, doppel_copy_capture_delay_seconds_bucket)'; do
 	[ -n "$(prom_value "$query")" ] || fail "prometheus has no result for $query"
 	checked=$((checked + 1))
 done
 ended=$(prom_value 'count(doppel_copy_sessions_ended_total)')
 copy_stopped_clean copy
-pass "prometheus scraped both daemons: $checked queries matched (sessions_ended by $ended reasons); $JUDGED requests replayed; $(copy_summary copy)"
+pass "prometheus scraped both daemons: $checked queries matched (sessions_ended by $ended reasons); $JUDGED requests replayed; capture delay p50 <= $(stats_get copy capture_delay_p50_us) us, p99 <= $(stats_get copy capture_delay_p99_us) us; $(copy_summary copy)"
