@@ -57,6 +57,26 @@ static void die(const char *what)
 	exit(1);
 }
 
+/* --4tuple: routes keyed by the whole 4-tuple (ROUTE_4TUPLE), as a copy
+ * daemon that announces it registers them. */
+static bool four_tuple;
+
+static enum router_add_result bench_add(struct router *r, struct router_owner *o,
+					const struct dp_addr *client, uint16_t port,
+					const struct dp_addr *target)
+{
+	return four_tuple ?
+		router_add_4tuple(r, o, client, port, target, BENCH_TARGET_PORT) :
+		router_add(r, o, client, port, target, BENCH_TARGET_PORT);
+}
+
+static int bench_del(struct router *r, struct router_owner *o, const struct dp_addr *client,
+		     uint16_t port, const struct dp_addr *target)
+{
+	return four_tuple ? router_del_4tuple(r, o, client, port, target, BENCH_TARGET_PORT) :
+			    router_del(r, o, client, port);
+}
+
 static struct router_rates run_once(uint64_t routes, uint64_t owner_count)
 {
 	struct router r;
@@ -75,8 +95,7 @@ static struct router_rates run_once(uint64_t routes, uint64_t owner_count)
 	start = bench_now_ns();
 	for (uint64_t i = 0; i < routes; i++) {
 		bench_client(i, &client, &port);
-		if (router_add(&r, &owners[i % owner_count], &client, port, &target, BENCH_TARGET_PORT) !=
-		    ROUTER_ADDED)
+		if (bench_add(&r, &owners[i % owner_count], &client, port, &target) != ROUTER_ADDED)
 			die("router_add did not add a new route");
 	}
 	rates.add = (double)routes / ((double)(bench_now_ns() - start) / 1e9);
@@ -106,7 +125,7 @@ static struct router_rates run_once(uint64_t routes, uint64_t owner_count)
 		uint64_t k = i * step % routes;
 
 		bench_client(k, &client, &port);
-		if (router_del(&r, &owners[k % owner_count], &client, port) != 1)
+		if (bench_del(&r, &owners[k % owner_count], &client, port, &target) != 1)
 			die("router_del did not remove a route");
 	}
 	rates.del = (double)routes / ((double)(bench_now_ns() - start) / 1e9);
@@ -129,8 +148,11 @@ int main(int argc, char **argv)
 			owner_count = bench_parse_count(PROGRAM, argv[i], argv[i + 1], 1, MAX_OWNERS), i++;
 		else if (!strcmp(argv[i], "--runs") && i + 1 < argc)
 			runs = bench_parse_count(PROGRAM, argv[i], argv[i + 1], 1, 1000), i++;
+		else if (!strcmp(argv[i], "--4tuple"))
+			four_tuple = true;
 		else {
-			fprintf(stderr, "usage: %s [--routes N] [--owners O] [--runs K]\n", PROGRAM);
+			fprintf(stderr, "usage: %s [--routes N] [--owners O] [--runs K] [--4tuple]\n",
+				PROGRAM);
 			return 2;
 		}
 	}
@@ -148,8 +170,8 @@ int main(int argc, char **argv)
 		miss[run] = rates.miss;
 		del[run] = rates.del;
 	}
-	printf("router: %llu routes over %llu owners\n", (unsigned long long)routes,
-	       (unsigned long long)owner_count);
+	printf("router: %llu routes over %llu owners, keyed by %s\n", (unsigned long long)routes,
+	       (unsigned long long)owner_count, four_tuple ? "the 4-tuple" : "client address and port");
 	printf("lookups_total=%llu\n", (unsigned long long)(2 * routes * runs));
 	s = bench_spread_of(add, runs);
 	bench_print_spread("router_add", "routes/s", &s, runs);
