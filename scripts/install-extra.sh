@@ -178,7 +178,7 @@ uninstall() {
 		"$DESTDIR$TMPFILESDIR/doppel.conf" "$DESTDIR$SYSUSERSDIR/doppel.conf" \
 		"$DESTDIR$SBINDIR/doppel-rules" "$DESTDIR$SBINDIR/doppel-tunnel" \
 		"$DESTDIR$MANDIR/man4/doppel.4" \
-		"$DESTDIR$MANDIR"/man8/doppel-{copy,intercept,rules}.8
+		"$DESTDIR$MANDIR"/man8/doppel-{copy,intercept,rules,tunnel}.8
 	# DKMS first, while the source it points at is still there.
 	if [ -z "$DESTDIR" ] && [ "$system_prefix" = yes ] && command -v dkms >/dev/null 2>&1 &&
 		[ -n "$(dkms status -m doppel -v "$VERSION" 2>/dev/null)" ]; then

@@ -62,6 +62,7 @@ expected_install_files() {
 	usr/sbin/doppel-copy
 	usr/sbin/doppel-intercept
 	usr/sbin/doppel-rules
+	usr/sbin/doppel-tunnel
 	lib/systemd/system/doppel-copy.service
 	lib/systemd/system/doppel-intercept.service
 	usr/libexec/doppel/doppel-intercept-setup
@@ -76,6 +77,7 @@ expected_install_files() {
 	usr/share/man/man8/doppel-copy.8
 	usr/share/man/man8/doppel-intercept.8
 	usr/share/man/man8/doppel-rules.8
+	usr/share/man/man8/doppel-tunnel.8
 	usr/share/doc/doppel/examples/nft/doppel-assistant.nft
 	usr/share/doc/doppel/architecture.md
 	usr/share/doc/doppel/deployment.md
@@ -348,24 +350,25 @@ test_options_documented() {
 test_options_documented doppel-copy
 test_options_documented doppel-intercept
 
-# doppel-rules(8) names every option doppel-rules --help lists.
-test_rules_documented() {
-	local o missing="" options
-	options=$(help_options nft/doppel-rules)
+# doppel-rules(8) and doppel-tunnel(8) name every option their --help lists.
+test_tool_documented() {
+	local tool=$1 o missing="" options
+	options=$(help_options nft/$tool)
 	if [ -z "$options" ]; then
-		fail options_documented_doppel-rules "nft/doppel-rules --help lists no option"
+		fail options_documented_$tool "nft/$tool --help lists no option"
 		return
 	fi
 	for o in $options; do
-		grep -qF -- "\\-\\-${o//-/\\-}" man/doppel-rules.8 || missing="$missing --$o"
+		grep -qF -- "\\-\\-${o//-/\\-}" man/$tool.8 || missing="$missing --$o"
 	done
 	if [ -n "$missing" ]; then
-		fail options_documented_doppel-rules "not in man/doppel-rules.8:$missing"
+		fail options_documented_$tool "not in man/$tool.8:$missing"
 	else
-		pass options_documented_doppel-rules
+		pass options_documented_$tool
 	fi
 }
-test_rules_documented
+test_tool_documented doppel-rules
+test_tool_documented doppel-tunnel
 
 # Every example value in a sample config parses: each "#key = value" line is
 # uncommented alone and read by the daemon, followed by a command-line
@@ -936,13 +939,13 @@ check_deb_contents() {
 test_deb_doppel() {
 	local name=deb_contents_doppel dir=$work/deb-doppel
 	check_deb_contents $name "$deb_main" \
-		usr/sbin/doppel-copy usr/sbin/doppel-intercept usr/sbin/doppel-rules \
+		usr/sbin/doppel-copy usr/sbin/doppel-intercept usr/sbin/doppel-rules usr/sbin/doppel-tunnel \
 		lib/systemd/system/doppel-copy.service lib/systemd/system/doppel-intercept.service \
 		usr/libexec/doppel/doppel-intercept-setup \
 		usr/lib/sysusers.d/doppel.conf usr/lib/tmpfiles.d/doppel.conf \
 		etc/doppel/doppel-copy.conf etc/doppel/doppel-intercept.conf etc/doppel/doppel-intercept.env \
 		usr/share/man/man8/doppel-copy.8.gz usr/share/man/man8/doppel-intercept.8.gz \
-		usr/share/man/man8/doppel-rules.8.gz \
+		usr/share/man/man8/doppel-rules.8.gz usr/share/man/man8/doppel-tunnel.8.gz \
 		usr/share/doc/doppel/deployment.md usr/share/doc/doppel/troubleshooting.md \
 		usr/share/doc/doppel/examples/nft/doppel-assistant.nft \
 		usr/share/doc/doppel/copyright || return
