@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "copy/capture/capture.h"
+#include "copy/capture/capture_mirror.h"
 #include "copy/copy_auth_log.h"
 #include "copy/copy_credentials.h"
 #include "copy/copy_map.h"
@@ -518,7 +519,7 @@ static int open_sender(struct copy *c, char *err, size_t errlen)
 static int open_capture(struct copy *c, char *err, size_t errlen)
 {
 	struct capture_config cfg;
-	char filter[4096], why[512];
+	char filter[4096], why[512], outer_filter[256];
 
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.kind = c->o->capture_kind;
@@ -538,7 +539,25 @@ static int open_capture(struct copy *c, char *err, size_t errlen)
 	c->capture.deliver = on_capture;
 	c->capture.done = on_capture_done;
 	c->capture.ctx = c;
+	if (c->o->has_mirror) {
+		/* The kernel's filter takes the encapsulation; the one from -x or
+		 * -F applies to the mirrored packets inside (capture_mirror.h). */
+		if (capture_mirror_open(&c->capture, &c->o->mirror, cfg.filter, why,
+					sizeof(why)) < 0) {
+			snprintf(err, errlen, "capture: %s", why);
+			return -1;
+		}
+		if (decap_outer_filter(&c->o->mirror, outer_filter, sizeof(outer_filter)) < 0) {
+			capture_mirror_close(&c->capture);
+			snprintf(err, errlen, "capture: --mirror: outer filter too long");
+			return -1;
+		}
+		log_info("mirror: decapsulating (%s); filter on the mirrored packets: %s",
+			 outer_filter, cfg.filter);
+		cfg.filter = outer_filter;
+	}
 	if (c->capture.ops->open(&c->capture, c->loop, &cfg, why, sizeof(why)) < 0) {
+		capture_mirror_close(&c->capture);
 		snprintf(err, errlen, "capture (%s): %s", c->capture.ops->name, why);
 		return -1;
 	}
@@ -694,7 +713,14 @@ void copy_stop(struct copy *c, const char *why)
 	c->stopping = true;
 	intercept_links_shutdown(c->links);
 	if (c->capture_open) {
+		const struct capture_mirror_counters *m = capture_mirror_counters(&c->capture);
+
+		if (m)
+			log_info("mirror: %" PRIu64 " packets decapsulated, %" PRIu64
+				 " filtered out, %" PRIu64 " frames not of the mirror's kinds skipped",
+				 m->decapsulated, m->filtered_out, m->not_encapsulated);
 		c->capture.ops->close(&c->capture);
+		capture_mirror_close(&c->capture);
 		c->capture_open = false;
 	}
 	if (c->engine_timer)
@@ -719,8 +745,10 @@ void copy_free(struct copy *c)
 {
 	if (!c)
 		return;
-	if (c->capture_open)
+	if (c->capture_open) {
 		c->capture.ops->close(&c->capture);
+		capture_mirror_close(&c->capture);
+	}
 	if (c->engine_timer)
 		loop_timer_cancel(c->loop, c->engine_timer);
 	if (c->stats_timer)

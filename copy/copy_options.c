@@ -17,7 +17,7 @@
 #include "lib/wire/wire.h"
 
 enum { OPT_CAPTURE = 256, OPT_OFFLINE, OPT_SPEED, OPT_REPEAT, OPT_TUNNEL, OPT_TUNNEL_SOURCE,
-       OPT_WIRE, OPT_PROTOCOL, OPT_CREDENTIALS, OPT_PORT_SHIFT };
+       OPT_MIRROR, OPT_WIRE, OPT_PROTOCOL, OPT_CREDENTIALS, OPT_PORT_SHIFT };
 
 static const struct option long_options[] = {
 	{ "transfer", required_argument, NULL, 'x' },
@@ -41,6 +41,7 @@ static const struct option long_options[] = {
 	{ "output-device", required_argument, NULL, 'o' },
 	{ "tunnel", required_argument, NULL, OPT_TUNNEL },
 	{ "tunnel-source", required_argument, NULL, OPT_TUNNEL_SOURCE },
+	{ "mirror", required_argument, NULL, OPT_MIRROR },
 	{ "session-timeout", required_argument, NULL, 't' },
 	{ "keepalive-timeout", required_argument, NULL, 'k' },
 	{ "memory", required_argument, NULL, 'm' },
@@ -81,6 +82,9 @@ static const char usage_text[] =
 	"  -i, --device DEV          capture interface (all)\n"
 	"  -F, --filter EXPR         tcpdump expression instead of the one built from -x\n"
 	"      --capture KIND        afpacket (default) | pcap\n"
+	"      --mirror LIST         capture a traffic mirror: take the packets out of\n"
+	"                            vxlan[:PORT], geneve[:PORT], gre (and ERSPAN) or all;\n"
+	"                            -x/-F then filter the mirrored packets\n"
 	"      --offline FILE        replay a pcap file instead of capturing\n"
 	"      --speed F             offline speed factor (1; 0 = as fast as possible)\n"
 	"      --repeat N            offline repeat count (1)\n"
@@ -325,6 +329,14 @@ static int apply(void *ctx, int id, const char *value, bool from_command_line, c
 		}
 		return encap_parse(value, &o->tunnel, err, errlen);
 	case OPT_TUNNEL_SOURCE: return parse_tunnel_source(o, value, err, errlen);
+	case OPT_MIRROR:
+		if (strcmp(value, "none") == 0) {
+			memset(&o->mirror, 0, sizeof(o->mirror));
+			o->has_mirror = false;
+			return 0;
+		}
+		o->has_mirror = true;
+		return decap_parse_config(value, &o->mirror, err, errlen);
 	case 't': return opt_parse_timeout_ms(value, 1000, &o->session_timeout_ms, err, errlen);
 	case 'k': return opt_parse_timeout_ms(value, 0, &o->keepalive_timeout_ms, err, errlen);
 	case 'm':

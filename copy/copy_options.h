@@ -21,6 +21,7 @@
 #include "copy/capture/capture.h"
 #include "copy/link/intercept_link.h"
 #include "lib/runtime/daemon_options.h"
+#include "lib/net/decap.h"
 #include "lib/net/encap.h"
 #include "lib/net/addr.h"
 
@@ -86,6 +87,8 @@ struct copy_options {
 	struct encap_config tunnel;	/* --tunnel; kind ENCAP_NONE without */
 	struct dp_addr tunnel_src4;	/* --tunnel-source, per family; family 0 */
 	struct dp_addr tunnel_src6;	/* when not given */
+	bool has_mirror;		/* --mirror: capture decapsulates */
+	struct decap_config mirror;
 
 	uint64_t session_timeout_ms;	/* -t */
 	uint64_t keepalive_timeout_ms;	/* -k */

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "copy/capture/capture_mirror.h"
 #include "lib/runtime/pcap_live.h"
 #include "lib/net/packet_dlt.h"
 
@@ -88,6 +89,10 @@ void capture_deliver_frame(struct capture *c, enum packet_dlt dlt, uint64_t ts_u
 	struct packet p;
 	const char *why;
 
+	if (c->mirror) {
+		capture_mirror_deliver(c, dlt, ts_us, frame, len);
+		return;
+	}
 	if (packet_parse_dlt(dlt, frame, len, PACKET_TRUNCATED_OK, &p, &why) != 0) {
 		c->counters.malformed++;
 		return;

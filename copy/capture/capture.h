@@ -96,6 +96,9 @@ struct capture {
 	 * record, naming its byte offset); "" when it was played whole. */
 	char error[640];
 	void *priv;	/* the backend's own state */
+	/* --mirror: frames are decapsulated before they are parsed
+	 * (capture_mirror.h); NULL otherwise. */
+	struct capture_mirror *mirror;
 };
 
 struct capture_ops {

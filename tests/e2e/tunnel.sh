@@ -13,13 +13,18 @@
 #                      lab's teardown runs doppel-tunnel down;
 #   intercept_on_target SOURCE   doppel-intercept in the target (nfqueue, or
 #                      pcap on a sink device the clients' addresses are
-#                      routed to).
+#                      routed to);
+#   collector_add      a sixth host, the collector (198.18.0.7), for the
+#                      traffic mirror scenarios;
+#   mirror_vxlan NAME VNI  in online, a VXLAN device NAME to the collector.
 
 TUNNEL_BIN=$E2E_ROOT/nft/doppel-tunnel
 
+ADDR_COLLECTOR=198.18.0.7
+
 antispoof_switch() {
 	local host addr rules=""
-	for host in "$ADDR_CLIENT" "$ADDR_ONLINE" "$ADDR_TARGET" "$ADDR_ASSIST"; do
+	for host in "$ADDR_CLIENT" "$ADDR_ONLINE" "$ADDR_TARGET" "$ADDR_ASSIST" "$ADDR_COLLECTOR"; do
 		rules+="		iifname \"p${host##*.}\" ether type ip ip saddr != $host counter name spoofed drop
 "
 	done
@@ -68,6 +73,23 @@ tunnel_target_up() {
 	done
 }
 
+# tunnel_target_side SOURCE KIND PORT [MORE_PORT...]: the target's side for
+# intercept SOURCE (nfqueue: the rules too; pcap: the endpoint only, the
+# answers read on a sink), then doppel-intercept on the target.
+tunnel_target_side() {
+	local source=$1
+	shift
+	if [ "$source" = nfqueue ]; then
+		tunnel_target_up "$@" || return 1
+	else
+		in_ns "$NS_TARGET" env DOPPEL_TUNNEL_STATE="$LAB_DIR/tunnel.state" "$TUNNEL_BIN" up \
+			--tunnel "$1" --local "$ADDR_TARGET" --dev-addr 198.18.0.253 --no-rules \
+			>>"$LAB_DIR/rules.log" 2>&1 || return 1
+		echo "$NS_TARGET" >>"$LAB_DIR/tunnels"
+	fi
+	intercept_on_target "$source"
+}
+
 tunnel_target_down() {
 	in_ns "$NS_TARGET" env DOPPEL_TUNNEL_STATE="$LAB_DIR/tunnel.state" \
 		DOPPEL_RULES_STATE="$LAB_DIR/rules.state" "$TUNNEL_BIN" down >>"$LAB_DIR/rules.log" 2>&1
@@ -99,16 +121,34 @@ intercept_on_target() {
 		{ echo "lab: doppel-intercept is not listening on $INTERCEPT_PORT"; return 1; }
 }
 
-# tunnel_copy_start NAME ARGS...: doppel-copy in online, its intercept on the
-# target; returns once it is READY and connected.
+# tunnel_copy_start NAME ARGS...: doppel-copy in online (or in $COPY_NS),
+# its intercept on the target; returns once it is READY and connected.
 tunnel_copy_start() {
-	local name=$1
+	local name=$1 ns=${COPY_NS:-$NS_ONLINE}
 	shift
-	daemon_start "$name" "$NS_ONLINE" "$COPY_BIN" -s "$ADDR_TARGET" \
+	daemon_start "$name" "$ns" "$COPY_BIN" -s "$ADDR_TARGET" \
 		--stats-file "$LAB_DIR/$name.json" --stats-interval 1s "$@" || return 1
-	wait_until 15 ns_connected "$NS_ONLINE" "$ADDR_TARGET:$INTERCEPT_PORT" || {
+	wait_until 15 ns_connected "$ns" "$ADDR_TARGET:$INTERCEPT_PORT" || {
 		echo "lab: $name did not connect to intercept at $ADDR_TARGET:$INTERCEPT_PORT"
 		tail -n 10 "$LAB_DIR/$name.log"
 		return 1
 	}
+}
+
+collector_add() {
+	NS_COLLECTOR=${NS_SWITCH/dp-sw-/dp-col-}
+	lab_add_host "$NS_COLLECTOR" "$ADDR_COLLECTOR" || return 1
+	# Nobody listens on 4789 there (doppel-copy reads the frames with
+	# AF_PACKET, before the IP stack): drop them quietly, no ICMP back.
+	in_ns "$NS_COLLECTOR" nft -f - <<-'EOF'
+	table inet doppel_e2e_collector {
+		chain input { type filter hook input priority 0; policy accept; udp dport 4789 drop; }
+	}
+	EOF
+}
+
+mirror_vxlan() {
+	ip -n "$NS_ONLINE" link add "$1" type vxlan id "$2" remote "$ADDR_COLLECTOR" \
+		local "$ADDR_ONLINE" dstport 4789 || return 1
+	ip -n "$NS_ONLINE" link set "$1" up
 }
