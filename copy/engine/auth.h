@@ -56,7 +56,12 @@ const char *auth_failure_name(enum auth_failure f);
 typedef int (*auth_password_fn)(void *ctx, enum auth_protocol p, const char *user,
 				const uint8_t **password, size_t *len);
 
-#define AUTH_MAX_BUFFER 16384	/* a login's bytes held at most, each direction */
+#define AUTH_MAX_BUFFER 16384	/* a login message, and the target's bytes held, at most */
+/* The client's bytes held while its login is replayed: its login messages
+ * and whatever it sent after them before the target accepted the login
+ * (a replay lags online: a busy client sends on meanwhile). The engine
+ * counts them in its buffered bytes (-m). */
+#define AUTH_MAX_CLIENT_BACKLOG (4u * 1024 * 1024)
 
 struct auth_buf {
 	uint8_t *data;

@@ -70,7 +70,7 @@ int auth_buf_put(struct auth_buf *b, const void *data, size_t len)
 {
 	if (!len)
 		return 0;
-	if (len > AUTH_MAX_BUFFER * 2 - b->len)
+	if (len > AUTH_MAX_CLIENT_BACKLOG * 2 - b->len)
 		return -1;
 	if (b->len + len > b->cap) {
 		size_t cap = b->cap ? b->cap : 512;
@@ -110,12 +110,13 @@ enum auth_result auth_fail(struct auth_conv *c, enum auth_failure f, const char 
 	return AUTH_FAILED;
 }
 
-static int feed(struct auth_conv *c, struct auth_buf *b, const uint8_t *data, size_t len)
+static int feed(struct auth_conv *c, struct auth_buf *b, const uint8_t *data, size_t len,
+		size_t max)
 {
 	if (c->failure)
 		return -1;
-	if (b->len + len > AUTH_MAX_BUFFER || auth_buf_put(b, data, len) < 0) {
-		auth_fail(c, AUTH_FAIL_PROTOCOL, "login larger than %d bytes", AUTH_MAX_BUFFER);
+	if (b->len + len > max || auth_buf_put(b, data, len) < 0) {
+		auth_fail(c, AUTH_FAIL_PROTOCOL, "more than %zu bytes held during the login", max);
 		return -1;
 	}
 	return 0;
@@ -123,7 +124,7 @@ static int feed(struct auth_conv *c, struct auth_buf *b, const uint8_t *data, si
 
 int auth_conv_client(struct auth_conv *c, const uint8_t *data, size_t len)
 {
-	if (feed(c, &c->client, data, len) < 0)
+	if (feed(c, &c->client, data, len, AUTH_MAX_CLIENT_BACKLOG) < 0)
 		return -1;
 	c->client_in += len;
 	return 0;
@@ -131,7 +132,7 @@ int auth_conv_client(struct auth_conv *c, const uint8_t *data, size_t len)
 
 int auth_conv_target(struct auth_conv *c, const uint8_t *data, size_t len)
 {
-	return feed(c, &c->target, data, len);
+	return feed(c, &c->target, data, len, AUTH_MAX_BUFFER);
 }
 
 int auth_emit(struct auth_conv *c, const void *data, size_t len)

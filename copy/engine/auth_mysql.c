@@ -42,6 +42,9 @@ static size_t packet(const struct auth_buf *b)
 	if (b->len < 4)
 		return 0;
 	size_t len = (size_t)b->data[0] | (size_t)b->data[1] << 8 | (size_t)b->data[2] << 16;
+	/* a login packet larger than that is none: let it fail as such */
+	if (len > AUTH_MAX_BUFFER)
+		len = AUTH_MAX_BUFFER - 4;
 	return b->len >= len + 4 ? len + 4 : 0;
 }
 

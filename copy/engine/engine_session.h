@@ -179,7 +179,7 @@ void session_client_data(struct engine *e, struct session *s, uint64_t now,
 /* session_auth.c */
 enum auth_protocol session_auth_protocol(const struct engine *e, const struct session_key *k);
 int session_auth_start(struct engine *e, struct session *s, enum auth_protocol proto);
-void session_auth_free(struct session *s);
+void session_auth_free(struct engine *e, struct session *s);
 bool session_auth_pending(const struct session *s);
 /* A captured client packet of an auth session: false when the login took
  * it; true with *mapped the packet in replay sequence space. */

@@ -33,6 +33,9 @@ struct session_auth {
 	uint32_t last_ack;	/* the client's latest ack: pacing of what it produces */
 	uint32_t boundary;	/* done: captured seq where the pass-through starts */
 	uint32_t delta;		/* done: replay seq - captured seq */
+	size_t accounted;	/* client bytes held, counted in buffered_bytes */
+	bool fin_pending;	/* the client's FIN came before the login was done */
+	uint32_t fin_seq;	/* ... at this captured seq */
 };
 
 enum auth_protocol session_auth_protocol(const struct engine *e, const struct session_key *k)
@@ -55,10 +58,22 @@ int session_auth_start(struct engine *e, struct session *s, enum auth_protocol p
 	return 0;
 }
 
-void session_auth_free(struct session *s)
+/* The conversation's held client bytes count in the engine's buffered
+ * bytes, like the stream's: -m bounds them. */
+static void account(struct engine *e, struct session_auth *a)
+{
+	size_t held = a->done ? 0 : a->conv.client.len;
+
+	e->counters.buffered_bytes += held;
+	e->counters.buffered_bytes -= a->accounted;
+	a->accounted = held;
+}
+
+void session_auth_free(struct engine *e, struct session *s)
 {
 	if (!s->auth)
 		return;
+	e->counters.buffered_bytes -= s->auth->accounted;
 	auth_conv_free(&s->auth->conv);
 	free(s->auth);
 	s->auth = NULL;
@@ -101,6 +116,9 @@ static void advance(struct engine *e, struct session *s, uint64_t now)
 		e->counters.auth_failed[f < AUTH_FAIL_COUNT ? f : AUTH_FAIL_PROTOCOL]++;
 		snprintf(detail, sizeof(detail), "login not replayable (%s): %s",
 			 auth_failure_name(f), a->conv.detail);
+		/* The rest of its packets belong to no session: not counted
+		 * again as a login not captured. */
+		refused_keys_note(&e->refused, e->table.seed, &s->key, now);
 		session_finish(e, s, END_AUTH_FAILED, true, detail);
 		return;
 	}
@@ -108,6 +126,7 @@ static void advance(struct engine *e, struct session *s, uint64_t now)
 	if (session_ended(s) || r != AUTH_DONE)
 		return;
 	a->done = true;
+	account(e, a);
 	a->boundary = a->cap_next;
 	a->delta = (uint32_t)(a->conv.out_total - a->conv.client_in);
 	auth_conv_free(&a->conv);
@@ -115,6 +134,20 @@ static void advance(struct engine *e, struct session *s, uint64_t now)
 	/* Headers only from now on: the answers are the session's business. */
 	if (e->sink.route_add_payload)
 		e->sink.route_add_payload(e->sink.ctx, &s->key, 0);
+	if (a->fin_pending) {
+		/* The client closed while its login was still being replayed
+		 * (a short session, online faster than the target): its FIN
+		 * goes now, after everything it sent. */
+		struct packet fin;
+
+		memset(&fin, 0, sizeof(fin));
+		fin.flags = TCPF_ACK | TCPF_FIN;
+		fin.seq = a->fin_seq;
+		fin.ack = a->last_ack;
+		fin.window = s->client_window;
+		session_client_packet(e, s, now, &fin);
+		return;
+	}
 	session_output(e, s, now);
 }
 
@@ -150,16 +183,27 @@ bool session_auth_client(struct engine *e, struct session *s, uint64_t now,
 		}
 		if (seq_gt(seq + len, a->cap_next)) {
 			uint32_t skip = a->cap_next - seq;
+			if (e->cfg.max_buffered_bytes &&
+			    e->counters.buffered_bytes + (len - skip) > e->cfg.max_buffered_bytes) {
+				session_finish(e, s, END_MEMORY_LIMIT, true,
+					       "client data held while its login is replayed would pass "
+					       "the cap on buffered data");
+				return false;
+			}
 			a->last_ack = p->ack;
 			if (auth_conv_client(&a->conv, p->payload + skip, len - skip) == 0)
 				a->cap_next = seq + len;
 			advance(e, s, now);
+			if (!session_ended(s))
+				account(e, a);
 			if (session_ended(s))
 				return false;
 		}
 	}
-	if (p->flags & TCPF_FIN)
-		session_finish(e, s, END_AUTH_FAILED, true, "client closed before its login was done");
+	if ((p->flags & TCPF_FIN) && !a->fin_pending && seq + len == a->cap_next) {
+		a->fin_pending = true;
+		a->fin_seq = seq + len;
+	}
 	return false;
 }
 
@@ -176,17 +220,31 @@ void session_auth_target(struct engine *e, struct session *s, uint64_t now, cons
 	}
 	if (seq_le(seq + len, a->target_next))
 		return;		/* seen */
-	if (seq_gt(seq, a->target_next) || p->payload_present < p->payload_len) {
+	if (seq_gt(seq, a->target_next)) {
 		e->counters.auth_failed[AUTH_FAIL_PROTOCOL]++;
 		session_finish(e, s, END_AUTH_FAILED, true,
-			       seq_gt(seq, a->target_next)
-				       ? "login not replayable (protocol): a target answer was not seen"
-				       : "login not replayable (protocol): target answer bytes missing "
-					 "(intercept's --route-payload too small?)");
+			       "login not replayable (protocol): a target answer was not seen");
 		return;
 	}
+	/* Intercept sends the first --route-payload bytes of each answer: the
+	 * login's messages come first, what follows them in the same packet
+	 * (PostgreSQL's ParameterStatus after AuthenticationOk) the
+	 * conversation does not need. Only if it still wants bytes after a
+	 * cut answer is the login lost. */
 	uint32_t skip = a->target_next - seq;
-	if (auth_conv_target(&a->conv, p->payload + skip, len - skip) == 0)
-		a->target_next = seq + len;
+	uint32_t present = p->payload_present < len ? (uint32_t)p->payload_present : len;
+	bool cut = present < len;
+	if (present > skip && auth_conv_target(&a->conv, p->payload + skip, present - skip) < 0)
+		cut = false;	/* the conversation failed: advance() says why */
+	a->target_next = seq + len;
 	advance(e, s, now);
+	if (session_ended(s))
+		return;
+	account(e, a);
+	if (cut && !a->done) {
+		e->counters.auth_failed[AUTH_FAIL_PROTOCOL]++;
+		session_finish(e, s, END_AUTH_FAILED, true,
+			       "login not replayable (protocol): target answer bytes missing "
+			       "(intercept's --route-payload too small?)");
+	}
 }

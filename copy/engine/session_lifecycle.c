@@ -98,7 +98,7 @@ void session_finish(struct engine *e, struct session *s, enum engine_end_reason 
 	heap_remove(&e->timers, &s->timer);
 	pacing_session_end(e, s);
 	release_stream(e, s);
-	session_auth_free(s);
+	session_auth_free(e, s);
 	session_successor_detach(e, s, reason);
 	e->sink.route_del(e->sink.ctx, &s->key);
 	if (e->sink.session_end)
@@ -117,7 +117,7 @@ void session_finish(struct engine *e, struct session *s, enum engine_end_reason 
 void session_release(struct engine *e, struct session *s)
 {
 	release_stream(e, s);
-	session_auth_free(s);
+	session_auth_free(e, s);
 	session_successor_release(e, s);
 	free(s);
 }

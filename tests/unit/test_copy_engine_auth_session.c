@@ -179,11 +179,67 @@ static void test_wrong_password_and_missed_login(void **state)
 	harness_finish(&h);
 }
 
+/* A short session: the client's whole conversation, FIN included, is
+ * captured before the target even sent its challenge (the replay lags).
+ * Its md5 answer goes when the salt comes, then the query, then the FIN:
+ * nothing is cut short. */
+static void test_fin_before_login_done(void **state)
+{
+	struct session_key k = harness_key("198.18.0.10", 40003, "198.18.1.1", 5432);
+	struct harness h;
+	uint8_t m[256], stream[512];
+	uint32_t c = HARNESS_CLIENT_ISN + 1, t = HARNESS_TARGET_ISN + 1;
+	size_t n, high = 0;
+
+	(void)state;
+	start(&h, &k);
+	harness_client_data(&h, &k, c, HARNESS_ONLINE_ISN + 1, startup, 27);
+	c += 27;
+	n = pg_msg(m, 'p', "md5000000000000000000000000000000000", 36);
+	harness_client_data(&h, &k, c, HARNESS_ONLINE_ISN + 20, m, n);
+	c += (uint32_t)n;
+	n = pg_msg(m, 'Q', "SELECT 1;", 10);
+	harness_client_data(&h, &k, c, HARNESS_ONLINE_ISN + 40, m, n);
+	c += (uint32_t)n;
+	harness_client_plain(&h, &k, TCPF_ACK | TCPF_FIN, c, HARNESS_ONLINE_ISN + 60);
+	assert_int_equal(h.end_count, 0);
+	n = pg_auth(m, 5, "\1\2\3\4", 4);
+	harness_target(&h, &k, TCPF_ACK | TCPF_PSH, t, HARNESS_CLIENT_ISN + 28,
+		       &(struct harness_segment){ .payload = m, .payload_len = n });
+	t += (uint32_t)n;
+	n = pg_auth(m, 0, "", 0);
+	harness_target(&h, &k, TCPF_ACK | TCPF_PSH, t, HARNESS_CLIENT_ISN + 28 + 41,
+		       &(struct harness_segment){ .payload = m, .payload_len = n });
+	t += (uint32_t)n;
+	assert_int_equal(harness_counters(&h)->auth_logins_replayed, 1);
+	/* md5 answers have one length: no shift; the FIN right after the query */
+	harness_target_plain(&h, &k, TCPF_ACK, t, c, 65535, 0);
+	bool fin = false;
+	while (harness_unread(&h)) {
+		const struct packet *p = harness_next(&h);
+		if (p->payload_len)
+			memcpy(stream + (p->seq - HARNESS_CLIENT_ISN - 1), p->payload, p->payload_len);
+		if (p->seq - HARNESS_CLIENT_ISN - 1 + p->payload_len > high)
+			high = p->seq - HARNESS_CLIENT_ISN - 1 + p->payload_len;
+		if (p->flags & TCPF_FIN) {
+			fin = true;
+			assert_int_equal(p->seq + p->payload_len, c);	/* after the query */
+		}
+	}
+	assert_true(fin);
+	assert_int_equal(high, c - HARNESS_CLIENT_ISN - 1);
+	assert_int_equal(stream[27 + 41], 'Q');
+	assert_memory_equal(stream + 27 + 5, "md5", 3);
+	assert_memory_not_equal(stream + 27 + 8, "00000000", 8);	/* recomputed */
+	harness_finish(&h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_scram_login_and_shift),
 		cmocka_unit_test(test_wrong_password_and_missed_login),
+		cmocka_unit_test(test_fin_before_login_done),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
