@@ -413,6 +413,45 @@ static int check_protocols(const struct copy_options *o, char *err, size_t errle
 	return 0;
 }
 
+/* May intercept e serve sessions to this target? Certain only when it
+ * names targets: client ranges alone depend on the client. */
+static bool may_serve(const struct copy_endpoint *e, const struct copy_transfer *t)
+{
+	bool targets = false;
+
+	for (size_t i = 0; i < e->serve_count; i++) {
+		const struct intercept_serve *s = &e->serves[i];
+
+		if (s->client_range)
+			continue;
+		targets = true;
+		if (dp_addr_equal(&s->addr, &t->target_addr) &&
+		    (s->port == 0 || s->port == t->target_port))
+			return true;
+	}
+	return !targets;
+}
+
+/* A -x target that no -s intercept serves would have every session
+ * refused: say so at start rather than count refusals. */
+static int check_served(const struct copy_options *o, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < o->transfer_count; i++) {
+		const struct copy_transfer *t = &o->transfers[i];
+		bool served = false;
+		char addr[INET6_ADDRSTRLEN];
+
+		for (size_t j = 0; j < o->intercept_count && !served; j++)
+			served = may_serve(&o->intercepts[j], t);
+		if (!served)
+			return opt_error(err, errlen, "-s: no intercept serves the target %s:%u of -x "
+					 "(name it after '=' in an -s entry, or list an entry without '=')",
+					 dp_addr_str(&t->target_addr, addr, sizeof(addr)),
+					 t->target_port);
+	}
+	return 0;
+}
+
 static int finish(struct copy_options *o, char *err, size_t errlen)
 {
 	char why[256];
@@ -424,6 +463,8 @@ static int finish(struct copy_options *o, char *err, size_t errlen)
 	if (copy_parse_intercepts(o->intercept_list, o->intercept_port, o->intercepts,
 				  COPY_MAX_INTERCEPTS, &o->intercept_count, why, sizeof(why)) < 0)
 		return opt_error(err, errlen, "-s '%s': %s", o->intercept_list, why);
+	if (check_served(o, err, errlen) < 0)
+		return -1;
 	if (o->offline_file)
 		o->capture_kind = CAPTURE_OFFLINE;
 	if (o->offline_timing_given && !o->offline_file)

@@ -492,6 +492,16 @@ static void test_intercept_serves(void **state)
 	assert_int_equal(copy_parse_intercepts("198.18.0.4=nowhere", 36524, e, 3, &n, err,
 					       sizeof(err)), -1);
 	assert_non_null(strstr(err, "target 'nowhere'"));
+	/* a -x target no intercept serves: refused at start */
+	assert_refused("-s: no intercept serves the target 198.18.0.3:8080 of -x (name it after "
+		       "'=' in an -s entry, or list an entry without '=')",
+		       "-x", "80-198.18.0.3:8080", "-s", "198.18.0.4=198.18.0.3:80");
+	struct copy_options o;
+	char *ok[] = { "doppel-copy", "-x", "80-198.18.0.3:8080", "-s",
+		       "198.18.0.4=198.18.0.3:80,198.18.0.5=198.18.9.0/24", NULL };
+	/* an entry with client ranges only may serve it */
+	assert_int_equal(copy_options_parse(&o, 5, ok, err, sizeof(err)), COPY_OPTIONS_RUN);
+	copy_options_free(&o);
 }
 
 static void test_last_occurrence_wins(void **state)
