@@ -308,14 +308,18 @@ delay_packets() {
 		awk '{ split($3, a, "."); for (i = 1; i <= NF; i++) if ($i == "seq") { split($(i + 1), s, ":"); print a[5], s[1], $1 } }'
 }
 
-# delay_lab LOAD: LOAD is "curl" (one request at a time on one connection)
-# or "wrk" (4 connections, as fast as they go). "RESULT delay LOAD P50 P99
-# MAX MATCHED TOTAL" in microseconds.
+# delay_lab LOAD [CAPTURE]: LOAD is "curl" (one request at a time on one
+# connection) or "wrk" (4 connections, as fast as they go); CAPTURE the
+# --capture kind (afpacket: the TPACKET_V3 ring, woken per block; pcap:
+# libpcap's immediate mode, woken per packet). "RESULT delay LOAD-CAPTURE
+# P50 P99 MAX MATCHED TOTAL DAEMON_P50 DAEMON_P99" in microseconds: the
+# replay delay from tcpdump at both ends, then doppel-copy's own capture
+# delay (kernel timestamp to the daemon; bucket bounds).
 delay_lab() {
-	local load=$1 stats
-	scenario_begin "bench-delay-$load" nfqueue
+	local load=$1 kind=${2:-afpacket} stats own
+	scenario_begin "bench-delay-$load-$kind" nfqueue
 	http_lab 80
-	http_copy copy "$NS_ONLINE" 80
+	http_copy copy "$NS_ONLINE" 80 --capture "$kind"
 	delay_capture tcpdump-online "$NS_ONLINE" "$ADDR_ONLINE"
 	delay_capture tcpdump-target "$NS_TARGET" "$ADDR_TARGET"
 	if [ "$load" = curl ]; then
@@ -326,13 +330,16 @@ delay_lab() {
 	load_settle http-keepalive "$(nginx_requests online)"
 	lab_stop tcpdump-online INT
 	lab_stop tcpdump-target INT
+	lab_stop copy
+	own="$(stats_get copy capture_delay_p50_us) $(stats_get copy capture_delay_p99_us)"
 	stats=$(join <(delay_packets tcpdump-online | awk '{ print $1 "/" $2, $3 }' | sort -s -u -k1,1) \
 		<(delay_packets tcpdump-target | awk '{ print $1 "/" $2, $3 }' | sort -s -u -k1,1) |
 		awk '{ printf "%.0f\n", ($3 - $2) * 1e6 }' | sort -n |
 		awk '{ v[NR] = $1 } END { if (NR) printf "%.0f %.0f %.0f %d", v[int(NR * 0.5 + 0.5)], v[int(NR * 0.99 + 0.5)], v[NR], NR; else printf "- - - 0" }')
 	printf '  %s: replay delay p50 %s us, p99 %s us, max %s us over %s requests matched (%s captured at online)\n' \
-		"$load" $stats "$(delay_packets tcpdump-online | wc -l)"
-	echo "RESULT delay $load $stats $(delay_packets tcpdump-online | wc -l)"
+		"$load-$kind" $stats "$(delay_packets tcpdump-online | wc -l)"
+	printf '  %s: inside doppel-copy, capture delay p50 <= %s us, p99 <= %s us\n' "$load-$kind" $own
+	echo "RESULT delay $load-$kind $stats $(delay_packets tcpdump-online | wc -l) $own"
 }
 
 # --- the figures, repeated ------------------------------------------------------
@@ -380,11 +387,12 @@ for part in $LAB_PARTS; do
 		BUILD=$E2E_BUILD KMOD_RUNS=$RUNS "$here/kmod_vm.sh" ;;
 	delay)
 		echo "-- (e) replay delay, capture at online to arrival at target, $RUNS runs"
-		for load in curl wrk; do
-			run_part delay_lab "$load"
+		for load in curl-afpacket curl-pcap wrk-afpacket wrk-pcap; do
+			run_part delay_lab "${load%-*}" "${load#*-}"
 			read -r m lo hi < <(awk -v l="$load" '$2 == "delay" && $3 == l { print $4 }' "$results" | spread)
 			read -r m99 lo99 hi99 < <(awk -v l="$load" '$2 == "delay" && $3 == l { print $5 }' "$results" | spread)
-			echo "$load: p50 median $m us (min $lo, max $hi); p99 median $m99 us (min $lo99, max $hi99)"
+			read -r d99 _ < <(awk -v l="$load" '$2 == "delay" && $3 == l { print $10 }' "$results" | spread)
+			echo "$load: p50 median $m us (min $lo, max $hi); p99 median $m99 us (min $lo99, max $hi99); inside doppel-copy p99 median <= $d99 us"
 		done ;;
 	profile)
 		echo "-- where the daemons' CPU goes (perf, cpu-clock), HTTP keep-alive and one request per connection"
