@@ -3,7 +3,8 @@
 # versions of the reliability runs, one after the other, each printing one
 # PASS/FAIL/SKIP line with its figures (docs/reliability.md has the table):
 #   - the fault scenarios of the e2e suite with 30 s of load around each
-#     fault, the copy-intercept path cut for 5 s and for 60 s;
+#     fault, the copy-intercept path cut for 5 s and for 60 s, the target's
+#     server and network down for 5 s;
 #   - the SYN flood (flood.sh, FLOOD_SYNS, default 1,000,000);
 #   - the steady soak (steady.sh, SOAK_SECONDS, default 1800) with the
 #     sanitizer build and with the release build.
@@ -20,7 +21,8 @@ make --no-print-directory all >/dev/null || exit 1
 for part in $parts; do
 	case $part in
 	faults)
-		for s in fault-kill-intercept fault-kill-copy fault-queue-rules; do
+		for s in fault-kill-intercept fault-kill-copy fault-queue-rules fault-target-restart \
+			fault-target-network; do
 			run env E2E_BUILD=build FAULT_SECONDS=30 bash tests/e2e/scenarios/$s.sh "$source"
 		done
 		for cut in 5 60; do
