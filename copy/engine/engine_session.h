@@ -53,6 +53,7 @@ enum {
 	SF_TARGET_FIN = 1 << 14,	/* the target's FIN arrived (rcv_nxt includes it) */
 	SF_FIN_CHECKED = 1 << 15,	/* pacing has decided about the client's FIN */
 	SF_RTT_MEASURED = 1 << 16,	/* srtt8 and rttvar4 hold a measurement */
+	SF_CREDIT_PENDING = 1 << 17,	/* pacing: credit_online/credit_seq await the target's ack */
 };
 
 struct session {
@@ -96,6 +97,8 @@ struct session {
 	uint32_t last_data_ack;		/* ack number of the latest in-order client data */
 	uint32_t online_base;		/* the client's first ack: the online answer counts from it */
 	uint32_t pace_credit;		/* what answers that ended short fell short by */
+	uint32_t credit_seq;		/* SF_CREDIT_PENDING: the packet let go at the quiet period */
+	uint32_t credit_online;		/* ... and the online answer's length it followed */
 	uint32_t ts_val;		/* the client's latest tsval (never goes back) */
 	uint32_t ts_recent;		/* the target's latest tsval, echoed */
 	uint32_t srtt8;			/* smoothed RTT in ms, times 8 */

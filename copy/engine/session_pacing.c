@@ -112,6 +112,18 @@ static uint32_t target_sent(const struct session *s)
 	return sent + s->pace_credit;
 }
 
+void pacing_on_ack(struct session *s)
+{
+	uint32_t sent;
+
+	if (!(s->flags & SF_CREDIT_PENDING) || !seq_gt(s->snd_una, s->credit_seq))
+		return;
+	s->flags &= ~SF_CREDIT_PENDING;
+	sent = target_sent(s);
+	if (seq_gt(s->credit_online, sent))
+		s->pace_credit += s->credit_online - sent;
+}
+
 /* The quiet period: no new byte from the target this long ends its answer.
  * The client's FIN waits at least pace_timeout_ms of it: a FIN that comes
  * while the answer is still on its way cuts it (a server takes it as the
@@ -151,12 +163,14 @@ static void pass_mark(struct engine *e, struct session *s, const struct pace_mar
 	else
 		s->flags &= ~SF_FIN_PACED;
 	if (s->flags & SF_PACE_EXPIRED) {
-		/* The answer ended short: later answers are counted from
-		 * where this one ended, not from the online server's. */
-		uint32_t online = mark->ack - s->online_base, sent = target_sent(s);
-
-		if (seq_gt(online, sent))
-			s->pace_credit += online - sent;
+		/* The answer ended short, or only paused: later answers are
+		 * counted from where it ended, once the target acknowledges
+		 * what we let go (pacing_on_ack): bytes it sends before that
+		 * are still of this answer, not of the next. */
+		pacing_on_ack(s);
+		s->flags |= SF_CREDIT_PENDING;
+		s->credit_seq = s->snd_nxt;
+		s->credit_online = mark->ack - s->online_base;
 		e->counters.pace_timeouts++;
 	}
 	s->flags &= ~SF_PACE_EXPIRED;

@@ -31,7 +31,9 @@
  *     was passed is still thinking, not done: it gets pace_timeout_ms
  *     counted from when all our data was acknowledged. Both are counted in
  *     pace_timeouts. The shortfall of an answer that ended short is carried
- *     over (pace_credit), so one short answer does not hold every later
+ *     over (pace_credit), counted when the target acknowledges the packet
+ *     let go (bytes it sent before are still of that answer: it may only
+ *     have paused), so one short answer does not hold every later
  *     request of a kept-alive connection for a quiet period too, or
  *   - -W (send_at_once): nothing waits.
  * Each packet that waits counts once in pace_waits, the time it waited in
@@ -80,6 +82,10 @@ bool pacing_next_mark(const struct session *s, struct pace_mark *mark);
 /* Whether what starts at snd_nxt may go now. When it waits, arms the
  * quiet period or the fallback (pace_at); when it goes, the mark is passed. */
 bool pacing_may_send(struct engine *e, struct session *s, uint64_t now);
+/* The target acknowledged more of our data (snd_una moved; call before
+ * the segment's own data is counted): a packet let go at the quiet period
+ * has arrived, and what the answer before it fell short by is known. */
+void pacing_on_ack(struct session *s);
 /* The session ends: it no longer waits. */
 void pacing_session_end(struct engine *e, struct session *s);
 

@@ -132,6 +132,7 @@ static void new_ack(struct engine *e, struct session *s, uint64_t now, uint32_t 
 	if ((s->flags & SF_RTT_TIMING) && seq_ge(ack, s->rtt_seq))
 		session_rtt_sample(e, s, now);
 	s->snd_una = ack;
+	pacing_on_ack(s);
 	s->dupacks = 0;
 	s->retries = 0;
 	session_rto_reset(e, s);

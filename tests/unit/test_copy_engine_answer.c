@@ -250,6 +250,40 @@ static void test_target_fin_ends_the_answer(void **state)
 	harness_finish(&h);
 }
 
+/* The quiet period let a request go while the target had only paused:
+ * what it sends before it acknowledges that request is still the first
+ * answer, not credited to the next one, so the FIN after the second answer
+ * waits for all of it (it went as soon as the paused answer resumed when
+ * the shortfall was credited at once). */
+static void test_pause_mid_answer_not_credited(void **state)
+{
+	struct harness h;
+	struct session_key k = harness_key_v4(45007);
+
+	harness_init(&h);
+	harness_start(&h);
+	harness_establish(&h, &k, 65535);
+	request(&h, &k, 0, 80, OACK);
+	harness_drain(&h);
+	request(&h, &k, 80, 80, OACK + 5000);
+	client_fin(&h, &k, 160, OACK + 6000);
+	target_stream(&h, &k, 0, 3000, 80);
+	harness_advance(&h, h.cfg.pace_quiet_min_ms);
+	harness_expect(&h, TCPF_ACK | TCPF_PSH, CISN + 81, TISN + 3001, 80);
+	assert_int_equal(harness_counters(&h)->pace_timeouts, 1);
+	/* The first answer goes on, acking only the first request. */
+	harness_target_plain(&h, &k, TCPF_ACK, TISN + 3001, CISN + 81, 65535, 2000);
+	harness_expect(&h, TCPF_ACK, CISN + 161, TISN + 5001, 0);
+	harness_expect_none(&h);
+	/* Then the second answer, acking the second request. */
+	target_stream(&h, &k, 5000, 5999, 160);
+	harness_target_plain(&h, &k, TCPF_ACK, TISN + 6000, CISN + 161, 65535, 1);
+	harness_expect(&h, TCPF_FIN | TCPF_ACK, CISN + 161, TISN + 6001, 0);
+	harness_expect_none(&h);
+	assert_int_equal(harness_counters(&h)->pace_timeouts, 1);
+	harness_finish(&h);
+}
+
 /* The quiet period is pace_quiet_rtts smoothed round trips when that is
  * more than the floor: with every round trip taking rtt ms, the request
  * that followed a short answer goes 8 * rtt after the target's last byte
@@ -321,6 +355,7 @@ int main(void)
 		cmocka_unit_test(test_longer_answer_acked_to_its_end),
 		cmocka_unit_test(test_half_close_after_request_goes_at_once),
 		cmocka_unit_test(test_target_fin_ends_the_answer),
+		cmocka_unit_test(test_pause_mid_answer_not_credited),
 		cmocka_unit_test(test_quiet_period_scales_with_rtt),
 		cmocka_unit_test(test_fin_quiet_period_is_longer),
 	};
