@@ -16,6 +16,7 @@
 VERSION   := 0.1.0
 PREFIX    ?= /usr/local
 SBINDIR   ?= $(PREFIX)/sbin
+BINDIR    ?= $(PREFIX)/bin
 DATADIR   ?= $(PREFIX)/share
 MANDIR    ?= $(DATADIR)/man
 # A system prefix (/usr, /usr/local) puts the configuration in /etc and the
@@ -80,7 +81,7 @@ UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 TEST_HELPER_SRC := $(filter-out tests/unit/test_%,$(wildcard tests/unit/*.c))
 TEST_HELPER_OBJ := $(TEST_HELPER_SRC:%.c=$(BUILD)/%.o)
 
-BINS      := $(BUILD)/doppel-copy $(BUILD)/doppel-intercept
+BINS      := $(BUILD)/doppel-copy $(BUILD)/doppel-intercept $(BUILD)/doppel-compare-report
 
 .PHONY: all tests check demo deps deps-package bench-deps fuzz fuzz-long fuzz-build soak install uninstall kmod dkms clean bench bench-build
 all: $(BINS)
@@ -92,6 +93,10 @@ $(BUILD)/%.o: %.c
 $(BUILD)/libdoppel.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
+
+# Reads doppel-copy's --compare-log (docs/compare.md); json-c parses it.
+$(BUILD)/doppel-compare-report: $(BUILD)/copy/compare/report/report.o
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ -ljson-c
 
 $(BUILD)/libnet.a: $(NET_OBJ)
 	@rm -f $@
@@ -248,12 +253,15 @@ dkms:
 install: all
 	install -d $(DESTDIR)$(SBINDIR)
 	install -m 0755 $(BUILD)/doppel-copy $(BUILD)/doppel-intercept $(DESTDIR)$(SBINDIR)/
+	install -d $(DESTDIR)$(BINDIR)
+	install -m 0755 $(BUILD)/doppel-compare-report $(DESTDIR)$(BINDIR)/
 	@if [ -f scripts/install-extra.sh ]; then \
 		DESTDIR="$(DESTDIR)" PREFIX="$(PREFIX)" SBINDIR="$(SBINDIR)" SYSCONFDIR="$(SYSCONFDIR)" DATADIR="$(DATADIR)" \
 		MANDIR="$(MANDIR)" UNITDIR="$(UNITDIR)" VERSION="$(VERSION)" scripts/install-extra.sh; fi
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/doppel-copy $(DESTDIR)$(SBINDIR)/doppel-intercept
+	rm -f $(DESTDIR)$(BINDIR)/doppel-compare-report
 	@if [ -f scripts/install-extra.sh ]; then \
 		DESTDIR="$(DESTDIR)" PREFIX="$(PREFIX)" SBINDIR="$(SBINDIR)" SYSCONFDIR="$(SYSCONFDIR)" DATADIR="$(DATADIR)" \
 		MANDIR="$(MANDIR)" UNITDIR="$(UNITDIR)" VERSION="$(VERSION)" scripts/install-extra.sh uninstall; fi

@@ -24,6 +24,7 @@
 #include "copy/capture/capture_mirror.h"
 #include "copy/copy_auth_log.h"
 #include "copy/copy_credentials.h"
+#include "copy/copy_compare.h"
 #include "copy/copy_map.h"
 #include "copy/copy_metrics.h"
 #include "copy/copy_stats.h"
@@ -73,6 +74,7 @@ struct copy {
 	uint64_t buffered_limit, sessions_limit;	/* the engine's, from -m */
 	struct histogram capture_delay;	/* kernel capture to on_capture (live only) */
 	struct metrics_server *metrics;	/* --metrics, or NULL */
+	struct copy_compare *compare;	/* --compare, or NULL */
 	struct log_ratelimit rl_refused, rl_link, rl_summary, rl_failure;
 	struct copy_credentials *credentials;	/* --credentials, or NULL */
 	struct copy_auth_log auth_log;
@@ -145,13 +147,18 @@ static enum engine_send_result sink_send(void *ctx, const struct session_key *k,
 	 * route deletions, wait for the batch. */
 	if ((flags & (TCPF_SYN | TCPF_ACK)) == TCPF_SYN)
 		intercept_links_flush_routes(c->links);
+	copy_compare_sent(c->compare, k, pkt, len);
 	return send_queue(c->sender, k, pkt, len);
 }
 
 static int sink_route_add(void *ctx, const struct session_key *k)
 {
 	struct copy *c = ctx;
+	uint16_t wanted = copy_compare_payload(c->compare, k, 0);
 
+	/* A compared session asks for its answers' bytes (docs/compare.md). */
+	if (wanted)
+		return intercept_links_route_add_payload(c->links, k, wanted);
 	return intercept_links_route_add(c->links, k);
 }
 
@@ -160,7 +167,8 @@ static int sink_route_add_payload(void *ctx, const struct session_key *k, uint16
 {
 	struct copy *c = ctx;
 
-	return intercept_links_route_add_payload(c->links, k, wanted);
+	return intercept_links_route_add_payload(c->links, k,
+						 copy_compare_payload(c->compare, k, wanted));
 }
 
 static void sink_route_del(void *ctx, const struct session_key *k)
@@ -178,7 +186,7 @@ static void sink_session_end(void *ctx, const struct session_key *k,
 
 	if (reason == END_AUTH_FAILED)
 		copy_auth_log_end(&c->auth_log, loop_now_ms(c->loop), k, detail);
-
+	copy_compare_end(c->compare, k);
 	if (log_get_level() < LOG_LEVEL_DEBUG)
 		return;
 	log_debug("session %s:%u > %s:%u ended: %s%s%s",
@@ -230,6 +238,10 @@ static void on_capture(void *ctx, uint64_t ts_us, const struct packet *p)
 
 	if (c->stopping)
 		return;
+	if (copy_compare_answer(c->compare, c->seed, ts_us, p))
+		return;	/* the online server's answer: compared, not replayed */
+	if (c->capture.outgoing)
+		return;	/* taken for the answers only: this host's own requests are no client's */
 	const struct copy_transfer *t = copy_map_transfer(c->o, p);
 
 	if (c->o->capture_kind != CAPTURE_OFFLINE) {
@@ -246,6 +258,8 @@ static void on_capture(void *ctx, uint64_t ts_us, const struct packet *p)
 	if (t)
 		c->transfer_packets[t - c->o->transfers]++;
 	n = copy_map_keys(c->o, c->seed, p, c->keys);
+	if (n && t)
+		copy_compare_request(c->compare, ts_us, (size_t)(t - c->o->transfers), &c->keys[0], p);
 	for (size_t i = 0; i < n; i++)
 		engine_client_packet(c->engine, now, &c->keys[i], p);
 }
@@ -270,6 +284,7 @@ static void on_summary(void *ctx, const struct packet *p)
 {
 	struct copy *c = ctx;
 
+	copy_compare_summary(c->compare, p);
 	engine_target_packet(c->engine, loop_now_ms(c->loop), p);
 }
 
@@ -427,6 +442,7 @@ static void on_stats_timer(struct loop *l, uint64_t timer_id, void *arg)
 static void collect(struct copy *c)
 {
 	struct intercept_link_counters links;
+	struct copy_compare_counters compare;
 	struct copy_stats_sources src = { 0 };
 
 	if (c->capture_open && c->capture.ops->update_stats)
@@ -441,6 +457,8 @@ static void collect(struct copy *c)
 	src.sessions_limit = c->sessions_limit;
 	if (c->o->capture_kind != CAPTURE_OFFLINE)
 		src.capture_delay = &c->capture_delay;
+	copy_compare_counters(c->compare, &compare);
+	src.compare = &compare;
 	copy_stats_collect(&c->stats, &src);
 }
 
@@ -470,6 +488,7 @@ void copy_report(struct copy *c)
 		log_warnx("stats: %" PRIu64 " packets refused as not addressed to a target, %" PRIu64
 			  " send failures left to the retransmission limit", c->refused_not_target,
 			  c->failures_dropped);
+	copy_compare_report(c->compare);
 	if (c->o->common.stats_file &&
 	    stats_write_json(&c->stats.table, NULL, c->o->common.stats_file) < 0)
 		log_warn("--stats-file %s", c->o->common.stats_file);
@@ -535,6 +554,7 @@ static int open_capture(struct copy *c, char *err, size_t errlen)
 	cfg.file = c->o->offline_file;
 	cfg.speed = c->o->speed;
 	cfg.repeat = c->o->repeat;
+	cfg.outgoing = c->o->compare.on;
 	c->capture.ops = capture_ops_for(cfg.kind);
 	c->capture.deliver = on_capture;
 	c->capture.done = on_capture_done;
@@ -658,6 +678,11 @@ struct copy *copy_new(const struct copy_options *o, struct loop *l, char *err, s
 		copy_free(c);
 		return NULL;
 	}
+	c->compare = copy_compare_new(o, err, errlen);
+	if (!c->compare && err[0]) {
+		copy_free(c);
+		return NULL;
+	}
 	if (open_sender(c, err, errlen) < 0 || open_links(c, err, errlen) < 0 ||
 	    (o->capture_kind == CAPTURE_OFFLINE ? check_offline_file(o, err, errlen) :
 	     open_capture(c, err, errlen)) < 0) {
@@ -760,6 +785,7 @@ void copy_free(struct copy *c)
 		send_close(c->sender);
 	engine_free(c->engine);
 	copy_credentials_free(c->credentials);
+	copy_compare_free(c->compare);
 	free(c->keys);
 	free(c->transfer_packets);
 	free(c);

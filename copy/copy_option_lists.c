@@ -431,6 +431,22 @@ int copy_options_build_filter(const struct copy_options *o, char *buf, size_t le
 			return -1;
 		used += (size_t)n;
 	}
+	/* --compare: the online server's answers too (docs/compare.md). */
+	for (size_t i = 0; i < o->transfer_count; i++) {
+		const struct copy_transfer *t = &o->transfers[i];
+		char addr[INET6_ADDRSTRLEN];
+
+		if (compare_options_proto(&o->compare, t->online_port) < 0)
+			continue;
+		if (t->has_online_addr)
+			n = snprintf(buf + used, len - used, " or (src host %s and src port %u)",
+				     dp_addr_str(&t->online_addr, addr, sizeof(addr)), t->online_port);
+		else
+			n = snprintf(buf + used, len - used, " or src port %u", t->online_port);
+		if (n < 0 || (size_t)n >= len - used)
+			return -1;
+		used += (size_t)n;
+	}
 	n = snprintf(buf + used, len - used, ")");
 	return n < 0 || (size_t)n >= len - used ? -1 : 0;
 }

@@ -13,11 +13,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "copy/compare/compare.h"
 #include "lib/runtime/options.h"
 #include "lib/wire/wire.h"
 
 enum { OPT_CAPTURE = 256, OPT_OFFLINE, OPT_SPEED, OPT_REPEAT, OPT_TUNNEL, OPT_TUNNEL_SOURCE,
-       OPT_MIRROR, OPT_WIRE, OPT_PROTOCOL, OPT_CREDENTIALS, OPT_PORT_SHIFT };
+       OPT_MIRROR, OPT_WIRE, OPT_PROTOCOL, OPT_CREDENTIALS, OPT_PORT_SHIFT,
+       OPT_COMPARE_FIRST, OPT_COMPARE_LAST = OPT_COMPARE_FIRST + COMPARE_OPT_COUNT - 1 };
 
 static const struct option long_options[] = {
 	{ "transfer", required_argument, NULL, 'x' },
@@ -50,6 +52,13 @@ static const struct option long_options[] = {
 	{ "no-wait", no_argument, NULL, 'W' },
 	{ "protocol", required_argument, NULL, OPT_PROTOCOL },
 	{ "credentials", required_argument, NULL, OPT_CREDENTIALS },
+	{ "compare", required_argument, NULL, OPT_COMPARE_FIRST + COMPARE_OPT_SPEC },
+	{ "compare-log", required_argument, NULL, OPT_COMPARE_FIRST + COMPARE_OPT_LOG },
+	{ "compare-log-size", required_argument, NULL, OPT_COMPARE_FIRST + COMPARE_OPT_LOG_SIZE },
+	{ "compare-log-rate", required_argument, NULL, OPT_COMPARE_FIRST + COMPARE_OPT_LOG_RATE },
+	{ "compare-head", required_argument, NULL, OPT_COMPARE_FIRST + COMPARE_OPT_HEAD },
+	{ "compare-volatile", required_argument, NULL, OPT_COMPARE_FIRST + COMPARE_OPT_VOLATILE },
+	{ "compare-sessions", required_argument, NULL, OPT_COMPARE_FIRST + COMPARE_OPT_SESSIONS },
 	DAEMON_LONG_OPTIONS,
 	{ NULL, 0, NULL, 0 },
 };
@@ -104,6 +113,13 @@ static const char usage_text[] =
 	"      --protocol PORT=NAME[,...]  replay the logins of sessions to target PORT:\n"
 	"                            NAME postgres or mysql (docs/stateful.md)\n"
 	"      --credentials FILE    \"PROTOCOL USER PASSWORD\" lines, mode 0600\n"
+	"      --compare SPEC        compare the target's answers with the online server's:\n"
+	"                            PROTO (raw|http|redis|postgres|mysql) or PORT=PROTO,...\n"
+	"      --compare-log FILE    JSON lines, one per request answered differently\n"
+	"      --compare-log-size S  rotate it past S (64m)   --compare-log-rate N lines/s (100)\n"
+	"      --compare-head N      first answer bytes kept (256)\n"
+	"      --compare-volatile L  HTTP headers not compared (Date,Server,ETag,...)\n"
+	"      --compare-sessions N  sessions compared at once (10000)\n"
 	"  -d, --daemon              fork to the background\n"
 	"  -l, --log FILE            also log to FILE\n"
 	"  -P, --pidfile FILE\n"
@@ -136,6 +152,7 @@ static void set_defaults(struct copy_options *o)
 	o->keepalive_timeout_ms = 0;
 	o->memory_bytes = (uint64_t)512 << 20;
 	o->mtu = 1500;
+	compare_options_defaults(&o->compare);
 }
 
 void copy_options_free(struct copy_options *o)
@@ -151,6 +168,7 @@ void copy_options_free(struct copy_options *o)
 	}
 	free(o->client_addrs);
 	o->client_addrs = NULL;
+	compare_options_free(&o->compare);
 	o->client_addr_count = 0;
 	daemon_options_free(&o->common);
 }
@@ -364,7 +382,11 @@ static int apply(void *ctx, int id, const char *value, bool from_command_line, c
 		return copy_parse_protocols(value, o->protocols, ENGINE_MAX_AUTH_PORTS,
 					    &o->protocol_count, err, errlen);
 	case OPT_CREDENTIALS: return daemon_set_string(&o->credentials_file, value, err, errlen);
-	default: return opt_error(err, errlen, "not handled");
+	default:
+		if (id >= OPT_COMPARE_FIRST && id <= OPT_COMPARE_LAST)
+			return compare_option_apply(&o->compare, (enum compare_option)(id - OPT_COMPARE_FIRST),
+						    value, err, errlen);
+		return opt_error(err, errlen, "not handled");
 	}
 }
 
@@ -452,6 +474,31 @@ static int check_served(const struct copy_options *o, char *err, size_t errlen)
 	return 0;
 }
 
+/* --compare's ports name transfers; its other options need it. */
+static int check_compare(const struct copy_options *o, char *err, size_t errlen)
+{
+	const struct compare_options *c = &o->compare;
+
+	for (size_t i = 0; i < c->spec_count; i++) {
+		bool found = false;
+
+		for (size_t t = 0; t < o->transfer_count; t++)
+			found = found || o->transfers[t].online_port == c->specs[i].port;
+		if (!found)
+			return opt_error(err, errlen, "--compare: port %u is not the online port of "
+					 "any -x transfer", c->specs[i].port);
+	}
+	if (c->on && o->capture_kind == CAPTURE_PCAP)
+		return opt_error(err, errlen, "--compare needs the afpacket capture (the default) or "
+				 "--offline: the pcap capture takes incoming packets only");
+	if (c->log_file && !c->on)
+		return opt_error(err, errlen, "--compare-log needs --compare (what to compare)");
+	if (c->on && o->transfer_count > COMPARE_TRANSFERS_MAX)
+		return opt_error(err, errlen, "--compare: at most %d transfers",
+				 COMPARE_TRANSFERS_MAX);
+	return 0;
+}
+
 static int finish(struct copy_options *o, char *err, size_t errlen)
 {
 	char why[256];
@@ -472,6 +519,8 @@ static int finish(struct copy_options *o, char *err, size_t errlen)
 				 "--offline FILE (TCPCopy's offline -i FILE)");
 	if (o->accelerate)
 		o->speed = o->accelerate;
+	if (check_compare(o, err, errlen) < 0)
+		return -1;
 	/* Copy i's port is (port - 1 + i * shift) mod 65535 + 1: two copies
 	 * collide when their distance times the shift is a multiple of 65535. */
 	for (unsigned distance = 1; distance < o->copies; distance++)

@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "copy/capture/capture.h"
+#include "copy/compare/compare_options.h"
 #include "copy/link/intercept_link.h"
 #include "lib/runtime/daemon_options.h"
 #include "lib/net/decap.h"
@@ -96,6 +97,7 @@ struct copy_options {
 	uint16_t mtu;			/* -M */
 	uint16_t mss;			/* -D; 0 = none */
 	bool no_wait;			/* -W */
+	struct compare_options compare;	/* --compare* (docs/compare.md) */
 
 	/* -d, -l, -P, --log-level, --stats-file, --stats-interval, --user,
 	 * --config: as doppel-intercept's */

@@ -84,6 +84,21 @@ static void collect_engine(uint64_t *v, const struct engine_counters *e)
 	v[COPY_STAT_BUFFERED_BYTES] = e->buffered_bytes;
 }
 
+static void collect_compare(uint64_t *v, const struct copy_compare_counters *c)
+{
+	v[COPY_STAT_COMPARE_SESSIONS] = c->pairs.sessions;
+	v[COPY_STAT_COMPARE_SESSIONS_SKIPPED] = c->pairs.sessions_skipped;
+	v[COPY_STAT_COMPARE_REQUESTS] = c->pairs.requests;
+	v[COPY_STAT_COMPARE_SAME] = c->pairs.kinds[COMPARE_SAME];
+	v[COPY_STAT_COMPARE_DIFFERENT_STATUS] = c->pairs.kinds[COMPARE_STATUS];
+	v[COPY_STAT_COMPARE_DIFFERENT_BODY] = c->pairs.kinds[COMPARE_BODY];
+	v[COPY_STAT_COMPARE_MISSING] = c->pairs.kinds[COMPARE_MISSING];
+	v[COPY_STAT_COMPARE_MALFORMED] = c->pairs.kinds[COMPARE_MALFORMED];
+	v[COPY_STAT_COMPARE_PARTIAL] = c->pairs.partial;
+	v[COPY_STAT_COMPARE_LOG_WRITTEN] = c->log_written;
+	v[COPY_STAT_COMPARE_LOG_DROPPED] = c->log_dropped;
+}
+
 void copy_stats_collect(struct copy_stats *s, const struct copy_stats_sources *src)
 {
 	uint64_t *v = s->values;
@@ -118,4 +133,6 @@ void copy_stats_collect(struct copy_stats *s, const struct copy_stats_sources *s
 		v[COPY_STAT_CAPTURE_DELAY_P50_US] = p50 == UINT64_MAX ? 128000 : p50;
 		v[COPY_STAT_CAPTURE_DELAY_P99_US] = p99 == UINT64_MAX ? 128000 : p99;
 	}
+	if (src->compare)
+		collect_compare(v, src->compare);
 }

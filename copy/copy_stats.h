@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "copy/capture/capture.h"
+#include "copy/copy_compare.h"
 #include "copy/engine/engine.h"
 #include "copy/link/intercept_link.h"
 #include "copy/send/send.h"
@@ -85,7 +86,26 @@
 	X(CAPTURE_DELAY_P50_US, "capture_delay_p50_us", STAT_GAUGE, \
 	  "median time from a packet's capture by the kernel to the daemon, us (bucket bound)") \
 	X(CAPTURE_DELAY_P99_US, "capture_delay_p99_us", STAT_GAUGE, \
-	  "99th percentile of the same, us (bucket bound)")
+	  "99th percentile of the same, us (bucket bound)") \
+	X(COMPARE_SESSIONS, "compare_sessions", STAT_COUNTER, "sessions compared (--compare)") \
+	X(COMPARE_SESSIONS_SKIPPED, "compare_sessions_skipped", STAT_COUNTER, \
+	  "sessions not compared: --compare-sessions reached, or too many requests in flight") \
+	X(COMPARE_REQUESTS, "compare_requests", STAT_COUNTER, \
+	  "requests whose two answers were compared") \
+	X(COMPARE_SAME, "compare_same", STAT_COUNTER, "requests answered the same") \
+	X(COMPARE_DIFFERENT_STATUS, "compare_different_status", STAT_COUNTER, \
+	  "requests answered with another status or error") \
+	X(COMPARE_DIFFERENT_BODY, "compare_different_body", STAT_COUNTER, \
+	  "requests answered with the same status and another body") \
+	X(COMPARE_MISSING, "compare_missing", STAT_COUNTER, \
+	  "requests the online server answered and the target did not") \
+	X(COMPARE_MALFORMED, "compare_malformed", STAT_COUNTER, \
+	  "requests one server answered in bytes not of the protocol") \
+	X(COMPARE_PARTIAL, "compare_partial", STAT_COUNTER, \
+	  "compared requests whose target answer came cut (intercept's --route-payload)") \
+	X(COMPARE_LOG_WRITTEN, "compare_log_written", STAT_COUNTER, "lines written to --compare-log") \
+	X(COMPARE_LOG_DROPPED, "compare_log_dropped", STAT_COUNTER, \
+	  "differences not logged: past --compare-log-rate, or the write failed")
 
 #define COPY_STAT_ENUM_(id, key, type, help) COPY_STAT_##id,
 enum copy_stat {
@@ -111,6 +131,7 @@ struct copy_stats_sources {
 	uint64_t intercepts_connected;
 	uint64_t buffered_limit, sessions_limit;	/* from the engine's configuration */
 	const struct histogram *capture_delay;	/* live capture only, or NULL */
+	const struct copy_compare_counters *compare;	/* --compare */
 };
 
 void copy_stats_init(struct copy_stats *s);

@@ -76,6 +76,9 @@ struct capture_config {
 	double speed;			/* 1.0 = original timing; 0 = as fast as possible
 					 * (the daemon sets 1.0 by default: 0 is a real value) */
 	unsigned repeat;		/* times to play the file (0 counts as 1) */
+	/* afpacket: also take this host's outgoing packets (--compare: the
+	 * online server's answers), each delivered with c->outgoing set */
+	bool outgoing;
 };
 
 struct capture_counters {
@@ -99,6 +102,7 @@ struct capture {
 	/* --mirror: frames are decapsulated before they are parsed
 	 * (capture_mirror.h); NULL otherwise. */
 	struct capture_mirror *mirror;
+	bool outgoing;	/* the packet being delivered left this host (cfg.outgoing) */
 };
 
 struct capture_ops {

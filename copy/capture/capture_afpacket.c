@@ -81,6 +81,7 @@ struct afpacket {
 	uint32_t block_bytes;
 	uint32_t block_count;
 	uint32_t next_block;
+	bool outgoing;		/* cfg.outgoing: hand outgoing packets over too */
 };
 
 /* Round up to a power of two (the kernel allocates each block as 2^n
@@ -180,7 +181,10 @@ static void handle_packet(struct capture *c, const struct tpacket3_hdr *h)
 
 	/* The kernel leaves these out with PACKET_IGNORE_OUTGOING; an older
 	 * kernel hands them over and they stop here. */
-	if (from->sll_pkttype == PACKET_OUTGOING) {
+	struct afpacket *a = c->priv;
+
+	c->outgoing = from->sll_pkttype == PACKET_OUTGOING;
+	if (c->outgoing && !a->outgoing) {
 		c->counters.own_output++;
 		return;
 	}
@@ -267,7 +271,9 @@ static int afpacket_open(struct capture *c, struct loop *l, const struct capture
 		goto fail;
 	/* Kernels before 4.20 refuse it; handle_packet() then drops our
 	 * own output by its packet type instead. */
-	if (setsockopt(a->fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof(one)) != 0 &&
+	a->outgoing = cfg->outgoing;
+	if (!cfg->outgoing &&
+	    setsockopt(a->fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof(one)) != 0 &&
 	    errno != ENOPROTOOPT) {
 		fail_errno(err, errlen, "setsockopt(PACKET_IGNORE_OUTGOING)");
 		goto fail;

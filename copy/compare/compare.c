@@ -47,6 +47,7 @@ struct compare {
 	compare_result_fn fn;
 	void *ctx;
 	size_t active;
+	size_t pending;			/* requests in flight, all sessions */
 	struct compare_counters counters;
 	struct latency_table latency[COMPARE_TRANSFERS_MAX];
 	struct csession *table[TABLE_BUCKETS];
@@ -188,6 +189,7 @@ static void report_ready(struct compare *c, struct csession *s)
 		if (c->fn)
 			c->fn(c->ctx, &res);
 		request_free(r);
+		c->pending--;
 		s->ring[s->first] = NULL;
 		s->first = (s->first + 1) % COMPARE_PENDING_MAX;
 		s->count--;
@@ -204,6 +206,7 @@ static void kill_session(struct compare *c, struct csession *s)
 		request_free(s->ring[(s->first + i) % COMPARE_PENDING_MAX]);
 		s->ring[(s->first + i) % COMPARE_PENDING_MAX] = NULL;
 	}
+	c->pending -= s->count;
 	s->count = 0;
 	s->dead = true;
 	c->counters.sessions_skipped++;
@@ -242,7 +245,7 @@ static void new_session(struct compare *c, size_t transfer, const struct session
 static void start_request(struct compare *c, struct csession *s, uint64_t now_us,
 			  const struct packet *p)
 {
-	if (s->count == COMPARE_PENDING_MAX) {
+	if (s->count == COMPARE_PENDING_MAX || c->pending >= COMPARE_PENDING_TOTAL_MAX) {
 		kill_session(c, s);
 		return;
 	}
@@ -267,6 +270,7 @@ static void start_request(struct compare *c, struct csession *s, uint64_t now_us
 	s->ring[(s->first + s->count) % COMPARE_PENDING_MAX] = r;
 	s->online_cur = s->count;
 	s->count++;
+	c->pending++;
 	s->server_spoke = false;
 	if (s->online_closed)
 		r->online_over = true;
@@ -415,6 +419,7 @@ void compare_session_end(struct compare *c, uint64_t now_us, const struct sessio
 	}
 	if (!s->dead)
 		report_ready(c, s);
+	c->pending -= s->count;
 	*slot = s->next;
 	session_free(s);
 	c->active--;

@@ -23,8 +23,9 @@
  * SYN-ACK was not seen is not compared.
  *
  * Bounds: at most max_sessions compared sessions (more are skipped and
- * counted) and COMPARE_PENDING_MAX requests in flight per session (a
- * session past that stops being compared).
+ * counted) and COMPARE_PENDING_MAX requests in flight per session,
+ * COMPARE_PENDING_TOTAL_MAX in all (a session that would pass either
+ * stops being compared, counted as skipped).
  */
 #ifndef DOPPEL_COMPARE_H
 #define DOPPEL_COMPARE_H
@@ -39,7 +40,11 @@
 #include "copy/engine/engine.h"
 #include "lib/net/packet.h"
 
-#define COMPARE_PENDING_MAX 16
+/* Requests in flight: the replay lags the online conversation (it waits
+ * for the target's answers), so a session's online side may be many
+ * requests ahead; each costs about 2 KiB until both answers are over. */
+#define COMPARE_PENDING_MAX 256		/* per session */
+#define COMPARE_PENDING_TOTAL_MAX 32768	/* all sessions: 64 MiB at most */
 #define COMPARE_REQUEST_HEAD 96	/* first request bytes kept for the diff log */
 #define COMPARE_TRANSFERS_MAX 64
 

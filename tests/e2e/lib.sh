@@ -18,6 +18,7 @@ E2E_BUILD=${E2E_BUILD:-build}
 case $E2E_BUILD in /*) ;; *) E2E_BUILD=$E2E_ROOT/$E2E_BUILD ;; esac
 COPY_BIN=$E2E_BUILD/doppel-copy
 ICPT_BIN=$E2E_BUILD/doppel-intercept
+REPORT_BIN=$E2E_BUILD/doppel-compare-report
 RULES_BIN=$E2E_ROOT/nft/doppel-rules
 export PATH=$PATH:/usr/sbin:/sbin
 

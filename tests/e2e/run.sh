@@ -27,7 +27,8 @@ scenarios=${E2E_SCENARIOS:-"lab http-keepalive http-per-connection http-post-1mb
 	client-silence copies percent http-saturation metrics fault-kill-intercept
 	fault-kill-copy fault-cut-path fault-queue-rules tcpcopy-dialect
 	http-downloads tunnel-vxlan mirror-vxlan intercept-fleet
-	redis-large pg-login pg-login-md5 fault-target-restart fault-target-network"}
+	redis-large pg-login pg-login-md5 fault-target-restart fault-target-network
+	compare-http"}
 logs=${E2E_LOGS:-build/test-logs/e2e}
 status=0
 runs=0

@@ -3,7 +3,8 @@
 # they say they served: access-log lines, INFO commandstats, DBSIZE.
 # Sourced by lib.sh; every server gets its own directory $LAB_DIR/<name>.
 
-# nginx_start NAME NS ADDR PORT...: nginx listening on ADDR:PORT for each PORT.
+# nginx_start NAME NS ADDR PORT...: nginx listening on ADDR:PORT for each PORT;
+# NGINX_EXTRA, if set, goes into its server block (extra.conf).
 nginx_start() {
 	local name=$1 ns=$2 addr=$3 dir=$LAB_DIR/$1 listen="" port i
 	shift 3
@@ -18,6 +19,7 @@ nginx_start() {
 	sed -e "s|@DIR@|$dir|g" -e "s|@LISTEN@|$listen|" -e "s|@SINK@|$((20000 + RANDOM % 10000))|g" \
 		"$E2E_DIR/nginx.conf.in" >"$dir/nginx.conf"
 	: >"$dir/access.log"
+	printf '%s\n' "${NGINX_EXTRA:-}" >"$dir/extra.conf"
 	lab_spawn "$name" "$ns" nginx -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log"
 	for port in "$@"; do
 		lab_wait_listen "$ns" "$port" 10 || {

@@ -63,6 +63,7 @@ expected_install_files() {
 	usr/sbin/doppel-intercept
 	usr/sbin/doppel-rules
 	usr/sbin/doppel-tunnel
+	usr/bin/doppel-compare-report
 	lib/systemd/system/doppel-copy.service
 	lib/systemd/system/doppel-intercept.service
 	usr/libexec/doppel/doppel-intercept-setup
@@ -940,6 +941,7 @@ test_deb_doppel() {
 	local name=deb_contents_doppel dir=$work/deb-doppel
 	check_deb_contents $name "$deb_main" \
 		usr/sbin/doppel-copy usr/sbin/doppel-intercept usr/sbin/doppel-rules usr/sbin/doppel-tunnel \
+		usr/bin/doppel-compare-report \
 		lib/systemd/system/doppel-copy.service lib/systemd/system/doppel-intercept.service \
 		usr/libexec/doppel/doppel-intercept-setup \
 		usr/lib/sysusers.d/doppel.conf usr/lib/tmpfiles.d/doppel.conf \

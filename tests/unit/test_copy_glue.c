@@ -383,7 +383,7 @@ static void test_stats_collect(void **state)
 	struct send_counters snd;
 	struct intercept_link_counters links;
 	struct histogram delay = { { 0 }, 0, 0 };
-	struct copy_stats_sources src = { &e, &cap, &snd, &links, 2, 3000, 40, &delay };
+	struct copy_stats_sources src = { &e, &cap, &snd, &links, 2, 3000, 40, &delay, NULL };
 	char json[8192], dir[] = "/tmp/doppel-cstats-XXXXXX", path[64];
 
 	assert_non_null(mkdtemp(dir));
