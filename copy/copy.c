@@ -306,10 +306,6 @@ static void start_offline_capture(struct copy *c)
 	}
 }
 
-static void count_key(void *ctx, const struct session_key *k)
-{
-}
-
 struct link_sessions_end {
 	struct copy *copy;
 	const char *detail;
@@ -372,7 +368,7 @@ static void on_link_event(void *ctx, size_t index, const char *name, enum interc
 	 * back, and the target retransmits what was lost meanwhile. */
 	log_warnx("intercept %s lost: %s; its %zu sessions wait up to %u ms for it (next attempt "
 		  "in %" PRIu64 " ms)", name, reason,
-		  intercept_links_routes_of(c->links, index, count_key, NULL),
+		  intercept_links_routes_of(c->links, index, NULL, NULL),
 		  c->link_cfg.outage_grace_ms, status.retry_delay_ms);
 }
 

@@ -170,7 +170,8 @@ void intercept_links_flush(struct intercept_links *links);
 void intercept_links_flush_routes(struct intercept_links *links);
 
 /* The live routes (sessions) that go through link index: fn is called
- * with each (copies: fn may end sessions). Returns how many. */
+ * with each (copies: fn may end sessions), or with fn NULL they are only
+ * counted. Returns how many. */
 size_t intercept_links_routes_of(struct intercept_links *links, size_t index,
 				 void (*fn)(void *ctx, const struct session_key *k), void *ctx);
 

@@ -164,6 +164,15 @@ static void walk_one(void *ctx, const struct session_key *k, uint16_t payload_wa
 	w->count++;
 }
 
+static void count_one(void *ctx, const struct session_key *k, uint16_t payload_wanted)
+{
+	struct routes_walk *w = ctx;
+
+	if (intercept_serves(&w->links->groups[w->link->group], k) &&
+	    link_for(w->links, w->link->group, k) == w->link)
+		w->count++;
+}
+
 void link_restore_routes(struct link *link)
 {
 	struct routes_walk w = { link->owner, link, NULL, 0 };
@@ -179,6 +188,14 @@ size_t intercept_links_routes_of(struct intercept_links *links, size_t index,
 
 	if (links->routes.count == 0)
 		return 0;
+	if (!fn) {
+		/* Only counting: walk_one needs somewhere to put the keys. */
+		struct session_key one;
+
+		w.keys = &one;
+		route_set_each(&links->routes, count_one, &w);
+		return w.count;
+	}
 	/* Copies first: fn may end sessions, whose route_del changes the set. */
 	w.keys = malloc(links->routes.count * sizeof(*w.keys));
 	if (!w.keys)
