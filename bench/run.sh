@@ -10,6 +10,8 @@
 #            concurrent sessions, in flight and idle
 #   wire     summaries encoded and decoded per second; the router's lookups
 #            when intercept's router is built
+#   compare  --compare's cost per request (pairing, HTTP parse, SHA-256 of
+#            both answers) for small and 16 KiB bodies, and its memory
 #   lab      the replay lab (bench/lab.sh: rates, CPU, intercept sources,
 #            the kernel module in qemu, replay delay, the daemons' profile):
 #            needs root, the daemons and tests/e2e/lib.sh
@@ -36,7 +38,7 @@ while [ $# -gt 0 ]; do
 	*) echo "bench/run.sh: unknown argument '$1'" >&2; exit 2 ;;
 	esac
 done
-[ ${#parts[@]} -eq 0 ] && parts=(engine profile memory wire lab)
+[ ${#parts[@]} -eq 0 ] && parts=(engine profile memory wire compare lab)
 
 wanted() {
 	local p
@@ -173,6 +175,17 @@ wanted engine && engine_part
 wanted profile && profile_part
 wanted memory && memory_part
 wanted wire && wire_part
+if wanted compare; then
+	section "compare (--compare)"
+	if [ -x "$bin/compare_bench" ]; then
+		n=2000
+		[ "$QUICK" = 1 ] && n=200
+		"$bin/compare_bench" --sessions $n --requests 20 --body 100 --runs "$RUNS"
+		"$bin/compare_bench" --sessions $n --requests 20 --body 16384 --runs "$RUNS"
+	else
+		echo "compare: not measured: $bin/compare_bench is not built"
+	fi
+fi
 if wanted lab; then
 	section "replay lab"
 	if [ -x "$here/lab.sh" ]; then
