@@ -34,7 +34,7 @@ status=0
 runs=0
 
 run_one() {
-	local name=$1 source=$2 out rc leftover id
+	local name=$1 source=$2 out rc leftover id began=$(date +%s)
 	runs=$((runs + 1))
 	id=$$x$runs
 	rm -rf "${logs:?}/$name.$source"
@@ -55,6 +55,8 @@ run_one() {
 		ip netns del "$leftover" 2>/dev/null
 	done
 	rm -f "$logs/$name.$source.out"
+	# The suite's cost per scenario, for CI's time budget.
+	echo "  time $name.$source: $(($(date +%s) - began)) s"
 	[ $rc = 0 ] || status=1
 }
 
