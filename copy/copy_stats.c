@@ -80,6 +80,7 @@ static void collect_engine(uint64_t *v, const struct engine_counters *e)
 	v[COPY_STAT_PACE_WAITS] = e->pace_waits;
 	v[COPY_STAT_PACE_WAIT_MS] = e->pace_wait_ms;
 	v[COPY_STAT_PACE_WAITING] = e->pace_waiting;
+	v[COPY_STAT_PACE_PROBES] = e->pace_probes;
 	v[COPY_STAT_PACE_TIMEOUTS] = e->pace_timeouts;
 	v[COPY_STAT_BUFFERED_BYTES] = e->buffered_bytes;
 }

@@ -70,6 +70,8 @@
 	  "client packets held until the target had sent as much of its answer") \
 	X(PACE_WAIT_MS, "pace_wait_ms", STAT_COUNTER, "milliseconds those packets were held, in all") \
 	X(PACE_WAITING, "pace_waiting", STAT_GAUGE, "sessions whose next packet is held now") \
+	X(PACE_PROBES, "pace_probes", STAT_COUNTER, \
+	  "keep-alive probes asking the target whether its answer had ended") \
 	X(PACE_TIMEOUTS, "pace_timeouts", STAT_COUNTER, \
 	  "held packets let go because the target's answer ended short or never began") \
 	X(INTERCEPT_CONNECTED, "intercept_connected", STAT_GAUGE, "intercepts connected now") \

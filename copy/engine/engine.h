@@ -242,6 +242,8 @@ struct engine_counters {
 					 * the target's answer */
 	uint64_t pace_wait_ms;		/* the time they waited, in all */
 	uint64_t pace_waiting;		/* sessions whose next packet waits now */
+	uint64_t pace_probes;		/* keep-alive probes asking the target whether its
+					 * answer ended (session_pacing.h) */
 	uint64_t persist_probes;	/* zero-window probes sent */
 	uint64_t fast_retransmits;	/* of retransmissions, those on 3 duplicate acks */
 	uint64_t sessions_queued_successor;	/* new connections on a live session's ports

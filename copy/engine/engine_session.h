@@ -54,6 +54,7 @@ enum {
 	SF_FIN_CHECKED = 1 << 15,	/* pacing has decided about the client's FIN */
 	SF_RTT_MEASURED = 1 << 16,	/* srtt8 and rttvar4 hold a measurement */
 	SF_CREDIT_PENDING = 1 << 17,	/* pacing: credit_online/credit_seq await the target's ack */
+	SF_PACE_PROBING = 1 << 18,	/* pacing: a probe asks the target whether its answer ended */
 };
 
 struct session {
@@ -73,6 +74,7 @@ struct session {
 	uint64_t pace_held_since;	/* the packet at snd_nxt began to wait; 0 = not waiting */
 	uint64_t pace_acked_ms;		/* ... and all our data was acknowledged; 0 = not yet */
 	uint64_t answer_ms;		/* the target last sent a new byte (rcv_nxt moved) */
+	uint64_t pace_probe_at;		/* SF_PACE_PROBING: when the last probe went */
 	uint64_t linger_at;		/* end of TIME_WAIT; 0 = not lingering */
 	uint64_t gap_at;		/* a hole in the client stream is given up; 0 = none */
 	uint64_t rtt_start;		/* when the timed segment left */
@@ -116,6 +118,7 @@ struct session {
 	uint8_t state;			/* enum session_state */
 	uint16_t retries;		/* SYNs, retransmissions or probes without progress */
 	uint8_t dupacks;
+	uint8_t pace_probes;		/* probes sent for the packet waiting now */
 };
 
 struct engine {

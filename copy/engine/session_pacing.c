@@ -142,8 +142,26 @@ static uint64_t quiet_ms(const struct engine *e, const struct session *s, bool f
 	return quiet > floor ? quiet : floor;
 }
 
+/* How long a probe's answer is awaited, and how many probes go before the
+ * packet goes anyway (a path that answers nothing must not hold it). */
+#define PACE_PROBES_MAX 3
+
+static uint64_t probe_wait_ms(const struct engine *e, const struct session *s)
+{
+	uint64_t quiet = quiet_ms(e, s, false);
+
+	return s->rto > quiet ? s->rto : quiet;
+}
+
+static void stop_probing(struct session *s)
+{
+	s->flags &= ~SF_PACE_PROBING;
+	s->pace_probes = 0;
+}
+
 static void stop_waiting(struct engine *e, struct session *s, uint64_t now)
 {
+	stop_probing(s);
 	if (s->pace_held_since) {
 		e->counters.pace_wait_ms += now - s->pace_held_since;
 		e->counters.pace_waiting--;
@@ -208,9 +226,61 @@ bool pacing_may_send(struct engine *e, struct session *s, uint64_t now)
 		s->pace_at = e->cfg.pace_timeout_ms ? s->pace_acked_ms + e->cfg.pace_timeout_ms : 0;
 		return false;
 	}
+	if (s->flags & SF_PACE_PROBING) {
+		s->pace_at = s->pace_probe_at + probe_wait_ms(e, s);
+		return false;
+	}
 	from = s->answer_ms > s->pace_acked_ms ? s->answer_ms : s->pace_acked_ms;
 	s->pace_at = from + quiet_ms(e, s, !(s->stream && s->stream->marks.count));
 	return false;
+}
+
+/*
+ * The quiet period (or a probe's wait) is over. Silence in the summaries
+ * may be ours, not the target's: intercept, the path back or this daemon
+ * stalled while the target went on sending. So before a packet goes for
+ * the quiet period, the target is asked: a keep-alive probe (an ack one
+ * byte behind snd_nxt, which a TCP answers with an ack carrying its own
+ * snd_nxt). Its answer comes back behind every summary of what the target
+ * sent before it, so it tells whether the answer really stopped
+ * (pacing_on_target). A target that sent nothing at all gets no probe:
+ * pace_timeout_ms is long already.
+ */
+void pacing_on_timer(struct engine *e, struct session *s, uint64_t now)
+{
+	s->pace_at = 0;
+	if (s->rcv_nxt == s->rcv_mark || s->pace_probes >= PACE_PROBES_MAX ||
+	    s->snd_una != s->snd_nxt || s->snd_nxt == s->isn + 1) {
+		s->flags |= SF_PACE_EXPIRED;
+		return;
+	}
+	if (session_transmit(e, s, s->snd_nxt - 1, TCPF_ACK, NULL, 0) != TRANSMIT_SENT)
+		return;
+	s->flags |= SF_PACE_PROBING;
+	s->pace_probes++;
+	s->pace_probe_at = now;
+	e->counters.pace_probes++;
+}
+
+void pacing_on_target(struct engine *e, struct session *s, const struct packet *p,
+		      uint32_t old_rcv_nxt)
+{
+	if (!(s->flags & SF_PACE_PROBING))
+		return;
+	if (s->rcv_nxt != old_rcv_nxt) {
+		stop_probing(s);	/* more of the answer: the quiet period again */
+		return;
+	}
+	if (p->payload_len || (p->flags & (TCPF_FIN | TCPF_SYN | TCPF_RST)))
+		return;
+	if (seq_gt(p->seq, s->rcv_nxt)) {
+		/* The target sent more than we saw: on its way still. */
+		stop_probing(s);
+		s->answer_ms = s->pace_probe_at;
+		return;
+	}
+	s->flags |= SF_PACE_EXPIRED;	/* nothing more: the answer has ended */
+	(void)e;
 }
 
 void pacing_session_end(struct engine *e, struct session *s)

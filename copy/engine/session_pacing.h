@@ -27,7 +27,11 @@
  *     intercept; the RTO while none is measured), counted from its last new
  *     byte; for the client's FIN at least pace_timeout_ms (a FIN that
  *     comes early cuts the answer, a request that comes early is only
- *     pipelined). A target that has sent nothing at all since the previous mark
+ *     pipelined). Then the target is asked with a keep-alive probe whether
+ *     it sent more than we saw (silence may be a stall on our side): the
+ *     packet goes when the probe's answer shows nothing more, after
+ *     PACE_PROBES_MAX (3) probes unanswered, or waits a quiet period again
+ *     when more comes (pace_probes). A target that has sent nothing at all since the previous mark
  *     was passed is still thinking, not done: it gets pace_timeout_ms
  *     counted from when all our data was acknowledged. Both are counted in
  *     pace_timeouts. The shortfall of an answer that ended short is carried
@@ -47,6 +51,7 @@
 
 struct engine;
 struct session;
+struct packet;
 
 /* A place where the client had read more of the answer: its data from
  * seq on was sent having received the online answer up to ack. */
@@ -82,6 +87,13 @@ bool pacing_next_mark(const struct session *s, struct pace_mark *mark);
 /* Whether what starts at snd_nxt may go now. When it waits, arms the
  * quiet period or the fallback (pace_at); when it goes, the mark is passed. */
 bool pacing_may_send(struct engine *e, struct session *s, uint64_t now);
+/* pace_at passed: probe the target, or let the packet go
+ * (SF_PACE_EXPIRED). */
+void pacing_on_timer(struct engine *e, struct session *s, uint64_t now);
+/* A summary was processed (old_rcv_nxt: rcv_nxt before it): the answer to
+ * a probe, or more of the answer. */
+void pacing_on_target(struct engine *e, struct session *s, const struct packet *p,
+		      uint32_t old_rcv_nxt);
 /* The target acknowledged more of our data (snd_una moved; call before
  * the segment's own data is counted): a packet let go at the quiet period
  * has arrived, and what the answer before it fell short by is known. */

@@ -211,6 +211,8 @@ static void process_data(struct engine *e, struct session *s, uint64_t now, cons
 void session_target_packet(struct engine *e, struct session *s, uint64_t now,
 			   const struct packet *p)
 {
+	uint32_t old_rcv_nxt;
+
 	s->last_target_ms = now;
 	if (s->state == STATE_SYN_SENT) {
 		handshake(e, s, now, p);
@@ -233,12 +235,14 @@ void session_target_packet(struct engine *e, struct session *s, uint64_t now,
 	if ((s->flags & SF_TIMESTAMPS) && p->opt.has_timestamp &&
 	    seq_ge(p->opt.tsval, s->ts_recent))
 		s->ts_recent = p->opt.tsval;
+	old_rcv_nxt = s->rcv_nxt;
 	process_ack(e, s, now, p);
 	if (session_ended(s))
 		return;
 	process_data(e, s, now, p);
 	if (session_ended(s))
 		return;
+	pacing_on_target(e, s, p, old_rcv_nxt);
 	if (session_auth_pending(s)) {
 		session_auth_target(e, s, now, p);
 		if (session_ended(s))

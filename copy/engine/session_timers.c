@@ -93,8 +93,9 @@ void session_on_timer(struct engine *e, struct session *s, uint64_t now)
 			return;
 	}
 	if (s->pace_at && s->pace_at <= now) {
-		s->pace_at = 0;
-		s->flags |= SF_PACE_EXPIRED;
+		pacing_on_timer(e, s, now);
+		if (session_ended(s))
+			return;
 	}
 	session_output(e, s, now);
 }

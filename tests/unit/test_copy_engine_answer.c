@@ -60,6 +60,18 @@ static void establish_with_rtt(struct harness *h, const struct session_key *k, u
 	harness_expect_none(h);
 }
 
+/* After a quiet period the engine asks the target whether it sent more
+ * (a keep-alive probe: an ack one byte behind ours, our data acked up to
+ * off, its ack the seen bytes); the target answers with its snd_nxt, sent
+ * bytes from its ISN. */
+static void answer_probe(struct harness *h, const struct session_key *k, uint32_t off,
+			 uint32_t seen, uint32_t sent)
+{
+	harness_expect(h, TCPF_ACK, CISN + off, TISN + 1 + seen, 0);
+	harness_expect_none(h);
+	harness_target_plain(h, k, TCPF_ACK, TISN + 1 + sent, CISN + 1 + off, 65535, 0);
+}
+
 /* The issue's download: the online client closed only after the whole
  * 4 MiB; a FIN sent earlier makes nginx stop sending. */
 static void test_fin_after_4mib_answer_waits_for_it(void **state)
@@ -167,7 +179,9 @@ static void test_shorter_answer_goes_after_quiet_period(void **state)
 	harness_advance(&h, 299);
 	harness_expect_none(&h);
 	harness_advance(&h, 1);
+	answer_probe(&h, &k, 80, 3000, 3000);
 	harness_expect(&h, TCPF_ACK | TCPF_PSH, CISN + 81, TISN + 3001, 80);
+	assert_int_equal(harness_counters(&h)->pace_probes, 1);
 	assert_int_equal(h.now - last_byte, 300);
 	assert_int_equal(harness_counters(&h)->pace_timeouts, 1);
 	assert_int_equal(harness_counters(&h)->pace_wait_ms, 400);
@@ -269,6 +283,7 @@ static void test_pause_mid_answer_not_credited(void **state)
 	client_fin(&h, &k, 160, OACK + 6000);
 	target_stream(&h, &k, 0, 3000, 80);
 	harness_advance(&h, h.cfg.pace_quiet_min_ms);
+	answer_probe(&h, &k, 80, 3000, 3000);
 	harness_expect(&h, TCPF_ACK | TCPF_PSH, CISN + 81, TISN + 3001, 80);
 	assert_int_equal(harness_counters(&h)->pace_timeouts, 1);
 	/* The first answer goes on, acking only the first request. */
@@ -280,6 +295,49 @@ static void test_pause_mid_answer_not_credited(void **state)
 	harness_target_plain(&h, &k, TCPF_ACK, TISN + 6000, CISN + 161, 65535, 1);
 	harness_expect(&h, TCPF_FIN | TCPF_ACK, CISN + 161, TISN + 6001, 0);
 	harness_expect_none(&h);
+	assert_int_equal(harness_counters(&h)->pace_timeouts, 1);
+	harness_finish(&h);
+}
+
+/* Silence in the summaries may be a stall on our side: the probe's answer
+ * says the target sent more than we saw, so the packet waits; when the
+ * rest arrives, the quiet period counts again; and a target that answers
+ * no probe at all gets the packet after 3 of them. */
+static void test_probe_finds_more_on_its_way(void **state)
+{
+	struct harness h;
+	struct session_key k = harness_key_v4(45008);
+	const struct packet *p;
+
+	harness_init(&h);
+	harness_start(&h);
+	harness_establish(&h, &k, 65535);
+	request(&h, &k, 0, 80, OACK);
+	harness_drain(&h);
+	request(&h, &k, 80, 80, OACK + 5000);
+	target_stream(&h, &k, 0, 3000, 80);
+	harness_advance(&h, h.cfg.pace_quiet_min_ms);
+	/* The target's snd_nxt is 4000: 1000 bytes still on their way. */
+	answer_probe(&h, &k, 80, 3000, 4000);
+	harness_expect_none(&h);
+	harness_advance(&h, h.cfg.pace_quiet_min_ms - 1);
+	harness_expect_none(&h);
+	target_stream(&h, &k, 3000, 4000, 80);
+	harness_advance(&h, h.cfg.pace_quiet_min_ms - 1);
+	harness_expect_none(&h);
+	harness_advance(&h, 1);
+	/* Asked again; no answer to 3 probes: the request goes. */
+	for (int i = 0; i < 3; i++) {
+		harness_expect(&h, TCPF_ACK, CISN + 80, TISN + 4001, 0);
+		harness_expect_none(&h);
+		/* Each awaited an RTO or a quiet period, the longer: both
+		 * 200 ms here (round trips of 0 ms, rto_min). */
+		harness_advance(&h, h.cfg.pace_quiet_min_ms);
+	}
+	p = harness_next(&h);
+	assert_int_equal(p->seq, CISN + 81);
+	assert_int_equal(p->payload_len, 80);
+	assert_int_equal(harness_counters(&h)->pace_probes, 4);
 	assert_int_equal(harness_counters(&h)->pace_timeouts, 1);
 	harness_finish(&h);
 }
@@ -310,6 +368,7 @@ static uint64_t quiet_for_rtt(uint64_t rtt, uint16_t port, bool fin)
 		assert_true(h.now - last_byte < 60000);
 		harness_advance(&h, 1);
 	}
+	answer_probe(&h, &k, 80, 1000, 1000);
 	if (fin)
 		harness_expect(&h, TCPF_FIN | TCPF_ACK, CISN + 81, TISN + 1001, 0);
 	else
@@ -356,6 +415,7 @@ int main(void)
 		cmocka_unit_test(test_half_close_after_request_goes_at_once),
 		cmocka_unit_test(test_target_fin_ends_the_answer),
 		cmocka_unit_test(test_pause_mid_answer_not_credited),
+		cmocka_unit_test(test_probe_finds_more_on_its_way),
 		cmocka_unit_test(test_quiet_period_scales_with_rtt),
 		cmocka_unit_test(test_fin_quiet_period_is_longer),
 	};
