@@ -19,6 +19,10 @@
 #   mirror_vxlan NAME VNI  in online, a VXLAN device NAME to the collector.
 
 TUNNEL_BIN=$E2E_ROOT/nft/doppel-tunnel
+# The addresses the tunnel scenarios use for the target's end of the tunnel
+# and for the client; tunnel-ipv6 sets them to the hosts' IPv6 ones.
+TUNNEL_ADDR=${TUNNEL_ADDR:-}
+TUNNEL_CLIENT=${TUNNEL_CLIENT:-}
 
 ADDR_COLLECTOR=198.18.0.7
 
@@ -26,6 +30,10 @@ antispoof_switch() {
 	local host addr rules=""
 	for host in "$ADDR_CLIENT" "$ADDR_ONLINE" "$ADDR_TARGET" "$ADDR_ASSIST" "$ADDR_COLLECTOR"; do
 		rules+="		iifname \"p${host##*.}\" ether type ip ip saddr != $host counter name spoofed drop
+"
+		# IPv6: the host's 2001:2::N (lab_ipv6), and link-local for
+		# neighbour discovery.
+		rules+="		iifname \"p${host##*.}\" ether type ip6 ip6 saddr != { 2001:2::${host##*.}, fe80::/10 } counter name spoofed drop
 "
 	done
 	in_ns "$NS_SWITCH" nft -f - <<-EOF
@@ -58,7 +66,7 @@ tunnel_target_up() {
 	shift 2
 	if ! in_ns "$NS_TARGET" env DOPPEL_TUNNEL_STATE="$LAB_DIR/tunnel.state" \
 		DOPPEL_RULES_STATE="$LAB_DIR/rules.state" "$TUNNEL_BIN" up --tunnel "$kind" \
-		--port "$port" --local "$ADDR_TARGET" --dev-addr 198.18.0.253 \
+		--port "$port" --local "${TUNNEL_ADDR:-$ADDR_TARGET}" --dev-addr 198.18.0.253 \
 		>>"$LAB_DIR/rules.log" 2>&1; then
 		echo "lab: doppel-tunnel up failed:"
 		tail -n 5 "$LAB_DIR/rules.log"
@@ -68,7 +76,7 @@ tunnel_target_up() {
 	echo "$NS_TARGET" >>"$LAB_DIR/rules"
 	for more in "$@"; do
 		in_ns "$NS_TARGET" env DOPPEL_RULES_STATE="$LAB_DIR/rules.state" "$RULES_BIN" install \
-			--mode target --port "$more" --addr "$ADDR_TARGET" >>"$LAB_DIR/rules.log" 2>&1 ||
+			--mode target --port "$more" --addr "${TUNNEL_ADDR:-$ADDR_TARGET}" >>"$LAB_DIR/rules.log" 2>&1 ||
 			return 1
 	done
 }
@@ -83,7 +91,7 @@ tunnel_target_side() {
 		tunnel_target_up "$@" || return 1
 	else
 		in_ns "$NS_TARGET" env DOPPEL_TUNNEL_STATE="$LAB_DIR/tunnel.state" "$TUNNEL_BIN" up \
-			--tunnel "$1" --local "$ADDR_TARGET" --dev-addr 198.18.0.253 --no-rules \
+			--tunnel "$1" --local "${TUNNEL_ADDR:-$ADDR_TARGET}" --dev-addr 198.18.0.253 --no-rules \
 			>>"$LAB_DIR/rules.log" 2>&1 || return 1
 		echo "$NS_TARGET" >>"$LAB_DIR/tunnels"
 	fi
@@ -112,9 +120,10 @@ intercept_on_target() {
 		# reads the answers where they come in, at that other end.
 		ip -n "$NS_TARGET" link add dpsink type veth peer name dpsink-end || return 1
 		ip -n "$NS_TARGET" link set dpsink up && ip -n "$NS_TARGET" link set dpsink-end up
-		ip -n "$NS_TARGET" route add "$ADDR_CLIENT/32" dev dpsink || return 1
-		ip -n "$NS_TARGET" neigh add "$ADDR_CLIENT" lladdr 02:00:00:00:00:99 dev dpsink nud permanent
-		args+=(--source pcap -i dpsink-end -F "tcp and src host $ADDR_TARGET") ;;
+		local client=${TUNNEL_CLIENT:-$ADDR_CLIENT}
+		ip -n "$NS_TARGET" route add "$client" dev dpsink || return 1
+		ip -n "$NS_TARGET" neigh add "$client" lladdr 02:00:00:00:00:99 dev dpsink nud permanent
+		args+=(--source pcap -i dpsink-end -F "tcp and src host ${TUNNEL_ADDR:-$ADDR_TARGET}") ;;
 	esac
 	daemon_start intercept "$NS_TARGET" "$ICPT_BIN" "${args[@]}" || return 1
 	lab_wait_listen "$NS_TARGET" "$INTERCEPT_PORT" 10 ||
@@ -151,4 +160,17 @@ mirror_vxlan() {
 	ip -n "$NS_ONLINE" link add "$1" type vxlan id "$2" remote "$ADDR_COLLECTOR" \
 		local "$ADDR_ONLINE" dstport 4789 || return 1
 	ip -n "$NS_ONLINE" link set "$1" up
+}
+
+# lab_ipv6 NS...: IPv6 on in each namespace's eth0 (the lab turns it off),
+# with 2001:2::N for its 198.18.0.N, no duplicate address detection.
+lab_ipv6() {
+	local ns addr
+	for ns in "$@"; do
+		addr=$(ip -n "$ns" -4 -o addr show dev eth0 | sed -n 's|.* 198\.18\.0\.\([0-9]*\)/.*|\1|p')
+		lab_sysctl "$ns" net.ipv6.conf.all.disable_ipv6 0 &&
+			lab_sysctl "$ns" net.ipv6.conf.eth0.disable_ipv6 0 &&
+			lab_sysctl "$ns" net.ipv6.conf.lo.disable_ipv6 0 &&
+			ip -n "$ns" -6 addr add "2001:2::$addr/64" dev eth0 nodad || return 1
+	done
 }
