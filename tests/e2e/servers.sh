@@ -30,12 +30,14 @@ nginx_start() {
 	done
 }
 
-# redis_start NAME NS ADDR PORT
+# redis_start NAME NS ADDR PORT (REDIS_EXTRA, if set, is added to its config)
 redis_start() {
 	local name=$1 ns=$2 addr=$3 port=$4 dir=$LAB_DIR/$1
 	mkdir -p "$dir"
 	sed -e "s|@DIR@|$dir|g" -e "s|@ADDR@|$addr|" -e "s|@PORT@|$port|" \
 		"$E2E_DIR/redis.conf.in" >"$dir/redis.conf"
+	# A scenario's own directives for this server ($REDIS_EXTRA).
+	printf '%s\n' "${REDIS_EXTRA:-}" >>"$dir/redis.conf"
 	lab_spawn "$name" "$ns" redis-server "$dir/redis.conf"
 	lab_wait_listen "$ns" "$port" 10 || {
 		echo "lab: $name did not listen on $addr:$port"

@@ -205,12 +205,12 @@ static void print(struct report *r, unsigned top)
 	       "first ttfb online/target (ms, mean)");
 	for (size_t i = 0; i < r->used && i < top; i++) {
 		struct group *g = &r->slots[i];
-		char *f[4], *save = NULL, buf[1024];
+		char *f[4] = { NULL }, buf[1024], *rest = buf;
 
+		/* strsep, not strtok: an empty verdict is a field of its own. */
 		snprintf(buf, sizeof(buf), "%s", g->key);
-		f[0] = strtok_r(buf, "\t", &save);
-		for (int k = 1; k < 4; k++)
-			f[k] = strtok_r(NULL, "\t", &save);
+		for (int k = 0; k < 4; k++)
+			f[k] = strsep(&rest, "\t");
 		char verdicts[64];
 
 		snprintf(verdicts, sizeof(verdicts), "%s -> %s", f[2] && *f[2] ? f[2] : "-",
