@@ -28,7 +28,7 @@ scenarios=${E2E_SCENARIOS:-"lab http-keepalive http-per-connection http-post-1mb
 	fault-kill-copy fault-cut-path fault-queue-rules tcpcopy-dialect
 	http-downloads tunnel-vxlan tunnel-ipv6 mirror-vxlan intercept-fleet
 	redis-large pg-login pg-login-md5 fault-target-restart fault-target-network
-	compare-http mariadb-sysbench"}
+	compare-http compare-redis mariadb-sysbench"}
 logs=${E2E_LOGS:-build/test-logs/e2e}
 status=0
 runs=0
