@@ -97,7 +97,7 @@ copy_start() {
 	shift 2
 	daemon_start "$name" "$ns" "$COPY_BIN" -s "$ADDR_ASSIST" \
 		--stats-file "$LAB_DIR/$name.json" --stats-interval 1s "$@" || return 1
-	if ! wait_until 15 ns_connected "$ns" "$ADDR_ASSIST:$INTERCEPT_PORT"; then
+	if ! wait_until 15 ns_connected "$ns" "$(lab_host "$ADDR_ASSIST"):$INTERCEPT_PORT"; then
 		echo "lab: $name did not connect to intercept at $ADDR_ASSIST:$INTERCEPT_PORT"
 		tail -n 10 "$LAB_DIR/$name.log"
 		return 1

@@ -17,16 +17,38 @@
 # is called eth0. Every name carries a random suffix so parallel runs do not
 # collide. Sourced by lib.sh.
 
-ADDR_CLIENT=198.18.0.1
-ADDR_ONLINE=198.18.0.2
-ADDR_TARGET=198.18.0.3
-ADDR_ASSIST=198.18.0.4
-ADDR_ONLINE2=198.18.0.5
-ADDR_CLIENT2=198.18.0.6
-REWRITE_NET=198.19.200.0/24	# the -c range; routed via the assistant too
+# E2E_FAMILY=6: the same lab over IPv6, in 2001:2::/48 (RFC 5180's
+# benchmarking range): hosts 2001:2::1 to ::6, the -c range
+# 2001:2:0:200::/64; every address and route below follows.
+LAB_FAMILY=${E2E_FAMILY:-4}
+if [ "$LAB_FAMILY" = 6 ]; then
+	ADDR_CLIENT=2001:2::1
+	ADDR_ONLINE=2001:2::2
+	ADDR_TARGET=2001:2::3
+	ADDR_ASSIST=2001:2::4
+	ADDR_ONLINE2=2001:2::5
+	ADDR_CLIENT2=2001:2::6
+	REWRITE_NET=2001:2:0:200::/64
+	LAB_PREFIX=64 LAB_HOST_PREFIX=128 LAB_L3=ip6 LAB_ADDR_TYPE=ipv6_addr
+else
+	ADDR_CLIENT=198.18.0.1
+	ADDR_ONLINE=198.18.0.2
+	ADDR_TARGET=198.18.0.3
+	ADDR_ASSIST=198.18.0.4
+	ADDR_ONLINE2=198.18.0.5
+	ADDR_CLIENT2=198.18.0.6
+	REWRITE_NET=198.19.200.0/24	# the -c range; routed via the assistant too
+	LAB_PREFIX=24 LAB_HOST_PREFIX=32 LAB_L3=ip LAB_ADDR_TYPE=ipv4_addr
+fi
 
-# Fixed MACs, so -o's next-hop MAC is known: 02:00:c6:12:00:<last octet>.
-lab_mac() { printf '02:00:c6:12:00:%02x' "${1##*.}"; }
+# lab_host ADDR: ADDR as the host part of a URL or ADDR:PORT ([v6]; one
+# given in brackets already stays as it is).
+lab_host() { case $1 in \[*) echo "$1" ;; *:*) echo "[$1]" ;; *) echo "$1" ;; esac; }
+HOST_ONLINE=$(lab_host "$ADDR_ONLINE")
+
+# Fixed MACs, so -o's next-hop MAC is known: 02:00:c6:12:00:<last octet
+# or group>.
+lab_mac() { printf '02:00:c6:12:00:%02x' "${1##*[.:]}"; }
 
 # Start a lab: temp dir, names, and the trap that tears it all down.
 lab_init() {
@@ -53,17 +75,28 @@ lab_sysctl() { in_ns "$1" sysctl -qw "$2=$3" >/dev/null; }
 
 # One host: namespace, eth0 (its veth, the peer on the bridge), address.
 lab_add_host() {
-	local ns=$1 addr=$2 port=p${2##*.}
+	local ns=$1 addr=$2 port=p${2##*[.:]}
 	ip netns add "$ns" || return 1
 	echo "$ns" >>"$LAB_DIR/netns"
 	ip -n "$NS_SWITCH" link add "$port" type veth peer name eth0 netns "$ns" || return 1
 	ip -n "$ns" link set eth0 address "$(lab_mac "$addr")"
 	ip -n "$NS_SWITCH" link set "$port" master br0 up
-	# IPv6 off: no router solicitations or DAD in the counts of a scenario.
-	lab_sysctl "$ns" net.ipv6.conf.all.disable_ipv6 1
-	lab_sysctl "$ns" net.ipv6.conf.default.disable_ipv6 1
 	ip -n "$ns" link set lo up
-	ip -n "$ns" addr add "$addr/24" dev eth0
+	if [ "$LAB_FAMILY" = 6 ]; then
+		# No router solicitations, no DAD (the address is usable at
+		# once), no autoconfiguration: only the lab's own packets.
+		# eth0 was made in the switch, whose IPv6 is off.
+		lab_sysctl "$ns" net.ipv6.conf.eth0.disable_ipv6 0
+		lab_sysctl "$ns" net.ipv6.conf.eth0.accept_ra 0
+		lab_sysctl "$ns" net.ipv6.conf.eth0.router_solicitations 0
+		lab_sysctl "$ns" net.ipv6.conf.eth0.accept_dad 0
+		ip -n "$ns" addr add "$addr/$LAB_PREFIX" dev eth0 nodad
+	else
+		# IPv6 off: no router solicitations or DAD in the counts of a scenario.
+		lab_sysctl "$ns" net.ipv6.conf.all.disable_ipv6 1
+		lab_sysctl "$ns" net.ipv6.conf.default.disable_ipv6 1
+		ip -n "$ns" addr add "$addr/$LAB_PREFIX" dev eth0
+	fi
 	ip -n "$ns" link set eth0 up
 }
 
@@ -85,13 +118,14 @@ lab_build() {
 		lab_add_host "$NS_ONLINE2" "$ADDR_ONLINE2" || return 1
 		# The client talks to online2 from its second address, so the two
 		# copy daemons never replay the same client address and port.
-		ip -n "$NS_CLIENT" addr add "$ADDR_CLIENT2/24" dev eth0
-		ip -n "$NS_CLIENT" route add "$ADDR_ONLINE2/32" dev eth0 src "$ADDR_CLIENT2"
+		ip -n "$NS_CLIENT" addr add "$ADDR_CLIENT2/$LAB_PREFIX" dev eth0 \
+			$([ "$LAB_FAMILY" = 6 ] && echo nodad)
+		ip -n "$NS_CLIENT" route add "$ADDR_ONLINE2/$LAB_HOST_PREFIX" dev eth0 src "$ADDR_CLIENT2"
 	fi
 	# The target answers the client addresses through the assistant. Its
 	# packets from those addresses come from online's MAC: rp_filter loose.
 	local dest
-	for dest in "$ADDR_CLIENT/32" "$ADDR_CLIENT2/32" "$REWRITE_NET"; do
+	for dest in "$ADDR_CLIENT/$LAB_HOST_PREFIX" "$ADDR_CLIENT2/$LAB_HOST_PREFIX" "$REWRITE_NET"; do
 		ip -n "$NS_TARGET" route add "$dest" via "$ADDR_ASSIST" dev eth0 || return 1
 	done
 	lab_sysctl "$NS_TARGET" net.ipv4.conf.all.rp_filter 2
@@ -101,6 +135,7 @@ lab_build() {
 	lab_sysctl "$NS_ASSIST" net.ipv4.conf.all.rp_filter 0
 	lab_sysctl "$NS_ASSIST" net.ipv4.conf.eth0.rp_filter 0
 	lab_sysctl "$NS_ASSIST" net.ipv4.conf.all.send_redirects 0
+	[ "$LAB_FAMILY" = 6 ] && lab_sysctl "$NS_ASSIST" net.ipv6.conf.all.forwarding 0
 	lab_watch_client
 }
 
@@ -113,11 +148,11 @@ lab_watch_client() {
 	table inet doppel_e2e_watch {
 		counter stray {}
 		counter resets {}
-		set senders { type ipv4_addr . inet_service; flags dynamic; size 1024; }
+		set senders { type $LAB_ADDR_TYPE . inet_service; flags dynamic; size 1024; }
 		chain prerouting {
 			type filter hook prerouting priority -400; policy accept;
-			meta pkttype host ip saddr != { $ADDR_ONLINE, $ADDR_ONLINE2 } add @senders { ip saddr . th sport } counter name stray
-			tcp flags & rst != 0 add @senders { ip saddr . th sport } counter name resets
+			meta pkttype host $LAB_L3 saddr != { $ADDR_ONLINE, $ADDR_ONLINE2 } add @senders { $LAB_L3 saddr . th sport } counter name stray
+			tcp flags & rst != 0 add @senders { $LAB_L3 saddr . th sport } counter name resets
 		}
 	}
 	EOF

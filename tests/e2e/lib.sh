@@ -65,6 +65,7 @@ scenario_diagnostics() {
 # yet). SOURCE "none": a scenario without the daemons.
 scenario_begin() {
 	SCENARIO=$1.$2
+	[ "$LAB_FAMILY" = 6 ] && SCENARIO=$SCENARIO.ipv6
 	SOURCE=$2
 	case $SOURCE in nfqueue | pcap | none) ;; *) echo "FAIL $SCENARIO: unknown source '$SOURCE'"; exit 1 ;; esac
 	[ "$(id -u)" = 0 ] || skip "needs root (network namespaces, raw sockets)"
@@ -98,7 +99,7 @@ http_lab() {
 http_copy() {
 	local name=$1 ns=$2 port=$3
 	shift 3
-	copy_start "$name" "$ns" -x "80-$ADDR_TARGET:$port" "$@" || fail "$name did not start"
+	copy_start "$name" "$ns" -x "80-$(lab_host "$ADDR_TARGET"):$port" "$@" || fail "$name did not start"
 }
 
 # client_run SECONDS CMD...: a real client in the client namespace, bounded.
@@ -191,8 +192,8 @@ copy_stopped_clean() {
 # http_mixed_traffic: wrk (2 kept-alive connections, 2 s) then 50 one-shot
 # curl requests to online; the replay judged one for one, copy stopped clean.
 http_mixed_traffic() {
-	wrk_paced 2 2 "http://$ADDR_ONLINE/"
-	curl_each 50 "http://$ADDR_ONLINE/"
+	wrk_paced 2 2 "http://$HOST_ONLINE/"
+	curl_each 50 "http://$HOST_ONLINE/"
 	http_settle 60 copy
 	http_judge
 	copy_stopped_clean copy

@@ -10,6 +10,10 @@
 # build `make check` makes, when it has both daemons, else build), and
 # E2E_LOGS (default build/test-logs/e2e): the lab directory of every failed
 # scenario is kept there (daemon logs, stats JSON, server logs).
+# Then the scenarios of E2E_IPV6_SCENARIOS run again in the IPv6 lab
+# (E2E_FAMILY=6, 2001:2::/48; verdicts <scenario>.<source>.ipv6): by default
+# the families that matter there when E2E_SCENARIOS is not given, none when
+# it is.
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
 dir=tests/e2e/scenarios
@@ -29,34 +33,43 @@ scenarios=${E2E_SCENARIOS:-"lab http-keepalive http-per-connection http-post-1mb
 	http-downloads tunnel-vxlan tunnel-ipv6 mirror-vxlan intercept-fleet
 	redis-large pg-login pg-login-md5 fault-target-restart fault-target-network
 	compare-http compare-redis mariadb-sysbench"}
+if [ -z "${E2E_SCENARIOS:-}" ]; then
+	ipv6_scenarios=${E2E_IPV6_SCENARIOS-"http-keepalive http-per-connection http-downloads
+		redis-pipeline loss client-rewrite"}
+else
+	ipv6_scenarios=${E2E_IPV6_SCENARIOS:-}
+fi
 logs=${E2E_LOGS:-build/test-logs/e2e}
 status=0
 runs=0
 
+# run_one NAME SOURCE [FAMILY]: FAMILY 6 runs it in the IPv6 lab.
 run_one() {
-	local name=$1 source=$2 out rc leftover id began=$(date +%s)
+	local name=$1 source=$2 family=${3:-4} out rc leftover id began=$(date +%s)
+	local label=$1.$2
+	[ "$family" = 6 ] && label=$label.ipv6
 	runs=$((runs + 1))
 	id=$$x$runs
-	rm -rf "${logs:?}/$name.$source"
-	E2E_RUN_ID=$id E2E_KEEP="$logs/$name.$source" timeout -k 20 300 bash "$dir/$name.sh" "$source" \
-		>"$logs/$name.$source.out" 2>&1
+	rm -rf "${logs:?}/$label"
+	E2E_FAMILY=$family E2E_RUN_ID=$id E2E_KEEP="$logs/$label" timeout -k 20 300 \
+		bash "$dir/$name.sh" "$source" >"$logs/$label.out" 2>&1
 	rc=$?
-	out=$(cat "$logs/$name.$source.out")
+	out=$(cat "$logs/$label.out")
 	printf '%s\n' "$out"
-	if ! printf '%s\n' "$out" | grep -qE "^(PASS|FAIL|SKIP) $name\.$source"; then
-		echo "FAIL $name.$source: exited $rc without a verdict$([ $rc = 124 ] && echo ' (timed out after 300 s)')"
+	if ! printf '%s\n' "$out" | grep -qE "^(PASS|FAIL|SKIP) ${label//./\\.}:"; then
+		echo "FAIL $label: exited $rc without a verdict$([ $rc = 124 ] && echo ' (timed out after 300 s)')"
 		rc=1
 	fi
 	# A scenario killed before its trap ran leaves its namespaces behind:
 	# their processes are ours (started in them), stop them and delete them.
 	for leftover in $(ip netns list 2>/dev/null | awk -v s="-$id-" 'index($1, s) { print $1 }'); do
-		echo "  cleaning up $leftover left by $name.$source"
+		echo "  cleaning up $leftover left by $label"
 		ip netns pids "$leftover" 2>/dev/null | xargs -r kill -KILL 2>/dev/null
 		ip netns del "$leftover" 2>/dev/null
 	done
-	rm -f "$logs/$name.$source.out"
+	rm -f "$logs/$label.out"
 	# The suite's cost per scenario, for CI's time budget.
-	echo "  time $name.$source: $(($(date +%s) - began)) s"
+	echo "  time $label: $(($(date +%s) - began)) s"
 	[ $rc = 0 ] || status=1
 }
 
@@ -68,6 +81,11 @@ if [ "$(id -u)" != 0 ]; then
 		fi
 		for source in $sources; do
 			echo "SKIP $name.$source: needs root (network namespaces, raw sockets)"
+		done
+	done
+	for name in $ipv6_scenarios; do
+		for source in $sources; do
+			echo "SKIP $name.$source.ipv6: needs root (network namespaces, raw sockets)"
 		done
 	done
 	exit 0
@@ -87,6 +105,11 @@ for name in $scenarios; do
 	fi
 	for source in $sources; do
 		run_one "$name" "$source"
+	done
+done
+for name in $ipv6_scenarios; do
+	for source in $sources; do
+		run_one "$name" "$source" 6
 	done
 done
 echo "e2e: $(($(date +%s) - start)) s, daemons from ${E2E_BUILD:-build}"

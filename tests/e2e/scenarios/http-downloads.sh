@@ -26,7 +26,7 @@ client() {
 	local id=$1 opts=$2
 	shift 2
 	local urls=() f
-	for f in "$@"; do urls+=(-o /dev/null "http://$ADDR_ONLINE/$f?c=$id"); done
+	for f in "$@"; do urls+=(-o /dev/null "http://$HOST_ONLINE/$f?c=$id"); done
 	client_run 150 curl -sf "$opts" "${urls[@]}"
 }
 pids=()
@@ -58,4 +58,4 @@ chunked=$(awk '$6 ~ /chunked/' "$LAB_DIR/target/access.log" | wc -l)
 [ "$chunked" = 12 ] || fail "$chunked chunked downloads at the target, not 12"
 waits=$(stats_get copy pace_waits)
 copy_stopped_clean copy
-pass "$JUDGED downloads (1, 8, 64 MiB; HTTP/1.0, kept alive, chunked), 20 clients at once, every body whole at the target; $waits packets waited for the target's answer ($(stats_get copy pace_wait_ms) ms in all, $(stats_get copy pace_timeouts) let go by the quiet period); $(copy_summary copy)"
+pass "$JUDGED downloads (1, 8, 64 MiB; HTTP/1.0, kept alive, chunked), 20 clients at once, every body whole at the target; $waits packets waited for the target's answer ($(stats_get copy pace_wait_ms) ms in all, $(stats_get copy pace_timeouts) let go by the quiet period after $(stats_get copy pace_probes) probes); $(copy_summary copy)"

@@ -7,7 +7,7 @@ scenario_begin http-keepalive "$1"
 http_lab 80
 http_copy copy "$NS_ONLINE" 80
 
-wrk_paced 3 4 "http://$ADDR_ONLINE/" 1
+wrk_paced 3 4 "http://$HOST_ONLINE/" 1
 http_settle 60 copy
 http_judge
 connections=$(nginx_connections target)

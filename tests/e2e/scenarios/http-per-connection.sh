@@ -6,7 +6,7 @@ scenario_begin http-per-connection "$1"
 http_lab 8080
 http_copy copy "$NS_ONLINE" 8080
 
-curl_each 200 "http://$ADDR_ONLINE/"
+curl_each 200 "http://$HOST_ONLINE/"
 http_settle 60 copy
 http_judge
 connections=$(nginx_connections target)

@@ -16,9 +16,9 @@ table inet doppel_e2e_loss {
 EOF2
 http_copy copy "$NS_ONLINE" 80
 
-curl_each 100 "http://$ADDR_ONLINE/"
-curl_keepalive 200 "http://$ADDR_ONLINE/"
-wrk_paced 2 2 "http://$ADDR_ONLINE/" 10
+curl_each 100 "http://$HOST_ONLINE/"
+curl_keepalive 200 "http://$HOST_ONLINE/"
+wrk_paced 2 2 "http://$HOST_ONLINE/" 10
 http_settle 120 copy
 http_judge
 dropped=$(in_ns "$NS_TARGET" nft list counter inet doppel_e2e_loss dropped | sed -n 's/.*packets \([0-9]*\).*/\1/p')

@@ -8,7 +8,7 @@ lab_build || fail "could not build the lab"
 redis_start redis-online "$NS_ONLINE" "$ADDR_ONLINE" 6379 || fail "redis did not start in online"
 redis_start redis-target "$NS_TARGET" "$ADDR_TARGET" 6379 || fail "redis did not start in target"
 intercept_start "$SOURCE" 6379 || fail "doppel-intercept did not start ($SOURCE)"
-copy_start copy "$NS_ONLINE" -x "6379-$ADDR_TARGET:6379" || fail "doppel-copy did not start"
+copy_start copy "$NS_ONLINE" -x "6379-$(lab_host "$ADDR_TARGET"):6379" || fail "doppel-copy did not start"
 
 client_run 60 redis-benchmark -h "$ADDR_ONLINE" -p 6379 -P 16 -c 4 -n $requests -r 1000 \
 	-t set,get -q >"$LAB_DIR/benchmark.out" 2>&1 ||
