@@ -88,6 +88,7 @@ struct auth_conv {
 	/* MySQL */
 	uint8_t scramble[20];
 	char plugin[40];
+	bool key_asked;			/* caching_sha2 full auth: public key requested */
 };
 
 void auth_conv_init(struct auth_conv *c, enum auth_protocol p, auth_password_fn fn, void *ctx);

@@ -6,8 +6,11 @@
 
 #include <string.h>
 
+#include <openssl/bio.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
 
 static int digest(const EVP_MD *md, const void *a, size_t a_len, const void *b, size_t b_len,
 		  uint8_t *out)
@@ -119,6 +122,40 @@ int auth_mysql_caching_sha2(const uint8_t *password, size_t password_len,
 	}
 	OPENSSL_cleanse(d1, sizeof(d1));
 	OPENSSL_cleanse(d2, sizeof(d2));
+	return rc;
+}
+
+int auth_mysql_rsa_password(const uint8_t *pem, size_t pem_len, const uint8_t *password,
+			    size_t password_len, const uint8_t scramble[20], uint8_t *out,
+			    size_t cap)
+{
+	uint8_t plain[257];
+	size_t out_len = cap;
+	int rc = -1;
+	BIO *bio = NULL;
+	EVP_PKEY *key = NULL;
+	EVP_PKEY_CTX *ctx = NULL;
+
+	if (password_len + 1 > sizeof(plain) || pem_len > 16384)
+		return -1;
+	memcpy(plain, password, password_len);
+	plain[password_len] = 0;
+	for (size_t i = 0; i <= password_len; i++)
+		plain[i] ^= scramble[i % 20];
+	bio = BIO_new_mem_buf(pem, (int)pem_len);
+	if (bio)
+		key = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
+	if (key && EVP_PKEY_base_id(key) == EVP_PKEY_RSA)
+		ctx = EVP_PKEY_CTX_new(key, NULL);
+	if (ctx && EVP_PKEY_encrypt_init(ctx) > 0 &&
+	    EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_OAEP_PADDING) > 0 &&
+	    EVP_PKEY_encrypt(ctx, NULL, &out_len, plain, password_len + 1) > 0 && out_len <= cap &&
+	    EVP_PKEY_encrypt(ctx, out, &out_len, plain, password_len + 1) > 0)
+		rc = (int)out_len;
+	OPENSSL_cleanse(plain, sizeof(plain));
+	EVP_PKEY_CTX_free(ctx);
+	EVP_PKEY_free(key);
+	BIO_free(bio);
 	return rc;
 }
 

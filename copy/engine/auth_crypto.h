@@ -32,6 +32,16 @@ int auth_mysql_native(const uint8_t *password, size_t password_len,
 int auth_mysql_caching_sha2(const uint8_t *password, size_t password_len,
 			    const uint8_t scramble[20], uint8_t out[32]);
 
+/* caching_sha2_password's full authentication over a plain connection:
+ * (password + NUL) XOR the scramble (repeated), encrypted with the
+ * server's RSA public key (PEM, as the server sent it) with OAEP padding.
+ * The ciphertext's length, or -1 (bad key, no room). OAEP draws random
+ * bytes from libcrypto's generator: the one thing here that is not a
+ * function of its input (no I/O or clock of ours). */
+int auth_mysql_rsa_password(const uint8_t *pem, size_t pem_len, const uint8_t *password,
+			    size_t password_len, const uint8_t scramble[20], uint8_t *out,
+			    size_t cap);
+
 /* Base64 (RFC 4648, padded): encode len bytes into out (cap with the NUL);
  * the length written, or 0 when it does not fit. Decode: the length
  * decoded, or -1 on bad input or no room. */

@@ -225,10 +225,36 @@ static enum auth_result result(struct auth_conv *c)
 			auth_buf_consume(&c->target, n);
 			continue;
 		}
-		if (p[0] == 0x01 && end - p >= 2 && p[1] == 0x04)
-			return auth_fail(c, AUTH_FAIL_METHOD,
-					 "caching_sha2_password full authentication (the target's "
-					 "cache does not hold user '%s'): RSA exchange not done", c->user);
+		if (p[0] == 0x01 && end - p >= 2 && p[1] == 0x04 && !c->key_asked) {
+			/* Full authentication, over a plain connection: ask for
+			 * the server's public key (0x02) and send the password
+			 * encrypted with it. */
+			static const uint8_t ask = 0x02;
+			if (emit_packet(c, (uint8_t)(seq + 1), &ask, 1) < 0)
+				return auth_fail(c, AUTH_FAIL_PROTOCOL, "out of memory");
+			c->key_asked = true;
+			auth_buf_consume(&c->target, n);
+			continue;
+		}
+		if (p[0] == 0x01 && c->key_asked && end - p > 1) {
+			uint8_t cipher[1024];
+			const uint8_t *pw;
+			size_t pw_len;
+			if (c->password(c->password_ctx, AUTH_PROTO_MYSQL, c->user, &pw, &pw_len) < 0)
+				return auth_fail(c, AUTH_FAIL_UNKNOWN_USER,
+						 "no password for mysql user '%s'", c->user);
+			int len = auth_mysql_rsa_password(p + 1, (size_t)(end - p - 1), pw, pw_len,
+							  c->scramble, cipher, sizeof(cipher));
+			if (len < 0)
+				return auth_fail(c, AUTH_FAIL_PROTOCOL,
+						 "caching_sha2_password: the target's public key is not "
+						 "an RSA key doppel can use");
+			if (emit_packet(c, (uint8_t)(seq + 1), cipher, (size_t)len) < 0)
+				return auth_fail(c, AUTH_FAIL_PROTOCOL, "out of memory");
+			c->key_asked = false;
+			auth_buf_consume(&c->target, n);
+			continue;
+		}
 		return auth_fail(c, AUTH_FAIL_PROTOCOL, "target packet 0x%02x during login", p[0]);
 	}
 }

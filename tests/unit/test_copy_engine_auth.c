@@ -12,7 +12,10 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <openssl/bio.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
 
 #include "copy/engine/auth.h"
 #include "copy/engine/auth_crypto.h"
@@ -407,6 +410,67 @@ static void test_mysql_causes(void **state)
 	auth_conv_free(&c);
 }
 
+/* caching_sha2_password's full authentication over a plain connection:
+ * the target asks for it (0x01 0x04), we ask for its key (0x02), it sends
+ * its PEM key, we send the password XOR the scramble encrypted with it
+ * (decrypted here with the private key), then OK. */
+static void test_mysql_caching_sha2_full(void **state)
+{
+	uint8_t scramble[20], m[2048], plain[64];
+	struct auth_conv c;
+	size_t n, resp;
+	EVP_PKEY *key = EVP_RSA_gen(2048);
+	BIO *bio = BIO_new(BIO_s_mem());
+	char *pem;
+
+	(void)state;
+	assert_non_null(key);
+	assert_true(PEM_write_bio_PUBKEY(bio, key) == 1);
+	long pem_len = BIO_get_mem_data(bio, &pem);
+	for (int i = 0; i < 20; i++)
+		scramble[i] = (uint8_t)(0x50 + i);
+	auth_conv_init(&c, AUTH_PROTO_MYSQL, passwords, NULL);
+	n = my_greeting(m, scramble);
+	auth_conv_target(&c, m, n);
+	resp = my_response(m, CAPS, "sbtest");
+	auth_conv_client(&c, m, resp);
+	assert_int_equal(auth_conv_step(&c), AUTH_CONTINUE);
+	c.out.len = 0;
+	n = my_packet(m, 2, "\x01\x04", 2);
+	auth_conv_target(&c, m, n);
+	assert_int_equal(auth_conv_step(&c), AUTH_CONTINUE);
+	assert_int_equal(c.out.len, 5);
+	assert_memory_equal(c.out.data, "\x01\0\0\x03\x02", 5);	/* seq 3: ask for the key */
+	c.out.len = 0;
+	m[4] = 0x01;
+	memcpy(m + 5, pem, (size_t)pem_len);
+	n = (size_t)pem_len + 1;
+	m[0] = (uint8_t)n, m[1] = (uint8_t)(n >> 8), m[2] = 0, m[3] = 4;
+	auth_conv_target(&c, m, n + 4);
+	assert_int_equal(auth_conv_step(&c), AUTH_CONTINUE);
+	assert_int_equal(c.out.len, 4 + 256);
+	assert_int_equal(c.out.data[3], 5);
+	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(key, NULL);
+	size_t plain_len = sizeof(plain);
+	assert_true(EVP_PKEY_decrypt_init(ctx) > 0);
+	assert_true(EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_OAEP_PADDING) > 0);
+	uint8_t big[512];
+	plain_len = sizeof(big);
+	assert_true(EVP_PKEY_decrypt(ctx, big, &plain_len, c.out.data + 4, 256) > 0);
+	assert_int_equal(plain_len, 9);
+	for (size_t i = 0; i < plain_len; i++)
+		plain[i] = big[i] ^ scramble[i % 20];
+	assert_memory_equal(plain, "password\0", 9);
+	c.out.len = 0;
+	n = my_packet(m, 6, "\x00\x00\x00\x02\x00\x00\x00", 7);
+	auth_conv_target(&c, m, n);
+	assert_int_equal(auth_conv_step(&c), AUTH_DONE);
+	EVP_PKEY_CTX_free(ctx);
+	EVP_PKEY_free(key);
+	BIO_free(bio);
+	auth_conv_free(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -418,6 +482,7 @@ int main(void)
 		cmocka_unit_test(test_pg_md5_conversation_and_causes),
 		cmocka_unit_test(test_mysql_native_conversation),
 		cmocka_unit_test(test_mysql_causes),
+		cmocka_unit_test(test_mysql_caching_sha2_full),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
