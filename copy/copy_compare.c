@@ -41,7 +41,7 @@ static void on_result(void *ctx, const struct compare_result *r)
 {
 	struct copy_compare *cc = ctx;
 
-	if (r->kind == COMPARE_SAME)
+	if (r->kind == COMPARE_SAME && !r->slower)
 		return;
 	diff_log_write(cc->log, mono_us() / 1000, cc->names[r->transfer],
 		       cc->o->compare.all ? cc->o->compare.all_proto :
@@ -52,7 +52,9 @@ static void on_result(void *ctx, const struct compare_result *r)
 struct copy_compare *copy_compare_new(const struct copy_options *o, char *err, size_t errlen)
 {
 	const struct compare_options *co = &o->compare;
-	struct compare_config cfg = { .max_sessions = co->max_sessions };
+	struct compare_config cfg = {
+		.max_sessions = co->max_sessions, .slower_min_us = (uint64_t)co->slower_ms * 1000,
+	};
 
 	err[0] = '\0';
 	if (!co->on)
@@ -200,9 +202,10 @@ void copy_compare_report(const struct copy_compare *cc)
 
 	log_info("compare: %" PRIu64 " requests compared: %" PRIu64 " same, %" PRIu64
 		 " different status, %" PRIu64 " different body, %" PRIu64 " missing at the target, %"
-		 PRIu64 " malformed; %" PRIu64 " sessions compared, %" PRIu64 " skipped",
+		 PRIu64 " malformed, %" PRIu64 " slower; %" PRIu64 " sessions compared, %" PRIu64
+		 " skipped",
 		 n->requests, n->kinds[COMPARE_SAME], n->kinds[COMPARE_STATUS], n->kinds[COMPARE_BODY],
-		 n->kinds[COMPARE_MISSING], n->kinds[COMPARE_MALFORMED], n->sessions,
+		 n->kinds[COMPARE_MISSING], n->kinds[COMPARE_MALFORMED], n->slower, n->sessions,
 		 n->sessions_skipped);
 	for (size_t i = 0; i < cc->o->transfer_count && i < COMPARE_TRANSFERS_MAX; i++)
 		report_transfer(cc, i);

@@ -59,6 +59,7 @@ static const struct option long_options[] = {
 	{ "compare-head", required_argument, NULL, OPT_COMPARE_FIRST + COMPARE_OPT_HEAD },
 	{ "compare-volatile", required_argument, NULL, OPT_COMPARE_FIRST + COMPARE_OPT_VOLATILE },
 	{ "compare-sessions", required_argument, NULL, OPT_COMPARE_FIRST + COMPARE_OPT_SESSIONS },
+	{ "compare-slower", required_argument, NULL, OPT_COMPARE_FIRST + COMPARE_OPT_SLOWER },
 	DAEMON_LONG_OPTIONS,
 	{ NULL, 0, NULL, 0 },
 };
@@ -120,6 +121,8 @@ static const char usage_text[] =
 	"      --compare-head N      first answer bytes kept (256)\n"
 	"      --compare-volatile L  HTTP headers not compared (Date,Server,ETag,...)\n"
 	"      --compare-sessions N  sessions compared at once (10000)\n"
+	"      --compare-slower MS   log requests the target answered MS ms and twice\n"
+	"                            later than online (10; 0 = off)\n"
 	"  -d, --daemon              fork to the background\n"
 	"  -l, --log FILE            also log to FILE\n"
 	"  -P, --pidfile FILE\n"

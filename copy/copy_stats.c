@@ -96,6 +96,7 @@ static void collect_compare(uint64_t *v, const struct copy_compare_counters *c)
 	v[COPY_STAT_COMPARE_MISSING] = c->pairs.kinds[COMPARE_MISSING];
 	v[COPY_STAT_COMPARE_MALFORMED] = c->pairs.kinds[COMPARE_MALFORMED];
 	v[COPY_STAT_COMPARE_PARTIAL] = c->pairs.partial;
+	v[COPY_STAT_COMPARE_SLOWER] = c->pairs.slower;
 	v[COPY_STAT_COMPARE_LOG_WRITTEN] = c->log_written;
 	v[COPY_STAT_COMPARE_LOG_DROPPED] = c->log_dropped;
 }

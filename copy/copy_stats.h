@@ -105,6 +105,8 @@
 	  "requests one server answered in bytes not of the protocol") \
 	X(COMPARE_PARTIAL, "compare_partial", STAT_COUNTER, \
 	  "compared requests whose target answer came cut (intercept's --route-payload)") \
+	X(COMPARE_SLOWER, "compare_slower", STAT_COUNTER, \
+	  "compared requests the target answered much later (--compare-slower)") \
 	X(COMPARE_LOG_WRITTEN, "compare_log_written", STAT_COUNTER, "lines written to --compare-log") \
 	X(COMPARE_LOG_DROPPED, "compare_log_dropped", STAT_COUNTER, \
 	  "differences not logged: past --compare-log-rate, or the write failed")

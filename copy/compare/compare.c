@@ -182,8 +182,13 @@ static void report_ready(struct compare *c, struct csession *s)
 			latency_add(&t->target_ttlb, res.target_ttlb_us);
 			latency_add(&t->ratio_permille, res.target_ttfb_us * 1000 / res.online_ttfb_us);
 		}
+		res.slower = c->cfg.slower_min_us && res.online_ttfb_us && res.target_ttfb_us &&
+			     res.target_ttfb_us > 2 * res.online_ttfb_us &&
+			     res.target_ttfb_us - res.online_ttfb_us > c->cfg.slower_min_us;
 		c->counters.requests++;
 		c->counters.kinds[res.kind]++;
+		if (res.slower)
+			c->counters.slower++;
 		if (res.partial)
 			c->counters.partial++;
 		if (c->fn)

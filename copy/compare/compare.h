@@ -54,6 +54,8 @@ struct compare_result {
 	size_t transfer;
 	uint64_t request;		/* 0, 1, ... within the session */
 	enum compare_kind kind;
+	bool slower;			/* the target's first byte came much later
+					 * (compare_config.slower_min_us, twice) */
 	bool partial;			/* the target's payload came cut (intercept's
 					 * --route-payload): bodies not compared */
 	const struct answer *online, *target;
@@ -69,10 +71,14 @@ struct compare_counters {
 	uint64_t requests;		/* pairs compared */
 	uint64_t kinds[COMPARE_KIND_COUNT];	/* by result; [COMPARE_SAME] the same */
 	uint64_t partial;		/* pairs whose target payload came cut */
+	uint64_t slower;		/* pairs whose target answered much later */
 };
 
 struct compare_config {
 	size_t max_sessions;
+	/* A pair is slower when the target's time to first byte is more than
+	 * twice the online one and more than this much longer; 0: never. */
+	uint64_t slower_min_us;
 	size_t transfer_count;
 	/* per transfer: compared or not, and how */
 	bool compared[COMPARE_TRANSFERS_MAX];

@@ -19,6 +19,7 @@ const char *const compare_option_names[COMPARE_OPT_COUNT] = {
 	[COMPARE_OPT_HEAD] = "compare-head",
 	[COMPARE_OPT_VOLATILE] = "compare-volatile",
 	[COMPARE_OPT_SESSIONS] = "compare-sessions",
+	[COMPARE_OPT_SLOWER] = "compare-slower",
 };
 
 void compare_options_defaults(struct compare_options *o)
@@ -28,6 +29,7 @@ void compare_options_defaults(struct compare_options *o)
 	o->log_rate = 100;
 	o->head = 256;
 	o->max_sessions = 10000;
+	o->slower_ms = 10;
 }
 
 static void free_volatile(struct compare_options *o)
@@ -163,6 +165,11 @@ int compare_option_apply(struct compare_options *o, enum compare_option which, c
 		if (opt_parse_uint(value, 1, 10000000, &v, err, errlen) < 0)
 			return -1;
 		o->max_sessions = (unsigned)v;
+		return 0;
+	case COMPARE_OPT_SLOWER:
+		if (opt_parse_uint(value, 0, 3600 * 1000, &v, err, errlen) < 0)
+			return -1;
+		o->slower_ms = (unsigned)v;
 		return 0;
 	default:
 		return opt_error(err, errlen, "not handled");

@@ -11,6 +11,8 @@
  *   --compare-volatile LIST HTTP headers not compared (replaces the default
  *                           Date,Server,ETag,Set-Cookie,Last-Modified,Expires,Age)
  *   --compare-sessions N    sessions compared at once (10000)
+ *   --compare-slower MS     log a request whose target answered more than
+ *                           MS ms and twice later than online (10; 0 off)
  */
 #ifndef DOPPEL_COMPARE_OPTIONS_H
 #define DOPPEL_COMPARE_OPTIONS_H
@@ -32,6 +34,7 @@ enum compare_option {
 	COMPARE_OPT_HEAD,
 	COMPARE_OPT_VOLATILE,
 	COMPARE_OPT_SESSIONS,
+	COMPARE_OPT_SLOWER,
 	COMPARE_OPT_COUNT
 };
 
@@ -49,6 +52,7 @@ struct compare_options {
 	unsigned log_rate;
 	unsigned head;
 	unsigned max_sessions;
+	unsigned slower_ms;
 	size_t volatile_count;		/* 0: the default list */
 	char *volatile_headers[COMPARE_VOLATILE_MAX];
 };

@@ -178,7 +178,8 @@ void diff_log_write(struct diff_log *d, uint64_t now_ms, const char *transfer,
 	    "\"partial\":%s,", when, ts.tv_nsec / 1000000, transfer, compare_proto_name(proto),
 	    dp_addr_str(&r->key->client, client, sizeof(client)), r->key->client_port,
 	    dp_addr_str(&r->key->target, target, sizeof(target)), r->key->target_port,
-	    r->request, compare_kind_name(r->kind), r->partial ? "true" : "false");
+	    r->request, r->kind == COMPARE_SAME && r->slower ? "slower" : compare_kind_name(r->kind),
+	    r->partial ? "true" : "false");
 	add_string(line, &at, sizeof(line), "request", name, strlen(name));
 	add(line, &at, sizeof(line), ",");
 	add_string(line, &at, sizeof(line), "request_head", r->request_head, r->request_head_len);

@@ -58,6 +58,10 @@ static void test_options(void **state)
 					      sizeof(err)), -1);
 	assert_int_equal(compare_option_apply(&o, COMPARE_OPT_VOLATILE, "bad:name", err,
 					      sizeof(err)), -1);
+	assert_int_equal(o.slower_ms, 10);
+	assert_int_equal(compare_option_apply(&o, COMPARE_OPT_SLOWER, "0", err, sizeof(err)), 0);
+	assert_int_equal(o.slower_ms, 0);
+	assert_int_equal(compare_option_apply(&o, COMPARE_OPT_SLOWER, "-1", err, sizeof(err)), -1);
 	assert_int_equal(compare_option_apply(&o, COMPARE_OPT_LOG, "", err, sizeof(err)), -1);
 	assert_int_equal(compare_option_apply(&o, COMPARE_OPT_LOG, "/tmp/x", err, sizeof(err)), 0);
 	compare_options_free(&o);

@@ -23,7 +23,7 @@ struct seen {
 	struct {
 		uint64_t request;
 		enum compare_kind kind;
-		bool partial;
+		bool partial, slower;
 		char online_verdict[ANSWER_VERDICT_MAX], target_verdict[ANSWER_VERDICT_MAX];
 		char head[COMPARE_REQUEST_HEAD + 1];
 		uint64_t online_ttfb, target_ttfb;
@@ -39,6 +39,7 @@ static void on_result(void *ctx, const struct compare_result *res)
 	s->r[s->n].request = res->request;
 	s->r[s->n].kind = res->kind;
 	s->r[s->n].partial = res->partial;
+	s->r[s->n].slower = res->slower;
 	strcpy(s->r[s->n].online_verdict, res->online->verdict);
 	strcpy(s->r[s->n].target_verdict, res->target->verdict);
 	memcpy(s->r[s->n].head, res->request_head, res->request_head_len);
@@ -74,7 +75,9 @@ static int setup(void **state)
 
 static struct compare *make(struct seen *seen, enum compare_proto proto, size_t max_sessions)
 {
-	struct compare_config cfg = { .max_sessions = max_sessions, .transfer_count = 1 };
+	struct compare_config cfg = {
+		.max_sessions = max_sessions, .transfer_count = 1, .slower_min_us = 100,
+	};
 
 	cfg.compared[0] = true;
 	cfg.answer[0].proto = proto;
@@ -168,6 +171,7 @@ static void test_keepalive_pairs(void **state)
 	assert_string_equal(seen.r[0].head, REQ1);
 	assert_int_equal(seen.r[0].online_ttfb, 50);
 	assert_int_equal(seen.r[0].target_ttfb, 300);
+	assert_true(seen.r[0].slower);	/* 250 us later and six times: past 100 us and 2x */
 	p = from_target(TCPF_ACK, ts, OK200);
 	compare_target_packet(c, 1420, &p);
 	compare_session_end(c, 2000, &key);
@@ -176,6 +180,7 @@ static void test_keepalive_pairs(void **state)
 	assert_int_equal(seen.r[1].kind, COMPARE_STATUS);
 	assert_string_equal(seen.r[1].online_verdict, "500");
 	assert_string_equal(seen.r[1].target_verdict, "200");
+	assert_false(seen.r[1].slower);	/* 20 us on both sides */
 	assert_false(compare_wants(c, &key));
 	const struct compare_counters *n = compare_counters(c);
 
@@ -183,6 +188,7 @@ static void test_keepalive_pairs(void **state)
 	assert_int_equal(n->requests, 2);
 	assert_int_equal(n->kinds[COMPARE_SAME], 1);
 	assert_int_equal(n->kinds[COMPARE_STATUS], 1);
+	assert_int_equal(n->slower, 1);
 	const struct latency_table *t = compare_latency(c, 0);
 
 	assert_int_equal(t->online_ttfb.count, 2);

@@ -37,7 +37,7 @@ struct report {
 	uint64_t kinds[6];
 };
 
-static const char *const kinds[] = { "status", "body", "missing", "malformed", "same", "?" };
+static const char *const kinds[] = { "status", "body", "missing", "malformed", "slower", "?" };
 
 static int kind_index(const char *k)
 {
@@ -189,8 +189,8 @@ static int by_count(const void *a, const void *b)
 
 static void print(struct report *r, unsigned top)
 {
-	printf("%" PRIu64 " requests answered differently:", r->lines);
-	for (int i = 0; i < 4; i++)
+	printf("%" PRIu64 " requests answered differently or later:", r->lines);
+	for (int i = 0; i < 5; i++)
 		printf(" %" PRIu64 " %s", r->kinds[i], kinds[i]);
 	printf("\n");
 	if (r->partial)
