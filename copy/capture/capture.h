@@ -2,7 +2,7 @@
  * capture.h — where doppel-copy gets the clients' packets from.
  *
  * Three backends behind one interface, all feeding the same engine:
- *   afpacket  AF_PACKET socket with a TPACKET_V3 mmap ring and a kernel BPF
+ *   afpacket  AF_PACKET socket with a TPACKET_V2 mmap ring and a kernel BPF
  *             filter compiled by libpcap (pcap_compile) from a tcpdump
  *             expression (capture_afpacket.c) — the default. The socket is
  *             cooked (SOCK_DGRAM): frames arrive from their IP header on,
@@ -57,9 +57,9 @@ enum capture_kind {
 };
 
 /* Zero in a config field means its default. */
-/* libpcap's maximum (256 KiB) less the afpacket ring's headers, so that
- * one packet fits the ring's 256 KiB blocks (capture_afpacket.c): a GRO
- * super-packet, or a BIG TCP one of up to 255 KiB, whole. */
+/* libpcap's maximum (256 KiB) less 256 bytes: a GRO super-packet, or a
+ * BIG TCP one of up to 255 KiB, whole (afpacket reads packets longer than
+ * its ring's frames from the socket's receive queue: capture_afpacket.c). */
 #define CAPTURE_SNAPLEN_DEFAULT (256u * 1024 - 256)
 #define CAPTURE_RING_BYTES_DEFAULT (64u << 20)
 

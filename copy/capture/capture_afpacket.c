@@ -1,6 +1,7 @@
 /*
  * capture_afpacket.c — the default capture: an AF_PACKET socket with a
- * TPACKET_V3 mmap ring and a kernel BPF filter.
+ * TPACKET_V2 mmap ring, a receive queue for the packets too long for a
+ * frame, and a kernel BPF filter.
  *
  * The socket is cooked (SOCK_DGRAM): whatever the interface, the kernel
  * hands the filter and the ring the packet from its IP header on (outgoing
@@ -13,35 +14,37 @@
  * place before bind() names ETH_P_ALL, so no unfiltered packet is ever
  * queued.
  *
- * TPACKET_V3 fills whole blocks: the kernel hands a block over when it is
- * full or when BLOCK_TIMEOUT_MS passed with at least one packet in it,
- * and we give it back by writing TP_STATUS_KERNEL into its status. A
- * packet never spans blocks (a longer one is cut to what fits), so a
- * block must hold one packet of snaplen plus the headers: the block's own
- * (48 bytes) and the packet's (tpacket3_hdr and sockaddr_ll, 96 bytes up
- * to the IP header on a cooked socket); BLOCK_HEADROOM is 256.
+ * Why TPACKET_V2 and not V3. The replay leaves the online host as soon as
+ * the daemon sees the packet, so the capture's wake-up is the replay's
+ * delay. A V3 ring wakes its reader per retired block: a block retires
+ * when full or when its timeout passed, and the timeout's floor is one
+ * kernel tick (4 ms at HZ=250; we had 8 ms): on a quiet link every packet
+ * waited 4 ms on average, 8 at worst (measured with bench/capture_bench:
+ * p50 4.3 ms, p99 8 ms at 100 to 10,000 packets/s). A V2 ring wakes the
+ * reader per frame (tpacket_rcv calls sk_data_ready for each): p50 tens of
+ * microseconds. A reader that is busy is not woken again, so under load one
+ * wake-up still drains many frames, and epoll stays level-triggered (the
+ * socket is readable while the newest frame is the reader's).
  *
- * The geometry decides how long a stall of the daemon the ring rides out.
- * Below about 30,000 packets/s a block retires by its timeout long before
- * it fills (256 KiB holds ~800 packets of 300 bytes), so the ring lasts
- * blocks x timeout, whatever its bytes; only a busy link fills blocks and
- * is bounded by the ring's bytes instead. Measured with a reader stopped
- * while a veth brought 3,000 small packets/s (64 MiB rings, TCP frames
- * sent paced, kernel drops counted after the stall):
+ * V2's frames have one fixed size, which is what kept us on V3: frames
+ * big enough for any packet (a GRO super-packet or BIG TCP, up to 256 KiB)
+ * would make the ring hold a few hundred packets. So frames are sized for
+ * an MTU-1500 packet (FRAME_BYTES: 1,520 bytes after the 80 of headers) and
+ * longer packets take the kernel's copy path (PACKET_COPY_THRESH): the frame
+ * gets the packet cut short with TP_STATUS_COPY set, and the whole packet
+ * is queued on the socket's receive queue, in the same order (both under
+ * the queue's lock), where recv() picks it up when the walk reaches that
+ * frame. The receive queue is bounded by SO_RCVBUF (a quarter of the ring's
+ * bytes, RCVBUF_SHARE); when it is full the kernel leaves TP_STATUS_COPY
+ * off and the packet arrives cut: counted as a kernel drop, never delivered
+ * cut.
  *
- *   64 x 1 MiB,   4 ms: no drop at 200 ms; 679 of 1,500 dropped at 500 ms
- *   256 x 256 KiB, 4 ms: no drop at 1 s;   2,633 of 6,000 at 2 s
- *   512 x 128 KiB, 4 ms: no drop at 2 s;   2,522 of 9,000 at 3 s
- *   256 x 256 KiB, 8 ms: no drop at 1.8 s; 1,339 of 7,500 at 2.5 s
- *                        (also none at 1.8 s with 20,000 packets/s)
- *
- * The last is the default: 256 KiB blocks, which still hold a packet of
- * CAPTURE_SNAPLEN_DEFAULT (a GRO super-packet, or a BIG TCP one of up to
- * 255 KiB, whole; 128 KiB blocks would cut BIG TCP's usual 185,000-byte
- * packets), and the kernel's own default timeout for a link of unknown
- * speed, 8 ms: a ~2 s stall ridden out instead of ~256 ms, for the same
- * memory, at the cost of up to 8 ms (4 on average) more capture latency
- * on a link that does not fill blocks, which the replay only shifts by.
+ * The geometry decides how long a stall of the daemon the ring rides out:
+ * frames x the packet rate, whatever the packets' size up to the MTU. The
+ * default 64 MiB makes 41,472 frames: 2.0 s at 20,000 packets/s, 13 s at
+ * 3,000 (V3 with 256 x 256 KiB blocks and 8 ms: ~2 s at both, bounded by
+ * blocks x timeout when quiet). Measured with bench/capture_bench stall
+ * (docs/performance.md).
  */
 #include "copy/capture/capture.h"
 #include "lib/net/packet_dlt.h"
@@ -64,37 +67,28 @@
 #define PACKET_IGNORE_OUTGOING 23	/* Linux 4.20 */
 #endif
 
-#define BLOCK_BYTES_MIN (64u << 10)
-#define BLOCK_HEADROOM 256u	/* block and packet headers; see the note above */
-#define BLOCK_TIMEOUT_MS 8	/* a quiet link's latency; see the note above */
-#define FRAME_BYTES 2048	/* V3 frames are variable; the kernel only checks the count */
+/* 80 bytes of headers (tpacket2_hdr and sockaddr_ll, aligned, then 16 for
+ * a link header a cooked socket does not use) and an MTU-1500 packet. */
+#define FRAME_BYTES 1600
+#define BLOCK_BYTES (128u << 10)	/* 81 frames; the kernel allocates 2^n pages per block */
 #define BLOCKS_MIN 4
-/* Blocks handled per wake-up before the loop gets a turn; epoll is
+#define RCVBUF_SHARE 4		/* the receive queue for long packets: ring / 4 */
+#define RCVBUF_MIN (1u << 20)
+/* Frames handled per wake-up before the loop gets a turn; epoll is
  * level-triggered, so the rest wakes us again at once. */
-#define BLOCKS_PER_WAKEUP 4
+#define FRAMES_PER_WAKEUP 512
 
 struct afpacket {
 	int fd;
 	struct loop *loop;
 	uint8_t *ring;
 	size_t ring_len;
-	uint32_t block_bytes;
-	uint32_t block_count;
-	uint32_t next_block;
+	uint32_t frame_count;
+	uint32_t next_frame;
+	uint32_t snaplen;
+	uint8_t *long_packet;	/* snaplen bytes: a packet read from the receive queue */
 	bool outgoing;		/* cfg.outgoing: hand outgoing packets over too */
 };
-
-/* Round up to a power of two (the kernel allocates each block as 2^n
- * pages) at least BLOCK_BYTES_MIN with room for one packet of snaplen and
- * the block and packet headers. */
-static uint32_t block_bytes_for(uint32_t snaplen)
-{
-	uint32_t bytes = BLOCK_BYTES_MIN;
-
-	while (bytes < snaplen + BLOCK_HEADROOM && bytes < (1u << 30))
-		bytes <<= 1;
-	return bytes;
-}
 
 static int fail_errno(char *err, size_t errlen, const char *what)
 {
@@ -117,31 +111,42 @@ static int attach_filter(int fd, const struct capture_config *cfg, uint32_t snap
 	return 0;
 }
 
-static int setup_ring(struct afpacket *a, const struct capture_config *cfg, uint32_t snaplen,
+static int setup_ring(struct afpacket *a, const struct capture_config *cfg,
 		      char *err, size_t errlen)
 {
-	int version = TPACKET_V3;
+	int version = TPACKET_V2, one = 1;
 	uint32_t ring_bytes = cfg->ring_bytes ? cfg->ring_bytes : CAPTURE_RING_BYTES_DEFAULT;
-	struct tpacket_req3 req;
+	uint32_t block_count = ring_bytes / BLOCK_BYTES;
+	int rcvbuf = (int)(ring_bytes / RCVBUF_SHARE);
+	struct tpacket_req req;
 
 	if (setsockopt(a->fd, SOL_PACKET, PACKET_VERSION, &version, sizeof(version)) != 0)
-		return fail_errno(err, errlen, "setsockopt(PACKET_VERSION, TPACKET_V3)");
-	a->block_bytes = block_bytes_for(snaplen);
-	a->block_count = ring_bytes / a->block_bytes;
-	if (a->block_count < BLOCKS_MIN)
-		a->block_count = BLOCKS_MIN;
+		return fail_errno(err, errlen, "setsockopt(PACKET_VERSION, TPACKET_V2)");
+	/* Any non-zero value turns the copy path on; the kernel only
+	 * checks the receive buffer's room. */
+	if (setsockopt(a->fd, SOL_PACKET, PACKET_COPY_THRESH, &one, sizeof(one)) != 0)
+		return fail_errno(err, errlen, "setsockopt(PACKET_COPY_THRESH)");
+	if (rcvbuf < (int)RCVBUF_MIN)
+		rcvbuf = RCVBUF_MIN;
+	/* Past net.core.rmem_max needs CAP_NET_ADMIN, which capturing needs
+	 * too; SO_RCVBUF (capped) is the fallback all the same. */
+	if (setsockopt(a->fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) != 0 &&
+	    setsockopt(a->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)) != 0)
+		return fail_errno(err, errlen, "setsockopt(SO_RCVBUF)");
+	if (block_count < BLOCKS_MIN)
+		block_count = BLOCKS_MIN;
 	memset(&req, 0, sizeof(req));
-	req.tp_block_size = a->block_bytes;
-	req.tp_block_nr = a->block_count;
+	req.tp_block_size = BLOCK_BYTES;
+	req.tp_block_nr = block_count;
 	req.tp_frame_size = FRAME_BYTES;
-	req.tp_frame_nr = a->block_bytes / FRAME_BYTES * a->block_count;
-	req.tp_retire_blk_tov = BLOCK_TIMEOUT_MS;
+	req.tp_frame_nr = BLOCK_BYTES / FRAME_BYTES * block_count;
 	if (setsockopt(a->fd, SOL_PACKET, PACKET_RX_RING, &req, sizeof(req)) != 0) {
 		snprintf(err, errlen, "setsockopt(PACKET_RX_RING, %u blocks of %u bytes): %s",
-			 a->block_count, a->block_bytes, strerror(errno));
+			 block_count, BLOCK_BYTES, strerror(errno));
 		return -1;
 	}
-	a->ring_len = (size_t)a->block_bytes * a->block_count;
+	a->frame_count = req.tp_frame_nr;
+	a->ring_len = (size_t)BLOCK_BYTES * block_count;
 	a->ring = mmap(NULL, a->ring_len, PROT_READ | PROT_WRITE, MAP_SHARED, a->fd, 0);
 	if (a->ring == MAP_FAILED) {
 		a->ring = NULL;
@@ -172,46 +177,65 @@ static int bind_device(int fd, const char *device, char *err, size_t errlen)
 	return 0;
 }
 
-/* One packet of a block; the rest of the block is after it. */
-static void handle_packet(struct capture *c, const struct tpacket3_hdr *h)
+/* Frame i: frames do not span blocks, and a block's tail may be unused. */
+static struct tpacket2_hdr *frame_at(const struct afpacket *a, uint32_t i)
+{
+	const uint32_t per_block = BLOCK_BYTES / FRAME_BYTES;
+
+	return (void *)(a->ring + (size_t)(i / per_block) * BLOCK_BYTES +
+			(size_t)(i % per_block) * FRAME_BYTES);
+}
+
+/* The whole of a packet the frame holds cut short: the next one on the
+ * receive queue (queued in frame order). Its length, or 0. */
+static size_t read_long_packet(struct capture *c, struct afpacket *a)
+{
+	ssize_t n = recv(a->fd, a->long_packet, a->snaplen, MSG_DONTWAIT | MSG_TRUNC);
+
+	if (n <= 0) {
+		/* The kernel queued one for this frame: it cannot be missing. */
+		c->counters.malformed++;
+		return 0;
+	}
+	return (size_t)n < a->snaplen ? (size_t)n : a->snaplen;
+}
+
+static void handle_frame(struct capture *c, struct afpacket *a, const struct tpacket2_hdr *h,
+			 uint32_t status)
 {
 	const struct sockaddr_ll *from = (const void *)((const uint8_t *)h +
-		TPACKET_ALIGN(sizeof(struct tpacket3_hdr)));
+		TPACKET_ALIGN(sizeof(struct tpacket2_hdr)));
 	uint64_t ts_us = (uint64_t)h->tp_sec * 1000000u + h->tp_nsec / 1000u;
+	const uint8_t *data = (const uint8_t *)h + h->tp_net;
+	size_t len = h->tp_snaplen;
 
+	/* The kernel wrote these offsets; a bad one would make us read past
+	 * the frame, so check rather than trust. */
+	if ((size_t)h->tp_net + h->tp_snaplen > FRAME_BYTES) {
+		c->counters.malformed++;
+		if (status & TP_STATUS_COPY)
+			read_long_packet(c, a);
+		return;
+	}
+	if (status & TP_STATUS_COPY) {
+		len = read_long_packet(c, a);
+		data = a->long_packet;
+		if (len == 0)
+			return;
+	} else if (h->tp_snaplen < h->tp_len && h->tp_snaplen < a->snaplen) {
+		/* Cut by the frame, not by the snap length, and no whole copy
+		 * queued: the receive buffer was full. */
+		c->counters.kernel_drops++;
+		return;
+	}
 	/* The kernel leaves these out with PACKET_IGNORE_OUTGOING; an older
 	 * kernel hands them over and they stop here. */
-	struct afpacket *a = c->priv;
-
 	c->outgoing = from->sll_pkttype == PACKET_OUTGOING;
 	if (c->outgoing && !a->outgoing) {
 		c->counters.own_output++;
 		return;
 	}
-	capture_deliver_frame(c, PACKET_DLT_RAW, ts_us, (const uint8_t *)h + h->tp_net, h->tp_snaplen);
-}
-
-static void walk_block(struct capture *c, struct afpacket *a, struct tpacket_block_desc *block)
-{
-	const uint8_t *start = (const uint8_t *)block;
-	uint32_t count = block->hdr.bh1.num_pkts;
-	size_t offset = block->hdr.bh1.offset_to_first_pkt;
-
-	for (uint32_t i = 0; i < count; i++) {
-		const struct tpacket3_hdr *h = (const void *)(start + offset);
-
-		/* The kernel wrote these offsets; a bad one would make us
-		 * read past the block, so check rather than trust. */
-		if (offset + sizeof(*h) > a->block_bytes ||
-		    offset + h->tp_net + h->tp_snaplen > a->block_bytes) {
-			c->counters.malformed++;
-			return;
-		}
-		handle_packet(c, h);
-		if (h->tp_next_offset == 0)
-			return;
-		offset += h->tp_next_offset;
-	}
+	capture_deliver_frame(c, PACKET_DLT_RAW, ts_us, data, len);
 }
 
 static void on_readable(struct loop *l, int fd, unsigned events, void *arg)
@@ -228,16 +252,15 @@ static void on_readable(struct loop *l, int fd, unsigned events, void *arg)
 
 		getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len);
 	}
-	for (int n = 0; n < BLOCKS_PER_WAKEUP; n++) {
-		struct tpacket_block_desc *block =
-			(void *)(a->ring + (size_t)a->next_block * a->block_bytes);
+	for (int n = 0; n < FRAMES_PER_WAKEUP; n++) {
+		struct tpacket2_hdr *h = frame_at(a, a->next_frame);
+		uint32_t status = __atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE);
 
-		if (!(__atomic_load_n(&block->hdr.bh1.block_status, __ATOMIC_ACQUIRE) &
-		      TP_STATUS_USER))
+		if (!(status & TP_STATUS_USER))
 			return;
-		walk_block(c, a, block);
-		__atomic_store_n(&block->hdr.bh1.block_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
-		a->next_block = (a->next_block + 1) % a->block_count;
+		handle_frame(c, a, h, status);
+		__atomic_store_n(&h->tp_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
+		a->next_frame = (a->next_frame + 1) % a->frame_count;
 	}
 }
 
@@ -247,6 +270,7 @@ static void afpacket_free(struct afpacket *a)
 		munmap(a->ring, a->ring_len);
 	if (a->fd >= 0)
 		close(a->fd);
+	free(a->long_packet);
 	free(a);
 }
 
@@ -262,14 +286,20 @@ static int afpacket_open(struct capture *c, struct loop *l, const struct capture
 		return -1;
 	}
 	a->loop = l;
+	a->snaplen = snaplen;
+	a->long_packet = malloc(snaplen);
 	a->fd = socket(AF_PACKET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (!a->long_packet) {
+		snprintf(err, errlen, "afpacket: out of memory");
+		goto fail;
+	}
 	if (a->fd < 0) {
 		fail_errno(err, errlen, "socket(AF_PACKET)");
 		goto fail;
 	}
 	if (attach_filter(a->fd, cfg, snaplen, err, errlen) != 0)
 		goto fail;
-	/* Kernels before 4.20 refuse it; handle_packet() then drops our
+	/* Kernels before 4.20 refuse it; handle_frame() then drops our
 	 * own output by its packet type instead. */
 	a->outgoing = cfg->outgoing;
 	if (!cfg->outgoing &&
@@ -278,7 +308,7 @@ static int afpacket_open(struct capture *c, struct loop *l, const struct capture
 		fail_errno(err, errlen, "setsockopt(PACKET_IGNORE_OUTGOING)");
 		goto fail;
 	}
-	if (setup_ring(a, cfg, snaplen, err, errlen) != 0 ||
+	if (setup_ring(a, cfg, err, errlen) != 0 ||
 	    bind_device(a->fd, cfg->device, err, errlen) != 0)
 		goto fail;
 	c->priv = a;
@@ -296,7 +326,7 @@ fail:
 static void afpacket_update_stats(struct capture *c)
 {
 	struct afpacket *a = c->priv;
-	struct tpacket_stats_v3 stats;
+	struct tpacket_stats stats;
 	socklen_t len = sizeof(stats);
 
 	/* Reading the statistics resets them: add, do not assign. */

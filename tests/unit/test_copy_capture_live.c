@@ -271,47 +271,182 @@ static void inject_big_tcp(uint32_t seq, size_t payload_len)
 							    netns_mac_b, ip, len));
 }
 
+/* The smallest ring (ring_bytes 1): 4 blocks of 81 frames. */
+#define SMALLEST_RING_FRAMES (4 * 81)
+
+static void open_config(struct capture *c, struct loop *l, struct seen *s,
+			const struct capture_config *cfg)
+{
+	char err[256] = "";
+
+	memset(c, 0, sizeof(*c));
+	memset(s, 0, sizeof(*s));
+	s->loop = l;
+	c->ops = capture_ops_for(cfg->kind);
+	c->deliver = on_deliver;
+	c->ctx = s;
+	if (c->ops->open(c, l, cfg, err, sizeof(err)) != 0)
+		fail_msg("open %s on %s: %s", c->ops->name, cfg->device, err);
+}
+
 static void test_afpacket_full_ring_counts_drops(void **state)
+{
+	struct loop *l = *state;
+	struct capture_config cfg = { .kind = CAPTURE_AFPACKET, .device = "dpa",
+				      .filter = "tcp dst port 80", .ring_bytes = 1 };
+	const int sent = SMALLEST_RING_FRAMES + 20;
+	struct capture c;
+	struct seen s;
+
+	if (skip_reason)
+		skip();
+	/* Nobody reads while more small packets come than the ring has
+	 * frames: each takes one frame whatever the timing, the ring is full
+	 * after SMALLEST_RING_FRAMES and the kernel drops the other 20. */
+	open_config(&c, l, &s, &cfg);
+	for (int i = 0; i < sent; i++)
+		inject_tcp(80, 500 + (uint32_t)i);
+	run_capture(l, &s, SMALLEST_RING_FRAMES);
+	c.ops->update_stats(&c);
+	assert_int_equal(s.count, SMALLEST_RING_FRAMES);
+	assert_int_equal(c.counters.packets, SMALLEST_RING_FRAMES);
+	assert_int_equal(c.counters.kernel_drops, 20);
+	/* Reading the kernel's statistics resets them: counted once. */
+	c.ops->update_stats(&c);
+	assert_int_equal(c.counters.kernel_drops, 20);
+	c.ops->close(&c);
+}
+
+struct seen_long {
+	struct seen s;		/* first: on_deliver's ctx */
+	uint32_t seq[64];
+	size_t payload[64];
+};
+
+static void on_deliver_long(void *ctx, uint64_t ts_us, const struct packet *p)
+{
+	struct seen_long *sl = ctx;
+
+	if (sl->s.count < 64) {
+		sl->seq[sl->s.count] = p->seq;
+		sl->payload[sl->s.count] = p->payload_present;
+	}
+	on_deliver(ctx, ts_us, p);
+}
+
+static void open_long(struct capture *c, struct loop *l, struct seen_long *sl,
+		      const struct capture_config *cfg)
+{
+	open_config(c, l, &sl->s, cfg);
+	c->deliver = on_deliver_long;
+	c->ctx = sl;
+}
+
+/* Packets longer than a frame (1,520 bytes) come whole from the socket's
+ * receive queue, in their place among the short ones. */
+static void test_afpacket_long_packets_whole_in_order(void **state)
+{
+	struct loop *l = *state;
+	struct capture_config cfg = { .kind = CAPTURE_AFPACKET, .device = "dpa",
+				      .filter = "tcp dst port 80", .snaplen = 60000,
+				      .ring_bytes = 4u << 20 };
+	struct seen_long sl;
+	struct capture c;
+
+	if (skip_reason)
+		skip();
+	netns_sh("ip link set dpa mtu 60000 && ip link set dpb mtu 60000");
+	open_long(&c, l, &sl, &cfg);
+	/* short, long, short, long ...: 1,400 fits a frame, 40,000 does not */
+	for (uint32_t i = 0; i < 8; i++)
+		inject_big_tcp(1000 + i, i % 2 ? 40000 : 1400);
+	run_capture(l, &sl.s, 8);
+	assert_int_equal(sl.s.count, 8);
+	for (uint32_t i = 0; i < 8; i++) {
+		assert_int_equal(sl.seq[i], 1000 + i);
+		assert_int_equal(sl.payload[i], i % 2 ? 40000 : 1400);
+	}
+	assert_int_equal(c.counters.malformed, 0);
+	c.ops->update_stats(&c);
+	assert_int_equal(c.counters.kernel_drops, 0);
+	c.ops->close(&c);
+	netns_sh("ip link set dpa mtu 1500 && ip link set dpb mtu 1500");
+}
+
+/* A snap length shorter than the packet cuts it, and that is no drop. */
+static void test_afpacket_snaplen_cut_is_delivered(void **state)
+{
+	struct loop *l = *state;
+	struct capture_config cfg = { .kind = CAPTURE_AFPACKET, .device = "dpa",
+				      .filter = "tcp dst port 80", .snaplen = 100,
+				      .ring_bytes = 4u << 20 };
+	struct seen_long sl;
+	struct capture c;
+
+	if (skip_reason)
+		skip();
+	open_long(&c, l, &sl, &cfg);
+	inject_big_tcp(77, 1000);
+	run_capture(l, &sl.s, 1);
+	assert_int_equal(sl.s.count, 1);
+	assert_int_equal(sl.seq[0], 77);
+	assert_int_equal(sl.payload[0], 100 - 40);
+	c.ops->update_stats(&c);
+	assert_int_equal(c.counters.kernel_drops, 0);
+	c.ops->close(&c);
+}
+
+/* The receive queue for long packets is bounded (1 MiB at least, the
+ * kernel counts it double): with nobody reading, 60 packets of 50,000
+ * bytes overflow it. Those the kernel could only keep cut are counted as
+ * drops, never delivered cut; the rest arrive whole. */
+static void test_afpacket_long_packets_past_the_queue_are_drops(void **state)
 {
 	struct loop *l = *state;
 	struct capture_config cfg = { .kind = CAPTURE_AFPACKET, .device = "dpa",
 				      .filter = "tcp dst port 80", .snaplen = 60000,
 				      .ring_bytes = 1 };
+	struct seen_long sl;
 	struct capture c;
-	struct seen s;
-	char err[256] = "";
+	int whole = 0;
 
 	if (skip_reason)
 		skip();
-	/* The smallest ring: 4 blocks of 64 KiB (a 60,000-byte snaplen fits
-	 * one). Nobody reads while 8 packets of 40,000 bytes come: a packet
-	 * never spans blocks and two do not fit one, so each fills a block of
-	 * its own whatever the block timer does; the ring is full after 4 and
-	 * the kernel drops the other 4. (This used to space small packets
-	 * 20 ms apart and hope the 8 ms block timer had retired each block in
-	 * between.) The link's MTU is raised for the big frames, and set back
-	 * at the end. */
 	netns_sh("ip link set dpa mtu 60000 && ip link set dpb mtu 60000");
-	memset(&c, 0, sizeof(c));
-	memset(&s, 0, sizeof(s));
-	s.loop = l;
-	c.ops = capture_ops_for(CAPTURE_AFPACKET);
-	c.deliver = on_deliver;
-	c.ctx = &s;
-	if (c.ops->open(&c, l, &cfg, err, sizeof(err)) != 0)
-		fail_msg("open afpacket on dpa: %s", err);
-	for (uint32_t i = 0; i < 8; i++)
-		inject_big_tcp(500 + i * 50000, 40000);
-	run_capture(l, &s, 4);
+	open_long(&c, l, &sl, &cfg);
+	for (uint32_t i = 0; i < 60; i++)
+		inject_big_tcp(2000 + i, 50000);
 	c.ops->update_stats(&c);
-	assert_int_equal(s.count, 4);
-	assert_int_equal(c.counters.packets, 4);
-	assert_int_equal(c.counters.kernel_drops, 4);
-	/* Reading the kernel's statistics resets them: counted once. */
-	c.ops->update_stats(&c);
-	assert_int_equal(c.counters.kernel_drops, 4);
+	/* Every one has a frame (324): a drop can only be a cut one. */
+	assert_true(c.counters.kernel_drops == 0);
+	run_capture(l, &sl.s, 60);
+	for (int i = 0; i < sl.s.count && i < 64; i++)
+		whole += sl.payload[i] == 50000;
+	assert_int_equal(whole, sl.s.count);
+	assert_true(c.counters.kernel_drops > 0);
+	assert_int_equal((uint64_t)sl.s.count + c.counters.kernel_drops, 60);
 	c.ops->close(&c);
 	netns_sh("ip link set dpa mtu 1500 && ip link set dpb mtu 1500");
+}
+
+/* One packet on a quiet link is handed over by itself: the frame's own
+ * wake-up, no block to fill or timer to expire. Bounded wait, no clock. */
+static void test_afpacket_single_packet_delivered(void **state)
+{
+	struct loop *l = *state;
+	struct capture c;
+	struct seen s;
+
+	if (skip_reason)
+		skip();
+	open_capture(&c, l, &s, CAPTURE_AFPACKET, "dpa", "tcp dst port 80");
+	for (uint32_t i = 0; i < 3; i++) {
+		inject_tcp(80, 700 + i);
+		s.want = (int)i + 1;
+		run_capture(l, &s, (int)i + 1);
+		assert_int_equal(s.count, (int)i + 1);
+	}
+	c.ops->close(&c);
 }
 
 /* The ring's geometry: 4 MiB makes 16 blocks of 256 KiB (it made 4 of
@@ -373,6 +508,10 @@ int main(void)
 		T(test_afpacket_vlan_untagged),
 		T(test_no_filter_counts_malformed),
 		T(test_afpacket_full_ring_counts_drops),
+		T(test_afpacket_long_packets_whole_in_order),
+		T(test_afpacket_snaplen_cut_is_delivered),
+		T(test_afpacket_long_packets_past_the_queue_are_drops),
+		T(test_afpacket_single_packet_delivered),
 		T(test_afpacket_ring_holds_a_block_per_packet),
 		T(test_refused_opens),
 #undef T
