@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# One request per connection at the highest rate the lab drives (wrk, 8
+# connections, Connection: close: a couple of thousand connections a second
+# from one client address, so client ports are reused while the replay of
+# their previous connection may still be retransmitting), with 5% of the
+# packets lost each way at the target (nft numgen on its input and output).
+# Every request must arrive, one for one, and no session may fail.
+. "$(dirname "$0")/../lib.sh"
+scenario_begin loss-high-rate "$1"
+http_lab 80
+in_ns "$NS_TARGET" nft -f - <<EOF2 || fail "could not install the loss rules in target"
+table inet doppel_e2e_loss {
+	counter dropped_in {}
+	counter dropped_out {}
+	chain input {
+		type filter hook input priority -300; policy accept;
+		tcp dport 80 numgen random mod 100 < 5 counter name dropped_in drop
+	}
+	chain output {
+		type filter hook output priority -300; policy accept;
+		tcp sport 80 numgen random mod 100 < 5 counter name dropped_out drop
+	}
+}
+EOF2
+http_copy copy "$NS_ONLINE" 80
+
+client_run 40 env WRK_PACE_MS=0 wrk -t2 -c8 -d3s -H "Connection: close" -s "$E2E_DIR/paced.lua" \
+	"http://$HOST_ONLINE/" >>"$LAB_DIR/wrk.out" 2>&1 || fail "wrk failed: $(tail -n 3 "$LAB_DIR/wrk.out")"
+http_settle 150 copy
+http_judge
+dropped() {
+	in_ns "$NS_TARGET" nft list counter inet doppel_e2e_loss "$1" | sed -n 's/.*packets \([0-9]*\).*/\1/p'
+}
+din=$(dropped dropped_in) dout=$(dropped dropped_out)
+[ "${din:-0}" -gt 0 ] && [ "${dout:-0}" -gt 0 ] || fail "the loss rules dropped ${din:-0} in and ${dout:-0} out"
+lab_stop copy || fail "doppel-copy exited with status $? on SIGTERM"
+[ "$(stats_get copy sessions_failed)" = 0 ] || fail "sessions failed: $(copy_summary copy)"
+client_clean
+rate=$(sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p' "$LAB_DIR/wrk.out" | tail -n 1)
+pass "$JUDGED of $JUDGED one-request connections (${rate:-?}/s at online) arrived through $din packets dropped in and $dout out at the target; $(stats_get copy sessions_queued_successor) waited for their port's previous connection; $(copy_summary copy)"
