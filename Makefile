@@ -140,6 +140,10 @@ $(BUILD)/tests/kmod/kmodctl: $(BUILD)/tests/kmod/kmodctl.o $(BUILD)/intercept/so
 		$(BUILD)/intercept/source/kmod_netlink.o $(BUILD)/intercept/source/nl_attr.o $(BUILD)/libdoppel.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
 
+$(BUILD)/tests/nft/tunnel_send: $(BUILD)/tests/nft/tunnel_send.o $(filter $(BUILD)/copy/send/%,$(COPY_OBJ)) \
+		$(BUILD)/libdoppel.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+
 $(BUILD)/tests/kmod/hostile: $(BUILD)/tests/kmod/hostile.o $(BUILD)/libdoppel.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
 

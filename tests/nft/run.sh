@@ -27,6 +27,7 @@
 #   intercept_daemon_nfqueue  the same through build/doppel-intercept (its
 #                      statistics), when it has been built
 #   tunnel_*           nft/doppel-tunnel: see tests/nft/tunnel_tests.sh
+#   vm_tunnel_*        its ipip, gre, fou endpoints in a qemu VM (tunnel_vm.sh)
 #   vm_nft_*           the nftables backend (table inet doppel, queue ...
 #                      fanout), which this kernel refuses, in a qemu VM with
 #                      Debian's kernel (tests/nft/vm.sh, vm_tests.sh)
@@ -517,6 +518,7 @@ test_nfqueue_gso
 # shellcheck source=tests/nft/tunnel_tests.sh
 . "$root/tests/nft/tunnel_tests.sh"
 test_tunnel
+test_tunnel_vm
 
 # The nft backend where the kernel has the queue expression: in a VM.
 "$root/tests/nft/vm.sh" "$tmp/nfq_listen" "$tmp" | tee "$tmp/vm.out"

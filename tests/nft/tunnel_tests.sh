@@ -93,3 +93,17 @@ test_tunnel() {
 	[ "$(tunnel_snapshot)" = "$before" ] && [ ! -e "$DOPPEL_TUNNEL_STATE" ] || bad+=" leftovers"
 	if [ -z "$bad" ]; then pass tunnel_refusals; else fail tunnel_refusals "$bad"; fi
 }
+
+# ipip, gre and fou (and vxlan), IPv4 and IPv6, need a kernel with their
+# modules: doppel-tunnel against doppel-copy's tunnel send path in a qemu
+# VM with Debian's kernel (tests/nft/tunnel_vm.sh, about 45 s).
+test_tunnel_vm() {
+	if ! make --no-print-directory -C "$root" BUILD="$tmp/obj" "$tmp/obj/tests/nft/tunnel_send" \
+		>"$tmp/tunnel_send.log" 2>&1; then
+		fail vm_tunnel_build "$(grep -m1 -E 'error|warning|No rule' "$tmp/tunnel_send.log" | head -c 300)"
+		return
+	fi
+	"$root/tests/nft/tunnel_vm.sh" "$tmp/obj/tests/nft/tunnel_send" "$tmp" | tee "$tmp/tunnel_vm.out"
+	grep -q '^FAIL ' "$tmp/tunnel_vm.out" && failures=$((failures + 1))
+	return 0
+}
