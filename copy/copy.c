@@ -28,6 +28,7 @@
 #include "copy/copy_map.h"
 #include "copy/copy_metrics.h"
 #include "copy/copy_stats.h"
+#include "lib/wire/wire_tls.h"
 #include "lib/runtime/metrics_http.h"
 #include "copy/link/intercept_link.h"
 #include "lib/runtime/log.h"
@@ -58,6 +59,7 @@ struct copy {
 	bool stopping;
 	struct intercept_links *links;
 	struct intercept_link_config link_cfg;
+	struct wire_tls *tls;		/* --tls-*: NULL for plain text */
 	struct session_key *keys;	/* o->copies of them, for each packet */
 
 	uint64_t engine_timer;
@@ -595,6 +597,18 @@ static int open_links(struct copy *c, char *err, size_t errlen)
 		snprintf(err, errlen, "intercept links: out of memory");
 		return -1;
 	}
+	struct wire_tls_options tls = wire_tls_options_of(&c->o->tls);
+	if (wire_tls_options_given(&tls)) {
+		char why[256];
+
+		c->tls = wire_tls_new(&tls, false, why, sizeof(why));
+		if (!c->tls) {
+			snprintf(err, errlen, "TLS: %s", why);
+			free(ends);
+			return -1;
+		}
+		log_info("TLS 1.3 to the intercepts, with %s", wire_tls_mode(c->tls));
+	}
 	for (size_t i = 0; i < c->o->intercept_count; i++) {
 		const struct copy_endpoint *e = &c->o->intercepts[i];
 
@@ -606,6 +620,7 @@ static int open_links(struct copy *c, char *err, size_t errlen)
 	intercept_link_config_defaults(&c->link_cfg);
 	c->link_cfg.conns = c->o->intercept_conns;
 	c->link_cfg.tcpcopy1 = c->o->wire_tcpcopy1;
+	c->link_cfg.tls = c->tls;
 	c->links = intercept_links_new(c->loop, ends, c->o->intercept_count, &c->link_cfg,
 				       &handlers);
 	free(ends);
@@ -777,6 +792,7 @@ void copy_free(struct copy *c)
 	loop_set_before_sleep(c->loop, NULL, NULL);
 	metrics_server_free(c->metrics);
 	intercept_links_free(c->links);
+	wire_tls_free(c->tls);
 	if (c->sender)
 		send_close(c->sender);
 	engine_free(c->engine);

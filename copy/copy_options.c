@@ -19,6 +19,7 @@
 
 enum { OPT_CAPTURE = 256, OPT_OFFLINE, OPT_SPEED, OPT_REPEAT, OPT_TUNNEL, OPT_TUNNEL_SOURCE,
        OPT_MIRROR, OPT_WIRE, OPT_PROTOCOL, OPT_CREDENTIALS, OPT_PORT_SHIFT,
+       OPT_TLS_CERT, OPT_TLS_KEY, OPT_TLS_CA, OPT_TLS_PSK_FILE,
        OPT_COMPARE_FIRST, OPT_COMPARE_LAST = OPT_COMPARE_FIRST + COMPARE_OPT_COUNT - 1 };
 
 static const struct option long_options[] = {
@@ -27,6 +28,10 @@ static const struct option long_options[] = {
 	{ "intercept-port", required_argument, NULL, 'p' },
 	{ "intercept-conns", required_argument, NULL, 'C' },
 	{ "wire", required_argument, NULL, OPT_WIRE },
+	{ "tls-cert", required_argument, NULL, OPT_TLS_CERT },
+	{ "tls-key", required_argument, NULL, OPT_TLS_KEY },
+	{ "tls-ca", required_argument, NULL, OPT_TLS_CA },
+	{ "tls-psk-file", required_argument, NULL, OPT_TLS_PSK_FILE },
 	{ "client-ip", required_argument, NULL, 'c' },
 	{ "copies", required_argument, NULL, 'n' },
 	{ "port-shift", required_argument, NULL, OPT_PORT_SHIFT },
@@ -80,6 +85,10 @@ static const char usage_text[] =
 	"  -p, --intercept-port N    their default port (36524)\n"
 	"  -C, --intercept-conns N   connections per intercept, sessions spread over them\n"
 	"      --wire DIALECT        doppel (default) | tcpcopy1: stock TCPCopy 1.0 intercepts\n"
+	"      --tls-cert FILE       TLS 1.3 to the intercepts: our certificate (PEM), with\n"
+	"      --tls-key FILE        its key (mode 0600) and\n"
+	"      --tls-ca FILE         the CA that signed the intercepts' certificates\n"
+	"      --tls-psk-file FILE   or TLS 1.3 with a pre-shared key: IDENTITY:HEX (mode 0600)\n"
 	"  -c, --client-ip LIST      rewrite client addresses: a.b.c.d, a.b.c.x, a.b.c.d-e\n"
 	"  -n, --copies N            replay each session N times (1)\n"
 	"  -f, --instance N          TCPCopy's -f: every client port + N*2048 (0..1023), so that\n"
@@ -172,6 +181,7 @@ void copy_options_free(struct copy_options *o)
 	free(o->client_addrs);
 	o->client_addrs = NULL;
 	compare_options_free(&o->compare);
+	wire_tls_paths_free(&o->tls);
 	o->client_addr_count = 0;
 	daemon_options_free(&o->common);
 }
@@ -385,6 +395,11 @@ static int apply(void *ctx, int id, const char *value, bool from_command_line, c
 		return copy_parse_protocols(value, o->protocols, ENGINE_MAX_AUTH_PORTS,
 					    &o->protocol_count, err, errlen);
 	case OPT_CREDENTIALS: return daemon_set_string(&o->credentials_file, value, err, errlen);
+	case OPT_TLS_CERT:
+	case OPT_TLS_KEY:
+	case OPT_TLS_CA:
+	case OPT_TLS_PSK_FILE:
+		return wire_tls_paths_set(&o->tls, id - OPT_TLS_CERT, value, err, errlen);
 	default:
 		if (id >= OPT_COMPARE_FIRST && id <= OPT_COMPARE_LAST)
 			return compare_option_apply(&o->compare, (enum compare_option)(id - OPT_COMPARE_FIRST),
@@ -515,6 +530,12 @@ static int finish(struct copy_options *o, char *err, size_t errlen)
 		return opt_error(err, errlen, "-s '%s': %s", o->intercept_list, why);
 	if (check_served(o, err, errlen) < 0)
 		return -1;
+	struct wire_tls_options tls = wire_tls_options_of(&o->tls);
+	if (wire_tls_options_check(&tls, err, errlen) < 0)
+		return -1;
+	if (o->wire_tcpcopy1 && wire_tls_options_given(&tls))
+		return opt_error(err, errlen, "--tls-* with --wire tcpcopy1: a stock TCPCopy "
+				 "intercept speaks no TLS");
 	if (o->offline_file)
 		o->capture_kind = CAPTURE_OFFLINE;
 	if (o->offline_timing_given && !o->offline_file)

@@ -22,6 +22,7 @@
 #include "copy/compare/compare_options.h"
 #include "copy/link/intercept_link.h"
 #include "lib/runtime/daemon_options.h"
+#include "lib/wire/wire_tls.h"
 #include "lib/net/decap.h"
 #include "lib/net/encap.h"
 #include "lib/net/addr.h"
@@ -112,6 +113,10 @@ struct copy_options {
 
 	/* The raw -s value, resolved against -p once everything is read. */
 	char *intercept_list;
+
+	/* --tls-cert, --tls-key, --tls-ca, --tls-psk-file: TLS 1.3 to the
+	 * intercepts (docs/protocol.md section 2.1). */
+	struct wire_tls_paths tls;
 };
 
 enum copy_options_result {

@@ -123,6 +123,8 @@ void copy_stats_collect(struct copy_stats *s, const struct copy_stats_sources *s
 	if (src->links)
 		v[COPY_STAT_INTERCEPT_RECONNECTS] = src->links->reconnects;
 	if (src->links)
+		v[COPY_STAT_INTERCEPT_TLS_HANDSHAKE_FAILURES] = src->links->tls_handshake_failures;
+	if (src->links)
 		v[COPY_STAT_INTERCEPT_ROUTES_RESTORED] = src->links->routes_restored;
 	v[COPY_STAT_INTERCEPT_CONNECTED] = src->intercepts_connected;
 	v[COPY_STAT_BUFFERED_LIMIT_BYTES] = src->buffered_limit;

@@ -79,6 +79,8 @@
 	  "routes of live sessions registered again after an intercept came back") \
 	X(INTERCEPT_RECONNECTS, "intercept_reconnects", STAT_COUNTER, \
 	  "reconnections made to intercepts") \
+	X(INTERCEPT_TLS_HANDSHAKE_FAILURES, "intercept_tls_handshake_failures", STAT_COUNTER, \
+	  "connection attempts to an intercept that failed in the TLS handshake") \
 	X(BUFFERED_BYTES, "buffered_bytes", STAT_GAUGE, \
 	  "client data held now, against buffered_limit_bytes") \
 	X(BUFFERED_LIMIT_BYTES, "buffered_limit_bytes", STAT_GAUGE, \

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lib/wire/wire_tls.h"
 #include "lib/runtime/background.h"
 #include "copy/capture/capture.h"
 #include "copy/copy.h"
@@ -182,6 +183,12 @@ static void check_environment(struct daemon *d)
 			exit(2);
 		}
 		copy_credentials_free(creds);
+	}
+	/* Key and PSK files that are not private or not valid: refused now
+	 * (exit 2), and read again when the daemon starts. */
+	if (wire_tls_check(&o->tls, false, err, sizeof(err)) < 0) {
+		fprintf(stderr, "doppel-copy: TLS: %s\n", err);
+		exit(2);
 	}
 	if ((!o->offline_file && daemon_check_device("-i", o->device, err, sizeof(err)) < 0) ||
 	    daemon_check_device("-o", o->output_device, err, sizeof(err)) < 0 ||

@@ -24,12 +24,22 @@ static size_t output_limit(const struct connection *c)
 	return c->server->cfg.output_limit ? c->server->cfg.output_limit : SERVER_OUTPUT_LIMIT;
 }
 
+/* LOOP_WRITE while output waits, or while the TLS session waits to write
+ * (for a read or the handshake as well). */
+static void update_interest(struct connection *c)
+{
+	unsigned want = LOOP_READ | (c->waiting_writable || c->io.want_write ? LOOP_WRITE : 0);
+
+	if (c->interest == want)
+		return;
+	c->interest = want;
+	loop_mod_fd(c->server->loop, c->fd, want);
+}
+
 static void watch_writable(struct connection *c, bool on)
 {
-	if (c->waiting_writable == on)
-		return;
 	c->waiting_writable = on;
-	loop_mod_fd(c->server->loop, c->fd, LOOP_READ | (on ? LOOP_WRITE : 0));
+	update_interest(c);
 }
 
 /* Mark c broken. It cannot be closed on the spot when the write that
@@ -54,10 +64,12 @@ static bool out_write(struct connection *c)
 
 	if (c->failed)
 		return false;
-	status = wire_output_write(&c->out, c->fd, loop_now_ms(c->server->loop), &written);
+	if (!c->io.handshake_done)
+		return true;	/* nothing goes before the TLS handshake is done */
+	status = wire_output_write_conn(&c->out, &c->io, loop_now_ms(c->server->loop), &written);
 	istat_add(c->server->stats, ISTAT_BYTES_OUT, written);
 	if (status == WIRE_OUTPUT_ERROR) {
-		snprintf(why, sizeof(why), "write failed: %s", strerror(errno));
+		snprintf(why, sizeof(why), "write failed: %s", wire_conn_strerror(&c->io, errno));
 		mark_failed(c, why);
 		return false;
 	}
@@ -130,6 +142,7 @@ void connection_close(struct connection *c, enum log_level level, const char *re
 	if (c->failed)
 		s->failed_count--;
 	loop_del_fd(s->loop, c->fd);
+	wire_conn_free(&c->io);
 	close(c->fd);
 	batch_free(&c->batch);
 	wire_decoder_free(&c->decoder);
@@ -153,7 +166,7 @@ void connection_fail(struct connection *c, uint16_t code, const char *reason)
 	/* One non-blocking attempt (docs/protocol.md section 11): what was
 	 * queued before goes first, so the ERROR may not make it. A tcpcopy
 	 * has no ERROR in its dialect: it is only closed. */
-	if (len && !c->failed && !c->tcpcopy && out_queue(c, frame, len, output_limit(c) + CONTROL_RESERVE) &&
+	if (len && !c->failed && !c->tcpcopy && c->io.handshake_done && out_queue(c, frame, len, output_limit(c) + CONTROL_RESERVE) &&
 	    !c->waiting_writable)
 		out_write(c);
 	connection_close(c, code == WIRE_ERR_SHUTDOWN ? LOG_LEVEL_INFO : LOG_LEVEL_WARNING,
@@ -316,8 +329,18 @@ static int choose_dialect(struct connection *c)
 {
 	const uint8_t *bytes = c->decoder.buf + c->decoder.start;
 	size_t len = wire_decoder_pending(&c->decoder);
-	int tcpcopy = tc1_detect(bytes, len, NULL);
+	int tcpcopy;
 
+	/* A TLS ClientHello on a plain-text port (docs/protocol.md section
+	 * 2.1): no frame header starts with 0x16. */
+	if (!c->server->cfg.tls && len >= 1 && bytes[0] == WIRE_TLS_RECORD_HANDSHAKE) {
+		istat_inc(c->server->stats, ISTAT_TLS_HANDSHAKE_FAILURES);
+		connection_close(c, LOG_LEVEL_WARNING,
+				 "TLS ClientHello on a plain-text port: refused (give doppel-intercept "
+				 "the same --tls-* options as the copy daemon, or none to either)");
+		return -1;
+	}
+	tcpcopy = tc1_detect(bytes, len, NULL);
 	if (tcpcopy < 0)
 		return 0;
 	c->dialect_known = true;
@@ -334,17 +357,18 @@ static bool read_tcpcopy(struct connection *c)
 	uint8_t buf[4096];
 
 	for (int i = 0; i < READS_PER_EVENT; i++) {
-		ssize_t n = read(c->fd, buf, sizeof(buf));
+		ssize_t n = wire_conn_read(&c->io, buf, sizeof(buf));
 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			return true;
 		if (n <= 0) {
-			char reason[128];
+			char reason[200];
 
 			if (n < 0)
-				snprintf(reason, sizeof(reason), "read failed: %s", strerror(errno));
+				snprintf(reason, sizeof(reason), "read failed: %s",
+					 wire_conn_strerror(&c->io, errno));
 			else
 				snprintf(reason, sizeof(reason), "tcpcopy closed the connection%s",
 					 c->tc1_in_len ? " in the middle of a message" : "");
@@ -359,24 +383,87 @@ static bool read_tcpcopy(struct connection *c)
 	return true;
 }
 
+/* A handshake that failed or a peer that does not speak TLS: closed,
+ * counted. */
+static void tls_refuse(struct connection *c, const char *reason)
+{
+	istat_inc(c->server->stats, ISTAT_TLS_HANDSHAKE_FAILURES);
+	connection_close(c, LOG_LEVEL_WARNING, reason);
+}
+
+/* With TLS: check the first byte, then drive the handshake. 1 done (go on
+ * reading), 0 not yet, -1 c was closed. */
+static int tls_progress(struct connection *c)
+{
+	char err[200];
+	int r;
+
+	if (!c->tls_checked) {
+		uint8_t first;
+		ssize_t n = recv(c->fd, &first, 1, MSG_PEEK | MSG_DONTWAIT);
+
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+			return 0;
+		if (n <= 0) {
+			snprintf(err, sizeof(err), "closed before the TLS handshake%s%s",
+				 n < 0 ? ": " : "", n < 0 ? strerror(errno) : "");
+			tls_refuse(c, err);
+			return -1;
+		}
+		if (first != WIRE_TLS_RECORD_HANDSHAKE) {
+			snprintf(err, sizeof(err), "plain-text peer on a TLS port: refused (first "
+				 "byte 0x%02x; give the copy daemon the same --tls-* options)",
+				 first);
+			tls_refuse(c, err);
+			return -1;
+		}
+		if (wire_conn_tls(&c->io, c->server->cfg.tls, c->fd, NULL, err, sizeof(err)) < 0) {
+			tls_refuse(c, err);
+			return -1;
+		}
+		c->tls_checked = true;
+	}
+	r = wire_conn_handshake(&c->io);
+	if (r < 0) {
+		tls_refuse(c, c->io.error);
+		return -1;
+	}
+	update_interest(c);
+	if (r == 0)
+		return 0;
+	server_say(c->server, LOG_LEVEL_INFO, "copy %s: TLS established (%s)", c->peer,
+		   wire_tls_mode(c->server->cfg.tls));
+	return 1;
+}
+
 /* false: c was closed. */
 static bool read_some(struct connection *c)
 {
+	if (!c->io.handshake_done) {
+		int r = tls_progress(c);
+
+		if (r <= 0)
+			return r == 0;
+	}
 	if (c->tcpcopy)
 		return read_tcpcopy(c);
-	for (int i = 0; i < READS_PER_EVENT; i++) {
+	/* Bytes TLS decrypted already are not seen by epoll: read them all. */
+	for (int i = 0; i < READS_PER_EVENT || wire_conn_pending(&c->io); i++) {
 		size_t avail;
 		uint8_t *space = wire_decoder_space(&c->decoder, &avail);
 		if (!space)
 			return decode(c);
-		ssize_t n = read(c->fd, space, avail);
+		ssize_t n = wire_conn_read(&c->io, space, avail);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			update_interest(c);	/* TLS may wait to write */
 			return true;
+		}
 		if (n < 0) {
-			char reason[128];
-			snprintf(reason, sizeof(reason), "read failed: %s", strerror(errno));
+			char reason[200];
+			snprintf(reason, sizeof(reason), "read failed: %s",
+				 wire_conn_strerror(&c->io, errno));
 			connection_close(c, LOG_LEVEL_WARNING, reason);
 			return false;
 		}
@@ -415,7 +502,9 @@ static void on_connection_event(struct loop *l, int fd, unsigned events, void *a
 
 	if ((events & LOOP_WRITE) && !out_write_or_close(c))
 		return;
-	if (events & (LOOP_READ | LOOP_ERROR))
+	/* A TLS session may wait for the socket to be writable to go on
+	 * reading (or with its handshake). */
+	if ((events & (LOOP_READ | LOOP_ERROR)) || (c->io.ssl && (events & LOOP_WRITE)))
 		read_some(c);
 }
 
@@ -454,10 +543,16 @@ struct connection *connection_open(struct server *s, int fd, const char *peer,
 	}
 	c->server = s;
 	c->fd = fd;
+	wire_conn_plain(&c->io, fd);
+	/* With TLS, the first byte is checked and the handshake done before
+	 * anything else (tls_progress). */
+	c->io.handshake_done = s->cfg.tls == NULL;
+	c->interest = LOOP_READ;
 	snprintf(c->peer, sizeof(c->peer), "%s", peer);
 	c->decoder.peer_role = WIRE_ROLE_COPY;
 	c->decoder.features = own_features(s);
 	c->last_received_ms = loop_now_ms(s->loop);
+	c->opened_ms = c->last_received_ms;
 	wire_output_init(&c->out, c->last_received_ms);
 	if (loop_add_fd(s->loop, fd, LOOP_READ, on_connection_event, c) < 0) {
 		snprintf(err, errlen, "cannot watch the socket: %s", strerror(errno));
@@ -487,6 +582,19 @@ bool connection_tick(struct connection *c, uint64_t now_ms)
 	 * only TCP (keep-alive, set when it was recognised) says it is gone. */
 	if (c->tcpcopy)
 		return true;
+	if (!c->io.handshake_done) {
+		uint64_t limit = cfg->tls_handshake_ms ? cfg->tls_handshake_ms : WIRE_TLS_HANDSHAKE_MS;
+
+		if (now_ms - c->opened_ms >= limit) {
+			char reason[96];
+
+			snprintf(reason, sizeof(reason), "TLS handshake not done within %llu ms",
+				 (unsigned long long)limit);
+			tls_refuse(c, reason);
+			return false;
+		}
+		return true;
+	}
 	if (now_ms - c->last_received_ms >= dead_ms) {
 		char reason[96];
 		snprintf(reason, sizeof(reason), "nothing received for %llu ms",

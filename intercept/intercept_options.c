@@ -17,6 +17,7 @@
 enum {
 	OPT_SOURCE = 256, OPT_QUEUES, OPT_PAYLOAD_PREFIX, OPT_MATCH, OPT_LOCAL_OUT,
 	OPT_HOLD_UNROUTED, OPT_ROUTE_PAYLOAD,
+	OPT_TLS_CERT, OPT_TLS_KEY, OPT_TLS_CA, OPT_TLS_PSK_FILE,
 };
 
 static const struct option long_options[] = {
@@ -33,6 +34,10 @@ static const struct option long_options[] = {
 	{ "match", required_argument, NULL, OPT_MATCH },
 	{ "local-out", no_argument, NULL, OPT_LOCAL_OUT },
 	{ "hold-unrouted", required_argument, NULL, OPT_HOLD_UNROUTED },
+	{ "tls-cert", required_argument, NULL, OPT_TLS_CERT },
+	{ "tls-key", required_argument, NULL, OPT_TLS_KEY },
+	{ "tls-ca", required_argument, NULL, OPT_TLS_CA },
+	{ "tls-psk-file", required_argument, NULL, OPT_TLS_PSK_FILE },
 	DAEMON_LONG_OPTIONS,
 	{ NULL, 0, NULL, 0 },
 };
@@ -48,6 +53,10 @@ static const char usage_text[] =
 	"  -p, --port N            listen port (36524)\n"
 	"  -b, --bind ADDR         listen address (default all)\n"
 	"  -x, --allow LIST        peer addresses allowed to connect (default all)\n"
+	"      --tls-cert FILE     TLS 1.3 with the copy daemons: our certificate (PEM), with\n"
+	"      --tls-key FILE      its key (mode 0600) and\n"
+	"      --tls-ca FILE       the CA that signed the copy daemons' certificates\n"
+	"      --tls-psk-file FILE or TLS 1.3 with a pre-shared key: IDENTITY:HEX (mode 0600)\n"
 	"  -i, --device DEV        pcap: interface (default any)\n"
 	"  -F, --filter EXPR       pcap: tcpdump expression (default \"tcp\")\n"
 	"      --queues A[-B]      nfqueue: queue numbers (default 0)\n"
@@ -266,6 +275,11 @@ static int apply(void *ctx, int id, const char *value, bool from_command_line, c
 		return parse_match(o, value, from_command_line, err, errlen);
 	case OPT_LOCAL_OUT:
 		return daemon_flag(value, &o->source_cfg.local_out, err, errlen);
+	case OPT_TLS_CERT:
+	case OPT_TLS_KEY:
+	case OPT_TLS_CA:
+	case OPT_TLS_PSK_FILE:
+		return wire_tls_paths_set(&o->tls, id - OPT_TLS_CERT, value, err, errlen);
 	case 'n':
 		return opt_error(err, errlen, "not needed: doppel-intercept puts as many summaries in "
 				 "a batch as the copy daemon accepts (a stock tcpcopy: 16, the most its "
@@ -298,6 +312,9 @@ enum intercept_options_result intercept_options_parse(struct intercept_options *
 		/* The source copies what either the global prefix or a route
 		 * may ask for; the server trims each summary to its route. */
 		o->source_cfg.payload_prefix = server_payload_copied(&o->server_cfg);
+		struct wire_tls_options tls = wire_tls_options_of(&o->tls);
+		if (wire_tls_options_check(&tls, err, errlen) < 0)
+			return INTERCEPT_OPTIONS_ERROR;
 		/* A conflict within the source's options (kmod with -F) is a
 		 * bad option too: refused now, not once the listener is open. */
 		ops = source_find(o->source);
@@ -323,5 +340,6 @@ void intercept_options_free(struct intercept_options *o)
 	daemon_options_free(&o->common);
 	free(o->device);
 	free(o->filter);
+	wire_tls_paths_free(&o->tls);
 	memset(o, 0, sizeof(*o));
 }

@@ -13,6 +13,7 @@
 #include "lib/runtime/daemon_options.h"
 #include "intercept/server.h"
 #include "intercept/source/source.h"
+#include "lib/wire/wire_tls.h"
 
 #define INTERCEPT_DEFAULT_QUEUE_MAXLEN 65536
 #define INTERCEPT_MAX_PAYLOAD_PREFIX 16384
@@ -36,6 +37,9 @@ struct intercept_options {
 	/* storage for source_cfg's strings */
 	char *device, *filter;
 	bool matches_from_command_line;
+	/* --tls-cert, --tls-key, --tls-ca, --tls-psk-file: TLS 1.3 with the
+	 * copy daemons (docs/protocol.md section 2.1); read at start only. */
+	struct wire_tls_paths tls;
 };
 
 enum intercept_options_result {

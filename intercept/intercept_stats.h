@@ -38,6 +38,9 @@
 	  "connections closed for a malformed frame") \
 	X(CONNECTIONS_CLOSED_TIMEOUT, "connections_closed_timeout", STAT_COUNTER, \
 	  "connections closed for silence") \
+	X(TLS_HANDSHAKE_FAILURES, "tls_handshake_failures", STAT_COUNTER, \
+	  "connections closed before any frame: TLS handshake failed or timed out, " \
+	  "plain text on a TLS port, or TLS on a plain-text port") \
 	X(ROUTES_ACTIVE, "routes_active", STAT_GAUGE, "routes in the table now") \
 	X(ROUTES_ADDED, "routes_added", STAT_COUNTER, "routes added") \
 	X(ROUTES_DELETED, "routes_deleted", STAT_COUNTER, "routes deleted") \

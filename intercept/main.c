@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lib/wire/wire_tls.h"
 #include "lib/runtime/background.h"
 #include "lib/runtime/daemon_start.h"
 #include "intercept/intercept_options.h"
@@ -35,6 +36,7 @@ struct intercept {
 	bool source_open;
 	struct watchdog watchdog;
 	struct metrics_server *metrics;	/* --metrics, or NULL */
+	struct wire_tls *tls;		/* --tls-*, or NULL for plain text */
 	uint64_t stats_timer;
 	int argc;			/* read again on SIGHUP */
 	char **argv;
@@ -266,6 +268,14 @@ static void open_server(struct intercept *in)
 
 	in->options.server_cfg.log = on_server_log;
 	in->options.server_cfg.log_ctx = in;
+	struct wire_tls_options tls = wire_tls_options_of(&in->options.tls);
+	if (wire_tls_options_given(&tls)) {
+		in->tls = wire_tls_new(&tls, true, err, sizeof(err));
+		if (!in->tls)
+			log_fatalx("TLS: %s", err);
+		log_info("TLS 1.3 with the copy daemons, with %s", wire_tls_mode(in->tls));
+	}
+	in->options.server_cfg.tls = in->tls;
 	in->server = server_new(in->loop, &in->options.server_cfg, &in->stats, err, sizeof(err));
 	if (!in->server)
 		log_fatalx("listener: %s", err);
@@ -314,6 +324,12 @@ static void prepare(struct intercept *in)
 	char err[4096];
 
 	in->ready_fd = -1;
+	/* Key and PSK files that are not private or not valid: refused like
+	 * a bad option (exit 2), and read again when the server opens. */
+	if (wire_tls_check(&in->options.tls, true, err, sizeof(err)) < 0) {
+		fprintf(stderr, "doppel-intercept: TLS: %s\n", err);
+		exit(2);
+	}
 	if (daemon_check_device("-i", in->options.source_cfg.device, err, sizeof(err)) < 0 ||
 	    daemon_start_prepare(&in->options.common, err, sizeof(err)) < 0) {
 		fprintf(stderr, "doppel-intercept: %s\n", err);
@@ -353,6 +369,7 @@ static void shut_down(struct intercept *in)
 		in->source.ops->close(&in->source);
 	metrics_server_free(in->metrics);
 	server_free(in->server);
+	wire_tls_free(in->tls);
 	stats_report(in);
 	if (in->options.common.pid_file)
 		unlink(in->options.common.pid_file);

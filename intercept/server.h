@@ -47,6 +47,10 @@ struct server_config {
 	size_t hold_max_entries, hold_max_bytes;
 	server_log_fn log;		/* may be NULL */
 	void *log_ctx;
+	/* --tls-*: TLS 1.3 before any frame (docs/protocol.md section 2.1);
+	 * NULL: plain text. Owned by the caller. */
+	struct wire_tls *tls;
+	uint64_t tls_handshake_ms;	/* 0: WIRE_TLS_HANDSHAKE_MS */
 };
 
 struct server;

@@ -20,10 +20,15 @@
 #include "intercept/server.h"
 #include "lib/wire/wire.h"
 #include "lib/wire/wire_output.h"
+#include "lib/wire/wire_tls.h"
 
 struct connection {
 	struct server *server;
 	int fd;
+	struct wire_conn io;		/* reads and writes: plain or TLS */
+	bool tls_checked;		/* with TLS: the first byte was 0x16 */
+	unsigned interest;		/* LOOP_READ | LOOP_WRITE now asked for */
+	uint64_t opened_ms;
 	char peer[64];			/* "addr port N" for log lines */
 	struct wire_decoder decoder;
 	bool hello_received;

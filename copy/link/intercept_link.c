@@ -35,6 +35,7 @@ void intercept_link_config_defaults(struct intercept_link_config *c)
 	c->max_pending_routes = 1000000;
 	c->conns = 1;
 	c->outage_grace_ms = WIRE_PEER_DEAD_MS;
+	c->tls_handshake_ms = WIRE_TLS_HANDSHAKE_MS;
 }
 
 uint64_t intercept_link_backoff_ms(const struct intercept_link_config *c, unsigned failures)
@@ -81,6 +82,7 @@ static void link_close_now(struct link *link, const char *reason)
 	link->close_pending = false;
 	if (link->fd >= 0) {
 		loop_del_fd(links->loop, link->fd);
+		wire_conn_free(&link->io);
 		close(link->fd);
 		link->fd = -1;
 	}
@@ -90,6 +92,7 @@ static void link_close_now(struct link *link, const char *reason)
 	link->pending_count = 0;
 	link->queue_failed = false;
 	link->want_write = false;
+	link->output_waits = false;
 	link->state = LINK_WAITING;
 	if (was_ready) {
 		links->counters.lost++;
@@ -123,7 +126,11 @@ static socklen_t endpoint_sockaddr(const struct link *link, struct sockaddr_stor
 	return sizeof(*sin);
 }
 
-/* The TCP connection is up: send our HELLO and wait for the peer's. */
+static void link_tls_progress(struct link *link);
+
+/* The TCP connection is up: with TLS, the handshake first (the link stays
+ * CONNECTING until it is done); then send our HELLO and wait for the
+ * peer's. */
 static void link_connected(struct link *link)
 {
 	struct intercept_links *links = link->owner;
@@ -136,6 +143,19 @@ static void link_connected(struct link *link)
 	uint8_t frame[WIRE_HEADER_LEN + WIRE_HELLO_LEN];
 	size_t len = wire_encode_hello(frame, sizeof(frame), &hello);
 
+	if (links->cfg.tls && !link->io.ssl) {
+		char addr[INET6_ADDRSTRLEN], err[200];
+
+		dp_addr_str(&link->addr, addr, sizeof(addr));
+		if (wire_conn_tls(&link->io, links->cfg.tls, link->fd, addr, err, sizeof(err)) < 0) {
+			links->counters.tls_handshake_failures++;
+			link_close(link, "%s", err);
+			return;
+		}
+		link->state_since_ms = loop_now_ms(links->loop);
+		link_tls_progress(link);
+		return;
+	}
 	if (links->cfg.tcpcopy1) {
 		tc1_link_connected(link);
 		return;
@@ -151,6 +171,7 @@ static void link_connected(struct link *link)
 	link->last_received_ms = link->state_since_ms;
 	wire_output_reset(&link->out, link->state_since_ms);
 	link->want_write = false;
+	link->output_waits = false;
 	if (loop_mod_fd(links->loop, link->fd, LOOP_READ) < 0) {
 		link_close(link, "epoll: %s", strerror(errno));
 		return;
@@ -174,6 +195,7 @@ static void link_connect(struct link *link)
 		link_close(link, "socket: %s", strerror(errno));
 		return;
 	}
+	wire_conn_plain(&link->io, link->fd);
 	/* Summaries drive the replay: no Nagle delay on our side either. */
 	setsockopt(link->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (loop_add_fd(links->loop, link->fd, LOOP_WRITE, link_fd_event, link) < 0) {
@@ -214,15 +236,39 @@ static void link_connect_done(struct link *link)
 	link_connected(link);
 }
 
+/* Drive the TLS handshake; when done, the link goes on as connected. */
+static void link_tls_progress(struct link *link)
+{
+	struct intercept_links *links = link->owner;
+	int r = wire_conn_handshake(&link->io);
+
+	if (r < 0) {
+		links->counters.tls_handshake_failures++;
+		link_close(link, "%s", link->io.error);
+		return;
+	}
+	if (r == 0) {
+		if (loop_mod_fd(links->loop, link->fd, link->io.want_write ? LOOP_WRITE : LOOP_READ) < 0)
+			link_close(link, "epoll: %s", strerror(errno));
+		return;
+	}
+	link_connected(link);
+}
+
 static void link_fd_event(struct loop *l, int fd, unsigned events, void *arg)
 {
 	struct link *link = arg;
 
 	if (link->state == LINK_CONNECTING) {
-		link_connect_done(link);
+		if (link->io.ssl)
+			link_tls_progress(link);
+		else
+			link_connect_done(link);
 		return;
 	}
-	if (events & (LOOP_READ | LOOP_ERROR)) {
+	/* A TLS session may wait for the socket to be writable to go on
+	 * reading. */
+	if ((events & (LOOP_READ | LOOP_ERROR)) || (link->io.ssl && (events & LOOP_WRITE))) {
 		if (link->owner->cfg.tcpcopy1)
 			tc1_link_input(link);
 		else
@@ -282,8 +328,12 @@ static void link_check_liveness(struct link *link, uint64_t now)
 	case LINK_WAITING:
 		return;
 	case LINK_CONNECTING:
-		if (now - link->state_since_ms >= cfg->peer_dead_ms)
+		if (link->io.ssl && now - link->state_since_ms >= cfg->tls_handshake_ms) {
+			link->owner->counters.tls_handshake_failures++;
+			link_close(link, "TLS handshake not done within %u ms", cfg->tls_handshake_ms);
+		} else if (!link->io.ssl && now - link->state_since_ms >= cfg->peer_dead_ms) {
 			link_close(link, "connect: no answer within %u ms", cfg->peer_dead_ms);
+		}
 		return;
 	case LINK_HELLO:
 	case LINK_READY:
@@ -365,6 +415,7 @@ struct intercept_links *intercept_links_new(struct loop *l, const struct interce
 		link->group = i / conns;
 		link->conn = i % conns;
 		link->fd = -1;
+		wire_conn_plain(&link->io, -1);
 		link->addr = ends[link->group].addr;
 		link->port = ends[link->group].port;
 		dp_addr_str(&link->addr, addr, sizeof(addr));

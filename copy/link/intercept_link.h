@@ -44,6 +44,8 @@
 #include "lib/net/addr.h"
 #include "lib/net/packet.h"
 
+struct wire_tls;
+
 struct intercept_link_config {
 	uint32_t heartbeat_idle_ms;	/* default WIRE_HEARTBEAT_IDLE_MS */
 	uint32_t peer_dead_ms;		/* default WIRE_PEER_DEAD_MS */
@@ -57,6 +59,11 @@ struct intercept_link_config {
 					 * for it (default WIRE_PEER_DEAD_MS) */
 	bool tcpcopy1;			/* --wire tcpcopy1: the intercepts are stock
 					 * TCPCopy 1.0 ones (docs/protocol.md s. 15) */
+	/* --tls-*: TLS 1.3 before any frame (docs/protocol.md section 2.1),
+	 * the intercept's certificate checked against its address; NULL:
+	 * plain text. Owned by the caller. */
+	struct wire_tls *tls;
+	uint32_t tls_handshake_ms;	/* default WIRE_TLS_HANDSHAKE_MS */
 };
 void intercept_link_config_defaults(struct intercept_link_config *c);
 
@@ -104,6 +111,7 @@ struct intercept_link_counters {
 	uint64_t routes_restored;	/* of routes_added: registered again after a reconnect */
 	uint64_t heartbeats_sent;
 	uint64_t bytes_out, bytes_in;
+	uint64_t tls_handshake_failures;	/* attempts ended in or by the TLS handshake */
 };
 
 struct intercept_link_status {

@@ -116,7 +116,9 @@ static int handle_frames(struct link *link)
 
 void link_input(struct link *link)
 {
-	for (int i = 0; i < READS_PER_EVENT && link->fd >= 0; i++) {
+	/* Bytes TLS decrypted already are not seen by epoll: read them all. */
+	for (int i = 0; (i < READS_PER_EVENT || wire_conn_pending(&link->io)) && link->fd >= 0;
+	     i++) {
 		size_t avail = 0;
 		uint8_t *space = wire_decoder_space(&link->decoder, &avail);
 		ssize_t n;
@@ -125,13 +127,15 @@ void link_input(struct link *link)
 			link_close(link, "decoder failed: %s", link->decoder.error);
 			return;
 		}
-		n = read(link->fd, space, avail);
+		n = wire_conn_read(&link->io, space, avail);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			link_update_interest(link);	/* TLS may wait to write */
 			return;
+		}
 		if (n < 0) {
-			link_close(link, "read: %s", strerror(errno));
+			link_close(link, "read: %s", wire_conn_strerror(&link->io, errno));
 			return;
 		}
 		if (n == 0) {

@@ -41,12 +41,22 @@ int link_output_append(struct link *link, const uint8_t *frame, size_t len)
 	return 0;
 }
 
-static void set_want_write(struct link *link, bool on)
+/* LOOP_WRITE while output waits or the TLS session waits to write
+ * (want_write remembers what the loop was asked for). */
+void link_update_interest(struct link *link)
 {
+	bool on = link->output_waits || link->io.want_write;
+
 	if (link->want_write == on || link->fd < 0)
 		return;
 	link->want_write = on;
 	loop_mod_fd(link->owner->loop, link->fd, LOOP_READ | (on ? LOOP_WRITE : 0));
+}
+
+static void set_want_write(struct link *link, bool on)
+{
+	link->output_waits = on;
+	link_update_interest(link);
 }
 
 void link_output_write(struct link *link)
@@ -56,7 +66,8 @@ void link_output_write(struct link *link)
 
 	if (link->fd < 0)
 		return;
-	status = wire_output_write(&link->out, link->fd, loop_now_ms(link->owner->loop), &written);
+	status = wire_output_write_conn(&link->out, &link->io, loop_now_ms(link->owner->loop),
+					&written);
 	link->owner->counters.bytes_out += written;
 	switch (status) {
 	case WIRE_OUTPUT_DONE:
@@ -66,7 +77,7 @@ void link_output_write(struct link *link)
 		set_want_write(link, true);
 		break;
 	case WIRE_OUTPUT_ERROR:
-		link_close(link, "write: %s", strerror(errno));
+		link_close(link, "write: %s", wire_conn_strerror(&link->io, errno));
 		break;
 	}
 }
@@ -151,5 +162,6 @@ void link_send_error(struct link *link, uint16_t code, const char *message)
 	/* Behind whatever is queued, past the limit (the link closes next),
 	 * one attempt: if the kernel does not take it all, it is lost. */
 	if (wire_output_append(&link->out, frame, len))
-		(void)wire_output_write(&link->out, link->fd, loop_now_ms(link->owner->loop), NULL);
+		(void)wire_output_write_conn(&link->out, &link->io, loop_now_ms(link->owner->loop),
+					     NULL);
 }

@@ -14,6 +14,7 @@
 #include "copy/link/route_set.h"
 #include "lib/wire/wire.h"
 #include "lib/wire/wire_output.h"
+#include "lib/wire/wire_tls.h"
 
 struct intercept_links;
 
@@ -27,6 +28,7 @@ struct link {
 
 	enum intercept_link_state state;
 	int fd;				/* -1 while LINK_WAITING */
+	struct wire_conn io;		/* reads and writes: plain or TLS */
 	struct wire_decoder decoder;
 	uint32_t peer_max_body;
 	uint32_t peer_features;
@@ -35,6 +37,7 @@ struct link {
 	bool expired;			/* lost longer than outage_grace_ms (reported) */
 	uint64_t lost_ms;		/* when it last stopped being ready */
 	bool want_write;		/* LOOP_WRITE is on */
+	bool output_waits;		/* output is left for the socket to take */
 	bool queue_failed;		/* a route could not be queued (memory) */
 	bool close_pending;		/* closed from inside the engine: done at the next flush */
 	char close_reason[256];
@@ -96,6 +99,9 @@ void tc1_link_input(struct link *link);
 void link_input(struct link *link);
 
 /* intercept_link_output.c */
+/* LOOP_READ, and LOOP_WRITE while output waits or the TLS session waits
+ * to write. */
+void link_update_interest(struct link *link);
 /* Append a whole frame to the output. 0, or -1 after closing the link
  * (the peer has not read for too long, or no memory). */
 int link_output_append(struct link *link, const uint8_t *frame, size_t len);

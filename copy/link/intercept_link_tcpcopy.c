@@ -37,6 +37,7 @@ void tc1_link_connected(struct link *link)
 	link->last_received_ms = link->state_since_ms;
 	wire_output_reset(&link->out, link->state_since_ms);
 	link->want_write = false;
+	link->output_waits = false;
 	if (loop_mod_fd(links->loop, link->fd, LOOP_READ) < 0) {
 		link_close(link, "epoll: %s", strerror(errno));
 		return;

@@ -1,14 +1,14 @@
 /*
  * wire_output.c — the output buffer of wire_output.h: one contiguous
  * buffer, compacted only when a frame does not fit behind what is queued,
- * doubled when it does not fit at all.
+ * doubled when it does not fit at all. Bytes go out through a
+ * lib/wire/wire_tls.h transport: a plain socket or a TLS session.
  */
 #include "lib/wire/wire_output.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 
 #define WIRE_OUTPUT_FIRST_CAP 4096
 
@@ -79,12 +79,20 @@ bool wire_output_append(struct wire_output *o, const void *frame, size_t len)
 enum wire_output_status wire_output_write(struct wire_output *o, int fd, uint64_t now_ms,
 					  size_t *written)
 {
+	struct wire_conn c;
+
+	wire_conn_plain(&c, fd);
+	return wire_output_write_conn(o, &c, now_ms, written);
+}
+
+enum wire_output_status wire_output_write_conn(struct wire_output *o, struct wire_conn *c,
+					       uint64_t now_ms, size_t *written)
+{
 	size_t total = 0;
 	enum wire_output_status status = WIRE_OUTPUT_DONE;
 
 	while (o->start < o->end) {
-		ssize_t n = send(fd, o->buf + o->start, o->end - o->start,
-				 MSG_NOSIGNAL | MSG_DONTWAIT);
+		ssize_t n = wire_conn_write(c, o->buf + o->start, o->end - o->start);
 
 		if (n < 0 && errno == EINTR)
 			continue;

@@ -25,6 +25,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/wire/wire_tls.h"
+
 struct wire_output {
 	uint8_t *buf;		/* queued bytes: buf[start, end) */
 	size_t start, end, cap;
@@ -65,6 +67,13 @@ bool wire_output_append(struct wire_output *o, const void *frame, size_t len);
  * taken, for the owner's counters. */
 enum wire_output_status wire_output_write(struct wire_output *o, int fd, uint64_t now_ms,
 					  size_t *written);
+/* The same through a transport, plain or TLS (lib/wire/wire_tls.h). With
+ * TLS, "sent" is when the TLS session took the bytes (it writes them to
+ * the kernel at once); WIRE_OUTPUT_AGAIN may then mean the session waits
+ * to read (c->want_write false): the owner keeps reading, and writes again
+ * after. */
+enum wire_output_status wire_output_write_conn(struct wire_output *o, struct wire_conn *c,
+					       uint64_t now_ms, size_t *written);
 
 /* Nothing queued and nothing sent for idle_ms: a HEARTBEAT is due. */
 static inline bool wire_output_idle(const struct wire_output *o, uint64_t now_ms,
