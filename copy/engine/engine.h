@@ -22,8 +22,9 @@
  *   many answer bytes (both counted from their ISNs), or its answer ended
  *   (its FIN, or a quiet period of pace_quiet_rtts smoothed RTTs, at least
  *   pace_quiet_min_ms, without a new byte, at least pace_timeout_ms for
- *   the client's FIN; pace_timeout_ms when it sent nothing at all). Pipelined data (ack not moved) goes at once. -W: no
- *   waiting.
+ *   the client's FIN, then confirmed by a keep-alive probe; pace_timeout_ms
+ *   when it sent nothing at all). Pipelined data (ack not moved) goes at
+ *   once. -W: no waiting.
  * - Sessions whose SYN was not captured start from their first data, with
  *   a made-up SYN (seq - 1).
  * - After the target's FIN is acked last, the session lingers linger_ms to
