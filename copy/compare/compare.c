@@ -20,7 +20,8 @@ struct request {
 	uint32_t start_seq;		/* the client's seq of its first byte */
 	uint64_t online_start_us, target_sent_us;
 	bool target_sent;
-	bool online_over, target_over;
+	bool next_sent;			/* a later request's first byte went to the target */
+	bool online_over, target_over;	/* target_over: the target closed, or the session ended */
 	bool target_partial;
 	uint8_t head_len;
 	uint8_t head[COMPARE_REQUEST_HEAD];
@@ -144,13 +145,32 @@ static uint64_t since(uint64_t from, uint64_t to)
 	return to > from ? to - from : 0;
 }
 
+/* Whether the protocol parser counted the online answer's messages
+ * (responses, replies, statement outcomes): then the target's answer is
+ * over once it has as many, which holds even when the engine sent the next
+ * request before the answer was whole (its pacing counts bytes: a longer
+ * answer lets the next request go early). */
+static bool countable(const struct request *r)
+{
+	return r->online_over && r->online.messages > 0;
+}
+
+static bool target_done(const struct request *r)
+{
+	if (r->target_over)
+		return true;
+	if (!r->next_sent)
+		return false;
+	return !countable(r) || r->target.messages >= r->online.messages;
+}
+
 /* The oldest pairs whose answers are both over leave, reported. */
 static void report_ready(struct compare *c, struct csession *s)
 {
 	while (s->count) {
 		struct request *r = s->ring[s->first];
 
-		if (!r->online_over || !r->target_over)
+		if (!r->online_over || !target_done(r))
 			break;
 		answer_finish(&r->online);
 		answer_finish(&r->target);
@@ -370,7 +390,7 @@ void compare_target_sent(struct compare *c, uint64_t now_us, const struct sessio
 		r->target_sent = true;
 		r->target_sent_us = now_us;
 		for (unsigned j = s->target_cur; j < i; j++)
-			at(s, j)->target_over = true;
+			at(s, j)->next_sent = true;
 		s->target_cur = i;
 	}
 	report_ready(c, s);
@@ -398,11 +418,19 @@ void compare_target_packet(struct compare *c, uint64_t now_us, const struct pack
 	const uint8_t *b = new_bytes(p, &s->target_next, &len, &cut);
 	struct request *r = at(s, s->target_cur);
 
+	/* The oldest request sent whose answer is not whole yet takes the
+	 * bytes (whole packets: answers that share a packet go to the first). */
+	for (unsigned i = 0; i < s->target_cur; i++)
+		if (at(s, i)->target_sent && !target_done(at(s, i))) {
+			r = at(s, i);
+			break;
+		}
 	if (b && r && r->target_sent) {
 		answer_feed(&r->target, b, len, now_us);
 		if (cut)
 			r->target_partial = true;
 	}
+	report_ready(c, s);	/* an answer whole by its count ends its pair */
 	if (p->flags & (TCPF_FIN | TCPF_RST)) {
 		s->target_closed = true;
 		for (unsigned i = s->target_cur; i < s->count; i++)

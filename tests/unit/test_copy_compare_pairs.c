@@ -230,6 +230,56 @@ static void test_pipelined_burst_is_one_pair_and_fin_ends_answers(void **state)
 	compare_free(c);
 }
 
+/* The engine may send the next requests before the target's answer is
+ * whole (its pacing counts bytes, and the target's answers were longer):
+ * each answer still goes to its own request, by the online answers'
+ * message counts, and a request the online server did not answer (a
+ * goodbye) gets none. */
+static void test_early_next_request(void **state)
+{
+	struct seen seen;
+	struct compare *c = make(&seen, COMPARE_REDIS, 10);
+	uint32_t cs = CISN + 1, os = OISN + 1, ts = TISN + 1;
+	const char *reqs[] = { "*1\r\n$4\r\nINCR\r\n", "*1\r\n$4\r\nINCR\r\n", "*1\r\n$4\r\nQUIT\r\n" };
+	const char *online[] = { ":1\r\n", ":2\r\n", NULL };
+	const char *target[] = { "-ERR unknown command 'INCR'\r\n", "-ERR unknown command 'INCR'\r\n" };
+	struct packet p;
+
+	handshake(c);
+	for (int i = 0; i < 3; i++) {
+		p = pkt(TCPF_ACK, cs, reqs[i]);
+		compare_client_packet(c, 10 + i, 0, &key, &p);
+		if (online[i]) {
+			p = pkt(TCPF_ACK, os, online[i]);
+			compare_online_packet(c, 11 + i, &key, &p);
+			os += (uint32_t)strlen(online[i]);
+		}
+		cs += (uint32_t)strlen(reqs[i]);
+	}
+	/* All three leave before the target answers anything. */
+	cs = CISN + 1;
+	for (int i = 0; i < 3; i++) {
+		p = pkt(TCPF_ACK, cs, reqs[i]);
+		compare_target_sent(c, 20 + i, &key, &p);
+		cs += (uint32_t)strlen(reqs[i]);
+	}
+	for (int i = 0; i < 2; i++) {
+		p = from_target(TCPF_ACK, ts, target[i]);
+		compare_target_packet(c, 30 + i, &p);
+		ts += (uint32_t)strlen(target[i]);
+	}
+	assert_int_equal(seen.n, 2);	/* both whole by count: reported */
+	compare_session_end(c, 40, &key);
+	assert_int_equal(seen.n, 3);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(seen.r[i].kind, COMPARE_STATUS);
+		assert_int_equal(seen.r[i].target_bytes, strlen(target[i]));
+	}
+	assert_int_equal(seen.r[2].kind, COMPARE_SAME);	/* QUIT: no answer online, none at the target */
+	assert_int_equal(seen.r[2].target_bytes, 0);
+	compare_free(c);
+}
+
 static void test_missing_and_partial(void **state)
 {
 	struct seen seen;
@@ -324,6 +374,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_keepalive_pairs, setup),
 		cmocka_unit_test_setup(test_pipelined_burst_is_one_pair_and_fin_ends_answers, setup),
+		cmocka_unit_test_setup(test_early_next_request, setup),
 		cmocka_unit_test_setup(test_missing_and_partial, setup),
 		cmocka_unit_test_setup(test_bounds, setup),
 		cmocka_unit_test(test_latency_quantiles),

@@ -4,8 +4,9 @@
 # error there; every SET and INCR must compare the same (identical servers
 # otherwise), and doppel-compare-report must name GET alone.
 # (GET of a 1000-byte value: the target's error is shorter than the online
-# answer. An error longer than the online answer lets the engine send the
-# next requests early, pipelined: see docs/compare.md, Limits.)
+# answer, so each GET waits for its answer. An error longer than the online
+# answer lets the engine send the next requests early: test_copy_compare_pairs
+# covers that pairing; docs/compare.md, Limits.)
 . "$(dirname "$0")/../lib.sh"
 scenario_begin compare-redis "$1"
 lab_build || fail "could not build the lab"
