@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -234,12 +235,71 @@ static void test_fin_before_login_done(void **state)
 	harness_finish(&h);
 }
 
+/* The target's AuthenticationOk shares its packet with ParameterStatus
+ * messages that intercept cut at --route-payload: the login needs none of
+ * the cut bytes and goes on. A cut in the middle of a message the login
+ * needs ends the session, counted as a protocol error. */
+static void feed_cut(struct harness *h, const struct session_key *k, uint32_t seq, uint32_t ack,
+		     const uint8_t *data, size_t len, size_t present)
+{
+	uint8_t *buf = malloc(HARNESS_PACKET_MAX);
+	struct packet p;
+
+	assert_non_null(buf);
+	harness_build(buf, HARNESS_PACKET_MAX, &p, &k->target, k->target_port, &k->client,
+		      k->client_port, TCPF_ACK | TCPF_PSH, seq, ack,
+		      &(struct harness_segment){ .payload = data, .payload_len = len });
+	p.payload_present = present;
+	engine_target_packet(h->engine, h->now, &p);
+	free(buf);
+}
+
+static void test_cut_answers(void **state)
+{
+	struct session_key k = harness_key("198.18.0.10", 40004, "198.18.1.1", 5432);
+	struct harness h;
+	uint8_t m[1024];
+	uint32_t c = HARNESS_CLIENT_ISN + 1, t = HARNESS_TARGET_ISN + 1;
+	size_t n;
+
+	(void)state;
+	start(&h, &k);
+	harness_client_data(&h, &k, c, HARNESS_ONLINE_ISN + 1, startup, 27);
+	c += 27;
+	n = pg_auth(m, 5, "\1\2\3\4", 4);
+	harness_target(&h, &k, TCPF_ACK | TCPF_PSH, t, c,
+		       &(struct harness_segment){ .payload = m, .payload_len = n });
+	t += (uint32_t)n;
+	n = pg_msg(m, 'p', "md5000000000000000000000000000000000", 36);
+	harness_client_data(&h, &k, c, HARNESS_ONLINE_ISN + 20, m, n);
+	c += (uint32_t)n;
+	/* AuthenticationOk then 600 bytes of ParameterStatus: 256 seen */
+	n = pg_auth(m, 0, "", 0);
+	memset(m + n, 'S', 600);
+	feed_cut(&h, &k, t, c, m, n + 600, 256);
+	assert_int_equal(harness_counters(&h)->auth_logins_replayed, 1);
+	assert_int_equal(h.end_count, 0);
+	harness_finish(&h);
+
+	/* the salt itself cut off: the login cannot go on */
+	k.client_port++;
+	start(&h, &k);
+	harness_client_data(&h, &k, HARNESS_CLIENT_ISN + 1, HARNESS_ONLINE_ISN + 1, startup, 27);
+	n = pg_auth(m, 5, "\1\2\3\4", 4);
+	feed_cut(&h, &k, HARNESS_TARGET_ISN + 1, HARNESS_CLIENT_ISN + 28, m, n, 6);
+	assert_int_equal(harness_last_end(&h)->reason, END_AUTH_FAILED);
+	assert_non_null(strstr(harness_last_end(&h)->detail, "--route-payload"));
+	assert_int_equal(harness_counters(&h)->auth_failed[AUTH_FAIL_PROTOCOL], 1);
+	harness_finish(&h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_scram_login_and_shift),
 		cmocka_unit_test(test_wrong_password_and_missed_login),
 		cmocka_unit_test(test_fin_before_login_done),
+		cmocka_unit_test(test_cut_answers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
