@@ -502,6 +502,7 @@ void intercept_links_shutdown(struct intercept_links *links)
 		}
 		if (link->fd >= 0) {
 			loop_del_fd(links->loop, link->fd);
+			wire_conn_free(&link->io);
 			close(link->fd);
 			link->fd = -1;
 		}
