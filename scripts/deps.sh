@@ -34,6 +34,9 @@ kmod_pkgs="linux-image-amd64 linux-headers-amd64 linux-source qemu-system-x86 bu
 # Operating it: unit verification, the units under systemd in a container
 # (systemd-nspawn), lintian on the packages, the shipped logrotate file.
 ops_pkgs="systemd systemd-container lintian logrotate"
+# The OCI image (deploy/image.sh) and its e2e run: buildah builds from
+# scratch, podman runs it; runc, since crun refuses hybrid cgroup set-ups.
+image_pkgs="podman buildah runc"
 
 # The benchmarks (make bench): instruction counts, the daemons' profile.
 bench_pkgs="valgrind linux-perf"
@@ -50,7 +53,7 @@ want="$build_pkgs $run_pkgs"
 for set in "$@"; do
 	case $set in
 	run) ;;
-	check) want="$want $unit_pkgs $lab_pkgs $kmod_pkgs $ops_pkgs $package_pkgs $bench_pkgs" ;;
+	check) want="$want $unit_pkgs $lab_pkgs $kmod_pkgs $ops_pkgs $package_pkgs $bench_pkgs $image_pkgs" ;;
 	demo) want="$want $lab_pkgs" ;;
 	bench) want="$want $lab_pkgs $bench_pkgs" ;;
 	package) want="$want $package_pkgs" ;;

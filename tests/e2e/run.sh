@@ -30,7 +30,7 @@ scenarios=${E2E_SCENARIOS:-"lab http-keepalive http-per-connection http-post-1mb
 	idle-connection client-rewrite two-online link-layer pcap-capture intercept-restart loss
 	client-silence copies percent http-saturation metrics fault-kill-intercept
 	fault-kill-copy fault-cut-path fault-queue-rules tcpcopy-dialect
-	http-downloads tunnel-vxlan tunnel-ipv6 mirror-vxlan intercept-fleet
+	http-downloads tunnel-vxlan tunnel-ipv6 mirror-vxlan container intercept-fleet
 	redis-large pg-login pg-login-md5 fault-target-restart fault-target-network
 	compare-http compare-redis compare-pg mariadb-sysbench
 	loss-high-rate tls-certs tls-psk"}
