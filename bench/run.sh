@@ -9,7 +9,9 @@
 #   memory   RSS and buffered bytes per session, 100,000 and 1,000,000
 #            concurrent sessions, in flight and idle
 #   wire     summaries encoded and decoded per second; the router's lookups
-#            when intercept's router is built
+#            when intercept's router is built; summaries per CPU second
+#            through the channel in plain text and in TLS 1.3 (PSK), and
+#            the CPU of one handshake
 #   compare  --compare's cost per request (pairing, HTTP parse, SHA-256 of
 #            both answers) for small and 16 KiB bodies, and its memory
 #   lab      the replay lab (bench/lab.sh: rates, CPU, intercept sources,
@@ -154,6 +156,8 @@ wire_part() {
 			wire_decoder_next wire_summary_next) / m))"
 		printf 'packet_parse %s\n' "$(($(cg_inclusive "$cg" packet_parse) / m))"
 	fi
+	section "channel: plain text and TLS 1.3 ($RUNS runs)"
+	"$bin/tls_channel_bench" --summaries "$n" --runs "$RUNS"
 	if [ -x "$bin/intercept_router_bench" ]; then
 		section "intercept router ($RUNS runs)"
 		"$bin/intercept_router_bench" --runs "$RUNS"
