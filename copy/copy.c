@@ -674,6 +674,7 @@ struct copy *copy_new(const struct copy_options *o, struct loop *l, char *err, s
 			return NULL;
 		}
 		cfg.auth_password = copy_credentials_password;
+		cfg.auth_salted = copy_credentials_salted;
 		cfg.auth_password_ctx = c->credentials;
 		log_info("credentials: %zu entries from %s (locked in memory)",
 			 copy_credentials_count(c->credentials), o->credentials_file);

@@ -14,11 +14,21 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "copy/engine/auth_crypto.h"
+
 struct credential {
 	uint8_t protocol;	/* enum auth_protocol */
 	const char *user;	/* NUL-terminated, in the mapping */
 	const uint8_t *password;
 	size_t password_len;
+	/* SCRAM's SaltedPassword for the last salt and iteration count the
+	 * target sent for this user: one PBKDF2 per user instead of one per
+	 * login. In the locked mapping like the password. */
+	bool cached;
+	uint8_t salt_len;
+	uint8_t salt[64];
+	unsigned iterations;
+	uint8_t salted[32];
 };
 
 struct copy_credentials {
@@ -64,6 +74,36 @@ int copy_credentials_password(void *ctx, enum auth_protocol p, const char *user,
 			*len = c->entries[i].password_len;
 			return 0;
 		}
+	return -1;
+}
+
+int copy_credentials_salted(void *ctx, const char *user, const uint8_t *salt, size_t salt_len,
+			    unsigned iterations, uint8_t out[32])
+{
+	struct copy_credentials *c = ctx;
+
+	for (size_t i = 0; c && i < c->count; i++) {
+		struct credential *e = &c->entries[i];
+
+		if (e->protocol != AUTH_PROTO_POSTGRES || strcmp(e->user, user))
+			continue;
+		if (e->cached && e->iterations == iterations && e->salt_len == salt_len &&
+		    !memcmp(e->salt, salt, salt_len)) {
+			memcpy(out, e->salted, 32);
+			return 0;
+		}
+		if (auth_scram_salted(e->password, e->password_len, salt, salt_len, iterations,
+				      out) < 0)
+			return -2;
+		if (salt_len <= sizeof(e->salt)) {
+			memcpy(e->salted, out, 32);
+			memcpy(e->salt, salt, salt_len);
+			e->salt_len = (uint8_t)salt_len;
+			e->iterations = iterations;
+			e->cached = true;
+		}
+		return 0;
+	}
 	return -1;
 }
 

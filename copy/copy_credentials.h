@@ -36,4 +36,10 @@ size_t copy_credentials_count(const struct copy_credentials *c);
 int copy_credentials_password(void *ctx, enum auth_protocol p, const char *user,
 			      const uint8_t **password, size_t *len);
 
+/* An auth_salted_fn (ctx: the struct copy_credentials): SCRAM's
+ * SaltedPassword of a postgres user, kept in the locked mapping for the
+ * last salt and iteration count asked. -1: no such user; -2: libcrypto. */
+int copy_credentials_salted(void *ctx, const char *user, const uint8_t *salt, size_t salt_len,
+			    unsigned iterations, uint8_t out[32]);
+
 #endif

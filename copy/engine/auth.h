@@ -63,6 +63,13 @@ typedef int (*auth_password_fn)(void *ctx, enum auth_protocol p, const char *use
  * counts them in its buffered bytes (-m). */
 #define AUTH_MAX_CLIENT_BACKLOG (4u * 1024 * 1024)
 
+/* Optional: SCRAM's SaltedPassword of user for this salt and iteration
+ * count, from whoever holds the password (it may keep it: one PBKDF2 per
+ * user and salt instead of one per login). 0 with out filled, or -1 when
+ * there is no password for the user. */
+typedef int (*auth_salted_fn)(void *ctx, const char *user, const uint8_t *salt, size_t salt_len,
+			      unsigned iterations, uint8_t out[32]);
+
 struct auth_buf {
 	uint8_t *data;
 	size_t len, cap;
@@ -72,6 +79,7 @@ struct auth_conv {
 	enum auth_protocol proto;
 	int state;
 	auth_password_fn password;
+	auth_salted_fn salted;		/* NULL: PBKDF2 at every login */
 	void *password_ctx;
 	struct auth_buf client;		/* captured client bytes not yet consumed */
 	struct auth_buf target;		/* target bytes not yet consumed */

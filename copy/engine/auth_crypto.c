@@ -58,19 +58,36 @@ static int hmac256(const uint8_t *key, size_t key_len, const void *msg, size_t l
 		       ? 0 : -1;
 }
 
+int auth_scram_salted(const uint8_t *password, size_t password_len, const uint8_t *salt,
+		      size_t salt_len, unsigned iterations, uint8_t salted[32])
+{
+	/* PostgreSQL SASLprep-normalises the password; an ASCII password
+	 * (the common case) is its own normal form. */
+	return PKCS5_PBKDF2_HMAC((const char *)password, (int)password_len, salt, (int)salt_len,
+				 (int)iterations, EVP_sha256(), 32, salted) ? 0 : -1;
+}
+
 int auth_scram_sha256(const uint8_t *password, size_t password_len,
 		      const uint8_t *salt, size_t salt_len, unsigned iterations,
 		      const char *auth_message, size_t auth_message_len,
 		      uint8_t proof[32], uint8_t server_signature[32])
 {
-	uint8_t salted[32], client_key[32], stored_key[32], signature[32], server_key[32];
+	uint8_t salted[32];
+	int rc = auth_scram_salted(password, password_len, salt, salt_len, iterations, salted);
+
+	if (rc == 0)
+		rc = auth_scram_proof(salted, auth_message, auth_message_len, proof,
+				      server_signature);
+	OPENSSL_cleanse(salted, sizeof(salted));
+	return rc;
+}
+
+int auth_scram_proof(const uint8_t salted[32], const char *auth_message, size_t auth_message_len,
+		     uint8_t proof[32], uint8_t server_signature[32])
+{
+	uint8_t client_key[32], stored_key[32], signature[32], server_key[32];
 	int rc = -1;
 
-	/* PostgreSQL SASLprep-normalises the password; an ASCII password
-	 * (the common case) is its own normal form. */
-	if (!PKCS5_PBKDF2_HMAC((const char *)password, (int)password_len, salt, (int)salt_len,
-			       (int)iterations, EVP_sha256(), 32, salted))
-		goto out;
 	if (hmac256(salted, 32, "Client Key", 10, client_key) < 0 ||
 	    digest(EVP_sha256(), client_key, 32, NULL, 0, stored_key) < 0 ||
 	    hmac256(stored_key, 32, auth_message, auth_message_len, signature) < 0 ||
@@ -82,7 +99,6 @@ int auth_scram_sha256(const uint8_t *password, size_t password_len,
 	rc = 0;
 out:
 	/* Password-derived keys do not outlive the call. */
-	OPENSSL_cleanse(salted, sizeof(salted));
 	OPENSSL_cleanse(client_key, sizeof(client_key));
 	OPENSSL_cleanse(stored_key, sizeof(stored_key));
 	OPENSSL_cleanse(server_key, sizeof(server_key));

@@ -22,6 +22,14 @@ int auth_scram_sha256(const uint8_t *password, size_t password_len,
 		      const char *auth_message, size_t auth_message_len,
 		      uint8_t proof[32], uint8_t server_signature[32]);
 
+/* The same in two steps: SaltedPassword (PBKDF2-HMAC-SHA-256, the
+ * expensive part, which a caller may keep per user, salt and iteration
+ * count), then the proof from it. 0, or -1. */
+int auth_scram_salted(const uint8_t *password, size_t password_len, const uint8_t *salt,
+		      size_t salt_len, unsigned iterations, uint8_t salted[32]);
+int auth_scram_proof(const uint8_t salted[32], const char *auth_message, size_t auth_message_len,
+		     uint8_t proof[32], uint8_t server_signature[32]);
+
 /* MySQL mysql_native_password: SHA1(password) XOR
  * SHA1(scramble + SHA1(SHA1(password))); 20 bytes. 0, or -1. */
 int auth_mysql_native(const uint8_t *password, size_t password_len,

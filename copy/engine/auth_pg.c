@@ -246,12 +246,20 @@ static int sasl_continue(struct auth_conv *c, const uint8_t *data, size_t dlen)
 	int am_len = snprintf(am, sizeof(am), "%s,%s,%s", c->client_first_bare, server_first, final);
 	if (am_len < 0 || (size_t)am_len >= sizeof(am))
 		return failed(auth_fail(c, AUTH_FAIL_PROTOCOL, "SCRAM messages too long"));
-	if (c->password(c->password_ctx, AUTH_PROTO_POSTGRES, c->user, &pw, &pw_len) < 0)
+	uint8_t salted[32];
+	int got = c->salted ? c->salted(c->password_ctx, c->user, salt, (size_t)salt_len,
+					iterations, salted)
+		  : c->password(c->password_ctx, AUTH_PROTO_POSTGRES, c->user, &pw, &pw_len) < 0 ? -1
+		  : auth_scram_salted(pw, pw_len, salt, (size_t)salt_len, iterations, salted) < 0 ? -2
+		  : 0;
+	if (got == -1)
 		return failed(auth_fail(c, AUTH_FAIL_UNKNOWN_USER, "no password for postgres user '%s'",
 				 c->user));
-	if (auth_scram_sha256(pw, pw_len, salt, (size_t)salt_len, iterations, am, (size_t)am_len,
-			      proof, signature) < 0)
+	if (got < 0 || auth_scram_proof(salted, am, (size_t)am_len, proof, signature) < 0) {
+		OPENSSL_cleanse(salted, sizeof(salted));
 		return failed(auth_fail(c, AUTH_FAIL_PROTOCOL, "libcrypto failed"));
+	}
+	OPENSSL_cleanse(salted, sizeof(salted));
 	memcpy(final + n, ",p=", 3);
 	size_t plen = auth_base64_encode(proof, 32, final + n + 3, sizeof(final) - (size_t)n - 3);
 	OPENSSL_cleanse(proof, sizeof(proof));

@@ -153,6 +153,7 @@ struct engine_config {
 	} auth_ports[ENGINE_MAX_AUTH_PORTS];
 	size_t auth_port_count;
 	auth_password_fn auth_password;
+	auth_salted_fn auth_salted;	/* optional: SCRAM's SaltedPassword, cached */
 	void *auth_password_ctx;
 };
 

@@ -53,6 +53,7 @@ int session_auth_start(struct engine *e, struct session *s, enum auth_protocol p
 	if (!a)
 		return -1;
 	auth_conv_init(&a->conv, proto, e->cfg.auth_password, e->cfg.auth_password_ctx);
+	a->conv.salted = e->cfg.auth_salted;
 	a->cap_next = a->out_next = s->isn + 1;
 	s->auth = a;
 	return 0;

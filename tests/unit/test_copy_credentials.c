@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "copy/copy_credentials.h"
+#include "copy/engine/auth_crypto.h"
 #include "copy/copy_options.h"
 
 static void write_file(char *path, const char *text, mode_t mode)
@@ -52,6 +53,33 @@ static void test_lookup(void **state)
 	/* the protocol is part of the key */
 	assert_int_equal(copy_credentials_password(c, AUTH_PROTO_POSTGRES, "sbtest", &pw, &len), -1);
 	assert_int_equal(copy_credentials_password(c, AUTH_PROTO_MYSQL, "nobody", &pw, &len), -1);
+	copy_credentials_free(c);
+	unlink(path);
+}
+
+/* SCRAM's SaltedPassword: what PBKDF2 gives, the same again for the same
+ * salt (from the cache; this test cannot tell it from a recomputation),
+ * another for another salt or iteration count; unknown users refused. */
+static void test_salted_cache(void **state)
+{
+	char path[64], err[256];
+	uint8_t want[32], got[32], again[32], other[32];
+	const uint8_t salt[16] = { 7, 7, 7 }, salt2[16] = { 8 };
+
+	(void)state;
+	write_file(path, "postgres user pencil\n", 0600);
+	struct copy_credentials *c = copy_credentials_load(path, err, sizeof(err));
+	assert_non_null(c);
+	assert_int_equal(auth_scram_salted((const uint8_t *)"pencil", 6, salt, 16, 4096, want), 0);
+	assert_int_equal(copy_credentials_salted(c, "user", salt, 16, 4096, got), 0);
+	assert_memory_equal(got, want, 32);
+	assert_int_equal(copy_credentials_salted(c, "user", salt, 16, 4096, again), 0);
+	assert_memory_equal(again, want, 32);
+	assert_int_equal(copy_credentials_salted(c, "user", salt2, 16, 4096, other), 0);
+	assert_memory_not_equal(other, want, 32);
+	assert_int_equal(copy_credentials_salted(c, "user", salt, 16, 4097, other), 0);
+	assert_memory_not_equal(other, want, 32);
+	assert_int_equal(copy_credentials_salted(c, "nobody", salt, 16, 4096, other), -1);
 	copy_credentials_free(c);
 	unlink(path);
 }
@@ -159,6 +187,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_lookup),
+		cmocka_unit_test(test_salted_cache),
 		cmocka_unit_test(test_mode_refused),
 		cmocka_unit_test(test_bad_lines),
 		cmocka_unit_test(test_protocol_option),
