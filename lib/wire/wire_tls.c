@@ -77,9 +77,16 @@ int wire_tls_options_check(const struct wire_tls_options *o, char *err, size_t e
 		return -1;
 	}
 	if (certs && !(o->cert && o->key && o->ca)) {
+		char missing[48] = "";
+
+		if (!o->cert)
+			strcat(missing, " --tls-cert");
+		if (!o->key)
+			strcat(missing, " --tls-key");
+		if (!o->ca)
+			strcat(missing, " --tls-ca");
 		snprintf(err, errlen, "TLS with certificates needs all of --tls-cert, --tls-key and "
-			 "--tls-ca (missing: %s%s%s)", o->cert ? "" : "--tls-cert ",
-			 o->key ? "" : "--tls-key ", o->ca ? "" : "--tls-ca");
+			 "--tls-ca (missing:%s)", missing);
 		return -1;
 	}
 	return 0;

@@ -597,6 +597,34 @@ static void assert_config_refused(const char *text, const char *message_after_pa
 	unlink(config_path);
 }
 
+/* --tls-*: paths kept as given (the files are read at start, by
+ * wire_tls); combinations refused with what is missing. */
+static void test_tls_options(void **state)
+{
+	struct copy_options o;
+
+	assert_int_equal(parse_args(&o, BASE, "--tls-cert", "/etc/c.pem", "--tls-key", "/etc/c.key",
+				    "--tls-ca", "/etc/ca.pem", NULL), COPY_OPTIONS_RUN);
+	assert_string_equal(o.tls.cert, "/etc/c.pem");
+	assert_string_equal(o.tls.key, "/etc/c.key");
+	assert_string_equal(o.tls.ca, "/etc/ca.pem");
+	assert_null(o.tls.psk_file);
+	copy_options_free(&o);
+	assert_int_equal(parse_args(&o, BASE, "--tls-psk-file", "/etc/p", NULL), COPY_OPTIONS_RUN);
+	assert_string_equal(o.tls.psk_file, "/etc/p");
+	copy_options_free(&o);
+	assert_refused("TLS with certificates needs all of --tls-cert, --tls-key and --tls-ca "
+		       "(missing: --tls-key --tls-ca)", BASE, "--tls-cert", "/etc/c.pem");
+	assert_refused("--tls-psk-file excludes --tls-cert, --tls-key and --tls-ca: choose "
+		       "certificates or a pre-shared key", BASE, "--tls-psk-file", "/etc/p",
+		       "--tls-ca", "/etc/ca.pem");
+	assert_refused("--tls-* with --wire tcpcopy1: a stock TCPCopy intercept speaks no TLS",
+		       BASE, "--wire", "tcpcopy1", "--tls-psk-file", "/etc/p");
+	assert_refused("--tls-key '': empty value", BASE, "--tls-key", "");
+	assert_refused("TLS with certificates needs all of --tls-cert, --tls-key and --tls-ca "
+		       "(missing: --tls-key)", BASE, "--tls-cert", "/etc/c.pem", "--tls-ca", "/c");
+}
+
 static void test_config_errors(void **state)
 {
 	assert_config_refused("transfer = 80-198.18.0.3:80\nbogus = 1\n", "2: unknown key 'bogus'");
@@ -629,6 +657,7 @@ int main(void)
 		cmocka_unit_test(test_tunnel),
 		cmocka_unit_test(test_config_file),
 		cmocka_unit_test(test_config_errors),
+		cmocka_unit_test(test_tls_options),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

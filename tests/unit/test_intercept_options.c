@@ -326,6 +326,26 @@ static void test_kmod_conflicts_are_option_errors(void **state)
 	unlink(path);
 }
 
+static void test_tls_options(void **state)
+{
+	char *certs[] = { "d", "--tls-cert", "/etc/i.pem", "--tls-key", "/etc/i.key", "--tls-ca",
+			  "/etc/ca.pem", NULL };
+	char *half[] = { "d", "--tls-key", "/etc/i.key", NULL };
+	char *both[] = { "d", "--tls-psk-file", "/etc/p", "--tls-cert", "/etc/i.pem", NULL };
+	struct intercept_options o;
+	char err[512];
+
+	assert_int_equal(parse(&o, certs, err, sizeof(err)), INTERCEPT_OPTIONS_RUN);
+	assert_string_equal(o.tls.cert, "/etc/i.pem");
+	assert_string_equal(o.tls.key, "/etc/i.key");
+	assert_string_equal(o.tls.ca, "/etc/ca.pem");
+	intercept_options_free(&o);
+	expect_error(half, "TLS with certificates needs all of --tls-cert, --tls-key and --tls-ca "
+		     "(missing: --tls-cert --tls-ca)");
+	expect_error(both, "--tls-psk-file excludes --tls-cert, --tls-key and --tls-ca: choose "
+		     "certificates or a pre-shared key");
+}
+
 static void test_help_and_version_exit(void **state)
 {
 	char *help[] = { "d", "-p", "1", "--help", NULL };
@@ -352,6 +372,7 @@ int main(void)
 		cmocka_unit_test(test_config_file_errors),
 		cmocka_unit_test(test_help_and_version_exit),
 		cmocka_unit_test(test_kmod_conflicts_are_option_errors),
+		cmocka_unit_test(test_tls_options),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
