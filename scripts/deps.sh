@@ -25,7 +25,7 @@ run_pkgs="iproute2 nftables iptables"
 unit_pkgs="libcmocka-dev clang libclang-rt-14-dev"
 # The end-to-end lab: real servers, real clients, real namespaces and rules.
 lab_pkgs="iproute2 nftables iptables nginx-light redis-server redis-tools wrk curl
-	tcpdump procps python3 prometheus postgresql mariadb-server sysbench"
+	tcpdump procps python3 prometheus postgresql mariadb-server sysbench ethtool"
 # The kernel module: Debian's kernel and headers, booted under qemu; DKMS
 # (openssl: it makes and uses the key that signs the module);
 # linux-source only for its scripts/checkpatch.pl (Debian ships it nowhere else).

@@ -112,7 +112,9 @@ struct answer {
 	uint64_t bytes;			/* all bytes fed */
 	uint64_t digested;		/* bytes that went into the digest */
 	uint64_t first_time, last_time;	/* times of the first and last bytes */
-	uint32_t messages;		/* responses / replies / messages seen */
+	uint32_t messages;		/* responses / replies / messages begun */
+	uint32_t complete;		/* of them, received whole (the pairing ends a
+					 * target answer by this count) */
 	uint32_t errors;		/* of them, errors by the protocol's rule */
 	bool malformed;			/* the bytes did not parse as the protocol */
 	bool finished;

@@ -51,6 +51,7 @@ static bool is_framing(const char *name)
 static void response_done(struct answer *a)
 {
 	a->st.http.phase = H_STATUS;
+	a->complete++;
 }
 
 static void status_line(struct answer *a, char *line)
@@ -104,7 +105,10 @@ static void header_line(struct answer *a, char *line)
 		} else if (h->chunked) {
 			h->phase = H_CHUNK_SIZE;
 		} else if (h->has_length) {
-			h->phase = h->left ? H_BODY : H_STATUS;
+			if (h->left)
+				h->phase = H_BODY;
+			else
+				response_done(a);
 		} else {
 			h->phase = H_TO_END;
 		}
@@ -229,8 +233,10 @@ void answer_http_feed(struct answer *a, const uint8_t *p, size_t n)
 			used = h->left < n ? (size_t)h->left : n;
 			answer_digest(a, p, used);
 			h->left -= used;
-			if (!h->left)
-				h->phase = h->phase == H_BODY ? H_STATUS : H_CHUNK_END;
+			if (!h->left && h->phase == H_BODY)
+				response_done(a);
+			else if (!h->left)
+				h->phase = H_CHUNK_END;
 			break;
 		case H_TO_END:
 		case H_RAW:

@@ -93,8 +93,10 @@ static void packet_done(struct answer *a)
 		response_start(a);
 		if (m->first == 0xff) {
 			error_packet(a, b, blen);
+			a->complete++;
 		} else if (m->first == 0x00 || m->first == 0xfe) {
 			ok_packet(a, b, blen);
+			a->complete++;
 		} else if (m->first != 0xfb) {
 			size_t size;
 			uint64_t cols = lenenc(b, blen, &size);
@@ -118,9 +120,12 @@ static void packet_done(struct answer *a)
 		if (m->first == 0xff) {
 			error_packet(a, b, blen);
 			m->phase = M_START;
+			a->complete++;
 		} else if (m->first == 0xfe && plen < 0xffffff) {
 			/* An EOF after the columns goes on to the rows; else the end. */
 			m->phase = m->phase == M_AFTER_COLS && plen == 5 ? M_ROWS : M_START;
+			if (m->phase == M_START)
+				a->complete++;
 		} else {
 			m->phase = M_ROWS;
 		}

@@ -53,6 +53,7 @@ static void error_message(struct answer *a, const uint8_t *b, size_t len)
 		i = (size_t)(end - b) + 1;
 	}
 	a->messages++;
+	a->complete++;
 	a->errors++;
 	if (a->errors == 1)
 		answer_set_verdict(a, "%s", code);
@@ -65,6 +66,7 @@ static void command_complete(struct answer *a, const uint8_t *b, size_t len)
 	size_t tag = strnlen((const char *)b, len);
 
 	a->messages++;
+	a->complete++;
 	if (!a->errors && a->messages == 1) {
 		size_t word = 0;
 
@@ -86,6 +88,7 @@ static void message_done(struct answer *a)
 		command_complete(a, g->body, g->body_len);
 	else if (g->type == 'I') {
 		a->messages++;
+		a->complete++;
 		answer_digest(a, "I", 1);
 	}
 	g->hdr_len = 0;

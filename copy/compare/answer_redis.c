@@ -40,8 +40,10 @@ static void element_done(struct answer *a)
 			break;
 		r->depth--;
 	}
-	if (!r->depth)
+	if (!r->depth) {
 		a->messages++;
+		a->complete++;	/* a reply is counted when its last element is in */
+	}
 	r->phase = R_TYPE;
 }
 

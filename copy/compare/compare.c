@@ -22,7 +22,8 @@ struct request {
 	bool target_sent;
 	bool next_sent;			/* a later request's first byte went to the target */
 	bool online_over, target_over;	/* target_over: the target closed, or the session ended */
-	bool target_partial;
+	bool partial;			/* bytes of an answer were not seen (cut by
+					 * intercept, a lost summary, a capture gap) */
 	uint8_t head_len;
 	uint8_t head[COMPARE_REQUEST_HEAD];
 	struct answer online, target;
@@ -145,14 +146,14 @@ static uint64_t since(uint64_t from, uint64_t to)
 	return to > from ? to - from : 0;
 }
 
-/* Whether the protocol parser counted the online answer's messages
+/* Whether the protocol parser counted the online answer's whole messages
  * (responses, replies, statement outcomes): then the target's answer is
- * over once it has as many, which holds even when the engine sent the next
+ * over once it has as many whole ones, which holds even when the engine sent the next
  * request before the answer was whole (its pacing counts bytes: a longer
  * answer lets the next request go early). */
 static bool countable(const struct request *r)
 {
-	return r->online_over && r->online.messages > 0;
+	return r->online_over && r->online.complete > 0 && !r->partial;
 }
 
 static bool target_done(const struct request *r)
@@ -161,7 +162,7 @@ static bool target_done(const struct request *r)
 		return true;
 	if (!r->next_sent)
 		return false;
-	return !countable(r) || r->target.messages >= r->online.messages;
+	return !countable(r) || r->target.complete >= r->online.complete;
 }
 
 /* The oldest pairs whose answers are both over leave, reported. */
@@ -177,13 +178,15 @@ static void report_ready(struct compare *c, struct csession *s)
 		struct compare_result res = {
 			.key = &s->key, .transfer = s->transfer, .request = s->base,
 			.kind = compare_answers(&r->online, &r->target),
-			.partial = r->target_partial,
+			.partial = r->partial,
 			.online = &r->online, .target = &r->target,
 			.request_head = r->head, .request_head_len = r->head_len,
 		};
 
-		/* A cut target payload: only the verdicts can be compared. */
-		if (res.partial && res.kind == COMPARE_BODY)
+		/* Bytes not seen: only verdicts both sides parsed can be
+		 * compared (a hole at an answer's start leaves no verdict). */
+		if (res.partial && (res.kind == COMPARE_BODY || r->online.malformed ||
+				    r->target.malformed))
 			res.kind = COMPARE_SAME;
 		if (r->online.bytes) {
 			res.online_ttfb_us = since(r->online_start_us, r->online.first_time);
@@ -322,14 +325,24 @@ void compare_client_packet(struct compare *c, uint64_t now_us, size_t transfer,
 	report_ready(c, s);
 }
 
-/* The bytes of p past *next, in order; NULL when none are new. */
+/* A hole this far ahead is bytes never to be seen (the engine acks the
+ * target's highest data, so the target never sends them again; a capture
+ * gap likewise); farther, the packet is not of this stream. */
+#define GAP_MAX (1u << 30)
+
+/* The bytes of p past *next, in order; NULL when none are new. *cut: some
+ * bytes before or in them are missing (a hole skipped, a cut payload). */
 static const uint8_t *new_bytes(const struct packet *p, uint32_t *next, size_t *len, bool *cut)
 {
-	uint32_t skip = *next - p->seq;
+	uint32_t skip = *next - p->seq, ahead = p->seq - *next;
 
 	*cut = p->payload_present < p->payload_len;
-	if ((int32_t)(p->seq - *next) > 0 || skip >= p->payload_len)
-		return NULL;	/* a hole before it, or nothing new */
+	if (ahead && ahead < GAP_MAX && p->payload_len) {
+		*cut = true;	/* a hole: go on after it */
+		skip = 0;
+	} else if ((int32_t)ahead > 0 || skip >= p->payload_len) {
+		return NULL;	/* nothing new */
+	}
 	*next = p->seq + (uint32_t)p->payload_len;
 	if (skip >= p->payload_present) {
 		*len = 0;
@@ -361,6 +374,8 @@ void compare_online_packet(struct compare *c, uint64_t now_us, const struct sess
 	if (b && r) {
 		answer_feed(&r->online, b, len, now_us);
 		s->server_spoke = true;
+		if (cut)
+			r->partial = true;
 	}
 	if (p->flags & (TCPF_FIN | TCPF_RST)) {
 		s->online_closed = true;
@@ -428,7 +443,7 @@ void compare_target_packet(struct compare *c, uint64_t now_us, const struct pack
 	if (b && r && r->target_sent) {
 		answer_feed(&r->target, b, len, now_us);
 		if (cut)
-			r->target_partial = true;
+			r->partial = true;
 	}
 	report_ready(c, s);	/* an answer whole by its count ends its pair */
 	if (p->flags & (TCPF_FIN | TCPF_RST)) {

@@ -56,8 +56,9 @@ struct compare_result {
 	enum compare_kind kind;
 	bool slower;			/* the target's first byte came much later
 					 * (compare_config.slower_min_us, twice) */
-	bool partial;			/* the target's payload came cut (intercept's
-					 * --route-payload): bodies not compared */
+	bool partial;			/* bytes of an answer were not seen (intercept's
+					 * --route-payload, a lost summary, a capture
+					 * gap): bodies not compared */
 	const struct answer *online, *target;
 	const uint8_t *request_head;
 	size_t request_head_len;
@@ -70,7 +71,7 @@ struct compare_counters {
 	uint64_t sessions_skipped;	/* not compared: the cap, or too many requests in flight */
 	uint64_t requests;		/* pairs compared */
 	uint64_t kinds[COMPARE_KIND_COUNT];	/* by result; [COMPARE_SAME] the same */
-	uint64_t partial;		/* pairs whose target payload came cut */
+	uint64_t partial;		/* pairs with bytes of an answer not seen */
 	uint64_t slower;		/* pairs whose target answered much later */
 };
 

@@ -40,6 +40,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	REQUIRE(memcmp(whole.digest, split.digest, sizeof(whole.digest)) == 0);
 	REQUIRE(strcmp(whole.verdict, split.verdict) == 0);
 	REQUIRE(whole.messages == split.messages && whole.errors == split.errors);
+	REQUIRE(whole.complete == split.complete && whole.complete <= whole.messages);
 	REQUIRE(whole.malformed == split.malformed && whole.digested == split.digested);
 	REQUIRE(whole.bytes == n);
 	REQUIRE(whole.head_len == (n < 32 ? n : 32));

@@ -42,6 +42,7 @@ static void reduce(const struct answer_config *c, const void *bytes, size_t len,
 		assert_memory_equal(split[k].digest, out->digest, ANSWER_DIGEST_LEN);
 		assert_string_equal(split[k].verdict, out->verdict);
 		assert_int_equal(split[k].messages, out->messages);
+		assert_int_equal(split[k].complete, out->complete);
 		assert_int_equal(split[k].errors, out->errors);
 		assert_int_equal(split[k].malformed, out->malformed);
 		assert_int_equal(split[k].digested, out->digested);
@@ -129,6 +130,7 @@ static void test_http_pipelined_interim_and_close(void **state)
 
 	reduce(&c, a, strlen(a), &x);
 	assert_int_equal(x.messages, 4);
+	assert_int_equal(x.complete, 3);	/* the last one's body runs to the end */
 	assert_int_equal(x.errors, 1);
 	assert_string_equal(x.verdict, "404");	/* the first error wins over 204 */
 	assert_false(x.malformed);
@@ -154,6 +156,7 @@ static void test_redis_replies_and_errors(void **state)
 
 	reduce(&c, a, strlen(a), &x);
 	assert_int_equal(x.messages, 7);
+	assert_int_equal(x.complete, 7);
 	assert_int_equal(x.errors, 0);
 	assert_false(x.malformed);
 	assert_string_equal(x.verdict, "");
@@ -304,6 +307,7 @@ static void test_mysql_outcomes(void **state)
 	reduce(&c, a, na, &x);
 	assert_string_equal(x.verdict, "RESULT");
 	assert_int_equal(x.messages, 2);
+	assert_int_equal(x.complete, 2);
 	assert_false(x.malformed);
 	nb = my_result(b, true, "row");
 	nb += my_pkt(b + nb, 1, "\x00\x00\x00\x02\x00\x00\x00", 7);

@@ -314,6 +314,35 @@ static void test_missing_and_partial(void **state)
 	assert_true(seen.r[1].partial);
 	assert_int_equal(seen.r[1].kind, COMPARE_SAME);
 	assert_int_equal(compare_counters(c)->partial, 1);
+
+	/* A summary lost (the engine acks past it: it never comes again):
+	 * the stream goes on after the hole, the answer is partial, and the
+	 * next request's answer is whole again. */
+	handshake(c);
+	p = pkt(TCPF_ACK, CISN + 1, REQ1);
+	compare_client_packet(c, 10, 0, &key, &p);
+	p = pkt(TCPF_ACK, OISN + 1, OK200);
+	compare_online_packet(c, 20, &key, &p);
+	p = pkt(TCPF_ACK, CISN + 1 + (uint32_t)strlen(REQ1), REQ2);
+	compare_client_packet(c, 30, 0, &key, &p);
+	p = pkt(TCPF_ACK, OISN + 1 + (uint32_t)strlen(OK200), E500);
+	compare_online_packet(c, 40, &key, &p);
+	p = pkt(TCPF_ACK, CISN + 1, REQ1);
+	compare_target_sent(c, 50, &key, &p);
+	p = from_target(TCPF_ACK, TISN + 1 + 10, OK200 + 10);	/* the first 10 bytes lost */
+	compare_target_packet(c, 60, &p);
+	p = pkt(TCPF_ACK, CISN + 1 + (uint32_t)strlen(REQ1), REQ2);
+	compare_target_sent(c, 70, &key, &p);
+	p = from_target(TCPF_ACK, TISN + 1 + (uint32_t)strlen(OK200), E500);
+	compare_target_packet(c, 80, &p);
+	compare_session_end(c, 90, &key);
+	assert_int_equal(seen.n, 4);
+	assert_true(seen.r[2].partial);
+	assert_int_equal(seen.r[2].kind, COMPARE_SAME);	/* its start unseen: no verdict to compare */
+	assert_false(seen.r[3].partial);
+	assert_int_equal(seen.r[3].kind, COMPARE_SAME);	/* 500 on both sides */
+	assert_int_equal(seen.r[3].target_bytes, strlen(E500));
+	assert_int_equal(compare_counters(c)->partial, 2);
 	compare_free(c);
 }
 
