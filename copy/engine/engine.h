@@ -65,8 +65,10 @@
  *     payload counts in max_buffered_bytes (and at most 512 packets are
  *     held): past that the new connection is refused like a new session
  *     (sessions_refused_memory) and the rest of its packets dropped.
- *     A third connection while one waits: the old session ends
- *     END_SUPERSEDED (RST), the waiting one starts, the third waits for it.
+ *     A third connection while one waits is held behind it, in capture
+ *     order: when the old session ends the second starts, and the third
+ *     waits for it in turn (bounded by the 512 packets and the memory cap
+ *     above).
  *   . lingering (TIME_WAIT): the old one ends END_CLOSED and the new one
  *     starts at once; and a session with a successor does not linger at
  *     all once its ack of the target's FIN is out. The linger only re-acks

@@ -183,9 +183,9 @@ static void test_reuse_during_linger_starts_at_once(void **state)
 	harness_finish(&h);
 }
 
-/* A third connection while the second waits: the old session gives way
- * (RST, counted superseded), the second starts and the third waits for
- * it in turn; the second and third requests arrive whole. */
+/* A third connection while the second waits: held behind it. The old
+ * session completes, then the second, then the third; no request is lost
+ * and nothing is superseded. */
 static void test_second_reuse_while_one_waits(void **state)
 {
 	struct harness h;
@@ -197,14 +197,18 @@ static void test_second_reuse_while_one_waits(void **state)
 	capture_connection(&h, &k, NISN, NOACK, NEW_REQUEST, NEW_LEN);
 	harness_expect_none(&h);
 	capture_connection(&h, &k, N2ISN, NOACK + 5000, THIRD_REQUEST, THIRD_LEN);
-	expect_reset(&h);
+	harness_expect_none(&h);	/* no RST, no SYN: the old one goes on */
+	assert_int_equal(h.end_count, 0);
+	assert_int_equal(harness_counters(&h)->sessions_queued_successor, 1);
+	assert_int_equal(harness_counters(&h)->buffered_bytes, OLD_LEN + NEW_LEN + THIRD_LEN);
+
+	target_closes_old(&h, &k);
+	assert_int_equal(h.end_count, 1);
+	assert_int_equal(h.ends[0].reason, END_CLOSED);
 	harness_expect(&h, TCPF_SYN, NISN, 0, 0);
 	harness_expect_none(&h);
-	assert_int_equal(h.end_count, 1);
-	assert_int_equal(h.ends[0].reason, END_SUPERSEDED);
+	/* The third met the second live: it waits for it in turn. */
 	assert_int_equal(harness_counters(&h)->sessions_queued_successor, 2);
-	assert_int_equal(harness_counters(&h)->buffered_bytes, NEW_LEN + THIRD_LEN);
-
 	replay_connection(&h, &k, NISN, NTISN, NEW_REQUEST, NEW_LEN);
 	assert_int_equal(h.end_count, 2);
 	assert_int_equal(h.ends[1].reason, END_CLOSED);
@@ -212,9 +216,9 @@ static void test_second_reuse_while_one_waits(void **state)
 	replay_connection(&h, &k, N2ISN, N2TISN, THIRD_REQUEST, THIRD_LEN);
 	harness_advance(&h, h.cfg.linger_ms);
 	assert_int_equal(h.end_count, 3);
-	assert_int_equal(harness_counters(&h)->ended[END_SUPERSEDED], 1);
-	assert_int_equal(harness_counters(&h)->sessions_completed, 2);
-	assert_int_equal(harness_counters(&h)->bytes_replayed, NEW_LEN + THIRD_LEN);
+	assert_int_equal(harness_counters(&h)->ended[END_SUPERSEDED], 0);
+	assert_int_equal(harness_counters(&h)->sessions_completed, 3);
+	assert_int_equal(harness_counters(&h)->bytes_replayed, OLD_LEN + NEW_LEN + THIRD_LEN);
 	assert_int_equal(harness_counters(&h)->buffered_bytes, 0);
 	harness_finish(&h);
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# One request per connection at the highest rate the lab drives (wrk, 8
-# connections, Connection: close: a couple of thousand connections a second
+# One request per connection at the highest rate the lab drives (wrk, 32
+# connections, Connection: close: two to three thousand connections a second
 # from one client address, so client ports are reused while the replay of
 # their previous connection may still be retransmitting), with 5% of the
 # packets lost each way at the target (nft numgen on its input and output).
@@ -24,7 +24,7 @@ table inet doppel_e2e_loss {
 EOF2
 http_copy copy "$NS_ONLINE" 80
 
-client_run 40 env WRK_PACE_MS=0 wrk -t2 -c8 -d3s -H "Connection: close" -s "$E2E_DIR/paced.lua" \
+client_run 40 env WRK_PACE_MS=0 wrk -t2 -c32 -d3s -H "Connection: close" -s "$E2E_DIR/paced.lua" \
 	"http://$HOST_ONLINE/" >>"$LAB_DIR/wrk.out" 2>&1 || fail "wrk failed: $(tail -n 3 "$LAB_DIR/wrk.out")"
 http_settle 150 copy
 http_judge
