@@ -244,6 +244,10 @@ static bool still_replaying(const struct session *s)
 
 	if (s->flags & (SF_FIN_KNOWN | SF_RST_PENDING))
 		return true;
+	/* Its login is still being replayed: its client bytes wait in the
+	 * protocol module, not in the stream. */
+	if (session_auth_pending(s))
+		return true;
 	return seq_lt(acked, s->data_end) || (s->stream && s->stream->buf.pending_count);
 }
 

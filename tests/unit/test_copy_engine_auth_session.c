@@ -293,6 +293,30 @@ static void test_cut_answers(void **state)
 	harness_finish(&h);
 }
 
+/* A new connection on the ports while the old one's login is still being
+ * replayed (its bytes wait in the module, none in the stream): the new one
+ * waits as its successor, the old one is not superseded. */
+static void test_reuse_during_login(void **state)
+{
+	struct session_key k = harness_key("198.18.0.10", 40010, "198.18.1.1", 5432);
+	struct harness h;
+	struct harness_segment syn = { .window = 64240, .opt = { .has_mss = true, .mss = 1460 } };
+
+	(void)state;
+	start(&h, &k);
+	harness_client_data(&h, &k, HARNESS_CLIENT_ISN + 1, HARNESS_ONLINE_ISN + 1, startup, 27);
+	/* the startup went; a password message waits for the target's salt */
+	uint8_t m[64];
+	size_t n = pg_msg(m, 'p', "md5000000000000000000000000000000000", 36);
+	harness_client_data(&h, &k, HARNESS_CLIENT_ISN + 28, HARNESS_ONLINE_ISN + 20, m, n);
+	harness_target_plain(&h, &k, TCPF_ACK, HARNESS_TARGET_ISN + 1, HARNESS_CLIENT_ISN + 28,
+			     65535, 0);
+	harness_client(&h, &k, TCPF_SYN, HARNESS_CLIENT_ISN + 100000, 0, &syn);
+	assert_int_equal(h.end_count, 0);
+	assert_int_equal(harness_counters(&h)->sessions_queued_successor, 1);
+	harness_finish(&h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -300,6 +324,7 @@ int main(void)
 		cmocka_unit_test(test_wrong_password_and_missed_login),
 		cmocka_unit_test(test_fin_before_login_done),
 		cmocka_unit_test(test_cut_answers),
+		cmocka_unit_test(test_reuse_during_login),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
