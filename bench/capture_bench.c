@@ -6,7 +6,8 @@
  *
  *   capture_bench delay KIND RATE COUNT
  *       COUNT packets at RATE/s, read as they come: the capture delay
- *       (kernel timestamp to the daemon's callback) p50, p99, max in us.
+ *       (kernel timestamp to the daemon's callback) p50, p99, max in us,
+ *       and the reader's CPU seconds per 10,000 packets (not the sender's).
  *   capture_bench stall KIND RATE SECONDS STALL_MS [RING_BYTES]
  *       RATE/s for SECONDS while the reader does not read for STALL_MS at
  *       the start (a stopped daemon), then reads: packets sent, delivered,
@@ -26,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -149,6 +151,16 @@ static void on_timeout(struct loop *l, uint64_t id, void *arg)
 	loop_stop(l);
 }
 
+/* This process's CPU (user + system), not the sender child's. */
+static double cpu_seconds(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+	       (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+}
+
 static int cmp_u64(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -180,6 +192,7 @@ int main(int argc, char **argv)
 	uint64_t count, stall_ms = 0;
 	pid_t child;
 	int status;
+	double cpu;
 
 	if (!stall && !(argc == 5 && strcmp(argv[1], "delay") == 0)) {
 		fprintf(stderr, "usage: capture_bench delay KIND RATE COUNT\n"
@@ -211,6 +224,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "capture_bench: open %s: %s\n", argv[2], err);
 		return 1;
 	}
+	cpu = cpu_seconds();
 	child = fork();
 	if (child == 0)
 		send_frames(rate, count);
@@ -237,6 +251,7 @@ int main(int argc, char **argv)
 		loop_run(b.loop);
 		loop_timer_cancel(b.loop, t);
 	}
+	cpu = cpu_seconds() - cpu;
 	kill(child, SIGTERM);
 	waitpid(child, &status, 0);
 	c.ops->update_stats(&c);
@@ -253,15 +268,17 @@ int main(int argc, char **argv)
 
 		qsort(b.delay_us, n, sizeof(*b.delay_us), cmp_u64);
 		printf("capture %s delay at %.0f/s: p50 %llu us, p99 %llu us, max %llu us over %zu "
-		       "(sent %llu, kernel drops %llu)\n", argv[2], rate,
+		       "(sent %llu, kernel drops %llu); reader CPU %.3f s per 10k packets\n", argv[2], rate,
 		       (unsigned long long)pct(b.delay_us, n, 0.5),
 		       (unsigned long long)pct(b.delay_us, n, 0.99),
 		       (unsigned long long)(n ? b.delay_us[n - 1] : 0), n,
-		       (unsigned long long)count, (unsigned long long)c.counters.kernel_drops);
-		printf("RESULT delay %s %.0f %llu %llu %llu %zu\n", argv[2], rate,
+		       (unsigned long long)count, (unsigned long long)c.counters.kernel_drops,
+		       n ? cpu * 10000 / (double)n : 0);
+		printf("RESULT delay %s %.0f %llu %llu %llu %zu %.4f\n", argv[2], rate,
 		       (unsigned long long)pct(b.delay_us, n, 0.5),
 		       (unsigned long long)pct(b.delay_us, n, 0.99),
-		       (unsigned long long)(n ? b.delay_us[n - 1] : 0), n);
+		       (unsigned long long)(n ? b.delay_us[n - 1] : 0), n,
+		       n ? cpu * 10000 / (double)n : 0);
 	}
 	c.ops->close(&c);
 	loop_free(b.loop);

@@ -29,7 +29,9 @@
 #
 # Environment: BUILD (the daemons' directory), RUNS (repetitions, default 3
 # here: each is a fresh lab), QUICK=1 (fewer, shorter steps),
-# LAB_PARTS ("rate sources kmod delay profile" by default), LAB_KINDS (the
+# LAB_PARTS ("rate sources kmod delay profile" by default), LAB_DELAY_LOADS
+# (the delay part's loads, "curl-afpacket curl-pcap wrk-afpacket wrk-pcap"
+# by default), LAB_KINDS (the
 # loads of the rate part, "http-close http-keepalive redis" by default),
 # BENCH_KEEP (a directory: keep each rate lab's daemon logs and stats there),
 # BENCH_COPY_ARGS (more doppel-copy options for the HTTP rate labs, for a
@@ -308,19 +310,31 @@ delay_packets() {
 		awk '{ split($3, a, "."); for (i = 1; i <= NF; i++) if ($i == "seq") { split($(i + 1), s, ":"); print a[5], s[1], $1 } }'
 }
 
+# "P50 P99 MAX MATCHED" in microseconds from each data packet's capture in
+# FIRST to the same port and sequence number's in SECOND.
+delay_between() {
+	join <(delay_packets "$1" | awk '{ print $1 "/" $2, $3 }' | sort -s -u -k1,1) \
+		<(delay_packets "$2" | awk '{ print $1 "/" $2, $3 }' | sort -s -u -k1,1) |
+		awk '{ printf "%.0f\n", ($3 - $2) * 1e6 }' | sort -n |
+		awk '{ v[NR] = $1 } END { if (NR) printf "%.0f %.0f %.0f %d", v[int(NR * 0.5 + 0.5)], v[int(NR * 0.99 + 0.5)], v[NR], NR; else printf "- - - 0" }'
+}
+
 # delay_lab LOAD [CAPTURE]: LOAD is "curl" (one request at a time on one
 # connection) or "wrk" (4 connections, as fast as they go); CAPTURE the
-# --capture kind (afpacket: the TPACKET_V3 ring, woken per block; pcap:
+# --capture kind (afpacket: the TPACKET_V2 ring, woken per frame; pcap:
 # libpcap's immediate mode, woken per packet). "RESULT delay LOAD-CAPTURE
-# P50 P99 MAX MATCHED TOTAL DAEMON_P50 DAEMON_P99" in microseconds: the
-# replay delay from tcpdump at both ends, then doppel-copy's own capture
-# delay (kernel timestamp to the daemon; bucket bounds).
+# P50 P99 MAX MATCHED TOTAL DAEMON_P50 DAEMON_P99 LEAVE_P50 LEAVE_P99" in
+# microseconds: the replay delay from tcpdump at both ends, doppel-copy's
+# own capture delay (kernel timestamp to the daemon; bucket bounds), and
+# the delay to the copy leaving the online host (tcpdump on online's eth0
+# sees the original come in and the copy, to the target, go out).
 delay_lab() {
-	local load=$1 kind=${2:-afpacket} stats own
+	local load=$1 kind=${2:-afpacket} stats own leave
 	scenario_begin "bench-delay-$load-$kind" nfqueue
 	http_lab 80
 	http_copy copy "$NS_ONLINE" 80 --capture "$kind"
 	delay_capture tcpdump-online "$NS_ONLINE" "$ADDR_ONLINE"
+	delay_capture tcpdump-online-out "$NS_ONLINE" "$ADDR_TARGET"
 	delay_capture tcpdump-target "$NS_TARGET" "$ADDR_TARGET"
 	if [ "$load" = curl ]; then
 		client_run 120 curl -s "http://$ADDR_ONLINE/?d=[1-2000]" >/dev/null || fail "curl failed"
@@ -329,17 +343,17 @@ delay_lab() {
 	fi
 	load_settle http-keepalive "$(nginx_requests online)"
 	lab_stop tcpdump-online INT
+	lab_stop tcpdump-online-out INT
 	lab_stop tcpdump-target INT
 	lab_stop copy
 	own="$(stats_get copy capture_delay_p50_us) $(stats_get copy capture_delay_p99_us)"
-	stats=$(join <(delay_packets tcpdump-online | awk '{ print $1 "/" $2, $3 }' | sort -s -u -k1,1) \
-		<(delay_packets tcpdump-target | awk '{ print $1 "/" $2, $3 }' | sort -s -u -k1,1) |
-		awk '{ printf "%.0f\n", ($3 - $2) * 1e6 }' | sort -n |
-		awk '{ v[NR] = $1 } END { if (NR) printf "%.0f %.0f %.0f %d", v[int(NR * 0.5 + 0.5)], v[int(NR * 0.99 + 0.5)], v[NR], NR; else printf "- - - 0" }')
+	stats=$(delay_between tcpdump-online tcpdump-target)
+	leave=$(delay_between tcpdump-online tcpdump-online-out)
 	printf '  %s: replay delay p50 %s us, p99 %s us, max %s us over %s requests matched (%s captured at online)\n' \
 		"$load-$kind" $stats "$(delay_packets tcpdump-online | wc -l)"
+	printf '  %s: to the copy leaving online, p50 %s us, p99 %s us, max %s us over %s\n' "$load-$kind" $leave
 	printf '  %s: inside doppel-copy, capture delay p50 <= %s us, p99 <= %s us\n' "$load-$kind" $own
-	echo "RESULT delay $load-$kind $stats $(delay_packets tcpdump-online | wc -l) $own"
+	echo "RESULT delay $load-$kind $stats $(delay_packets tcpdump-online | wc -l) $own $(echo "$leave" | cut -d' ' -f1-2)"
 }
 
 # --- the figures, repeated ------------------------------------------------------
@@ -387,12 +401,14 @@ for part in $LAB_PARTS; do
 		BUILD=$E2E_BUILD KMOD_RUNS=$RUNS "$here/kmod_vm.sh" ;;
 	delay)
 		echo "-- (e) replay delay, capture at online to arrival at target, $RUNS runs"
-		for load in curl-afpacket curl-pcap wrk-afpacket wrk-pcap; do
+		for load in ${LAB_DELAY_LOADS:-curl-afpacket curl-pcap wrk-afpacket wrk-pcap}; do
 			run_part delay_lab "${load%-*}" "${load#*-}"
 			read -r m lo hi < <(awk -v l="$load" '$2 == "delay" && $3 == l { print $4 }' "$results" | spread)
 			read -r m99 lo99 hi99 < <(awk -v l="$load" '$2 == "delay" && $3 == l { print $5 }' "$results" | spread)
 			read -r d99 _ < <(awk -v l="$load" '$2 == "delay" && $3 == l { print $10 }' "$results" | spread)
-			echo "$load: p50 median $m us (min $lo, max $hi); p99 median $m99 us (min $lo99, max $hi99); inside doppel-copy p99 median <= $d99 us"
+			read -r l50 _ < <(awk -v l="$load" '$2 == "delay" && $3 == l { print $11 }' "$results" | spread)
+			read -r l99 _ < <(awk -v l="$load" '$2 == "delay" && $3 == l { print $12 }' "$results" | spread)
+			echo "$load: p50 median $m us (min $lo, max $hi); p99 median $m99 us (min $lo99, max $hi99); inside doppel-copy p99 median <= $d99 us; to the copy leaving online p50 median $l50 us, p99 median $l99 us"
 		done ;;
 	profile)
 		echo "-- where the daemons' CPU goes (perf, cpu-clock), HTTP keep-alive and one request per connection"

@@ -14,6 +14,11 @@
 #            the CPU of one handshake
 #   compare  --compare's cost per request (pairing, HTTP parse, SHA-256 of
 #            both answers) for small and 16 KiB bodies, and its memory
+#   capture  the live capture alone (capture_bench, on a veth pair in a
+#            namespace of its own): capture delay at 100, 1,000 and 10,000
+#            packets/s; a 2 s reader stall at 3,000 and 20,000 packets/s
+#            (kernel drops); the -o sender alone (send_bench): CPU per
+#            10,000 packets and system calls per packet. Needs root
 #   lab      the replay lab (bench/lab.sh: rates, CPU, intercept sources,
 #            the kernel module in qemu, replay delay, the daemons' profile):
 #            needs root, the daemons and tests/e2e/lib.sh
@@ -40,7 +45,7 @@ while [ $# -gt 0 ]; do
 	*) echo "bench/run.sh: unknown argument '$1'" >&2; exit 2 ;;
 	esac
 done
-[ ${#parts[@]} -eq 0 ] && parts=(engine profile memory wire compare lab)
+[ ${#parts[@]} -eq 0 ] && parts=(engine profile memory wire compare capture lab)
 
 wanted() {
 	local p
@@ -190,6 +195,38 @@ if wanted compare; then
 		echo "compare: not measured: $bin/compare_bench is not built"
 	fi
 fi
+# median of the numbers on stdin
+median() { sort -n | awk '{ v[NR] = $1 } END { if (NR) print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2); else print "-" }'; }
+
+capture_part() {
+	local runs=$RUNS kind rate out r
+	[ "$runs" -gt 3 ] && runs=3
+	[ "$QUICK" = 1 ] && runs=1
+	section "live capture and -o alone ($runs runs; load average $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores)"
+	out=$workdir/capture.txt
+	: >"$out"
+	for kind in afpacket pcap; do
+		for rate in 100 1000 10000; do
+			for r in $(seq 1 "$runs"); do
+				"$bin/capture_bench" delay $kind $rate $((rate * 3)) | tee -a "$out" | grep -v RESULT
+			done
+			printf '%s at %s/s: capture delay p50 median %s us, p99 median %s us\n' $kind $rate \
+				"$(awk -v k=$kind -v r=$rate '$2 == "delay" && $3 == k && $4 == r { print $5 }' "$out" | median)" \
+				"$(awk -v k=$kind -v r=$rate '$2 == "delay" && $3 == k && $4 == r { print $6 }' "$out" | median)"
+		done
+	done
+	for kind in afpacket pcap; do
+		for rate in 3000 20000; do
+			for r in $(seq 1 "$runs"); do
+				"$bin/capture_bench" stall $kind $rate 3 2000 | tee -a "$out" | grep -v RESULT
+			done
+		done
+	done
+	for r in 1 64; do
+		"$bin/send_bench" 100000 $r | grep -v RESULT
+	done
+}
+wanted capture && capture_part
 if wanted lab; then
 	section "replay lab"
 	if [ -x "$here/lab.sh" ]; then

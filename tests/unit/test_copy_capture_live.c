@@ -103,8 +103,7 @@ static void open_ring(struct capture *c, struct loop *l, struct seen *s, enum ca
 		fail_msg("open %s on %s: %s", c->ops->name, device ? device : "all", err);
 }
 
-/* 64 blocks of 256 KiB: every test's packets fit unread (at worst one
- * packet per block, when the block timeout passes between them). */
+/* 16 MiB (10,368 frames): every test's packets fit unread. */
 static void open_capture(struct capture *c, struct loop *l, struct seen *s, enum capture_kind kind,
 			 const char *device, const char *filter)
 {
@@ -449,10 +448,10 @@ static void test_afpacket_single_packet_delivered(void **state)
 	c.ops->close(&c);
 }
 
-/* The ring's geometry: 4 MiB makes 16 blocks of 256 KiB (it made 4 of
- * 1 MiB, and dropped here). 12 packets, each at worst in a block of its
- * own, all wait unread in the ring: none dropped, however late the
- * reader or the block timer. */
+/* 12 packets spaced out in time (the old V3 ring gave each a block of its
+ * own when the block timer passed between them) all wait unread in a
+ * 4 MiB ring (32 blocks of 81 frames): none dropped, however late the
+ * reader. */
 static void test_afpacket_ring_holds_a_block_per_packet(void **state)
 {
 	struct loop *l = *state;
