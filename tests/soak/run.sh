@@ -35,8 +35,8 @@ for part in $parts; do
 		make --no-print-directory BUILD=build/san SAN=1 build/san/doppel-copy \
 			build/san/doppel-intercept >/dev/null || exit 1
 		# ASan keeps freed memory in a quarantine (256 MB by default) that
-		# fills for the whole run: a small one, so RSS shows leaks again.
-		run env E2E_BUILD=build/san ASAN_OPTIONS=detect_leaks=1:quarantine_size_mb=16 \
+		# fills for most of a run: a small one (4 MB), and the second half judged.
+		run env E2E_BUILD=build/san ASAN_OPTIONS=detect_leaks=1:quarantine_size_mb=4 \
 			SOAK_WARMUP_PERCENT=50 tests/soak/steady.sh "$source"
 		;;
 	soak-release) run env E2E_BUILD=build tests/soak/steady.sh "$source" ;;
