@@ -15,6 +15,10 @@
 #   delay    (e) replay delay: a request's capture at online (tcpdump on
 #            online's eth0) to its replayed copy's arrival at the target
 #            (tcpdump on target's eth0): p50, p99, max; same kernel clock
+#   stall    (f) doppel-copy stopped (SIGSTOP) for 2 s under load, then
+#            continued: requests at online and target, capture kernel drops
+#            (not in the default parts; LAB_STALL_LOADS, default
+#            "wrk-afpacket wrk-pcap", or e.g. r1000-afpacket)
 #   kmod     (c) the kmod source against nfqueue inside one qemu VM
 #            (kmod_vm.sh: this kernel loads no modules)
 #   profile  where both daemons spend their CPU under load (lab_profile.sh)
@@ -356,6 +360,41 @@ delay_lab() {
 	echo "RESULT delay $load-$kind $stats $(delay_packets tcpdump-online | wc -l) $own $(echo "$leave" | cut -d' ' -f1-2)"
 }
 
+# --- (f): a stalled copy daemon ---------------------------------------------------
+
+# stall_lab LOAD [CAPTURE]: doppel-copy is stopped (SIGSTOP) for 2 s while
+# LOAD runs ("wrk": 4 keep-alive connections for STEP_SECONDS, as fast as
+# they go; "rN": curl at N requests/s), then continued. "RESULT stall
+# LOAD-CAPTURE ONLINE TARGET KERNEL_DROPS CAPTURED": requests served at
+# online and at the target, the capture's kernel drops, packets captured.
+stall_lab() {
+	local load=$1 kind=${2:-afpacket} pid client online target drops captured
+	scenario_begin "bench-stall-$load-$kind" nfqueue
+	http_lab 80
+	http_copy copy "$NS_ONLINE" 80 --capture "$kind"
+	pid=$(lab_pid copy)
+	if [ "$load" = wrk ]; then
+		load_run http-keepalive c4 &
+	else
+		load_run http-keepalive "$load" &
+	fi
+	client=$!
+	sleep 0.5
+	kill -STOP "$pid"
+	sleep 2
+	kill -CONT "$pid"
+	wait "$client"
+	load_settle http-keepalive "$(nginx_requests online)"
+	online=$(nginx_requests online)
+	target=$(nginx_requests target)
+	lab_stop copy
+	drops=$(stats_get copy capture_kernel_drops)
+	captured=$(stats_get copy packets_captured)
+	printf '  %s-%s: copy stopped 2 s: %s requests at online, %s at target; capture kernel drops %s of %s captured\n' \
+		"$load" "$kind" "$online" "$target" "${drops:--}" "${captured:--}"
+	echo "RESULT stall $load-$kind $online $target ${drops:--} ${captured:--}"
+}
+
 # --- the figures, repeated ------------------------------------------------------
 
 # median min max of the numbers on stdin ("-" when none).
@@ -409,6 +448,11 @@ for part in $LAB_PARTS; do
 			read -r l50 _ < <(awk -v l="$load" '$2 == "delay" && $3 == l { print $11 }' "$results" | spread)
 			read -r l99 _ < <(awk -v l="$load" '$2 == "delay" && $3 == l { print $12 }' "$results" | spread)
 			echo "$load: p50 median $m us (min $lo, max $hi); p99 median $m99 us (min $lo99, max $hi99); inside doppel-copy p99 median <= $d99 us; to the copy leaving online p50 median $l50 us, p99 median $l99 us"
+		done ;;
+	stall)
+		echo "-- (f) doppel-copy stopped for 2 s under load, $RUNS runs"
+		for load in ${LAB_STALL_LOADS:-wrk-afpacket wrk-pcap}; do
+			run_part stall_lab "${load%-*}" "${load#*-}"
 		done ;;
 	profile)
 		echo "-- where the daemons' CPU goes (perf, cpu-clock), HTTP keep-alive and one request per connection"

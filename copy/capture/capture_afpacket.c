@@ -28,23 +28,32 @@
  *
  * V2's frames have one fixed size, which is what kept us on V3: frames
  * big enough for any packet (a GRO super-packet or BIG TCP, up to 256 KiB)
- * would make the ring hold a few hundred packets. So frames are sized for
- * an MTU-1500 packet (FRAME_BYTES: 1,520 bytes after the 80 of headers) and
- * longer packets take the kernel's copy path (PACKET_COPY_THRESH): the frame
- * gets the packet cut short with TP_STATUS_COPY set, and the whole packet
- * is queued on the socket's receive queue, in the same order (both under
- * the queue's lock), where recv() picks it up when the walk reaches that
- * frame. The receive queue is bounded by SO_RCVBUF (a quarter of the ring's
- * bytes, RCVBUF_SHARE); when it is full the kernel leaves TP_STATUS_COPY
- * off and the packet arrives cut: counted as a kernel drop, never delivered
- * cut.
+ * would make the ring hold a few hundred packets. So frames are small
+ * (FRAME_BYTES: 432 bytes of packet after 80 of headers: the requests and
+ * acknowledgments a client sends) and longer packets take the kernel's
+ * copy path (PACKET_COPY_THRESH): the frame gets the packet cut short with
+ * TP_STATUS_COPY set, and the whole packet is queued on the socket's
+ * receive queue, in the same order (both under the queue's lock), where
+ * recv() picks it up when the walk reaches that frame. The receive queue
+ * is bounded by SO_RCVBUF (half the ring's bytes, RCVBUF_SHARE, which the
+ * kernel doubles for its overhead: as much again as the ring, counted in
+ * the skbs' true sizes; a quarter lost GRO super-packets in the e2e
+ * redis-large once, under load); when it is full the kernel
+ * leaves TP_STATUS_COPY off and the packet arrives cut: counted as a
+ * kernel drop, never delivered cut.
  *
  * The geometry decides how long a stall of the daemon the ring rides out:
- * frames x the packet rate, whatever the packets' size up to the MTU. The
- * default 64 MiB makes 41,472 frames: 2.0 s at 20,000 packets/s, 13 s at
- * 3,000 (V3 with 256 x 256 KiB blocks and 8 ms: ~2 s at both, bounded by
- * blocks x timeout when quiet). Measured with bench/capture_bench stall
- * (docs/performance.md).
+ * frames / packet rate for packets that fit a frame. The default 64 MiB
+ * makes 131,072 frames: 3.3 s at 40,000 packets/s (the lab's wrk load at
+ * online), 6.6 s at 20,000. V3 packed small packets densely (~1,000 per
+ * 256 KiB block) and rode out about as much when busy, ~2 s (256 blocks x
+ * 8 ms) when quiet. Frames of 1,600 bytes (a whole MTU-1500 packet) were
+ * tried first: 41,472 frames, and a 2 s SIGSTOP under the lab's wrk load
+ * lost 32,000 to 44,000 packets where V3 lost 0 to 3. What the small frames
+ * give up: a stall with a stream of long packets (uploads) is bounded by
+ * the receive queue (64 MiB of kernel memory by default, about 20,000
+ * MTU-size packets) instead, and each long packet costs one recv(). Measured with
+ * bench/capture_bench and bench/lab.sh's stall part (docs/performance.md).
  */
 #include "copy/capture/capture.h"
 #include "lib/net/packet_dlt.h"
@@ -68,11 +77,12 @@
 #endif
 
 /* 80 bytes of headers (tpacket2_hdr and sockaddr_ll, aligned, then 16 for
- * a link header a cooked socket does not use) and an MTU-1500 packet. */
-#define FRAME_BYTES 1600
-#define BLOCK_BYTES (128u << 10)	/* 81 frames; the kernel allocates 2^n pages per block */
+ * a link header a cooked socket does not use) and 432 of packet: requests
+ * and acknowledgments fit; see the note above. */
+#define FRAME_BYTES 512
+#define BLOCK_BYTES (128u << 10)	/* 256 frames; the kernel allocates 2^n pages per block */
 #define BLOCKS_MIN 4
-#define RCVBUF_SHARE 4		/* the receive queue for long packets: ring / 4 */
+#define RCVBUF_SHARE 2		/* the receive queue for long packets: ring / 2, doubled */
 #define RCVBUF_MIN (1u << 20)
 /* Frames handled per wake-up before the loop gets a turn; epoll is
  * level-triggered, so the rest wakes us again at once. */
