@@ -96,8 +96,9 @@ install_logrotate() {
 }
 
 install_man() {
-	install -d "$DESTDIR$MANDIR/man8"
+	install -d "$DESTDIR$MANDIR/man8" "$DESTDIR$MANDIR/man1"
 	install -m 0644 man/*.8 "$DESTDIR$MANDIR/man8/"
+	install -m 0644 man/*.1 "$DESTDIR$MANDIR/man1/"
 	# The module's page, when kmod/ ships one.
 	if [ -f kmod/doppel.4 ]; then
 		install -D -m 0644 kmod/doppel.4 "$DESTDIR$MANDIR/man4/doppel.4"
@@ -178,7 +179,8 @@ uninstall() {
 		"$DESTDIR$TMPFILESDIR/doppel.conf" "$DESTDIR$SYSUSERSDIR/doppel.conf" \
 		"$DESTDIR$SBINDIR/doppel-rules" "$DESTDIR$SBINDIR/doppel-tunnel" \
 		"$DESTDIR$MANDIR/man4/doppel.4" \
-		"$DESTDIR$MANDIR"/man8/doppel-{copy,intercept,rules,tunnel}.8
+		"$DESTDIR$MANDIR"/man8/doppel-{copy,intercept,rules,tunnel}.8 \
+		"$DESTDIR$MANDIR/man1/doppel-compare-report.1"
 	# DKMS first, while the source it points at is still there.
 	if [ -z "$DESTDIR" ] && [ "$system_prefix" = yes ] && command -v dkms >/dev/null 2>&1 &&
 		[ -n "$(dkms status -m doppel -v "$VERSION" 2>/dev/null)" ]; then

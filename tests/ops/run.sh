@@ -79,6 +79,7 @@ expected_install_files() {
 	usr/share/man/man8/doppel-intercept.8
 	usr/share/man/man8/doppel-rules.8
 	usr/share/man/man8/doppel-tunnel.8
+	usr/share/man/man1/doppel-compare-report.1
 	usr/share/doc/doppel/examples/nft/doppel-assistant.nft
 	usr/share/doc/doppel/architecture.md
 	usr/share/doc/doppel/deployment.md
@@ -948,6 +949,7 @@ test_deb_doppel() {
 		etc/doppel/doppel-copy.conf etc/doppel/doppel-intercept.conf etc/doppel/doppel-intercept.env \
 		usr/share/man/man8/doppel-copy.8.gz usr/share/man/man8/doppel-intercept.8.gz \
 		usr/share/man/man8/doppel-rules.8.gz usr/share/man/man8/doppel-tunnel.8.gz \
+		usr/share/man/man1/doppel-compare-report.1.gz \
 		usr/share/doc/doppel/deployment.md usr/share/doc/doppel/troubleshooting.md \
 		usr/share/doc/doppel/examples/nft/doppel-assistant.nft \
 		usr/share/doc/doppel/copyright || return
