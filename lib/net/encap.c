@@ -21,6 +21,8 @@
 #define IP_LEN_MAX 65535
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int fail(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 
