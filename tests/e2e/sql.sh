@@ -112,3 +112,32 @@ credentials_file() {
 	(umask 077 && printf '%s\n' "$@" >"$f")
 	echo "$f"
 }
+
+# compare_sql_judge SESSIONS MIN_REQUESTS VERDICTS [DIFF_PATTERN]: for the
+# compare-pg and compare-mysql scenarios (their statements on t2 fail at the
+# target only): wait until copy compared SESSIONS sessions and is idle, stop
+# it, then fail unless exactly 3 pairs (of at least MIN_REQUESTS) differ in
+# status and the rest are the same, doppel-compare-report names them alone
+# with VERDICTS ("ONLINE -> TARGET"), and the diff log has 3 lines on t2
+# (and 3 matching DIFF_PATTERN, if given). Sets FIGURES.
+compare_sql_judge() {
+	local sessions=$1 min=$2 verdicts=$3 pattern=${4:-}
+	local requests same status
+	sessions_done() { [ "$(stats_get copy compare_sessions)" = "$sessions" ] && stats_is copy sessions_active 0; }
+	wait_until 60 sessions_done || fail "not every session was replayed: $(copy_summary copy)"
+	copy_idle copy 20
+	lab_stop copy || fail "doppel-copy exited with status $? on SIGTERM"
+	requests=$(stats_get copy compare_requests)
+	same=$(stats_get copy compare_same)
+	status=$(stats_get copy compare_different_status)
+	FIGURES="compared $requests: $same same, $status status, $(stats_get copy compare_different_body) body, $(stats_get copy compare_missing) missing, $(stats_get copy compare_malformed) malformed; $(stats_get copy auth_logins_replayed) logins replayed"
+	[ "$status" = 3 ] && [ "$same" = $((requests - 3)) ] && [ "$requests" -ge "$min" ] || fail "$FIGURES"
+	"$REPORT_BIN" "$LAB_DIR/diff.jsonl" >"$LAB_DIR/report.txt" 2>&1 ||
+		fail "doppel-compare-report failed: $(cat "$LAB_DIR/report.txt")"
+	grep -Eq "^ +3  status +SELECT \\* +$verdicts " "$LAB_DIR/report.txt" &&
+		[ "$(grep -v ' slower ' "$LAB_DIR/report.txt" | grep -c ' e\.g\. ')" = 1 ] &&
+		{ [ -z "$pattern" ] || [ "$(grep -c "$pattern" "$LAB_DIR/diff.jsonl")" = 3 ]; } &&
+		[ "$(grep -c 'FROM t2' "$LAB_DIR/diff.jsonl")" = 3 ] ||
+		fail "the report does not name the 3 statements on t2 alone: $(cat "$LAB_DIR/report.txt")"
+	sed 's/^/    report| /' "$LAB_DIR/report.txt"
+}
