@@ -6,6 +6,7 @@
  */
 #include "copy/copy_options.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -19,7 +20,7 @@
 
 enum { OPT_CAPTURE = 256, OPT_OFFLINE, OPT_SPEED, OPT_REPEAT, OPT_TUNNEL, OPT_TUNNEL_SOURCE,
        OPT_MIRROR, OPT_WIRE, OPT_PROTOCOL, OPT_CREDENTIALS, OPT_PORT_SHIFT,
-       OPT_TLS_CERT, OPT_TLS_KEY, OPT_TLS_CA, OPT_TLS_PSK_FILE,
+       OPT_TLS_CERT, OPT_TLS_KEY, OPT_TLS_CA, OPT_TLS_PSK_FILE, OPT_INSECURE_PLAINTEXT,
        OPT_COMPARE_FIRST, OPT_COMPARE_LAST = OPT_COMPARE_FIRST + COMPARE_OPT_COUNT - 1 };
 
 static const struct option long_options[] = {
@@ -32,6 +33,7 @@ static const struct option long_options[] = {
 	{ "tls-key", required_argument, NULL, OPT_TLS_KEY },
 	{ "tls-ca", required_argument, NULL, OPT_TLS_CA },
 	{ "tls-psk-file", required_argument, NULL, OPT_TLS_PSK_FILE },
+	{ "insecure-plaintext", no_argument, NULL, OPT_INSECURE_PLAINTEXT },
 	{ "client-ip", required_argument, NULL, 'c' },
 	{ "copies", required_argument, NULL, 'n' },
 	{ "port-shift", required_argument, NULL, OPT_PORT_SHIFT },
@@ -89,6 +91,8 @@ static const char usage_text[] =
 	"      --tls-key FILE        its key (mode 0600) and\n"
 	"      --tls-ca FILE         the CA that signed the intercepts' certificates\n"
 	"      --tls-psk-file FILE   or TLS 1.3 with a pre-shared key: IDENTITY:HEX (mode 0600)\n"
+	"      --insecure-plaintext  allow a plain-text channel to a non-loopback intercept\n"
+	"                            (refused by default; needed for --wire tcpcopy1)\n"
 	"  -c, --client-ip LIST      rewrite client addresses: a.b.c.d, a.b.c.x, a.b.c.d-e\n"
 	"  -n, --copies N            replay each session N times (1)\n"
 	"  -f, --instance N          TCPCopy's -f: every client port + N*2048 (0..1023), so that\n"
@@ -400,6 +404,8 @@ static int apply(void *ctx, int id, const char *value, bool from_command_line, c
 	case OPT_TLS_CA:
 	case OPT_TLS_PSK_FILE:
 		return wire_tls_paths_set(&o->tls, id - OPT_TLS_CERT, value, err, errlen);
+	case OPT_INSECURE_PLAINTEXT:
+		return daemon_flag(value, &o->insecure_plaintext, err, errlen);
 	default:
 		if (id >= OPT_COMPARE_FIRST && id <= OPT_COMPARE_LAST)
 			return compare_option_apply(&o->compare, (enum compare_option)(id - OPT_COMPARE_FIRST),
@@ -551,6 +557,35 @@ static int finish(struct copy_options *o, char *err, size_t errlen)
 		if ((uint64_t)distance * o->port_shift % 65535 == 0)
 			return opt_error(err, errlen, "--port-shift %u: copies %u apart would "
 					 "share the client port", o->port_shift, distance);
+	return 0;
+}
+
+int copy_options_check_channel(const struct copy_options *o, char *err, size_t errlen)
+{
+	struct wire_tls_options tls = wire_tls_options_of(&o->tls);
+	char addr[INET6_ADDRSTRLEN];
+
+	if (wire_tls_options_given(&tls) || o->insecure_plaintext)
+		return 0;
+	for (size_t i = 0; i < o->intercept_count; i++) {
+		const struct dp_addr *a = &o->intercepts[i].addr;
+		if (dp_addr_is_loopback(a))
+			continue;
+		dp_addr_str(a, addr, sizeof(addr));
+		if (o->wire_tcpcopy1)
+			return opt_error(err, errlen, "-s %s: TCPCopy's intercept (--wire tcpcopy1) "
+					 "speaks no TLS, so the channel would be plain text on the "
+					 "network. Give --insecure-plaintext to run it so on purpose "
+					 "(a trusted network), or use doppel-intercept with TLS "
+					 "(docs/deployment.md, \"The channel: TLS 1.3\")", addr);
+		return opt_error(err, errlen, "-s %s: the channel to this intercept would be plain "
+				 "text on the network, where anyone on the path can read and forge "
+				 "it. Set up TLS 1.3, the same way on the intercept: certificates "
+				 "(--tls-cert FILE --tls-key FILE --tls-ca FILE), or a pre-shared key "
+				 "(--tls-psk-file FILE, one line IDENTITY:HEX, mode 0600). Or give "
+				 "--insecure-plaintext to run it in plain text on purpose "
+				 "(docs/deployment.md, \"The channel: TLS 1.3\")", addr);
+	}
 	return 0;
 }
 

@@ -117,6 +117,9 @@ struct copy_options {
 	/* --tls-cert, --tls-key, --tls-ca, --tls-psk-file: TLS 1.3 to the
 	 * intercepts (docs/protocol.md section 2.1). */
 	struct wire_tls_paths tls;
+	/* --insecure-plaintext: the operator's explicit yes to a plain-text
+	 * channel to a non-loopback intercept (copy_options_check_channel). */
+	bool insecure_plaintext;
 };
 
 enum copy_options_result {
@@ -133,6 +136,13 @@ enum copy_options_result copy_options_parse(struct copy_options *o, int argc, ch
 					    char *err, size_t errlen);
 void copy_options_free(struct copy_options *o);
 const char *copy_options_usage(void);
+
+/* The channel's default (docs/protocol.md section 2.1): plain text only to
+ * loopback intercepts. Without --tls-* or --insecure-plaintext, an -s
+ * address that is not loopback is refused: 0, or -1 with err saying how
+ * to set up each way. Checked at start (exit 2), apart from the parse, so
+ * that the option tests may name any address. */
+int copy_options_check_channel(const struct copy_options *o, char *err, size_t errlen);
 
 /* The tcpdump expression that captures the clients' packets of every -x
  * transfer. 0, or -1 when buf is too small. */

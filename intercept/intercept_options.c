@@ -5,6 +5,7 @@
  */
 #include "intercept/intercept_options.h"
 
+#include <arpa/inet.h>
 #include <getopt.h>
 #include <pcap/pcap.h>
 #include <stdio.h>
@@ -17,7 +18,7 @@
 enum {
 	OPT_SOURCE = 256, OPT_QUEUES, OPT_PAYLOAD_PREFIX, OPT_MATCH, OPT_LOCAL_OUT,
 	OPT_HOLD_UNROUTED, OPT_ROUTE_PAYLOAD,
-	OPT_TLS_CERT, OPT_TLS_KEY, OPT_TLS_CA, OPT_TLS_PSK_FILE,
+	OPT_TLS_CERT, OPT_TLS_KEY, OPT_TLS_CA, OPT_TLS_PSK_FILE, OPT_INSECURE_PLAINTEXT,
 };
 
 static const struct option long_options[] = {
@@ -38,6 +39,7 @@ static const struct option long_options[] = {
 	{ "tls-key", required_argument, NULL, OPT_TLS_KEY },
 	{ "tls-ca", required_argument, NULL, OPT_TLS_CA },
 	{ "tls-psk-file", required_argument, NULL, OPT_TLS_PSK_FILE },
+	{ "insecure-plaintext", no_argument, NULL, OPT_INSECURE_PLAINTEXT },
 	DAEMON_LONG_OPTIONS,
 	{ NULL, 0, NULL, 0 },
 };
@@ -57,6 +59,8 @@ static const char usage_text[] =
 	"      --tls-key FILE      its key (mode 0600) and\n"
 	"      --tls-ca FILE       the CA that signed the copy daemons' certificates\n"
 	"      --tls-psk-file FILE or TLS 1.3 with a pre-shared key: IDENTITY:HEX (mode 0600)\n"
+	"      --insecure-plaintext  accept plain-text peers from anywhere (refused by default\n"
+	"                          on a non-loopback address without TLS or -x)\n"
 	"  -i, --device DEV        pcap: interface (default any)\n"
 	"  -F, --filter EXPR       pcap: tcpdump expression (default \"tcp\")\n"
 	"      --queues A[-B]      nfqueue: queue numbers (default 0)\n"
@@ -280,6 +284,8 @@ static int apply(void *ctx, int id, const char *value, bool from_command_line, c
 	case OPT_TLS_CA:
 	case OPT_TLS_PSK_FILE:
 		return wire_tls_paths_set(&o->tls, id - OPT_TLS_CERT, value, err, errlen);
+	case OPT_INSECURE_PLAINTEXT:
+		return daemon_flag(value, &o->insecure_plaintext, err, errlen);
 	case 'n':
 		return opt_error(err, errlen, "not needed: doppel-intercept puts as many summaries in "
 				 "a batch as the copy daemon accepts (a stock tcpcopy: 16, the most its "
@@ -333,6 +339,30 @@ enum intercept_options_result intercept_options_parse(struct intercept_options *
 		break;
 	}
 	return INTERCEPT_OPTIONS_ERROR;
+}
+
+int intercept_options_check_channel(const struct intercept_options *o, char *err, size_t errlen)
+{
+	struct wire_tls_options tls = wire_tls_options_of(&o->tls);
+	char where[INET6_ADDRSTRLEN + 8] = "every address";
+
+	if (wire_tls_options_given(&tls) || o->server_cfg.allow_count > 0 ||
+	    o->insecure_plaintext || dp_addr_is_loopback(&o->server_cfg.bind))
+		return 0;
+	if (o->server_cfg.bind.family) {
+		strcpy(where, "-b ");
+		dp_addr_str(&o->server_cfg.bind, where + 3, sizeof(where) - 3);
+	}
+	return opt_error(err, errlen, "listening on %s in plain text: any host that reaches port "
+			 "%u could register routes and read the target's answers. Set up one "
+			 "of: TLS 1.3 with certificates (--tls-cert FILE --tls-key FILE "
+			 "--tls-ca FILE), or with a pre-shared key (--tls-psk-file FILE, one "
+			 "line IDENTITY:HEX, mode 0600), the copy daemons set up the same way; "
+			 "an allowlist of the copy daemons' addresses (-x ADDR[,ADDR...]), "
+			 "which is also how a stock TCPCopy tcpcopy, which speaks no TLS, is "
+			 "served; or --insecure-plaintext to accept anyone in plain text on "
+			 "purpose (docs/deployment.md, \"The channel: TLS 1.3\")", where,
+			 o->server_cfg.port);
 }
 
 void intercept_options_free(struct intercept_options *o)

@@ -40,6 +40,9 @@ struct intercept_options {
 	/* --tls-cert, --tls-key, --tls-ca, --tls-psk-file: TLS 1.3 with the
 	 * copy daemons (docs/protocol.md section 2.1); read at start only. */
 	struct wire_tls_paths tls;
+	/* --insecure-plaintext: the operator's explicit yes to plain text on
+	 * a non-loopback address to anyone (intercept_options_check_channel). */
+	bool insecure_plaintext;
 };
 
 enum intercept_options_result {
@@ -54,6 +57,13 @@ enum intercept_options_result {
 enum intercept_options_result intercept_options_parse(struct intercept_options *o,
 						      int argc, char **argv,
 						      char *err, size_t errlen);
+/* The channel's default (docs/protocol.md section 2.1): plain text only on
+ * loopback. Listening on every address or on a non-loopback -b without
+ * --tls-*, without a -x allowlist and without --insecure-plaintext is
+ * refused: 0, or -1 with err saying how to set up each way. Checked at
+ * start (exit 2) and on SIGHUP, apart from the parse, so that the option
+ * tests may name any address. */
+int intercept_options_check_channel(const struct intercept_options *o, char *err, size_t errlen);
 void intercept_options_free(struct intercept_options *o);
 
 #endif

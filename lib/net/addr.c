@@ -32,6 +32,19 @@ void dp_addr_from_v6(struct dp_addr *a, const void *bytes16)
 	memcpy(a->bytes, bytes16, 16);
 }
 
+bool dp_addr_is_loopback(const struct dp_addr *a)
+{
+	static const uint8_t v6_loopback[16] = { [15] = 1 };
+	static const uint8_t v4_mapped[12] = { [10] = 0xff, [11] = 0xff };
+
+	if (a->family == AF_INET)
+		return a->bytes[0] == 127;
+	if (a->family != AF_INET6)
+		return false;
+	return memcmp(a->bytes, v6_loopback, 16) == 0 ||
+	       (memcmp(a->bytes, v4_mapped, 12) == 0 && a->bytes[12] == 127);
+}
+
 int dp_addr_parse(const char *s, struct dp_addr *a)
 {
 	memset(a, 0, sizeof(*a));

@@ -27,6 +27,9 @@ bool dp_addr_equal(const struct dp_addr *a, const struct dp_addr *b);
 void dp_addr_from_v4(struct dp_addr *a, uint32_t v4_network_order);
 /* From the 16 bytes of an IPv6 address, in network order. */
 void dp_addr_from_v6(struct dp_addr *a, const void *bytes16);
+/* 127.0.0.0/8, ::1 or ::ffff:127.0.0.0/104: traffic that never leaves the
+ * host (the channel's plain-text default, docs/protocol.md section 2.1). */
+bool dp_addr_is_loopback(const struct dp_addr *a);
 /* inet_pton for both families; returns 0 or -1. */
 int dp_addr_parse(const char *s, struct dp_addr *a);
 /* inet_ntop into buf (at least INET6_ADDRSTRLEN); returns buf. An address

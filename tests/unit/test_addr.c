@@ -83,6 +83,27 @@ static void test_str_edges(void **state)
 	assert_string_equal(dp_addr_str(&a, tiny, sizeof(tiny)), "?");
 }
 
+/* What may carry the channel in plain text by default: loopback only. */
+static void test_loopback(void **state)
+{
+	static const char *const yes[] = { "127.0.0.1", "127.255.0.9", "::1", "::ffff:127.0.0.1" };
+	static const char *const no[] = { "198.18.0.4", "0.0.0.0", "128.0.0.1", "::", "::2",
+					  "2001:2::1", "::ffff:198.18.0.4", "::127.0.0.1" };
+	struct dp_addr a;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		assert_int_equal(dp_addr_parse(yes[i], &a), 0);
+		assert_true(dp_addr_is_loopback(&a));
+	}
+	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++) {
+		assert_int_equal(dp_addr_parse(no[i], &a), 0);
+		assert_false(dp_addr_is_loopback(&a));
+	}
+	memset(&a, 0, sizeof(a));
+	assert_false(dp_addr_is_loopback(&a));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -90,6 +111,7 @@ int main(void)
 		cmocka_unit_test(test_parse_rejects),
 		cmocka_unit_test(test_equal),
 		cmocka_unit_test(test_str_edges),
+		cmocka_unit_test(test_loopback),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

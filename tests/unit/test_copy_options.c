@@ -625,6 +625,63 @@ static void test_tls_options(void **state)
 		       "(missing: --tls-key)", BASE, "--tls-cert", "/etc/c.pem", "--tls-ca", "/c");
 }
 
+/* The channel's default: plain text only to loopback intercepts; TLS or
+ * --insecure-plaintext (also as a config key) otherwise. */
+static enum copy_options_result channel_of(const char *intercepts, const char *extra,
+					   const char *extra_value)
+{
+	struct copy_options o;
+	enum copy_options_result r;
+
+	r = parse_args(&o, "-x", "80-198.18.0.3:8080", "-s", intercepts, extra, extra_value, NULL);
+	assert_int_equal(r, COPY_OPTIONS_RUN);
+	r = copy_options_check_channel(&o, err, sizeof(err)) == 0 ? COPY_OPTIONS_RUN
+								   : COPY_OPTIONS_ERROR;
+	copy_options_free(&o);
+	return r;
+}
+
+static void test_plaintext_channel(void **state)
+{
+	struct copy_options o;
+
+	(void)state;
+	/* Loopback in plain text: allowed, both families. */
+	assert_int_equal(channel_of("127.0.0.1,[::1]:4000", NULL, NULL), COPY_OPTIONS_RUN);
+	/* A network address in plain text: refused, naming it and every way out. */
+	assert_int_equal(channel_of("127.0.0.1,198.18.0.4", NULL, NULL), COPY_OPTIONS_ERROR);
+	assert_non_null(strstr(err, "-s 198.18.0.4: the channel to this intercept would be plain "
+				    "text on the network"));
+	assert_non_null(strstr(err, "--tls-cert FILE --tls-key FILE --tls-ca FILE"));
+	assert_non_null(strstr(err, "--tls-psk-file FILE"));
+	assert_non_null(strstr(err, "--insecure-plaintext"));
+	assert_int_equal(channel_of("[2001:2::4]", NULL, NULL), COPY_OPTIONS_ERROR);
+	assert_non_null(strstr(err, "-s 2001:2::4:"));
+	/* TCPCopy's intercept cannot do TLS: the message says so. */
+	assert_int_equal(channel_of("198.18.0.4", "--wire", "tcpcopy1"), COPY_OPTIONS_ERROR);
+	assert_non_null(strstr(err, "speaks no TLS"));
+	assert_non_null(strstr(err, "--insecure-plaintext"));
+	/* Each way out. */
+	assert_int_equal(channel_of("198.18.0.4", "--insecure-plaintext", NULL), COPY_OPTIONS_RUN);
+	assert_int_equal(channel_of("198.18.0.4", "--tls-psk-file", "/etc/p"), COPY_OPTIONS_RUN);
+	assert_int_equal(parse_args(&o, BASE, "--wire", "tcpcopy1", "--insecure-plaintext", NULL),
+			 COPY_OPTIONS_RUN);
+	assert_true(o.insecure_plaintext);
+	assert_int_equal(copy_options_check_channel(&o, err, sizeof(err)), 0);
+	copy_options_free(&o);
+	assert_int_equal(parse_args(&o, BASE, "--tls-cert", "/c", "--tls-key", "/k", "--tls-ca",
+				    "/a", NULL), COPY_OPTIONS_RUN);
+	assert_int_equal(copy_options_check_channel(&o, err, sizeof(err)), 0);
+	copy_options_free(&o);
+	/* As a config file key, as the sample config shows it. */
+	write_config("transfer = 80-198.18.0.3:8080\nintercept = 198.18.0.4\n"
+		     "insecure-plaintext = yes\n");
+	assert_int_equal(parse_args(&o, "--config", config_path, NULL), COPY_OPTIONS_RUN);
+	assert_int_equal(copy_options_check_channel(&o, err, sizeof(err)), 0);
+	copy_options_free(&o);
+	unlink(config_path);
+}
+
 static void test_config_errors(void **state)
 {
 	assert_config_refused("transfer = 80-198.18.0.3:80\nbogus = 1\n", "2: unknown key 'bogus'");
@@ -658,6 +715,7 @@ int main(void)
 		cmocka_unit_test(test_config_file),
 		cmocka_unit_test(test_config_errors),
 		cmocka_unit_test(test_tls_options),
+		cmocka_unit_test(test_plaintext_channel),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

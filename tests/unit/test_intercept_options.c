@@ -346,6 +346,61 @@ static void test_tls_options(void **state)
 		     "certificates or a pre-shared key");
 }
 
+/* The channel's default: 0 (allowed) or -1 (refused) for this command line. */
+static int channel_of(char **argv, char *err, size_t errlen)
+{
+	struct intercept_options o;
+	int r;
+
+	assert_int_equal(parse(&o, argv, err, errlen), INTERCEPT_OPTIONS_RUN);
+	r = intercept_options_check_channel(&o, err, errlen);
+	intercept_options_free(&o);
+	return r;
+}
+
+/* Plain text only on loopback; TLS, -x or --insecure-plaintext otherwise. */
+static void test_plaintext_channel(void **state)
+{
+	char *every[] = { "d", NULL };
+	char *network[] = { "d", "-b", "198.18.0.4", "-p", "4000", NULL };
+	char *v6[] = { "d", "-b", "2001:2::4", NULL };
+	char *lo4[] = { "d", "-b", "127.0.0.1", NULL };
+	char *lo6[] = { "d", "--bind", "::1", NULL };
+	char *allow[] = { "d", "-x", "198.18.0.1", NULL };
+	char *insecure[] = { "d", "-b", "198.18.0.4", "--insecure-plaintext", NULL };
+	char *psk[] = { "d", "--tls-psk-file", "/etc/p", NULL };
+	char *certs[] = { "d", "--tls-cert", "/c", "--tls-key", "/k", "--tls-ca", "/a", NULL };
+	char *config[] = { "d", "--config", NULL, NULL };
+	char err[1024], path[64];
+
+	(void)state;
+	assert_int_equal(channel_of(every, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "listening on every address in plain text: any host that "
+				    "reaches port 36524 could register routes"));
+	/* Every way out is named. */
+	assert_non_null(strstr(err, "--tls-cert FILE --tls-key FILE --tls-ca FILE"));
+	assert_non_null(strstr(err, "--tls-psk-file FILE"));
+	assert_non_null(strstr(err, "-x ADDR[,ADDR...]"));
+	assert_non_null(strstr(err, "stock TCPCopy tcpcopy"));
+	assert_non_null(strstr(err, "--insecure-plaintext"));
+	assert_int_equal(channel_of(network, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "listening on -b 198.18.0.4 in plain text"));
+	assert_non_null(strstr(err, "port 4000"));
+	assert_int_equal(channel_of(v6, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "-b 2001:2::4 in plain text"));
+	assert_int_equal(channel_of(lo4, err, sizeof(err)), 0);
+	assert_int_equal(channel_of(lo6, err, sizeof(err)), 0);
+	assert_int_equal(channel_of(allow, err, sizeof(err)), 0);
+	assert_int_equal(channel_of(insecure, err, sizeof(err)), 0);
+	assert_int_equal(channel_of(psk, err, sizeof(err)), 0);
+	assert_int_equal(channel_of(certs, err, sizeof(err)), 0);
+	/* As a config file key. */
+	write_config(path, "insecure-plaintext = yes\n");
+	config[2] = path;
+	assert_int_equal(channel_of(config, err, sizeof(err)), 0);
+	unlink(path);
+}
+
 static void test_help_and_version_exit(void **state)
 {
 	char *help[] = { "d", "-p", "1", "--help", NULL };
@@ -373,6 +428,7 @@ int main(void)
 		cmocka_unit_test(test_help_and_version_exit),
 		cmocka_unit_test(test_kmod_conflicts_are_option_errors),
 		cmocka_unit_test(test_tls_options),
+		cmocka_unit_test(test_plaintext_channel),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
