@@ -39,6 +39,10 @@
 	  "sessions not started: the -m memory cap") \
 	X(SESSIONS_REFUSED_ROUTE, "sessions_refused_route", STAT_COUNTER, \
 	  "sessions not started: no intercept connected to take their route") \
+	X(SESSIONS_EVICTED_SYN, "sessions_evicted_syn", STAT_COUNTER, \
+	  "sessions that had sent only their SYN, ended to make room at the -m session cap") \
+	X(STALE_RESETS, "stale_resets", STAT_COUNTER, \
+	  "RSTs that freed a connection the target still held on a new session's ports") \
 	X(SESSIONS_QUEUED_SUCCESSOR, "sessions_queued_successor", STAT_COUNTER, \
 	  "new connections held until the old session on their client port ended") \
 	X(SESSIONS_MISSED_START, "sessions_missed_start", STAT_COUNTER, \

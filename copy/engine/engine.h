@@ -30,7 +30,14 @@
  * - After the target's FIN is acked last, the session lingers linger_ms to
  *   ack a retransmitted FIN, then ends END_CLOSED.
  * - Memory: past max_sessions or max_buffered_bytes new sessions are
- *   refused (sessions_refused_memory); a session whose own data would pass
+ *   refused (sessions_refused_memory), except that at max_sessions a
+ *   session that has sent nothing but its SYN (a "bare" one) makes room:
+ *   the oldest bare session ends END_MEMORY_LIMIT (RST to the target,
+ *   sessions_evicted_syn) and the new one starts. So a SYN flood holding
+ *   the cap turns over among its own sessions, and a real client, whose
+ *   data follows its SYN within a round trip, keeps its session once its
+ *   data came; sessions with data are never ended to make room. A session
+ *   whose own data would pass
  *   max_buffered_bytes ends END_MEMORY_LIMIT (RST to the target). No byte
  *   is ever dropped silently. END_MEMORY_LIMIT is for those caps (and a
  *   failed allocation) only.
@@ -252,6 +259,11 @@ struct engine_counters {
 	uint64_t fast_retransmits;	/* of retransmissions, those on 3 duplicate acks */
 	uint64_t sessions_queued_successor;	/* new connections on a live session's ports
 						 * held until it ended (see above) */
+	uint64_t sessions_evicted_syn;	/* sessions that had sent only their SYN, ended
+					 * (END_MEMORY_LIMIT) to make room at max_sessions */
+	uint64_t stale_resets;		/* RSTs <SEQ=SEG.ACK> sent for a connection the
+					 * target still held on a new session's ports
+					 * (its answer to our SYN acked another seq) */
 	uint64_t sessions_missed_reuse;	/* new connections on a live session's key whose
 					 * SYN was not captured, told by their seq (see
 					 * above); each counts as a missed start too

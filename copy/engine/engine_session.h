@@ -55,6 +55,9 @@ enum {
 	SF_RTT_MEASURED = 1 << 16,	/* srtt8 and rttvar4 hold a measurement */
 	SF_CREDIT_PENDING = 1 << 17,	/* pacing: credit_online/credit_seq await the target's ack */
 	SF_PACE_PROBING = 1 << 18,	/* pacing: a probe asks the target whether its answer ended */
+	SF_BARE = 1 << 19,		/* started from its SYN, no client data yet: in the
+					 * engine's bare list, the first to make room at
+					 * the session cap (session_lifecycle.c) */
 };
 
 struct session {
@@ -65,6 +68,7 @@ struct session {
 	struct session_successor *successor;	/* a new connection on the key waiting
 						 * for this one to end; NULL: none */
 	struct session_auth *auth;	/* its login replayed by a protocol module; NULL: none */
+	struct session *bare_prev, *bare_next;	/* the bare list (SF_BARE), oldest first */
 
 	uint64_t last_client_ms;	/* last captured client packet */
 	uint64_t last_target_ms;	/* last summary from the target */
@@ -129,6 +133,8 @@ struct engine {
 	struct heap timers;
 	struct session *graveyard;	/* ended, freed when the engine call returns */
 	struct refused_keys refused;	/* so a refused session is counted once */
+	struct session *bare_head, *bare_tail;	/* sessions that sent only their SYN,
+						 * oldest first (SF_BARE) */
 	struct session_successor *successors_ready;	/* their old session ended: start
 							 * them before the engine call returns */
 	uint16_t ip_id;
@@ -145,6 +151,8 @@ void session_free_graveyard(struct engine *e);
 bool session_stream_ready(struct engine *e, struct session *s);
 void session_stream_trim(struct engine *e, struct session *s);
 void session_release(struct engine *e, struct session *s);
+void session_bare_add(struct engine *e, struct session *s);
+void session_bare_remove(struct engine *e, struct session *s);
 
 static inline bool session_ended(const struct session *s)
 {

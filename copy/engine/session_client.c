@@ -100,6 +100,7 @@ void session_client_start(struct engine *e, uint64_t now, const struct session_k
 	}
 	if (syn) {
 		syn_options_from_syn(e, s, p);
+		session_bare_add(e, s);
 	} else {
 		syn_options_from_data(e, s, p);
 		s->flags |= SF_MISSED_START;
@@ -323,6 +324,8 @@ void session_client_packet(struct engine *e, struct session *s, uint64_t now,
 	}
 	s->last_client_ms = now;
 	note_timestamp(s, p);
+	if (p->payload_len && !(p->flags & (TCPF_SYN | TCPF_RST)))
+		session_bare_remove(e, s);	/* it has shown data: a real client */
 	if (p->flags & TCPF_SYN) {
 		client_syn(e, s, now, p);
 		return;

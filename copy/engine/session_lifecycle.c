@@ -12,6 +12,61 @@
 #include "copy/engine/engine_session.h"
 #include "lib/net/tcp_seq.h"
 
+void session_bare_add(struct engine *e, struct session *s)
+{
+	if (s->flags & SF_BARE)
+		return;
+	s->flags |= SF_BARE;
+	s->bare_next = NULL;
+	s->bare_prev = e->bare_tail;
+	if (e->bare_tail)
+		e->bare_tail->bare_next = s;
+	else
+		e->bare_head = s;
+	e->bare_tail = s;
+}
+
+void session_bare_remove(struct engine *e, struct session *s)
+{
+	if (!(s->flags & SF_BARE))
+		return;
+	s->flags &= ~SF_BARE;
+	if (s->bare_prev)
+		s->bare_prev->bare_next = s->bare_next;
+	else
+		e->bare_head = s->bare_next;
+	if (s->bare_next)
+		s->bare_next->bare_prev = s->bare_prev;
+	else
+		e->bare_tail = s->bare_prev;
+	s->bare_prev = s->bare_next = NULL;
+}
+
+/*
+ * At the session cap, the oldest session that sent nothing but its SYN
+ * makes room for a new one (engine.h, Memory). Why the oldest bare one: a
+ * real client sends its data one round trip after its SYN, so a session
+ * bare for longest is the likeliest to be a SYN that nothing will follow
+ * (a flood's, a scanner's), and one that has shown data is a real client
+ * whose replay would be cut. Under a flood every bare session still lives
+ * as long as the cap divided by the flood's rate, which is what a real
+ * client has to show its data in.
+ */
+static void make_room(struct engine *e)
+{
+	struct session *victim = e->bare_head;
+
+	if (!e->cfg.max_sessions || e->table.count < e->cfg.max_sessions || !victim)
+		return;
+	/* A bare session holds no data: it cannot make room under the byte
+	 * cap, and the new one would be refused anyway. */
+	if (e->cfg.max_buffered_bytes && e->counters.buffered_bytes >= e->cfg.max_buffered_bytes)
+		return;
+	e->counters.sessions_evicted_syn++;
+	session_finish(e, victim, END_MEMORY_LIMIT, true,
+		       "sent nothing but its SYN: made room at the session cap (-m) for a new session");
+}
+
 static bool over_caps(const struct engine *e)
 {
 	if (e->cfg.max_sessions && e->table.count >= e->cfg.max_sessions)
@@ -33,6 +88,7 @@ struct session *session_create(struct engine *e, uint64_t now, const struct sess
 {
 	struct session *s;
 
+	make_room(e);
 	if (over_caps(e) || !(s = calloc(1, sizeof(*s)))) {
 		count_refused(e, now, k, &e->counters.sessions_refused_memory);
 		return NULL;
@@ -94,6 +150,7 @@ void session_finish(struct engine *e, struct session *s, enum engine_end_reason 
 	if (reset_target)
 		session_send_reset(e, s);
 	s->state = session_state_next(s->state, EVENT_END);
+	session_bare_remove(e, s);
 	session_table_remove(&e->table, s);
 	heap_remove(&e->timers, &s->timer);
 	pacing_session_end(e, s);

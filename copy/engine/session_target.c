@@ -24,18 +24,27 @@ static void handshake(struct engine *e, struct session *s, uint64_t now, const s
 				       "target refused the connection (RST in answer to our SYN)");
 		return;
 	}
-	if ((p->flags & (TCPF_SYN | TCPF_ACK)) != (TCPF_SYN | TCPF_ACK))
+	if (!(p->flags & TCPF_ACK))
 		return;
-	if (p->ack != s->isn + 1) {
+	if (p->ack != s->isn + 1 || !(p->flags & TCPF_SYN)) {
 		/* RFC 9293 3.10.7.3: reset <SEQ=SEG.ACK> for an unacceptable ack
 		 * and go on waiting. Mostly the target still holds the port's
-		 * previous connection half-open (its SYN-ACK for that one's ISN):
-		 * the RST ends it and our SYN, sent again at once, gets through.
-		 * It counts as a SYN try, so a host that keeps answering wrong
-		 * ends the session. */
+		 * previous connection half-open (its SYN-ACK for that one's ISN).
+		 * An ACK without SYN, whatever it acks, is the same: a host
+		 * that got our SYN answers it with its SYN; a bare ACK is the
+		 * challenge ACK (RFC 5961 4) of a connection it holds open on
+		 * these ports, mostly the session of a doppel-copy that was
+		 * killed or restarted. Its ack is exactly the seq that
+		 * connection expects next, so the target takes the RST; and
+		 * after a restart it is often our ISN + 1 itself (a missed
+		 * start's made-up SYN is its first data's seq - 1), which RFC
+		 * 9293 alone would let pass. The RST ends it and our SYN, sent
+		 * again at once, gets through. It counts as a SYN try, so a
+		 * host that keeps answering wrong ends the session. */
 		session_transmit(e, s, p->ack, TCPF_RST, NULL, 0);
 		if (session_ended(s))
 			return;
+		e->counters.stale_resets++;
 		if (s->retries + 1u < e->cfg.syn_retries) {
 			s->retries++;
 			s->flags &= ~SF_RTT_TIMING;
@@ -44,7 +53,7 @@ static void handshake(struct engine *e, struct session *s, uint64_t now, const s
 			return;
 		}
 		snprintf(detail, sizeof(detail),
-			 "target's SYN-ACK acknowledged %u, not our ISN + 1 = %u (%u times)",
+			 "target's answer to our SYN acknowledged %u, not our ISN + 1 = %u (%u times)",
 			 p->ack, s->isn + 1, e->cfg.syn_retries);
 		session_finish(e, s, END_PROTOCOL_ERROR, false, detail);
 		return;

@@ -20,10 +20,13 @@ static void test_session_cap_refuses_new_sessions(void **state)
 	harness_init(&h);
 	h.cfg.max_sessions = 3;
 	harness_start(&h);
+	/* Sessions that have shown data (bare SYNs would make room for the
+	 * new one: test_copy_engine_evict.c). */
 	for (uint16_t port = 45000; port < 45003; port++) {
 		struct session_key k = harness_key_v4(port);
 
 		harness_client_plain(&h, &k, TCPF_SYN, CISN, 0);
+		harness_client_data(&h, &k, CISN + 1, OACK, NULL, 10);
 	}
 	harness_drain(&h);
 	{
