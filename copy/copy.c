@@ -55,6 +55,10 @@ struct copy *copy_new(const struct copy_options *o, struct loop *l, char *err, s
 			copy_free(c);
 			return NULL;
 		}
+		if (copy_credentials_pooled_config(c->credentials, &cfg, err, errlen) < 0) {
+			copy_free(c);
+			return NULL;
+		}
 		cfg.auth_password = copy_credentials_password;
 		cfg.auth_salted = copy_credentials_salted;
 		cfg.auth_password_ctx = c->credentials;

@@ -31,12 +31,88 @@ struct credential {
 	uint8_t salted[32];
 };
 
+static int fail(char *err, size_t errlen, const char *path, unsigned line, const char *what);
+
 struct copy_credentials {
 	void *map;		/* this struct, the entries, then the file's bytes */
 	size_t map_len;
 	struct credential *entries;
 	size_t count;
+	/* "pooled PROTOCOL USER [DATABASE]": the login of pooled sessions */
+	const char *pooled_user[AUTH_PROTO_COUNT];
+	const char *pooled_database[AUTH_PROTO_COUNT];
 };
+
+int copy_credentials_pooled(const struct copy_credentials *c, enum auth_protocol p,
+			    const char **user, const char **database)
+{
+	if (!c || p <= AUTH_PROTO_NONE || p >= AUTH_PROTO_COUNT || !c->pooled_user[p])
+		return -1;
+	*user = c->pooled_user[p];
+	*database = c->pooled_database[p] ? c->pooled_database[p] : "";
+	return 0;
+}
+
+int copy_credentials_pooled_config(const struct copy_credentials *c, struct engine_config *cfg,
+				   char *err, size_t errlen)
+{
+	for (size_t i = 0; i < cfg->auth_port_count; i++) {
+		const struct engine_auth_port *ap = &cfg->auth_ports[i];
+		enum auth_protocol p = (enum auth_protocol)ap->protocol;
+		const char *user, *db, *name = auth_protocol_name(p);
+		const uint8_t *pw;
+		size_t pw_len;
+
+		if (!ap->pooled)
+			continue;
+		if (copy_credentials_pooled(c, p, &user, &db) < 0) {
+			snprintf(err, errlen, "--protocol %u=%s:pooled: the credentials have no "
+				 "\"pooled %s USER [DATABASE]\" line", ap->port, name, name);
+			return -1;
+		}
+		if (copy_credentials_password((void *)c, p, user, &pw, &pw_len) < 0) {
+			snprintf(err, errlen, "--protocol %u=%s:pooled: the credentials have no "
+				 "password for the pooled %s user '%s'", ap->port, name, name, user);
+			return -1;
+		}
+		snprintf(cfg->auth_pooled[p].user, sizeof(cfg->auth_pooled[p].user), "%s", user);
+		snprintf(cfg->auth_pooled[p].database, sizeof(cfg->auth_pooled[p].database), "%s", db);
+	}
+	return 0;
+}
+
+/* "pooled PROTOCOL USER [DATABASE]" (s: after "pooled"), in place. */
+static int parse_pooled(struct copy_credentials *c, char *s, const char *path, unsigned line,
+			char *err, size_t errlen)
+{
+	char *word[4];
+	size_t n = 0;
+
+	while (*s && n < 4) {
+		while (*s == ' ' || *s == '\t')
+			s++;
+		if (!*s)
+			break;
+		word[n++] = s;
+		s += strcspn(s, " \t");
+		if (*s)
+			*s++ = 0;
+	}
+	while (*s == ' ' || *s == '\t')
+		s++;
+	if (n < 2 || n > 3 || *s)
+		return fail(err, errlen, path, line, "not \"pooled PROTOCOL USER [DATABASE]\"");
+	enum auth_protocol ap = auth_protocol_parse(word[0]);
+	if (ap == AUTH_PROTO_NONE)
+		return fail(err, errlen, path, line, "unknown protocol (postgres or mysql)");
+	if (strlen(word[1]) > 120 || (n == 3 && strlen(word[2]) > 120))
+		return fail(err, errlen, path, line, "user or database name longer than 120 bytes");
+	if (c->pooled_user[ap])
+		return fail(err, errlen, path, line, "a second pooled login for the protocol");
+	c->pooled_user[ap] = word[1];
+	c->pooled_database[ap] = n == 3 ? word[2] : NULL;
+	return 0;
+}
 
 static size_t page_round(size_t n)
 {
@@ -140,6 +216,11 @@ static int parse(struct copy_credentials *c, char *text, size_t len, size_t max,
 		if (!*s)
 			return fail(err, errlen, path, line, "not \"PROTOCOL USER PASSWORD\"");
 		*s++ = 0;
+		if (!strcmp(proto, "pooled")) {
+			if (parse_pooled(c, s, path, line, err, errlen) < 0)
+				return -1;
+			continue;
+		}
 		while (*s == ' ' || *s == '\t')
 			s++;
 		char *user = s;

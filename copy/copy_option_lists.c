@@ -170,10 +170,26 @@ static int parse_protocol(const char *item, void *arg, char *err, size_t errlen)
 	port[eq - item] = 0;
 	if (opt_parse_uint(port, 1, 65535, &n, why, sizeof(why)) < 0)
 		return opt_error(err, errlen, "'%s': port %s", item, why);
-	enum auth_protocol p = auth_protocol_parse(eq + 1);
+	/* NAME:pooled: sessions whose login was not captured are opened with
+	 * doppel's own login (docs/stateful.md, "Pooled connections"). */
+	char name[32];
+	const char *colon = strchr(eq + 1, ':');
+	bool pooled = false;
+	size_t nlen = colon ? (size_t)(colon - eq - 1) : strlen(eq + 1);
+	if (colon) {
+		if (strcmp(colon + 1, "pooled"))
+			return opt_error(err, errlen, "'%s': unknown flag '%s' (pooled)", item,
+					 colon + 1);
+		pooled = true;
+	}
+	if (nlen >= sizeof(name))
+		nlen = sizeof(name) - 1;
+	memcpy(name, eq + 1, nlen);
+	name[nlen] = 0;
+	enum auth_protocol p = auth_protocol_parse(name);
 	if (p == AUTH_PROTO_NONE)
 		return opt_error(err, errlen, "'%s': unknown protocol '%s' (postgres or mysql)", item,
-				 eq + 1);
+				 name);
 	for (size_t i = 0; i < list->count; i++)
 		if (list->items[i].port == n)
 			return opt_error(err, errlen, "'%s': port %u given twice", item, (unsigned)n);
@@ -181,6 +197,7 @@ static int parse_protocol(const char *item, void *arg, char *err, size_t errlen)
 		return opt_error(err, errlen, "more than %zu protocol ports", list->max);
 	list->items[list->count].port = (uint16_t)n;
 	list->items[list->count].protocol = (uint8_t)p;
+	list->items[list->count].pooled = pooled;
 	list->count++;
 	return 0;
 }

@@ -73,6 +73,9 @@ static void collect_engine(uint64_t *v, const struct engine_counters *e)
 	v[COPY_STAT_AUTH_UNSUPPORTED_METHOD] = e->auth_failed[AUTH_FAIL_METHOD];
 	v[COPY_STAT_AUTH_WRONG_PASSWORD] = e->auth_failed[AUTH_FAIL_WRONG_PASSWORD];
 	v[COPY_STAT_AUTH_PROTOCOL_ERROR] = e->auth_failed[AUTH_FAIL_PROTOCOL];
+	v[COPY_STAT_AUTH_POOLED_OPENED] = e->auth_pooled_opened;
+	v[COPY_STAT_AUTH_POOLED_FAILED] = e->auth_pooled_failed;
+	v[COPY_STAT_AUTH_POOLED_SKIPPED_BYTES] = e->auth_pooled_skipped_bytes;
 	v[COPY_STAT_BYTES_REPLAYED] = e->bytes_replayed;
 	v[COPY_STAT_RETRANSMISSIONS] = e->retransmissions;
 	/* Refusals the engine saw at once (send_queue's own answer). */

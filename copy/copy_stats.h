@@ -62,6 +62,13 @@
 	  "logins the target refused: the password in the credentials is wrong") \
 	X(AUTH_PROTOCOL_ERROR, "auth_protocol_error", STAT_COUNTER, \
 	  "logins not replayed: bytes not of the protocol, too large, or not seen") \
+	X(AUTH_POOLED_OPENED, "auth_pooled_opened", STAT_COUNTER, \
+	  "pooled sessions (login not captured, --protocol PORT=NAME:pooled) whose doppel " \
+	  "login the target accepted") \
+	X(AUTH_POOLED_FAILED, "auth_pooled_failed", STAT_COUNTER, \
+	  "pooled sessions whose doppel login failed (also counted by cause)") \
+	X(AUTH_POOLED_SKIPPED_BYTES, "auth_pooled_skipped_bytes", STAT_COUNTER, \
+	  "client bytes of pooled sessions dropped before their first command boundary") \
 	X(PACKETS_SENT, "packets_sent", STAT_COUNTER, "packets sent to the target") \
 	X(BYTES_REPLAYED, "bytes_replayed", STAT_COUNTER, \
 	  "client payload bytes the target acknowledged") \

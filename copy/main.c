@@ -178,8 +178,11 @@ static void check_environment(struct daemon *d)
 	if (o->credentials_file) {
 		struct copy_credentials *creds = copy_credentials_load(o->credentials_file, err,
 								       sizeof(err));
-		if (!creds) {
+		struct engine_config cfg = { .auth_port_count = o->protocol_count };
+		memcpy(cfg.auth_ports, o->protocols, o->protocol_count * sizeof(o->protocols[0]));
+		if (!creds || copy_credentials_pooled_config(creds, &cfg, err, sizeof(err)) < 0) {
 			fprintf(stderr, "doppel-copy: %s\n", err);
+			copy_credentials_free(creds);
 			exit(2);
 		}
 		copy_credentials_free(creds);

@@ -70,6 +70,9 @@ typedef int (*auth_password_fn)(void *ctx, enum auth_protocol p, const char *use
 typedef int (*auth_salted_fn)(void *ctx, const char *user, const uint8_t *salt, size_t salt_len,
 			      unsigned iterations, uint8_t out[32]);
 
+/* Candidate command boundaries a pooled conversation keeps at once. */
+#define AUTH_POOLED_STARTS 64
+
 struct auth_buf {
 	uint8_t *data;
 	size_t len, cap;
@@ -97,9 +100,33 @@ struct auth_conv {
 	uint8_t scramble[20];
 	char plugin[40];
 	bool key_asked;			/* caching_sha2 full auth: public key requested */
+	/* Pooled (auth_conv_init_pooled): the client's login was never
+	 * captured; doppel logs in with its own user and database, then
+	 * passes the captured bytes on from the first command boundary. */
+	bool pooled;
+	bool logged_in;			/* pooled: the target accepted; seeking a boundary */
+	bool client_closed;		/* pooled: the client's FIN came: stop seeking */
+	char database[128];
+	char nonce[40];			/* pooled: SCRAM client nonce */
+	uint64_t starts[AUTH_POOLED_STARTS];	/* client offsets where a captured segment began */
+	size_t start_count;
+	uint64_t skipped;		/* pooled: client bytes dropped before the boundary */
 };
 
 void auth_conv_init(struct auth_conv *c, enum auth_protocol p, auth_password_fn fn, void *ctx);
+/* A pooled session (docs/stateful.md, "Pooled connections"): the client's
+ * login was not captured. The conversation logs in as user (database:
+ * may be empty for MySQL; PostgreSQL's default is the user's name) with
+ * the password from fn, then drops the captured client bytes up to the
+ * first captured segment that begins with a whole command (a PostgreSQL
+ * message, a MySQL packet with sequence id 0 and a known command) and
+ * passes the rest on. nonce_seed (32 bytes, any value unique per session)
+ * makes the SCRAM client nonce: the conversation draws no random bytes.
+ * Feeding the client's bytes records where each call's bytes begin: call
+ * auth_conv_client once per captured segment. */
+void auth_conv_init_pooled(struct auth_conv *c, enum auth_protocol p, auth_password_fn fn,
+			   void *ctx, const char *user, const char *database,
+			   const uint8_t nonce_seed[32]);
 void auth_conv_free(struct auth_conv *c);
 /* Append bytes in stream order; -1 (the conversation failed, AUTH_FAIL_PROTOCOL)
  * past AUTH_MAX_BUFFER or out of memory. */
@@ -119,5 +146,12 @@ enum auth_result auth_pg_step(struct auth_conv *c);
 enum auth_result auth_mysql_step(struct auth_conv *c);
 /* After the login: the client's buffered bytes become output. */
 enum auth_result auth_done(struct auth_conv *c);
+/* Pooled, the target accepted doppel's login: find the first command
+ * boundary in the client's bytes (auth_pooled.c); AUTH_DONE once found. */
+enum auth_result auth_pooled_seek(struct auth_conv *c);
+/* Whether a whole command starts at data (len bytes held): 1 yes, 0 not
+ * known yet (more bytes needed), -1 no. */
+int auth_pg_command_at(const uint8_t *data, size_t len);
+int auth_mysql_command_at(const uint8_t *data, size_t len);
 
 #endif

@@ -3,6 +3,7 @@
  * protocol (auth_pg.c, auth_mysql.c); see auth.h.
  */
 #include "copy/engine/auth.h"
+#include "copy/engine/auth_crypto.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -48,6 +49,18 @@ void auth_conv_init(struct auth_conv *c, enum auth_protocol p, auth_password_fn 
 	c->proto = p;
 	c->password = fn;
 	c->password_ctx = ctx;
+}
+
+void auth_conv_init_pooled(struct auth_conv *c, enum auth_protocol p, auth_password_fn fn,
+			   void *ctx, const char *user, const char *database,
+			   const uint8_t nonce_seed[32])
+{
+	auth_conv_init(c, p, fn, ctx);
+	c->pooled = true;
+	snprintf(c->user, sizeof(c->user), "%s", user ? user : "");
+	snprintf(c->database, sizeof(c->database), "%s", database ? database : "");
+	/* 24 printable characters (RFC 5802: any but ','), from the seed. */
+	auth_base64_encode(nonce_seed, 18, c->nonce, sizeof(c->nonce));
 }
 
 static void buf_free(struct auth_buf *b)
@@ -115,6 +128,8 @@ static int feed(struct auth_conv *c, struct auth_buf *b, const uint8_t *data, si
 {
 	if (c->failure)
 		return -1;
+	if (b == &c->target && c->logged_in)
+		return 0;	/* pooled, logged in: the answers are the session's */
 	if (b->len + len > max || auth_buf_put(b, data, len) < 0) {
 		auth_fail(c, AUTH_FAIL_PROTOCOL, "more than %zu bytes held during the login", max);
 		return -1;
@@ -124,6 +139,8 @@ static int feed(struct auth_conv *c, struct auth_buf *b, const uint8_t *data, si
 
 int auth_conv_client(struct auth_conv *c, const uint8_t *data, size_t len)
 {
+	if (c->pooled && len && c->start_count < AUTH_POOLED_STARTS)
+		c->starts[c->start_count++] = c->client_in;
 	if (feed(c, &c->client, data, len, AUTH_MAX_CLIENT_BACKLOG) < 0)
 		return -1;
 	c->client_in += len;
@@ -156,6 +173,8 @@ enum auth_result auth_conv_step(struct auth_conv *c)
 {
 	if (c->failure)
 		return AUTH_FAILED;
+	if (c->logged_in)
+		return auth_pooled_seek(c);
 	switch (c->proto) {
 	case AUTH_PROTO_POSTGRES: return auth_pg_step(c);
 	case AUTH_PROTO_MYSQL: return auth_mysql_step(c);

@@ -109,9 +109,68 @@ static int emit_packet(struct auth_conv *c, uint8_t seq, const uint8_t *a, size_
 	return auth_emit(c, h, 4) < 0 || auth_emit(c, a, alen) < 0 ? -1 : 0;
 }
 
+/* What doppel's own handshake response asks for, pooled: what a 4.1
+ * client without TLS usually does (libmariadb's defaults); commands do not
+ * depend on these, only the answers' form does. */
+#define CLIENT_LONG_PASSWORD 0x1u
+#define CLIENT_LONG_FLAG 0x4u
+#define CLIENT_TRANSACTIONS 0x2000u
+#define CLIENT_MULTI_STATEMENTS 0x10000u
+#define CLIENT_MULTI_RESULTS 0x20000u
+#define CLIENT_PS_MULTI_RESULTS 0x40000u
+#define POOLED_CAPS (CLIENT_LONG_PASSWORD | CLIENT_LONG_FLAG | CLIENT_PROTOCOL_41 | \
+		     CLIENT_TRANSACTIONS | CLIENT_SECURE_CONNECTION | CLIENT_MULTI_STATEMENTS | \
+		     CLIENT_MULTI_RESULTS | CLIENT_PS_MULTI_RESULTS | CLIENT_PLUGIN_AUTH)
+#define POOLED_CHARSET 45	/* utf8mb4_general_ci */
+
+/* Pooled: doppel's own HandshakeResponse41, user and database from the
+ * operator's credentials, proof for the greeting's plugin. */
+static enum auth_result pooled_response(struct auth_conv *c)
+{
+	uint8_t a[4 + 4 + 1 + 23 + 128 + 1 + 32 + 128 + 40], proof[32];
+	const char *plugin = !strcmp(c->plugin, "caching_sha2_password") ? c->plugin
+			     : "mysql_native_password";
+	uint32_t caps = POOLED_CAPS | (c->database[0] ? CLIENT_CONNECT_WITH_DB : 0);
+	size_t n = 0;
+
+	if (!c->user[0])
+		return auth_fail(c, AUTH_FAIL_UNKNOWN_USER, "no mysql user for pooled sessions");
+	int plen = scramble_for(c, plugin, proof);
+	if (plen < 0)
+		return AUTH_FAILED;
+	memset(a, 0, 4 + 4 + 1 + 23);
+	for (int i = 0; i < 4; i++)
+		a[i] = (uint8_t)(caps >> (8 * i));
+	a[6] = 0x00;
+	a[7] = 0x01;	/* max packet 16 MiB */
+	a[8] = POOLED_CHARSET;
+	n = 32;
+	memcpy(a + n, c->user, strlen(c->user) + 1);
+	n += strlen(c->user) + 1;
+	a[n++] = (uint8_t)plen;
+	memcpy(a + n, proof, (size_t)plen);
+	n += (size_t)plen;
+	OPENSSL_cleanse(proof, sizeof(proof));
+	if (c->database[0]) {
+		memcpy(a + n, c->database, strlen(c->database) + 1);
+		n += strlen(c->database) + 1;
+	}
+	memcpy(a + n, plugin, strlen(plugin) + 1);
+	n += strlen(plugin) + 1;
+	int rc = emit_packet(c, 1, a, n);
+	OPENSSL_cleanse(a, sizeof(a));
+	if (rc < 0)
+		return auth_fail(c, AUTH_FAIL_PROTOCOL, "out of memory");
+	c->state = MY_RESULT;
+	return AUTH_CONTINUE;
+}
+
 static enum auth_result response(struct auth_conv *c)
 {
 	size_t n = packet(&c->client);
+
+	if (c->pooled)
+		return pooled_response(c);
 
 	if (!n)
 		return AUTH_CONTINUE;
@@ -185,6 +244,11 @@ static enum auth_result result(struct auth_conv *c)
 		uint8_t seq = c->target.data[3];
 		if (p == end)
 			return auth_fail(c, AUTH_FAIL_PROTOCOL, "empty packet from the target");
+		if (p[0] == 0x00 && c->pooled) {
+			c->logged_in = true;
+			c->target.len = 0;
+			return auth_pooled_seek(c);
+		}
 		if (p[0] == 0x00) {
 			/* OK: drop the client's answers to round trips the
 			 * target did not ask for (sequence id not 0). */

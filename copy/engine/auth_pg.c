@@ -60,9 +60,45 @@ static int emit_p(struct auth_conv *c, const void *body, size_t len)
 	return auth_emit(c, h, 5) < 0 || auth_emit(c, body, len) < 0 ? -1 : 0;
 }
 
+/* Pooled: doppel's own startup message, user and database from the
+ * operator's credentials. */
+static enum auth_result pooled_startup(struct auth_conv *c)
+{
+	uint8_t m[8 + 5 + 128 + 9 + 128 + 1];
+	size_t n = 8;
+	const uint8_t *pw;
+	size_t pw_len;
+
+	if (!c->user[0])
+		return auth_fail(c, AUTH_FAIL_UNKNOWN_USER, "no postgres user for pooled sessions");
+	if (c->password(c->password_ctx, AUTH_PROTO_POSTGRES, c->user, &pw, &pw_len) < 0)
+		return auth_fail(c, AUTH_FAIL_UNKNOWN_USER, "no password for postgres user '%s'",
+				 c->user);
+	put32(m + 4, PG_PROTOCOL_3);
+	memcpy(m + n, "user", 5);
+	n += 5;
+	memcpy(m + n, c->user, strlen(c->user) + 1);
+	n += strlen(c->user) + 1;
+	if (c->database[0]) {
+		memcpy(m + n, "database", 9);
+		n += 9;
+		memcpy(m + n, c->database, strlen(c->database) + 1);
+		n += strlen(c->database) + 1;
+	}
+	m[n++] = 0;
+	put32(m, (uint32_t)n);
+	if (auth_emit(c, m, n) < 0)
+		return auth_fail(c, AUTH_FAIL_PROTOCOL, "out of memory");
+	c->state = PG_AUTH;
+	return AUTH_CONTINUE;
+}
+
 static enum auth_result startup(struct auth_conv *c)
 {
 	const uint8_t *m = c->client.data;
+
+	if (c->pooled)
+		return pooled_startup(c);
 
 	if (c->client.len >= 1 && m[0] == 0x16)
 		return auth_fail(c, AUTH_FAIL_TLS, "the client negotiated TLS");
@@ -119,6 +155,11 @@ static int take_client_p(struct auth_conv *c, uint8_t *body, size_t cap, size_t 
 {
 	long n = typed_message(&c->client);
 
+	if (c->pooled) {	/* no client login to take the place of */
+		*len = 0;
+		return 1;
+	}
+
 	if (n == 0)
 		return 0;
 	if (n < 0 || c->client.data[0] != 'p')
@@ -171,9 +212,18 @@ static int sasl_initial(struct auth_conv *c, const uint8_t *mechs, size_t mlen)
 	}
 	if (!scram)
 		return failed(auth_fail(c, AUTH_FAIL_METHOD, "target offers no SCRAM-SHA-256"));
-	if ((r = take_client_p(c, body, sizeof(body), &len)) <= 0)
+	if (c->pooled) {
+		/* SASLInitialResponse: mechanism, the first message's length,
+		 * "n,,n=,r=NONCE" (the user is the startup message's, as libpq
+		 * does). */
+		int fl = snprintf((char *)body + 18, sizeof(body) - 18, "n,,n=,r=%s", c->nonce);
+		memcpy(body, "SCRAM-SHA-256", 14);
+		put32(body + 14, (uint32_t)fl);
+		len = 18 + (size_t)fl;
+	} else if ((r = take_client_p(c, body, sizeof(body), &len)) <= 0) {
 		return r == 0 ? PG_WAIT
 			      : failed(auth_fail(c, AUTH_FAIL_METHOD, "client answered SASL with no password message"));
+	}
 	size_t ml = strnlen((const char *)body, len);
 	if (ml != 13 || memcmp(body, "SCRAM-SHA-256", 13) || len < ml + 5)
 		return failed(auth_fail(c, AUTH_FAIL_METHOD, "client chose SASL mechanism '%.*s'",
@@ -350,6 +400,11 @@ static enum auth_result auth_request(struct auth_conv *c)
 		size_t dlen = (size_t)n - 9;
 		switch (code) {
 		case 0:		/* AuthenticationOk */
+			if (c->pooled) {
+				c->logged_in = true;
+				c->target.len = 0;
+				return auth_pooled_seek(c);
+			}
 			/* Extra password messages the online server asked for
 			 * and the target did not: the client's, dropped. */
 			while (typed_message(&c->client) > 0 && c->client.data[0] == 'p')

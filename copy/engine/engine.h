@@ -159,7 +159,15 @@ struct engine_config {
 	struct engine_auth_port {
 		uint16_t port;
 		uint8_t protocol;	/* enum auth_protocol */
+		uint8_t pooled;		/* sessions whose login was not captured log
+					 * in with auth_pooled[protocol] (below) */
 	} auth_ports[ENGINE_MAX_AUTH_PORTS];
+	/* The login of pooled sessions, per protocol (the credentials file's
+	 * "pooled" lines); the password comes from auth_password. */
+	struct engine_pooled_login {
+		char user[128];
+		char database[128];	/* empty: PostgreSQL's default, no MySQL database */
+	} auth_pooled[AUTH_PROTO_COUNT];
 	size_t auth_port_count;
 	auth_password_fn auth_password;
 	auth_salted_fn auth_salted;	/* optional: SCRAM's SaltedPassword, cached */
@@ -273,6 +281,11 @@ struct engine_counters {
 	uint64_t auth_not_captured;		/* sessions to a protocol port whose login
 						 * was not captured (SYN missed): not started */
 	uint64_t auth_failed[AUTH_FAIL_COUNT];	/* logins not replayable, by cause */
+	uint64_t auth_pooled_opened;		/* pooled sessions (login not captured, port
+						 * opted in): doppel's own login accepted */
+	uint64_t auth_pooled_failed;		/* ... refused or failed (also in auth_failed) */
+	uint64_t auth_pooled_skipped_bytes;	/* captured client bytes dropped before a
+						 * pooled session's first command boundary */
 };
 
 struct engine;

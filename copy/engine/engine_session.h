@@ -193,6 +193,11 @@ void session_client_data(struct engine *e, struct session *s, uint64_t now,
 /* session_auth.c */
 enum auth_protocol session_auth_protocol(const struct engine *e, const struct session_key *k);
 int session_auth_start(struct engine *e, struct session *s, enum auth_protocol proto);
+/* Whether sessions to k's target port whose login was not captured are
+ * opened with doppel's own login (docs/stateful.md, "Pooled connections"). */
+bool session_auth_pooled(const struct engine *e, const struct session_key *k);
+/* Turn s's conversation (just started) into a pooled one. */
+void session_auth_make_pooled(struct engine *e, struct session *s, uint64_t now);
 void session_auth_free(struct engine *e, struct session *s);
 bool session_auth_pending(const struct session *s);
 /* A captured client packet of an auth session: false when the login took

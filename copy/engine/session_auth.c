@@ -34,6 +34,8 @@ struct session_auth {
 	uint32_t boundary;	/* done: captured seq where the pass-through starts */
 	uint32_t delta;		/* done: replay seq - captured seq */
 	size_t accounted;	/* client bytes held, counted in buffered_bytes */
+	bool pooled;		/* doppel's own login: the client's was not captured */
+	bool opened;		/* pooled: counted in auth_pooled_opened */
 	bool fin_pending;	/* the client's FIN came before the login was done */
 	uint32_t fin_seq;	/* ... at this captured seq */
 };
@@ -44,6 +46,50 @@ enum auth_protocol session_auth_protocol(const struct engine *e, const struct se
 		if (e->cfg.auth_ports[i].port == k->target_port)
 			return (enum auth_protocol)e->cfg.auth_ports[i].protocol;
 	return AUTH_PROTO_NONE;
+}
+
+bool session_auth_pooled(const struct engine *e, const struct session_key *k)
+{
+	for (size_t i = 0; i < e->cfg.auth_port_count; i++)
+		if (e->cfg.auth_ports[i].port == k->target_port)
+			return e->cfg.auth_ports[i].pooled;
+	return false;
+}
+
+/* The SCRAM client nonce of a pooled login: a function of the daemon's
+ * random hash seed, the session and the time, so no two logins share one
+ * (the engine draws no random bytes itself). */
+static void nonce_seed(const struct engine *e, const struct session *s, uint64_t now,
+		       uint8_t out[32])
+{
+	uint64_t h = e->cfg.hash_seed ^ 0x9e3779b97f4a7c15ull;
+	const uint8_t *k = (const uint8_t *)&s->key;
+
+	for (size_t i = 0; i < 32; i++) {
+		uint64_t x = h + (i < sizeof(s->key) ? k[i] : 0) + ((uint64_t)s->isn << 8) + now * 31;
+		/* splitmix64 */
+		x += 0x9e3779b97f4a7c15ull * (i + 1);
+		x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+		x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+		x ^= x >> 31;
+		h ^= x;
+		out[i] = (uint8_t)x;
+	}
+}
+
+void session_auth_make_pooled(struct engine *e, struct session *s, uint64_t now)
+{
+	struct session_auth *a = s->auth;
+	enum auth_protocol proto = a->conv.proto;
+	const struct engine_pooled_login *l = &e->cfg.auth_pooled[proto < AUTH_PROTO_COUNT ? proto : 0];
+	uint8_t seed[32];
+
+	nonce_seed(e, s, now, seed);
+	auth_conv_free(&a->conv);
+	auth_conv_init_pooled(&a->conv, proto, e->cfg.auth_password, e->cfg.auth_password_ctx,
+			      l->user, l->database, seed);
+	a->conv.salted = e->cfg.auth_salted;
+	a->pooled = true;
 }
 
 int session_auth_start(struct engine *e, struct session *s, enum auth_protocol proto)
@@ -115,7 +161,10 @@ static void advance(struct engine *e, struct session *s, uint64_t now)
 		enum auth_failure f = a->conv.failure;
 
 		e->counters.auth_failed[f < AUTH_FAIL_COUNT ? f : AUTH_FAIL_PROTOCOL]++;
-		snprintf(detail, sizeof(detail), "login not replayable (%s): %s",
+		if (a->pooled)
+			e->counters.auth_pooled_failed++;
+		snprintf(detail, sizeof(detail), "%s (%s): %s",
+			 a->pooled ? "pooled session's login refused" : "login not replayable",
 			 auth_failure_name(f), a->conv.detail);
 		/* The rest of its packets belong to no session: not counted
 		 * again as a login not captured. */
@@ -124,14 +173,28 @@ static void advance(struct engine *e, struct session *s, uint64_t now)
 		return;
 	}
 	flush_output(e, s, now);
-	if (session_ended(s) || r != AUTH_DONE)
+	if (session_ended(s))
+		return;
+	if (a->pooled && a->conv.logged_in && !a->opened) {
+		a->opened = true;
+		e->counters.auth_pooled_opened++;
+		/* The online answers are counted from the client's first
+		 * captured ack, after its login; the target's from its ISN,
+		 * before doppel's: pacing leaves doppel's login answer out. */
+		if (a->target_started)
+			s->pace_credit -= a->target_next - (s->irs + 1);
+	}
+	if (r != AUTH_DONE)
 		return;
 	a->done = true;
 	account(e, a);
 	a->boundary = a->cap_next;
 	a->delta = (uint32_t)(a->conv.out_total - a->conv.client_in);
+	if (a->pooled)
+		e->counters.auth_pooled_skipped_bytes += a->conv.skipped;
+	else
+		e->counters.auth_logins_replayed++;
 	auth_conv_free(&a->conv);
-	e->counters.auth_logins_replayed++;
 	/* Headers only from now on: the answers are the session's business. */
 	if (e->sink.route_add_payload)
 		e->sink.route_add_payload(e->sink.ctx, &s->key, 0);
@@ -204,6 +267,13 @@ bool session_auth_client(struct engine *e, struct session *s, uint64_t now,
 	if ((p->flags & TCPF_FIN) && !a->fin_pending && seq + len == a->cap_next) {
 		a->fin_pending = true;
 		a->fin_seq = seq + len;
+		if (a->pooled && a->conv.logged_in) {
+			/* No command boundary before the end: stop seeking. */
+			a->conv.client_closed = true;
+			advance(e, s, now);
+			return false;
+		}
+		a->conv.client_closed = true;
 	}
 	return false;
 }

@@ -81,12 +81,17 @@ void session_client_start(struct engine *e, uint64_t now, const struct session_k
 		e->counters.client_truncated++;
 		return;
 	}
+	bool pooled = false;
 	if (!syn && session_auth_protocol(e, k) != AUTH_PROTO_NONE) {
 		/* Its login was before our time (a pooled connection): the
-		 * target would refuse every command. Counted once. */
-		if (refused_keys_note(&e->refused, e->table.seed, k, now))
-			e->counters.auth_not_captured++;
-		return;
+		 * target would refuse every command, unless the port opted in
+		 * to doppel's own login. Counted once. */
+		pooled = session_auth_pooled(e, k);
+		if (!pooled) {
+			if (refused_keys_note(&e->refused, e->table.seed, k, now))
+				e->counters.auth_not_captured++;
+			return;
+		}
 	}
 	s = session_create(e, now, k, syn ? p->seq : p->seq - 1);
 	if (!s) {
@@ -94,6 +99,8 @@ void session_client_start(struct engine *e, uint64_t now, const struct session_k
 			refused_keys_forget(&e->refused, e->table.seed, k);
 		return;
 	}
+	if (pooled)
+		session_auth_make_pooled(e, s, now);
 	if (p->opt.has_timestamp) {
 		s->flags |= SF_OFFER_TIMESTAMPS;
 		s->ts_val = p->opt.tsval;

@@ -150,6 +150,69 @@ static void test_protocol_option(void **state)
 	assert_int_equal(n, 2);	/* untouched on error */
 }
 
+/* --protocol PORT=NAME:pooled and the credentials' "pooled" lines. */
+static void test_pooled(void **state)
+{
+	struct engine_auth_port p[ENGINE_MAX_AUTH_PORTS];
+	struct engine_config cfg;
+	size_t n = 0;
+	char path[64], err[256];
+	const char *user, *db;
+
+	(void)state;
+	assert_int_equal(copy_parse_protocols("5432=postgres:pooled,3306=mysql", p, 16, &n, err,
+					      sizeof(err)), 0);
+	assert_int_equal(n, 2);
+	assert_true(p[0].pooled);
+	assert_false(p[1].pooled);
+	assert_int_equal(copy_parse_protocols("5432=postgres:pool", p, 16, &n, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "unknown flag"));
+
+	write_file(path, "pooled postgres app appdb\npostgres app s3cret\n"
+			 "pooled mysql sb\nmysql sb s3cret\n", 0600);
+	struct copy_credentials *c = copy_credentials_load(path, err, sizeof(err));
+	assert_non_null(c);
+	unlink(path);
+	assert_int_equal(copy_credentials_count(c), 2);
+	assert_int_equal(copy_credentials_pooled(c, AUTH_PROTO_POSTGRES, &user, &db), 0);
+	assert_string_equal(user, "app");
+	assert_string_equal(db, "appdb");
+	assert_int_equal(copy_credentials_pooled(c, AUTH_PROTO_MYSQL, &user, &db), 0);
+	assert_string_equal(db, "");
+	memset(&cfg, 0, sizeof(cfg));
+	memcpy(cfg.auth_ports, p, 2 * sizeof(p[0]));
+	cfg.auth_port_count = 2;
+	assert_int_equal(copy_credentials_pooled_config(c, &cfg, err, sizeof(err)), 0);
+	assert_string_equal(cfg.auth_pooled[AUTH_PROTO_POSTGRES].user, "app");
+	assert_string_equal(cfg.auth_pooled[AUTH_PROTO_POSTGRES].database, "appdb");
+	copy_credentials_free(c);
+
+	/* a pooled port needs the protocol's pooled line, and its user a password */
+	write_file(path, "pooled mysql sb\npostgres app s3cret\n", 0600);
+	c = copy_credentials_load(path, err, sizeof(err));
+	unlink(path);
+	assert_int_equal(copy_credentials_pooled_config(c, &cfg, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "no \"pooled postgres USER [DATABASE]\" line"));
+	copy_credentials_free(c);
+	write_file(path, "pooled postgres nobody\npostgres app s3cret\n", 0600);
+	c = copy_credentials_load(path, err, sizeof(err));
+	unlink(path);
+	assert_int_equal(copy_credentials_pooled_config(c, &cfg, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "no password for the pooled postgres user 'nobody'"));
+	copy_credentials_free(c);
+
+	static const char *const bad[] = {
+		"pooled postgres\n", "pooled redis u\n", "pooled mysql a b c\n",
+		"pooled mysql a\npooled mysql b\n",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		write_file(path, bad[i], 0600);
+		assert_null(copy_credentials_load(path, err, sizeof(err)));
+		assert_non_null(strstr(err, "line"));
+		unlink(path);
+	}
+}
+
 static enum copy_options_result parse(struct copy_options *o, char **argv, char *err, size_t len)
 {
 	int argc = 0;
@@ -191,6 +254,7 @@ int main(void)
 		cmocka_unit_test(test_mode_refused),
 		cmocka_unit_test(test_bad_lines),
 		cmocka_unit_test(test_protocol_option),
+		cmocka_unit_test(test_pooled),
 		cmocka_unit_test(test_protocol_needs_credentials_and_a_transfer),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -18,6 +18,7 @@
 
 #include <cmocka.h>
 
+#include "auth_msgs.h"
 #include "engine_harness.h"
 
 static int passwords(void *ctx, enum auth_protocol p, const char *user, const uint8_t **pw,
@@ -29,22 +30,6 @@ static int passwords(void *ctx, enum auth_protocol p, const char *user, const ui
 	*pw = (const uint8_t *)"pencil";
 	*len = 6;
 	return 0;
-}
-
-static size_t pg_msg(uint8_t *b, char type, const void *body, size_t len)
-{
-	b[0] = (uint8_t)type;
-	b[1] = 0, b[2] = 0, b[3] = (uint8_t)((len + 4) >> 8), b[4] = (uint8_t)(len + 4);
-	memcpy(b + 5, body, len);
-	return len + 5;
-}
-
-static size_t pg_auth(uint8_t *b, uint8_t code, const char *data, size_t len)
-{
-	uint8_t body[256] = { 0, 0, 0, code };
-
-	memcpy(body + 4, data, len);
-	return pg_msg(b, 'R', body, len + 4);
 }
 
 static const uint8_t startup[] = "\0\0\0\x1b\0\x03\0\0user\0user\0database\0db\0";	/* 27 + NUL */
