@@ -7,7 +7,9 @@
 #
 # Judged: doppel-copy's RSS (sampled every 0.5 s) stays under its RSS
 # before the flood (the fixed overhead: capture ring, buffers) plus the
-# cap; the flood's sessions are refused or ended, and counted; the real
+# cap; the flood's sessions are refused or ended, and counted (at the cap
+# the oldest session that sent only its SYN makes room for a new one:
+# sessions_evicted_syn, so real clients, whose data follows, keep theirs); the real
 # load before and after the flood is replayed one for one. Reported: SYNs
 # sent, peak RSS, sessions started and refused for memory, and the share
 # of the real requests sent during the flood that reached the target.
@@ -58,4 +60,4 @@ limit=$((rss_before + cap_kb))
 	fail "doppel-copy's RSS peaked at $peak KiB, over $rss_before KiB before plus the $cap cap"
 lab_stop copy || fail "doppel-copy exited with status $? on SIGTERM"
 client_clean
-pass "$(tail -n 1 "$LAB_DIR/flood.log") (${flood_s} s with sampling); RSS $rss_before KiB before, peak $peak KiB (limit $limit), $rss_idle KiB idle after; sessions $(stats_get copy sessions_started) started, $(stats_get copy sessions_refused_memory) refused for memory; real requests during the flood: $(phase_counts during) replayed; before $(phase_counts before), after $(phase_counts after)"
+pass "$(tail -n 1 "$LAB_DIR/flood.log") (${flood_s} s with sampling); RSS $rss_before KiB before, peak $peak KiB (limit $limit), $rss_idle KiB idle after; sessions $(stats_get copy sessions_started) started, $(stats_get copy sessions_evicted_syn) of them ended having sent only their SYN to make room, $(stats_get copy sessions_refused_memory) refused for memory; real requests during the flood: $(phase_counts during) replayed; before $(phase_counts before), after $(phase_counts after)"

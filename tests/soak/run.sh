@@ -4,7 +4,8 @@
 # PASS/FAIL/SKIP line with its figures (docs/reliability.md has the table):
 #   - the fault scenarios of the e2e suite with 30 s of load around each
 #     fault, the copy-intercept path cut for 5 s and for 60 s, the target's
-#     server and network down for 5 s;
+#     server and network down for 5 s, its port closed for 5 s (dropped,
+#     then rejected: the send path filled);
 #   - the SYN flood (flood.sh, FLOOD_SYNS, default 1,000,000);
 #   - the steady soak (steady.sh, SOAK_SECONDS, default 1800) with the
 #     sanitizer build and with the release build.
@@ -28,6 +29,10 @@ for part in $parts; do
 		for cut in 5 60; do
 			run env E2E_BUILD=build FAULT_SECONDS=30 FAULT_CUT_SECONDS=$cut \
 				bash tests/e2e/scenarios/fault-cut-path.sh "$source"
+		done
+		for action in drop reject; do
+			run env E2E_BUILD=build FAULT_SECONDS=30 FAULT_PORT_ACTION=$action \
+				FAULT_ALL_SOURCES=1 bash tests/e2e/scenarios/fault-target-port.sh "$source"
 		done
 		;;
 	flood) run env E2E_BUILD=build tests/soak/flood.sh "$source" ;;
