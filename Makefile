@@ -133,6 +133,7 @@ tests: $(BINS) $(UNIT_BIN)
 # Test tools that run the daemons' real parts (tests/nft, tests/kmod), built
 # here with the same flags as everything else.
 $(BUILD)/tests/nft/nfq_listen: $(BUILD)/tests/nft/nfq_listen.o $(BUILD)/intercept/source/source_nfqueue.o \
+		$(BUILD)/intercept/source/nfqueue_threads.o $(BUILD)/intercept/source/handoff.o \
 		$(BUILD)/intercept/source/nfqueue_msg.o $(BUILD)/intercept/source/nl_attr.o $(BUILD)/libdoppel.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
 

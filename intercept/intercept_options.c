@@ -17,7 +17,7 @@
 
 enum {
 	OPT_SOURCE = 256, OPT_QUEUES, OPT_PAYLOAD_PREFIX, OPT_MATCH, OPT_LOCAL_OUT,
-	OPT_HOLD_UNROUTED, OPT_ROUTE_PAYLOAD,
+	OPT_HOLD_UNROUTED, OPT_ROUTE_PAYLOAD, OPT_QUEUE_THREADS,
 	OPT_TLS_CERT, OPT_TLS_KEY, OPT_TLS_CA, OPT_TLS_PSK_FILE, OPT_INSECURE_PLAINTEXT,
 };
 
@@ -30,6 +30,7 @@ static const struct option long_options[] = {
 	{ "filter", required_argument, NULL, 'F' },
 	{ "queues", required_argument, NULL, OPT_QUEUES },
 	{ "queue-maxlen", required_argument, NULL, 'q' },
+	{ "queue-threads", required_argument, NULL, OPT_QUEUE_THREADS },
 	{ "payload-prefix", required_argument, NULL, OPT_PAYLOAD_PREFIX },
 	{ "route-payload", required_argument, NULL, OPT_ROUTE_PAYLOAD },
 	{ "match", required_argument, NULL, OPT_MATCH },
@@ -65,6 +66,7 @@ static const char usage_text[] =
 	"  -F, --filter EXPR       pcap: tcpdump expression (default \"tcp\")\n"
 	"      --queues A[-B]      nfqueue: queue numbers (default 0)\n"
 	"  -q, --queue-maxlen N    nfqueue: queue length (default 65536)\n"
+	"      --queue-threads N   nfqueue: N threads read the queues (0: the event loop; default)\n"
 	"      --payload-prefix N  bytes of payload to forward after the TCP header (0)\n"
 	"      --route-payload N   most answer bytes a copy daemon may ask per route (256; 0: none)\n"
 	"      --match ADDR:PORT|PORT  kmod: responses to take (repeatable)\n"
@@ -227,6 +229,11 @@ static int apply_numeric(struct intercept_options *o, int id, const char *value,
 			return -1;
 		o->source_cfg.queue_maxlen = (uint32_t)n;
 		return 0;
+	case OPT_QUEUE_THREADS:
+		if (opt_parse_uint(value, 0, INTERCEPT_MAX_QUEUE_THREADS, &n, err, errlen) < 0)
+			return -1;
+		o->source_cfg.queue_threads = (uint16_t)n;
+		return 0;
 	case OPT_PAYLOAD_PREFIX:
 		if (opt_parse_uint(value, 0, INTERCEPT_MAX_PAYLOAD_PREFIX, &n, err, errlen) < 0)
 			return -1;
@@ -323,6 +330,11 @@ enum intercept_options_result intercept_options_parse(struct intercept_options *
 			return INTERCEPT_OPTIONS_ERROR;
 		/* A conflict within the source's options (kmod with -F) is a
 		 * bad option too: refused now, not once the listener is open. */
+		if (o->source_cfg.queue_threads && strcmp(o->source, "nfqueue") != 0) {
+			snprintf(err, errlen, "--queue-threads: only the nfqueue source has "
+				 "queues (this is --source %s)", o->source);
+			return INTERCEPT_OPTIONS_ERROR;
+		}
 		ops = source_find(o->source);
 		if (ops && ops->check && ops->check(&o->source_cfg, err, errlen) < 0)
 			return INTERCEPT_OPTIONS_ERROR;

@@ -17,6 +17,9 @@
 
 #define INTERCEPT_DEFAULT_QUEUE_MAXLEN 65536
 #define INTERCEPT_MAX_PAYLOAD_PREFIX 16384
+/* --queue-threads: reader threads for the nfqueue queues (at most one per
+ * queue, checked by the source). */
+#define INTERCEPT_MAX_QUEUE_THREADS 64
 /* --route-payload: what a route may ask (ROUTE_PAYLOAD) by default; 256
  * is doppel.ko's default max_payload_prefix, and holds the greetings and
  * challenges of docs/stateful.md's protocols. */

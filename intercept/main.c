@@ -122,6 +122,32 @@ struct peer_pass {
 	size_t metric;
 };
 
+/* Each nfqueue queue's own counts, labelled with its number: which queue
+ * the rule's fanout gave how much, and where losses were. */
+static const struct stat_def queue_metrics[] = {
+	{ "source_queue_packets", STAT_COUNTER, "responses the source delivered, by queue",
+	  NULL, NULL, NULL },
+	{ "source_queue_lost", STAT_COUNTER,
+	  "responses lost before the daemon saw them, by queue", NULL, NULL, NULL },
+};
+
+struct queue_pass {
+	struct metrics_text *out;
+	size_t metric;
+};
+
+static void render_queue(void *ctx, uint16_t queue, const struct source_counters *c)
+{
+	struct queue_pass *pass = ctx;
+	const struct stat_def *d = &queue_metrics[pass->metric];
+	char number[8];
+	const char *label[2] = { "queue", number };
+
+	snprintf(number, sizeof(number), "%u", queue);
+	metrics_text_sample(pass->out, d->name, d->type, label, 1,
+			    pass->metric == 0 ? c->packets : c->lost);
+}
+
 static void render_peer(void *ctx, const struct server_peer *peer)
 {
 	struct peer_pass *pass = ctx;
@@ -146,6 +172,14 @@ static void render_metrics(void *ctx, struct metrics_text *out)
 			    "responses the source delivered, by source");
 	metrics_text_sample(out, "source_packets", STAT_COUNTER, source, 1,
 			    in->source.counters.packets);
+	for (size_t i = 0; in->source.ops->each_queue &&
+	     i < sizeof(queue_metrics) / sizeof(queue_metrics[0]); i++) {
+		struct queue_pass pass = { out, i };
+
+		metrics_text_family(out, queue_metrics[i].name, queue_metrics[i].type,
+				    queue_metrics[i].help);
+		in->source.ops->each_queue(&in->source, render_queue, &pass);
+	}
 	for (size_t i = 0; i < sizeof(peer_metrics) / sizeof(peer_metrics[0]); i++) {
 		struct peer_pass pass = { out, i };
 
@@ -316,6 +350,21 @@ static void open_source(struct intercept *in)
 	log_info("source %s open", in->options.source);
 }
 
+/* After privileges are dropped: the source's threads (nfqueue with
+ * --queue-threads), which keep only the capabilities the daemon kept. */
+static void start_source(struct intercept *in)
+{
+	char err[512];
+
+	if (!in->source.ops->start)
+		return;
+	if (in->source.ops->start(&in->source, err, sizeof(err)) < 0)
+		log_fatalx("source %s: %s", in->options.source, err);
+	if (in->options.source_cfg.queue_threads)
+		log_info("queues %u-%u read by %u threads", in->options.source_cfg.queue_first,
+			 in->options.source_cfg.queue_last, in->options.source_cfg.queue_threads);
+}
+
 /* Before anything is opened (see daemon_start.h): the log file, and into
  * the background. A bad -l, a missing -i interface or a -P in a missing
  * folder is refused like a bad option. */
@@ -408,6 +457,7 @@ int main(int argc, char **argv)
 	open_source(&in);
 	open_metrics(&in);
 	settle(&in);
+	start_source(&in);
 	loop_set_before_sleep(in.loop, before_sleep, &in);
 	start_timers(&in);
 	sd_notify_ready();

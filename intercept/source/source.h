@@ -44,6 +44,7 @@ struct source_config {
 	/* nfqueue */
 	uint16_t queue_first, queue_last;	/* --queues A-B */
 	uint32_t queue_maxlen;			/* -q */
+	uint16_t queue_threads;			/* --queue-threads: 0 = in the event loop */
 	/* pcap */
 	const char *device;			/* -i, NULL = any */
 	const char *filter;			/* -F, tcpdump syntax */
@@ -72,9 +73,19 @@ struct source_ops {
 	 * conflict is a bad option, exit 2): 0, or -1 with err filled. open()
 	 * checks them again. */
 	int (*check)(const struct source_config *cfg, char *err, size_t errlen);
-	/* Called before the loop sleeps: send batched verdicts and the like. */
+	/* May be NULL. Called once, after open() and after privileges are
+	 * dropped (a thread started then has the capabilities the daemon
+	 * kept, and no more): start reader threads. 0, or -1 with err. */
+	int (*start)(struct source *s, char *err, size_t errlen);
+	/* Called before the loop sleeps: send batched verdicts and the like,
+	 * and bring counters up to date. */
 	void (*flush)(struct source *s);
 	void (*close)(struct source *s);
+	/* May be NULL. Each queue's own counters (nfqueue), for the metrics'
+	 * per-queue labels. */
+	void (*each_queue)(struct source *s,
+			   void (*fn)(void *ctx, uint16_t queue, const struct source_counters *c),
+			   void *ctx);
 };
 
 struct source {

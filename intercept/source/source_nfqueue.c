@@ -27,6 +27,11 @@
  * no id; flush() adds those from the kernel's per-queue count in
  * /proc/net/netfilter/nfnetlink_queue, read at most once a second. This
  * file never logs; the daemon reads the counters.
+ *
+ * With --queue-threads N the queues are shared out among N reader threads
+ * (nfqueue_threads.c), each doing the above for its own queues and handing
+ * the parsed packets to the event loop; without it the event loop reads
+ * them itself, as here.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -37,12 +42,14 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <unistd.h>
 
 #include <libmnl/libmnl.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netlink.h>
 
 #include "lib/runtime/loop.h"
+#include "intercept/source/nfqueue_internal.h"
 #include "intercept/source/nfqueue_msg.h"
 #include "intercept/source/source.h"
 
@@ -54,75 +61,47 @@
  * accounting): below the default queue length, so a stalled reader loses
  * packets to ENOBUFS (seen as id gaps) before the queue fills. */
 #define RECEIVE_BUFFER_BYTES (16 * 1024 * 1024)
-/* One queue per CPU is the most fanout uses; this bounds sockets and
- * receive buffers (16 MiB each at worst) well above any real need. */
-#define QUEUES_MAX 1024
 /* How often flush() reads the kernel's queue-full drop counts. */
 #define PROC_READ_INTERVAL_MS 1000
 /* The kernel answers a config message at once; this only guards open(). */
 #define CONFIG_ACK_TIMEOUT_SECONDS 5
-
-struct nfqueue;
-
-struct nfqueue_socket {
-	struct nfqueue *owner;
-	struct mnl_socket *socket;
-	int fd;
-	bool registered;	/* added to the loop */
-	uint16_t queue_number;
-	uint32_t next_id;	/* the id the kernel gives the next packet */
-	uint32_t last_id;	/* the highest id read, to give a verdict to */
-	uint32_t pending;	/* packets read and not yet given a verdict */
-	uint32_t queue_dropped;	/* the kernel's queue-full count, last read */
-};
-
-struct nfqueue {
-	struct source *source;
-	struct loop *loop;
-	uint16_t payload_prefix;
-	uint32_t seq;
-	uint8_t *receive_buffer;
-	size_t receive_size;
-	struct nfqueue_socket *sockets;
-	size_t socket_count;
-	uint64_t proc_read_ms;	/* when the queue-full counts were last read */
-};
 
 static int send_verdict(struct nfqueue_socket *qs)
 {
 	uint8_t buf[NFQUEUE_SEND_BUFFER_SIZE];
 	struct nlmsghdr *nlh;
 
-	nlh = nfqueue_msg_verdict_batch(buf, qs->queue_number, qs->last_id, ++qs->owner->seq);
+	nlh = nfqueue_msg_verdict_batch(buf, qs->queue_number, qs->last_id, ++qs->reader->seq);
 	/* On failure the packets stay pending and the next flush tries again;
 	 * meanwhile they wait in the kernel's queue, never passing. */
 	if (mnl_socket_sendto(qs->socket, nlh, nlh->nlmsg_len) < 0)
 		return -1;
 	qs->pending = 0;
-	qs->owner->source->counters.verdicts++;
+	nfqueue_count(&qs->counters.verdicts, 1);
 	return 0;
 }
 
 /* A queued packet: count id gaps, deliver it if it parses, note its id. */
 static void handle_packet(struct nfqueue_socket *qs, const struct nlmsghdr *nlh)
 {
-	struct source *s = qs->owner->source;
 	struct nfqueue_packet queued;
 	const char *why;
 	int rc = nfqueue_msg_parse_packet(nlh, qs->owner->payload_prefix, &queued, &why);
 
 	if (queued.has_id) {
-		s->counters.lost += nfqueue_ids_skipped(qs->next_id, queued.id);
+		uint32_t skipped = nfqueue_ids_skipped(qs->next_id, queued.id);
+
+		if (skipped)
+			nfqueue_count(&qs->counters.lost, skipped);
 		qs->next_id = queued.id + 1;
 		qs->last_id = queued.id;
 		qs->pending++;
 	}
 	if (rc == 0) {
-		s->counters.packets++;
-		if (s->deliver)
-			s->deliver(s->deliver_ctx, &queued.packet);
+		nfqueue_count(&qs->counters.packets, 1);
+		nfqueue_deliver(qs, &queued.packet);
 	} else {
-		s->counters.malformed++;
+		nfqueue_count(&qs->counters.malformed, 1);
 	}
 	if (qs->pending >= VERDICT_BATCH_MAX)
 		send_verdict(qs);
@@ -157,12 +136,13 @@ static int handle_datagram(struct nfqueue_socket *qs, const void *buf, size_t le
 	return answer;
 }
 
-static void read_until_empty(struct nfqueue_socket *qs)
+void nfqueue_read_until_empty(struct nfqueue_socket *qs)
 {
 	struct nfqueue *nq = qs->owner;
+	uint8_t *buffer = qs->reader->receive_buffer;
 
 	for (;;) {
-		ssize_t n = mnl_socket_recvfrom(qs->socket, nq->receive_buffer, nq->receive_size);
+		ssize_t n = mnl_socket_recvfrom(qs->socket, buffer, nq->receive_size);
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -180,13 +160,13 @@ static void read_until_empty(struct nfqueue_socket *qs)
 		}
 		if (n == 0)
 			return;
-		handle_datagram(qs, nq->receive_buffer, (size_t)n, 0);
+		handle_datagram(qs, buffer, (size_t)n, 0);
 	}
 }
 
 static void on_readable(struct loop *l, int fd, unsigned events, void *arg)
 {
-	read_until_empty(arg);
+	nfqueue_read_until_empty(arg);
 }
 
 static int set_receive_buffer(struct nfqueue_socket *qs)
@@ -206,7 +186,8 @@ static int bind_queue(struct nfqueue_socket *qs, uint32_t copy_range, uint32_t m
 {
 	struct nfqueue *nq = qs->owner;
 	uint8_t buf[NFQUEUE_SEND_BUFFER_SIZE];
-	uint32_t seq = ++nq->seq;
+	uint8_t *buffer = qs->reader->receive_buffer;
+	uint32_t seq = ++qs->reader->seq;
 	struct nlmsghdr *nlh = nfqueue_msg_config(buf, qs->queue_number, copy_range, maxlen, seq);
 	int answer = NO_ANSWER;
 
@@ -216,7 +197,7 @@ static int bind_queue(struct nfqueue_socket *qs, uint32_t copy_range, uint32_t m
 		return -1;
 	}
 	while (answer == NO_ANSWER) {
-		ssize_t n = mnl_socket_recvfrom(qs->socket, nq->receive_buffer, nq->receive_size);
+		ssize_t n = mnl_socket_recvfrom(qs->socket, buffer, nq->receive_size);
 
 		if (n < 0 && (errno == EINTR || errno == ENOBUFS))
 			continue;
@@ -225,7 +206,7 @@ static int bind_queue(struct nfqueue_socket *qs, uint32_t copy_range, uint32_t m
 				 qs->queue_number, n < 0 ? strerror(errno) : "socket closed");
 			return -1;
 		}
-		answer = handle_datagram(qs, nq->receive_buffer, (size_t)n, seq);
+		answer = handle_datagram(qs, buffer, (size_t)n, seq);
 	}
 	if (answer == 0)
 		return 0;
@@ -269,11 +250,11 @@ static int open_socket(struct nfqueue_socket *qs, uint32_t copy_range, uint32_t 
 	return 0;
 }
 
-static struct nfqueue_socket *socket_of_queue(struct nfqueue *nq,
+static struct nfqueue_socket *socket_of_queue(struct nfqueue_reader *r,
 					     const struct nfqueue_proc_entry *e)
 {
-	for (size_t i = 0; i < nq->socket_count; i++) {
-		struct nfqueue_socket *qs = &nq->sockets[i];
+	for (size_t i = 0; i < r->socket_count; i++) {
+		struct nfqueue_socket *qs = &r->sockets[i];
 
 		if (qs->socket && qs->queue_number == e->queue_number &&
 		    mnl_socket_get_portid(qs->socket) == e->portid)
@@ -282,9 +263,10 @@ static struct nfqueue_socket *socket_of_queue(struct nfqueue *nq,
 	return NULL;
 }
 
-/* Add the queue-full drops since the last read to counters.lost. Without
- * the file (no /proc in this mount namespace) they stay unknown. */
-static void read_queue_full_drops(struct nfqueue *nq)
+/* Add the queue-full drops of r's queues since the last read to their
+ * lost counts. Without the file (no /proc in this mount namespace) they
+ * stay unknown. */
+static void read_queue_full_drops(struct nfqueue_reader *r)
 {
 	char line[256];
 	FILE *file = fopen(NFQUEUE_PROC_PATH, "re");
@@ -295,28 +277,71 @@ static void read_queue_full_drops(struct nfqueue *nq)
 		struct nfqueue_proc_entry e;
 		struct nfqueue_socket *qs;
 
-		if (nfqueue_proc_parse_line(line, &e) < 0 || !(qs = socket_of_queue(nq, &e)))
+		if (nfqueue_proc_parse_line(line, &e) < 0 || !(qs = socket_of_queue(r, &e)))
 			continue;
-		nq->source->counters.lost += e.queue_dropped - qs->queue_dropped;
+		if (e.queue_dropped != qs->queue_dropped)
+			nfqueue_count(&qs->counters.lost, e.queue_dropped - qs->queue_dropped);
 		qs->queue_dropped = e.queue_dropped;
 	}
 	fclose(file);
 }
 
+void nfqueue_reader_flush(struct nfqueue_reader *r, uint64_t now_ms)
+{
+	for (size_t i = 0; i < r->socket_count; i++)
+		if (r->sockets[i].pending)
+			send_verdict(&r->sockets[i]);
+	if (now_ms - r->proc_read_ms >= PROC_READ_INTERVAL_MS) {
+		r->proc_read_ms = now_ms;
+		read_queue_full_drops(r);
+	}
+}
+
+/* The source's counters: the sum of its queues'. */
+static void sum_counters(struct nfqueue *nq)
+{
+	struct source_counters *total = &nq->source->counters;
+
+	memset(total, 0, sizeof(*total));
+	for (size_t i = 0; i < nq->socket_count; i++) {
+		const struct nfqueue_counters *c = &nq->sockets[i].counters;
+
+		total->packets += __atomic_load_n(&c->packets, __ATOMIC_RELAXED);
+		total->malformed += __atomic_load_n(&c->malformed, __ATOMIC_RELAXED);
+		total->lost += __atomic_load_n(&c->lost, __ATOMIC_RELAXED);
+		total->verdicts += __atomic_load_n(&c->verdicts, __ATOMIC_RELAXED);
+	}
+}
+
 static void nfqueue_flush(struct source *s)
 {
 	struct nfqueue *nq = s->priv;
-	uint64_t now;
 
 	if (!nq)
 		return;
-	for (size_t i = 0; i < nq->socket_count; i++)
-		if (nq->sockets[i].pending)
-			send_verdict(&nq->sockets[i]);
-	now = loop_now_ms(nq->loop);
-	if (now - nq->proc_read_ms >= PROC_READ_INTERVAL_MS) {
-		nq->proc_read_ms = now;
-		read_queue_full_drops(nq);
+	/* The threads send their own verdicts. */
+	if (!nq->threaded)
+		nfqueue_reader_flush(&nq->readers[0], loop_now_ms(nq->loop));
+	sum_counters(nq);
+}
+
+static void nfqueue_each_queue(struct source *s,
+			       void (*fn)(void *ctx, uint16_t queue,
+					  const struct source_counters *c),
+			       void *ctx)
+{
+	struct nfqueue *nq = s->priv;
+
+	for (size_t i = 0; nq && i < nq->socket_count; i++) {
+		const struct nfqueue_counters *q = &nq->sockets[i].counters;
+		struct source_counters c = {
+			.packets = __atomic_load_n(&q->packets, __ATOMIC_RELAXED),
+			.malformed = __atomic_load_n(&q->malformed, __ATOMIC_RELAXED),
+			.lost = __atomic_load_n(&q->lost, __ATOMIC_RELAXED),
+			.verdicts = __atomic_load_n(&q->verdicts, __ATOMIC_RELAXED),
+		};
+
+		fn(ctx, nq->sockets[i].queue_number, &c);
 	}
 }
 
@@ -326,7 +351,12 @@ static void nfqueue_close(struct source *s)
 
 	if (!nq)
 		return;
-	nfqueue_flush(s);
+	/* The threads first: from here on only this thread touches the
+	 * sockets. */
+	nfqueue_threads_stop(nq);
+	for (size_t i = 0; i < nq->reader_count; i++)
+		nfqueue_reader_flush(&nq->readers[i], 0);
+	sum_counters(nq);
 	for (size_t i = 0; i < nq->socket_count; i++) {
 		struct nfqueue_socket *qs = &nq->sockets[i];
 
@@ -337,8 +367,14 @@ static void nfqueue_close(struct source *s)
 		if (qs->socket)
 			mnl_socket_close(qs->socket);
 	}
+	for (size_t i = 0; i < nq->reader_count; i++) {
+		free(nq->readers[i].receive_buffer);
+		handoff_free(nq->readers[i].handoff);
+	}
+	if (nq->stop_fd >= 0)
+		close(nq->stop_fd);
+	free(nq->readers);
 	free(nq->sockets);
-	free(nq->receive_buffer);
 	free(nq);
 	s->priv = NULL;
 }
@@ -357,6 +393,9 @@ static int nfqueue_open_all(struct nfqueue *nq, const struct source_config *cfg,
 		qs->next_id = 1;	/* a new queue's first packet */
 		if (open_socket(qs, copy_range, cfg->queue_maxlen, err, errlen) < 0)
 			return -1;
+		/* Threads: they read it once started. */
+		if (nq->threaded)
+			continue;
 		if (loop_add_fd(nq->loop, qs->fd, LOOP_READ, on_readable, qs) < 0) {
 			snprintf(err, errlen, "nfqueue: queue %u: event loop: %s",
 				 qs->queue_number, strerror(errno));
@@ -367,25 +406,71 @@ static int nfqueue_open_all(struct nfqueue *nq, const struct source_config *cfg,
 	return 0;
 }
 
-static int nfqueue_open(struct source *s, struct loop *l, const struct source_config *cfg,
-			char *err, size_t errlen)
+static int nfqueue_check(const struct source_config *cfg, char *err, size_t errlen)
 {
-	struct nfqueue *nq;
+	size_t queues;
 
 	if (cfg->queue_last < cfg->queue_first) {
 		snprintf(err, errlen, "nfqueue: queues %u-%u: the last is below the first",
 			 cfg->queue_first, cfg->queue_last);
 		return -1;
 	}
-	if ((size_t)cfg->queue_last - cfg->queue_first + 1 > QUEUES_MAX) {
+	queues = (size_t)cfg->queue_last - cfg->queue_first + 1;
+	if (queues > NFQUEUE_QUEUES_MAX) {
 		snprintf(err, errlen, "nfqueue: queues %u-%u: more than %d queues (a socket "
-			 "and a receive buffer each)", cfg->queue_first, cfg->queue_last, QUEUES_MAX);
+			 "and a receive buffer each)", cfg->queue_first, cfg->queue_last,
+			 NFQUEUE_QUEUES_MAX);
 		return -1;
 	}
 	if (cfg->queue_maxlen == 0) {
 		snprintf(err, errlen, "nfqueue: queue length 0: the kernel would drop everything");
 		return -1;
 	}
+	if (cfg->queue_threads > queues) {
+		snprintf(err, errlen, "--queue-threads %u: more threads than the %zu queue%s of "
+			 "--queues %u-%u (a queue is read by one thread)", cfg->queue_threads,
+			 queues, queues == 1 ? "" : "s", cfg->queue_first, cfg->queue_last);
+		return -1;
+	}
+	return 0;
+}
+
+/* The readers, each with a contiguous share of the queues (as even as can
+ * be): one, the loop, without threads. */
+static int make_readers(struct nfqueue *nq, size_t count)
+{
+	nq->readers = calloc(count, sizeof(*nq->readers));
+	if (!nq->readers)
+		return -1;
+	nq->reader_count = count;
+	for (size_t t = 0; t < count; t++) {
+		struct nfqueue_reader *r = &nq->readers[t];
+		size_t first = t * nq->socket_count / count;
+		size_t last = (t + 1) * nq->socket_count / count;
+
+		r->owner = nq;
+		r->sockets = &nq->sockets[first];
+		r->socket_count = last - first;
+		/* libmnl walks attributes up to the aligned end of a message,
+		 * and the kernel leaves the last one (the payload) unpadded:
+		 * keep the few bytes of padding past a datagram that fills the
+		 * buffer inside it. */
+		r->receive_buffer = calloc(1, nq->receive_size + NLMSG_ALIGNTO);
+		if (!r->receive_buffer)
+			return -1;
+		for (size_t i = first; i < last; i++)
+			nq->sockets[i].reader = r;
+	}
+	return 0;
+}
+
+static int nfqueue_open(struct source *s, struct loop *l, const struct source_config *cfg,
+			char *err, size_t errlen)
+{
+	struct nfqueue *nq;
+
+	if (nfqueue_check(cfg, err, errlen) < 0)
+		return -1;
 	nq = calloc(1, sizeof(*nq));
 	if (!nq) {
 		snprintf(err, errlen, "nfqueue: out of memory");
@@ -394,29 +479,41 @@ static int nfqueue_open(struct source *s, struct loop *l, const struct source_co
 	s->priv = nq;
 	nq->source = s;
 	nq->loop = l;
+	nq->stop_fd = -1;
 	nq->payload_prefix = cfg->payload_prefix;
+	nq->threaded = cfg->queue_threads > 0;
 	nq->socket_count = (size_t)cfg->queue_last - cfg->queue_first + 1;
 	nq->receive_size = nfqueue_receive_size(nfqueue_copy_range(cfg->payload_prefix));
-	/* libmnl walks attributes up to the aligned end of a message, and the
-	 * kernel leaves the last one (the payload) unpadded: keep the few
-	 * bytes of padding past a datagram that fills the buffer inside it. */
-	nq->receive_buffer = calloc(1, nq->receive_size + NLMSG_ALIGNTO);
 	nq->sockets = calloc(nq->socket_count, sizeof(*nq->sockets));
-	if (!nq->receive_buffer || !nq->sockets) {
+	if (!nq->sockets ||
+	    make_readers(nq, nq->threaded ? cfg->queue_threads : 1) < 0) {
 		snprintf(err, errlen, "nfqueue: out of memory");
 		nfqueue_close(s);
 		return -1;
 	}
-	if (nfqueue_open_all(nq, cfg, err, errlen) < 0) {
+	if (nfqueue_open_all(nq, cfg, err, errlen) < 0 ||
+	    (nq->threaded && nfqueue_threads_prepare(nq, err, errlen) < 0)) {
 		nfqueue_close(s);
 		return -1;
 	}
 	return 0;
 }
 
+static int nfqueue_start(struct source *s, char *err, size_t errlen)
+{
+	struct nfqueue *nq = s->priv;
+
+	if (!nq || !nq->threaded)
+		return 0;
+	return nfqueue_threads_start(nq, err, errlen);
+}
+
 const struct source_ops source_nfqueue_ops = {
 	.name = "nfqueue",
 	.open = nfqueue_open,
+	.check = nfqueue_check,
+	.start = nfqueue_start,
 	.flush = nfqueue_flush,
 	.close = nfqueue_close,
+	.each_queue = nfqueue_each_queue,
 };

@@ -29,6 +29,7 @@ trap cleanup EXIT
 a() { ip netns exec "$ns_a" "$@"; }
 t() { ip netns exec "$ns_t" "$@"; }
 pass() { echo "PASS $1"; }
+skip() { echo "SKIP $1: $2"; }
 fail() { echo "FAIL $1: $2"; failures=$((failures + 1)); }
 
 # --- fixtures ---------------------------------------------------------------
@@ -88,12 +89,12 @@ wait_for_line() {
 	return 1
 }
 
-# listen NS FIRST LAST COUNT [PREFIX [MAXLEN]]: start the reader, wait
-# until it is bound.
+# listen NS FIRST LAST COUNT [PREFIX [MAXLEN [THREADS]]]: start the reader,
+# wait until it is bound.
 listen() {
 	rm -f "$tmp/listen.out"	# or the last reader's "ready" would do
 	ip netns exec "$1" "$tmp/nfq_listen" "$2" "$3" "$4" 10000 "${5:-0}" "${6:-65536}" \
-		>"$tmp/listen.out" 2>&1 &
+		"${7:-0}" >"$tmp/listen.out" 2>&1 &
 	listener_pid=$!
 	wait_for_line "$tmp/listen.out" ready
 }

@@ -2,15 +2,17 @@
  * nfq_listen.c — a test reader of NFQUEUE queues through doppel-intercept's
  * own nfqueue source (intercept/source/source_nfqueue.c), for tests/nft/run.sh.
  *
- *   nfq_listen FIRST LAST COUNT TIMEOUT_MS [PAYLOAD_PREFIX [QUEUE_MAXLEN]]
+ *   nfq_listen FIRST LAST COUNT TIMEOUT_MS [PAYLOAD_PREFIX [QUEUE_MAXLEN [THREADS]]]
  *
- * Binds queues FIRST..LAST, prints "ready" once they are bound, then one
+ * Binds queues FIRST..LAST (read by THREADS threads, --queue-threads; 0,
+ * the default: in the loop), prints "ready" once they are bound, then one
  * line per delivered packet:
  *   packet SRC SPORT DST DPORT FLAGS SEQ PAYLOAD_LEN PRESENT PREFIX_HEX
  * and stops once COUNT packets were seen (delivered, malformed or known
  * lost) or after TIMEOUT_MS, whichever comes first, printing the source's
- * counters:
+ * counters, then each queue's:
  *   counters packets=N malformed=N lost=N verdicts=N
+ *   queue Q packets=N lost=N
  * Exit status 0, or 1 when the source could not open (the reason on stderr).
  */
 #include <inttypes.h>
@@ -28,11 +30,13 @@ struct listen_state {
 	struct loop *loop;
 	struct source source;
 	uint64_t wanted;
+	uint64_t printed;	/* packets printed: with threads, the counters
+				 * run ahead of what the loop has been handed */
 };
 
-static uint64_t seen(const struct source *s)
+static uint64_t seen(const struct listen_state *st)
 {
-	return s->counters.packets + s->counters.malformed + s->counters.lost;
+	return st->printed + st->source.counters.malformed + st->source.counters.lost;
 }
 
 static void print_packet(void *ctx, const struct packet *p)
@@ -48,8 +52,14 @@ static void print_packet(void *ctx, const struct packet *p)
 		printf("%02x", p->payload[i]);
 	printf("%s\n", p->payload_present ? "" : "-");
 	fflush(stdout);
-	if (seen(&st->source) >= st->wanted)
+	st->printed++;
+	if (seen(st) >= st->wanted)
 		loop_stop(st->loop);
+}
+
+static void print_queue(void *ctx, uint16_t queue, const struct source_counters *c)
+{
+	printf("queue %u packets=%" PRIu64 " lost=%" PRIu64 "\n", queue, c->packets, c->lost);
 }
 
 static void before_sleep(struct loop *l, void *arg)
@@ -70,7 +80,7 @@ static void on_tick(struct loop *l, uint64_t id, void *arg)
 {
 	struct listen_state *st = arg;
 
-	if (seen(&st->source) >= st->wanted)
+	if (seen(st) >= st->wanted)
 		loop_stop(l);
 	else
 		loop_timer_add(l, 100, on_tick, st);
@@ -94,9 +104,9 @@ int main(int argc, char **argv)
 	struct source_config cfg = { .queue_maxlen = 65536 };
 	char err[256];
 
-	if (argc < 5 || argc > 7) {
+	if (argc < 5 || argc > 8) {
 		fprintf(stderr, "usage: nfq_listen FIRST LAST COUNT TIMEOUT_MS "
-			"[PAYLOAD_PREFIX [QUEUE_MAXLEN]]\n");
+			"[PAYLOAD_PREFIX [QUEUE_MAXLEN [THREADS]]]\n");
 		return 2;
 	}
 	cfg.queue_first = (uint16_t)argument(argv[1], 65535, "first queue");
@@ -106,6 +116,8 @@ int main(int argc, char **argv)
 		cfg.payload_prefix = (uint16_t)argument(argv[5], 65535, "payload prefix");
 	if (argc >= 7)
 		cfg.queue_maxlen = (uint32_t)argument(argv[6], UINT32_MAX, "queue length");
+	if (argc >= 8)
+		cfg.queue_threads = (uint16_t)argument(argv[7], 64, "threads");
 	st.loop = loop_new();
 	if (!st.loop) {
 		perror("nfq_listen: loop_new");
@@ -114,8 +126,10 @@ int main(int argc, char **argv)
 	st.source.ops = &source_nfqueue_ops;
 	st.source.deliver = print_packet;
 	st.source.deliver_ctx = &st;
-	if (st.source.ops->open(&st.source, st.loop, &cfg, err, sizeof(err)) < 0) {
+	if (st.source.ops->open(&st.source, st.loop, &cfg, err, sizeof(err)) < 0 ||
+	    st.source.ops->start(&st.source, err, sizeof(err)) < 0) {
 		fprintf(stderr, "nfq_listen: %s\n", err);
+		st.source.ops->close(&st.source);
 		loop_free(st.loop);
 		return 1;
 	}
@@ -125,13 +139,14 @@ int main(int argc, char **argv)
 	loop_timer_add(st.loop, argument(argv[4], 600000, "timeout"), on_timeout, NULL);
 	loop_timer_add(st.loop, 100, on_tick, &st);
 	/* Packets can arrive while the queues are being bound. */
-	if (seen(&st.source) < st.wanted)
+	if (seen(&st) < st.wanted)
 		loop_run(st.loop);
 	st.source.ops->flush(&st.source);
 	printf("counters packets=%" PRIu64 " malformed=%" PRIu64 " lost=%" PRIu64
 	       " verdicts=%" PRIu64 "\n", st.source.counters.packets,
 	       st.source.counters.malformed, st.source.counters.lost,
 	       st.source.counters.verdicts);
+	st.source.ops->each_queue(&st.source, print_queue, NULL);
 	st.source.ops->close(&st.source);
 	loop_free(st.loop);
 	return 0;

@@ -73,7 +73,7 @@ test_print_templates() {
 test_print_iptables() {
 	local out
 	out=$("$helper" print --backend iptables --mode assistant --port 8080 --addr 198.18.5.2 --queues 2-5)
-	if grep -qx -- '-A DOPPEL -p tcp -s 198.18.5.2 --sport 8080 -j NFQUEUE --queue-balance 2:5' <<<"$out" &&
+	if grep -qx -- '-A DOPPEL -p tcp -s 198.18.5.2 --sport 8080 -j NFQUEUE --queue-balance 2:5 --queue-cpu-fanout' <<<"$out" &&
 		grep -qx -- '-I PREROUTING 1 -j DOPPEL' <<<"$out" && ! grep -q ip6tables <<<"$out" &&
 		! grep -q bypass <<<"$out"; then
 		pass print_iptables_assistant
@@ -92,6 +92,18 @@ test_print_iptables() {
 		pass print_nft_ipv6_single_queue
 	else
 		fail print_nft_ipv6_single_queue "unexpected: $out"
+	fi
+	# --spread hash: the kernel's address hash instead of the CPU.
+	local hashed spread
+	out=$("$helper" print --backend iptables --mode assistant --port 80 --queues 0-1 --spread hash)
+	hashed=$("$helper" print --backend nft --mode assistant --port 80 --queues 0-1 --spread hash)
+	spread=$("$helper" print --backend nft --mode assistant --port 80 --queues 0-1)
+	if [ "$(grep -c -- '-A DOPPEL -p tcp --sport 80 -j NFQUEUE --queue-balance 0:1$' <<<"$out")" = 2 ] &&
+		! grep -q fanout <<<"$out" && grep -q 'tcp sport 80 queue num 0-1$' <<<"$hashed" &&
+		grep -q 'tcp sport 80 queue num 0-1 fanout$' <<<"$spread"; then
+		pass print_spread_hash
+	else
+		fail print_spread_hash "unexpected: $out"
 	fi
 }
 
@@ -115,6 +127,7 @@ install --mode target|--port is required
 install --mode target --port 80 --queues 4-1|--queues '4-1': the last queue is below the first
 install --mode target --port 80 --queues 65536|--queues '65536': queue numbers go up to 65535
 install --mode target --port 80 --queues a-b|--queues 'a-b': not a queue number
+install --mode target --port 80 --queues 0-1 --spread rss|--spread 'rss': not cpu or hash
 install --mode target --port 80 --addr 198.18.0.256|--addr '198.18.0.256': not an IPv4 or IPv6 address
 install --mode target --port 80 --addr 2001:db8::1::2|--addr '2001:db8::1::2': not an IPv4 or IPv6 address
 install --mode target --port 80 --queue-bypass|unknown argument '--queue-bypass'
@@ -170,7 +183,7 @@ test_install_iptables() {
 	ip netns exec "$ns" "$helper" install --backend iptables --mode "$mode" --port 8080 --queues 0-3 >/dev/null ||
 		{ fail "install_$mode" "the helper failed"; return; }
 	saved=$(ip netns exec "$ns" iptables-save -t raw)
-	if [ "$(grep -c -- '-A DOPPEL -p tcp -m tcp --sport 8080 -j NFQUEUE --queue-balance 0:3$' <<<"$saved")" = 1 ] &&
+	if [ "$(grep -c -- '-A DOPPEL -p tcp -m tcp --sport 8080 -j NFQUEUE --queue-balance 0:3 --queue-cpu-fanout$' <<<"$saved")" = 1 ] &&
 		[ "$(grep -c -- "-A $hook -j DOPPEL" <<<"$saved")" = 1 ] &&
 		[ "$(ip netns exec "$ns" ip6tables-save -t raw | grep -c -- '--queue-balance 0:3')" = 1 ]; then
 		pass "install_${mode}_idempotent"
@@ -311,6 +324,36 @@ test_nfqueue_assistant() {
 		pass "$name"
 	else
 		fail "$name" "input $(counter "$ns_a" input); reader said: $(tr '\n' ';' <"$tmp/listen.out")"
+	fi
+	a "$helper" remove >/dev/null
+}
+
+# --queue-threads: queues 0-1 spread by CPU (the default), read by two
+# threads. The segments are sent from CPU 0, then from CPU 1 (taskset):
+# a veth hands a packet to the receiving namespace on the sending CPU, so
+# each queue gets its five. Every segment is delivered, once, parsed, and
+# each queue's own count says where it went.
+test_nfqueue_threads() {
+	local lines
+	if [ "$(nproc)" -lt 2 ] || ! command -v taskset >/dev/null; then
+		skip nfqueue_threads_two_queues "needs 2 CPUs and taskset"
+		return
+	fi
+	start_queue_test nfqueue_threads_two_queues "$ns_a" "$assistant_rule --queues 0-1" \
+		0 1 10 0 65536 2 || return
+	counters_reset "$ns_a"
+	t taskset -c 0 python3 "$root/tests/nft/send_tcp.py" 5 0
+	t taskset -c 1 python3 "$root/tests/nft/send_tcp.py" 5 5
+	listen_end
+	lines=$(grep '^packet ' "$tmp/listen.out" | awk '{ print $7 }' | sort -n | tr '\n' ' ')
+	if [ "$lines" = "1000 1010 1020 1030 1040 1050 1060 1070 1080 1090 " ] &&
+		grep -q '^counters packets=10 malformed=0 lost=0 ' "$tmp/listen.out" &&
+		grep -q '^queue 0 packets=5 lost=0$' "$tmp/listen.out" &&
+		grep -q '^queue 1 packets=5 lost=0$' "$tmp/listen.out" &&
+		[ "$(counter "$ns_a" input)" = 0 ]; then
+		pass nfqueue_threads_two_queues
+	else
+		fail nfqueue_threads_two_queues "input $(counter "$ns_a" input); reader said: $(tr '\n' ';' <"$tmp/listen.out")"
 	fi
 	a "$helper" remove >/dev/null
 }
@@ -509,6 +552,7 @@ test_fail_closed_target
 test_nfqueue_assistant nfqueue_assistant_one_queue 0 0 ""
 test_nfqueue_assistant nfqueue_assistant_queues_0_3_prefix 0-3 6 646f7070656c
 test_nfqueue_target
+test_nfqueue_threads
 test_nfqueue_malformed
 test_nfqueue_busy
 test_nfqueue_lost

@@ -156,6 +156,10 @@ static void test_bad_values(void **state)
 	char *source[] = { "d", "--source", "afpacket", NULL };
 	char *user[] = { "d", "--user", "no-such-user-for-doppel", NULL };
 	char *filter[] = { "d", "-F", "tcp port", NULL };
+	char *threads_many[] = { "d", "--queues", "0-1", "--queue-threads", "3", NULL };
+	char *threads_big[] = { "d", "--queue-threads", "65", NULL };
+	char *threads_pcap[] = { "d", "--source", "pcap", "--queue-threads", "1", NULL };
+	char *threads_ok[] = { "d", "--queues", "0-3", "--queue-threads", "2", NULL };
 
 	expect_error(port, "-p '0': 0 is out of range 1..65535");
 	expect_error(port_text, "-p 'http': 'http' is not a number");
@@ -174,10 +178,18 @@ static void test_bad_values(void **state)
 	expect_error(source, "--source 'afpacket': unknown source (nfqueue, pcap or kmod)");
 	expect_error(user, "--user 'no-such-user-for-doppel': no such user");
 	expect_error(filter, "-F 'tcp port': can't parse filter expression: syntax error");
+	expect_error(threads_many, "--queue-threads 3: more threads than the 2 queues of "
+		     "--queues 0-1 (a queue is read by one thread)");
+	expect_error(threads_big, "--queue-threads '65': 65 is out of range 0..64");
+	expect_error(threads_pcap, "--queue-threads: only the nfqueue source has queues "
+		     "(this is --source pcap)");
 
 	/* an address without a port: the parser's own words, after the option */
 	struct intercept_options o;
 	char err[512];
+	assert_int_equal(parse(&o, threads_ok, err, sizeof(err)), INTERCEPT_OPTIONS_RUN);
+	assert_int_equal(o.source_cfg.queue_threads, 2);
+	intercept_options_free(&o);
 	assert_int_equal(parse(&o, match, err, sizeof(err)), INTERCEPT_OPTIONS_ERROR);
 	assert_non_null(strstr(err, "--match '198.19.0.1': "));
 	intercept_options_free(&o);
