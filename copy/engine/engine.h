@@ -18,8 +18,10 @@
  *   is acked at once (no delayed ack), with ack = the highest end of target
  *   data seen; the window advertised is the client's latest non-zero one.
  * - Pacing (session_pacing.h): a client packet sent after reading part of
- *   the online answer (its ack advanced) waits until the target has sent as
- *   many answer bytes (both counted from their ISNs), or its answer ended
+ *   the online answer (its ack advanced: a new request) waits until the
+ *   target's answer to what came before is exactly as long as the online
+ *   one (each answer counted alone, from the previous such packet), or its
+ *   answer ended, shorter or longer
  *   (its FIN, or a quiet period of pace_quiet_rtts smoothed RTTs, at least
  *   pace_quiet_min_ms, without a new byte, at least pace_timeout_ms for
  *   the client's FIN, then confirmed by a keep-alive probe; pace_timeout_ms

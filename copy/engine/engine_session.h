@@ -53,7 +53,7 @@ enum {
 	SF_TARGET_FIN = 1 << 14,	/* the target's FIN arrived (rcv_nxt includes it) */
 	SF_FIN_CHECKED = 1 << 15,	/* pacing has decided about the client's FIN */
 	SF_RTT_MEASURED = 1 << 16,	/* srtt8 and rttvar4 hold a measurement */
-	SF_CREDIT_PENDING = 1 << 17,	/* pacing: credit_online/credit_seq await the target's ack */
+	SF_ANSWER_PENDING = 1 << 17,	/* pacing: the answer counts from the target's ack of answer_seq */
 	SF_PACE_PROBING = 1 << 18,	/* pacing: a probe asks the target whether its answer ended */
 	SF_BARE = 1 << 19,		/* started from its SYN, no client data yet: in the
 					 * engine's bare list, the first to make room at
@@ -98,13 +98,14 @@ struct session {
 	/* The target's sequence space. */
 	uint32_t irs;			/* the target's ISN */
 	uint32_t rcv_nxt;		/* highest end of target data/FIN seen: our ack */
-	uint32_t rcv_mark;		/* rcv_nxt when the current request was released */
+	uint32_t rcv_mark;		/* the target's current answer counts from here: rcv_nxt
+					 * when the last mark was passed (SF_ANSWER_PENDING: when
+					 * the target acks what was let go at answer_seq) */
 
 	uint32_t last_data_ack;		/* ack number of the latest in-order client data */
-	uint32_t online_base;		/* the client's first ack: the online answer counts from it */
-	uint32_t pace_credit;		/* what answers that ended short fell short by */
-	uint32_t credit_seq;		/* SF_CREDIT_PENDING: the packet let go at the quiet period */
-	uint32_t credit_online;		/* ... and the online answer's length it followed */
+	uint32_t online_base;		/* the online answer counts from here: the client's
+					 * first ack, then the ack of the last mark passed */
+	uint32_t answer_seq;		/* SF_ANSWER_PENDING: the packet let go at the quiet period */
 	uint32_t ts_val;		/* the client's latest tsval (never goes back) */
 	uint32_t ts_recent;		/* the target's latest tsval, echoed */
 	uint32_t srtt8;			/* smoothed RTT in ms, times 8 */

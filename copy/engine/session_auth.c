@@ -179,10 +179,10 @@ static void advance(struct engine *e, struct session *s, uint64_t now)
 		a->opened = true;
 		e->counters.auth_pooled_opened++;
 		/* The online answers are counted from the client's first
-		 * captured ack, after its login; the target's from its ISN,
-		 * before doppel's: pacing leaves doppel's login answer out. */
-		if (a->target_started)
-			s->pace_credit -= a->target_next - (s->irs + 1);
+		 * captured ack, after its login; the target's first answer
+		 * from the end of doppel's login, which pacing leaves out. */
+		if (a->target_started && seq_gt(a->target_next, s->rcv_mark))
+			s->rcv_mark = a->target_next;
 	}
 	if (r != AUTH_DONE)
 		return;

@@ -101,27 +101,29 @@ bool pacing_next_mark(const struct session *s, struct pace_mark *mark)
 	return false;
 }
 
-/* How much of its answer the target has sent, from its ISN, plus what
- * earlier answers fell short (pace_credit). */
-static uint32_t target_sent(const struct session *s)
+/* How much of its current answer the target has sent: since the last
+ * mark was passed; nothing while that answer has not begun (the target has
+ * not acknowledged the packet the quiet period let go). */
+static uint32_t answer_sent(const struct session *s)
 {
-	uint32_t sent = s->rcv_nxt - (s->irs + 1);
+	uint32_t sent;
 
-	if (s->flags & SF_TARGET_FIN)
+	if (s->flags & SF_ANSWER_PENDING)
+		return 0;
+	sent = s->rcv_nxt - s->rcv_mark;
+	if ((s->flags & SF_TARGET_FIN) && sent)
 		sent--;
-	return sent + s->pace_credit;
+	return sent;
 }
 
 void pacing_on_ack(struct session *s)
 {
-	uint32_t sent;
-
-	if (!(s->flags & SF_CREDIT_PENDING) || !seq_gt(s->snd_una, s->credit_seq))
+	if (!(s->flags & SF_ANSWER_PENDING) || !seq_gt(s->snd_una, s->answer_seq))
 		return;
-	s->flags &= ~SF_CREDIT_PENDING;
-	sent = target_sent(s);
-	if (seq_gt(s->credit_online, sent))
-		s->pace_credit += s->credit_online - sent;
+	/* What the target sent before it had the packet is still the answer
+	 * before (it may only have paused): the new one starts here. */
+	s->flags &= ~SF_ANSWER_PENDING;
+	s->rcv_mark = s->rcv_nxt;
 }
 
 /* The quiet period: no new byte from the target this long ends its answer.
@@ -143,14 +145,21 @@ static uint64_t quiet_ms(const struct engine *e, const struct session *s, bool f
 }
 
 /* How long a probe's answer is awaited, and how many probes go before the
- * packet goes anyway (a path that answers nothing must not hold it). */
+ * packet goes anyway (a path that answers nothing must not hold it). At
+ * least PACE_PROBE_WAIT_MIN_MS: Linux answers out-of-window segments at
+ * most once per 500 ms per socket (tcp_invalid_ratelimit), so a probe sent
+ * sooner after the previous one may go unanswered — that silence proves
+ * nothing, and must not add up to a release while the answer goes on. */
 #define PACE_PROBES_MAX 3
+#define PACE_PROBE_WAIT_MIN_MS 1000
 
 static uint64_t probe_wait_ms(const struct engine *e, const struct session *s)
 {
-	uint64_t quiet = quiet_ms(e, s, false);
+	uint64_t wait = quiet_ms(e, s, false);
 
-	return s->rto > quiet ? s->rto : quiet;
+	if (s->rto > wait)
+		wait = s->rto;
+	return wait > PACE_PROBE_WAIT_MIN_MS ? wait : PACE_PROBE_WAIT_MIN_MS;
 }
 
 static void stop_probing(struct session *s)
@@ -180,20 +189,22 @@ static void pass_mark(struct engine *e, struct session *s, const struct pace_mar
 		marks_pop(&s->stream->marks);
 	else
 		s->flags &= ~SF_FIN_PACED;
+	/* The next answer is counted from here, on both sides: the online one
+	 * from this mark's ack, the target's from what it has sent now — or,
+	 * when the quiet period let the packet go, from when the target
+	 * acknowledges it: bytes it sends before that are still of this
+	 * answer, which may only have paused. */
+	s->online_base = mark->ack;
+	s->rcv_mark = s->rcv_nxt;
 	if (s->flags & SF_PACE_EXPIRED) {
-		/* The answer ended short, or only paused: later answers are
-		 * counted from where it ended, once the target acknowledges
-		 * what we let go (pacing_on_ack): bytes it sends before that
-		 * are still of this answer, not of the next. */
-		pacing_on_ack(s);
-		s->flags |= SF_CREDIT_PENDING;
-		s->credit_seq = s->snd_nxt;
-		s->credit_online = mark->ack - s->online_base;
+		s->flags |= SF_ANSWER_PENDING;
+		s->answer_seq = s->snd_nxt;
 		e->counters.pace_timeouts++;
+	} else {
+		s->flags &= ~SF_ANSWER_PENDING;
 	}
 	s->flags &= ~SF_PACE_EXPIRED;
 	stop_waiting(e, s, now);
-	s->rcv_mark = s->rcv_nxt;
 }
 
 bool pacing_may_send(struct engine *e, struct session *s, uint64_t now)
@@ -203,8 +214,11 @@ bool pacing_may_send(struct engine *e, struct session *s, uint64_t now)
 
 	if (!pacing_next_mark(s, &mark) || mark.seq != s->snd_nxt)
 		return true;
+	/* Exactly the online answer's length: the same answer, ended. Longer
+	 * means the target's answer differs and may go on: it goes once that
+	 * answer stops, like a shorter one. */
 	if (e->cfg.send_at_once || (s->flags & (SF_PACE_EXPIRED | SF_TARGET_FIN)) ||
-	    seq_ge(target_sent(s), mark.ack - s->online_base)) {
+	    answer_sent(s) == mark.ack - s->online_base) {
 		pass_mark(e, s, &mark, now);
 		return true;
 	}
@@ -249,6 +263,11 @@ bool pacing_may_send(struct engine *e, struct session *s, uint64_t now)
 void pacing_on_timer(struct engine *e, struct session *s, uint64_t now)
 {
 	s->pace_at = 0;
+	/* New bytes since the period was armed: not quiet, whatever the
+	 * round trip (pacing_may_send arms it again from the last byte). */
+	if (!(s->flags & SF_PACE_PROBING) && s->rcv_nxt != s->rcv_mark &&
+	    s->answer_ms + quiet_ms(e, s, !(s->stream && s->stream->marks.count)) > now)
+		return;
 	if (s->rcv_nxt == s->rcv_mark || s->pace_probes >= PACE_PROBES_MAX ||
 	    s->snd_una != s->snd_nxt || s->snd_nxt == s->isn + 1) {
 		s->flags |= SF_PACE_EXPIRED;

@@ -1,27 +1,31 @@
 /*
  * session_pacing.h — when a client packet may go to the target.
  *
- * The rule. A captured client packet's ack number says how much of the
- * online server's answer the client had received when it sent it. The
- * replay sends it no earlier than the target has sent as much of its own
- * answer, both counted from their own ISNs (the online server's from the
- * client's handshake ACK, or from its first data when the SYN was missed;
- * the target's from its SYN-ACK). So the target is never told "here is the
- * next request" or "I am done" (the FIN) before the moment the real client
- * said it — a FIN sent while a 4 MiB download is still coming would make
- * the server stop sending.
+ * The rule, answer by answer. A captured client packet's ack number says
+ * how much of the online server's answer the client had received when it
+ * sent it. Where a data segment's ack is higher than the previous data
+ * segment's, the client read more of the answer before sending it — a
+ * client byte after server bytes, where a request starts: a mark at its
+ * first byte carries that ack. The online answer it followed is the bytes
+ * between the previous mark's ack (or the client's first ack: the
+ * handshake's, or its first data's when the SYN was missed) and this one's.
+ * The target's answer is what it sent since the previous mark was passed.
+ * So the target is never told "here is the next request" or "I am done"
+ * (the FIN) before its answer to what came before has ended — a FIN sent
+ * while a 4 MiB download is still coming makes the server stop sending.
+ * Counting each answer alone (not all bytes from the ISNs) keeps a longer
+ * answer from letting the next requests go early, and a shorter one from
+ * costing more than one quiet period.
  *
- * Where a data segment's ack is higher than the previous data segment's,
- * the client read more of the answer before sending it: a mark at its first
- * byte carries that ack. Data whose ack did not move (the same request
- * going on, pipelined requests sent before the answer came) has no mark and
- * goes at once; so does a FIN that acks no more than the data before it (a
- * client that half-closes right after its request). A mark is passed when
- *   - the target has sent at least as many answer bytes as the online
- *     server had (a longer answer passes too; we acknowledge all of it, with
- *     the client's window, so nothing is cut), or
- *   - the target's answer has ended: its FIN came, or — all our data being
- *     acknowledged — it sent no new byte for the quiet period
+ * Data whose ack did not move (the same request going on, pipelined
+ * requests sent before the answer came) has no mark and goes at once; so
+ * does a FIN that acks no more than the data before it (a client that
+ * half-closes right after its request). A mark is passed when
+ *   - the target's answer is exactly as long as the online one (the same
+ *     answer, ended), or
+ *   - the target's answer has ended, shorter or longer: its FIN came, or —
+ *     all our data being acknowledged — it sent no new byte for the quiet
+ *     period
  *         quiet = max(pace_quiet_rtts * SRTT, pace_quiet_min_ms)
  *     (SRTT: this session's smoothed round trip to the target through
  *     intercept; the RTO while none is measured), counted from its last new
@@ -29,16 +33,16 @@
  *     comes early cuts the answer, a request that comes early is only
  *     pipelined). Then the target is asked with a keep-alive probe whether
  *     it sent more than we saw (silence may be a stall on our side): the
- *     packet goes when the probe's answer shows nothing more, after
- *     PACE_PROBES_MAX (3) probes unanswered, or waits a quiet period again
- *     when more comes (pace_probes). A target that has sent nothing at all since the previous mark
- *     was passed is still thinking, not done: it gets pace_timeout_ms
- *     counted from when all our data was acknowledged. Both are counted in
- *     pace_timeouts. The shortfall of an answer that ended short is carried
- *     over (pace_credit), counted when the target acknowledges the packet
- *     let go (bytes it sent before are still of that answer: it may only
- *     have paused), so one short answer does not hold every later
- *     request of a kept-alive connection for a quiet period too, or
+ *     packet goes when the probe's answer shows nothing more and no new
+ *     byte came meanwhile, after PACE_PROBES_MAX (3) probes unanswered, or
+ *     waits a quiet period again when more comes (pace_probes). A target
+ *     that has sent nothing at all since the previous mark was passed is
+ *     still thinking, not done: it gets pace_timeout_ms counted from when
+ *     all our data was acknowledged. Both are counted in pace_timeouts.
+ *     After such a release the next answer counts from when the target
+ *     acknowledges the packet let go (bytes it sent before are still of
+ *     the answer before: it may only have paused). A longer answer is
+ *     acknowledged to its end, with the client's window, so nothing is cut;
  *   - -W (send_at_once): nothing waits.
  * Each packet that waits counts once in pace_waits, the time it waited in
  * pace_wait_ms, and pace_waiting says how many wait now.

@@ -1,12 +1,13 @@
 /*
- * Pacing by the answer's length (session_pacing.h): a client packet goes
- * no earlier than the target has sent as much of its answer as the online
- * client had received (its ack), both counted from their ISNs. A FIN after
+ * Pacing by the answer (session_pacing.h): a client packet goes no earlier
+ * than the target's answer to what came before is as long as the online
+ * answer the client had received (its ack), each answer counted alone. A FIN after
  * a 4 MiB download waits for the whole download; so does the next request
  * of a kept-alive connection; a half-close right after the request goes at
  * once; a shorter answer releases the packet after the quiet period, which
  * scales with the session's measured RTT (longer for the FIN); a longer one
- * is acknowledged to its end; the target's FIN ends its answer.
+ * is acknowledged to its end and waited for to its end (its surplus does
+ * not let later requests go early); the target's FIN ends its answer.
  */
 #include "engine_harness.h"
 
@@ -129,7 +130,8 @@ static void test_next_request_after_long_answer_waits(void **state)
 }
 
 /* Pipelined: sent before the answers came (acks not covering them), so
- * nothing waits, even while a long answer is on its way. */
+ * nothing waits, even while a long answer is on its way, and even when
+ * that answer is longer than the online one. */
 static void test_pipelined_requests_not_delayed(void **state)
 {
 	struct harness h;
@@ -143,12 +145,20 @@ static void test_pipelined_requests_not_delayed(void **state)
 	harness_expect(&h, TCPF_ACK | TCPF_PSH, CISN + 1, TISN + 1, 30);
 	harness_expect(&h, TCPF_ACK | TCPF_PSH, CISN + 31, TISN + 1, 30);
 	target_stream(&h, &k, 0, 1000, 60);
-	/* The third was sent having read 500 of the first answers: the target
-	 * sent more already, so it goes at once too. */
-	request(&h, &k, 60, 30, OACK + 500);
+	/* The third was sent having read both answers (1000 bytes): the
+	 * target sent as much, so it goes at once; the fourth, pipelined
+	 * behind it, too. */
+	request(&h, &k, 60, 30, OACK + 1000);
 	harness_expect(&h, TCPF_ACK | TCPF_PSH, CISN + 61, TISN + 1001, 30);
-	request(&h, &k, 90, 30, OACK + 500);
+	request(&h, &k, 90, 30, OACK + 1000);
 	harness_expect(&h, TCPF_ACK | TCPF_PSH, CISN + 91, TISN + 1001, 30);
+	harness_expect_none(&h);
+	/* Their answers stream, longer than online's (the client will say
+	 * what it read with its next request); more pipelined requests,
+	 * sent before it read any of them, still go at once. */
+	target_stream(&h, &k, 1000, 200000, 120);
+	request(&h, &k, 120, 30, OACK + 1000);
+	harness_expect(&h, TCPF_ACK | TCPF_PSH, CISN + 121, TISN + 200001, 30);
 	harness_expect_none(&h);
 	assert_int_equal(harness_counters(&h)->pace_waits, 0);
 	harness_finish(&h);
@@ -157,8 +167,9 @@ static void test_pipelined_requests_not_delayed(void **state)
 /* The target's answer is shorter than the online one: the FIN goes once
  * the target sent nothing new for the quiet period (here the floor,
  * pace_quiet_min_ms: the harness's round trips take no time), counted
- * from its last byte. The next answer is then counted from where the
- * short one ended. */
+ * from its last byte. It costs that one quiet period: the next answer is
+ * counted alone, from where the short one ended (once the target acked
+ * the request that was let go). */
 static void test_shorter_answer_goes_after_quiet_period(void **state)
 {
 	struct harness h;
@@ -185,8 +196,8 @@ static void test_shorter_answer_goes_after_quiet_period(void **state)
 	assert_int_equal(h.now - last_byte, 300);
 	assert_int_equal(harness_counters(&h)->pace_timeouts, 1);
 	assert_int_equal(harness_counters(&h)->pace_wait_ms, 400);
-	/* The next one read another 4000 online; 4000 from the target are
-	 * enough, though its total stays 2000 short of the online one. */
+	/* The next one read another 4000 online; the target's 4000 are
+	 * the same answer (its total stays 2000 short of the online one's). */
 	request(&h, &k, 160, 80, OACK + 9000);
 	target_stream(&h, &k, 3000, 6999, 160);
 	harness_target_plain(&h, &k, TCPF_ACK, TISN + 7000, CISN + 161, 65535, 1);
@@ -197,9 +208,13 @@ static void test_shorter_answer_goes_after_quiet_period(void **state)
 }
 
 /* Longer than the online answer: acknowledged to its end (target_stream
- * checks each ack and the window), and the next request goes as soon as the
- * target has sent as much as the online server had. */
-static void test_longer_answer_acked_to_its_end(void **state)
+ * checks each ack and the window), and the next request waits for the
+ * target's whole answer, not for the online answer's byte count: it goes
+ * once the answer stops (the quiet period, then the probe). The surplus is
+ * not carried over: the answer after it is counted alone, so the third
+ * request waits for all of its own answer (counting from the ISNs, the
+ * target's 200000 bytes would have let it go at once). */
+static void test_longer_answer_next_waits_for_its_end(void **state)
 {
 	struct harness h;
 	struct session_key k = harness_key_v4(45004);
@@ -210,15 +225,57 @@ static void test_longer_answer_acked_to_its_end(void **state)
 	request(&h, &k, 0, 80, OACK);
 	harness_drain(&h);
 	request(&h, &k, 80, 80, OACK + 100000);
-	client_fin(&h, &k, 160, OACK + 100000);
 	target_stream(&h, &k, 0, 60000, 80);
 	harness_target_plain(&h, &k, TCPF_ACK, TISN + 60001, CISN + 81, 65535, 60000);
-	/* One ack of all 120000 bytes, with the request and the FIN after it. */
-	harness_expect(&h, TCPF_ACK | TCPF_PSH | TCPF_FIN, CISN + 81, TISN + 120001, 80);
+	/* 120000 of 100000: an ack, and the request still waits. */
+	harness_expect(&h, TCPF_ACK, CISN + 81, TISN + 120001, 0);
 	harness_expect_none(&h);
-	target_stream(&h, &k, 120000, 300000, 161);
+	harness_advance(&h, h.cfg.pace_quiet_min_ms - 1);
+	target_stream(&h, &k, 120000, 200000, 80);
+	harness_advance(&h, h.cfg.pace_quiet_min_ms - 1);
+	harness_expect_none(&h);
+	harness_advance(&h, 1);
+	answer_probe(&h, &k, 80, 200000, 200000);
+	harness_expect(&h, TCPF_ACK | TCPF_PSH, CISN + 81, TISN + 200001, 80);
+	harness_expect_none(&h);
+	assert_int_equal(harness_counters(&h)->pace_timeouts, 1);
+	/* The third read 500 more online. */
+	request(&h, &k, 160, 80, OACK + 100500);
+	harness_expect_none(&h);
+	target_stream(&h, &k, 200000, 200499, 160);
+	harness_target_plain(&h, &k, TCPF_ACK | TCPF_PSH, TISN + 200500, CISN + 161, 65535, 1);
+	harness_expect(&h, TCPF_ACK | TCPF_PSH, CISN + 161, TISN + 200501, 80);
+	harness_expect_none(&h);
+	assert_int_equal(harness_counters(&h)->pace_timeouts, 1);
 	assert_int_equal(h.end_count, 0);
-	assert_int_equal(harness_counters(&h)->pace_timeouts, 0);
+	harness_finish(&h);
+}
+
+/* The FIN after a longer answer waits for it to stop, with the FIN's
+ * longer quiet period: sent as soon as the target had sent the online
+ * answer's length, it would cut the rest of the target's answer. */
+static void test_fin_after_longer_answer_waits_for_its_end(void **state)
+{
+	struct harness h;
+	struct session_key k = harness_key_v4(45009);
+	uint64_t last_byte;
+
+	harness_init(&h);
+	harness_start(&h);
+	harness_establish(&h, &k, 65535);
+	request(&h, &k, 0, 80, OACK);
+	harness_drain(&h);
+	client_fin(&h, &k, 80, OACK + 100000);
+	target_stream(&h, &k, 0, 300000, 80);
+	last_byte = h.now;
+	harness_advance(&h, h.cfg.pace_timeout_ms - 1);
+	harness_expect_none(&h);
+	harness_advance(&h, 1);
+	answer_probe(&h, &k, 80, 300000, 300000);
+	harness_expect(&h, TCPF_FIN | TCPF_ACK, CISN + 81, TISN + 300001, 0);
+	harness_expect_none(&h);
+	assert_int_equal(h.now - last_byte, h.cfg.pace_timeout_ms);
+	assert_int_equal(harness_counters(&h)->pace_timeouts, 1);
 	harness_finish(&h);
 }
 
@@ -330,9 +387,12 @@ static void test_probe_finds_more_on_its_way(void **state)
 	for (int i = 0; i < 3; i++) {
 		harness_expect(&h, TCPF_ACK, CISN + 80, TISN + 4001, 0);
 		harness_expect_none(&h);
-		/* Each awaited an RTO or a quiet period, the longer: both
-		 * 200 ms here (round trips of 0 ms, rto_min). */
-		harness_advance(&h, h.cfg.pace_quiet_min_ms);
+		/* Each awaited 1 s (an RTO or a quiet period when longer):
+		 * Linux answers out-of-window segments at most every 500 ms
+		 * per socket, so sooner silence would prove nothing. */
+		harness_advance(&h, 999);
+		harness_expect_none(&h);
+		harness_advance(&h, 1);
 	}
 	p = harness_next(&h);
 	assert_int_equal(p->seq, CISN + 81);
@@ -411,7 +471,8 @@ int main(void)
 		cmocka_unit_test(test_next_request_after_long_answer_waits),
 		cmocka_unit_test(test_pipelined_requests_not_delayed),
 		cmocka_unit_test(test_shorter_answer_goes_after_quiet_period),
-		cmocka_unit_test(test_longer_answer_acked_to_its_end),
+		cmocka_unit_test(test_longer_answer_next_waits_for_its_end),
+		cmocka_unit_test(test_fin_after_longer_answer_waits_for_its_end),
 		cmocka_unit_test(test_half_close_after_request_goes_at_once),
 		cmocka_unit_test(test_target_fin_ends_the_answer),
 		cmocka_unit_test(test_pause_mid_answer_not_credited),
