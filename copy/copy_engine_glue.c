@@ -40,6 +40,8 @@ void copy_engine_config(const struct copy_options *o, struct engine_config *cfg)
 	cfg->session_timeout_ms = o->session_timeout_ms;
 	cfg->keepalive_timeout_ms = o->keepalive_timeout_ms;
 	cfg->send_at_once = o->no_wait;
+	cfg->pace_quiet_min_ms = o->pace_quiet_ms;
+	cfg->pace_quiet_rtts = o->pace_quiet_rtts;
 	cfg->full_sessions_only = o->full_sessions_only;
 	cfg->mss_clamp = o->mss && (o->mss < mtu_mss || o->tunnel.kind != ENCAP_NONE) ?
 			 o->mss : mtu_mss;

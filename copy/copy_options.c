@@ -15,12 +15,14 @@
 #include <string.h>
 
 #include "copy/compare/compare.h"
+#include "copy/engine/engine.h"
 #include "lib/runtime/options.h"
 #include "lib/wire/wire.h"
 
 enum { OPT_CAPTURE = 256, OPT_OFFLINE, OPT_SPEED, OPT_REPEAT, OPT_TUNNEL, OPT_TUNNEL_SOURCE,
        OPT_MIRROR, OPT_WIRE, OPT_PROTOCOL, OPT_CREDENTIALS, OPT_PORT_SHIFT,
        OPT_TLS_CERT, OPT_TLS_KEY, OPT_TLS_CA, OPT_TLS_PSK_FILE, OPT_INSECURE_PLAINTEXT,
+       OPT_PACE_QUIET,
        OPT_COMPARE_FIRST, OPT_COMPARE_LAST = OPT_COMPARE_FIRST + COMPARE_OPT_COUNT - 1 };
 
 static const struct option long_options[] = {
@@ -57,6 +59,7 @@ static const struct option long_options[] = {
 	{ "mtu", required_argument, NULL, 'M' },
 	{ "mss", required_argument, NULL, 'D' },
 	{ "no-wait", no_argument, NULL, 'W' },
+	{ "pace-quiet", required_argument, NULL, OPT_PACE_QUIET },
 	{ "protocol", required_argument, NULL, OPT_PROTOCOL },
 	{ "credentials", required_argument, NULL, OPT_CREDENTIALS },
 	{ "compare", required_argument, NULL, OPT_COMPARE_FIRST + COMPARE_OPT_SPEC },
@@ -124,6 +127,9 @@ static const char usage_text[] =
 	"  -M, --mtu N               MTU of the path to the target (1500)\n"
 	"  -D, --mss N               MSS clamp\n"
 	"  -W, --no-wait             send requests at once, no pacing by answers\n"
+	"      --pace-quiet D[,N]    a target's answer that differs from the online one has\n"
+	"                            ended after no new byte for N smoothed round trips, at\n"
+	"                            least D (200ms,8)\n"
 	"      --protocol PORT=NAME[:pooled][,...]  replay the logins of sessions to\n"
 	"                            target PORT: NAME postgres or mysql; :pooled opens\n"
 	"                            sessions whose login was not captured with doppel's\n"
@@ -157,6 +163,8 @@ const char *copy_options_usage(void)
 
 static void set_defaults(struct copy_options *o)
 {
+	struct engine_config engine;
+
 	memset(o, 0, sizeof(*o));
 	o->intercept_port = WIRE_DEFAULT_PORT;
 	o->intercept_conns = 1;
@@ -170,6 +178,9 @@ static void set_defaults(struct copy_options *o)
 	o->keepalive_timeout_ms = 0;
 	o->memory_bytes = (uint64_t)512 << 20;
 	o->mtu = 1500;
+	engine_config_defaults(&engine);
+	o->pace_quiet_ms = engine.pace_quiet_min_ms;
+	o->pace_quiet_rtts = engine.pace_quiet_rtts;
 	compare_options_defaults(&o->compare);
 }
 
@@ -285,6 +296,33 @@ static int parse_client_list(struct copy_options *o, const char *value, char *er
 	return 0;
 }
 
+/* --pace-quiet D[,N]: the quiet period's floor (a duration, bare number:
+ * milliseconds) and, optionally, how many smoothed round trips it lasts. */
+static int parse_pace_quiet(struct copy_options *o, const char *value, char *err, size_t errlen)
+{
+	char buf[64];
+	char *rtts;
+	uint64_t ms;
+	unsigned n = o->pace_quiet_rtts;
+
+	if (strlen(value) >= sizeof(buf))
+		return opt_error(err, errlen, "'%s' is too long (a duration, then maybe ,N)", value);
+	snprintf(buf, sizeof(buf), "%s", value);
+	rtts = strchr(buf, ',');
+	if (rtts) {
+		*rtts++ = '\0';
+		if (parse_unsigned(rtts, 1, 1000, &n, err, errlen) < 0)
+			return -1;
+	}
+	if (opt_parse_duration_ms(buf, 1, &ms, err, errlen) < 0)
+		return -1;
+	if (ms < 10 || ms > 60000)
+		return opt_error(err, errlen, "'%s' is out of range 10ms..60s", buf);
+	o->pace_quiet_ms = (unsigned)ms;
+	o->pace_quiet_rtts = n;
+	return 0;
+}
+
 /* TCPCopy's options that doppel does not take, each with the reason and
  * what doppel does instead. */
 static int refuse_tcpcopy_option(int id, char *err, size_t errlen)
@@ -397,6 +435,7 @@ static int apply(void *ctx, int id, const char *value, bool from_command_line, c
 	case 'M': return parse_u16(value, 576, 65535, &o->mtu, err, errlen);
 	case 'D': return parse_u16(value, 64, 65495, &o->mss, err, errlen);
 	case 'W': return daemon_flag(value, &o->no_wait, err, errlen);
+	case OPT_PACE_QUIET: return parse_pace_quiet(o, value, err, errlen);
 	case OPT_PROTOCOL:
 		return copy_parse_protocols(value, o->protocols, ENGINE_MAX_AUTH_PORTS,
 					    &o->protocol_count, err, errlen);

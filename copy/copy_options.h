@@ -98,6 +98,8 @@ struct copy_options {
 	uint16_t mtu;			/* -M */
 	uint16_t mss;			/* -D; 0 = none */
 	bool no_wait;			/* -W */
+	unsigned pace_quiet_ms;		/* --pace-quiet D: the quiet period's floor */
+	unsigned pace_quiet_rtts;	/* --pace-quiet D,N: its length in smoothed RTTs */
 	struct compare_options compare;	/* --compare* (docs/compare.md) */
 
 	/* -d, -l, -P, --log-level, --stats-file, --stats-interval, --user,

@@ -89,6 +89,8 @@ static void test_defaults(void **state)
 	assert_int_equal(o.mtu, 1500);
 	assert_int_equal(o.mss, 0);
 	assert_false(o.no_wait);
+	assert_int_equal(o.pace_quiet_ms, 200);
+	assert_int_equal(o.pace_quiet_rtts, 8);
 	assert_false(o.common.daemonize);
 	assert_int_equal(o.common.log_level, LOG_LEVEL_INFO);
 	assert_int_equal(o.common.stats_interval_ms, 30000);
@@ -597,6 +599,39 @@ static void assert_config_refused(const char *text, const char *message_after_pa
 	unlink(config_path);
 }
 
+/* --pace-quiet D[,N]: the floor as a duration (bare: ms), the round
+ * trips optional; nonsense refused with what was wrong. */
+static void test_pace_quiet(void **state)
+{
+	struct copy_options o;
+
+	assert_int_equal(parse_args(&o, BASE, "--pace-quiet", "500ms", NULL), COPY_OPTIONS_RUN);
+	assert_int_equal(o.pace_quiet_ms, 500);
+	assert_int_equal(o.pace_quiet_rtts, 8);
+	copy_options_free(&o);
+	assert_int_equal(parse_args(&o, BASE, "--pace-quiet", "1s,20", NULL), COPY_OPTIONS_RUN);
+	assert_int_equal(o.pace_quiet_ms, 1000);
+	assert_int_equal(o.pace_quiet_rtts, 20);
+	copy_options_free(&o);
+	assert_int_equal(parse_args(&o, BASE, "--pace-quiet", "300", NULL), COPY_OPTIONS_RUN);
+	assert_int_equal(o.pace_quiet_ms, 300);
+	copy_options_free(&o);
+	write_config("transfer = 80-198.18.0.3:80\nintercept = 198.18.0.4\n"
+		     "pace-quiet = 750ms,4\n");
+	assert_int_equal(parse_args(&o, "--config", config_path, NULL), COPY_OPTIONS_RUN);
+	assert_int_equal(o.pace_quiet_ms, 750);
+	assert_int_equal(o.pace_quiet_rtts, 4);
+	copy_options_free(&o);
+	unlink(config_path);
+	assert_refused("--pace-quiet '5ms': '5ms' is out of range 10ms..60s", BASE,
+		       "--pace-quiet", "5ms");
+	assert_refused("--pace-quiet '2m': '2m' is out of range 10ms..60s", BASE,
+		       "--pace-quiet", "2m");
+	assert_refused("--pace-quiet '200ms,0': 0 is out of range 1..1000", BASE,
+		       "--pace-quiet", "200ms,0");
+	assert_refused("--pace-quiet 'x': 'x' is not a number", BASE, "--pace-quiet", "x");
+}
+
 /* --tls-*: paths kept as given (the files are read at start, by
  * wire_tls); combinations refused with what is missing. */
 static void test_tls_options(void **state)
@@ -716,6 +751,7 @@ int main(void)
 		cmocka_unit_test(test_config_errors),
 		cmocka_unit_test(test_tls_options),
 		cmocka_unit_test(test_plaintext_channel),
+		cmocka_unit_test(test_pace_quiet),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
