@@ -37,11 +37,12 @@ daemon_start() {
 }
 
 # intercept_rules PORT: the NFQUEUE rules for the target's answers from PORT,
-# installed in the assistant with nft/doppel-rules (its state kept in the lab).
+# installed in the assistant with nft/doppel-rules (its state kept in the lab),
+# to the queues INTERCEPT_QUEUES (default 0; a range A-B fans out).
 intercept_rules() {
 	if ! in_ns "$NS_ASSIST" env DOPPEL_RULES_STATE="$LAB_DIR/rules.state" \
 		"$RULES_BIN" install --mode assistant --port "$1" --addr "$ADDR_TARGET" \
-		>>"$LAB_DIR/rules.log" 2>&1; then
+		--queues "${INTERCEPT_QUEUES:-0}" >>"$LAB_DIR/rules.log" 2>&1; then
 		echo "lab: doppel-rules install failed:"
 		tail -n 10 "$LAB_DIR/rules.log"
 		return 1
@@ -73,7 +74,7 @@ intercept_run() {
 		"${INTERCEPT_EXTRA_ARGS[@]}")
 	case $source in
 	pcap) args+=(--source pcap -i eth0 -F "tcp and src host $ADDR_TARGET") ;;
-	nfqueue) args+=(--source nfqueue --queues 0) ;;
+	nfqueue) args+=(--source nfqueue --queues "${INTERCEPT_QUEUES:-0}") ;;
 	*) echo "lab: unknown source $source"; return 1 ;;
 	esac
 	daemon_start intercept "$NS_ASSIST" "$ICPT_BIN" "${args[@]}" || return 1
