@@ -34,8 +34,8 @@
 # Environment: BUILD (the daemons' directory), RUNS (repetitions, default 3
 # here: each is a fresh lab), QUICK=1 (fewer, shorter steps),
 # LAB_PARTS ("rate sources kmod delay profile" by default), LAB_DELAY_LOADS
-# (the delay part's loads, "curl-afpacket curl-pcap wrk-afpacket wrk-pcap"
-# by default), LAB_KINDS (the
+# (the delay part's loads: LOAD-CAPTURE[+fifo] with LOAD r100, r1000,
+# curl or wrk, CAPTURE afpacket or pcap; see delay_lab), LAB_KINDS (the
 # loads of the rate part, "http-close http-keepalive redis" by default),
 # BENCH_KEEP (a directory: keep each rate lab's daemon logs and stats there),
 # BENCH_COPY_ARGS (more doppel-copy options for the HTTP rate labs, for a
@@ -324,24 +324,39 @@ delay_between() {
 }
 
 # delay_lab LOAD [CAPTURE]: LOAD is "curl" (one request at a time on one
-# connection) or "wrk" (4 connections, as fast as they go); CAPTURE the
-# --capture kind (afpacket: the TPACKET_V2 ring, woken per frame; pcap:
-# libpcap's immediate mode, woken per packet). "RESULT delay LOAD-CAPTURE
+# connection, back to back), "rN" (curl on one kept-alive connection paced
+# at N requests a second, 5 s and at least 500 requests) or "wrk" (4
+# connections, as fast as they go); CAPTURE the --capture kind (afpacket:
+# the TPACKET_V2 ring, woken per frame; pcap: libpcap's immediate mode,
+# woken per packet), with "+fifo" doppel-copy runs SCHED_FIFO priority 10
+# (chrt; what systemd's CPUSchedulingPolicy=fifo gives: the scheduler runs
+# it as soon as it wakes, ahead of the machine's other work; not with wrk,
+# which would keep it running). "RESULT delay LOAD-CAPTURE
 # P50 P99 MAX MATCHED TOTAL DAEMON_P50 DAEMON_P99 LEAVE_P50 LEAVE_P99" in
 # microseconds: the replay delay from tcpdump at both ends, doppel-copy's
 # own capture delay (kernel timestamp to the daemon; bucket bounds), and
 # the delay to the copy leaving the online host (tcpdump on online's eth0
 # sees the original come in and the copy, to the target, go out).
 delay_lab() {
-	local load=$1 kind=${2:-afpacket} stats own leave
+	local load=$1 kind=${2:-afpacket} stats own leave n fifo="" name=$1-${2:-afpacket}
 	scenario_begin "bench-delay-$load-$kind" nfqueue
+	[ "${kind%+fifo}" != "$kind" ] && fifo=1 kind=${kind%+fifo}
+	[ -n "$fifo" ] && [ "$load" = wrk ] && skip "+fifo is not run with wrk"
 	http_lab 80
 	http_copy copy "$NS_ONLINE" 80 --capture "$kind"
+	if [ -n "$fifo" ]; then
+		chrt -a -f -p 10 "$(lab_pid copy)" >/dev/null || fail "chrt: cannot make doppel-copy SCHED_FIFO"
+	fi
 	delay_capture tcpdump-online "$NS_ONLINE" "$ADDR_ONLINE"
 	delay_capture tcpdump-online-out "$NS_ONLINE" "$ADDR_TARGET"
 	delay_capture tcpdump-target "$NS_TARGET" "$ADDR_TARGET"
 	if [ "$load" = curl ]; then
 		client_run 120 curl -s "http://$ADDR_ONLINE/?d=[1-2000]" >/dev/null || fail "curl failed"
+	elif [ "${load#r}" != "$load" ]; then
+		n=$((${load#r} * 5))
+		[ $n -lt 500 ] && n=500
+		client_run 120 curl -s --rate "${load#r}/s" "http://$ADDR_ONLINE/?d=[1-$n]" >/dev/null ||
+			fail "curl --rate failed"
 	else
 		load_run http-keepalive c4
 	fi
@@ -354,10 +369,10 @@ delay_lab() {
 	stats=$(delay_between tcpdump-online tcpdump-target)
 	leave=$(delay_between tcpdump-online tcpdump-online-out)
 	printf '  %s: replay delay p50 %s us, p99 %s us, max %s us over %s requests matched (%s captured at online)\n' \
-		"$load-$kind" $stats "$(delay_packets tcpdump-online | wc -l)"
-	printf '  %s: to the copy leaving online, p50 %s us, p99 %s us, max %s us over %s\n' "$load-$kind" $leave
-	printf '  %s: inside doppel-copy, capture delay p50 <= %s us, p99 <= %s us\n' "$load-$kind" $own
-	echo "RESULT delay $load-$kind $stats $(delay_packets tcpdump-online | wc -l) $own $(echo "$leave" | cut -d' ' -f1-2)"
+		"$name" $stats "$(delay_packets tcpdump-online | wc -l)"
+	printf '  %s: to the copy leaving online, p50 %s us, p99 %s us, max %s us over %s\n' "$name" $leave
+	printf '  %s: inside doppel-copy, capture delay p50 <= %s us, p99 <= %s us\n' "$name" $own
+	echo "RESULT delay $name $stats $(delay_packets tcpdump-online | wc -l) $own $(echo "$leave" | cut -d' ' -f1-2)"
 }
 
 # --- (f): a stalled copy daemon ---------------------------------------------------
@@ -440,7 +455,7 @@ for part in $LAB_PARTS; do
 		BUILD=$E2E_BUILD KMOD_RUNS=$RUNS "$here/kmod_vm.sh" ;;
 	delay)
 		echo "-- (e) replay delay, capture at online to arrival at target, $RUNS runs"
-		for load in ${LAB_DELAY_LOADS:-curl-afpacket curl-pcap wrk-afpacket wrk-pcap}; do
+		for load in ${LAB_DELAY_LOADS:-r100-afpacket r1000-afpacket curl-afpacket curl-pcap wrk-afpacket wrk-pcap r100-afpacket+fifo r1000-afpacket+fifo curl-afpacket+fifo}; do
 			run_part delay_lab "${load%-*}" "${load#*-}"
 			read -r m lo hi < <(awk -v l="$load" '$2 == "delay" && $3 == l { print $4 }' "$results" | spread)
 			read -r m99 lo99 hi99 < <(awk -v l="$load" '$2 == "delay" && $3 == l { print $5 }' "$results" | spread)
