@@ -39,7 +39,7 @@ scenarios=${E2E_SCENARIOS:-"lab http-keepalive http-per-connection http-post-1mb
 	client-silence copies percent http-saturation metrics intercept-queues fault-kill-intercept
 	fault-kill-copy fault-cut-path fault-queue-rules tcpcopy-dialect
 	http-downloads tunnel-vxlan tunnel-ipv6 mirror-vxlan container intercept-fleet
-	pg-login pg-login-md5 fault-target-restart fault-target-network fault-target-port
+	pg-login pg-login-md5 pg-pooled fault-target-restart fault-target-network fault-target-port
 	compare-http compare-redis compare-pg compare-mysql mariadb-sysbench
 	tls-certs tls-psk"}
 if [ -z "${E2E_SCENARIOS:-}" ]; then
