@@ -83,7 +83,8 @@ struct copy *copy_new(const struct copy_options *o, struct loop *l, char *err, s
 		copy_free(c);
 		return NULL;
 	}
-	if (o->common.metrics) {
+	/* With --workers the supervisor serves the metrics of them all. */
+	if (o->common.metrics && o->workers <= 1) {
 		c->metrics = metrics_server_open(l, o->common.metrics, "doppel_copy", copy_render_metrics,
 						 c, err, errlen);
 		if (!c->metrics) {
@@ -110,6 +111,8 @@ int copy_metrics_listen(struct copy *c, const char *address, char *err, size_t e
 {
 	struct metrics_server *m = NULL;
 
+	if (c->o->workers > 1)
+		return 0;	/* the supervisor's (copy_workers.c) */
 	if (address) {
 		m = metrics_server_open(c->loop, address, "doppel_copy", copy_render_metrics, c, err,
 					errlen);
@@ -184,4 +187,9 @@ void copy_free(struct copy *c)
 	free(c->keys);
 	free(c->transfer_packets);
 	free(c);
+}
+
+void copy_set_capture_since(struct copy *c, uint64_t wall_us)
+{
+	c->capture_since_us = wall_us;
 }

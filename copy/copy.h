@@ -50,4 +50,12 @@ bool copy_finished(const struct copy *c);
 bool copy_failed(const struct copy *c);
 void copy_free(struct copy *c);
 
+/* --workers (copy_workers.h): leave out packets the kernel stamped before
+ * wall_us (CLOCK_REALTIME, microseconds), when every worker's socket had
+ * joined the fanout group; and copy this worker's statistics into its
+ * shared slot. */
+void copy_set_capture_since(struct copy *c, uint64_t wall_us);
+struct copy_worker_slot;
+void copy_snapshot(struct copy *c, struct copy_worker_slot *slot);
+
 #endif

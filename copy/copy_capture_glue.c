@@ -27,6 +27,8 @@ static void on_capture(void *ctx, uint64_t ts_us, const struct packet *p)
 		return;	/* the online server's answer: compared, not replayed */
 	if (c->capture.outgoing)
 		return;	/* taken for the answers only: this host's own requests are no client's */
+	if (ts_us < c->capture_since_us)
+		return;	/* captured before every worker had joined the fanout group */
 	const struct copy_transfer *t = copy_map_transfer(c->o, p);
 
 	if (c->o->capture_kind != CAPTURE_OFFLINE) {
@@ -101,6 +103,11 @@ int copy_open_capture(struct copy *c, char *err, size_t errlen)
 	cfg.speed = c->o->speed;
 	cfg.repeat = c->o->repeat;
 	cfg.outgoing = c->o->compare.on;
+	/* -n's copies of one client port may take another of the client's
+	 * ports: its connections go to one worker (capture_fanout.c). */
+	if (c->o->workers > 1)
+		cfg.fanout = c->o->copies > 1 ? CAPTURE_FANOUT_ADDRESS : CAPTURE_FANOUT_FLOW;
+	cfg.fanout_group = c->o->fanout_group;
 	c->capture.ops = capture_ops_for(cfg.kind);
 	c->capture.deliver = on_capture;
 	c->capture.done = on_capture_done;
@@ -128,9 +135,10 @@ int copy_open_capture(struct copy *c, char *err, size_t errlen)
 		return -1;
 	}
 	c->capture_open = true;
-	log_info("capturing with %s on %s: %s", c->capture.ops->name,
+	log_info("capturing with %s on %s%s: %s", c->capture.ops->name,
 		 cfg.kind == CAPTURE_OFFLINE ? cfg.file : (cfg.device ? cfg.device : "every interface"),
-		 cfg.filter);
+		 cfg.fanout == CAPTURE_FANOUT_NONE ? "" : cfg.fanout == CAPTURE_FANOUT_FLOW ?
+		 " (fanout by flow)" : " (fanout by address)", cfg.filter);
 	return 0;
 }
 

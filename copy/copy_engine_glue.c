@@ -45,8 +45,11 @@ void copy_engine_config(const struct copy_options *o, struct engine_config *cfg)
 	cfg->full_sessions_only = o->full_sessions_only;
 	cfg->mss_clamp = o->mss && (o->mss < mtu_mss || o->tunnel.kind != ENCAP_NONE) ?
 			 o->mss : mtu_mss;
-	cfg->max_sessions = (size_t)(o->memory_bytes / 4 / 512);
-	cfg->max_buffered_bytes = (size_t)(o->memory_bytes / 4 * 3);
+	/* Each of --workers has its share of -m. */
+	uint64_t memory = o->memory_bytes / (o->workers > 1 ? o->workers : 1);
+
+	cfg->max_sessions = (size_t)(memory / 4 / 512);
+	cfg->max_buffered_bytes = (size_t)(memory / 4 * 3);
 	memcpy(cfg->auth_ports, o->protocols, o->protocol_count * sizeof(o->protocols[0]));
 	cfg->auth_port_count = o->protocol_count;
 }

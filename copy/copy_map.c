@@ -70,6 +70,16 @@ void copy_map_client(const struct copy_options *o, uint64_t seed, const struct d
 		return;
 	}
 	h = hash_mix64(hash_fnv1a(HASH_FNV1A_OFFSET ^ seed, client->bytes, addr_len(client)));
+	if (o->workers > 1) {
+		/* Worker w takes addresses w, w + N, w + 2N ...: two workers never
+		 * rewrite to one address, so their sessions (which the capture
+		 * spreads by flow) never meet on one 4-tuple at the target. The
+		 * options made sure every worker has one. */
+		size_t mine = (o->client_addr_count - o->worker_index + o->workers - 1) / o->workers;
+
+		*out = o->client_addrs[o->worker_index + (h % mine) * o->workers];
+		return;
+	}
 	*out = o->client_addrs[h % o->client_addr_count];
 }
 

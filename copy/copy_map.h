@@ -32,7 +32,8 @@ uint16_t copy_map_port(uint16_t port, unsigned copy, uint16_t shift);
 bool copy_map_selected(unsigned percent, uint64_t seed, const struct dp_addr *client,
 		       uint16_t client_port);
 
-/* The -c address of a client (stable for a seed); the client itself
+/* The -c address of a client (stable for a seed; with --workers, one of
+ * this worker's share of the -c addresses); the client itself
  * without -c. */
 void copy_map_client(const struct copy_options *o, uint64_t seed, const struct dp_addr *client,
 		     struct dp_addr *out);

@@ -7,6 +7,7 @@
 
 #include <netinet/in.h>
 #include <stdio.h>
+#include <string.h>
 
 static void addr_port(const struct dp_addr *a, uint16_t port, char *buf, size_t len)
 {
@@ -42,19 +43,17 @@ static void render_transfers(struct metrics_text *out, const struct copy_metrics
 	}
 }
 
-enum { LINK_UP, LINK_FAILURES, LINK_PENDING_ROUTES, LINK_OUTPUT_BYTES, LINK_METRICS };
-
-static const struct stat_def link_metrics[LINK_METRICS] = {
-	[LINK_UP] = { "intercept_up", STAT_GAUGE,
+static const struct stat_def link_metrics[COPY_LINK_METRICS] = {
+	[COPY_LINK_UP] = { "intercept_up", STAT_GAUGE,
 		      "1 when the connection to that intercept is ready (HELLO exchanged)",
 		      NULL, NULL, NULL },
-	[LINK_FAILURES] = { "intercept_failures", STAT_GAUGE,
+	[COPY_LINK_FAILURES] = { "intercept_failures", STAT_GAUGE,
 			    "connection attempts in a row that did not get to HELLO",
 			    NULL, NULL, NULL },
-	[LINK_PENDING_ROUTES] = { "intercept_pending_routes", STAT_GAUGE,
+	[COPY_LINK_PENDING_ROUTES] = { "intercept_pending_routes", STAT_GAUGE,
 				  "routes queued for that intercept, not yet written",
 				  NULL, NULL, NULL },
-	[LINK_OUTPUT_BYTES] = { "intercept_output_queued_bytes", STAT_GAUGE,
+	[COPY_LINK_OUTPUT_BYTES] = { "intercept_output_queued_bytes", STAT_GAUGE,
 				"bytes queued to that intercept, not yet taken by the kernel",
 				NULL, NULL, NULL },
 };
@@ -64,20 +63,25 @@ static void render_links(struct metrics_text *out, const struct copy_metrics_sou
 	char label_text[80];
 	const char *label[2] = { "intercept", label_text };
 
-	for (int m = 0; m < LINK_METRICS; m++) {
+	for (int m = 0; m < COPY_LINK_METRICS; m++) {
 		metrics_text_family(out, link_metrics[m].name, link_metrics[m].type,
 				    link_metrics[m].help);
-		for (size_t i = 0; src->links && i < src->o->intercept_count; i++) {
+		for (size_t i = 0; (src->links || src->link_values) && i < src->o->intercept_count;
+		     i++) {
 			struct intercept_link_status st;
-			uint64_t v[LINK_METRICS];
+			uint64_t v[COPY_LINK_METRICS];
 
-			intercept_links_status(src->links, i, &st);
-			v[LINK_UP] = st.state == LINK_READY;
-			v[LINK_FAILURES] = st.failures;
-			v[LINK_PENDING_ROUTES] = st.pending_routes;
-			v[LINK_OUTPUT_BYTES] = st.output_bytes;
 			addr_port(&src->o->intercepts[i].addr, src->o->intercepts[i].port,
 				  label_text, sizeof(label_text));
+			if (src->links) {
+				intercept_links_status(src->links, i, &st);
+				v[COPY_LINK_UP] = st.state == LINK_READY;
+				v[COPY_LINK_FAILURES] = st.failures;
+				v[COPY_LINK_PENDING_ROUTES] = st.pending_routes;
+				v[COPY_LINK_OUTPUT_BYTES] = st.output_bytes;
+			} else {
+				memcpy(v, src->link_values[i], sizeof(v));
+			}
 			metrics_text_sample(out, link_metrics[m].name, link_metrics[m].type, label,
 					    1, v[m]);
 		}

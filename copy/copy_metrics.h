@@ -14,12 +14,20 @@
 #include "copy/link/intercept_link.h"
 #include "lib/runtime/metrics_text.h"
 
+/* The gauges served per intercept connection. */
+enum copy_link_metric {
+	COPY_LINK_UP, COPY_LINK_FAILURES, COPY_LINK_PENDING_ROUTES, COPY_LINK_OUTPUT_BYTES,
+	COPY_LINK_METRICS
+};
+
 struct copy_metrics_sources {
 	const struct copy_stats *stats;		/* collected just before */
 	const struct copy_options *o;
 	const uint64_t *transfer_packets;	/* o->transfer_count of them */
 	const struct intercept_links *links;	/* o->intercept_count links, or NULL */
 	const struct histogram *capture_delay;	/* live capture only, or NULL */
+	/* without links (--workers): the gauges of each intercept, or NULL */
+	const uint64_t (*link_values)[COPY_LINK_METRICS];
 };
 
 void copy_metrics_render(struct metrics_text *out, const struct copy_metrics_sources *src);

@@ -22,7 +22,7 @@
 enum { OPT_CAPTURE = 256, OPT_OFFLINE, OPT_SPEED, OPT_REPEAT, OPT_TUNNEL, OPT_TUNNEL_SOURCE,
        OPT_MIRROR, OPT_WIRE, OPT_PROTOCOL, OPT_CREDENTIALS, OPT_PORT_SHIFT,
        OPT_TLS_CERT, OPT_TLS_KEY, OPT_TLS_CA, OPT_TLS_PSK_FILE, OPT_INSECURE_PLAINTEXT,
-       OPT_PACE_QUIET,
+       OPT_PACE_QUIET, OPT_WORKERS,
        OPT_COMPARE_FIRST, OPT_COMPARE_LAST = OPT_COMPARE_FIRST + COMPARE_OPT_COUNT - 1 };
 
 static const struct option long_options[] = {
@@ -46,6 +46,7 @@ static const struct option long_options[] = {
 	{ "device", required_argument, NULL, 'i' },
 	{ "filter", required_argument, NULL, 'F' },
 	{ "capture", required_argument, NULL, OPT_CAPTURE },
+	{ "workers", required_argument, NULL, OPT_WORKERS },
 	{ "offline", required_argument, NULL, OPT_OFFLINE },
 	{ "speed", required_argument, NULL, OPT_SPEED },
 	{ "repeat", required_argument, NULL, OPT_REPEAT },
@@ -124,6 +125,7 @@ static const char usage_text[] =
 	"  -t, --session-timeout D   give up silent sessions (120s)\n"
 	"  -k, --keepalive-timeout D give up sessions whose client is silent (0 = never)\n"
 	"  -m, --memory SIZE         cap on sessions + buffered data (512m; a bare number: MB)\n"
+	"      --workers N           replay with N processes, the capture spread by flow (1)\n"
 	"  -M, --mtu N               MTU of the path to the target (1500)\n"
 	"  -D, --mss N               MSS clamp\n"
 	"  -W, --no-wait             send requests at once, no pacing by answers\n"
@@ -169,6 +171,7 @@ static void set_defaults(struct copy_options *o)
 	o->intercept_port = WIRE_DEFAULT_PORT;
 	o->intercept_conns = 1;
 	o->copies = 1;
+	o->workers = 1;
 	o->port_shift = 2048;
 	o->percent = 100;
 	o->capture_kind = CAPTURE_AFPACKET;
@@ -393,6 +396,7 @@ static int apply(void *ctx, int id, const char *value, bool from_command_line, c
 	case 'i': return daemon_set_string(&o->device, value, err, errlen);
 	case 'F': return daemon_set_string(&o->filter, value, err, errlen);
 	case OPT_CAPTURE: return parse_capture_kind(value, &o->capture_kind, err, errlen);
+	case OPT_WORKERS: return parse_unsigned(value, 1, COPY_MAX_WORKERS, &o->workers, err, errlen);
 	case OPT_OFFLINE: return daemon_set_string(&o->offline_file, value, err, errlen);
 	case OPT_SPEED: return parse_speed(value, &o->speed, err, errlen);
 	case OPT_REPEAT: return parse_unsigned(value, 1, 1000000, &o->repeat, err, errlen);
@@ -564,6 +568,31 @@ static int check_compare(const struct copy_options *o, char *err, size_t errlen)
 	return 0;
 }
 
+/* What several workers cannot share yet (copy_workers.h says why). */
+static int check_workers(const struct copy_options *o, char *err, size_t errlen)
+{
+	if (o->workers == 1)
+		return 0;
+	if (o->capture_kind == CAPTURE_OFFLINE)
+		return opt_error(err, errlen, "--workers %u with --offline: a file is played by "
+				 "one worker; give --workers 1", o->workers);
+	if (o->capture_kind == CAPTURE_PCAP)
+		return opt_error(err, errlen, "--workers %u with --capture pcap: libpcap cannot "
+				 "join a fanout group; use the afpacket capture (the default)",
+				 o->workers);
+	if (o->has_mirror)
+		return opt_error(err, errlen, "--workers %u with --mirror: not supported yet; "
+				 "give --workers 1", o->workers);
+	if (o->compare.on)
+		return opt_error(err, errlen, "--workers %u with --compare: not supported yet; "
+				 "give --workers 1", o->workers);
+	if (o->client_addr_count && o->client_addr_count < o->workers)
+		return opt_error(err, errlen, "--workers %u with -c: each worker needs client "
+				 "addresses of its own, and -c gives %zu", o->workers,
+				 o->client_addr_count);
+	return 0;
+}
+
 static int finish(struct copy_options *o, char *err, size_t errlen)
 {
 	char why[256];
@@ -590,7 +619,7 @@ static int finish(struct copy_options *o, char *err, size_t errlen)
 				 "--offline FILE (TCPCopy's offline -i FILE)");
 	if (o->accelerate)
 		o->speed = o->accelerate;
-	if (check_compare(o, err, errlen) < 0)
+	if (check_compare(o, err, errlen) < 0 || check_workers(o, err, errlen) < 0)
 		return -1;
 	/* Copy i's port is (port - 1 + i * shift) mod 65535 + 1: two copies
 	 * collide when their distance times the shift is a multiple of 65535. */

@@ -31,6 +31,7 @@
 #define COPY_MAX_INTERCEPTS 16
 #define COPY_MAX_CLIENT_ADDRS 65536
 #define COPY_MAX_COPIES 1000
+#define COPY_MAX_WORKERS 64
 
 /* One -x item: clients' packets to [online_addr:]online_port are replayed
  * to target_addr:target_port. */
@@ -94,7 +95,11 @@ struct copy_options {
 
 	uint64_t session_timeout_ms;	/* -t */
 	uint64_t keepalive_timeout_ms;	/* -k */
-	uint64_t memory_bytes;		/* -m */
+	uint64_t memory_bytes;		/* -m (split between --workers) */
+	unsigned workers;		/* --workers: replaying processes (copy_workers.h) */
+	/* Not options: set in each worker by copy_workers_start(). */
+	unsigned worker_index;		/* 0 .. workers - 1 */
+	uint16_t fanout_group;		/* the workers' PACKET_FANOUT group */
 	uint16_t mtu;			/* -M */
 	uint16_t mss;			/* -D; 0 = none */
 	bool no_wait;			/* -W */

@@ -70,6 +70,7 @@ struct copy {
 	struct log_ratelimit rl_refused, rl_link, rl_summary, rl_failure;
 	struct copy_credentials *credentials;	/* --credentials, or NULL */
 	struct copy_auth_log auth_log;
+	uint64_t capture_since_us;	/* --workers: packets stamped before are left out */
 };
 
 /* copy_engine_glue.c */

@@ -6,8 +6,10 @@
 #include "copy/copy_private.h"
 
 #include <inttypes.h>
+#include <string.h>
 
 #include "copy/copy_metrics.h"
+#include "copy/copy_workers.h"
 
 void copy_on_stats_timer(struct loop *l, uint64_t timer_id, void *arg)
 {
@@ -47,7 +49,7 @@ void copy_render_metrics(void *ctx, struct metrics_text *out)
 	struct copy *c = ctx;
 	struct copy_metrics_sources src = {
 		&c->stats, c->o, c->transfer_packets, c->links,
-		c->o->capture_kind != CAPTURE_OFFLINE ? &c->capture_delay : NULL,
+		c->o->capture_kind != CAPTURE_OFFLINE ? &c->capture_delay : NULL, NULL,
 	};
 
 	collect(c);
@@ -68,7 +70,30 @@ void copy_report(struct copy *c)
 			  " send failures left to the retransmission limit", c->refused_not_target,
 			  c->failures_dropped);
 	copy_compare_report(c->compare);
-	if (c->o->common.stats_file &&
+	if (c->o->common.stats_file && c->o->workers <= 1 &&
 	    stats_write_json(&c->stats.table, NULL, c->o->common.stats_file) < 0)
 		log_warn("--stats-file %s", c->o->common.stats_file);
+}
+
+/* --workers: this worker's numbers into its shared slot, for the
+ * supervisor to add up. A sequence count, odd while writing, lets the
+ * reader (another process) retry a copy made half-way. */
+void copy_snapshot(struct copy *c, struct copy_worker_slot *slot)
+{
+	collect(c);
+	__atomic_add_fetch(&slot->seq, 1, __ATOMIC_ACQ_REL);
+	memcpy(slot->values, c->stats.values, sizeof(slot->values));
+	slot->capture_delay = c->capture_delay;
+	memcpy(slot->transfer_packets, c->transfer_packets,
+	       c->o->transfer_count * sizeof(slot->transfer_packets[0]));
+	for (size_t i = 0; i < c->o->intercept_count; i++) {
+		struct intercept_link_status st;
+
+		intercept_links_status(c->links, i, &st);
+		slot->links[i][COPY_LINK_UP] = st.state == LINK_READY;
+		slot->links[i][COPY_LINK_FAILURES] = st.failures;
+		slot->links[i][COPY_LINK_PENDING_ROUTES] = st.pending_routes;
+		slot->links[i][COPY_LINK_OUTPUT_BYTES] = st.output_bytes;
+	}
+	__atomic_add_fetch(&slot->seq, 1, __ATOMIC_ACQ_REL);
 }

@@ -5,6 +5,7 @@
  * replay itself is copy.c.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,10 +19,12 @@
 #include "copy/copy_credentials.h"
 #include "copy/copy_options.h"
 #include "copy/copy_stats.h"
+#include "copy/copy_workers.h"
 #include "lib/runtime/daemon_reload.h"
 #include "lib/runtime/daemon_start.h"
 #include "lib/runtime/log.h"
 #include "lib/runtime/loop.h"
+#include "lib/runtime/privileges.h"
 #include "lib/runtime/sd_notify.h"
 #include "lib/runtime/watchdog.h"
 
@@ -30,9 +33,36 @@ struct daemon {
 	char **argv;
 	struct copy_options options;
 	struct loop *loop;
-	struct copy *copy;
+	struct copy *copy;		/* the replay; NULL in the --workers supervisor */
+	struct copy_workers *workers;	/* --workers: in the supervisor */
+	struct copy_worker_slot *slot;	/* --workers: in a worker, its shared slot */
 	struct watchdog watchdog;
 };
+
+/* What a signal or SIGHUP asks of the replay, or of the supervisor of
+ * --workers (copy_workers.h), which passes it on. */
+static void report(struct daemon *d)
+{
+	if (d->workers)
+		copy_workers_report(d->workers);
+	else
+		copy_report(d->copy);
+}
+
+static void stats_rearm(struct daemon *d)
+{
+	if (d->workers)
+		copy_workers_stats_rearm(d->workers);
+	else
+		copy_stats_rearm(d->copy);
+}
+
+static int metrics_listen(struct daemon *d, const char *address, char *err, size_t errlen)
+{
+	if (d->workers)
+		return copy_workers_metrics_listen(d->workers, address, err, errlen);
+	return copy_metrics_listen(d->copy, address, err, errlen);
+}
 
 /* ---- signals and timers ---- */
 
@@ -41,6 +71,11 @@ static void on_stop_signal(struct loop *l, int signo, void *arg)
 	struct daemon *d = arg;
 
 	sd_notify_stopping();
+	if (d->workers) {
+		/* The loop stops when the last worker has exited. */
+		copy_workers_stop(d->workers);
+		return;
+	}
 	copy_stop(d->copy, strsignal(signo));
 	loop_stop(l);
 }
@@ -49,7 +84,7 @@ static void on_usr1(struct loop *l, int signo, void *arg)
 {
 	struct daemon *d = arg;
 
-	copy_report(d->copy);
+	report(d);
 }
 
 /* One option SIGHUP found changed: applied when it can be without
@@ -67,7 +102,7 @@ static void on_change(void *ctx, const struct daemon_reload_change *change)
 
 	switch (change->id) {
 	case DAEMON_OPT_METRICS:
-		if (copy_metrics_listen(r->d->copy, r->fresh->common.metrics, err, sizeof(err)) < 0) {
+		if (metrics_listen(r->d, r->fresh->common.metrics, err, sizeof(err)) < 0) {
 			log_warnx("SIGHUP: %s; still serving %s", err,
 				  live->common.metrics ? live->common.metrics : "no metrics");
 			return;
@@ -84,7 +119,7 @@ static void on_change(void *ctx, const struct daemon_reload_change *change)
 	if (!daemon_reload_common(&live->common, &r->fresh->common, change))
 		daemon_reload_refuse(change);
 	else if (change->id == DAEMON_OPT_STATS_INTERVAL)
-		copy_stats_rearm(r->d->copy);
+		stats_rearm(r->d);
 }
 
 /* SIGHUP: the log file reopened (after logrotate), then the command line
@@ -100,6 +135,8 @@ static void on_hup(struct loop *l, int signo, void *arg)
 		log_warn("SIGHUP: cannot reopen -l %s", d->options.common.log_file);
 	else if (d->options.common.log_file)
 		log_info("SIGHUP: log file reopened");
+	if (d->workers)
+		copy_workers_signal(d->workers, SIGHUP);	/* each reloads its own */
 	if (copy_options_parse(&fresh, d->argc, d->argv, err, sizeof(err)) != COPY_OPTIONS_RUN) {
 		log_warnx("SIGHUP: %s; nothing changed", err);
 	} else if (daemon_reload_diff(&d->options.common, &fresh.common, on_change, &r) == 0) {
@@ -214,8 +251,49 @@ static void explain_options(const struct copy_options *o)
 	}
 }
 
-/* Everything up to READY=1: the loop, signals, the replay's sockets, the
- * pid file, the drop of privileges, the detach from the terminal. */
+/* --workers: how often a worker copies its statistics for the supervisor. */
+#define PUBLISH_MS 1000
+
+static void on_publish(struct loop *l, uint64_t timer_id, void *arg)
+{
+	struct daemon *d = arg;
+
+	copy_snapshot(d->copy, d->slot);
+	loop_timer_add(l, PUBLISH_MS, on_publish, d);
+}
+
+/* The supervisor is about to write --stats-file: numbers of now, please. */
+static void on_publish_signal(struct loop *l, int signo, void *arg)
+{
+	struct daemon *d = arg;
+
+	copy_snapshot(d->copy, d->slot);
+}
+
+/* A worker of --workers, once its replay is open: the drop to --user, then
+ * the wait for the other workers (copy_workers.h). The supervisor does the
+ * rest of start-up (pid file, -d, systemd). */
+static void start_worker(struct daemon *d)
+{
+	char err[1024];
+	uint64_t since;
+
+	if (d->options.common.user && privileges_drop(d->options.common.user, err, sizeof(err)) < 0)
+		log_fatalx("--user: %s", err);
+	if (loop_add_signal(d->loop, COPY_WORKERS_PUBLISH_SIGNAL, on_publish_signal, d) < 0)
+		log_fatal("signals");
+	since = copy_workers_ready();
+	if (!since)
+		exit(1);
+	copy_set_capture_since(d->copy, since);
+	copy_snapshot(d->copy, d->slot);
+	loop_timer_add(d->loop, PUBLISH_MS, on_publish, d);
+	log_info("worker %u of %u started", d->options.worker_index, d->options.workers);
+}
+
+/* Everything up to READY=1: the loop, signals, the replay's sockets (or,
+ * with --workers, the workers), the pid file, the drop of privileges, the
+ * detach from the terminal. */
 static void start(struct daemon *d, int ready_fd)
 {
 	char err[1024];
@@ -225,9 +303,18 @@ static void start(struct daemon *d, int ready_fd)
 		log_fatal("loop");
 	if (setup_signals(d, err, sizeof(err)) < 0)
 		log_fatalx("%s", err);
-	d->copy = copy_new(&d->options, d->loop, err, sizeof(err));
-	if (!d->copy)
-		log_fatalx("%s", err);
+	if (d->workers) {
+		if (copy_workers_run(d->workers, d->loop, err, sizeof(err)) < 0)
+			log_fatalx("%s", err);
+	} else {
+		d->copy = copy_new(&d->options, d->loop, err, sizeof(err));
+		if (!d->copy)
+			log_fatalx("%s", err);
+	}
+	if (d->slot) {
+		start_worker(d);
+		return;
+	}
 	if (daemon_start_finish(&d->options.common, ready_fd, err, sizeof(err)) < 0)
 		log_fatalx("%s", err);
 	if (d->options.common.user)
@@ -236,26 +323,41 @@ static void start(struct daemon *d, int ready_fd)
 	if (watchdog_start(&d->watchdog, d->loop) < 0)
 		log_fatalx("out of memory for the watchdog timer");
 	sd_notify_ready();
-	log_info("doppel-copy %s started: %zu transfers, %zu intercepts", DOPPEL_VERSION,
-		 d->options.transfer_count, d->options.intercept_count);
+	log_info("doppel-copy %s started: %zu transfers, %zu intercepts%s", DOPPEL_VERSION,
+		 d->options.transfer_count, d->options.intercept_count,
+		 d->workers ? ", workers as below" : "");
+	if (d->workers)
+		log_info("%u workers, -m split: %" PRIu64 " bytes each", d->options.workers,
+			 d->options.memory_bytes / d->options.workers);
 }
 
 /* After the loop: the exit status. A signal has stopped the replay
  * already; an offline replay that ended, or failed to start, not yet. */
 static int finish(struct daemon *d)
 {
-	int status = copy_failed(d->copy) ? 1 : 0;
+	int status;
 
-	if (copy_finished(d->copy) || status != 0) {
-		sd_notify_stopping();
-		copy_stop(d->copy, copy_finished(d->copy) ? "offline replay done"
-						      : "the replay could not start");
+	if (d->workers) {
+		/* Every worker has exited: their last numbers are in. */
+		status = copy_workers_status(d->workers);
+		copy_workers_report(d->workers);
+		copy_workers_free(d->workers);
+	} else {
+		status = copy_failed(d->copy) ? 1 : 0;
+		if (copy_finished(d->copy) || status != 0) {
+			sd_notify_stopping();
+			copy_stop(d->copy, copy_finished(d->copy) ? "offline replay done"
+							      : "the replay could not start");
+		}
+		copy_report(d->copy);
+		if (d->slot)
+			copy_snapshot(d->copy, d->slot);
+		copy_free(d->copy);
 	}
-	copy_report(d->copy);
-	copy_free(d->copy);
 	loop_free(d->loop);
-	/* Written by start(), or the process would have exited. */
-	if (d->options.common.pid_file && unlink(d->options.common.pid_file) < 0)
+	/* Written by start(), or the process would have exited; a worker
+	 * wrote none. */
+	if (!d->slot && d->options.common.pid_file && unlink(d->options.common.pid_file) < 0)
 		log_debug("cannot remove -P %s: %s", d->options.common.pid_file, strerror(errno));
 	log_info("stopped");
 	copy_options_free(&d->options);
@@ -278,6 +380,16 @@ int main(int argc, char **argv)
 	explain_options(&d.options);
 	if (d.options.common.daemonize && (ready_fd = background_start(err, sizeof(err))) < 0)
 		log_fatalx("-d: %s", err);
+	if (d.options.workers > 1) {
+		int role = copy_workers_start(&d.options, &d.workers, &d.slot, err, sizeof(err));
+
+		if (role < 0)
+			log_fatalx("%s", err);
+		if (role == 1 && ready_fd >= 0) {
+			close(ready_fd);	/* -d's: the supervisor's to release */
+			ready_fd = -1;
+		}
+	}
 	start(&d, ready_fd);
 	if (loop_run(d.loop) < 0)
 		log_warn("event loop");

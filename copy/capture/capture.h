@@ -63,6 +63,12 @@ enum capture_kind {
 #define CAPTURE_SNAPLEN_DEFAULT (256u * 1024 - 256)
 #define CAPTURE_RING_BYTES_DEFAULT (64u << 20)
 
+enum capture_fanout {
+	CAPTURE_FANOUT_NONE,	/* the only socket */
+	CAPTURE_FANOUT_FLOW,	/* by the kernel's symmetric flow hash */
+	CAPTURE_FANOUT_ADDRESS,	/* by the two addresses, ports ignored */
+};
+
 struct capture_config {
 	enum capture_kind kind;
 	const char *device;		/* -i; NULL (or "any") = every interface */
@@ -79,6 +85,10 @@ struct capture_config {
 	/* afpacket: also take this host's outgoing packets (--compare: the
 	 * online server's answers), each delivered with c->outgoing set */
 	bool outgoing;
+	/* afpacket: join PACKET_FANOUT group fanout_group (--workers;
+	 * capture_fanout.c says how each way picks the socket) */
+	enum capture_fanout fanout;
+	uint16_t fanout_group;
 };
 
 struct capture_counters {
@@ -115,6 +125,12 @@ struct capture_ops {
 	void (*update_stats)(struct capture *c);
 	void (*close)(struct capture *c);
 };
+
+/* Join fd (a bound AF_PACKET socket) to fanout group group, the way how
+ * says, with PACKET_FANOUT_FLAG_DEFRAG; NONE does nothing. 0, or -1 with
+ * err filled. */
+int capture_fanout_join(int fd, uint16_t group, enum capture_fanout how, char *err,
+			size_t errlen);
 
 extern const struct capture_ops capture_afpacket_ops;
 extern const struct capture_ops capture_pcap_ops;

@@ -318,8 +318,10 @@ static int afpacket_open(struct capture *c, struct loop *l, const struct capture
 		fail_errno(err, errlen, "setsockopt(PACKET_IGNORE_OUTGOING)");
 		goto fail;
 	}
+	/* A fanout group takes only bound sockets. */
 	if (setup_ring(a, cfg, err, errlen) != 0 ||
-	    bind_device(a->fd, cfg->device, err, errlen) != 0)
+	    bind_device(a->fd, cfg->device, err, errlen) != 0 ||
+	    capture_fanout_join(a->fd, cfg->fanout_group, cfg->fanout, err, errlen) != 0)
 		goto fail;
 	c->priv = a;
 	if (loop_add_fd(l, a->fd, LOOP_READ, on_readable, c) != 0) {

@@ -25,7 +25,7 @@ static void test_render(void **state)
 	struct metrics_text t;
 	uint64_t per_transfer[2] = { 11, 22 };
 	char err[256];
-	struct copy_metrics_sources src = { &s, &o, per_transfer, NULL, NULL };
+	struct copy_metrics_sources src = { &s, &o, per_transfer, NULL, NULL, NULL };
 
 	(void)state;
 	if (copy_options_parse(&o, 5, argv, err, sizeof(err)) != COPY_OPTIONS_RUN)
