@@ -36,7 +36,7 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 # Run them with E2E_SCENARIOS="redis-large loss-high-rate" tests/e2e/run.sh.
 scenarios=${E2E_SCENARIOS:-"lab http-keepalive http-per-connection http-post-1mb redis-pipeline
 	idle-connection client-rewrite two-online link-layer pcap-capture intercept-restart loss
-	client-silence copies percent http-saturation metrics intercept-queues fault-kill-intercept
+	client-silence copies percent workers http-saturation metrics intercept-queues fault-kill-intercept
 	fault-kill-copy fault-cut-path fault-queue-rules tcpcopy-dialect
 	http-downloads tunnel-vxlan tunnel-ipv6 mirror-vxlan container intercept-fleet
 	pg-login pg-login-md5 pg-pooled fault-target-restart fault-target-network fault-target-port
