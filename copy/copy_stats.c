@@ -63,6 +63,7 @@ static void collect_engine(uint64_t *v, const struct engine_counters *e)
 	v[COPY_STAT_SESSIONS_REFUSED_ROUTE] = e->sessions_refused_route;
 	v[COPY_STAT_SESSIONS_EVICTED_SYN] = e->sessions_evicted_syn;
 	v[COPY_STAT_STALE_RESETS] = e->stale_resets;
+	v[COPY_STAT_ORPHAN_RESETS] = e->orphan_resets;
 	v[COPY_STAT_SESSIONS_QUEUED_SUCCESSOR] = e->sessions_queued_successor;
 	v[COPY_STAT_SESSIONS_MISSED_START] = e->sessions_missed_start;
 	v[COPY_STAT_SESSIONS_MISSED_REUSE] = e->sessions_missed_reuse;

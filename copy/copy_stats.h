@@ -43,6 +43,8 @@
 	  "sessions that had sent only their SYN, ended to make room at the -m session cap") \
 	X(STALE_RESETS, "stale_resets", STAT_COUNTER, \
 	  "RSTs that freed a connection the target still held on a new session's ports") \
+	X(ORPHAN_RESETS, "orphan_resets", STAT_COUNTER, \
+	  "RSTs sent to the target for a client's FIN or RST of a connection with no session") \
 	X(SESSIONS_QUEUED_SUCCESSOR, "sessions_queued_successor", STAT_COUNTER, \
 	  "new connections held until the old session on their client port ended") \
 	X(SESSIONS_MISSED_START, "sessions_missed_start", STAT_COUNTER, \

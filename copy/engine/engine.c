@@ -89,6 +89,7 @@ void engine_free(struct engine *e)
 	heap_free(&e->timers);
 	session_table_free(&e->table);
 	refused_keys_free(&e->refused);
+	refused_keys_free(&e->orphans_reset);
 	free(e);
 }
 

@@ -28,7 +28,12 @@
  *   when it sent nothing at all). Pipelined data (ack not moved) goes at
  *   once. -W: no waiting.
  * - Sessions whose SYN was not captured start from their first data, with
- *   a made-up SYN (seq - 1).
+ *   a made-up SYN (seq - 1). If the target still holds that connection (a
+ *   killed doppel-copy's), it answers the SYN with a bare ACK, which is
+ *   reset (stale_resets, session_target.c). A captured FIN or RST with no
+ *   session sends the target one RST at its seq (orphan_resets, once per
+ *   4-tuple, session_client.c), so such a connection whose client sent no
+ *   data since is freed too.
  * - After the target's FIN is acked last, the session lingers linger_ms to
  *   ack a retransmitted FIN, then ends END_CLOSED.
  * - Memory: past max_sessions or max_buffered_bytes new sessions are
@@ -274,6 +279,10 @@ struct engine_counters {
 	uint64_t stale_resets;		/* RSTs <SEQ=SEG.ACK> sent for a connection the
 					 * target still held on a new session's ports
 					 * (its answer to our SYN acked another seq) */
+	uint64_t orphan_resets;		/* RSTs sent at the client's seq for a captured
+					 * FIN or RST of a connection with no session
+					 * (a killed copy's, still open at the target),
+					 * one per 4-tuple */
 	uint64_t sessions_missed_reuse;	/* new connections on a live session's key whose
 					 * SYN was not captured, told by their seq (see
 					 * above); each counts as a missed start too

@@ -134,6 +134,8 @@ struct engine {
 	struct heap timers;
 	struct session *graveyard;	/* ended, freed when the engine call returns */
 	struct refused_keys refused;	/* so a refused session is counted once */
+	struct refused_keys orphans_reset;	/* 4-tuples sent an orphan RST lately:
+						 * one each (session_client.c) */
 	struct session *bare_head, *bare_tail;	/* sessions that sent only their SYN,
 						 * oldest first (SF_BARE) */
 	struct session_successor *successors_ready;	/* their old session ended: start
@@ -223,6 +225,7 @@ enum transmit_result session_transmit(struct engine *e, struct session *s, uint3
 bool session_send_syn(struct engine *e, struct session *s);
 bool session_send_ack(struct engine *e, struct session *s);
 void session_send_reset(struct engine *e, struct session *s);
+void engine_send_orphan_reset(struct engine *e, const struct session_key *k, uint32_t seq);
 void session_output(struct engine *e, struct session *s, uint64_t now);
 uint32_t session_mss(const struct engine *e, const struct session *s);
 

@@ -68,19 +68,22 @@ bool refused_keys_note(struct refused_keys *r, uint64_t seed, const struct sessi
 	return true;
 }
 
-void refused_keys_forget(struct refused_keys *r, uint64_t seed, const struct session_key *k)
+bool refused_keys_forget(struct refused_keys *r, uint64_t seed, const struct session_key *k)
 {
 	struct refused_key *set;
+	bool found = false;
 
 	if (!r->used)
-		return;
+		return false;
 	set = set_of(r, seed, k);
 	for (unsigned i = 0; i < REFUSED_KEYS_WAYS; i++) {
 		if (same_key(&set[i], k)) {
 			set[i].expires_ms = 0;
 			r->used--;
+			found = true;
 		}
 	}
+	return found;
 }
 
 void refused_keys_free(struct refused_keys *r)

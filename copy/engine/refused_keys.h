@@ -48,8 +48,9 @@ struct refused_keys {
  * allocated, every call is true: counted as before, per packet. */
 bool refused_keys_note(struct refused_keys *r, uint64_t seed, const struct session_key *k,
 		       uint64_t now_ms);
-/* Forget k: its session ended (FIN, RST) or started after all. */
-void refused_keys_forget(struct refused_keys *r, uint64_t seed, const struct session_key *k);
+/* Forget k: its session ended (FIN, RST) or started after all. true when
+ * k was remembered (expired or not). */
+bool refused_keys_forget(struct refused_keys *r, uint64_t seed, const struct session_key *k);
 void refused_keys_free(struct refused_keys *r);
 
 #endif

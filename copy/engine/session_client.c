@@ -58,6 +58,30 @@ static void syn_options_from_data(struct engine *e, struct session *s, const str
 	s->client_window = p->window ? p->window : 1;
 }
 
+/*
+ * The client closed (FIN) or reset a connection we have no session for:
+ * most often one a killed or restarted doppel-copy was replaying, which the
+ * target still holds open (its client sent no data since the restart, so
+ * no new session took it up and reset it: session_target.c). One RST at
+ * the client's seq frees it: the client's FIN or RST comes after all its
+ * data, so its seq is what the target expects next if the dead process had
+ * delivered it all (RFC 5961 3: an RST at exactly that seq is taken);
+ * otherwise the target answers with a challenge ACK that nobody routes,
+ * and keeps the connection until its own timeouts, as before. Not for a
+ * session this process refused (the target never saw it); where the target
+ * holds nothing else (a session ended already) it drops the RST. One per 4-tuple while remembered (the refused_keys set:
+ * bounded memory, 30 s), so a retransmitted FIN sends no second RST; only
+ * ever toward the target, like every packet of the engine.
+ */
+static void orphan_reset(struct engine *e, uint64_t now, const struct session_key *k,
+			 const struct packet *p)
+{
+	if (!refused_keys_note(&e->orphans_reset, e->table.seed, k, now))
+		return;
+	engine_send_orphan_reset(e, k, p->seq);
+	e->counters.orphan_resets++;
+}
+
 void session_client_start(struct engine *e, uint64_t now, const struct session_key *k,
 			  const struct packet *p)
 {
@@ -67,8 +91,9 @@ void session_client_start(struct engine *e, uint64_t now, const struct session_k
 
 	if (!syn && !data) {
 		/* A refused session's FIN or RST: it is over. */
-		if (p->flags & (TCPF_FIN | TCPF_RST))
-			refused_keys_forget(&e->refused, e->table.seed, k);
+		if ((p->flags & (TCPF_FIN | TCPF_RST)) &&
+		    !refused_keys_forget(&e->refused, e->table.seed, k))
+			orphan_reset(e, now, k, p);	/* not refused: maybe a dead copy's */
 		e->counters.client_ignored++;
 		return;
 	}

@@ -161,6 +161,16 @@ void session_send_reset(struct engine *e, struct session *s)
 		emit(e, s, s->snd_una, TCPF_RST | TCPF_ACK, NULL, 0, &packet_len);
 }
 
+/* An RST for a 4-tuple with no session (session_client.c says when),
+ * without options: Linux lets an RST pass its PAWS check (RFC 7323 5.3). */
+void engine_send_orphan_reset(struct engine *e, const struct session_key *k, uint32_t seq)
+{
+	struct session none = { .key = *k };
+	size_t packet_len;
+
+	emit(e, &none, seq, TCPF_RST, NULL, 0, &packet_len);
+}
+
 uint32_t session_mss(const struct engine *e, const struct session *s)
 {
 	uint32_t mss = s->target_mss;

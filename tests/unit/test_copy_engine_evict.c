@@ -6,7 +6,8 @@
  * left the new one is refused as before; the byte cap is not helped by
  * evicting. And the stale connection at the target (a killed doppel-copy's):
  * its bare challenge ACK to our SYN is answered with RST <SEQ=SEG.ACK>
- * (stale_resets) and our SYN again.
+ * (stale_resets) and our SYN again; a FIN or RST with no session sends one
+ * RST at its seq (orphan_resets).
  */
 #include "engine_harness.h"
 #include "copy/engine/engine_session.h"
@@ -234,6 +235,39 @@ static void test_challenge_ack_is_reset(void **state)
 	harness_finish(&h);
 }
 
+/* A restarted copy sees the FIN (or RST) of a connection the dead one was
+ * replaying and no data before it: one RST at the FIN's seq to the target,
+ * once per 4-tuple; nothing for a live session's FIN. */
+static void test_orphan_fin_or_rst_is_reset_once(void **state)
+{
+	struct harness h;
+	struct session_key k = harness_key_v4(46500), r = harness_key_v4(46501);
+	struct session_key live_key = harness_key_v4(46502);
+
+	harness_init(&h);
+	harness_start(&h);
+	harness_client_plain(&h, &k, TCPF_FIN | TCPF_ACK, CISN + 7001, OACK);
+	harness_expect(&h, TCPF_RST, CISN + 7001, 0, 0);
+	harness_expect_none(&h);
+	assert_int_equal(harness_counters(&h)->orphan_resets, 1);
+	assert_int_equal(harness_counters(&h)->sessions_started, 0);
+	/* Its FIN again, and its last ACK: nothing more. */
+	harness_client_plain(&h, &k, TCPF_FIN | TCPF_ACK, CISN + 7001, OACK);
+	harness_client_plain(&h, &k, TCPF_ACK, CISN + 7002, OACK + 1);
+	harness_expect_none(&h);
+	assert_int_equal(harness_counters(&h)->orphan_resets, 1);
+	/* A client's RST likewise. */
+	harness_client_plain(&h, &r, TCPF_RST, CISN + 9, 0);
+	harness_expect(&h, TCPF_RST, CISN + 9, 0, 0);
+	assert_int_equal(harness_counters(&h)->orphan_resets, 2);
+	/* A live session's FIN is its own. */
+	harness_establish(&h, &live_key, 65535);
+	harness_client_plain(&h, &live_key, TCPF_FIN | TCPF_ACK, CISN + 1, OACK);
+	harness_expect(&h, TCPF_FIN | TCPF_ACK, CISN + 1, TISN + 1, 0);
+	assert_int_equal(harness_counters(&h)->orphan_resets, 2);
+	harness_finish(&h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -243,6 +277,7 @@ int main(void)
 		cmocka_unit_test(test_byte_cap_evicts_nothing),
 		cmocka_unit_test(test_flood_keeps_real_clients),
 		cmocka_unit_test(test_challenge_ack_is_reset),
+		cmocka_unit_test(test_orphan_fin_or_rst_is_reset_once),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
