@@ -137,10 +137,12 @@ void copy_stop(struct copy *c, const char *why)
 	if (c->capture_open) {
 		const struct capture_mirror_counters *m = capture_mirror_counters(&c->capture);
 
-		if (m)
+		if (m) {
 			log_info("mirror: %" PRIu64 " packets decapsulated, %" PRIu64
 				 " filtered out, %" PRIu64 " frames not of the mirror's kinds skipped",
 				 m->decapsulated, m->filtered_out, m->not_encapsulated);
+			c->mirror_final = *m;
+		}
 		c->capture.ops->close(&c->capture);
 		capture_mirror_close(&c->capture);
 		c->capture_open = false;

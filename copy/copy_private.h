@@ -13,6 +13,7 @@
 #include "copy/copy.h"
 
 #include "copy/capture/capture.h"
+#include "copy/capture/capture_mirror.h"
 #include "copy/copy_auth_log.h"
 #include "copy/copy_compare.h"
 #include "copy/copy_credentials.h"
@@ -62,6 +63,9 @@ struct copy {
 	uint64_t refused_not_target;
 
 	struct copy_stats stats;
+	/* --mirror's counters as they were when the capture closed, for the
+	 * statistics written after it (the last report at exit). */
+	struct capture_mirror_counters mirror_final;
 	uint64_t *transfer_packets;	/* captured, per -x transfer (metrics) */
 	uint64_t buffered_limit, sessions_limit;	/* the engine's, from -m */
 	struct histogram capture_delay;	/* kernel capture to on_capture (live only) */

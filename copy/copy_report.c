@@ -8,6 +8,7 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "copy/capture/capture_mirror.h"
 #include "copy/copy_metrics.h"
 #include "copy/copy_workers.h"
 
@@ -40,6 +41,9 @@ static void collect(struct copy *c)
 		src.capture_delay = &c->capture_delay;
 	copy_compare_counters(c->compare, &compare);
 	src.compare = &compare;
+	src.mirror = capture_mirror_counters(&c->capture);
+	if (!src.mirror && c->o->has_mirror)
+		src.mirror = &c->mirror_final;
 	copy_stats_collect(&c->stats, &src);
 }
 

@@ -107,6 +107,19 @@ static void collect_compare(uint64_t *v, const struct copy_compare_counters *c)
 	v[COPY_STAT_COMPARE_LOG_DROPPED] = c->log_dropped;
 }
 
+static void collect_mirror(uint64_t *v, const struct capture_mirror_counters *m)
+{
+	v[COPY_STAT_MIRROR_DECAPSULATED_VXLAN] = m->decapsulated_kind[DECAP_VXLAN];
+	v[COPY_STAT_MIRROR_DECAPSULATED_GENEVE] = m->decapsulated_kind[DECAP_GENEVE];
+	v[COPY_STAT_MIRROR_DECAPSULATED_GRE] = m->decapsulated_kind[DECAP_GRE];
+	v[COPY_STAT_MIRROR_DECAPSULATED_ERSPAN1] = m->decapsulated_kind[DECAP_ERSPAN1];
+	v[COPY_STAT_MIRROR_DECAPSULATED_ERSPAN2] = m->decapsulated_kind[DECAP_ERSPAN2];
+	v[COPY_STAT_MIRROR_DECAPSULATED_ERSPAN3] = m->decapsulated_kind[DECAP_ERSPAN3];
+	v[COPY_STAT_MIRROR_MALFORMED] = m->malformed;
+	v[COPY_STAT_MIRROR_UNKNOWN] = m->not_encapsulated;
+	v[COPY_STAT_MIRROR_FILTERED_OUT] = m->filtered_out;
+}
+
 void copy_stats_collect(struct copy_stats *s, const struct copy_stats_sources *src)
 {
 	uint64_t *v = s->values;
@@ -145,4 +158,6 @@ void copy_stats_collect(struct copy_stats *s, const struct copy_stats_sources *s
 	}
 	if (src->compare)
 		collect_compare(v, src->compare);
+	if (src->mirror)
+		collect_mirror(v, src->mirror);
 }

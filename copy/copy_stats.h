@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "copy/capture/capture.h"
+#include "copy/capture/capture_mirror.h"
 #include "copy/copy_compare.h"
 #include "copy/engine/engine.h"
 #include "copy/link/intercept_link.h"
@@ -29,6 +30,24 @@
 	X(PACKETS_MALFORMED, "packets_malformed", STAT_COUNTER, "captured packets the parser refused") \
 	X(CAPTURE_KERNEL_DROPS, "capture_kernel_drops", STAT_COUNTER, \
 	  "packets the kernel dropped before the daemon read them (ring full)") \
+	X(MIRROR_DECAPSULATED_VXLAN, "mirror_decapsulated_vxlan", STAT_COUNTER, \
+	  "--mirror: packets taken out of VXLAN") \
+	X(MIRROR_DECAPSULATED_GENEVE, "mirror_decapsulated_geneve", STAT_COUNTER, \
+	  "--mirror: packets taken out of GENEVE") \
+	X(MIRROR_DECAPSULATED_GRE, "mirror_decapsulated_gre", STAT_COUNTER, \
+	  "--mirror: packets taken out of GRE (gretap, or IP in GRE)") \
+	X(MIRROR_DECAPSULATED_ERSPAN1, "mirror_decapsulated_erspan1", STAT_COUNTER, \
+	  "--mirror: packets taken out of ERSPAN type I") \
+	X(MIRROR_DECAPSULATED_ERSPAN2, "mirror_decapsulated_erspan2", STAT_COUNTER, \
+	  "--mirror: packets taken out of ERSPAN type II") \
+	X(MIRROR_DECAPSULATED_ERSPAN3, "mirror_decapsulated_erspan3", STAT_COUNTER, \
+	  "--mirror: packets taken out of ERSPAN type III") \
+	X(MIRROR_MALFORMED, "mirror_malformed", STAT_COUNTER, \
+	  "--mirror: encapsulations of a kind taken but malformed (also in packets_malformed)") \
+	X(MIRROR_UNKNOWN, "mirror_unknown", STAT_COUNTER, \
+	  "--mirror: frames that are no encapsulation --mirror takes, skipped") \
+	X(MIRROR_FILTERED_OUT, "mirror_filtered_out", STAT_COUNTER, \
+	  "--mirror: mirrored packets the -x/-F filter left out") \
 	X(SESSIONS_STARTED, "sessions_started", STAT_COUNTER, "sessions begun") \
 	X(SESSIONS_ACTIVE, "sessions_active", STAT_GAUGE, "sessions live now") \
 	X(SESSIONS_COMPLETED, "sessions_completed", STAT_COUNTER, \
@@ -151,6 +170,7 @@ struct copy_stats_sources {
 	uint64_t buffered_limit, sessions_limit;	/* from the engine's configuration */
 	const struct histogram *capture_delay;	/* live capture only, or NULL */
 	const struct copy_compare_counters *compare;	/* --compare */
+	const struct capture_mirror_counters *mirror;	/* --mirror */
 };
 
 void copy_stats_init(struct copy_stats *s);

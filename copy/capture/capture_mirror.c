@@ -84,10 +84,13 @@ void capture_mirror_deliver(struct capture *c, enum packet_dlt dlt, uint64_t ts_
 		return;
 	}
 	if (rc < 0) {
+		m->counters.malformed++;
 		c->counters.malformed++;
 		return;
 	}
 	m->counters.decapsulated++;
+	if (r.kind > 0 && r.kind < DECAP_KIND_COUNT)
+		m->counters.decapsulated_kind[r.kind]++;
 	if (m->filtered) {
 		struct pcap_pkthdr h;
 

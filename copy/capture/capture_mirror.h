@@ -24,6 +24,9 @@
 
 struct capture_mirror_counters {
 	uint64_t decapsulated;		/* inner frames found */
+	uint64_t decapsulated_kind[DECAP_KIND_COUNT];	/* ... by enum decap_kind */
+	uint64_t malformed;		/* encapsulations decap_inner() refused
+					 * (also in the capture's malformed) */
 	uint64_t not_encapsulated;	/* frames of another kind, skipped */
 	uint64_t filtered_out;		/* inner frames the filter refused */
 };

@@ -47,6 +47,7 @@ enum decap_kind {
 	DECAP_ERSPAN1,
 	DECAP_ERSPAN2,
 	DECAP_ERSPAN3,
+	DECAP_KIND_COUNT	/* one past the last: arrays indexed by kind */
 };
 
 struct decap_result {

@@ -155,6 +155,13 @@ static void test_filtered_inside(void **state)
 	assert_int_equal(capture_mirror_counters(&c)->decapsulated, 4);
 	assert_int_equal(capture_mirror_counters(&c)->filtered_out, 1);
 	assert_int_equal(capture_mirror_counters(&c)->not_encapsulated, 1);
+	/* By kind: the two VXLAN frames (one filtered out), GENEVE, ERSPAN III;
+	 * the cut VXLAN header is malformed, not decapsulated. */
+	assert_int_equal(capture_mirror_counters(&c)->decapsulated_kind[DECAP_VXLAN], 2);
+	assert_int_equal(capture_mirror_counters(&c)->decapsulated_kind[DECAP_GENEVE], 1);
+	assert_int_equal(capture_mirror_counters(&c)->decapsulated_kind[DECAP_ERSPAN3], 1);
+	assert_int_equal(capture_mirror_counters(&c)->decapsulated_kind[DECAP_GRE], 0);
+	assert_int_equal(capture_mirror_counters(&c)->malformed, 1);
 	capture_mirror_close(&c);
 	assert_null(c.mirror);
 	assert_null(capture_mirror_counters(&c));

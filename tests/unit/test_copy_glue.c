@@ -383,7 +383,8 @@ static void test_stats_collect(void **state)
 	struct send_counters snd;
 	struct intercept_link_counters links;
 	struct histogram delay = { { 0 }, 0, 0 };
-	struct copy_stats_sources src = { &e, &cap, &snd, &links, 2, 3000, 40, &delay, NULL };
+	struct capture_mirror_counters mir;
+	struct copy_stats_sources src = { &e, &cap, &snd, &links, 2, 3000, 40, &delay, NULL, &mir };
 	char json[8192], dir[] = "/tmp/doppel-cstats-XXXXXX", path[64];
 
 	assert_non_null(mkdtemp(dir));
@@ -405,6 +406,12 @@ static void test_stats_collect(void **state)
 	snd.failed = 2;
 	links.reconnects = 6;
 	e.buffered_bytes = 1234;
+	memset(&mir, 0, sizeof(mir));
+	mir.decapsulated_kind[DECAP_GENEVE] = 11;
+	mir.decapsulated_kind[DECAP_ERSPAN2] = 12;
+	mir.malformed = 13;
+	mir.not_encapsulated = 14;
+	mir.filtered_out = 15;
 	for (int i = 0; i < 99; i++)
 		histogram_add(&delay, 700);
 	histogram_add(&delay, 9000);
@@ -426,6 +433,12 @@ static void test_stats_collect(void **state)
 	assert_int_equal(s.values[COPY_STAT_SESSIONS_LIMIT], 40);
 	assert_int_equal(s.values[COPY_STAT_CAPTURE_DELAY_P50_US], 750);
 	assert_int_equal(s.values[COPY_STAT_CAPTURE_DELAY_P99_US], 750);
+	assert_int_equal(s.values[COPY_STAT_MIRROR_DECAPSULATED_VXLAN], 0);
+	assert_int_equal(s.values[COPY_STAT_MIRROR_DECAPSULATED_GENEVE], 11);
+	assert_int_equal(s.values[COPY_STAT_MIRROR_DECAPSULATED_ERSPAN2], 12);
+	assert_int_equal(s.values[COPY_STAT_MIRROR_MALFORMED], 13);
+	assert_int_equal(s.values[COPY_STAT_MIRROR_UNKNOWN], 14);
+	assert_int_equal(s.values[COPY_STAT_MIRROR_FILTERED_OUT], 15);
 	histogram_add(&delay, 9000);	/* now 2 of 101 past 8 ms: the p99 moves */
 	copy_stats_collect(&s, &src);
 	assert_int_equal(s.values[COPY_STAT_CAPTURE_DELAY_P99_US], 16000);
@@ -434,6 +447,7 @@ static void test_stats_collect(void **state)
 	unit_assert_stats_json(json, &s.table);
 	assert_non_null(strstr(json, "\"ended_capture_gap\": 3"));
 	assert_non_null(strstr(json, "\"intercept_reconnects\": 6"));
+	assert_non_null(strstr(json, "\"mirror_decapsulated_erspan2\": 12"));
 	unlink(path);
 	rmdir(dir);
 }
