@@ -13,9 +13,7 @@
  * With a tunnel (cfg->tunnel) the frame carries the outer packet that
  * encap_build() writes: the host's own address (tunnel_src4/6) to the
  * target, and the MTU check applies to it. The UDP source port of vxlan
- * and fou is a hash of the inner addresses and ports in 49152..65535, as
- * RFC 7348 section 5 recommends, so a network that balances by the outer
- * header keeps each session on one path.
+ * and fou is encap_flow_port(), as in the raw backend's tunnel form.
  *
  * The socket bypasses the device's queueing discipline (PACKET_QDISC_BYPASS,
  * Linux 3.14; older kernels refuse it and the qdisc stays): a frame goes
@@ -42,7 +40,6 @@
 
 #include "copy/send/send_backend.h"
 #include "lib/net/encap.h"
-#include "lib/net/hash.h"
 
 struct send_packet {
 	int fd;
@@ -54,19 +51,6 @@ struct send_packet {
 	struct dp_addr tunnel_src4, tunnel_src6;
 	uint16_t ip_id;
 };
-
-/* The inner session's addresses and ports, hashed into the dynamic port
- * range. */
-static uint16_t flow_port(const uint8_t *pkt, size_t len)
-{
-	bool v4 = (pkt[0] >> 4) == 4;
-	size_t l4 = v4 ? (size_t)(pkt[0] & 0x0f) * 4 : 40;
-	uint64_t h = hash_fnv1a(HASH_FNV1A_OFFSET, pkt + (v4 ? 12 : 8), v4 ? 8 : 32);
-
-	if (l4 + 4 <= len)
-		h = hash_fnv1a(h, pkt + l4, 4);
-	return (uint16_t)(49152 + hash_mix64(h) % 16384);
-}
 
 /* The frame body for pkt: the outer packet with a tunnel, pkt without. */
 static enum engine_send_result packet_body(struct send_packet *sp, const uint8_t *pkt,
@@ -92,7 +76,7 @@ static enum engine_send_result packet_body(struct send_packet *sp, const uint8_t
 	outer.src = *src;
 	outer.dst.family = src->family;
 	memcpy(outer.dst.bytes, pkt + dst_offset, version == 4 ? 4 : 16);
-	outer.sport = flow_port(pkt, len);
+	outer.sport = encap_flow_port(pkt, len);
 	outer.ip_id = sp->ip_id++;
 	*body_len = encap_build(&sp->tunnel, &outer, pkt, len, body, ENCAP_OVERHEAD_MAX + len);
 	return *body_len ? ENGINE_SEND_OK : ENGINE_SEND_TOO_BIG;

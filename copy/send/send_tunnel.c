@@ -4,20 +4,28 @@
  * outer header the host's own IP stack writes, with the host's own
  * address as source, so the network never sees a client's address.
  *
- *   vxlan, fou   a UDP socket per family; the datagram is the prefix
- *                (VXLAN + inner Ethernet for vxlan, nothing for fou) and
- *                the packet, sent to the target's address and the
- *                tunnel's port;
+ *   vxlan, fou   a raw socket of protocol 17 (UDP) per family; the
+ *                payload is the UDP header we write, the prefix (VXLAN +
+ *                inner Ethernet for vxlan, nothing for fou) and the
+ *                packet. Writing the UDP header ourselves gives each flow
+ *                its own source port (encap_flow_port(): a hash of the
+ *                inner addresses and ports, RFC 7348 section 5), so ECMP
+ *                and the target's RSS spread the flows; one UDP socket
+ *                would send them all from one port, on one path and one
+ *                receive queue;
  *   ipip, gre    a raw socket of the protocol (4 or 41, 47) per family;
  *                the payload is the prefix (GRE's 4 bytes) and the packet.
  *
  * The outer destination is the packet's own destination (the target).
  * The sockets are bound to --tunnel-source when it is given; otherwise
  * the kernel picks the source for the route, as for any connection.
- * They receive nothing we want (a raw GRE socket would get every GRE
- * packet the host receives), so each gets a filter that drops all.
- * VXLAN over IPv4 goes with a zero UDP checksum, as RFC 7348 section 5
- * says it SHOULD (SO_NO_CHECK); over IPv6 the kernel computes it.
+ * They receive nothing we want (a raw GRE or UDP socket would get every
+ * GRE or UDP packet the host receives), so each gets a filter that drops
+ * all. Over IPv4 the UDP checksum is zero (RFC 768 allows it; RFC 7348
+ * section 5 says VXLAN SHOULD send it so; the inner TCP checksum still
+ * covers the packet): computing it would need the outer source address,
+ * which the kernel picks per route. Over IPv6, where it is required, the
+ * kernel computes it (IPV6_CHECKSUM, RFC 3542 section 3.1).
  */
 #include <errno.h>
 #include <linux/filter.h>
@@ -52,17 +60,15 @@ static enum engine_send_result tunnel_prepare(void *priv, const uint8_t *pkt, si
 {
 	struct send_tunnel *t = priv;
 	unsigned version = pkt[0] >> 4;
-	uint16_t port = t->encap.kind == ENCAP_VXLAN || t->encap.kind == ENCAP_FOU ?
-			htons(t->encap.port) : 0;
+	bool udp = t->encap.kind == ENCAP_VXLAN || t->encap.kind == ENCAP_FOU;
 	int family;
-	size_t prefix;
+	size_t prefix, udp_len = udp ? ENCAP_UDP_HEADER_LEN : 0;
 
 	if (version == 4 && len >= IPV4_HEADER_MIN) {
 		struct sockaddr_in *to = (struct sockaddr_in *)&slot->addr;
 
 		memset(to, 0, sizeof(*to));
 		to->sin_family = AF_INET;
-		to->sin_port = port;
 		memcpy(&to->sin_addr, pkt + IPV4_DST_OFFSET, 4);
 		slot->addr_len = sizeof(*to);
 		slot->fd = t->fd4;
@@ -71,8 +77,8 @@ static enum engine_send_result tunnel_prepare(void *priv, const uint8_t *pkt, si
 		struct sockaddr_in6 *to = (struct sockaddr_in6 *)&slot->addr;
 
 		memset(to, 0, sizeof(*to));
+		/* sin6_port stays 0: on a raw socket it would name the protocol. */
 		to->sin6_family = AF_INET6;
-		to->sin6_port = port;
 		memcpy(&to->sin6_addr, pkt + IPV6_DST_OFFSET, 16);
 		slot->addr_len = sizeof(*to);
 		slot->fd = t->fd6;
@@ -84,9 +90,19 @@ static enum engine_send_result tunnel_prepare(void *priv, const uint8_t *pkt, si
 	if (len > TUNNEL_INNER_MAX ||
 	    (t->mtu && encap_overhead(&t->encap, family) + len > t->mtu))
 		return ENGINE_SEND_TOO_BIG;
-	encap_write_prefix(&t->encap, family, frame);
-	memcpy(frame + prefix, pkt, len);
-	*frame_len = prefix + len;
+	if (udp) {
+		uint16_t sport = htons(encap_flow_port(pkt, len));
+		uint16_t dport = htons(t->encap.port);
+		uint16_t ulen = htons((uint16_t)(udp_len + prefix + len));
+
+		memcpy(frame, &sport, 2);
+		memcpy(frame + 2, &dport, 2);
+		memcpy(frame + 4, &ulen, 2);
+		memset(frame + 6, 0, 2);	/* IPv6: the kernel fills it in */
+	}
+	encap_write_prefix(&t->encap, family, frame + udp_len);
+	memcpy(frame + udp_len + prefix, pkt, len);
+	*frame_len = udp_len + prefix + len;
 	return ENGINE_SEND_OK;
 }
 
@@ -152,15 +168,14 @@ static int open_socket(int family, const struct send_config *cfg, char *err, siz
 	const struct dp_addr *src = family == AF_INET ? &cfg->tunnel_src4 : &cfg->tunnel_src6;
 	bool udp = e->kind == ENCAP_VXLAN || e->kind == ENCAP_FOU;
 	int protocol = encap_ip_protocol(e, family);
-	int fd = socket(family, (udp ? SOCK_DGRAM : SOCK_RAW) | SOCK_NONBLOCK | SOCK_CLOEXEC,
-			udp ? IPPROTO_UDP : protocol);
+	int fd = socket(family, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol);
 
 	if (fd < 0) {
 		int saved = errno;
 
-		snprintf(err, errlen, "--tunnel %s: socket(%s, %s, %d): %s", encap_name(e->kind),
-			 family == AF_INET ? "AF_INET" : "AF_INET6", udp ? "SOCK_DGRAM" : "SOCK_RAW",
-			 udp ? IPPROTO_UDP : protocol, strerror(saved));
+		snprintf(err, errlen, "--tunnel %s: socket(%s, SOCK_RAW, %d): %s",
+			 encap_name(e->kind), family == AF_INET ? "AF_INET" : "AF_INET6", protocol,
+			 strerror(saved));
 		errno = saved;
 		return -1;
 	}
@@ -168,11 +183,11 @@ static int open_socket(int family, const struct send_config *cfg, char *err, siz
 	    send_set_sndbuf(fd, cfg->sndbuf, err, errlen) != 0 ||
 	    (src->family == family && bind_source(fd, src, err, errlen) != 0))
 		goto fail;
-	if (e->kind == ENCAP_VXLAN && family == AF_INET) {
-		int one = 1;
+	if (udp && family == AF_INET6) {
+		int offset = 6;	/* of the UDP checksum in what we write */
 
-		if (setsockopt(fd, SOL_SOCKET, SO_NO_CHECK, &one, sizeof(one)) != 0) {
-			snprintf(err, errlen, "setsockopt(SO_NO_CHECK): %s", strerror(errno));
+		if (setsockopt(fd, IPPROTO_IPV6, IPV6_CHECKSUM, &offset, sizeof(offset)) != 0) {
+			snprintf(err, errlen, "setsockopt(IPV6_CHECKSUM): %s", strerror(errno));
 			goto fail;
 		}
 	}

@@ -7,11 +7,13 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "lib/net/checksum.h"
+#include "lib/net/hash.h"
 
 #define VXLAN_FLAG_I 0x08	/* RFC 7348 section 5: "I" flag, the VNI is valid */
 #define IPV4_HEADER_LEN 20
@@ -266,4 +268,20 @@ size_t encap_build(const struct encap_config *c, const struct encap_outer *o,
 		}
 	}
 	return total;
+}
+
+uint16_t encap_flow_port(const uint8_t *pkt, size_t len)
+{
+	bool v4 = len >= 20 && (pkt[0] >> 4) == 4;
+	size_t l4 = v4 ? (size_t)(pkt[0] & 0x0f) * 4 : 40;
+	uint64_t h;
+
+	if (!v4 && len < 40)
+		return 49152;
+	/* Source and destination addresses (adjacent in both headers), then
+	 * both ports. */
+	h = hash_fnv1a(HASH_FNV1A_OFFSET, pkt + (v4 ? 12 : 8), v4 ? 8 : 32);
+	if (l4 + 4 <= len)
+		h = hash_fnv1a(h, pkt + l4, 4);
+	return (uint16_t)(49152 + hash_mix64(h) % 16384);
 }

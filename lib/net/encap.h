@@ -91,6 +91,13 @@ size_t encap_write_prefix(const struct encap_config *c, int family, uint8_t *out
  * header (20 or 40), UDP header if any, the prefix. */
 size_t encap_overhead(const struct encap_config *c, int family);
 
+/* The outer UDP source port for the inner packet pkt (len bytes from its
+ * IP header) of vxlan and fou: a hash of its addresses and ports, in the
+ * dynamic range 49152..65535, as RFC 7348 section 5 recommends (and the
+ * kernel's own tunnels do): each flow keeps one port, and different flows
+ * spread over ECMP paths and the receiver's RSS queues. */
+uint16_t encap_flow_port(const uint8_t *pkt, size_t len);
+
 /* The outer header's own fields for encap_build(). */
 struct encap_outer {
 	struct dp_addr src, dst;	/* of the inner packet's family */

@@ -1,15 +1,17 @@
 /*
  * test_copy_send_tunnel.c — tunnel send (--tunnel) for real on
  * netns_veth_pair()'s link in a namespace private to this process
- * (skipped without root): the raw backend's form (send_tunnel.c: UDP
- * sockets for vxlan and fou, raw sockets of protocol 4/41 and 47 for
- * ipip and gre) and the AF_PACKET one (send_packet.c with encap_build),
+ * (skipped without root): the raw backend's form (send_tunnel.c: raw
+ * sockets of protocol 17 for vxlan and fou, 4/41 and 47 for ipip and
+ * gre) and the AF_PACKET one (send_packet.c with encap_build),
  * IPv4 and IPv6. An observer on dpb reads each frame that left dpa.
  *
  * What is checked: the outer header goes from the host's own address to
  * the target with the tunnel's protocol and port, the payload is the
- * prefix and the packet byte for byte; VXLAN over IPv4 has a zero UDP
- * checksum, fou and IPv6 a computed one; --tunnel-source binds (and an
+ * prefix and the packet byte for byte; the UDP source port is the
+ * flow's hash (encap_flow_port()), one port per flow and different ports
+ * for different flows, in both backends; over IPv4 the raw backend's UDP
+ * checksum is zero, over IPv6 computed (and right); --tunnel-source binds (and an
  * address the host does not have is refused at open); the mtu counts the
  * outer packet; send_tunnel_source() finds the route's source.
  */
@@ -35,6 +37,7 @@
 #define WAIT_MS 3000
 
 static const char *skip_reason;
+static unsigned last_sport;	/* the outer UDP source port check_tunnel() saw */
 
 static int setup_link(void **state)
 {
@@ -95,6 +98,24 @@ static size_t next_frame(int fd, uint8_t proto, uint8_t *frame, size_t cap)
 	return 0;
 }
 
+/* The IPv6 packet ip's UDP checksum is the one RFC 8200 section 8.1 asks
+ * for (recomputed here with lib/net/checksum.c). */
+static int udp6_checksum_right(const uint8_t *ip, size_t len)
+{
+	uint8_t datagram[2048];
+	struct dp_addr src, dst;
+	uint16_t field, want;
+
+	assert_true(len > 48 && len - 40 <= sizeof(datagram));
+	dp_addr_from_v6(&src, (const struct in6_addr *)(ip + 8));
+	dp_addr_from_v6(&dst, (const struct in6_addr *)(ip + 24));
+	memcpy(datagram, ip + 40, len - 40);
+	memcpy(&field, datagram + 6, 2);
+	memset(datagram + 6, 0, 2);
+	want = checksum_udp(&src, &dst, datagram, len - 40);
+	return field == want;
+}
+
 /* Send pkt through a tunnel of spec and check what left: the outer
  * header's addresses and protocol, the UDP port, and that the payload is
  * the prefix and pkt. Returns the UDP checksum field (0 without UDP). */
@@ -138,8 +159,12 @@ static uint16_t check_tunnel(enum send_kind kind, const char *spec, const char *
 		assert_int_equal(frame[off + 2] << 8 | frame[off + 3], e.port);
 		assert_int_equal(frame[off + 4] << 8 | frame[off + 5], n - off);
 		check = (uint16_t)(frame[off + 6] << 8 | frame[off + 7]);
-		if (kind == SEND_PACKET)	/* the flow's hash, RFC 7348 section 5 */
-			assert_true(sport >= 49152);
+		/* The flow's hash, RFC 7348 section 5, in both backends. */
+		assert_int_equal(sport, encap_flow_port(pkt, len));
+		assert_true(sport >= 49152);
+		last_sport = sport;
+		if (v6)	/* the kernel's checksum (IPV6_CHECKSUM) or ours: right */
+			assert_true(udp6_checksum_right(frame + 14, n - 14));
 		off += 8;
 	}
 	prefix_len = encap_write_prefix(&e, v6 ? AF_INET6 : AF_INET, prefix);
@@ -170,7 +195,7 @@ static void test_raw_sockets(void **state)
 		skip();
 	/* RFC 7348 section 5: zero UDP checksum over IPv4. */
 	assert_int_equal(check_tunnel(SEND_RAW, "vxlan:42", NULL, pkt, len), 0);
-	assert_int_not_equal(check_tunnel(SEND_RAW, "fou:5555", NULL, pkt, len), 0);
+	assert_int_equal(check_tunnel(SEND_RAW, "fou:5555", NULL, pkt, len), 0);
 	check_tunnel(SEND_RAW, "gre", NULL, pkt, len);
 	check_tunnel(SEND_RAW, "ipip", NULL, pkt, len);
 	check_tunnel(SEND_RAW, "vxlan:7:8472", "198.18.0.1", pkt, len);
@@ -194,6 +219,39 @@ static void test_packet_socket(void **state)
 	len = packet6(pkt, sizeof(pkt), 100);
 	assert_int_not_equal(check_tunnel(SEND_PACKET, "vxlan", "2001:2::1", pkt, len), 0);
 	check_tunnel(SEND_PACKET, "ipip", "2001:2::1", pkt, len);
+}
+
+/* One outer source port per flow, and the flows spread over the range:
+ * eight client ports, eight different outer ports (the hash is fixed, so
+ * this is deterministic), the same flow twice the same port; IPv4 and
+ * IPv6, both backends. */
+static void test_flow_ports(void **state)
+{
+	uint8_t pkt[200];
+	unsigned ports[8];
+	size_t len = 0;
+	static const enum send_kind kinds[] = { SEND_RAW, SEND_PACKET };
+
+	if (skip_reason)
+		skip();
+	for (int v6 = 0; v6 <= 1; v6++) {
+		for (size_t k = 0; k < 2; k++) {
+			enum send_kind kind = kinds[k];
+			const char *src = kind == SEND_RAW ? NULL : v6 ? "2001:2::1" : "198.18.0.1";
+
+			for (int i = 0; i < 8; i++) {
+				len = fixture_tcp_packet(pkt, sizeof(pkt), v6 ? "2001:2::1" : "198.18.0.1",
+							 (uint16_t)(41000 + i), v6 ? "2001:2::2" : "198.18.0.2",
+							 80, 7, 10);
+				check_tunnel(kind, "fou:5555", src, pkt, len);
+				ports[i] = last_sport;
+				for (int j = 0; j < i; j++)
+					assert_int_not_equal(ports[i], ports[j]);
+			}
+			check_tunnel(kind, "vxlan", src, pkt, len);
+			assert_int_equal(last_sport, ports[7]);
+		}
+	}
 }
 
 static void test_packet_socket_needs_source(void **state)
@@ -266,6 +324,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_raw_sockets),
 		cmocka_unit_test(test_packet_socket),
+		cmocka_unit_test(test_flow_ports),
 		cmocka_unit_test(test_packet_socket_needs_source),
 		cmocka_unit_test(test_mtu_counts_outer),
 		cmocka_unit_test(test_source_not_ours),
