@@ -56,5 +56,10 @@ http_judge
 # Twice the ingress: the copy saw each client packet twice and replayed it once.
 [ -n "$decapsulated" ] && [ "$captured" -ge $((2 * JUDGED)) ] && [ "$filtered" -gt 0 ] ||
 	fail "mirror counters: ${decapsulated:-?} decapsulated, ${filtered:-?} filtered out, $captured captured for $JUDGED requests"
+# The statistics file at exit says the same as the log, by kind.
+[ "$(stats_get copy mirror_decapsulated_vxlan)" = "$decapsulated" ] &&
+	[ "$(stats_get copy mirror_filtered_out)" = "$filtered" ] &&
+	[ "$(stats_get copy mirror_decapsulated_geneve)" = 0 ] ||
+	fail "statistics: mirror_decapsulated_vxlan $(stats_get copy mirror_decapsulated_vxlan), mirror_filtered_out $(stats_get copy mirror_filtered_out), mirror_decapsulated_geneve $(stats_get copy mirror_decapsulated_geneve); the log said $decapsulated and $filtered"
 client_clean
 pass "$JUDGED requests at online and once each at target from a doubled mirror ($decapsulated packets decapsulated, $captured of the clients' delivered, $filtered answers filtered out); $summary"
