@@ -21,6 +21,10 @@
 #            "wrk-afpacket wrk-pcap", or e.g. r1000-afpacket)
 #   kmod     (c) the kmod source against nfqueue inside one qemu VM
 #            (kmod_vm.sh: this kernel loads no modules)
+#   workers  (g) doppel-copy --workers 1 and 2 on HTTP one-request
+#            connections (wrk at WORKERS_STEPS, default "c8 c32"): rate at
+#            online, requests arrived, packets captured per second, CPU of
+#            all doppel-copy processes per packet, sessions per worker
 #   profile  where both daemons spend their CPU under load (lab_profile.sh)
 #
 # The client's rate is stepped with curl --rate (HTTP, up to what one curl
@@ -33,7 +37,7 @@
 #
 # Environment: BUILD (the daemons' directory), RUNS (repetitions, default 3
 # here: each is a fresh lab), QUICK=1 (fewer, shorter steps),
-# LAB_PARTS ("rate sources kmod delay profile" by default), LAB_DELAY_LOADS
+# LAB_PARTS ("rate sources kmod delay workers profile" by default), LAB_DELAY_LOADS
 # (the delay part's loads: LOAD-CAPTURE[+fifo] with LOAD r100, r1000,
 # curl or wrk, CAPTURE afpacket or pcap; see delay_lab), LAB_KINDS (the
 # loads of the rate part, "http-close http-keepalive redis" by default),
@@ -48,7 +52,7 @@ export E2E_BUILD=${BUILD:-build}
 RUNS=${RUNS:-3}
 [ "$RUNS" -gt 3 ] && RUNS=3
 QUICK=${QUICK:-0}
-LAB_PARTS=${LAB_PARTS:-rate sources kmod delay profile}
+LAB_PARTS=${LAB_PARTS:-rate sources kmod delay workers profile}
 LAB_KINDS=${LAB_KINDS:-http-close http-keepalive redis}
 STEP_SECONDS=3
 [ "$QUICK" = 1 ] && STEP_SECONDS=2 RUNS=1
@@ -410,6 +414,55 @@ stall_lab() {
 	echo "RESULT stall $load-$kind $online $target ${drops:--} ${captured:--}"
 }
 
+# --- (g): doppel-copy --workers ---------------------------------------------------
+
+# CPU ticks of doppel-copy and its workers (the supervisor's children).
+copy_tree_ticks() {
+	local pid p t=0
+	pid=$(lab_pid copy)
+	[ -n "$pid" ] || { echo 0; return; }
+	for p in $pid $(pgrep -P "$pid"); do
+		[ -r "/proc/$p/stat" ] && t=$((t + $(sed 's/.*) //' "/proc/$p/stat" | awk '{ print $12 + $13 }')))
+	done
+	echo $t
+}
+
+# workers_lab N: HTTP one-request connections (wrk, as fast as it goes, at
+# each concurrency of WORKERS_STEPS) replayed by doppel-copy --workers N.
+# Per step: the rate at online, requests arrived, packets doppel-copy
+# captured per second, its CPU (all processes) per packet, and the
+# sessions each worker took. "RESULT workers N STEP RATE ARRIVED SENT
+# PACKETS_PER_S US_PER_PACKET".
+workers_lab() {
+	local n=$1 c rate online0 target0 sent got ticks0 ticks cap0 pkts spread w
+	scenario_begin "bench-workers-$n" nfqueue
+	http_lab 80
+	http_copy copy "$NS_ONLINE" 80 --workers "$n"
+	for c in ${WORKERS_STEPS:-c8 c32}; do
+		online0=$(nginx_requests online)
+		target0=$(nginx_requests target)
+		ticks0=$(copy_tree_ticks)
+		cap0=$(stats_get copy packets_captured)
+		load_run http-close "$c"
+		rate=$LOAD_RATE
+		load_settle http-close "$(nginx_requests online)"
+		sent=$(($(nginx_requests online) - online0))
+		got=$(($(nginx_requests target) - target0))
+		ticks=$(($(copy_tree_ticks) - ticks0))
+		pkts=$(($(stats_get copy packets_captured) - ${cap0:-0}))
+		spread=""
+		for ((w = 0; w < n; w++)); do
+			spread="$spread${spread:+/}$(stats_get copy "worker_${w}_sessions_started")"
+		done
+		printf '  workers %s %-4s %6s req/s at online, %d of %d arrived; %s packets/s captured; copy CPU %s us per packet; sessions by worker %s\n' \
+			"$n" "$c" "$rate" "$got" "$sent" "$((pkts / STEP_SECONDS))" \
+			"$(awk -v t="$ticks" -v p="$pkts" -v hz="$CLK_TCK" 'BEGIN { if (p > 0) printf "%.1f", t / hz / p * 1e6; else printf "-" }')" \
+			"${spread:-$n worker}"
+		echo "RESULT workers $n $c $rate $got $sent $((pkts / STEP_SECONDS)) $(awk -v t="$ticks" -v p="$pkts" -v hz="$CLK_TCK" 'BEGIN { if (p > 0) printf "%.1f", t / hz / p * 1e6; else printf "-" }')"
+	done
+	lab_stop copy
+}
+
 # --- the figures, repeated ------------------------------------------------------
 
 # median min max of the numbers on stdin ("-" when none).
@@ -468,6 +521,20 @@ for part in $LAB_PARTS; do
 		echo "-- (f) doppel-copy stopped for 2 s under load, $RUNS runs"
 		for load in ${LAB_STALL_LOADS:-wrk-afpacket wrk-pcap}; do
 			run_part stall_lab "${load%-*}" "${load#*-}"
+		done ;;
+	workers)
+		echo "-- (g) doppel-copy --workers 1 and 2, HTTP one-request connections, $RUNS runs"
+		for n in 1 2; do
+			run_part workers_lab "$n"
+		done
+		for n in 1 2; do
+			for c in ${WORKERS_STEPS:-c8 c32}; do
+				read -r r _ < <(awk -v n="$n" -v c="$c" '$2 == "workers" && $3 == n && $4 == c { print $5 }' "$results" | spread)
+				read -r p _ < <(awk -v n="$n" -v c="$c" '$2 == "workers" && $3 == n && $4 == c { print $8 }' "$results" | spread)
+				read -r u lo hi < <(awk -v n="$n" -v c="$c" '$2 == "workers" && $3 == n && $4 == c { print $9 }' "$results" | spread)
+				lost=$(awk -v n="$n" -v c="$c" '$2 == "workers" && $3 == n && $4 == c { l += $7 - $6 } END { print l + 0 }' "$results")
+				echo "workers $n $c: median $r req/s at online, $p packets/s captured, copy CPU $u us per packet (min $lo, max $hi); requests lost in all runs: $lost"
+			done
 		done ;;
 	profile)
 		echo "-- where the daemons' CPU goes (perf, cpu-clock), HTTP keep-alive and one request per connection"
