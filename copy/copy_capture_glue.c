@@ -108,6 +108,7 @@ int copy_open_capture(struct copy *c, char *err, size_t errlen)
 	if (c->o->workers > 1)
 		cfg.fanout = c->o->copies > 1 ? CAPTURE_FANOUT_ADDRESS : CAPTURE_FANOUT_FLOW;
 	cfg.fanout_group = c->o->fanout_group;
+	cfg.ring_bytes = c->o->capture_ring_bytes;
 	c->capture.ops = capture_ops_for(cfg.kind);
 	c->capture.deliver = on_capture;
 	c->capture.done = on_capture_done;

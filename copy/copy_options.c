@@ -22,7 +22,7 @@
 enum { OPT_CAPTURE = 256, OPT_OFFLINE, OPT_SPEED, OPT_REPEAT, OPT_TUNNEL, OPT_TUNNEL_SOURCE,
        OPT_MIRROR, OPT_WIRE, OPT_PROTOCOL, OPT_CREDENTIALS, OPT_PORT_SHIFT,
        OPT_TLS_CERT, OPT_TLS_KEY, OPT_TLS_CA, OPT_TLS_PSK_FILE, OPT_INSECURE_PLAINTEXT,
-       OPT_PACE_QUIET, OPT_WORKERS,
+       OPT_PACE_QUIET, OPT_WORKERS, OPT_CAPTURE_RING,
        OPT_COMPARE_FIRST, OPT_COMPARE_LAST = OPT_COMPARE_FIRST + COMPARE_OPT_COUNT - 1 };
 
 static const struct option long_options[] = {
@@ -47,6 +47,7 @@ static const struct option long_options[] = {
 	{ "filter", required_argument, NULL, 'F' },
 	{ "capture", required_argument, NULL, OPT_CAPTURE },
 	{ "workers", required_argument, NULL, OPT_WORKERS },
+	{ "capture-ring", required_argument, NULL, OPT_CAPTURE_RING },
 	{ "offline", required_argument, NULL, OPT_OFFLINE },
 	{ "speed", required_argument, NULL, OPT_SPEED },
 	{ "repeat", required_argument, NULL, OPT_REPEAT },
@@ -109,6 +110,7 @@ static const char usage_text[] =
 	"  -i, --device DEV          capture interface (all)\n"
 	"  -F, --filter EXPR         tcpdump expression instead of the one built from -x\n"
 	"      --capture KIND        afpacket (default) | pcap\n"
+	"      --capture-ring SIZE   the capture's kernel ring (64m; 4m..1g)\n"
 	"      --mirror LIST         capture a traffic mirror: take the packets out of\n"
 	"                            vxlan[:PORT], geneve[:PORT], gre (and ERSPAN) or all;\n"
 	"                            -x/-F then filter the mirrored packets\n"
@@ -349,8 +351,8 @@ static int refuse_tcpcopy_option(int id, char *err, size_t errlen)
 		return opt_error(err, errlen, "not needed: doppel allocates sessions as they come, "
 				 "within the -m memory cap");
 	case 'B':
-		return opt_error(err, errlen, "not needed: doppel sizes its capture buffer itself "
-				 "(--capture afpacket, a TPACKET_V3 ring)");
+		return opt_error(err, errlen, "use --capture-ring SIZE: the capture's kernel ring "
+				 "(64m by default)");
 	default:	/* 'S' */
 		return opt_error(err, errlen, "not implemented: doppel captures whole packets (it "
 				 "replays their payload)");
@@ -440,6 +442,15 @@ static int apply(void *ctx, int id, const char *value, bool from_command_line, c
 	case 'D': return parse_u16(value, 64, 65495, &o->mss, err, errlen);
 	case 'W': return daemon_flag(value, &o->no_wait, err, errlen);
 	case OPT_PACE_QUIET: return parse_pace_quiet(o, value, err, errlen);
+	case OPT_CAPTURE_RING:
+		/* Kernel memory mapped into the daemon (its RSS): sized to the
+		 * stall it must ride out at the host's packet rate. */
+		if (opt_parse_size(value, &size, err, errlen) < 0)
+			return -1;
+		if (size < CAPTURE_RING_BYTES_MIN || size > CAPTURE_RING_BYTES_MAX)
+			return opt_error(err, errlen, "'%s' is out of range 4m..1g", value);
+		o->capture_ring_bytes = (uint32_t)size;
+		return 0;
 	case OPT_PROTOCOL:
 		return copy_parse_protocols(value, o->protocols, ENGINE_MAX_AUTH_PORTS,
 					    &o->protocol_count, err, errlen);

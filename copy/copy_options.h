@@ -83,6 +83,7 @@ struct copy_options {
 	char *device;			/* -i; NULL = all */
 	char *filter;			/* -F; NULL = built from -x */
 	enum capture_kind capture_kind;	/* --capture, or CAPTURE_OFFLINE with --offline */
+	uint32_t capture_ring_bytes;	/* --capture-ring (0: CAPTURE_RING_BYTES_DEFAULT) */
 	char *offline_file;
 	double speed;
 	unsigned repeat;

@@ -62,6 +62,9 @@ enum capture_kind {
  * its ring's frames from the socket's receive queue: capture_afpacket.c). */
 #define CAPTURE_SNAPLEN_DEFAULT (256u * 1024 - 256)
 #define CAPTURE_RING_BYTES_DEFAULT (64u << 20)
+/* --capture-ring's bounds. */
+#define CAPTURE_RING_BYTES_MIN (4u << 20)
+#define CAPTURE_RING_BYTES_MAX (1u << 30)
 
 enum capture_fanout {
 	CAPTURE_FANOUT_NONE,	/* the only socket */

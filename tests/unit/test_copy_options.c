@@ -632,6 +632,31 @@ static void test_pace_quiet(void **state)
 	assert_refused("--pace-quiet 'x': 'x' is not a number", BASE, "--pace-quiet", "x");
 }
 
+/* --capture-ring: the ring's size within 4m..1g, 0 (the default) when
+ * not given; TCPCopy's -B points to it. */
+static void test_capture_ring(void **state)
+{
+	struct copy_options o;
+
+	assert_int_equal(parse_args(&o, BASE, NULL), COPY_OPTIONS_RUN);
+	assert_int_equal(o.capture_ring_bytes, 0);
+	copy_options_free(&o);
+	assert_int_equal(parse_args(&o, BASE, "--capture-ring", "8m", NULL), COPY_OPTIONS_RUN);
+	assert_int_equal(o.capture_ring_bytes, 8u << 20);
+	copy_options_free(&o);
+	assert_int_equal(parse_args(&o, BASE, "--capture-ring", "1g", NULL), COPY_OPTIONS_RUN);
+	assert_int_equal(o.capture_ring_bytes, 1u << 30);
+	copy_options_free(&o);
+	assert_refused("--capture-ring '1m': '1m' is out of range 4m..1g", BASE,
+		       "--capture-ring", "1m");
+	assert_refused("--capture-ring '2g': '2g' is out of range 4m..1g", BASE,
+		       "--capture-ring", "2g");
+	assert_refused("--capture-ring 'big': 'big' is not a number", BASE,
+		       "--capture-ring", "big");
+	assert_refused("-B '64': use --capture-ring SIZE: the capture's kernel ring (64m by default)",
+		       BASE, "-B", "64");
+}
+
 /* --tls-*: paths kept as given (the files are read at start, by
  * wire_tls); combinations refused with what is missing. */
 static void test_tls_options(void **state)
@@ -752,6 +777,7 @@ int main(void)
 		cmocka_unit_test(test_tls_options),
 		cmocka_unit_test(test_plaintext_channel),
 		cmocka_unit_test(test_pace_quiet),
+		cmocka_unit_test(test_capture_ring),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
