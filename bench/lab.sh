@@ -19,6 +19,11 @@
 #            continued: requests at online and target, capture kernel drops
 #            (not in the default parts; LAB_STALL_LOADS, default
 #            "wrk-afpacket wrk-pcap", or e.g. r1000-afpacket)
+#   ring     (h) doppel-copy's RSS (VmRSS, of it RssFile: the mapped capture
+#            ring) quiet and at the peak of a wrk load, and the capture's
+#            kernel drops over a 2 s SIGSTOP under that load, for each
+#            --capture-ring of LAB_RINGS (default "64m 8m"; not in the
+#            default parts)
 #   kmod     (c) the kmod source against nfqueue inside one qemu VM
 #            (kmod_vm.sh: this kernel loads no modules)
 #   workers  (g) doppel-copy --workers 1 and 2 on HTTP one-request
@@ -335,21 +340,32 @@ delay_between() {
 # woken per packet), with "+fifo" doppel-copy runs SCHED_FIFO priority 10
 # (chrt; what systemd's CPUSchedulingPolicy=fifo gives: the scheduler runs
 # it as soon as it wakes, ahead of the machine's other work; not with wrk,
-# which would keep it running). "RESULT delay LOAD-CAPTURE
+# which would keep it running), with "+fifoall" so do doppel-intercept and
+# the target's nginx (every process the replay waits for: the engine sends
+# a request's copy after the target's answer to the one before): a busy
+# machine's other work then stands aside as on a quiet one. "RESULT delay LOAD-CAPTURE
 # P50 P99 MAX MATCHED TOTAL DAEMON_P50 DAEMON_P99 LEAVE_P50 LEAVE_P99" in
 # microseconds: the replay delay from tcpdump at both ends, doppel-copy's
 # own capture delay (kernel timestamp to the daemon; bucket bounds), and
 # the delay to the copy leaving the online host (tcpdump on online's eth0
 # sees the original come in and the copy, to the target, go out).
 delay_lab() {
-	local load=$1 kind=${2:-afpacket} stats own leave n fifo="" name=$1-${2:-afpacket}
+	local load=$1 kind=${2:-afpacket} stats own leave n fifo="" name=$1-${2:-afpacket} pid
 	scenario_begin "bench-delay-$load-$kind" nfqueue
-	[ "${kind%+fifo}" != "$kind" ] && fifo=1 kind=${kind%+fifo}
+	case $kind in
+	*+fifo) fifo=copy kind=${kind%+fifo} ;;
+	*+fifoall) fifo=all kind=${kind%+fifoall} ;;
+	esac
 	[ -n "$fifo" ] && [ "$load" = wrk ] && skip "+fifo is not run with wrk"
 	http_lab 80
 	http_copy copy "$NS_ONLINE" 80 --capture "$kind"
 	if [ -n "$fifo" ]; then
 		chrt -a -f -p 10 "$(lab_pid copy)" >/dev/null || fail "chrt: cannot make doppel-copy SCHED_FIFO"
+	fi
+	if [ "$fifo" = all ]; then
+		for pid in "$(lab_pid intercept)" $(ip netns pids "$NS_TARGET"); do
+			chrt -a -f -p 10 "$pid" >/dev/null || fail "chrt: cannot make $pid SCHED_FIFO"
+		done
 	fi
 	delay_capture tcpdump-online "$NS_ONLINE" "$ADDR_ONLINE"
 	delay_capture tcpdump-online-out "$NS_ONLINE" "$ADDR_TARGET"
@@ -377,6 +393,49 @@ delay_lab() {
 	printf '  %s: to the copy leaving online, p50 %s us, p99 %s us, max %s us over %s\n' "$name" $leave
 	printf '  %s: inside doppel-copy, capture delay p50 <= %s us, p99 <= %s us\n' "$name" $own
 	echo "RESULT delay $name $stats $(delay_packets tcpdump-online | wc -l) $own $(echo "$leave" | cut -d' ' -f1-2)"
+}
+
+# --- (h): the capture ring's size -------------------------------------------------
+
+# "VmRSS RssFile RssAnon" of PID in KiB.
+rss_of() {
+	awk '/^VmRSS:/ { r = $2 } /^RssFile:/ { f = $2 } /^RssAnon:/ { a = $2 }
+		END { print r, f, a }' "/proc/$1/status" 2>/dev/null
+}
+
+# ring_lab SIZE: doppel-copy with --capture-ring SIZE; its RSS 2 s after
+# start (quiet), then wrk (4 keep-alive connections, STEP_SECONDS) with
+# doppel-copy stopped for 2 s from 0.5 s in; its RSS and peak RSS after.
+# "RESULT ring SIZE QUIET_RSS QUIET_FILE LOAD_RSS LOAD_FILE HWM ONLINE
+# TARGET DROPS CAPTURED" (KiB, requests, packets).
+ring_lab() {
+	local size=$1 pid client quiet loaded hwm online target drops captured
+	scenario_begin "bench-ring-$size" nfqueue
+	http_lab 80
+	http_copy copy "$NS_ONLINE" 80 --capture-ring "$size"
+	pid=$(lab_pid copy)
+	sleep 2
+	read -r -a quiet < <(rss_of "$pid")
+	load_run http-keepalive c4 &
+	client=$!
+	sleep 0.5
+	kill -STOP "$pid"
+	sleep 2
+	kill -CONT "$pid"
+	wait "$client"
+	load_settle http-keepalive "$(nginx_requests online)"
+	read -r -a loaded < <(rss_of "$pid")
+	hwm=$(peak_rss copy)
+	online=$(nginx_requests online)
+	target=$(nginx_requests target)
+	lab_stop copy
+	drops=$(stats_get copy capture_kernel_drops)
+	captured=$(stats_get copy packets_captured)
+	printf '  ring %s: RSS quiet %s KiB (ring and files %s, anonymous %s); after wrk %s KiB (%s, %s), peak %s KiB\n' \
+		"$size" "${quiet[0]}" "${quiet[1]}" "${quiet[2]}" "${loaded[0]}" "${loaded[1]}" "${loaded[2]}" "$hwm"
+	printf '  ring %s: copy stopped 2 s under wrk: %s requests at online, %s at target; kernel drops %s of %s captured\n' \
+		"$size" "$online" "$target" "${drops:--}" "${captured:--}"
+	echo "RESULT ring $size ${quiet[0]} ${quiet[1]} ${loaded[0]} ${loaded[1]} $hwm $online $target ${drops:--} ${captured:--}"
 }
 
 # --- (f): a stalled copy daemon ---------------------------------------------------
@@ -535,6 +594,11 @@ for part in $LAB_PARTS; do
 				lost=$(awk -v n="$n" -v c="$c" '$2 == "workers" && $3 == n && $4 == c { l += $7 - $6 } END { print l + 0 }' "$results")
 				echo "workers $n $c: median $r req/s at online, $p packets/s captured, copy CPU $u us per packet (min $lo, max $hi); requests lost in all runs: $lost"
 			done
+		done ;;
+	ring)
+		echo "-- (h) --capture-ring: RSS quiet and under wrk, a 2 s stop under wrk, $RUNS runs"
+		for size in ${LAB_RINGS:-64m 8m}; do
+			run_part ring_lab "$size"
 		done ;;
 	profile)
 		echo "-- where the daemons' CPU goes (perf, cpu-clock), HTTP keep-alive and one request per connection"
