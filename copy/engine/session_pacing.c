@@ -255,7 +255,7 @@ bool pacing_may_send(struct engine *e, struct session *s, uint64_t now)
  * stalled while the target went on sending. So before a packet goes for
  * the quiet period, the target is asked: a keep-alive probe (an ack one
  * byte behind snd_nxt, which a TCP answers with an ack carrying its own
- * snd_nxt). Its answer comes back behind every summary of what the target
+ * snd_nxt), after our ack of all we saw (in case one was lost). Its answer comes back behind every summary of what the target
  * sent before it, so it tells whether the answer really stopped
  * (pacing_on_target). A target that sent nothing at all gets no probe:
  * pace_timeout_ms is long already.
@@ -273,6 +273,13 @@ void pacing_on_timer(struct engine *e, struct session *s, uint64_t now)
 		s->flags |= SF_PACE_EXPIRED;
 		return;
 	}
+	/* Our ack of everything first: the target may be silent only because
+	 * an ack of ours was lost (it waits for its RTO with the rest of its
+	 * answer unsent, its snd_nxt where we saw it). This one, in its
+	 * window, lets it go on; the probe, out of its window, is answered
+	 * behind what it then sends. */
+	if (!session_send_ack(e, s))
+		return;
 	if (session_transmit(e, s, s->snd_nxt - 1, TCPF_ACK, NULL, 0) != TRANSMIT_SENT)
 		return;
 	s->flags |= SF_PACE_PROBING;
