@@ -639,7 +639,14 @@ test_stats_keys doppel-intercept "$work/intercept-stats.json"
 # the allowlist) and logged; what cannot (-t, --hold-unrouted) is refused
 # with a line naming it. The copy daemon's connection to intercept stays.
 poll() { local n=$1; shift; while [ "$n" -gt 0 ]; do "$@" && return 0; sleep 0.1; n=$((n - 1)); done; "$@"; }
-metrics_up() { ip netns exec "$ns" curl -s --max-time 2 "http://127.0.0.1:$1/metrics" | grep -q "^$2"; }
+# Not "curl | grep -q": under pipefail grep's early exit fails curl's write
+# (status 23) about one time in three here, which failed the unpolled check.
+metrics_up() {
+	local body
+	body=$(ip netns exec "$ns" curl -s --max-time 2 "http://127.0.0.1:$1/metrics") || return 1
+	grep -q "^$2" <<<"$body"
+}
+
 logged() { grep -qF -- "$2" "$1"; }
 test_sighup_reload() {
 	local name=sighup_reload c=$work/reload-copy.conf i=$work/reload-icpt.conf copy icpt why="" reconnects
