@@ -86,10 +86,12 @@ one() {
 		fi
 		set -- --source nfqueue --queues 0
 	fi
-	ip netns exec ast doppel-intercept "$@" -P /tmp/icpt.pid --stats-file /tmp/icpt.json \
-		--stats-interval 1s >/tmp/icpt.log 2>&1 &
+	# The channel in plain text, on purpose (the daemons refuse it on a
+	# network address otherwise): the figures compare the sources, not TLS.
+	ip netns exec ast doppel-intercept "$@" --insecure-plaintext -P /tmp/icpt.pid \
+		--stats-file /tmp/icpt.json --stats-interval 1s >/tmp/icpt.log 2>&1 &
 	icpt_job=$!
-	ip netns exec onl doppel-copy -x "80-$TGT:80" -s "$AST" -P /tmp/copy.pid \
+	ip netns exec onl doppel-copy -x "80-$TGT:80" -s "$AST" --insecure-plaintext -P /tmp/copy.pid \
 		--stats-file /tmp/copy.json --stats-interval 1s >/tmp/copy.log 2>&1 &
 	copy_job=$!
 	if ! wait_cmd 100 connected_to onl "$AST:36524"; then

@@ -70,6 +70,10 @@ if [ ! -f "$root/tests/e2e/lib.sh" ]; then
 	echo "lab: not measured: tests/e2e/lib.sh (the lab) is missing"
 	exit 0
 fi
+# The channel in plain text (--insecure-plaintext), so that the figures
+# compare with those before TLS; TLS's own cost is bench/tls_channel_bench.
+# LAB_CHANNEL=psk measures the whole replay with TLS.
+LAB_CHANNEL=${LAB_CHANNEL:-plain}
 # shellcheck source=../tests/e2e/lib.sh
 . "$root/tests/e2e/lib.sh"
 for b in "$COPY_BIN" "$ICPT_BIN"; do
@@ -279,7 +283,8 @@ source_lab() {
 	lab_build || fail "could not build the lab"
 	nginx_start online "$NS_ONLINE" "$ADDR_ONLINE" 80 || fail "nginx did not start in online"
 	nginx_start target "$NS_TARGET" "$ADDR_TARGET" 80 || fail "nginx did not start in target"
-	args=(--stats-file "$LAB_DIR/intercept.json" --stats-interval 1s)
+	read -ra args <<<"$(lab_channel_args | tr '\n' ' ')"
+	args+=(--stats-file "$LAB_DIR/intercept.json" --stats-interval 1s)
 	if [ "$source" = nfqueue ]; then
 		in_ns "$NS_ASSIST" env DOPPEL_RULES_STATE="$LAB_DIR/rules.state" "$RULES_BIN" install \
 			--mode assistant --port 80 --addr "$ADDR_TARGET" --queues "$queues" \

@@ -20,6 +20,10 @@ if [ "$(id -u)" != 0 ] || ! command -v perf >/dev/null; then
 	echo "profile: not measured: needs root and perf (linux-perf)"
 	exit 0
 fi
+# The channel in plain text (--insecure-plaintext), so that the figures
+# compare with those before TLS; TLS's own cost is bench/tls_channel_bench.
+# LAB_CHANNEL=psk measures the whole replay with TLS.
+LAB_CHANNEL=${LAB_CHANNEL:-plain}
 # shellcheck source=../tests/e2e/lib.sh
 . "$root/tests/e2e/lib.sh"
 fail() { echo "  profile not measured: $*"; scenario_diagnostics | sed 's/^/    /'; exit 1; }

@@ -8,7 +8,10 @@
 # doppel-copy; run doppel-intercept with --entrypoint).
 #
 #   podman run --cap-drop all --cap-add NET_RAW,NET_ADMIN --network host \
-#       localhost/doppel -x 80-10.0.1.20:8080 -s 10.0.1.20 --tunnel vxlan
+#       -v /etc/doppel/tls:/etc/doppel/tls:ro localhost/doppel \
+#       -x 80-10.0.1.20:8080 -s 10.0.1.20 --tunnel vxlan \
+#       --tls-psk-file /etc/doppel/tls/channel.psk
+# (the channel to a non-loopback intercept needs TLS, or --insecure-plaintext).
 #
 # Env: BUILDAH_ARGS (e.g. "--root DIR --runroot DIR --storage-driver vfs",
 # where the default storage is not usable). Prints the image's id.

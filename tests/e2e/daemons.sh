@@ -5,6 +5,32 @@
 
 INTERCEPT_PORT=36524
 
+# The channel between the daemons. The daemons refuse plain text on a
+# network address unless told (docs/protocol.md section 2.1), and the lab's
+# addresses are network addresses, so by default the lab runs TLS 1.3 with
+# a pre-shared key made for it (psk). A scenario may set LAB_CHANNEL before
+# starting the daemons: plain (--insecure-plaintext on both: for peers that
+# speak no TLS, such as TCPCopy's dialect) or none (the scenario gives its
+# own options, e.g. certificates).
+LAB_CHANNEL=${LAB_CHANNEL:-psk}
+
+# lab_channel_args: the options of either daemon for LAB_CHANNEL, one a
+# line (the PSK file made on first use, mode 0600 as the daemons demand).
+lab_channel_args() {
+	local psk=$LAB_DIR/channel.psk
+	case $LAB_CHANNEL in
+	psk)
+		if [ ! -s "$psk" ]; then
+			(umask 077 && printf 'doppel-lab:%s\n' \
+				"$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')" >"$psk") || return 1
+		fi
+		printf '%s\n' --tls-psk-file "$psk" ;;
+	plain) echo --insecure-plaintext ;;
+	none) ;;
+	*) echo "lab: unknown LAB_CHANNEL '$LAB_CHANNEL'" >&2; return 1 ;;
+	esac
+}
+
 # daemon_start NAME NS CMD...: start CMD in NS and wait (15 s at most) for
 # its READY=1 on an sd_notify socket of the lab's own.
 daemon_start() {
@@ -69,9 +95,10 @@ rules_gone() {
 # for nfqueue), listening when this returns. A scenario may set the array
 # INTERCEPT_EXTRA_ARGS (e.g. --metrics ...) before.
 intercept_run() {
-	local source=$1
+	local source=$1 channel
+	channel=$(lab_channel_args) || return 1
 	local args=(--stats-file "$LAB_DIR/intercept.json" --stats-interval 1s --log-level info
-		"${INTERCEPT_EXTRA_ARGS[@]}")
+		$channel "${INTERCEPT_EXTRA_ARGS[@]}")
 	case $source in
 	pcap) args+=(--source pcap -i eth0 -F "tcp and src host $ADDR_TARGET") ;;
 	nfqueue) args+=(--source nfqueue --queues "${INTERCEPT_QUEUES:-0}") ;;
@@ -94,9 +121,11 @@ intercept_start() {
 # pointed at the assistant's intercept, its stats in $LAB_DIR/NAME.json.
 # Returns once it is READY and connected to intercept.
 copy_start() {
-	local name=$1 ns=$2
+	local name=$1 ns=$2 channel
 	shift 2
-	daemon_start "$name" "$ns" "$COPY_BIN" -s "$ADDR_ASSIST" \
+	channel=$(lab_channel_args) || return 1
+	# shellcheck disable=SC2086 # one option or path a line, no spaces
+	daemon_start "$name" "$ns" "$COPY_BIN" -s "$ADDR_ASSIST" $channel \
 		--stats-file "$LAB_DIR/$name.json" --stats-interval 1s "$@" || return 1
 	if ! wait_until 15 ns_connected "$ns" "$(lab_host "$ADDR_ASSIST"):$INTERCEPT_PORT"; then
 		echo "lab: $name did not connect to intercept at $ADDR_ASSIST:$INTERCEPT_PORT"

@@ -40,6 +40,7 @@ ${bold}doppel demo${reset} — real HTTP traffic, replayed live to a test server
                                             ▼
   ${cyan}assistant${reset} $ADDR_ASSIST ◄── answers ─── ${cyan}target${reset} $ADDR_TARGET:80 (nginx, under test)
   doppel-intercept ($SOURCE) swallows the answers and feeds their headers back to doppel-copy
+  over TLS 1.3 with a pre-shared key (the daemons refuse plain text between hosts unless told)
 
   ${dim}Each host is a network namespace on this machine; nothing leaves it.${reset}
 

@@ -7,6 +7,8 @@
 # after scenario_begin.
 
 TLS_DIR=
+# These scenarios give the daemons their own TLS options (daemons.sh).
+LAB_CHANNEL=none
 
 # tls_make: everything above into $LAB_DIR/tls; TLS_DIR names it.
 tls_make() {

@@ -110,8 +110,11 @@ tunnel_teardown() {
 }
 
 intercept_on_target() {
-	local source=$1
-	local args=(--stats-file "$LAB_DIR/intercept.json" --stats-interval 1s --log-level info)
+	local source=$1 channel
+	channel=$(lab_channel_args) || return 1
+	# shellcheck disable=SC2086 # one option or path a line, no spaces
+	local args=(--stats-file "$LAB_DIR/intercept.json" --stats-interval 1s --log-level info
+		$channel)
 	case $source in
 	nfqueue) args+=(--source nfqueue --queues 0) ;;
 	pcap)
@@ -133,9 +136,11 @@ intercept_on_target() {
 # tunnel_copy_start NAME ARGS...: doppel-copy in online (or in $COPY_NS),
 # its intercept on the target; returns once it is READY and connected.
 tunnel_copy_start() {
-	local name=$1 ns=${COPY_NS:-$NS_ONLINE}
+	local name=$1 ns=${COPY_NS:-$NS_ONLINE} channel
 	shift
-	daemon_start "$name" "$ns" "$COPY_BIN" -s "$ADDR_TARGET" \
+	channel=$(lab_channel_args) || return 1
+	# shellcheck disable=SC2086 # one option or path a line, no spaces
+	daemon_start "$name" "$ns" "$COPY_BIN" -s "$ADDR_TARGET" $channel \
 		--stats-file "$LAB_DIR/$name.json" --stats-interval 1s "$@" || return 1
 	wait_until 15 ns_connected "$ns" "$ADDR_TARGET:$INTERCEPT_PORT" || {
 		echo "lab: $name did not connect to intercept at $ADDR_TARGET:$INTERCEPT_PORT"

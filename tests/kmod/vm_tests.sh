@@ -614,7 +614,9 @@ replay() {
 	: >/tmp/r_tgt.log
 	: >/tmp/r_onl.log
 	rm -f /tmp/r_icpt.pid /tmp/r_copy.pid /tmp/r_icpt.json /tmp/r_copy.json
-	ip netns exec "$icpt_ns" doppel-intercept --source kmod "$@" -P /tmp/r_icpt.pid \
+	# The channel in plain text, on purpose: the daemons refuse it on a
+	# network address otherwise, and this tests the module, not TLS.
+	ip netns exec "$icpt_ns" doppel-intercept --source kmod "$@" --insecure-plaintext -P /tmp/r_icpt.pid \
 		--stats-file /tmp/r_icpt.json --stats-interval 1s >/tmp/r_icpt.log 2>&1 &
 	icpt_job=$!
 	if ! wait_cmd 150 listening_on "$icpt_ns" 36524; then
@@ -623,7 +625,7 @@ replay() {
 		stop_daemon /tmp/r_icpt.pid $icpt_job
 		return
 	fi
-	ip netns exec ronl doppel-copy -x "80-$R_TGT:80" -s "$server" -P /tmp/r_copy.pid \
+	ip netns exec ronl doppel-copy -x "80-$R_TGT:80" -s "$server" --insecure-plaintext -P /tmp/r_copy.pid \
 		--stats-file /tmp/r_copy.json --stats-interval 1s >/tmp/r_copy.log 2>&1 &
 	copy_job=$!
 	if ! wait_cmd 150 connected_to ronl "$server:36524"; then

@@ -455,8 +455,9 @@ test_intercept_daemon() {
 	fi
 	a "$helper" install --mode assistant --port 8080 --addr 198.18.5.2 --queues 0-1 >/dev/null ||
 		{ fail intercept_daemon_nfqueue "install failed"; return; }
-	# ip netns exec execs the daemon: $! is the daemon's own pid.
-	ip netns exec "$ns_a" "$binary" --source nfqueue --queues 0-1 --port 36524 \
+	# ip netns exec execs the daemon: $! is the daemon's own pid. No copy
+	# daemon connects: listening on loopback, plain text needs no option.
+	ip netns exec "$ns_a" "$binary" --source nfqueue --queues 0-1 --port 36524 --bind 127.0.0.1 \
 		--stats-file "$tmp/stats.json" >"$tmp/intercept.log" 2>&1 &
 	pid=$!
 	listener_pid=$pid

@@ -55,6 +55,10 @@ start_unit() {
 
 rules_installed() { doppel-rules show 2>&1 | grep -q 'sport 8080'; }
 
+# The pre-shared key of both configs (run.sh wrote it, mode 0600): the
+# daemons read it as the units' user.
+chown doppel:doppel /etc/doppel/tls/channel.psk
+
 if start_unit doppel-intercept; then
 	check_process doppel-intercept
 	if rules_installed; then

@@ -418,14 +418,19 @@ else
 	echo "namespace $ns: $(cat "$work/ns.log")"
 fi
 
+# The daemons' arguments in these tests. They talk to nobody here (the copy
+# daemon's intercept does not exist): the channel is plain text on purpose
+# (the daemons refuse it on a network address otherwise); test_channel_default
+# sets ops_channel to check the refusals and the other ways.
+ops_channel=--insecure-plaintext
 daemon_args() {
 	case $1 in
 	doppel-copy)
 		echo "--config systemd/doppel-copy.conf -x 80-198.18.0.3:80 -s 198.18.0.4" \
-			"--stats-file $work/copy-stats.json" ;;
+			"--stats-file $work/copy-stats.json $ops_channel" ;;
 	doppel-intercept)
 		echo "--config systemd/doppel-intercept.conf --source pcap -i lo" \
-			"--stats-file $work/intercept-stats.json" ;;
+			"--stats-file $work/intercept-stats.json $ops_channel" ;;
 	esac
 }
 
@@ -494,6 +499,64 @@ test_notify() {
 }
 test_notify doppel-copy
 test_notify doppel-intercept
+
+# The channel is authenticated by default: plain text on a network address
+# is refused at start, exit status 2, with a line naming every way to set
+# it up; loopback, TLS (a PSK here), an allowlist (intercept) and
+# --insecure-plaintext (test_notify above) start.
+# channel_refused NAME DAEMON WANTS ARGS...: exit status 2, and the line
+# holds each of WANTS ('|'-separated).
+channel_refused() {
+	local name=$1 daemon=$2 wants=$3 out status want
+	shift 3
+	# shellcheck disable=SC2046
+	out=$(ip netns exec "$ns" timeout 20 "$build/$daemon" $(daemon_args "$daemon") "$@" 2>&1)
+	status=$?
+	IFS='|' read -ra wants <<<"$wants"
+	for want in "${wants[@]}"; do
+		[[ $out == *"$want"* ]] || { fail $name "no '$want' in: $out"; return; }
+	done
+	if [ $status != 2 ]; then
+		fail $name "exit status $status, want 2: $out"
+	else
+		pass $name
+	fi
+}
+channel_starts() {
+	local name=$1 daemon=$2
+	shift 2
+	if ! start_notified "$daemon" "$name" "$@"; then
+		fail $name "no READY=1: $(tail -n 3 "$work/$name.log" | tr '\n' ' ')"
+	elif ! kill -0 "$started_pid" 2>/dev/null; then
+		fail $name "exited after READY=1: $(tail -n 3 "$work/$name.log" | tr '\n' ' ')"
+	else
+		pass $name
+	fi
+	stop_daemon "$started_pid"
+}
+test_channel_default() {
+	local psk=$work/channel.psk
+	can_run channel_default doppel-copy && can_run channel_default doppel-intercept || return
+	(umask 077 && printf 'ops:%s\n' "$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')" >"$psk")
+	ops_channel=""
+	local ways="--tls-cert FILE --tls-key FILE --tls-ca FILE|--tls-psk-file FILE|--insecure-plaintext"
+	channel_refused channel_refused_copy doppel-copy \
+		"-s 198.18.0.4: the channel to this intercept would be plain text|$ways"
+	channel_refused channel_refused_copy_tcpcopy1 doppel-copy \
+		"TCPCopy's intercept (--wire tcpcopy1) speaks no TLS|--insecure-plaintext" --wire tcpcopy1
+	channel_refused channel_refused_intercept doppel-intercept \
+		"listening on every address in plain text|$ways|-x ADDR[,ADDR...]"
+	channel_refused channel_refused_intercept_bind doppel-intercept \
+		"listening on -b 198.18.0.1 in plain text|$ways|-x ADDR[,ADDR...]" -b 198.18.0.1
+	channel_starts channel_loopback_copy doppel-copy -s 127.0.0.1
+	channel_starts channel_loopback_intercept doppel-intercept -b 127.0.0.1
+	channel_starts channel_psk_copy doppel-copy --tls-psk-file "$psk"
+	channel_starts channel_psk_intercept doppel-intercept --tls-psk-file "$psk"
+	channel_starts channel_allowlist_intercept doppel-intercept -x 198.18.0.3
+	channel_starts channel_insecure_tcpcopy1 doppel-copy --wire tcpcopy1 --insecure-plaintext
+	ops_channel=--insecure-plaintext
+}
+test_channel_default
 
 # ------------------------------------------------- a light install
 # make deps installs what building and running need and no server: the
@@ -646,7 +709,6 @@ metrics_up() {
 	body=$(ip netns exec "$ns" curl -s --max-time 2 "http://127.0.0.1:$1/metrics") || return 1
 	grep -q "^$2" <<<"$body"
 }
-
 logged() { grep -qF -- "$2" "$1"; }
 test_sighup_reload() {
 	local name=sighup_reload c=$work/reload-copy.conf i=$work/reload-icpt.conf copy icpt why="" reconnects
@@ -855,9 +917,15 @@ test_units_under_systemd() {
 	chmod 0640 "$skel/etc/shadow" "$skel/etc/gshadow"
 	cp /usr/lib/os-release "$skel/etc/os-release"
 	cp "$root"/lib/systemd/system/doppel-*.service "$skel/etc/systemd/system/"
+	# The channel as docs/deployment.md sets it up: a pre-shared key, mode
+	# 0600, that in_container.sh gives to the doppel user (made at boot).
+	mkdir -p "$skel/etc/doppel/tls"
+	(umask 077 && printf 'ops:%s\n' "$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')" \
+		>"$skel/etc/doppel/tls/channel.psk")
 	cat >"$skel/etc/doppel/doppel-copy.conf" <<-CONF
 	transfer = 80-198.18.0.3:80
 	intercept = 198.18.0.4
+	tls-psk-file = /etc/doppel/tls/channel.psk
 	stats-file = /run/doppel/copy/stats.json
 	stats-interval = 1s
 	log = /var/log/doppel/copy.log
@@ -865,6 +933,7 @@ test_units_under_systemd() {
 	cat >"$skel/etc/doppel/doppel-intercept.conf" <<-CONF
 	source = nfqueue
 	queues = 0
+	tls-psk-file = /etc/doppel/tls/channel.psk
 	stats-file = /run/doppel/intercept/stats.json
 	CONF
 	cat >"$skel/etc/doppel/doppel-intercept.env" <<-CONF

@@ -9,6 +9,8 @@
 # (default 4096) of its sample at the end of the warm-up, the first
 # SOAK_WARMUP_PERCENT (default 10) of the run; both daemons
 # exit 0 on SIGTERM (a sanitizer report or a leak at exit fails them).
+# The channel is the lab's: TLS 1.3 with a pre-shared key (LAB_CHANNEL=plain
+# for plain text, tests/e2e/daemons.sh).
 # With the sanitizer build, give ASAN_OPTIONS=quarantine_size_mb=4 and
 # SOAK_WARMUP_PERCENT=50 (as tests/soak/run.sh does): ASan keeps freed
 # memory in a quarantine (256 MB by default) that grows RSS steadily until

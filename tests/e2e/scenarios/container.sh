@@ -40,7 +40,7 @@ probe=$("${pm[@]}" run "${run_args[@]}" --network none --entrypoint /usr/sbin/do
 http_lab 80
 # The stats file and the log go to the lab directory, mounted at the same path.
 lab_spawn_here copy "${pm[@]}" run "${run_args[@]}" --network "ns:/run/netns/$NS_ONLINE" \
-	-v "$LAB_DIR:$LAB_DIR" "$image" -x "80-$ADDR_TARGET:80" -s "$ADDR_ASSIST" \
+	-v "$LAB_DIR:$LAB_DIR" "$image" -x "80-$ADDR_TARGET:80" -s "$ADDR_ASSIST" $(lab_channel_args) \
 	--stats-file "$LAB_DIR/copy.json" --stats-interval 1s
 wait_until 30 ns_connected "$NS_ONLINE" "$ADDR_ASSIST:$INTERCEPT_PORT" ||
 	fail "doppel-copy in the container did not connect to intercept: $(tail -n 5 "$LAB_DIR/copy.log")"

@@ -12,9 +12,12 @@ scenario_begin intercept-fleet "$1"
 lab_build || fail "could not build the lab"
 nginx_start online "$NS_ONLINE" "$ADDR_ONLINE" 80 8080 || fail "nginx did not start in online"
 nginx_start target "$NS_TARGET" "$ADDR_TARGET" 80 8080 || fail "nginx did not start in target"
+# Both intercepts and the copy daemon's eight connections on the lab's TLS
+# channel (daemons.sh).
+read -ra channel <<<"$(lab_channel_args | tr '\n' ' ')" || fail "no channel options"
 for ab in a:80:36524 b:8080:36525; do
 	IFS=: read -r name port listen <<<"$ab"
-	daemon_start "intercept-$name" "$NS_ASSIST" "$ICPT_BIN" --source pcap -i eth0 \
+	daemon_start "intercept-$name" "$NS_ASSIST" "$ICPT_BIN" --source pcap -i eth0 "${channel[@]}" \
 		-F "tcp and src host $ADDR_TARGET and src port $port" -p "$listen" \
 		--stats-file "$LAB_DIR/intercept-$name.json" --stats-interval 1s --log-level info ||
 		fail "doppel-intercept $name did not start"

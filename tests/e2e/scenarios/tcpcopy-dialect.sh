@@ -10,6 +10,11 @@
 #     at most 16): every request arrives at the target.
 . "$(dirname "$0")/../lib.sh"
 scenario_begin tcpcopy-dialect "$1"
+# Stock TCPCopy speaks no TLS, so the channel is plain text, each daemon's
+# explicit way: doppel-intercept serves the stand-in tcpcopy by allowlist
+# (-x its address), and doppel-copy --wire tcpcopy1 gets --insecure-plaintext.
+LAB_CHANNEL=none
+INTERCEPT_EXTRA_ARGS=(-x "$ADDR_ONLINE")
 http_lab 80
 
 # 1. doppel-intercept and a stock tcpcopy
@@ -30,7 +35,7 @@ INTERCEPT_PORT=36600
 lab_spawn stock-intercept "$NS_ASSIST" timeout 120 python3 "$E2E_DIR/tcpcopy1_peer.py" \
 	intercept "$INTERCEPT_PORT" eth0 110
 lab_wait_listen "$NS_ASSIST" "$INTERCEPT_PORT" 10 || fail "the stock intercept stand-in did not listen"
-http_copy copy "$NS_ONLINE" 80 -s "$ADDR_ASSIST:$INTERCEPT_PORT" --wire tcpcopy1
+http_copy copy "$NS_ONLINE" 80 -s "$ADDR_ASSIST:$INTERCEPT_PORT" --wire tcpcopy1 --insecure-plaintext
 curl_each 30 "http://$ADDR_ONLINE/"
 curl_keepalive 20 "http://$ADDR_ONLINE/"
 http_settle 60 copy
