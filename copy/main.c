@@ -230,6 +230,11 @@ static void check_environment(struct daemon *d)
 		fprintf(stderr, "doppel-copy: TLS: %s\n", err);
 		exit(2);
 	}
+	/* Plain text to a non-loopback intercept: only when asked for. */
+	if (copy_options_check_channel(o, err, sizeof(err)) < 0) {
+		fprintf(stderr, "doppel-copy: %s\n", err);
+		exit(2);
+	}
 	if ((!o->offline_file && daemon_check_device("-i", o->device, err, sizeof(err)) < 0) ||
 	    daemon_check_device("-o", o->output_device, err, sizeof(err)) < 0 ||
 	    daemon_start_prepare(&o->common, err, sizeof(err)) < 0) {
@@ -240,6 +245,10 @@ static void check_environment(struct daemon *d)
 
 static void explain_options(const struct copy_options *o)
 {
+	struct wire_tls_options tls = wire_tls_options_of(&o->tls);
+
+	if (o->insecure_plaintext && !wire_tls_options_given(&tls))
+		log_notice("--insecure-plaintext: the channel to the intercepts is plain text");
 	if (o->intercept_conns > 1)
 		log_notice("-C %u: one connection per intercept is used", o->intercept_conns);
 	for (size_t i = 0; i < o->transfer_count && !o->output_device; i++) {

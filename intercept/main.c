@@ -259,7 +259,8 @@ static void reload(struct intercept *in)
 		log_warn("SIGHUP: cannot reopen the log file %s", in->options.common.log_file);
 	memset(&fresh, 0, sizeof(fresh));
 	if (intercept_options_parse(&fresh, in->argc, in->argv, err, sizeof(err)) !=
-	    INTERCEPT_OPTIONS_RUN)
+	    INTERCEPT_OPTIONS_RUN ||
+	    intercept_options_check_channel(&fresh, err, sizeof(err)) < 0)
 		log_warnx("SIGHUP: %s; nothing changed", err);
 	else if (daemon_reload_diff(&in->options.common, &fresh.common, on_change, &r) == 0)
 		log_info("SIGHUP: the configuration is unchanged");
@@ -308,6 +309,10 @@ static void open_server(struct intercept *in)
 		if (!in->tls)
 			log_fatalx("TLS: %s", err);
 		log_info("TLS 1.3 with the copy daemons, with %s", wire_tls_mode(in->tls));
+	} else if (!dp_addr_is_loopback(&in->options.server_cfg.bind)) {
+		log_notice("the channel is plain text (%s)",
+			   in->options.server_cfg.allow_count ? "-x allowlist"
+							      : "--insecure-plaintext");
 	}
 	in->options.server_cfg.tls = in->tls;
 	in->server = server_new(in->loop, &in->options.server_cfg, &in->stats, err, sizeof(err));
@@ -377,6 +382,11 @@ static void prepare(struct intercept *in)
 	 * a bad option (exit 2), and read again when the server opens. */
 	if (wire_tls_check(&in->options.tls, true, err, sizeof(err)) < 0) {
 		fprintf(stderr, "doppel-intercept: TLS: %s\n", err);
+		exit(2);
+	}
+	/* Plain text to anyone on the network: only when asked for. */
+	if (intercept_options_check_channel(&in->options, err, sizeof(err)) < 0) {
+		fprintf(stderr, "doppel-intercept: %s\n", err);
 		exit(2);
 	}
 	if (daemon_check_device("-i", in->options.source_cfg.device, err, sizeof(err)) < 0 ||
