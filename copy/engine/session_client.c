@@ -257,8 +257,11 @@ static void client_reset(struct engine *e, struct session *s, uint64_t now)
 	bool no_data = s->state == STATE_SYN_SENT && s->data_end == s->isn + 1 &&
 		       !(s->stream && s->stream->buf.pending_count);
 
-	/* The target must first get the data the online server got. */
-	if (no_data || seq_ge(s->snd_una, s->data_end) || session_state_fin_sent(s->state)) {
+	/* The target must first get the data the online server got, also
+	 * when our FIN went already (a client that half-closed after its
+	 * request, then reset): an RST before the data is acknowledged kills
+	 * the request if the data was lost on the way. */
+	if (no_data || seq_ge(s->snd_una, s->data_end)) {
 		session_finish(e, s, END_CLOSED, true, "client reset the connection");
 		return;
 	}

@@ -176,6 +176,42 @@ static void test_client_rst_replayed_after_its_data(void **state)
 	harness_finish(&h);
 }
 
+/* The client half-closed right after its request (its FIN went at once),
+ * then reset: the RST still waits until the target has the request. Found
+ * in loss-high-rate at the end of a wrk run: the request was lost on the
+ * way, the RST went with the FIN, and the request never arrived. */
+static void test_client_rst_after_fin_waits_for_data(void **state)
+{
+	struct harness h;
+	struct session_key k = harness_key_v4(43015);
+
+	harness_init(&h);
+	harness_start(&h);
+	harness_establish(&h, &k, 65535);
+	data(&h, &k, 0, 61);
+	harness_expect(&h, TCPF_ACK | TCPF_PSH, CISN + 1, TISN + 1, 61);
+	harness_client_plain(&h, &k, TCPF_FIN | TCPF_ACK, CISN + 62, OACK);
+	harness_expect(&h, TCPF_FIN | TCPF_ACK, CISN + 62, TISN + 1, 0);
+	harness_client_plain(&h, &k, TCPF_RST | TCPF_ACK, CISN + 63, OACK);
+	harness_expect_none(&h);
+	/* The request was lost: the target acks nothing, we retransmit. */
+	harness_target_plain(&h, &k, TCPF_ACK, TISN + 1, CISN + 1, 65535, 0);
+	while (!harness_unread(&h)) {
+		assert_true(h.now < 10000000);
+		harness_advance(&h, 10);
+	}
+	harness_expect(&h, TCPF_ACK | TCPF_PSH | TCPF_FIN, CISN + 1, TISN + 1, 61);
+	harness_expect_none(&h);
+	assert_int_equal(h.end_count, 0);
+	/* It arrives: now the RST. */
+	harness_target_plain(&h, &k, TCPF_ACK, TISN + 1, CISN + 63, 65535, 0);
+	harness_expect(&h, TCPF_RST | TCPF_ACK, CISN + 63, TISN + 1, 0);
+	harness_expect_none(&h);
+	assert_int_equal(harness_last_end(&h)->reason, END_CLOSED);
+	assert_string_equal(harness_last_end(&h)->detail, "client reset the connection");
+	harness_finish(&h);
+}
+
 static void test_client_rst_at_once_when_nothing_pending(void **state)
 {
 	struct harness h;
@@ -348,6 +384,7 @@ int main(void)
 		cmocka_unit_test(test_simultaneous_close),
 		cmocka_unit_test(test_fin_before_handshake_completes),
 		cmocka_unit_test(test_client_rst_replayed_after_its_data),
+		cmocka_unit_test(test_client_rst_after_fin_waits_for_data),
 		cmocka_unit_test(test_client_rst_at_once_when_nothing_pending),
 		cmocka_unit_test(test_target_rst_ends_session),
 		cmocka_unit_test(test_session_timeout_resets_target),
