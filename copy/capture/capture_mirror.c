@@ -20,6 +20,15 @@ struct capture_mirror {
 	struct capture_mirror_counters counters;
 };
 
+/* Encapsulations inside encapsulations: at most this many levels. */
+#define MIRROR_DEPTH_MAX 3
+
+static void count_kind(struct capture_mirror *m, enum decap_kind kind)
+{
+	if (kind > 0 && kind < DECAP_KIND_COUNT)
+		m->counters.decapsulated_kind[kind]++;
+}
+
 static int compile(const char *expr, int dlt, struct bpf_program *prog, char *err, size_t errlen)
 {
 	pcap_t *dead = pcap_open_dead(dlt, (int)CAPTURE_SNAPLEN_DEFAULT);
@@ -89,8 +98,23 @@ void capture_mirror_deliver(struct capture *c, enum packet_dlt dlt, uint64_t ts_
 		return;
 	}
 	m->counters.decapsulated++;
-	if (r.kind > 0 && r.kind < DECAP_KIND_COUNT)
-		m->counters.decapsulated_kind[r.kind]++;
+	count_kind(m, r.kind);
+	/* Nested: what came out may itself be an encapsulation --mirror takes,
+	 * as AWS Traffic Mirroring through a Gateway Load Balancer sends it
+	 * (outer GENEVE, inner VXLAN). doppel replays only TCP, so an inner
+	 * UDP or GRE packet is never the payload: take it apart too, up to
+	 * MIRROR_DEPTH_MAX levels in all. An inner one that does not parse as
+	 * its encapsulation is left as it is (the filter or the parser says
+	 * what becomes of it). */
+	for (int depth = 1; depth < MIRROR_DEPTH_MAX; depth++) {
+		struct decap_result nested;
+
+		if (packet_dlt_ip_offset(r.dlt, r.inner, r.inner_len, &ip_off, &why) != 0 ||
+		    decap_inner(&m->cfg, r.inner + ip_off, r.inner_len - ip_off, &nested, &why) != 0)
+			break;
+		count_kind(m, nested.kind);
+		r = nested;
+	}
 	if (m->filtered) {
 		struct pcap_pkthdr h;
 

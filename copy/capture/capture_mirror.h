@@ -11,7 +11,9 @@
  * inner frame, here in userspace, with libpcap's pcap_offline_filter()
  * over a program compiled for the inner frame's data-link type (Ethernet
  * or raw IP). A frame that is not an encapsulation we take is skipped,
- * one that is but is malformed is counted malformed.
+ * one that is but is malformed is counted malformed. Encapsulations
+ * nested inside (GENEVE in VXLAN, ...) are taken apart too, three levels
+ * at most; each level counts in decapsulated_kind.
  */
 #ifndef DOPPEL_CAPTURE_MIRROR_H
 #define DOPPEL_CAPTURE_MIRROR_H
@@ -24,7 +26,7 @@
 
 struct capture_mirror_counters {
 	uint64_t decapsulated;		/* inner frames found */
-	uint64_t decapsulated_kind[DECAP_KIND_COUNT];	/* ... by enum decap_kind */
+	uint64_t decapsulated_kind[DECAP_KIND_COUNT];	/* each level, by enum decap_kind */
 	uint64_t malformed;		/* encapsulations decap_inner() refused
 					 * (also in the capture's malformed) */
 	uint64_t not_encapsulated;	/* frames of another kind, skipped */

@@ -10,7 +10,8 @@
  * filtered out; a frame that is no encapsulation (the plain packet to
  * port 80) is skipped, not delivered; a truncated encapsulation counts as
  * malformed; a filter that does not compile is refused at open; without a
- * filter everything inside is delivered.
+ * filter everything inside is delivered; GENEVE inside VXLAN is taken
+ * apart to the innermost packet.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -167,6 +168,60 @@ static void test_filtered_inside(void **state)
 	assert_null(capture_mirror_counters(&c));
 }
 
+/* GENEVE inside VXLAN, and VXLAN inside GENEVE (AWS Traffic Mirroring
+ * through a Gateway Load Balancer): the innermost packet is delivered and
+ * filtered, each level counted by kind. */
+static void test_nested(void **state)
+{
+	static const uint8_t vxlan_h[8] = { 0x08, 0, 0, 0, 0, 0, 100, 0 };
+	static const uint8_t geneve_ip[8] = { 0, 0, 0x08, 0x00, 0, 0, 5, 0 };
+	/* The middle IPv4 header: 198.18.0.9 -> 198.18.0.10, UDP, 20 + 8 + 8
+	 * + 40 bytes. */
+	static const uint8_t mid_ip[20] = { 0x45, 0, 0, 76, 0, 0, 0x40, 0, 64, 17, 0, 0,
+					    198, 18, 0, 9, 198, 18, 0, 10 };
+	static const uint8_t mid_udp[8] = { 0xc0, 1, 0x17, 0xc1, 0, 56, 0, 0 };	/* to 6081 */
+	struct capture c;
+
+	(void)state;
+	open_mirror(&c, "tcp and (dst port 80)");
+	for (uint16_t dport = 80; dport <= 81; dport++) {
+		begin(17);
+		udp(4789);
+		put(vxlan_h, 8);
+		put(inner_eth, sizeof(inner_eth));
+		put(mid_ip, sizeof(mid_ip));
+		put(mid_udp, sizeof(mid_udp));
+		put(geneve_ip, 8);
+		tcp_packet(dport);
+		deliver(&c);
+	}
+	/* Port 80 inside both: delivered; 81: the filter's, at the innermost. */
+	assert_int_equal(delivered, 1);
+	assert_int_equal(last_dport, 80);
+	assert_int_equal(capture_mirror_counters(&c)->decapsulated, 2);
+	assert_int_equal(capture_mirror_counters(&c)->decapsulated_kind[DECAP_VXLAN], 2);
+	assert_int_equal(capture_mirror_counters(&c)->decapsulated_kind[DECAP_GENEVE], 2);
+	assert_int_equal(capture_mirror_counters(&c)->filtered_out, 1);
+	assert_int_equal(c.counters.malformed, 0);
+	/* The other way round: GENEVE (IP inside), then UDP to 4789, VXLAN. */
+	begin(17);
+	udp(6081);
+	put(geneve_ip, 8);
+	put(mid_ip, sizeof(mid_ip));
+	frame[frame_len - 20 + 3] = 20 + 8 + 8 + 14 + 40;
+	udp(4789);
+	frame[frame_len - 4] = 0;
+	frame[frame_len - 3] = 8 + 8 + 14 + 40;
+	put(vxlan_h, 8);
+	put(inner_eth, sizeof(inner_eth));
+	tcp_packet(80);
+	deliver(&c);
+	assert_int_equal(delivered, 2);
+	assert_int_equal(capture_mirror_counters(&c)->decapsulated_kind[DECAP_VXLAN], 3);
+	assert_int_equal(capture_mirror_counters(&c)->decapsulated_kind[DECAP_GENEVE], 3);
+	capture_mirror_close(&c);
+}
+
 static void test_no_filter(void **state)
 {
 	struct capture c;
@@ -197,6 +252,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_filtered_inside),
+		cmocka_unit_test(test_nested),
 		cmocka_unit_test(test_no_filter),
 		cmocka_unit_test(test_bad_filter),
 	};
