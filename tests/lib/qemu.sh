@@ -12,6 +12,9 @@
 #   qemu_add_modules ROOT KVER MOD...   modules, dependencies first
 #   qemu_pack ROOT OUT                  ROOT as a gzipped newc cpio archive
 #   qemu_boot TIMEOUT MEM KERNEL INITRD LOG [APPEND]
+#   qemu_test_root ROOT TOOL...         kernel, qemu and tools there; a root
+#                                       with busybox, /usr/bin/env and TOOLs
+#   qemu_report LOG MARK PREFIX [DONE_NAME]  the console's MARK lines as results
 
 # The version linux-image-amd64 installs (its Depends), not the running
 # kernel's: this machine's own kernel loads no modules. Else the newest
@@ -106,11 +109,60 @@ qemu_pack() {
 # ended after TIMEOUT seconds; APPEND is added to the kernel command line.
 # Returns qemu's status (124: the timeout). TCG: KVM hangs on these
 # machines. oops=panic with panic=-1 and -no-reboot: a crash ends the VM at
-# once instead of waiting for the timeout.
+# once instead of waiting for the timeout. no_timer_check: on a loaded host
+# TCG's timer ticks come too late for the kernel's IO-APIC timer check,
+# which then panics at boot ("IO-APIC + timer doesn't work!", seen here with
+# nine builds beside the VM); the check is for broken boards, not VMs.
 qemu_boot() {
 	local timeout_s=$1 mem=$2 kernel=$3 initrd=$4 log=$5 append=${6:-}
 	timeout "$timeout_s" qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m "$mem" \
 		-display none -monitor none -serial "file:$log" -no-reboot \
 		-kernel "$kernel" -initrd "$initrd" \
-		-append "console=ttyS0 panic=-1 oops=panic loglevel=4 quiet${append:+ $append}" </dev/null
+		-append "console=ttyS0 panic=-1 oops=panic no_timer_check loglevel=4 quiet${append:+ $append}" </dev/null
+}
+
+# What tests/nft's VMs share: the kernel to boot (QEMU_KVER, its image in
+# QEMU_KERNEL), qemu and each TOOL on this machine, then ROOT (emptied) a
+# busybox root with /usr/bin/env (for "#!/usr/bin/env bash") and each TOOL,
+# with its libraries, as /usr/bin/TOOL (before busybox's applets in /bin on
+# the VM's PATH; bash as /bin/bash). 1 with QEMU_WHY when something is
+# missing (the caller SKIPs), 2 with QEMU_WHY when ROOT cannot be made
+# (the caller FAILs).
+# shellcheck disable=SC2034 # QEMU_WHY is read by the callers
+qemu_test_root() {
+	local root=$1 tool path
+	shift
+	QEMU_KVER=$(qemu_kernel_version)
+	QEMU_KERNEL=/boot/vmlinuz-$QEMU_KVER
+	QEMU_WHY="no Debian kernel image and modules (linux-image-amd64; scripts/deps.sh check)"
+	[ -n "$QEMU_KVER" ] && [ -d "/lib/modules/$QEMU_KVER" ] && [ -r "$QEMU_KERNEL" ] || return 1
+	for tool in qemu-system-x86_64 busybox cpio gzip "$@"; do
+		QEMU_WHY="no $tool (scripts/deps.sh check)"
+		command -v "$tool" >/dev/null || return 1
+	done
+	QEMU_WHY="cannot make the busybox root $root"
+	rm -rf "$root" && qemu_busybox_root "$root" && ln -s /bin/busybox "$root/usr/bin/env" || return 2
+	for tool in "$@"; do
+		path=$(command -v "$tool")
+		QEMU_WHY="cannot copy $path"
+		case $tool in
+		bash) qemu_copy_with_libs "$root" "$path" /bin/bash ;;
+		*) qemu_copy_with_libs "$root" "$path" "/usr/bin/$tool" ;;
+		esac || return 2
+	done
+}
+
+# The console LOG's "MARK PASS|FAIL|SKIP name[: why]" lines as tests/run.sh
+# results "PASS PREFIXname[: why]", and "FAIL DONE_NAME" (default
+# PREFIXcompleted) with the console's last lines when "MARK DONE" is
+# missing (a timeout or a panic).
+# Set QEMU_RC to qemu_boot's status first. This one prints: it is the
+# suites' report.
+qemu_report() {
+	local log=$1 mark=$2 prefix=$3 done_name=${4:-${3}completed}
+	tr -d '\r' <"$log" | sed -n "s/.*$mark \(PASS\|FAIL\|SKIP\) /\1 $prefix/p"
+	if ! tr -d '\r' <"$log" | grep -q "$mark DONE"; then
+		echo "FAIL $done_name: qemu exited ${QEMU_RC:-?} (124: the timeout) before the tests ended"
+		tr -d '\r' <"$log" | tail -n 30
+	fi
 }
