@@ -28,6 +28,10 @@
 #                      statistics), when it has been built
 #   tunnel_*           nft/doppel-tunnel: see tests/nft/tunnel_tests.sh
 #   vm_tunnel_*        its ipip, gre, fou endpoints in a qemu VM (tunnel_vm.sh)
+#   vm_replay_*, vm_mirror_*  in the same VM boot, whole replays with
+#                      build/'s daemons through those tunnels and from
+#                      gretap, ERSPAN II/III, GENEVE and nested mirrors
+#                      (replay_vm_tests.sh)
 #   vm_nft_*           the nftables backend (table inet doppel, queue ...
 #                      fanout), which this kernel refuses, in a qemu VM with
 #                      Debian's kernel (tests/nft/vm.sh, vm_tests.sh)
