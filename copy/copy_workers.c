@@ -24,6 +24,12 @@
 
 /* How long the supervisor waits for every worker to open its sockets. */
 #define START_TIMEOUT_MS 30000
+/* A worker publishes every second; one silent this long is hung (a loop
+ * that does not turn): it is killed, which stops the others, and the
+ * supervisor exits 1, well within the unit's WatchdogSec=30s, which the
+ * supervisor's own pings would otherwise keep satisfied. */
+#define SILENT_MS 20000
+#define CHECK_MS 5000
 /* A reader that finds a slot being written this many times in a row takes
  * the copy as it is (a worker stopped half-way writes no more). */
 #define READ_TRIES 1000
@@ -42,6 +48,9 @@ struct copy_workers {
 	uint64_t stats_timer;
 	uint32_t asked_seq[COPY_MAX_WORKERS];	/* each slot's seq when fresh numbers were asked */
 	unsigned fresh_tries;
+	uint32_t seen_seq[COPY_MAX_WORKERS];	/* for the hung-worker check */
+	uint64_t seen_ms[COPY_MAX_WORKERS];
+	uint64_t check_timer;
 	struct metrics_server *metrics;
 };
 
@@ -426,6 +435,29 @@ static void on_stats_timer(struct loop *l, uint64_t timer_id, void *arg)
 	w->stats_timer = loop_timer_add(l, FRESH_POLL_MS, on_fresh_poll, w);
 }
 
+static void on_check(struct loop *l, uint64_t timer_id, void *arg)
+{
+	struct copy_workers *w = arg;
+	uint64_t now = loop_now_ms(l);
+
+	for (unsigned i = 0; i < w->n; i++) {
+		uint32_t seq = __atomic_load_n(&w->slots[i].seq, __ATOMIC_ACQUIRE);
+
+		if (w->exited[i])
+			continue;
+		if (seq != w->seen_seq[i] || !w->seen_ms[i]) {
+			w->seen_seq[i] = seq;
+			w->seen_ms[i] = now;
+		} else if (now - w->seen_ms[i] >= SILENT_MS) {
+			log_warnx("worker %u (pid %d) silent for %d s (its loop does not turn): "
+				  "killed", i, (int)w->pid[i], SILENT_MS / 1000);
+			kill(w->pid[i], SIGKILL);
+			w->seen_ms[i] = now;
+		}
+	}
+	w->check_timer = loop_timer_add(l, CHECK_MS, on_check, w);
+}
+
 int copy_workers_run(struct copy_workers *w, struct loop *l, char *err, size_t errlen)
 {
 	w->loop = l;
@@ -435,6 +467,7 @@ int copy_workers_run(struct copy_workers *w, struct loop *l, char *err, size_t e
 	if (copy_workers_metrics_listen(w, w->o->common.metrics, err, errlen) < 0)
 		return -1;
 	w->stats_timer = loop_timer_add(l, w->o->common.stats_interval_ms, on_stats_timer, w);
+	w->check_timer = loop_timer_add(l, CHECK_MS, on_check, w);
 	return 0;
 }
 
@@ -498,6 +531,8 @@ void copy_workers_free(struct copy_workers *w)
 	}
 	if (w->stats_timer)
 		loop_timer_cancel(w->loop, w->stats_timer);
+	if (w->check_timer)
+		loop_timer_cancel(w->loop, w->check_timer);
 	metrics_server_free(w->metrics);
 	munmap(w->slots, w->n * sizeof(*w->slots));
 	free(w);
