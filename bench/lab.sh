@@ -10,7 +10,8 @@
 #            (/proc/PID/stat utime + stime), and at the end their peak RSS
 #            (VmHWM)
 #   sources  (c) intercept's response sources on the same HTTP keep-alive
-#            load: nfqueue with 1 queue, nfqueue with 2 queues, pcap; CPU per
+#            load: nfqueue with 1 queue, with 2 queues, with 2 queues read
+#            by 2 threads (--queue-threads 2), pcap; CPU per
 #            10,000 summaries, summaries lost, requests arrived
 #   delay    (e) replay delay: a request's capture at online (tcpdump on
 #            online's eth0) to its replayed copy's arrival at the target
@@ -276,9 +277,10 @@ lab_keep() {
 # SOURCE (nfqueue with QUEUES, e.g. 0 or 0-1). "RESULT sources NAME
 # CPU_PER_10K_SUMMARIES LOST ARRIVED SENT".
 source_lab() {
-	local source=$1 queues=$2 name args summaries icpt0 lost sent got
+	local source=$1 queues=$2 threads=${3:-0} name args summaries icpt0 lost sent got
 	name=$source
 	[ "$source" = nfqueue ] && name="nfqueue-$queues"
+	[ "$threads" != 0 ] && name="$name-t$threads"
 	scenario_begin "bench-sources" "$source"
 	lab_build || fail "could not build the lab"
 	nginx_start online "$NS_ONLINE" "$ADDR_ONLINE" 80 || fail "nginx did not start in online"
@@ -290,7 +292,7 @@ source_lab() {
 			--mode assistant --port 80 --addr "$ADDR_TARGET" --queues "$queues" \
 			>>"$LAB_DIR/rules.log" 2>&1 || fail "doppel-rules install --queues $queues failed"
 		echo "$NS_ASSIST" >>"$LAB_DIR/rules"
-		args+=(--source nfqueue --queues "$queues")
+		args+=(--source nfqueue --queues "$queues" --queue-threads "$threads")
 	else
 		args+=(--source pcap -i eth0 -F "tcp and src host $ADDR_TARGET")
 	fi
@@ -558,11 +560,11 @@ for part in $LAB_PARTS; do
 		done ;;
 	sources)
 		echo "-- (c) intercept sources on the same HTTP keep-alive load, $RUNS runs"
-		for spec in "nfqueue 0" "nfqueue 0-1" "pcap -"; do
+		for spec in "nfqueue 0" "nfqueue 0-1" "nfqueue 0-1 2" "pcap -"; do
 			# shellcheck disable=SC2086
 			run_part source_lab $spec
 		done
-		for name in nfqueue-0 nfqueue-0-1 pcap; do
+		for name in nfqueue-0 nfqueue-0-1 nfqueue-0-1-t2 pcap; do
 			read -r m lo hi < <(awk -v n="$name" '$1 == "RESULT" && $2 == "sources" && $3 == n { print $4 }' "$results" | spread)
 			echo "$name: intercept CPU s per 10k summaries median $m (min $lo, max $hi); lost per run: $(awk -v n="$name" '$2 == "sources" && $3 == n { printf "%s ", $5 }' "$results")"
 		done
