@@ -324,6 +324,15 @@ delay_capture() {
 	wait_until 10 grep -qs "listening on" "$LAB_DIR/$name.log" || fail "tcpdump did not start in $ns"
 }
 
+# The client's SYNs to DEST:80 on eth0 of NS: a SYN's copy waits for no
+# answer of the target, so its delay is doppel-copy's alone.
+delay_capture_syn() {
+	local name=$1 ns=$2 dest=$3
+	lab_spawn "$name" "$ns" tcpdump -i eth0 -n -B 4096 -s 96 -w "$LAB_DIR/$name.pcap" \
+		"tcp and dst host $dest and dst port 80 and src host $ADDR_CLIENT and tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn"
+	wait_until 10 grep -qs "listening on" "$LAB_DIR/$name.log" || fail "tcpdump did not start in $ns"
+}
+
 # "port seq time" for each data packet in a capture (absolute seq numbers).
 delay_packets() {
 	tcpdump -r "$LAB_DIR/$1.pcap" -tt -n -S 2>/dev/null |
@@ -341,7 +350,9 @@ delay_between() {
 
 # delay_lab LOAD [CAPTURE]: LOAD is "curl" (one request at a time on one
 # connection, back to back), "rN" (curl on one kept-alive connection paced
-# at N requests a second, 5 s and at least 500 requests) or "wrk" (4
+# at N requests a second, 5 s and at least 500 requests), "cN" (the same
+# with a connection per request: each SYN's copy is measured too, a delay
+# that is doppel-copy's alone, since it waits for no answer) or "wrk" (4
 # connections, as fast as they go); CAPTURE the --capture kind (afpacket:
 # the TPACKET_V2 ring, woken per frame; pcap: libpcap's immediate mode,
 # woken per packet), with "+fifo" doppel-copy runs SCHED_FIFO priority 10
@@ -357,7 +368,7 @@ delay_between() {
 # the delay to the copy leaving the online host (tcpdump on online's eth0
 # sees the original come in and the copy, to the target, go out).
 delay_lab() {
-	local load=$1 kind=${2:-afpacket} stats own leave n fifo="" name=$1-${2:-afpacket} pid
+	local load=$1 kind=${2:-afpacket} stats own leave syn n fifo="" name=$1-${2:-afpacket} pid
 	scenario_begin "bench-delay-$load-$kind" nfqueue
 	case $kind in
 	*+fifo) fifo=copy kind=${kind%+fifo} ;;
@@ -377,6 +388,8 @@ delay_lab() {
 	delay_capture tcpdump-online "$NS_ONLINE" "$ADDR_ONLINE"
 	delay_capture tcpdump-online-out "$NS_ONLINE" "$ADDR_TARGET"
 	delay_capture tcpdump-target "$NS_TARGET" "$ADDR_TARGET"
+	delay_capture_syn syn-online "$NS_ONLINE" "$ADDR_ONLINE"
+	delay_capture_syn syn-online-out "$NS_ONLINE" "$ADDR_TARGET"
 	if [ "$load" = curl ]; then
 		client_run 120 curl -s "http://$ADDR_ONLINE/?d=[1-2000]" >/dev/null || fail "curl failed"
 	elif [ "${load#r}" != "$load" ]; then
@@ -384,6 +397,11 @@ delay_lab() {
 		[ $n -lt 500 ] && n=500
 		client_run 120 curl -s --rate "${load#r}/s" "http://$ADDR_ONLINE/?d=[1-$n]" >/dev/null ||
 			fail "curl --rate failed"
+	elif [ "${load#c}" != "$load" ]; then
+		n=$((${load#c} * 5))
+		[ $n -lt 500 ] && n=500
+		client_run 120 curl -s -H 'Connection: close' --rate "${load#c}/s" \
+			"http://$ADDR_ONLINE/?d=[1-$n]" >/dev/null || fail "curl --rate failed"
 	else
 		load_run http-keepalive c4
 	fi
@@ -391,15 +409,19 @@ delay_lab() {
 	lab_stop tcpdump-online INT
 	lab_stop tcpdump-online-out INT
 	lab_stop tcpdump-target INT
+	lab_stop syn-online INT
+	lab_stop syn-online-out INT
 	lab_stop copy
 	own="$(stats_get copy capture_delay_p50_us) $(stats_get copy capture_delay_p99_us)"
 	stats=$(delay_between tcpdump-online tcpdump-target)
 	leave=$(delay_between tcpdump-online tcpdump-online-out)
+	syn=$(delay_between syn-online syn-online-out)
 	printf '  %s: replay delay p50 %s us, p99 %s us, max %s us over %s requests matched (%s captured at online)\n' \
 		"$name" $stats "$(delay_packets tcpdump-online | wc -l)"
 	printf '  %s: to the copy leaving online, p50 %s us, p99 %s us, max %s us over %s\n' "$name" $leave
 	printf '  %s: inside doppel-copy, capture delay p50 <= %s us, p99 <= %s us\n' "$name" $own
-	echo "RESULT delay $name $stats $(delay_packets tcpdump-online | wc -l) $own $(echo "$leave" | cut -d' ' -f1-2)"
+	printf '  %s: SYN to its copy leaving online, p50 %s us, p99 %s us, max %s us over %s\n' "$name" $syn
+	echo "RESULT delay $name $stats $(delay_packets tcpdump-online | wc -l) $own $(echo "$leave" | cut -d' ' -f1-2) $(echo "$syn" | cut -d' ' -f1-2,4)"
 }
 
 # --- (h): the capture ring's size -------------------------------------------------
@@ -581,7 +603,10 @@ for part in $LAB_PARTS; do
 			read -r d99 _ < <(awk -v l="$load" '$2 == "delay" && $3 == l { print $10 }' "$results" | spread)
 			read -r l50 _ < <(awk -v l="$load" '$2 == "delay" && $3 == l { print $11 }' "$results" | spread)
 			read -r l99 _ < <(awk -v l="$load" '$2 == "delay" && $3 == l { print $12 }' "$results" | spread)
-			echo "$load: p50 median $m us (min $lo, max $hi); p99 median $m99 us (min $lo99, max $hi99); inside doppel-copy p99 median <= $d99 us; to the copy leaving online p50 median $l50 us, p99 median $l99 us"
+			read -r s50 _ < <(awk -v l="$load" '$2 == "delay" && $3 == l && $15 >= 100 { print $13 }' "$results" | spread)
+			read -r s99 slo shi < <(awk -v l="$load" '$2 == "delay" && $3 == l && $15 >= 100 { print $14 }' "$results" | spread)
+			[ "$s50" = - ] && s50=""
+			echo "$load: p50 median $m us (min $lo, max $hi); p99 median $m99 us (min $lo99, max $hi99); inside doppel-copy p99 median <= $d99 us; to the copy leaving online p50 median $l50 us, p99 median $l99 us${s50:+; SYN to its copy leaving online p50 median $s50 us, p99 median $s99 us (min $slo, max $shi)}"
 		done ;;
 	stall)
 		echo "-- (f) doppel-copy stopped for 2 s under load, $RUNS runs"
