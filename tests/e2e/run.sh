@@ -40,7 +40,7 @@ scenarios=${E2E_SCENARIOS:-"lab http-keepalive http-per-connection http-post-1mb
 	fault-kill-copy fault-cut-path fault-queue-rules tcpcopy-dialect
 	http-downloads tunnel-vxlan tunnel-ipv6 mirror-vxlan container intercept-fleet
 	pg-login pg-login-md5 pg-pooled fault-target-restart fault-target-network fault-target-port
-	compare-http compare-redis compare-pg compare-mysql mariadb-sysbench mariadb-pooled
+	compare-http compare-redis compare-pg compare-mysql mariadb-sysbench mariadb-pooled mariadb-prepared
 	tls-certs tls-psk"}
 if [ -z "${E2E_SCENARIOS:-}" ]; then
 	ipv6_scenarios=${E2E_IPV6_SCENARIOS-"http-keepalive http-per-connection http-downloads
