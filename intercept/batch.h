@@ -51,6 +51,16 @@ void batch_free(struct batch *b);
  * wire_batch_add): the caller drops and counts it. */
 int batch_add(struct batch *b, uint8_t flags, uint32_t payload_len,
 	      const uint8_t *data, size_t data_len);
+/* The most data bytes (headers and payload) one record can carry in b's
+ * frames: a record's u16 data length, and the peer's max body less the
+ * frame's and the record's own headers. */
+static inline size_t batch_record_max(const struct batch *b)
+{
+	size_t room = b->cap - WIRE_HEADER_LEN - WIRE_SUMMARIES_HEADER_LEN - WIRE_SUMMARY_HEADER_LEN;
+
+	return room < UINT16_MAX ? room : UINT16_MAX;
+}
+
 /* Emit b's frame now if it holds records. */
 void batch_flush(struct batch *b);
 /* Emit every pending frame of the set. */

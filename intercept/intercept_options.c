@@ -68,7 +68,8 @@ static const char usage_text[] =
 	"  -q, --queue-maxlen N    nfqueue: queue length (default 65536)\n"
 	"      --queue-threads N   nfqueue: N threads read the queues (0: the event loop; default)\n"
 	"      --payload-prefix N  bytes of payload to forward after the TCP header (0)\n"
-	"      --route-payload N   most answer bytes a copy daemon may ask per route (256; 0: none)\n"
+	"      --route-payload N   most answer bytes a copy daemon may ask per route\n"
+	"                          (256; 65535: whole packets; 0: none)\n"
 	"      --match ADDR:PORT|PORT  kmod: responses to take (repeatable)\n"
 	"      --local-out         kmod: hook LOCAL_OUT (running on the target)\n"
 	"      --hold-unrouted D   keep responses with no route yet for D (250ms; 0: drop at once)\n"
@@ -240,7 +241,7 @@ static int apply_numeric(struct intercept_options *o, int id, const char *value,
 		o->server_cfg.payload_prefix = (uint16_t)n;
 		return 0;
 	case OPT_ROUTE_PAYLOAD:
-		if (opt_parse_uint(value, 0, INTERCEPT_MAX_PAYLOAD_PREFIX, &n, err, errlen) < 0)
+		if (opt_parse_uint(value, 0, INTERCEPT_MAX_ROUTE_PAYLOAD, &n, err, errlen) < 0)
 			return -1;
 		o->server_cfg.route_payload = (uint16_t)n;
 		return 0;

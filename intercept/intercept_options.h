@@ -20,6 +20,10 @@
 /* --queue-threads: reader threads for the nfqueue queues (at most one per
  * queue, checked by the source). */
 #define INTERCEPT_MAX_QUEUE_THREADS 64
+/* --route-payload: up to a whole packet, GRO/TSO packets of 64 KiB too
+ * (only the compared or logged-in sessions ask for it, not every summary
+ * as --payload-prefix); a record holds at most a frame's max body. */
+#define INTERCEPT_MAX_ROUTE_PAYLOAD 65535
 /* --route-payload: what a route may ask (ROUTE_PAYLOAD) by default; 256
  * is doppel.ko's default max_payload_prefix, and holds the greetings and
  * challenges of docs/stateful.md's protocols. */

@@ -382,8 +382,15 @@ static bool route_summary(struct server *s, struct connection *c, const uint8_t 
 		want = wanted == WIRE_PAYLOAD_ALL ? SIZE_MAX : wanted;
 	if (want > 0 && payload_len > 0) {
 		size_t prefix = payload_present < want ? payload_present : want;
+		size_t room = batch_record_max(&c->batch) - header_len;
+
+		/* A GRO/TSO packet's whole payload (--route-payload 65535)
+		 * may not fit one record: cut to what does. */
+		if (prefix > room)
+			prefix = room;
 		/* The source copied less than asked and less than the packet
-		 * had: the copy side sees it from the record's lengths. */
+		 * had (or the record could not hold it): the copy side sees
+		 * it from the record's lengths. */
 		if (prefix < want && prefix < payload_len)
 			istat_inc(s->stats, ISTAT_PAYLOAD_SHORT);
 		len += prefix;

@@ -39,7 +39,7 @@ static void check_accepted(const struct intercept_options *o)
 		REQUIRE(fuzz_family_ok(&v->allow[i]));
 	REQUIRE(s->queue_first <= s->queue_last);
 	REQUIRE(s->queue_maxlen >= 1);
-	REQUIRE(s->payload_prefix <= INTERCEPT_MAX_PAYLOAD_PREFIX);
+	REQUIRE(v->payload_prefix <= INTERCEPT_MAX_PAYLOAD_PREFIX);
 	/* the sources copy what the server sends: the larger of the two */
 	REQUIRE(s->payload_prefix == server_payload_copied(v));
 	REQUIRE(s->match_count <= SOURCE_MAX_MATCHES);
