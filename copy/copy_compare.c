@@ -54,6 +54,7 @@ struct copy_compare *copy_compare_new(const struct copy_options *o, char *err, s
 	const struct compare_options *co = &o->compare;
 	struct compare_config cfg = {
 		.max_sessions = co->max_sessions, .slower_min_us = (uint64_t)co->slower_ms * 1000,
+		.max_bytes = (size_t)copy_compare_memory(o),
 	};
 
 	err[0] = '\0';
@@ -219,4 +220,6 @@ void copy_compare_counters(const struct copy_compare *cc, struct copy_compare_co
 	out->pairs = *compare_counters(cc->compare);
 	out->log_written = diff_log_written(cc->log);
 	out->log_dropped = diff_log_dropped(cc->log);
+	out->memory_bytes = compare_memory(cc->compare);
+	out->memory_limit = copy_compare_memory(cc->o);
 }

@@ -16,6 +16,15 @@
 
 struct copy_compare;
 
+/* The comparison's share of -m (of each worker's share with --workers):
+ * an eighth (64 MiB of the default 512m), taken from the share for
+ * buffered client data; 0 without --compare (docs/compare.md, Bounds and
+ * cost). */
+static inline uint64_t copy_compare_memory(const struct copy_options *o)
+{
+	return o->compare.on ? o->memory_bytes / (o->workers > 1 ? o->workers : 1) / 8 : 0;
+}
+
 /* NULL and err empty when --compare is off; NULL with err on failure. */
 struct copy_compare *copy_compare_new(const struct copy_options *o, char *err, size_t errlen);
 void copy_compare_free(struct copy_compare *cc);
@@ -43,6 +52,7 @@ void copy_compare_report(const struct copy_compare *cc);
 struct copy_compare_counters {
 	struct compare_counters pairs;
 	uint64_t log_written, log_dropped;
+	uint64_t memory_bytes, memory_limit;	/* charged now, and the share of -m */
 };
 void copy_compare_counters(const struct copy_compare *cc, struct copy_compare_counters *out);
 

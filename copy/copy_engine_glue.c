@@ -49,7 +49,8 @@ void copy_engine_config(const struct copy_options *o, struct engine_config *cfg)
 	uint64_t memory = o->memory_bytes / (o->workers > 1 ? o->workers : 1);
 
 	cfg->max_sessions = (size_t)(memory / 4 / 512);
-	cfg->max_buffered_bytes = (size_t)(memory / 4 * 3);
+	/* --compare's share comes out of the buffered data's. */
+	cfg->max_buffered_bytes = (size_t)(memory / 4 * 3 - copy_compare_memory(o));
 	memcpy(cfg->auth_ports, o->protocols, o->protocol_count * sizeof(o->protocols[0]));
 	cfg->auth_port_count = o->protocol_count;
 }

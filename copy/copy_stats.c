@@ -105,6 +105,9 @@ static void collect_compare(uint64_t *v, const struct copy_compare_counters *c)
 	v[COPY_STAT_COMPARE_SLOWER] = c->pairs.slower;
 	v[COPY_STAT_COMPARE_LOG_WRITTEN] = c->log_written;
 	v[COPY_STAT_COMPARE_LOG_DROPPED] = c->log_dropped;
+	v[COPY_STAT_COMPARE_MEMORY_REFUSED] = c->pairs.memory_refused;
+	v[COPY_STAT_COMPARE_MEMORY_BYTES] = c->memory_bytes;
+	v[COPY_STAT_COMPARE_MEMORY_LIMIT_BYTES] = c->memory_limit;
 }
 
 static void collect_mirror(uint64_t *v, const struct capture_mirror_counters *m)

@@ -143,7 +143,13 @@
 	  "compared requests the target answered much later (--compare-slower)") \
 	X(COMPARE_LOG_WRITTEN, "compare_log_written", STAT_COUNTER, "lines written to --compare-log") \
 	X(COMPARE_LOG_DROPPED, "compare_log_dropped", STAT_COUNTER, \
-	  "differences not logged: past --compare-log-rate, or the write failed")
+	  "differences not logged: past --compare-log-rate, or the write failed") \
+	X(COMPARE_MEMORY_REFUSED, "compare_memory_refused", STAT_COUNTER, \
+	  "sessions not compared, or no longer, because the comparison's share of -m was full") \
+	X(COMPARE_MEMORY_BYTES, "compare_memory_bytes", STAT_GAUGE, \
+	  "memory the comparison holds now, against compare_memory_limit_bytes") \
+	X(COMPARE_MEMORY_LIMIT_BYTES, "compare_memory_limit_bytes", STAT_GAUGE, \
+	  "the share of -m for the comparison (an eighth; 0 without --compare)")
 
 #define COPY_STAT_ENUM_(id, key, type, help) COPY_STAT_##id,
 enum copy_stat {

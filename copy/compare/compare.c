@@ -84,6 +84,27 @@ static struct csession *find(const struct compare *c, const struct session_key *
 	return *find_slot((struct compare *)c, k);
 }
 
+size_t compare_session_bytes(void)
+{
+	return sizeof(struct csession);
+}
+
+size_t compare_request_bytes(void)
+{
+	return sizeof(struct request) + 2 * COMPARE_DIGEST_STATE_BYTES;
+}
+
+size_t compare_memory(const struct compare *c)
+{
+	return c->active * compare_session_bytes() + c->pending * compare_request_bytes();
+}
+
+/* Whether `more` bytes still fit in max_bytes (0: no cap). */
+static bool memory_fits(const struct compare *c, size_t more)
+{
+	return !c->cfg.max_bytes || compare_memory(c) + more <= c->cfg.max_bytes;
+}
+
 struct compare *compare_new(const struct compare_config *cfg, compare_result_fn fn, void *ctx)
 {
 	struct compare *c = calloc(1, sizeof(*c));
@@ -255,6 +276,11 @@ static void new_session(struct compare *c, size_t transfer, const struct session
 		c->counters.sessions_skipped++;
 		return;
 	}
+	if (!memory_fits(c, compare_session_bytes())) {
+		c->counters.sessions_skipped++;
+		c->counters.memory_refused++;
+		return;
+	}
 	struct csession *s = calloc(1, sizeof(*s));
 
 	if (!s) {
@@ -274,6 +300,13 @@ static void start_request(struct compare *c, struct csession *s, uint64_t now_us
 			  const struct packet *p)
 {
 	if (s->count == COMPARE_PENDING_MAX || c->pending >= COMPARE_PENDING_TOTAL_MAX) {
+		kill_session(c, s);
+		return;
+	}
+	if (!memory_fits(c, compare_request_bytes())) {
+		/* Its requests in flight go back to the budget; the session
+		 * itself stays (dead) until the engine ends it. */
+		c->counters.memory_refused++;
 		kill_session(c, s);
 		return;
 	}

@@ -25,7 +25,11 @@
  * Bounds: at most max_sessions compared sessions (more are skipped and
  * counted) and COMPARE_PENDING_MAX requests in flight per session,
  * COMPARE_PENDING_TOTAL_MAX in all (a session that would pass either
- * stops being compared, counted as skipped).
+ * stops being compared, counted as skipped). Memory: each session costs
+ * COMPARE_SESSION_BYTES and each request in flight COMPARE_REQUEST_BYTES
+ * against max_bytes (doppel-copy's share of -m): a session that does not
+ * fit is not compared, and one whose next request does not fit stops being
+ * compared; both count in memory_refused (and sessions_skipped).
  */
 #ifndef DOPPEL_COMPARE_H
 #define DOPPEL_COMPARE_H
@@ -73,10 +77,20 @@ struct compare_counters {
 	uint64_t kinds[COMPARE_KIND_COUNT];	/* by result; [COMPARE_SAME] the same */
 	uint64_t partial;		/* pairs with bytes of an answer not seen */
 	uint64_t slower;		/* pairs whose target answered much later */
+	uint64_t memory_refused;	/* sessions refused or stopped: max_bytes full */
 };
+
+/* What a compared session and a request in flight cost against max_bytes:
+ * their structures, and each answer's SHA-256 context (OpenSSL allocates
+ * it: EVP_MD_CTX, the provider's context and the SHA-256 state, about
+ * 300 bytes with OpenSSL 3; counted with room). */
+#define COMPARE_DIGEST_STATE_BYTES 512
+size_t compare_session_bytes(void);
+size_t compare_request_bytes(void);
 
 struct compare_config {
 	size_t max_sessions;
+	size_t max_bytes;		/* memory for sessions and requests; 0: no cap */
 	/* A pair is slower when the target's time to first byte is more than
 	 * twice the online one and more than this much longer; 0: never. */
 	uint64_t slower_min_us;
@@ -114,5 +128,7 @@ bool compare_wants(const struct compare *c, const struct session_key *key);
 const struct compare_counters *compare_counters(const struct compare *c);
 const struct latency_table *compare_latency(const struct compare *c, size_t transfer);
 size_t compare_active(const struct compare *c);
+/* Bytes charged now against max_bytes (sessions and requests in flight). */
+size_t compare_memory(const struct compare *c);
 
 #endif

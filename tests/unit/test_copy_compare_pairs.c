@@ -382,6 +382,66 @@ static void test_bounds(void **state)
 	compare_free(c);
 }
 
+/* The comparison's memory (its share of -m): sessions and requests in
+ * flight are charged; a session that does not fit is refused, one whose
+ * next request does not fit stops being compared, both counted; what a
+ * session held comes back when it ends. */
+static void test_memory_budget(void **state)
+{
+	struct seen seen;
+	const size_t S = compare_session_bytes(), R = compare_request_bytes();
+	struct compare_config cfg = {
+		.max_sessions = 10, .max_bytes = S + 3 * R, .transfer_count = 1,
+	};
+	uint32_t cs = CISN + 1, os = OISN + 1;
+
+	cfg.compared[0] = true;
+	cfg.answer[0].proto = COMPARE_RAW;
+	memset(&seen, 0, sizeof(seen));
+	struct compare *c = compare_new(&cfg, on_result, &seen);
+
+	assert_non_null(c);
+	assert_true(R > 2 * COMPARE_DIGEST_STATE_BYTES && S > 0);
+	handshake(c);
+	assert_int_equal(compare_memory(c), S);
+	for (int i = 0; i < 3; i++) {
+		struct packet p = pkt(TCPF_ACK, cs++, "q");
+
+		compare_client_packet(c, 10, 0, &key, &p);
+		p = pkt(TCPF_ACK, os++, "a");
+		compare_online_packet(c, 11, &key, &p);
+	}
+	assert_int_equal(compare_memory(c), S + 3 * R);
+	assert_int_equal(compare_counters(c)->memory_refused, 0);
+	/* A second session does not fit: refused, replayed uncompared. */
+	struct session_key other = key;
+
+	other.client_port = 40001;
+	struct packet p = pkt(TCPF_SYN, 7, NULL);
+
+	compare_client_packet(c, 0, 0, &other, &p);
+	assert_false(compare_wants(c, &other));
+	assert_int_equal(compare_counters(c)->memory_refused, 1);
+	assert_int_equal(compare_counters(c)->sessions_skipped, 1);
+	/* The first one's fourth request does not fit: it stops being
+	 * compared and its requests go back to the budget. */
+	p = pkt(TCPF_ACK, cs++, "q");
+	compare_client_packet(c, 12, 0, &key, &p);
+	assert_false(compare_wants(c, &key));
+	assert_int_equal(compare_counters(c)->memory_refused, 2);
+	assert_int_equal(compare_counters(c)->sessions_skipped, 2);
+	assert_int_equal(compare_memory(c), S);
+	compare_session_end(c, 20, &key);
+	assert_int_equal(compare_memory(c), 0);
+	/* Room again: the next session is compared. */
+	p = pkt(TCPF_SYN, 7, NULL);
+	compare_client_packet(c, 30, 0, &other, &p);
+	assert_true(compare_wants(c, &other));
+	assert_int_equal(compare_memory(c), S);
+	assert_int_equal(seen.n, 0);
+	compare_free(c);
+}
+
 static void test_latency_quantiles(void **state)
 {
 	struct latency_hist h;
@@ -406,6 +466,7 @@ int main(void)
 		cmocka_unit_test_setup(test_early_next_request, setup),
 		cmocka_unit_test_setup(test_missing_and_partial, setup),
 		cmocka_unit_test_setup(test_bounds, setup),
+		cmocka_unit_test_setup(test_memory_budget, setup),
 		cmocka_unit_test(test_latency_quantiles),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
