@@ -568,9 +568,6 @@ static int check_compare(const struct copy_options *o, char *err, size_t errlen)
 			return opt_error(err, errlen, "--compare: port %u is not the online port of "
 					 "any -x transfer", c->specs[i].port);
 	}
-	if (c->on && o->capture_kind == CAPTURE_PCAP)
-		return opt_error(err, errlen, "--compare needs the afpacket capture (the default) or "
-				 "--offline: the pcap capture takes incoming packets only");
 	if (c->log_file && !c->on)
 		return opt_error(err, errlen, "--compare-log needs --compare (what to compare)");
 	if (c->on && o->transfer_count > COMPARE_TRANSFERS_MAX)

@@ -17,7 +17,8 @@
  * sends (PACKET_OUTGOING, pcap direction "in" only) are left out in the
  * kernel where it can, and in the backend where it cannot. That matters
  * when the target port equals the online port and the filter is on the
- * port alone.
+ * port alone. With cfg.outgoing (--compare; afpacket and pcap) they are
+ * handed over too, each marked c->outgoing, for the answers alone.
  *
  * Backends never log: open() fills err, and per-packet trouble is counted.
  *
@@ -85,7 +86,7 @@ struct capture_config {
 	double speed;			/* 1.0 = original timing; 0 = as fast as possible
 					 * (the daemon sets 1.0 by default: 0 is a real value) */
 	unsigned repeat;		/* times to play the file (0 counts as 1) */
-	/* afpacket: also take this host's outgoing packets (--compare: the
+	/* afpacket and pcap: also take this host's outgoing packets (--compare: the
 	 * online server's answers), each delivered with c->outgoing set */
 	bool outgoing;
 	/* afpacket: join PACKET_FANOUT group fanout_group (--workers;

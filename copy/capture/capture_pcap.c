@@ -8,7 +8,10 @@
  * DISPATCH_ROUNDS buffers: the loop gets its turn and, level-triggered,
  * calls again while more is waiting. Where the kernel refused the
  * direction, frames the cooked header marks outgoing are counted as our
- * own output and dropped.
+ * own output and dropped. With cfg.outgoing (--compare) both directions
+ * are read and this host's own packets are delivered with c->outgoing
+ * set, as the AF_PACKET ring does: one handle, so answers and requests
+ * come in the order the kernel saw them, which the pairing needs.
  */
 #include "copy/capture/capture.h"
 
@@ -26,6 +29,7 @@
 struct pcap_capture {
 	struct pcap_live live;
 	struct loop *loop;
+	bool outgoing;		/* cfg.outgoing: hand outgoing packets over too */
 };
 
 static void on_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *bytes)
@@ -34,7 +38,8 @@ static void on_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *b
 	struct pcap_capture *pc = c->priv;
 	uint64_t ts_us = (uint64_t)h->ts.tv_sec * 1000000u + (uint64_t)h->ts.tv_usec;
 
-	if (pcap_live_is_outgoing(&pc->live, bytes, h->caplen)) {
+	c->outgoing = pcap_live_is_outgoing(&pc->live, bytes, h->caplen);
+	if (c->outgoing && !pc->outgoing) {
 		c->counters.own_output++;
 		return;
 	}
@@ -69,6 +74,7 @@ static int pcap_capture_open(struct capture *c, struct loop *l, const struct cap
 		.snaplen = cfg->snaplen ? cfg->snaplen : CAPTURE_SNAPLEN_DEFAULT,
 		.buffer_bytes = cfg->ring_bytes ? cfg->ring_bytes : CAPTURE_RING_BYTES_DEFAULT,
 		.filter = cfg->filter,
+		.both_directions = cfg->outgoing,
 	};
 	struct pcap_capture *pc = calloc(1, sizeof(*pc));
 
@@ -77,6 +83,7 @@ static int pcap_capture_open(struct capture *c, struct loop *l, const struct cap
 		return -1;
 	}
 	pc->loop = l;
+	pc->outgoing = cfg->outgoing;
 	if (pcap_live_open(&pc->live, &live_cfg, err, errlen) != 0) {
 		free(pc);
 		return -1;

@@ -5,8 +5,12 @@
 #include "lib/runtime/pcap_live.h"
 #include "lib/net/packet_dlt.h"
 
+#include <net/if.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 /* The packet type of the Linux cooked headers (pcap-linktype(7)): a
  * big-endian 16-bit field at offset 0 in SLL, one byte at offset 10 in
@@ -48,7 +52,51 @@ bool pcap_live_is_outgoing(const struct pcap_live *live, const uint8_t *frame, s
 		return (frame[0] << 8 | frame[1]) == SLL_PACKET_OUTGOING;
 	if (live->dlt == PACKET_DLT_LINUX_SLL2 && len > SLL2_PACKET_TYPE_OFFSET)
 		return frame[SLL2_PACKET_TYPE_OFFSET] == SLL_PACKET_OUTGOING;
+	if (live->dlt == PACKET_DLT_ETHERNET && live->own_mac_known && len >= 12)
+		return memcmp(frame + 6, live->own_mac, sizeof(live->own_mac)) == 0;
 	return false;
+}
+
+/* The device's Ethernet address (SIOCGIFHWADDR). 0, or -1 with err. */
+static int read_own_mac(struct pcap_live *live, const char *device, char *err, size_t errlen)
+{
+	struct ifreq ifr;
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", device);
+	if (fd < 0 || ioctl(fd, SIOCGIFHWADDR, &ifr) != 0) {
+		snprintf(err, errlen, "%s: cannot read its Ethernet address, so the packets "
+			 "this host sends cannot be told apart", device);
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	memcpy(live->own_mac, ifr.ifr_hwaddr.sa_data, sizeof(live->own_mac));
+	live->own_mac_known = true;
+	return 0;
+}
+
+/* Direction "in" where the kernel takes it; with both_directions, every
+ * packet and a way to tell this host's own apart. */
+static int set_direction(struct pcap_live *live, const struct pcap_live_config *cfg,
+			 const char *device, char *err, size_t errlen)
+{
+	if (!cfg->both_directions) {
+		live->check_direction = pcap_setdirection(live->handle, PCAP_D_IN) != 0;
+		return 0;
+	}
+	live->check_direction = true;
+	if (live->dlt == PACKET_DLT_ETHERNET)
+		return read_own_mac(live, device, err, errlen);
+	if (live->dlt == PACKET_DLT_RAW) {
+		snprintf(err, errlen, "%s: raw IP carries no address or packet type that tells "
+			 "the packets this host sends apart (Ethernet or Linux cooked needed)",
+			 device);
+		return -1;
+	}
+	return 0;
 }
 
 /* pcap_activate's warnings (> 0: no promiscuous mode, no timestamp type)
@@ -93,7 +141,8 @@ static int configure(struct pcap_live *live, const struct pcap_live_config *cfg,
 			 device, pcap_datalink_val_to_name(dlt) ?: "unknown");
 		return -1;
 	}
-	live->check_direction = pcap_setdirection(live->handle, PCAP_D_IN) != 0;
+	if (set_direction(live, cfg, device, err, errlen) != 0)
+		return -1;
 	if (pcap_setnonblock(live->handle, 1, errbuf) != 0) {
 		snprintf(err, errlen, "%s: %s", device, errbuf);
 		return -1;

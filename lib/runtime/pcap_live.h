@@ -25,6 +25,12 @@ struct pcap_live_config {
 	uint32_t snaplen;	/* bytes kept per packet */
 	uint32_t buffer_bytes;	/* the kernel's buffer (ring) for the handle */
 	const char *filter;	/* tcpdump expression; NULL or "": every packet */
+	/* Both directions (doppel-copy --compare: the online server's answers
+	 * leave this host): no direction "in"; what this host sends is told
+	 * apart by pcap_live_is_outgoing(), from the Ethernet source address
+	 * (the device's own) or the cooked header's packet type. Refused on
+	 * data links that carry neither (raw IP). */
+	bool both_directions;
 };
 
 struct pcap_live {
@@ -35,6 +41,8 @@ struct pcap_live {
 	 * still arrives, and only the cooked header's packet type (on "any"
 	 * or another cooked data link) can tell it apart; pcap_live_is_outgoing(). */
 	bool check_direction;
+	bool own_mac_known;	/* both_directions on Ethernet: */
+	uint8_t own_mac[6];	/* the device's address, the source of what it sends */
 };
 
 /* Create, configure, activate and filter a live handle. 0, or -1 with err
@@ -53,9 +61,10 @@ int pcap_live_dlt_from_pcap(int pcap_dlt, enum packet_dlt *out);
 
 /* Whether a frame read from live is one this host sent, to be left out.
  * Always false when the kernel filters the direction itself
- * (check_direction unset) and on data links without a packet type (Ethernet,
- * raw IP); on Linux cooked v1/v2 frames, true when the header says
- * PACKET_OUTGOING. A frame too short to carry the field is not outgoing. */
+ * (check_direction unset) and on raw IP; on Linux cooked v1/v2 frames, true
+ * when the header says PACKET_OUTGOING; on Ethernet, true when the source
+ * address is the device's own (own_mac_known: opened with both_directions).
+ * A frame too short to carry the field is not outgoing. */
 bool pcap_live_is_outgoing(const struct pcap_live *live, const uint8_t *frame, size_t len);
 
 #endif

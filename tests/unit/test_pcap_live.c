@@ -138,6 +138,27 @@ static void test_outgoing_other_dlts(void **state)
 	assert_false(pcap_live_is_outgoing(&live, frame, sizeof(frame)));
 }
 
+/* both_directions on Ethernet: a frame from the device's own address is
+ * one this host sent (doppel-copy --compare: an online answer). */
+static void test_outgoing_ethernet_own_address(void **state)
+{
+	struct pcap_live live = { .dlt = PACKET_DLT_ETHERNET, .check_direction = true,
+				  .own_mac_known = true,
+				  .own_mac = { 0x02, 0x00, 0xc6, 0x12, 0x00, 0x02 } };
+	uint8_t frame[14] = { 0x02, 0x00, 0xc6, 0x12, 0x00, 0x01,	/* to a peer */
+			      0x02, 0x00, 0xc6, 0x12, 0x00, 0x02, 0x08, 0x00 };
+
+	(void)state;
+	assert_true(pcap_live_is_outgoing(&live, frame, sizeof(frame)));
+	assert_true(pcap_live_is_outgoing(&live, frame, 12));
+	assert_false(pcap_live_is_outgoing(&live, frame, 11));
+	frame[11] = 0x01;	/* from the peer */
+	assert_false(pcap_live_is_outgoing(&live, frame, sizeof(frame)));
+	frame[11] = 0x02;
+	live.check_direction = false;
+	assert_false(pcap_live_is_outgoing(&live, frame, sizeof(frame)));
+}
+
 static void expect_refused(const struct pcap_live_config *cfg, const char *want_prefix)
 {
 	struct pcap_live live;
@@ -197,6 +218,24 @@ static void test_open_lo(void **state)
 	pcap_live_close(&live);	/* twice is harmless */
 }
 
+/* Both directions on lo: no direction set, the device's address read. */
+static void test_open_lo_both_directions(void **state)
+{
+	struct pcap_live_config cfg = { .device = "lo", .snaplen = 256,
+					.buffer_bytes = 1 << 20, .filter = "tcp port 80",
+					.both_directions = true };
+	struct pcap_live live;
+	char err[512] = "";
+
+	if (netns_skip)
+		skip();
+	if (pcap_live_open(&live, &cfg, err, sizeof(err)) != 0)
+		fail_msg("open lo: %s", err);
+	assert_true(live.check_direction);
+	assert_true(live.own_mac_known);
+	pcap_live_close(&live);
+}
+
 /* No device (and no filter) is every interface, a Linux cooked link. */
 static void test_open_any(void **state)
 {
@@ -223,6 +262,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_dlt_from_pcap),
+		cmocka_unit_test(test_outgoing_ethernet_own_address),
+		cmocka_unit_test(test_open_lo_both_directions),
 		cmocka_unit_test(test_outgoing_sll),
 		cmocka_unit_test(test_outgoing_sll2),
 		cmocka_unit_test(test_outgoing_other_dlts),
