@@ -47,8 +47,16 @@ static void on_capture(void *ctx, uint64_t ts_us, const struct packet *p)
 	n = copy_map_keys(c->o, c->seed, p, c->keys);
 	if (n && t)
 		copy_compare_request(c->compare, ts_us, (size_t)(t - c->o->transfers), &c->keys[0], p);
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
+		const struct engine_counters *ec = engine_counters(c->engine);
+		uint64_t refused = ec->sessions_refused_memory + ec->sessions_refused_route;
+
 		engine_client_packet(c->engine, now, &c->keys[i], p);
+		/* A session the engine refused is not compared: its end, which
+		 * frees the comparison's state, would never come. */
+		if (i == 0 && ec->sessions_refused_memory + ec->sessions_refused_route != refused)
+			copy_compare_forget(c->compare, &c->keys[0]);
+	}
 }
 
 static void on_capture_done(void *ctx)

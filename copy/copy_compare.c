@@ -168,6 +168,12 @@ void copy_compare_end(struct copy_compare *cc, const struct session_key *key)
 		compare_session_end(cc->compare, mono_us(), key);
 }
 
+void copy_compare_forget(struct copy_compare *cc, const struct session_key *key)
+{
+	if (cc)
+		compare_forget(cc->compare, key);
+}
+
 uint16_t copy_compare_payload(const struct copy_compare *cc, const struct session_key *key,
 			      uint16_t wanted)
 {

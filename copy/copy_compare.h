@@ -41,6 +41,8 @@ void copy_compare_sent(struct copy_compare *cc, const struct session_key *key,
 		       const uint8_t *pkt, size_t len);
 void copy_compare_summary(struct copy_compare *cc, const struct packet *p);
 void copy_compare_end(struct copy_compare *cc, const struct session_key *key);
+/* The session is replayed but not compared (compare_forget). */
+void copy_compare_forget(struct copy_compare *cc, const struct session_key *key);
 /* The payload a session's route asks for: all of each answer packet for
  * a compared session, else wanted. */
 uint16_t copy_compare_payload(const struct copy_compare *cc, const struct session_key *key,

@@ -92,9 +92,14 @@ static int sink_route_add(void *ctx, const struct session_key *k)
 	struct copy *c = ctx;
 	uint16_t wanted = copy_compare_payload(c->compare, k, 0);
 
-	/* A compared session asks for its answers' bytes (docs/compare.md). */
-	if (wanted)
-		return intercept_links_route_add_payload(c->links, k, wanted);
+	/* A compared session asks for its answers' bytes (docs/compare.md).
+	 * An intercept that cannot give them (a TCPCopy one, or one
+	 * without ROUTE_PAYLOAD) still replays it, uncompared. */
+	if (wanted) {
+		if (intercept_links_route_add_payload(c->links, k, wanted) == 0)
+			return 0;
+		copy_compare_forget(c->compare, k);
+	}
 	return intercept_links_route_add(c->links, k);
 }
 

@@ -506,6 +506,21 @@ void compare_session_end(struct compare *c, uint64_t now_us, const struct sessio
 	c->active--;
 }
 
+void compare_forget(struct compare *c, const struct session_key *key)
+{
+	struct csession **slot = find_slot(c, key);
+	struct csession *s = *slot;
+
+	if (!s)
+		return;
+	if (!s->dead)
+		c->counters.sessions_skipped++;
+	c->pending -= s->count;
+	*slot = s->next;
+	session_free(s);
+	c->active--;
+}
+
 bool compare_wants(const struct compare *c, const struct session_key *key)
 {
 	const struct csession *s = find(c, key);

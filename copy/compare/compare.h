@@ -122,6 +122,10 @@ void compare_target_sent(struct compare *c, uint64_t now_us, const struct sessio
 void compare_target_packet(struct compare *c, uint64_t now_us, const struct packet *p);
 /* The engine ended the session: every pending pair is finished. */
 void compare_session_end(struct compare *c, uint64_t now_us, const struct session_key *key);
+/* Stop comparing key's session, reporting nothing: the engine refused it
+ * (its end would never come), or its answers' bytes cannot be had.
+ * Counted in sessions_skipped; nothing happens if key is not compared. */
+void compare_forget(struct compare *c, const struct session_key *key);
 /* Whether key is being compared (its route then asks for the payload). */
 bool compare_wants(const struct compare *c, const struct session_key *key);
 

@@ -438,6 +438,16 @@ static void test_memory_budget(void **state)
 	compare_client_packet(c, 30, 0, &other, &p);
 	assert_true(compare_wants(c, &other));
 	assert_int_equal(compare_memory(c), S);
+	/* The engine refused it: forgotten, its memory back, nothing
+	 * reported; forgetting twice is harmless. */
+	p = pkt(TCPF_ACK, 8, "q");
+	compare_client_packet(c, 31, 0, &other, &p);
+	assert_int_equal(compare_memory(c), S + R);
+	compare_forget(c, &other);
+	compare_forget(c, &other);
+	assert_false(compare_wants(c, &other));
+	assert_int_equal(compare_memory(c), 0);
+	assert_int_equal(compare_counters(c)->sessions_skipped, 3);
 	assert_int_equal(seen.n, 0);
 	compare_free(c);
 }
