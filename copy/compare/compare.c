@@ -2,7 +2,9 @@
  * compare.c — pairing requests with both servers' answers (compare.h).
  *
  * A compared session keeps a ring of the requests in flight: request
- * number base + i is ring[(first + i) % COMPARE_PENDING_MAX]. Each request
+ * number base + i is ring[(first + i) % cap]. The ring starts with
+ * RING_FIRST slots and doubles, up to COMPARE_PENDING_MAX, when a replay
+ * that lags far behind its online conversation needs it. Each request
  * holds both answers; online_cur and target_cur are the requests whose
  * answers the two sides are writing now. A pair leaves the ring, oldest
  * first, once both of its answers are over.
@@ -15,6 +17,7 @@
 #include "lib/net/hash.h"
 
 #define TABLE_BUCKETS 4096
+#define RING_FIRST 8	/* ring slots a session starts with (a power of two) */
 
 struct request {
 	uint32_t start_seq;		/* the client's seq of its first byte */
@@ -41,7 +44,8 @@ struct csession {
 	uint64_t base;			/* number of ring[first] */
 	unsigned first, count;
 	unsigned online_cur, target_cur;	/* offsets from first */
-	struct request *ring[COMPARE_PENDING_MAX];
+	unsigned cap;			/* slots of ring */
+	struct request **ring;
 };
 
 struct compare {
@@ -50,6 +54,7 @@ struct compare {
 	void *ctx;
 	size_t active;
 	size_t pending;			/* requests in flight, all sessions */
+	size_t ring_grown;		/* ring slots past RING_FIRST, all sessions */
 	struct compare_counters counters;
 	struct latency_table latency[COMPARE_TRANSFERS_MAX];
 	struct csession *table[TABLE_BUCKETS];
@@ -86,7 +91,7 @@ static struct csession *find(const struct compare *c, const struct session_key *
 
 size_t compare_session_bytes(void)
 {
-	return sizeof(struct csession);
+	return sizeof(struct csession) + RING_FIRST * sizeof(struct request *);
 }
 
 size_t compare_request_bytes(void)
@@ -96,7 +101,8 @@ size_t compare_request_bytes(void)
 
 size_t compare_memory(const struct compare *c)
 {
-	return c->active * compare_session_bytes() + c->pending * compare_request_bytes();
+	return c->active * compare_session_bytes() + c->ring_grown * sizeof(struct request *) +
+	       c->pending * compare_request_bytes();
 }
 
 /* Whether `more` bytes still fit in max_bytes (0: no cap). */
@@ -131,10 +137,12 @@ static void request_free(struct request *r)
 	free(r);
 }
 
-static void session_free(struct csession *s)
+static void session_free(struct compare *c, struct csession *s)
 {
 	for (unsigned i = 0; i < s->count; i++)
-		request_free(s->ring[(s->first + i) % COMPARE_PENDING_MAX]);
+		request_free(s->ring[(s->first + i) % s->cap]);
+	c->ring_grown -= s->cap - RING_FIRST;
+	free(s->ring);
 	free(s);
 }
 
@@ -147,7 +155,7 @@ void compare_free(struct compare *c)
 			struct csession *s = c->table[b];
 
 			c->table[b] = s->next;
-			session_free(s);
+			session_free(c, s);
 		}
 	free(c);
 }
@@ -159,7 +167,7 @@ bool compare_transfer_on(const struct compare *c, size_t transfer)
 
 static struct request *at(struct csession *s, unsigned offset)
 {
-	return offset < s->count ? s->ring[(s->first + offset) % COMPARE_PENDING_MAX] : NULL;
+	return offset < s->count ? s->ring[(s->first + offset) % s->cap] : NULL;
 }
 
 static uint64_t since(uint64_t from, uint64_t to)
@@ -240,7 +248,7 @@ static void report_ready(struct compare *c, struct csession *s)
 		request_free(r);
 		c->pending--;
 		s->ring[s->first] = NULL;
-		s->first = (s->first + 1) % COMPARE_PENDING_MAX;
+		s->first = (s->first + 1) % s->cap;
 		s->count--;
 		s->base++;
 		s->online_cur = s->online_cur ? s->online_cur - 1 : 0;
@@ -252,8 +260,8 @@ static void report_ready(struct compare *c, struct csession *s)
 static void kill_session(struct compare *c, struct csession *s)
 {
 	for (unsigned i = 0; i < s->count; i++) {
-		request_free(s->ring[(s->first + i) % COMPARE_PENDING_MAX]);
-		s->ring[(s->first + i) % COMPARE_PENDING_MAX] = NULL;
+		request_free(s->ring[(s->first + i) % s->cap]);
+		s->ring[(s->first + i) % s->cap] = NULL;
 	}
 	c->pending -= s->count;
 	s->count = 0;
@@ -283,10 +291,14 @@ static void new_session(struct compare *c, size_t transfer, const struct session
 	}
 	struct csession *s = calloc(1, sizeof(*s));
 
-	if (!s) {
+	if (s)
+		s->ring = calloc(RING_FIRST, sizeof(*s->ring));
+	if (!s || !s->ring) {
+		free(s);
 		c->counters.sessions_skipped++;
 		return;
 	}
+	s->cap = RING_FIRST;
 	s->key = *key;
 	s->transfer = transfer;
 	s->client_known = true;
@@ -296,14 +308,37 @@ static void new_session(struct compare *c, size_t transfer, const struct session
 	c->counters.sessions++;
 }
 
+/* A full ring twice as large, the requests in order from slot 0, if
+ * COMPARE_PENDING_MAX and the memory allow. */
+static bool grow_ring(struct compare *c, struct csession *s)
+{
+	unsigned cap = s->cap * 2;
+
+	if (cap > COMPARE_PENDING_MAX || !memory_fits(c, s->cap * sizeof(*s->ring)))
+		return false;
+	struct request **ring = calloc(cap, sizeof(*ring));
+
+	if (!ring)
+		return false;
+	for (unsigned i = 0; i < s->count; i++)
+		ring[i] = s->ring[(s->first + i) % s->cap];
+	free(s->ring);
+	s->ring = ring;
+	s->first = 0;
+	c->ring_grown += cap - s->cap;
+	s->cap = cap;
+	return true;
+}
+
 static void start_request(struct compare *c, struct csession *s, uint64_t now_us,
 			  const struct packet *p)
 {
-	if (s->count == COMPARE_PENDING_MAX || c->pending >= COMPARE_PENDING_TOTAL_MAX) {
+	if (c->pending >= COMPARE_PENDING_TOTAL_MAX ||
+	    (s->count == s->cap && s->cap * 2 > COMPARE_PENDING_MAX)) {
 		kill_session(c, s);
 		return;
 	}
-	if (!memory_fits(c, compare_request_bytes())) {
+	if ((s->count == s->cap && !grow_ring(c, s)) || !memory_fits(c, compare_request_bytes())) {
 		/* Its requests in flight go back to the budget; the session
 		 * itself stays (dead) until the engine ends it. */
 		c->counters.memory_refused++;
@@ -328,7 +363,7 @@ static void start_request(struct compare *c, struct csession *s, uint64_t now_us
 
 	if (s->count && prev)
 		prev->online_over = true;
-	s->ring[(s->first + s->count) % COMPARE_PENDING_MAX] = r;
+	s->ring[(s->first + s->count) % s->cap] = r;
 	s->online_cur = s->count;
 	s->count++;
 	c->pending++;
@@ -502,7 +537,7 @@ void compare_session_end(struct compare *c, uint64_t now_us, const struct sessio
 		report_ready(c, s);
 	c->pending -= s->count;
 	*slot = s->next;
-	session_free(s);
+	session_free(c, s);
 	c->active--;
 }
 
@@ -517,7 +552,7 @@ void compare_forget(struct compare *c, const struct session_key *key)
 		c->counters.sessions_skipped++;
 	c->pending -= s->count;
 	*slot = s->next;
-	session_free(s);
+	session_free(c, s);
 	c->active--;
 }
 

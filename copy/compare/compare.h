@@ -46,9 +46,11 @@
 
 /* Requests in flight: the replay lags the online conversation (it waits
  * for the target's answers), so a session's online side may be many
- * requests ahead; each costs about 2 KiB until both answers are over. */
-#define COMPARE_PENDING_MAX 256		/* per session */
-#define COMPARE_PENDING_TOTAL_MAX 32768	/* all sessions: 64 MiB at most */
+ * requests ahead (a long sysbench or pgbench connection: thousands); each
+ * costs compare_request_bytes() until both answers are over, within
+ * max_bytes. */
+#define COMPARE_PENDING_MAX 4096	/* per session */
+#define COMPARE_PENDING_TOTAL_MAX 32768	/* all sessions */
 #define COMPARE_REQUEST_HEAD 96	/* first request bytes kept for the diff log */
 #define COMPARE_TRANSFERS_MAX 64
 

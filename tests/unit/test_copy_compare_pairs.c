@@ -452,6 +452,47 @@ static void test_memory_budget(void **state)
 	compare_free(c);
 }
 
+/* A replay that lags 100 requests behind its online conversation (a long
+ * sysbench connection): the ring grows past its first slots, charged, and
+ * every pair is compared once the replay catches up, in order. */
+static void test_ring_grows(void **state)
+{
+	struct compare_config cfg = { .max_sessions = 1, .transfer_count = 1 };
+	const size_t S = compare_session_bytes(), R = compare_request_bytes();
+	const uint32_t cs = CISN + 1, os = OISN + 1, ts = TISN + 1;
+	const int n = 100;
+
+	cfg.compared[0] = true;
+	cfg.answer[0].proto = COMPARE_REDIS;
+	struct compare *c = compare_new(&cfg, NULL, NULL);
+
+	assert_non_null(c);
+	handshake(c);
+	for (int i = 0; i < n; i++) {
+		struct packet p = pkt(TCPF_ACK, cs + 4 * (uint32_t)i, "GET\n");
+
+		compare_client_packet(c, 10, 0, &key, &p);
+		p = pkt(TCPF_ACK, os + 4 * (uint32_t)i, ":1\r\n");
+		compare_online_packet(c, 11, &key, &p);
+	}
+	assert_true(compare_wants(c, &key));
+	/* 8 slots grown to 128 */
+	assert_int_equal(compare_memory(c), S + 120 * sizeof(void *) + (size_t)n * R);
+	for (int i = 0; i < n; i++) {
+		struct packet p = pkt(TCPF_ACK, cs + 4 * (uint32_t)i, "GET\n");
+
+		compare_target_sent(c, 100, &key, &p);
+		p = from_target(TCPF_ACK, ts + 4 * (uint32_t)i, ":1\r\n");
+		compare_target_packet(c, 101, &p);
+	}
+	compare_session_end(c, 200, &key);
+	assert_int_equal(compare_counters(c)->requests, n);
+	assert_int_equal(compare_counters(c)->kinds[COMPARE_SAME], n);
+	assert_int_equal(compare_counters(c)->sessions_skipped, 0);
+	assert_int_equal(compare_memory(c), 0);
+	compare_free(c);
+}
+
 static void test_latency_quantiles(void **state)
 {
 	struct latency_hist h;
@@ -477,6 +518,7 @@ int main(void)
 		cmocka_unit_test_setup(test_missing_and_partial, setup),
 		cmocka_unit_test_setup(test_bounds, setup),
 		cmocka_unit_test_setup(test_memory_budget, setup),
+		cmocka_unit_test_setup(test_ring_grows, setup),
 		cmocka_unit_test(test_latency_quantiles),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
