@@ -71,15 +71,14 @@ void answer_set_verdict(struct answer *a, const char *fmt, ...)
 	va_end(ap);
 }
 
-void answer_feed(struct answer *a, const uint8_t *data, size_t len, uint64_t now)
+size_t answer_feed(struct answer *a, const uint8_t *data, size_t len, uint64_t now)
 {
 	if (a->finished || !len)
-		return;
-	if (!a->bytes)
-		a->first_time = now;
-	a->last_time = now;
-	a->bytes += len;
+		return a->finished ? len : 0;
+	/* The head first: a feed may take fewer bytes, and the head is
+	 * trimmed back to them below. */
 	size_t cap = a->cfg->head_bytes < ANSWER_HEAD_MAX ? a->cfg->head_bytes : ANSWER_HEAD_MAX;
+	uint16_t head_before = a->head_len;
 
 	if (a->head_len < cap) {
 		size_t take = cap - a->head_len < len ? cap - a->head_len : len;
@@ -87,24 +86,36 @@ void answer_feed(struct answer *a, const uint8_t *data, size_t len, uint64_t now
 		memcpy(a->head + a->head_len, data, take);
 		a->head_len += (uint16_t)take;
 	}
+	size_t used;
+
 	switch (a->cfg->proto) {
 	case COMPARE_HTTP:
-		answer_http_feed(a, data, len);
+		used = answer_http_feed(a, data, len);
 		break;
 	case COMPARE_REDIS:
-		answer_redis_feed(a, data, len);
+		used = answer_redis_feed(a, data, len);
 		break;
 	case COMPARE_POSTGRES:
-		answer_pg_feed(a, data, len);
+		used = answer_pg_feed(a, data, len);
 		break;
 	case COMPARE_MYSQL:
-		answer_mysql_feed(a, data, len);
+		used = answer_mysql_feed(a, data, len);
 		break;
 	case COMPARE_RAW:
 	default:
 		answer_digest(a, data, len);
+		used = len;
 		break;
 	}
+	if (head_before + used < a->head_len)
+		a->head_len = (uint16_t)(head_before + used);
+	if (used) {
+		if (!a->bytes)
+			a->first_time = now;
+		a->last_time = now;
+		a->bytes += used;
+	}
+	return used;
 }
 
 void answer_finish(struct answer *a)

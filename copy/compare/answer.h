@@ -118,6 +118,10 @@ struct answer {
 	uint32_t errors;		/* of them, errors by the protocol's rule */
 	bool malformed;			/* the bytes did not parse as the protocol */
 	bool finished;
+	/* Non-zero: answer_feed stops right after the message that makes
+	 * complete reach it (the pairing splits a target packet that carries
+	 * the end of one answer and the start of the next). */
+	uint32_t stop_at;
 	uint8_t digest[ANSWER_DIGEST_LEN];
 	char verdict[ANSWER_VERDICT_MAX];	/* first status / first error */
 	uint16_t head_len;
@@ -132,8 +136,11 @@ struct answer {
 
 /* 0, or -1 if the digest context cannot be had (out of memory). */
 int answer_init(struct answer *a, const struct answer_config *cfg);
-/* Feed the next len bytes, arrived at now (any unit; the caller uses µs). */
-void answer_feed(struct answer *a, const uint8_t *data, size_t len, uint64_t now);
+/* Feed the next len bytes, arrived at now (any unit; the caller uses µs).
+ * Returns the bytes taken: all of them, but with stop_at set, those up to
+ * the end of the message that made complete reach stop_at (none if it had
+ * already). */
+size_t answer_feed(struct answer *a, const uint8_t *data, size_t len, uint64_t now);
 /* The answer is over: the digest is final; the context is freed. */
 void answer_finish(struct answer *a);
 /* Free without finishing (a session given up). Safe twice. */
@@ -143,9 +150,16 @@ void answer_discard(struct answer *a);
 void answer_digest(struct answer *a, const void *data, size_t len);
 void answer_set_verdict(struct answer *a, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-void answer_http_feed(struct answer *a, const uint8_t *p, size_t n);
-void answer_redis_feed(struct answer *a, const uint8_t *p, size_t n);
-void answer_pg_feed(struct answer *a, const uint8_t *p, size_t n);
-void answer_mysql_feed(struct answer *a, const uint8_t *p, size_t n);
+/* Each returns the bytes it took (answer_feed's rule). */
+size_t answer_http_feed(struct answer *a, const uint8_t *p, size_t n);
+size_t answer_redis_feed(struct answer *a, const uint8_t *p, size_t n);
+size_t answer_pg_feed(struct answer *a, const uint8_t *p, size_t n);
+size_t answer_mysql_feed(struct answer *a, const uint8_t *p, size_t n);
+
+/* stop_at reached: the feeds take no more. */
+static inline bool answer_stopped(const struct answer *a)
+{
+	return a->stop_at && a->complete >= a->stop_at;
+}
 
 #endif

@@ -220,11 +220,12 @@ static size_t take_line(struct answer *a, const uint8_t *p, size_t n)
 	return take;
 }
 
-void answer_http_feed(struct answer *a, const uint8_t *p, size_t n)
+size_t answer_http_feed(struct answer *a, const uint8_t *p, size_t n)
 {
 	struct http_state *h = &a->st.http;
+	size_t total = n;
 
-	while (n) {
+	while (n && !answer_stopped(a)) {
 		size_t used;
 
 		switch (h->phase) {
@@ -250,4 +251,5 @@ void answer_http_feed(struct answer *a, const uint8_t *p, size_t n)
 		p += used;
 		n -= used;
 	}
+	return total - n;
 }

@@ -133,11 +133,12 @@ static void packet_done(struct answer *a)
 	}
 }
 
-void answer_mysql_feed(struct answer *a, const uint8_t *p, size_t n)
+size_t answer_mysql_feed(struct answer *a, const uint8_t *p, size_t n)
 {
 	struct mysql_state *m = &a->st.mysql;
+	size_t total = n;
 
-	while (n && !a->malformed) {
+	while (n && !a->malformed && !answer_stopped(a)) {
 		if (m->hdr_len < 4) {
 			m->hdr[m->hdr_len++] = *p++;
 			n--;
@@ -175,6 +176,9 @@ void answer_mysql_feed(struct answer *a, const uint8_t *p, size_t n)
 			m->hdr_len = 0;
 		}
 	}
-	if (a->malformed && n)
+	if (a->malformed && n) {
 		answer_digest(a, p, n);
+		n = 0;
+	}
+	return total - n;
 }

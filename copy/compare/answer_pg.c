@@ -95,11 +95,19 @@ static void message_done(struct answer *a)
 	g->body_len = 0;
 }
 
-void answer_pg_feed(struct answer *a, const uint8_t *p, size_t n)
+/* stop_at reached and the ReadyForQuery after the outcomes taken: a
+ * statement's answer ends there, not at its CommandComplete. */
+static bool pg_stopped(const struct answer *a)
+{
+	return answer_stopped(a) && a->st.pg.hdr_len == 0 && a->st.pg.type == 'Z';
+}
+
+size_t answer_pg_feed(struct answer *a, const uint8_t *p, size_t n)
 {
 	struct pg_state *g = &a->st.pg;
+	size_t total = n;
 
-	while (n && !a->malformed) {
+	while (n && !a->malformed && !pg_stopped(a)) {
 		if (g->hdr_len < 5) {
 			g->hdr[g->hdr_len++] = *p++;
 			n--;
@@ -135,6 +143,9 @@ void answer_pg_feed(struct answer *a, const uint8_t *p, size_t n)
 		if (!g->left)
 			message_done(a);
 	}
-	if (a->malformed && n)
+	if (a->malformed && n) {
 		answer_digest(a, p, n);
+		n = 0;
+	}
+	return total - n;
 }

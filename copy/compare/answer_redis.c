@@ -122,12 +122,13 @@ static void on_line(struct answer *a)
 	r->phase = R_TYPE;
 }
 
-void answer_redis_feed(struct answer *a, const uint8_t *p, size_t n)
+size_t answer_redis_feed(struct answer *a, const uint8_t *p, size_t n)
 {
 	struct redis_state *r = &a->st.redis;
+	const uint8_t *start = p;
+	size_t total = n;
 
-	answer_digest(a, p, n);
-	while (n && r->phase != R_STOP) {
+	while (n && r->phase != R_STOP && !answer_stopped(a)) {
 		size_t used = 1;
 
 		switch (r->phase) {
@@ -179,4 +180,8 @@ void answer_redis_feed(struct answer *a, const uint8_t *p, size_t n)
 		p += used;
 		n -= used;
 	}
+	if (r->phase == R_STOP)
+		n = 0;	/* not the protocol: the rest is digested as it is */
+	answer_digest(a, start, total - n);	/* every reply as sent */
+	return total - n;
 }

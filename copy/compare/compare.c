@@ -479,6 +479,18 @@ void compare_target_sent(struct compare *c, uint64_t now_us, const struct sessio
 	report_ready(c, s);
 }
 
+/* Which request's answer the target's next bytes belong to: the oldest
+ * request sent whose answer is not whole yet, else the last one sent. */
+static struct request *target_taker(struct csession *s)
+{
+	for (unsigned i = 0; i < s->target_cur; i++)
+		if (at(s, i)->target_sent && !target_done(at(s, i)))
+			return at(s, i);
+	struct request *r = at(s, s->target_cur);
+
+	return r && r->target_sent ? r : NULL;
+}
+
 void compare_target_packet(struct compare *c, uint64_t now_us, const struct packet *p)
 {
 	struct session_key key = {
@@ -499,19 +511,27 @@ void compare_target_packet(struct compare *c, uint64_t now_us, const struct pack
 	size_t len = 0;
 	bool cut;
 	const uint8_t *b = new_bytes(p, &s->target_next, &len, &cut);
-	struct request *r = at(s, s->target_cur);
 
-	/* The oldest request sent whose answer is not whole yet takes the
-	 * bytes (whole packets: answers that share a packet go to the first). */
-	for (unsigned i = 0; i < s->target_cur; i++)
-		if (at(s, i)->target_sent && !target_done(at(s, i))) {
-			r = at(s, i);
+	while (b && len) {
+		struct request *r = target_taker(s);
+
+		if (!r)
 			break;
+		/* A countable answer takes its bytes up to its last message:
+		 * the answers of requests sent early share packets. */
+		r->target.stop_at = countable(r) ? r->online.complete : 0;
+		size_t used = answer_feed(&r->target, b, len, now_us);
+
+		if (!used) {	/* more than online's messages: the rest is its too */
+			r->target.stop_at = 0;
+			used = answer_feed(&r->target, b, len, now_us);
+			if (!used)
+				break;
 		}
-	if (b && r && r->target_sent) {
-		answer_feed(&r->target, b, len, now_us);
 		if (cut)
 			r->partial = true;
+		b += used;
+		len -= used;
 	}
 	report_ready(c, s);	/* an answer whole by its count ends its pair */
 	if (p->flags & (TCPF_FIN | TCPF_RST)) {

@@ -336,6 +336,55 @@ static void test_raw_and_missing(void **state)
 	assert_string_equal(compare_kind_name(COMPARE_MISSING), "missing");
 }
 
+/* stop_at: two answers back to back, the first fed with stop_at 1 takes
+ * its own bytes exactly (the pairing splits a shared target packet), the
+ * rest reduces as if fed alone; with stop_at reached, nothing is taken. */
+static void check_stop_at(enum compare_proto proto, const uint8_t *first, size_t n1,
+			  const uint8_t *second, size_t n2)
+{
+	struct answer_config c = cfg_of(proto);
+	uint8_t both[512];
+	struct answer x, y, alone;
+
+	assert_true(n1 + n2 <= sizeof(both));
+	memcpy(both, first, n1);
+	memcpy(both + n1, second, n2);
+	assert_int_equal(answer_init(&x, &c), 0);
+	x.stop_at = 1;
+	assert_int_equal(answer_feed(&x, both, n1 + n2, 1), n1);
+	assert_int_equal(x.complete, 1);
+	assert_int_equal(x.bytes, n1);
+	assert_int_equal(x.head_len, n1 < 64 ? n1 : 64);
+	assert_int_equal(answer_feed(&x, both + n1, n2, 2), 0);
+	answer_finish(&x);
+	assert_int_equal(answer_init(&y, &c), 0);
+	y.stop_at = 1;
+	assert_int_equal(answer_feed(&y, both + n1, n2, 3), n2);
+	answer_finish(&y);
+	reduce(&c, second, n2, &alone);
+	assert_memory_equal(y.digest, alone.digest, ANSWER_DIGEST_LEN);
+	assert_string_equal(y.verdict, alone.verdict);
+}
+
+static void test_stop_at(void **state)
+{
+	static const char h1[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+	static const char h2[] = "HTTP/1.1 404 No\r\nContent-Length: 3\r\n\r\nnot";
+	static const char r1[] = "*2\r\n$1\r\na\r\n:5\r\n", r2[] = "-ERR no\r\n";
+	static const char err[] = "SERROR\0VERROR\0C42P01\0Mrelation \"t\" does not exist\0\0";
+	uint8_t p1[256], p2[256], m1[64], m2[64];
+	size_t np1 = pg_select(p1, "server_version", "one");
+	size_t np2 = pg_msg(p2, 'E', err, sizeof(err) - 1);
+	size_t nm1 = my_pkt(m1, 1, "\x00\x01\x07\x02\x00\x00\x00", 7);
+	size_t nm2 = my_pkt(m2, 1, "\xff\x7a\x04#42S02no", 12);
+
+	np2 += pg_msg(p2 + np2, 'Z', "I", 1);
+	check_stop_at(COMPARE_HTTP, (const uint8_t *)h1, strlen(h1), (const uint8_t *)h2, strlen(h2));
+	check_stop_at(COMPARE_REDIS, (const uint8_t *)r1, strlen(r1), (const uint8_t *)r2, strlen(r2));
+	check_stop_at(COMPARE_POSTGRES, p1, np1, p2, np2);
+	check_stop_at(COMPARE_MYSQL, m1, nm1, m2, nm2);
+}
+
 static void test_proto_names(void **state)
 {
 	enum compare_proto p;
@@ -361,6 +410,7 @@ int main(void)
 		cmocka_unit_test(test_postgres_outcomes),
 		cmocka_unit_test(test_mysql_outcomes),
 		cmocka_unit_test(test_raw_and_missing),
+		cmocka_unit_test(test_stop_at),
 		cmocka_unit_test(test_proto_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -280,6 +280,57 @@ static void test_early_next_request(void **state)
 	compare_free(c);
 }
 
+/* Requests sent early (pipelined at the target) whose answers come in one
+ * packet, the second answer's start in the first's: each answer takes its
+ * own messages, by the online count, so both pairs are the same (they
+ * used to go to the first, leaving the second "missing"). */
+static void test_answers_sharing_a_packet(void **state)
+{
+	struct seen seen;
+	struct compare *c = make(&seen, COMPARE_HTTP, 10);
+	uint32_t cs = CISN + 1, os = OISN + 1;
+	const char *reqs[] = { REQ1, REQ2, REQ1 };
+	const char *online[] = { OK200, E500, OK200 };
+	struct packet p;
+
+	handshake(c);
+	for (int i = 0; i < 3; i++) {
+		p = pkt(TCPF_ACK, cs, reqs[i]);
+		compare_client_packet(c, 10 + i, 0, &key, &p);
+		p = pkt(TCPF_ACK, os, online[i]);
+		compare_online_packet(c, 11 + i, &key, &p);
+		os += (uint32_t)strlen(online[i]);
+		cs += (uint32_t)strlen(reqs[i]);
+	}
+	cs = CISN + 1;
+	for (int i = 0; i < 3; i++) {
+		p = pkt(TCPF_ACK, cs, reqs[i]);
+		compare_target_sent(c, 20 + i, &key, &p);
+		cs += (uint32_t)strlen(reqs[i]);
+	}
+	/* The first two answers in one packet, the third in two, the cut
+	 * inside its headers. */
+	char both[256], third1[16];
+
+	snprintf(both, sizeof(both), "%s%s", OK200B, E500);
+	p = from_target(TCPF_ACK, TISN + 1, both);
+	compare_target_packet(c, 30, &p);
+	assert_int_equal(seen.n, 2);
+	snprintf(third1, sizeof(third1), "%.10s", OK200);
+	p = from_target(TCPF_ACK, TISN + 1 + (uint32_t)strlen(both), third1);
+	compare_target_packet(c, 31, &p);
+	p = from_target(TCPF_ACK, TISN + 1 + (uint32_t)(strlen(both) + 10), OK200 + 10);
+	compare_target_packet(c, 32, &p);
+	compare_session_end(c, 40, &key);
+	assert_int_equal(seen.n, 3);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(seen.r[i].kind, COMPARE_SAME);
+		assert_int_equal(seen.r[i].target_bytes, strlen(i == 0 ? OK200B : online[i]));
+	}
+	assert_string_equal(seen.r[1].target_verdict, "500");
+	compare_free(c);
+}
+
 static void test_missing_and_partial(void **state)
 {
 	struct seen seen;
@@ -515,6 +566,7 @@ int main(void)
 		cmocka_unit_test_setup(test_keepalive_pairs, setup),
 		cmocka_unit_test_setup(test_pipelined_burst_is_one_pair_and_fin_ends_answers, setup),
 		cmocka_unit_test_setup(test_early_next_request, setup),
+		cmocka_unit_test_setup(test_answers_sharing_a_packet, setup),
 		cmocka_unit_test_setup(test_missing_and_partial, setup),
 		cmocka_unit_test_setup(test_bounds, setup),
 		cmocka_unit_test_setup(test_memory_budget, setup),
