@@ -31,6 +31,61 @@ lab_channel_args() {
 	esac
 }
 
+# --- comparison in every scenario (docs/compare.md) -------------------------
+# E2E_COMPARE=1 (the default): every doppel-copy started here without a
+# --compare of its own compares its answers (http for the nginx ports, redis,
+# postgres, mysql by port, raw otherwise), with a diff log in the lab, and
+# every intercept gives whole answer packets (--route-payload 65535). The online and target
+# servers of the scenarios are identical, so pass() (lib.sh) fails a scenario
+# whose copy reported a difference, unless it said why they are legitimate
+# (compare_allow, lib.sh). E2E_COMPARE=0: the scenarios as before.
+E2E_COMPARE=${E2E_COMPARE:-1}
+
+compare_proto_of() {
+	case $1 in
+	80 | 8080) echo http ;;
+	6379) echo redis ;;
+	5432) echo postgres ;;
+	3306) echo mysql ;;
+	*) echo raw ;;
+	esac
+}
+
+# compare_auto NAME ARGS...: set COMPARE_ARGS to the --compare options for
+# doppel-copy NAME started with ARGS (none when it compares already, or
+# cannot: --offline; --capture pcap without compare support) and note NAME
+# as judged by pass().
+compare_auto() {
+	local name=$1 a prev='' spec='' t port
+	shift
+	COMPARE_ARGS=()
+	[ "$E2E_COMPARE" = 1 ] || return 0
+	for a in "$@"; do
+		case $a in --compare | --compare=* | --offline | --offline=*) return 0 ;; esac
+		if [ "$prev" = -x ]; then
+			for t in ${a//,/ }; do
+				# [online-addr:]port[@mac]-target...: the online port.
+				port=${t%%-*}
+				port=${port%%@*}
+				port=${port##*:}
+				case ",$spec," in *",$port="*) continue ;; esac
+				spec=${spec:+$spec,}$port=$(compare_proto_of "$port")
+			done
+		fi
+		prev=$a
+	done
+	[ -n "$spec" ] || return 0
+	COMPARE_ARGS=(--compare "$spec" --compare-log "$LAB_DIR/$name.diff.jsonl")
+	grep -qx "$name" "$LAB_DIR/compare-auto" 2>/dev/null || echo "$name" >>"$LAB_DIR/compare-auto"
+}
+
+# intercept_compare_args: what every intercept gets for the comparison.
+intercept_compare_args() {
+	[ "$E2E_COMPARE" = 1 ] || return 0
+	case " ${INTERCEPT_EXTRA_ARGS[*]} " in *" --route-payload "*) return 0 ;; esac
+	echo --route-payload 65535
+}
+
 # daemon_start NAME NS CMD...: start CMD in NS and wait (15 s at most) for
 # its READY=1 on an sd_notify socket of the lab's own.
 daemon_start() {
@@ -98,7 +153,7 @@ intercept_run() {
 	local source=$1 channel
 	channel=$(lab_channel_args) || return 1
 	local args=(--stats-file "$LAB_DIR/intercept.json" --stats-interval 1s --log-level info
-		$channel "${INTERCEPT_EXTRA_ARGS[@]}")
+		$channel "${INTERCEPT_EXTRA_ARGS[@]}" $(intercept_compare_args))
 	case $source in
 	pcap) args+=(--source pcap -i eth0 -F "tcp and src host $ADDR_TARGET") ;;
 	nfqueue) args+=(--source nfqueue --queues "${INTERCEPT_QUEUES:-0}") ;;
@@ -124,9 +179,10 @@ copy_start() {
 	local name=$1 ns=$2 channel
 	shift 2
 	channel=$(lab_channel_args) || return 1
+	compare_auto "$name" "$@"
 	# shellcheck disable=SC2086 # one option or path a line, no spaces
 	daemon_start "$name" "$ns" "$COPY_BIN" -s "$ADDR_ASSIST" $channel \
-		--stats-file "$LAB_DIR/$name.json" --stats-interval 1s "$@" || return 1
+		--stats-file "$LAB_DIR/$name.json" --stats-interval 1s "$@" "${COMPARE_ARGS[@]}" || return 1
 	if ! wait_until 15 ns_connected "$ns" "$(lab_host "$ADDR_ASSIST"):$INTERCEPT_PORT"; then
 		echo "lab: $name did not connect to intercept at $ADDR_ASSIST:$INTERCEPT_PORT"
 		tail -n 10 "$LAB_DIR/$name.log"

@@ -31,7 +31,11 @@ export PATH=$PATH:/usr/sbin:/sbin
 
 # --- verdicts ---------------------------------------------------------------
 
-pass() { echo "PASS $SCENARIO: $*"; exit 0; }
+pass() {
+	compare_judge
+	echo "PASS $SCENARIO: $*$COMPARE_FIGURES"
+	exit 0
+}
 skip() { echo "SKIP $SCENARIO: $*"; exit 0; }
 
 # fail WHY: the verdict, then what the daemons said, indented.
@@ -54,11 +58,69 @@ scenario_diagnostics() {
 	for f in "$LAB_DIR"/*.json; do
 		[ -e "$f" ] && echo "$(basename "$f"): $(tr -d '\n' <"$f")"
 	done
+	for f in "$LAB_DIR"/*.diff.jsonl; do
+		[ -s "$f" ] || continue
+		echo "--- first lines of $(basename "$f")"
+		head -n 3 "$f"
+	done
 	for f in "$LAB_DIR"/copy*.log "$LAB_DIR"/intercept.log "$LAB_DIR"/rules.log; do
 		[ -s "$f" ] || continue
 		echo "--- last lines of $(basename "$f")"
 		tail -n 12 "$f"
 	done
+}
+
+# --- the comparison of every scenario (daemons.sh, compare_auto) ------------
+
+# What a scenario says of its legitimate differences (none by default: its
+# online and target servers are identical), each with its reason:
+#   compare_allow KIND WHY    KIND (status, body, missing, malformed) may
+#                             occur any number of times;
+#   compare_allow_at_most N WHY  at most N differences of the other kinds;
+#   compare_expect_none WHY   no session can be compared here (the intercept
+#                             gives no answer bytes): none may be.
+compare_allow() { COMPARE_ALLOWED="${COMPARE_ALLOWED:-} $1"; COMPARE_WHY+="${COMPARE_WHY:+; }$1: $2"; }
+compare_allow_at_most() { COMPARE_AT_MOST=$1; COMPARE_WHY+="${COMPARE_WHY:+; }at most $1: $2"; }
+compare_expect_none() { COMPARE_NONE_WHY=$1; }
+
+# compare_judge: for every doppel-copy that compare_auto turned comparison on
+# for, stopped first if still running (its last statistics written): fail
+# unless it compared at least one pair and found no difference (status, body,
+# missing, malformed): online and target are identical. A partial pair (a
+# lost summary, an answer packet cut by --route-payload) is no difference.
+# Sets COMPARE_FIGURES, for the verdict line.
+compare_judge() {
+	local name req same part differ kind n
+	local -A got
+	COMPARE_FIGURES=''
+	[ -s "${LAB_DIR:-/nonexistent}/compare-auto" ] || return 0
+	for name in $(cat "$LAB_DIR/compare-auto"); do
+		if lab_alive "$(lab_pid "$name")"; then
+			lab_stop "$name" || fail "doppel-copy ($name) exited with status $? on SIGTERM"
+		fi
+		req=$(stats_get "$name" compare_requests) same=$(stats_get "$name" compare_same)
+		got[status]=$(stats_get "$name" compare_different_status)
+		got[body]=$(stats_get "$name" compare_different_body)
+		got[missing]=$(stats_get "$name" compare_missing)
+		got[malformed]=$(stats_get "$name" compare_malformed)
+		part=$(stats_get "$name" compare_partial)
+		COMPARE_FIGURES+="; compared${name:+ ($name)} ${req:-?}: ${same:-?} same, ${got[status]:-?} status, ${got[body]:-?} body, ${got[missing]:-?} missing, ${got[malformed]:-?} malformed, ${part:-?} partial"
+		if [ -n "${COMPARE_NONE_WHY:-}" ]; then
+			[ "${req:-0}" = 0 ] || fail "--compare ($name) compared requests, expected none (${COMPARE_NONE_WHY})${COMPARE_FIGURES}"
+			continue
+		fi
+		[ "${req:-0}" -gt 0 ] || fail "--compare ($name) compared no request${COMPARE_FIGURES}"
+		differ=0
+		for kind in status body missing malformed; do
+			case " ${COMPARE_ALLOWED:-} " in *" $kind "*) continue ;; esac
+			n=${got[$kind]:-0}
+			differ=$((differ + n))
+		done
+		[ "$differ" -le "${COMPARE_AT_MOST:-0}" ] ||
+			fail "identical online and target servers, yet --compare ($name) found $differ differences${COMPARE_WHY:+ (allowed: $COMPARE_WHY)}${COMPARE_FIGURES}"
+	done
+	[ -z "${COMPARE_WHY:-}" ] || COMPARE_FIGURES+=" (allowed: $COMPARE_WHY)"
+	[ -z "${COMPARE_NONE_WHY:-}" ] || COMPARE_FIGURES+=" (none expected: $COMPARE_NONE_WHY)"
 }
 
 # scenario_begin NAME SOURCE: check we can run, then start a lab (not built

@@ -114,7 +114,7 @@ intercept_on_target() {
 	channel=$(lab_channel_args) || return 1
 	# shellcheck disable=SC2086 # one option or path a line, no spaces
 	local args=(--stats-file "$LAB_DIR/intercept.json" --stats-interval 1s --log-level info
-		$channel)
+		$channel $(intercept_compare_args))
 	case $source in
 	nfqueue) args+=(--source nfqueue --queues 0) ;;
 	pcap)
@@ -139,9 +139,10 @@ tunnel_copy_start() {
 	local name=$1 ns=${COPY_NS:-$NS_ONLINE} channel
 	shift
 	channel=$(lab_channel_args) || return 1
+	compare_auto "$name" "$@"
 	# shellcheck disable=SC2086 # one option or path a line, no spaces
 	daemon_start "$name" "$ns" "$COPY_BIN" -s "$ADDR_TARGET" $channel \
-		--stats-file "$LAB_DIR/$name.json" --stats-interval 1s "$@" || return 1
+		--stats-file "$LAB_DIR/$name.json" --stats-interval 1s "$@" "${COMPARE_ARGS[@]}" || return 1
 	wait_until 15 ns_connected "$ns" "$ADDR_TARGET:$INTERCEPT_PORT" || {
 		echo "lab: $name did not connect to intercept at $ADDR_TARGET:$INTERCEPT_PORT"
 		tail -n 10 "$LAB_DIR/$name.log"

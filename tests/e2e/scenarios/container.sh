@@ -38,10 +38,12 @@ probe=$("${pm[@]}" run "${run_args[@]}" --network none --entrypoint /usr/sbin/do
 	"$image" --version 2>&1) || skip "podman cannot run a container here: $(tail -n 1 <<<"$probe")"
 
 http_lab 80
-# The stats file and the log go to the lab directory, mounted at the same path.
+# The stats file and the log go to the lab directory, mounted at the same
+# path (the diff log of --compare, the lab's default, too).
+compare_auto copy -x "80-$ADDR_TARGET:80"
 lab_spawn_here copy "${pm[@]}" run "${run_args[@]}" --network "ns:/run/netns/$NS_ONLINE" \
 	-v "$LAB_DIR:$LAB_DIR" "$image" -x "80-$ADDR_TARGET:80" -s "$ADDR_ASSIST" $(lab_channel_args) \
-	--stats-file "$LAB_DIR/copy.json" --stats-interval 1s
+	--stats-file "$LAB_DIR/copy.json" --stats-interval 1s "${COMPARE_ARGS[@]}"
 wait_until 30 ns_connected "$NS_ONLINE" "$ADDR_ASSIST:$INTERCEPT_PORT" ||
 	fail "doppel-copy in the container did not connect to intercept: $(tail -n 5 "$LAB_DIR/copy.log")"
 capeff=$(for pid in $(ip netns pids "$NS_ONLINE"); do

@@ -8,6 +8,7 @@
 . "$(dirname "$0")/../lib.sh"
 . "$E2E_DIR/faults.sh"
 scenario_begin fault-target-restart "$1"
+compare_allow missing "requests sent while the target is down are answered by no one"
 fault_begin
 
 cut=${FAULT_CUT_SECONDS:-5}

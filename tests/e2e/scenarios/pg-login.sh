@@ -11,6 +11,9 @@
 . "$E2E_DIR/sql.sh"
 method=${PG_METHOD:-scram-sha-256}
 scenario_begin "${PG_SCENARIO:-pg-login}" "$1"
+# bob's login fails at the target only (28P01, then its statements go
+# unanswered) and the TLS client is not replayed: differences by design.
+compare_allow_at_most 3 "bob's wrong password and the TLS client fail at the target only"
 command -v openssl >/dev/null || fail "openssl is not installed"
 [ -x "$PG_BIN/pgbench" ] || fail "pgbench is not installed (postgresql, scripts/deps.sh)"
 lab_build || fail "could not build the lab"

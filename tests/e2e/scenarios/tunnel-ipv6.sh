@@ -9,6 +9,10 @@
 . "$(dirname "$0")/../lib.sh"
 . "$E2E_DIR/tunnel.sh"
 scenario_begin tunnel-ipv6 "$1"
+# redis-benchmark's GETs of random keys follow the SETs of other
+# connections: replayed, a GET may come before or after a SET of its key
+# that it raced online (sessions are replayed each at its own pace).
+compare_allow_at_most 4 "a GET racing another connection's SET of its key"
 trap tunnel_teardown EXIT
 redis_requests=2000
 V6_CLIENT=2001:2::1 V6_ONLINE=2001:2::2 V6_TARGET=2001:2::3
@@ -35,7 +39,8 @@ table inet doppel_e2e_watch6 {
 EOF
 
 # --- control: the plain IPv6 replay never arrives --------------------------------
-tunnel_copy_start plain -x "80-[$V6_TARGET]:80" || fail "doppel-copy (plain) did not start"
+# (Not compared: its replay is dropped on purpose, every answer missing.)
+E2E_COMPARE=0 tunnel_copy_start plain -x "80-[$V6_TARGET]:80" || fail "doppel-copy (plain) did not start"
 before=$(antispoof_dropped)
 client_run 30 curl -s -g -H 'Connection: close' "http://[$V6_ONLINE]/control" >/dev/null ||
 	fail "curl to online over IPv6 failed"

@@ -13,6 +13,10 @@
 . "$(dirname "$0")/../lib.sh"
 . "$E2E_DIR/tunnel.sh"
 scenario_begin tunnel-vxlan "$1"
+# redis-benchmark's GETs of random keys follow the SETs of other
+# connections: replayed, a GET may come before or after a SET of its key
+# that it raced online (sessions are replayed each at its own pace).
+compare_allow_at_most 4 "a GET racing another connection's SET of its key"
 trap tunnel_teardown EXIT
 redis_requests=4000
 lab_build || fail "could not build the lab"
@@ -36,7 +40,8 @@ fi
 intercept_on_target "$SOURCE" || fail "doppel-intercept did not start on the target ($SOURCE)"
 
 # --- control: the plain replay never arrives -----------------------------------
-tunnel_copy_start plain -x "80-$ADDR_TARGET:80" || fail "doppel-copy (plain) did not start"
+# (Not compared: its replay is dropped on purpose, every answer missing.)
+E2E_COMPARE=0 tunnel_copy_start plain -x "80-$ADDR_TARGET:80" || fail "doppel-copy (plain) did not start"
 curl_each 5 "http://$ADDR_ONLINE/control"
 wait_until 5 test "$(antispoof_dropped)" -ge 5
 sleep 1
