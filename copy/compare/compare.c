@@ -27,6 +27,8 @@ struct request {
 	bool online_over, target_over;	/* target_over: the target closed, or the session ended */
 	bool partial;			/* bytes of an answer were not seen (cut by
 					 * intercept, a lost summary, a capture gap) */
+	bool after_client_left;		/* the online answer began after the client's
+					 * FIN or RST: the replay may end first */
 	uint8_t head_len;
 	uint8_t head[COMPARE_REQUEST_HEAD];
 	struct answer online, target;
@@ -40,6 +42,7 @@ struct csession {
 	bool client_known, online_known, target_known;
 	bool server_spoke;		/* server bytes since the last request began */
 	bool online_closed, target_closed;
+	bool client_left;		/* the client sent its FIN or RST */
 	uint32_t client_next, online_next, target_next;
 	uint64_t base;			/* number of ring[first] */
 	unsigned first, count;
@@ -217,6 +220,13 @@ static void report_ready(struct compare *c, struct csession *s)
 		if (res.partial && (res.kind == COMPARE_BODY || r->online.malformed ||
 				    r->target.malformed))
 			res.kind = COMPARE_SAME;
+		/* The client left before the online answer began: the engine
+		 * ends the replayed session on its close, maybe before the
+		 * target answers. No answer from the target is no difference. */
+		if (r->after_client_left && res.kind == COMPARE_MISSING) {
+			res.kind = COMPARE_SAME;
+			res.partial = true;
+		}
 		if (r->online.bytes) {
 			res.online_ttfb_us = since(r->online_start_us, r->online.first_time);
 			res.online_ttlb_us = since(r->online_start_us, r->online.last_time);
@@ -385,6 +395,8 @@ void compare_client_packet(struct compare *c, uint64_t now_us, size_t transfer,
 	}
 	struct csession *s = find(c, key);
 
+	if (s && (p->flags & (TCPF_FIN | TCPF_RST)))
+		s->client_left = true;
 	if (!s || s->dead || !p->payload_len || p->seq != s->client_next)
 		return;	/* not compared, no data, or not the next bytes */
 	s->client_next = p->seq + (uint32_t)p->payload_len;
@@ -440,6 +452,8 @@ void compare_online_packet(struct compare *c, uint64_t now_us, const struct sess
 	struct request *r = at(s, s->online_cur);
 
 	if (b && r) {
+		if (!r->online.bytes && s->client_left)
+			r->after_client_left = true;
 		answer_feed(&r->online, b, len, now_us);
 		s->server_spoke = true;
 		if (cut)

@@ -331,6 +331,39 @@ static void test_answers_sharing_a_packet(void **state)
 	compare_free(c);
 }
 
+/* The client closes (wrk at the end of its run) before the online answer
+ * comes: the replayed session may end before the target answers, so no
+ * answer at the target is no difference (partial); an answer that began
+ * before the close is still required. */
+static void test_client_left_before_the_answer(void **state)
+{
+	struct seen seen;
+	struct compare *c = make(&seen, COMPARE_HTTP, 10);
+	uint32_t cs = CISN + 1, os = OISN + 1;
+	struct packet p;
+
+	handshake(c);
+	p = pkt(TCPF_ACK, cs, REQ1);
+	compare_client_packet(c, 10, 0, &key, &p);
+	p = pkt(TCPF_ACK, os, OK200);
+	compare_online_packet(c, 11, &key, &p);
+	os += (uint32_t)strlen(OK200);
+	cs += (uint32_t)strlen(REQ1);
+	p = pkt(TCPF_ACK, cs, REQ2);
+	compare_client_packet(c, 12, 0, &key, &p);
+	cs += (uint32_t)strlen(REQ2);
+	p = pkt(TCPF_ACK | TCPF_FIN, cs, NULL);
+	compare_client_packet(c, 13, 0, &key, &p);
+	p = pkt(TCPF_ACK, os, OK200);
+	compare_online_packet(c, 14, &key, &p);
+	compare_session_end(c, 20, &key);	/* the target answered neither */
+	assert_int_equal(seen.n, 2);
+	assert_int_equal(seen.r[0].kind, COMPARE_MISSING);
+	assert_int_equal(seen.r[1].kind, COMPARE_SAME);
+	assert_true(seen.r[1].partial);
+	compare_free(c);
+}
+
 static void test_missing_and_partial(void **state)
 {
 	struct seen seen;
@@ -567,6 +600,7 @@ int main(void)
 		cmocka_unit_test_setup(test_pipelined_burst_is_one_pair_and_fin_ends_answers, setup),
 		cmocka_unit_test_setup(test_early_next_request, setup),
 		cmocka_unit_test_setup(test_answers_sharing_a_packet, setup),
+		cmocka_unit_test_setup(test_client_left_before_the_answer, setup),
 		cmocka_unit_test_setup(test_missing_and_partial, setup),
 		cmocka_unit_test_setup(test_bounds, setup),
 		cmocka_unit_test_setup(test_memory_budget, setup),
