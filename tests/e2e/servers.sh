@@ -76,4 +76,7 @@ redis_calls() {
 	echo "${n:-0}"
 }
 
+# redis_calls_reach NS ADDR PORT COMMAND N: the server has run COMMAND N times.
+redis_calls_reach() { [ "$(redis_calls "$1" "$2" "$3" "$4")" -ge "$5" ]; }
+
 redis_dbsize() { in_ns "$1" timeout 5 redis-cli -h "$2" -p "$3" DBSIZE | tr -d '\r'; }

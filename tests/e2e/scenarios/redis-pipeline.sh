@@ -3,10 +3,6 @@
 # the target's INFO commandstats and DBSIZE must equal online's.
 . "$(dirname "$0")/../lib.sh"
 scenario_begin redis-pipeline "$1"
-# redis-benchmark's GETs of random keys follow the SETs of other
-# connections: replayed, a GET may come before or after a SET of its key
-# that it raced online (sessions are replayed each at its own pace).
-compare_allow_at_most 4 "a GET racing another connection's SET of its key"
 requests=20000
 lab_build || fail "could not build the lab"
 redis_start redis-online "$NS_ONLINE" "$ADDR_ONLINE" 6379 || fail "redis did not start in online"
@@ -14,9 +10,15 @@ redis_start redis-target "$NS_TARGET" "$ADDR_TARGET" 6379 || fail "redis did not
 intercept_start "$SOURCE" 6379 || fail "doppel-intercept did not start ($SOURCE)"
 copy_start copy "$NS_ONLINE" -x "6379-$(lab_host "$ADDR_TARGET"):6379" || fail "doppel-copy did not start"
 
-client_run 60 redis-benchmark -h "$ADDR_ONLINE" -p 6379 -P 16 -c 4 -n $requests -r 1000 \
-	-t set,get -q >"$LAB_DIR/benchmark.out" 2>&1 ||
-	fail "redis-benchmark failed: $(tail -n 3 "$LAB_DIR/benchmark.out")"
+# The SETs, then (once the target has them all) the GETs: the sessions are
+# replayed each at its own pace, and a GET replayed before the SET of its
+# key would answer otherwise than online (docs/compare.md, Limits).
+for test in set get; do
+	client_run 60 redis-benchmark -h "$ADDR_ONLINE" -p 6379 -P 16 -c 4 -n $requests -r 1000 \
+		-t $test -q >>"$LAB_DIR/benchmark.out" 2>&1 ||
+		fail "redis-benchmark failed: $(tail -n 3 "$LAB_DIR/benchmark.out")"
+	[ $test = get ] || wait_until 60 redis_calls_reach "$NS_TARGET" "$ADDR_TARGET" 6379 set $requests
+done
 # The target is asked from inside its own namespace; online only once the
 # copy daemon is stopped, so these questions are not replayed.
 target_done() {
