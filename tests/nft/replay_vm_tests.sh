@@ -100,7 +100,7 @@ replay() {
 	: >/tmp/tgt.log
 	: >/tmp/onl.log
 	rm -f /tmp/copy.pid /tmp/copy.json
-	on "$ns" doppel-copy -x "80-$TGT:80" -s "$TGT" -P /tmp/copy.pid --log-level info \
+	on "$ns" doppel-copy -x "80-$TGT:80" -s "$TGT" --insecure-plaintext -P /tmp/copy.pid --log-level info \
 		--stats-file /tmp/copy.json --stats-interval 1s "$@" >/tmp/copy.log 2>&1 &
 	copy=$!
 	mark "$name copy started"
@@ -243,7 +243,8 @@ fi
 # cases (nft/doppel-tunnel's own "up" with rules is tested on the host).
 out=$(on tgt /test/doppel-rules install --mode target --port 80 --addr $TGT 2>&1) ||
 	{ fail replay_rules "doppel-rules install: $out"; lab_down; exit 0; }
-on tgt doppel-intercept --source nfqueue --queues 0 -P /tmp/icpt.pid >/tmp/icpt.log 2>&1 &
+# The channel in plain text, open only to the copy hosts (-x): a lab.
+on tgt doppel-intercept --source nfqueue --queues 0 -x "$ONL,$COL" -P /tmp/icpt.pid >/tmp/icpt.log 2>&1 &
 icpt=$!
 if ! wait_for 150 listening; then
 	fail replay_intercept "doppel-intercept did not listen: $(tail -n 5 /tmp/icpt.log)"
