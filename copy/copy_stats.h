@@ -87,7 +87,7 @@
 	  "pooled sessions (login not captured, --protocol PORT=NAME:pooled) whose doppel " \
 	  "login the target accepted") \
 	X(AUTH_POOLED_FAILED, "auth_pooled_failed", STAT_COUNTER, \
-	  "pooled sessions whose doppel login failed (also counted by cause)") \
+	  "pooled sessions ended unreplayed: doppel's login failed, or TLS (also by cause)") \
 	X(AUTH_POOLED_SKIPPED_BYTES, "auth_pooled_skipped_bytes", STAT_COUNTER, \
 	  "client bytes of pooled sessions dropped before their first command boundary") \
 	X(PACKETS_SENT, "packets_sent", STAT_COUNTER, "packets sent to the target") \

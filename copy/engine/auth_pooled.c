@@ -121,6 +121,15 @@ static void skip(struct auth_conv *c, size_t n)
 	c->skipped += n;
 }
 
+/* A TLS record carrying application data (RFC 8446 5.1: type 23, legacy
+ * version 3.1-3.4, length up to 2^14 + 2048): the connection was
+ * encrypted before the capture began; no command will ever be seen. */
+static bool tls_record(const uint8_t *d, size_t len)
+{
+	return len >= 5 && d[0] == 0x17 && d[1] == 0x03 && d[2] >= 0x01 && d[2] <= 0x04 &&
+	       ((size_t)d[3] << 8 | d[4]) <= 16384 + 2048;
+}
+
 enum auth_result auth_pooled_seek(struct auth_conv *c)
 {
 	uint64_t base = c->client_in - c->client.len;	/* offset of client.data[0] */
@@ -130,6 +139,9 @@ enum auth_result auth_pooled_seek(struct auth_conv *c)
 		if (c->starts[i] < base)
 			continue;	/* dropped already */
 		size_t off = (size_t)(c->starts[i] - base);
+		if (tls_record(c->client.data + off, c->client.len - off))
+			return auth_fail(c, AUTH_FAIL_TLS, "the pooled connection is encrypted (TLS "
+					 "negotiated before the capture began)");
 		int r = c->proto == AUTH_PROTO_MYSQL
 				? auth_mysql_command_at(c->client.data + off, c->client.len - off)
 				: auth_pg_command_at(c->client.data + off, c->client.len - off);

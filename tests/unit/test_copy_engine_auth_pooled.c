@@ -325,6 +325,29 @@ static void test_pooled_refused_and_closed(void **state)
 	harness_finish(&h);
 }
 
+/* A connection encrypted before the capture: its segments are TLS
+ * records, never a command; the session ends, counted as TLS. */
+static void test_pooled_tls(void **state)
+{
+	struct session_key k = harness_key("198.18.0.10", 41004, "198.18.1.1", 5432);
+	struct harness h;
+	uint8_t m[64];
+	size_t n;
+	static const uint8_t record[] = { 0x17, 0x03, 0x03, 0x00, 0x20, 0xaa, 0xbb };
+
+	(void)state;
+	start(&h, 5432, AUTH_PROTO_POSTGRES, "");
+	open_pooled(&h, &k, record, sizeof(record));
+	harness_drain(&h);
+	n = pg_auth(m, 0, "", 0);	/* trust: AuthenticationOk at once */
+	harness_target(&h, &k, TCPF_ACK | TCPF_PSH, T0, ISN + 1 + 18,
+		       &(struct harness_segment){ .payload = m, .payload_len = n });
+	assert_int_equal(harness_last_end(&h)->reason, END_AUTH_FAILED);
+	assert_int_equal(harness_counters(&h)->auth_failed[AUTH_FAIL_TLS], 1);
+	assert_int_equal(harness_counters(&h)->auth_pooled_failed, 1);
+	harness_finish(&h);
+}
+
 static void test_command_boundaries(void **state)
 {
 	uint8_t b[64];
@@ -362,6 +385,7 @@ int main(void)
 		cmocka_unit_test(test_pg_pooled_scram),
 		cmocka_unit_test(test_mysql_pooled_native),
 		cmocka_unit_test(test_pooled_refused_and_closed),
+		cmocka_unit_test(test_pooled_tls),
 		cmocka_unit_test(test_command_boundaries),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
