@@ -37,14 +37,18 @@
  * - After the target's FIN is acked last, the session lingers linger_ms to
  *   ack a retransmitted FIN, then ends END_CLOSED.
  * - Memory: past max_sessions or max_buffered_bytes new sessions are
- *   refused (sessions_refused_memory), except that at max_sessions a
- *   session that has sent nothing but its SYN (a "bare" one) makes room:
- *   the oldest bare session ends END_MEMORY_LIMIT (RST to the target,
- *   sessions_evicted_syn) and the new one starts. So a SYN flood holding
- *   the cap turns over among its own sessions, and a real client, whose
- *   data follows its SYN within a round trip, keeps its session once its
- *   data came; sessions with data are never ended to make room. A session
- *   whose own data would pass
+ *   refused (sessions_refused_memory), except that at max_sessions a new
+ *   session that comes with data (a missed start: a real client's request
+ *   whose SYN was refused at the cap, or not captured) takes the place of
+ *   the oldest session that has sent nothing but its SYN (a "bare" one),
+ *   which ends END_MEMORY_LIMIT (RST to the target, sessions_evicted_syn).
+ *   So a SYN flood holding the cap costs a refusal per SYN, and a real
+ *   client, whose data follows its SYN within a round trip, is replayed
+ *   from that data; sessions with data are never ended to make room. A
+ *   real client refused at its SYN and started from its data counts in
+ *   both sessions_refused_memory and sessions_started. With -O a new SYN
+ *   takes a bare session's place instead (no start from data there). A
+ *   session whose own data would pass
  *   max_buffered_bytes ends END_MEMORY_LIMIT (RST to the target). No byte
  *   is ever dropped silently. END_MEMORY_LIMIT is for those caps (and a
  *   failed allocation) only.

@@ -145,8 +145,10 @@ struct engine {
 };
 
 /* session_lifecycle.c */
+/* with_data: the session starts from a packet with data (it may take the
+ * place of a bare one at the session cap). */
 struct session *session_create(struct engine *e, uint64_t now, const struct session_key *k,
-			       uint32_t isn);
+			       uint32_t isn, bool with_data);
 void session_transition(struct engine *e, struct session *s, enum session_event ev, uint64_t now);
 void session_finish(struct engine *e, struct session *s, enum engine_end_reason reason,
 		    bool reset_target, const char *detail);

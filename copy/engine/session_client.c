@@ -118,7 +118,7 @@ void session_client_start(struct engine *e, uint64_t now, const struct session_k
 			return;
 		}
 	}
-	s = session_create(e, now, k, syn ? p->seq : p->seq - 1);
+	s = session_create(e, now, k, syn ? p->seq : p->seq - 1, data);
 	if (!s) {
 		if (p->flags & TCPF_FIN)	/* data and FIN, refused: over too */
 			refused_keys_forget(&e->refused, e->table.seed, k);

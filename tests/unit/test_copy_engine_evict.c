@@ -1,7 +1,8 @@
 /*
- * The session cap under a SYN flood (engine.h, Memory): at max_sessions the
- * oldest session that sent nothing but its SYN makes room for a new one
- * (RST to the target, END_MEMORY_LIMIT, sessions_evicted_syn); a session
+ * The session cap under a SYN flood (engine.h, Memory): at max_sessions a
+ * new SYN is refused, and a new session that comes with data takes the
+ * place of the oldest session that sent nothing but its SYN (RST to the
+ * target, END_MEMORY_LIMIT, sessions_evicted_syn; with -O a SYN does); a session
  * that has shown data is never ended to make room; when no bare session is
  * left the new one is refused as before; the byte cap is not helped by
  * evicting. And the stale connection at the target (a killed doppel-copy's):
@@ -34,7 +35,8 @@ static bool live(struct harness *h, uint16_t port)
 static void test_bare_syns_make_room_oldest_first(void **state)
 {
 	struct harness h;
-	struct session_key a = harness_key_v4(46000);
+	struct session_key a = harness_key_v4(46000), c = harness_key_v4(46003);
+	struct session_key d = harness_key_v4(46004);
 
 	harness_init(&h);
 	h.cfg.max_sessions = 3;
@@ -49,9 +51,13 @@ static void test_bare_syns_make_room_oldest_first(void **state)
 	syn(&h, 46002);
 	harness_drain(&h);
 	assert_int_equal(harness_counters(&h)->sessions_active, 3);
-	/* A third: the oldest bare one (46001) makes room, with an RST for
-	 * its SYN, and the new one's SYN goes out. */
+	/* A third SYN is refused: cheap, whoever sent it. */
 	syn(&h, 46003);
+	harness_expect_none(&h);
+	assert_int_equal(harness_counters(&h)->sessions_refused_memory, 1);
+	/* Its data: a real client. The oldest bare session (46001) makes
+	 * room, with an RST for its SYN, and 46003 starts from its data. */
+	harness_client_data(&h, &c, CISN + 1, OACK, NULL, 30);
 	harness_expect(&h, TCPF_RST, CISN + 1, 0, 0);
 	harness_expect(&h, TCPF_SYN, CISN, 0, 0);
 	harness_expect_none(&h);
@@ -59,14 +65,14 @@ static void test_bare_syns_make_room_oldest_first(void **state)
 	assert_int_equal(harness_last_end(&h)->key.client_port, 46001);
 	assert_non_null(strstr(harness_last_end(&h)->detail, "nothing but its SYN"));
 	assert_int_equal(harness_counters(&h)->sessions_evicted_syn, 1);
-	assert_int_equal(harness_counters(&h)->sessions_refused_memory, 0);
+	assert_int_equal(harness_counters(&h)->sessions_missed_start, 1);
 	assert_int_equal(harness_counters(&h)->sessions_active, 3);
 	assert_false(live(&h, 46001));
-	/* The next goes the same way: 46002, not a. */
-	syn(&h, 46004);
+	assert_true(live(&h, 46003));
+	/* Data with no SYN seen at all does the same: 46002 goes, not a. */
+	harness_client_data(&h, &d, CISN + 1, OACK, NULL, 30);
 	assert_int_equal(harness_last_end(&h)->key.client_port, 46002);
 	assert_true(live(&h, 46000));
-	assert_true(live(&h, 46003));
 	assert_true(live(&h, 46004));
 	assert_int_equal(harness_counters(&h)->sessions_evicted_syn, 2);
 	assert_int_equal(harness_counters(&h)->ended[END_MEMORY_LIMIT], 2);
@@ -78,7 +84,8 @@ static void test_bare_syns_make_room_oldest_first(void **state)
 static void test_data_protects_a_session(void **state)
 {
 	struct harness h;
-	struct session_key b = harness_key_v4(46101);
+	struct session_key b = harness_key_v4(46101), c = harness_key_v4(46102);
+	struct session_key d = harness_key_v4(46103);
 
 	harness_init(&h);
 	h.cfg.max_sessions = 2;
@@ -88,13 +95,16 @@ static void test_data_protects_a_session(void **state)
 	/* b's request, captured while its SYN to the target is unanswered. */
 	harness_client_data(&h, &b, CISN + 1, OACK, NULL, 50);
 	harness_drain(&h);
-	/* 46100 is the only bare one: it goes, twice over the newcomers. */
-	syn(&h, 46102);
+	/* 46100 is the only bare one: it makes room for c's data. */
+	harness_client_data(&h, &c, CISN + 1, OACK, NULL, 50);
 	assert_int_equal(harness_last_end(&h)->key.client_port, 46100);
-	syn(&h, 46103);
-	assert_int_equal(harness_last_end(&h)->key.client_port, 46102);
+	/* None bare now: d is refused, b and c stay. */
+	harness_client_data(&h, &d, CISN + 1, OACK, NULL, 50);
 	assert_true(live(&h, 46101));
-	assert_int_equal(harness_counters(&h)->sessions_evicted_syn, 2);
+	assert_true(live(&h, 46102));
+	assert_false(live(&h, 46103));
+	assert_int_equal(harness_counters(&h)->sessions_evicted_syn, 1);
+	assert_int_equal(harness_counters(&h)->sessions_refused_memory, 1);
 	/* b goes on: the target answers, its data is delivered. */
 	harness_drain(&h);
 	harness_target_plain(&h, &b, TCPF_SYN | TCPF_ACK, TISN, CISN + 1, 65535, 0);
@@ -108,6 +118,7 @@ static void test_data_protects_a_session(void **state)
 static void test_refused_when_all_have_data(void **state)
 {
 	struct harness h;
+	struct session_key f = harness_key_v4(46205);
 
 	harness_init(&h);
 	h.cfg.max_sessions = 2;
@@ -119,8 +130,7 @@ static void test_refused_when_all_have_data(void **state)
 		harness_client_data(&h, &k, CISN + 1, OACK, NULL, 10);
 		harness_drain(&h);
 	}
-	harness_drain(&h);
-	syn(&h, 46202);
+	harness_client_data(&h, &f, CISN + 1, OACK, NULL, 10);
 	harness_expect_none(&h);
 	assert_int_equal(harness_counters(&h)->sessions_refused_memory, 1);
 	assert_int_equal(harness_counters(&h)->sessions_evicted_syn, 0);
@@ -134,11 +144,34 @@ static void test_refused_when_all_have_data(void **state)
 		syn(&h, 46203);
 		engine_abort(h.engine, h.now, &n, "test abort");
 		syn(&h, 46204);
-		syn(&h, 46205);
+		harness_client_data(&h, &f, CISN + 11, OACK, NULL, 10);
 	}
 	harness_drain(&h);
 	assert_int_equal(harness_last_end(&h)->key.client_port, 46204);
 	assert_int_equal(harness_counters(&h)->sessions_evicted_syn, 1);
+	assert_true(live(&h, 46205));
+	harness_finish(&h);
+}
+
+/* -O: no session starts from data, so there a new SYN takes the oldest
+ * bare session's place. */
+static void test_full_sessions_only_syn_makes_room(void **state)
+{
+	struct harness h;
+
+	harness_init(&h);
+	h.cfg.max_sessions = 2;
+	h.cfg.full_sessions_only = true;
+	harness_start(&h);
+	syn(&h, 46600);
+	syn(&h, 46601);
+	harness_drain(&h);
+	syn(&h, 46602);
+	harness_expect(&h, TCPF_RST, CISN + 1, 0, 0);
+	harness_expect(&h, TCPF_SYN, CISN, 0, 0);
+	assert_int_equal(harness_last_end(&h)->key.client_port, 46600);
+	assert_int_equal(harness_counters(&h)->sessions_evicted_syn, 1);
+	assert_int_equal(harness_counters(&h)->sessions_refused_memory, 0);
 	harness_finish(&h);
 }
 
@@ -165,9 +198,9 @@ static void test_byte_cap_evicts_nothing(void **state)
 }
 
 /* A flood of bare SYNs, many times the cap, with real clients among them
- * whose data comes 3 SYNs after their own: every real one is kept, the
- * flood turns over among itself, nothing is refused, the table stays at
- * the cap. */
+ * whose data comes 3 SYNs after their own: past the cap every SYN is
+ * refused (cheap), every real client starts from its data in the place of
+ * a flood session, and all of them are kept. */
 static void test_flood_keeps_real_clients(void **state)
 {
 	struct harness h;
@@ -192,10 +225,13 @@ static void test_flood_keeps_real_clients(void **state)
 	assert_int_equal(real, 40);
 	for (unsigned i = 10; i < 5000; i += 125)
 		assert_true(live(&h, (uint16_t)(10000 + i)));
-	assert_int_equal(harness_counters(&h)->sessions_refused_memory, 0);
+	/* The first 64 SYNs started (one of them real); the other 4936 were
+	 * refused, the 39 real ones among them started from their data, each
+	 * in a flood session's place. */
+	assert_int_equal(harness_counters(&h)->sessions_refused_memory, 5000 - 64);
+	assert_int_equal(harness_counters(&h)->sessions_evicted_syn, 39);
+	assert_int_equal(harness_counters(&h)->sessions_started, 64 + 39);
 	assert_int_equal(harness_counters(&h)->sessions_active, 64);
-	assert_int_equal(harness_counters(&h)->sessions_evicted_syn, 5000 - 64);
-	assert_int_equal(harness_counters(&h)->ended[END_MEMORY_LIMIT], 5000 - 64);
 	harness_finish(&h);
 }
 
@@ -274,6 +310,7 @@ int main(void)
 		cmocka_unit_test(test_bare_syns_make_room_oldest_first),
 		cmocka_unit_test(test_data_protects_a_session),
 		cmocka_unit_test(test_refused_when_all_have_data),
+		cmocka_unit_test(test_full_sessions_only_syn_makes_room),
 		cmocka_unit_test(test_byte_cap_evicts_nothing),
 		cmocka_unit_test(test_flood_keeps_real_clients),
 		cmocka_unit_test(test_challenge_ack_is_reset),
