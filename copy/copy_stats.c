@@ -67,6 +67,7 @@ static void collect_engine(uint64_t *v, const struct engine_counters *e)
 	v[COPY_STAT_SESSIONS_QUEUED_SUCCESSOR] = e->sessions_queued_successor;
 	v[COPY_STAT_SESSIONS_MISSED_START] = e->sessions_missed_start;
 	v[COPY_STAT_SESSIONS_MISSED_REUSE] = e->sessions_missed_reuse;
+	v[COPY_STAT_SESSIONS_RESTARTED] = e->sessions_restarted;
 	v[COPY_STAT_AUTH_LOGINS_REPLAYED] = e->auth_logins_replayed;
 	v[COPY_STAT_AUTH_NOT_CAPTURED] = e->auth_not_captured;
 	v[COPY_STAT_AUTH_TLS] = e->auth_failed[AUTH_FAIL_TLS];

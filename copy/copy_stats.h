@@ -66,6 +66,8 @@
 	  "RSTs sent to the target for a client's FIN or RST of a connection with no session") \
 	X(SESSIONS_QUEUED_SUCCESSOR, "sessions_queued_successor", STAT_COUNTER, \
 	  "new connections held until the old session on their client port ended") \
+	X(SESSIONS_RESTARTED, "sessions_restarted", STAT_COUNTER, \
+	  "sessions opened again: the target lost the connection before it took any data") \
 	X(SESSIONS_MISSED_START, "sessions_missed_start", STAT_COUNTER, \
 	  "sessions started from data: their SYN was not captured") \
 	X(SESSIONS_MISSED_REUSE, "sessions_missed_reuse", STAT_COUNTER, \

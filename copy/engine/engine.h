@@ -287,6 +287,9 @@ struct engine_counters {
 					 * FIN or RST of a connection with no session
 					 * (a killed copy's, still open at the target),
 					 * one per 4-tuple */
+	uint64_t sessions_restarted;	/* opened again: the target reset the connection,
+					 * acknowledging nothing (no ACK flag), before it
+					 * took any of our data or sent any */
 	uint64_t sessions_missed_reuse;	/* new connections on a live session's key whose
 					 * SYN was not captured, told by their seq (see
 					 * above); each counts as a missed start too

@@ -58,6 +58,8 @@ enum {
 	SF_BARE = 1 << 19,		/* started from its SYN, no client data yet: in the
 					 * engine's bare list, the first to make room at
 					 * the session cap (session_lifecycle.c) */
+	SF_RESTARTED = 1 << 20,		/* opened a second time: the target had lost the
+					 * first before it took any data (session_target.c) */
 };
 
 struct session {

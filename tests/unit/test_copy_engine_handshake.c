@@ -362,10 +362,58 @@ static void test_new_isn_supersedes_session(void **state)
 	harness_finish(&h);
 }
 
+/* The target lost the connection while opening it (in the lab: our
+ * handshake's ACK came late, the half-open connection was gone): its RST
+ * acknowledges nothing (no ACK flag) and it took none of our data. The
+ * session is opened again, once, with the same ISN, and its request
+ * replayed; a second such RST ends it, and an RST that carries an ack (a
+ * server that had the connection) ends it at once. */
+static void test_target_lost_connection_opened_again(void **state)
+{
+	struct harness h;
+	struct session_key k = harness_key_v4(43400);
+	const uint32_t tisn2 = TISN + 777777;
+
+	harness_init(&h);
+	harness_start(&h);
+	harness_establish(&h, &k, 65535);
+	harness_client_data(&h, &k, CISN + 1, HARNESS_ONLINE_ISN + 1, NULL, 62);
+	harness_expect(&h, TCPF_ACK | TCPF_PSH, CISN + 1, TISN + 1, 62);
+	harness_target_plain(&h, &k, TCPF_RST, TISN + 1, 0, 0, 0);
+	harness_expect(&h, TCPF_SYN, CISN, 0, 0);
+	harness_expect_none(&h);
+	assert_int_equal(h.end_count, 0);
+	assert_int_equal(harness_counters(&h)->sessions_restarted, 1);
+	harness_target_plain(&h, &k, TCPF_SYN | TCPF_ACK, tisn2, CISN + 1, 65535, 0);
+	harness_expect(&h, TCPF_ACK, CISN + 1, tisn2 + 1, 0);
+	harness_expect(&h, TCPF_ACK | TCPF_PSH, CISN + 1, tisn2 + 1, 62);
+	harness_expect_none(&h);
+	/* Lost again: once is enough, the session ends. */
+	harness_target_plain(&h, &k, TCPF_RST, tisn2 + 1, 0, 0, 0);
+	harness_expect_none(&h);
+	assert_int_equal(h.end_count, 1);
+	assert_int_equal(harness_last_end(&h)->reason, END_TARGET_RESET);
+	assert_int_equal(harness_counters(&h)->sessions_restarted, 1);
+	harness_finish(&h);
+
+	/* An RST with an ack: the server had the connection. */
+	harness_init(&h);
+	harness_start(&h);
+	harness_establish(&h, &k, 65535);
+	harness_client_data(&h, &k, CISN + 1, HARNESS_ONLINE_ISN + 1, NULL, 62);
+	harness_drain(&h);
+	harness_target_plain(&h, &k, TCPF_RST | TCPF_ACK, TISN + 1, CISN + 1, 0, 0);
+	harness_expect_none(&h);
+	assert_int_equal(harness_last_end(&h)->reason, END_TARGET_RESET);
+	assert_int_equal(harness_counters(&h)->sessions_restarted, 0);
+	harness_finish(&h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_handshake_uses_target_isn),
+		cmocka_unit_test(test_target_lost_connection_opened_again),
 		cmocka_unit_test(test_syn_retransmitted_then_timeout),
 		cmocka_unit_test(test_route_refused_sends_nothing),
 		cmocka_unit_test(test_synack_with_wrong_ack_is_reset),
