@@ -23,9 +23,12 @@
  * half-closes right after its request). A mark is passed when
  *   - the target's answer is exactly as long as the online one (the same
  *     answer, ended), or
- *   - the target's answer has ended, shorter or longer: its FIN came, or —
- *     all our data being acknowledged — it sent no new byte for the quiet
- *     period
+ *   - a request after a longer answer: the target sent no new byte for 2
+ *     smoothed round trips, at least 10 ms (no probe: early, it is only
+ *     pipelined; session_pacing.c says why not the quiet period), or
+ *   - the target's answer has ended, shorter (or longer, for the FIN): its
+ *     FIN came, or — all our data being acknowledged — it sent no new byte
+ *     for the quiet period
  *         quiet = max(pace_quiet_rtts * SRTT, pace_quiet_min_ms)
  *     (SRTT: this session's smoothed round trip to the target through
  *     intercept; the RTO while none is measured), counted from its last new
