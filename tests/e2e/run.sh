@@ -26,15 +26,8 @@ fi
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 # The lab's self-test first: if it fails, nothing else can pass.
-#
-# Not in the default list, because they still fail now and then on a loaded
-# machine for defects not fixed yet (the notes of issue 12 say which):
-#   redis-large     the engine's quiet period lets a request or the FIN go
-#                   while a 1 MiB answer is still coming (replies cut short)
-#   loss-high-rate  about one request in 10,000 lost with client ports reused
-#                   at thousands of connections a second under 5% loss
-# Run them with E2E_SCENARIOS="redis-large loss-high-rate" tests/e2e/run.sh.
 scenarios=${E2E_SCENARIOS:-"lab http-keepalive http-per-connection http-post-1mb redis-pipeline
+	redis-large loss-high-rate
 	idle-connection client-rewrite two-online link-layer pcap-capture intercept-restart loss
 	client-silence copies percent workers http-saturation metrics intercept-queues fault-kill-intercept
 	fault-kill-copy fault-cut-path fault-queue-rules tcpcopy-dialect
