@@ -23,7 +23,8 @@
 #   (clsact, matchall, mirred) into two devices of the kind (two mirror
 #   sessions of its ingress) and its egress into one, over mon0 to col,
 #   where doppel-copy --mirror decapsulates and replays to tgt; the
-#   kind's statistic must count both sessions.
+#   kind's statistic must count both sessions, in the statistics file and
+#   on --metrics.
 # mirror_nested: GENEVE inside VXLAN (a geneve device over a vxlan one),
 #   --mirror all; both levels counted.
 # Each case: REQUESTS one-request HTTP connections from cli to onl
@@ -120,6 +121,8 @@ replay() {
 	mark "$name arrived"
 	# A duplicate would come with the first copy: a second to show itself.
 	sleep 1
+	rm -f /tmp/metrics.txt
+	[ -n "${METRICS:-}" ] && on "$ns" timeout 5 wget -q -O /tmp/metrics.txt "http://$METRICS/metrics"
 	stop /tmp/copy.pid $copy
 	mark "$name stopped"
 	dups=$(grep -o "url:/r[0-9]*" /tmp/tgt.log | sort | uniq -d | tr '\n' ' ')
@@ -187,7 +190,8 @@ mirror_case() {
 			action mirred egress mirror dev mirA pipe action mirred egress mirror dev mirB &&
 		on onl tc filter add dev eth0 egress matchall action mirred egress mirror dev mirA; }; then
 		fail "$name" "tc mirred into the mirror devices"
-	elif replay "$name" col -i mon0 --mirror "$kind"; then
+	elif METRICS=127.0.0.1:19109 replay "$name" col -i mon0 --mirror "$kind" \
+		--metrics 127.0.0.1:19109; then
 		# Both sessions carried each of the client's packets: at least
 		# twice 3 per request (SYN, request, ACK of the answer) arrived.
 		sessions=$(json_get "$key")
@@ -195,6 +199,8 @@ mirror_case() {
 			fail "$name" "no $key in the statistics: $(tr '\n' ' ' </tmp/copy.json | head -c 300)"
 		elif [ "$sessions" -lt $((2 * 3 * REQUESTS)) ]; then
 			fail "$name" "$key is $sessions, fewer than two mirror sessions' worth"
+		elif ! grep -Eq "^doppel_copy_${key}_total [1-9]" /tmp/metrics.txt 2>/dev/null; then
+			fail "$name" "--metrics has no doppel_copy_${key}_total above 0: $(grep mirror /tmp/metrics.txt 2>&1 | tr '\n' ' ')"
 		else
 			pass "$name: $REQUESTS requests once each; $key $sessions, mirror_filtered_out $(json_get mirror_filtered_out)"
 		fi
