@@ -35,8 +35,10 @@ kmod_pkgs="linux-image-amd64 linux-headers-amd64 linux-source qemu-system-x86 bu
 # (systemd-nspawn), lintian on the packages, the shipped logrotate file.
 ops_pkgs="systemd systemd-container lintian logrotate"
 # The OCI image (deploy/image.sh) and its e2e run: buildah builds from
-# scratch, podman runs it; runc, since crun refuses hybrid cgroup set-ups.
-image_pkgs="podman buildah runc"
+# scratch, podman runs it; runc, since crun refuses hybrid cgroup set-ups;
+# catatonit, the pause process of the pods podman kube play makes from the
+# Kubernetes manifests (tests/e2e/scenarios/kube.sh).
+image_pkgs="podman buildah runc catatonit"
 
 # The benchmarks (make bench): instruction counts, the daemons' profile.
 bench_pkgs="valgrind linux-perf"

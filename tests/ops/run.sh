@@ -372,6 +372,15 @@ test_tool_documented() {
 test_tool_documented doppel-rules
 test_tool_documented doppel-tunnel
 
+# The Kubernetes manifests checked offline: the API's fields and types, and
+# the daemons' options and paths (tests/ops/kube_manifests.py; the e2e
+# scenario kube runs them with podman kube play).
+if [ -x "$build/doppel-copy" ] && [ -x "$build/doppel-intercept" ]; then
+	python3 tests/ops/kube_manifests.py "$build" deploy/kubernetes/*.yaml
+else
+	skip kube_manifests "the daemons are not built in $build"
+fi
+
 # Every example value in a sample config parses: each "#key = value" line is
 # uncommented alone and read by the daemon, followed by a command-line
 # option that is sure to be refused (the config is read first). A good line
