@@ -31,7 +31,7 @@ scenarios=${E2E_SCENARIOS:-"lab http-keepalive http-per-connection http-post-1mb
 	idle-connection client-rewrite two-online link-layer pcap-capture intercept-restart loss
 	client-silence copies percent workers http-saturation metrics intercept-queues fault-kill-intercept
 	fault-kill-copy fault-cut-path fault-queue-rules tcpcopy-dialect
-	http-downloads tunnel-vxlan tunnel-ipv6 mirror-vxlan container intercept-fleet
+	http-downloads tunnel-vxlan tunnel-ipv6 mirror-vxlan container kube intercept-fleet
 	pg-login pg-login-md5 pg-pooled fault-target-restart fault-target-network fault-target-port
 	compare-http compare-redis compare-pg compare-mysql mariadb-sysbench mariadb-pooled mariadb-prepared
 	tls-certs tls-psk"}
