@@ -14,8 +14,8 @@
 # The target's intercept rule (doppel-rules install --mode target, nft
 # backend: this kernel has nft queue) and doppel-intercept --source nfqueue
 # run once for every case; each case starts its own doppel-copy.
-# replay_{ipip,gre,fou}: doppel-copy on onl captures eth0 and replays with
-#   --tunnel KIND; tgt's endpoint comes from `doppel-tunnel up`. tgt drops
+# replay_{ipip,gre,fou,fou6}: doppel-copy on onl captures eth0 and replays
+#   with --tunnel KIND (fou6: IPv6 clients, fou over IPv6); tgt's endpoint comes from `doppel-tunnel up`. tgt drops
 #   (and counts) every packet from the client's address that arrives
 #   plain on eth0, so only the tunnel can deliver; the tunnel device's
 #   counter must see the replay.
@@ -33,6 +33,7 @@
 set -u
 export DOPPEL_TUNNEL_STATE=/run/doppel/tunnel.state DOPPEL_RULES_STATE=/run/doppel/rules.state
 CLI=198.18.10.11 ONL=198.18.10.12 COL=198.18.10.13 TGT=198.18.10.14
+CLI6=2001:2:10::11 ONL6=2001:2:10::12 TGT6=2001:2:10::14
 ONL_MON=198.18.11.12 COL_MON=198.18.11.13
 REQUESTS=10
 
@@ -62,6 +63,9 @@ lab_up() {
 			ip -n rsw link set "p$ns" master br0 up &&
 			ip -n "$ns" link set lo up && ip -n "$ns" addr add "$addr/24" dev eth0 &&
 			ip -n "$ns" link set eth0 up || return 1
+	done
+	for h in cli:$CLI6 onl:$ONL6 tgt:$TGT6; do
+		ip -n "${h%%:*}" addr add "${h#*:}/64" dev eth0 nodad || return 1
 	done
 	ip -n onl link add mon0 type veth peer name mon0 netns col &&
 		ip -n onl addr add "$ONL_MON/24" dev mon0 && ip -n onl link set mon0 up &&
@@ -93,7 +97,8 @@ mark() { echo "NFTVM TIME $(cut -d' ' -f1 /proc/uptime) $*"; }
 dump() { echo "--- $1"; tail -n 15 "$1"; }
 
 # replay NAME COPY_NS DOPPEL-COPY-ARGS...: doppel-copy in COPY_NS, the
-# requests; 0 when every one arrived exactly once (the FAIL said
+# requests (to REPLAY_ONL, default $ONL; replayed to REPLAY_TO, default
+# $TGT, "[ADDR]" for IPv6); 0 when every one arrived exactly once (the FAIL said
 # otherwise). Leaves doppel-copy's statistics in /tmp/copy.json.
 replay() {
 	local name=$1 ns=$2 copy online dups
@@ -101,7 +106,7 @@ replay() {
 	: >/tmp/tgt.log
 	: >/tmp/onl.log
 	rm -f /tmp/copy.pid /tmp/copy.json
-	on "$ns" doppel-copy -x "80-$TGT:80" -s "$TGT" --insecure-plaintext -P /tmp/copy.pid --log-level info \
+	on "$ns" doppel-copy -x "80-${REPLAY_TO:-$TGT}:80" -s "$TGT" --insecure-plaintext -P /tmp/copy.pid --log-level info \
 		--stats-file /tmp/copy.json --stats-interval 1s "$@" >/tmp/copy.log 2>&1 &
 	copy=$!
 	mark "$name copy started"
@@ -113,7 +118,7 @@ replay() {
 	fi
 	mark "$name connected"
 	for i in $(seq $REQUESTS); do
-		printf 'GET /r%s HTTP/1.0\r\n\r\n' "$i" | on cli timeout 5 nc -w 2 $ONL 80 >/dev/null 2>&1
+		printf 'GET /r%s HTTP/1.0\r\n\r\n' "$i" | on cli timeout 5 nc -w 2 "${REPLAY_ONL:-$ONL}" 80 >/dev/null 2>&1
 	done
 	mark "$name sent"
 	online=$(served /tmp/onl.log)
@@ -138,17 +143,23 @@ replay() {
 # json_get KEY: a number from /tmp/copy.json.
 json_get() { sed -n "s/.*\"$1\": *\([0-9]*\).*/\1/p" /tmp/copy.json | head -n1; }
 
-# tunnel_case KIND: a replay through --tunnel KIND, tgt's side by doppel-tunnel.
+# tunnel_case KIND [6]: a replay through --tunnel KIND, tgt's side by
+# doppel-tunnel; with 6, of IPv6 clients through an IPv6 tunnel.
 tunnel_case() {
-	local kind=$1 name=replay_${1%%:*} out before_dev before_eth
-	out=$(on tgt /test/doppel-tunnel up --tunnel "$kind" --port 80 --local $TGT \
+	local kind=$1 name=replay_${1%%:*} out before_dev before_eth local=$TGT plain="ip saddr $CLI"
+	local REPLAY_TO=$TGT REPLAY_ONL=$ONL
+	if [ "${2:-4}" = 6 ]; then
+		name=${name}6 local=$TGT6 plain="ip6 saddr $CLI6" REPLAY_TO="[$TGT6]" REPLAY_ONL=$ONL6
+	fi
+	out=$(on tgt /test/doppel-tunnel up --tunnel "$kind" --port 80 --local "$local" \
 		--dev-addr 198.18.10.254 --no-rules 2>&1) || { fail "$name" "doppel-tunnel up: $out"; return; }
-	# Only the tunnel may deliver the client's packets to the target.
+	# Only the tunnel may deliver the client's TCP packets to the target
+	# (its IPv6 neighbour solicitations reach every port of the bridge).
 	on tgt nft -f - <<-EOF
 	table inet vmr {
 		chain pre {
 			type filter hook prerouting priority -300; policy accept;
-			iifname "eth0" ip saddr $CLI counter drop
+			iifname "eth0" $plain meta l4proto tcp counter drop
 			iifname "doppel0" tcp dport 80 counter
 		}
 	}
@@ -247,7 +258,7 @@ if ! lab_up; then
 fi
 # The intercept rule and doppel-intercept on the target, once for all
 # cases (nft/doppel-tunnel's own "up" with rules is tested on the host).
-out=$(on tgt /test/doppel-rules install --mode target --port 80 --addr $TGT 2>&1) ||
+out=$(on tgt /test/doppel-rules install --mode target --port 80 2>&1) ||
 	{ fail replay_rules "doppel-rules install: $out"; lab_down; exit 0; }
 # The channel in plain text, open only to the copy hosts (-x): a lab.
 on tgt doppel-intercept --source nfqueue --queues 0 -x "$ONL,$COL" -P /tmp/icpt.pid >/tmp/icpt.log 2>&1 &
@@ -263,6 +274,7 @@ mark intercept
 tunnel_case ipip
 tunnel_case gre
 tunnel_case fou:5555
+tunnel_case fou:5555 6
 # The mirrors' replays are plain, from the collector.
 m=(local "$ONL_MON" remote "$COL_MON")
 mirror_case mirror_gretap gre mirror_decapsulated_gre \
