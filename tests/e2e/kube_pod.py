@@ -3,20 +3,21 @@
 (Debian 12's podman 4.3) can run, changed as little as the lab needs, for
 tests/e2e/scenarios/kube.sh:
 
-  kube_pod.py MANIFEST --image IMAGE [--sub OLD=NEW]... [--secret NAME=DIR]...
-              [--keep CONTAINER]... [--append CONFIGMAP/KEY=LINE]... [--host-network]
-  kube_pod.py MANIFEST --init-command   (each init container's command and
-                                         args, one line each, shell-quoted)
+  kube_pod.py MANIFEST --image IMAGE [--tools-image IMAGE] [--sub OLD=NEW]...
+              [--secret NAME=DIR]... [--keep CONTAINER]... [--arg CONTAINER=ARG]...
+              [--append CONFIGMAP/KEY=LINE]... [--host-network]
 
 What changes, and why:
   - a DaemonSet's or Deployment's pod template becomes a Pod of the
     workload's name (podman 4.3 plays no DaemonSet), restartPolicy Never so
     that a daemon that exits stays exited and the test sees its status;
-  - the images named registry.example/doppel:* become IMAGE (built by
+  - the images named registry.example/doppel:* become IMAGE, and
+    registry.example/doppel-tools:* the --tools-image (both built by
     deploy/image.sh); --keep drops the other containers (the placeholder
-    application: the lab runs its own server in the same namespace) and the
-    init containers (their image, doppel-tools, is not built here: the test
-    runs their command itself, printed by --init-command);
+    application: the lab runs its own server in the same namespace);
+  - --arg adds an argument to a container (or init container): the lab's
+    own address for doppel-tunnel's device, where its default is
+    link-local;
   - --sub replaces the placeholder addresses in the ConfigMaps' data and in
     the containers' args and commands;
   - a secret volume NAME becomes a hostPath volume of DIR, laid out by the
@@ -36,12 +37,12 @@ Everything else (securityContext, volumes, mounts, the ConfigMap's other
 lines, args) is played as written.
 """
 import argparse
-import shlex
 import sys
 
 import yaml
 
 DOPPEL_IMAGE = "registry.example/doppel:"
+TOOLS_IMAGE = "registry.example/doppel-tools:"
 
 
 def pair(text):
@@ -80,17 +81,14 @@ def main():
     ap.add_argument("--secret", type=pair, action="append", default=[])
     ap.add_argument("--keep", action="append", default=[])
     ap.add_argument("--append", type=pair, action="append", default=[])
-    ap.add_argument("--init-command", action="store_true")
+    ap.add_argument("--tools-image")
+    ap.add_argument("--arg", type=pair, action="append", default=[])
     ap.add_argument("--host-network", action="store_true")
     a = ap.parse_args()
     with open(a.manifest) as f:
         docs = [d for d in yaml.safe_load_all(f) if d]
     pod = as_pod(workload(docs, a.manifest))
     spec = pod["spec"]
-    if a.init_command:
-        for c in spec.get("initContainers", []):
-            print(shlex.join(c.get("command", []) + c.get("args", [])))
-        return
     if not a.image:
         ap.error("--image is required")
     out = []
@@ -108,17 +106,25 @@ def main():
             sys.exit(f"kube_pod: no ConfigMap {name} with key {key} in {a.manifest}")
         cms[0]["data"][key] += line + "\n"
     if a.keep:
-        spec.pop("initContainers", None)
         spec["containers"] = [c for c in spec["containers"] if c["name"] in a.keep]
         if len(spec["containers"]) != len(set(a.keep)):
             sys.exit(f"kube_pod: {a.manifest} lacks a container of {a.keep}")
-    for c in spec["containers"]:
-        if c.get("image", "").startswith(DOPPEL_IMAGE):
-            c["image"] = a.image
+    images = {DOPPEL_IMAGE: a.image, TOOLS_IMAGE: a.tools_image}
+    for c in spec.get("initContainers", []) + spec["containers"]:
+        for prefix, image in images.items():
+            if c.get("image", "").startswith(prefix):
+                if not image:
+                    sys.exit(f"kube_pod: {c['name']} needs an image for {prefix}")
+                c["image"] = image
         c.pop("ports", None)
         for field in ("command", "args"):
             if field in c:
                 c[field] = [substitute(s, a.sub) for s in c[field]]
+    for name, arg in a.arg:
+        found = [c for c in spec.get("initContainers", []) + spec["containers"] if c["name"] == name]
+        if not found:
+            sys.exit(f"kube_pod: no container {name} in {a.manifest}")
+        found[0].setdefault("args", []).append(arg)
     secrets = dict(a.secret)
     for v in spec.get("volumes", []):
         name = v.get("secret", {}).get("secretName")

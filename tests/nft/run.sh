@@ -567,6 +567,7 @@ test_nfqueue_gso
 # shellcheck source=tests/nft/tunnel_tests.sh
 . "$root/tests/nft/tunnel_tests.sh"
 test_tunnel
+test_tunnel_readonly_sysctl
 test_tunnel_vm
 
 # The nft backend where the kernel has the queue expression: in a VM.

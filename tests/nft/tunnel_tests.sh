@@ -13,6 +13,10 @@
 #                         sysctl as they were before up
 #   tunnel_refusals       bad arguments exit 2 naming them; a kind this
 #                         kernel lacks (gre) fails and leaves nothing
+#   tunnel_readonly_sysctl  /proc/sys read-only (as in a container: the
+#                         Kubernetes init container): up with
+#                         net.ipv4.conf.all.rp_filter 2 or 0 (nothing to
+#                         loosen), refused with 1 (strict) leaving nothing
 # shellcheck shell=bash disable=SC2154
 # (root, ns_t, ns_a, tmp, t, a, pass, fail: from run.sh and lib.sh)
 
@@ -92,6 +96,29 @@ test_tunnel() {
 	fi
 	[ "$(tunnel_snapshot)" = "$before" ] && [ ! -e "$DOPPEL_TUNNEL_STATE" ] || bad+=" leftovers"
 	if [ -z "$bad" ]; then pass tunnel_refusals; else fail tunnel_refusals "$bad"; fi
+}
+
+# up under a read-only /proc/sys (a mount namespace of its own, as a
+# container's), for all.rp_filter 2, 0 and 1; down after each up.
+test_tunnel_readonly_sysctl() {
+	local before rp out bad=""
+	before=$(tunnel_snapshot)
+	for rp in 2 0 1; do
+		t sysctl -qw net.ipv4.conf.all.rp_filter=$rp
+		out=$(t unshare -m sh -c 'mount --bind /proc/sys /proc/sys &&
+			mount -o remount,bind,ro /proc/sys && exec "$@"' sh \
+			"$tunnel" up --tunnel vxlan --port 8081 --backend iptables --dev-addr 198.18.5.254 2>&1)
+		case $rp:$? in
+		[02]:0) [ "$(t cat /proc/sys/net/ipv4/conf/doppel0/rp_filter)" = 0 ] ||
+				bad+=" rp_filter $rp: doppel0's rp_filter was written (not read-only?)"
+			t "$tunnel" down >/dev/null 2>&1 || bad+=" rp_filter $rp: down failed" ;;
+		1:1) grep -q "it is strict" <<<"$out" || bad+=" rp_filter 1: $out" ;;
+		*) bad+=" rp_filter $rp: $out" ;;
+		esac
+	done
+	t sysctl -qw net.ipv4.conf.all.rp_filter=0
+	[ "$(tunnel_snapshot)" = "$before" ] && [ ! -e "$DOPPEL_TUNNEL_STATE" ] || bad+=" leftovers"
+	if [ -z "$bad" ]; then pass tunnel_readonly_sysctl; else fail tunnel_readonly_sysctl "$bad"; fi
 }
 
 # ipip, gre and fou (and vxlan), IPv4 and IPv6, need a kernel with their

@@ -13,9 +13,9 @@ no offline validator):
           template's labels; every volumeMount names a volume of the pod;
           every configMap volume names a ConfigMap of the same file with
           the keys its items ask for.
-  doppel  every container of the doppel image drops ALL capabilities and
-          adds NET_RAW/NET_ADMIN only, no privilege escalation, a
-          read-only root; the daemons' long options in args and the keys of
+  doppel  every container of the doppel and doppel-tools images drops ALL
+          capabilities and adds NET_RAW/NET_ADMIN only, no privilege
+          escalation, a read-only root; the daemons' long options in args and the keys of
           the doppel-*.conf ConfigMaps are options the built daemon lists
           in --help; every absolute path they name is under a volumeMount
           of that container (the root is read-only and holds only the
@@ -124,6 +124,7 @@ LABEL_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9]$")
 LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$")
 QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$")
 DOPPEL_IMAGE = "registry.example/doppel:"
+TOOLS_IMAGE = "registry.example/doppel-tools:"
 DOPPEL_CAPS = {"NET_RAW", "NET_ADMIN"}
 
 
@@ -276,15 +277,18 @@ def check_container(c, cw, volumes, configmaps, build, errs):
         for cap in caps.get(k, []):
             if cap not in CAPS:
                 errs.append(f"{cw}: capability {cap!r} is not a Linux capability name (no CAP_)")
-    if not str(c.get("image", "")).startswith(DOPPEL_IMAGE):
+    image = str(c.get("image", ""))
+    if not image.startswith((DOPPEL_IMAGE, TOOLS_IMAGE)):
         return
-    # The doppel image: the capabilities and the context the daemons need.
+    # doppel's images: the capabilities and the context they need.
     if caps.get("drop") != ["ALL"] or not set(caps.get("add", [])) <= DOPPEL_CAPS:
         errs.append(f"{cw}: want capabilities drop [ALL], add NET_RAW/NET_ADMIN only, got {caps}")
     if sc.get("allowPrivilegeEscalation") is not False or sc.get("privileged"):
         errs.append(f"{cw}: want allowPrivilegeEscalation false, not privileged")
     if sc.get("readOnlyRootFilesystem") is not True:
         errs.append(f"{cw}: want readOnlyRootFilesystem true")
+    if image.startswith(TOOLS_IMAGE):
+        return
     daemon = os.path.basename((c.get("command") or ["/usr/sbin/doppel-copy"])[0])
     known = daemon_options(build, daemon)
     if not known:

@@ -7,11 +7,12 @@
 #            online's network namespace (hostNetwork: podman runs in it),
 #            its ConfigMap (doppel-copy.conf) as written but for the
 #            target's address and a 1 s statistics interval;
-#   target   target-intercept-sidecar.yaml's doppel-intercept sidecar
-#            played in the target's namespace (the pod's), after the init
-#            container's command (doppel-tunnel up, run here: its
-#            doppel-tools image is not built); nginx on 8080 stands in for
-#            the placeholder application container.
+#   target   target-intercept-sidecar.yaml's pod played in the target's
+#            namespace (the pod's): its init container (doppel-tunnel up,
+#            from the image deploy/image.sh --tools builds) makes the VXLAN
+#            endpoint and the output rule, then the doppel-intercept
+#            sidecar; nginx on 8080 stands in for the placeholder
+#            application container.
 # Both daemons from the manifests' securityContext: uid 0, CapEff NET_ADMIN
 # and NET_RAW only, no_new_privs, a read-only root. Keep-alive and
 # one-request HTTP replayed through the VXLAN tunnel, judged one for one,
@@ -28,6 +29,7 @@ done
 manifests=$E2E_ROOT/deploy/kubernetes
 store=$LAB_DIR/containers
 image=localhost/doppel-e2e
+tools_image=localhost/doppel-tools-e2e
 # A private store (vfs: no overlay mounts); runc and cgroupfs (crun refuses
 # hybrid cgroup hierarchies); limits within the caller's own (the runtime
 # may not raise them); no tmpfs on /run and /tmp of a read-only container,
@@ -55,9 +57,11 @@ kube_teardown() {
 	tunnel_teardown
 }
 trap kube_teardown EXIT
-BUILDAH_ARGS="--root $store/root --runroot $store/run --storage-driver vfs" \
-	"$E2E_ROOT/deploy/image.sh" "$E2E_BUILD" "$image" >"$LAB_DIR/image.log" 2>&1 ||
+export BUILDAH_ARGS="--root $store/root --runroot $store/run --storage-driver vfs"
+"$E2E_ROOT/deploy/image.sh" "$E2E_BUILD" "$image" >"$LAB_DIR/image.log" 2>&1 ||
 	fail "deploy/image.sh failed: $(tail -n 3 "$LAB_DIR/image.log")"
+"$E2E_ROOT/deploy/image.sh" --tools "$tools_image" >>"$LAB_DIR/image.log" 2>&1 ||
+	fail "deploy/image.sh --tools failed: $(tail -n 3 "$LAB_DIR/image.log")"
 probe=$("${pm[@]}" run --rm --network none "$image" --version 2>&1) ||
 	skip "podman cannot run a container here: $(tail -n 1 <<<"$probe")"
 
@@ -76,26 +80,20 @@ target_alone || fail "could not remove the target's routes via the assistant"
 nginx_start online "$NS_ONLINE" "$ADDR_ONLINE" 8080 || fail "nginx did not start in online"
 nginx_start target "$NS_TARGET" "$ADDR_TARGET" 8080 || fail "nginx did not start in target"
 
-# --- the target's pod: the init container's command, then the sidecar ------------
-init=$(python3 "$E2E_DIR/kube_pod.py" "$manifests/target-intercept-sidecar.yaml" --init-command) ||
-	fail "kube_pod.py could not read the sidecar manifest"
-read -r -a init_cmd <<<"$init"
-[ "${init_cmd[0]}" = doppel-tunnel ] || fail "the init container runs '$init', not doppel-tunnel"
-# The state where the lab's teardown finds it; the device's IPv4 address
-# from the lab's range (doppel-tunnel's default is link-local).
-in_ns "$NS_TARGET" env DOPPEL_TUNNEL_STATE="$LAB_DIR/tunnel.state" DOPPEL_RULES_STATE="$LAB_DIR/rules.state" \
-	"$TUNNEL_BIN" "${init_cmd[@]:1}" --dev-addr 198.18.0.253 >>"$LAB_DIR/rules.log" 2>&1 ||
-	fail "the init container's '$init' failed: $(tail -n 3 "$LAB_DIR/rules.log")"
-echo "$NS_TARGET" >>"$LAB_DIR/tunnels"
-echo "$NS_TARGET" >>"$LAB_DIR/rules"
+# --- the target's pod: the init container (doppel-tunnel up), then the sidecar ------
 python3 "$E2E_DIR/kube_pod.py" "$manifests/target-intercept-sidecar.yaml" --image "$image" \
-	--keep doppel-intercept --secret "doppel-channel-psk=$psk_dir" --host-network >"$LAB_DIR/target-pod.yaml" ||
-	fail "kube_pod.py could not make the target's pod"
+	--tools-image "$tools_image" --keep doppel-intercept --secret "doppel-channel-psk=$psk_dir" \
+	--arg doppel-tunnel=--dev-addr --arg doppel-tunnel=198.18.0.253 --host-network \
+	>"$LAB_DIR/target-pod.yaml" || fail "kube_pod.py could not make the target's pod"
 # The pod's network namespace is the target's (podman 4.3 cannot be given
-# one for a pod: the pod gets podman's own, which is the target's).
+# one for a pod: the pod gets podman's own, which is the target's). The
+# namespace goes at the end with the device and the rules the init
+# container made in it.
 nsenter --net="/run/netns/$NS_TARGET" "${pm[@]}" kube play --log-opt "path=$LAB_DIR/intercept.log" \
 	"$LAB_DIR/target-pod.yaml" >"$LAB_DIR/play-target.log" 2>&1 ||
 	fail "podman kube play of the target's pod failed: $(tail -n 3 "$LAB_DIR/play-target.log")"
+in_ns "$NS_TARGET" ip link show dev doppel0 >/dev/null 2>&1 ||
+	fail "the init container made no doppel0: $(grep doppel-tunnel "$LAB_DIR/intercept.log" | tail -n 3)"
 lab_wait_listen "$NS_TARGET" "$INTERCEPT_PORT" 20 ||
 	fail "doppel-intercept (the sidecar) is not listening on $INTERCEPT_PORT"
 
