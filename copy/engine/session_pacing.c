@@ -144,37 +144,6 @@ static uint64_t quiet_ms(const struct engine *e, const struct session *s, bool f
 	return quiet > floor ? quiet : floor;
 }
 
-/*
- * A request after an answer longer than the online one: the target's
- * answer differs (another build adds a header, a page grew), and may still
- * be going on when it passes the online length. The request waits until
- * the target sends nothing new for PACE_LONGER_RTTS smoothed round trips,
- * at least PACE_LONGER_MIN_MS, without a probe: a request that goes early
- * is only pipelined, and the next answer, counted alone, takes in what was
- * left of this one, so it waits for it in turn. A full quiet period for
- * every request to a target that answers each a little longer (the compare
- * scenarios) made the replay ten times slower than the traffic. The FIN
- * waits its full quiet period and probe whatever the length: a FIN that
- * comes early cuts the answer.
- */
-#define PACE_LONGER_RTTS 2
-#define PACE_LONGER_MIN_MS 10
-
-/* The silence that ends the target's answer before the packet at mark
- * goes; *longer: a request after a longer answer (no probe). */
-static uint64_t silence_ms(const struct engine *e, const struct session *s,
-			   const struct pace_mark *mark, bool *longer)
-{
-	bool fin = !(s->stream && s->stream->marks.count);
-	uint64_t wait;
-
-	*longer = !fin && answer_sent(s) > mark->ack - s->online_base;
-	if (!*longer)
-		return quiet_ms(e, s, fin);
-	wait = (s->flags & SF_RTT_MEASURED) ? (uint64_t)s->srtt8 / 8 * PACE_LONGER_RTTS : 0;
-	return wait > PACE_LONGER_MIN_MS ? wait : PACE_LONGER_MIN_MS;
-}
-
 /* How long a probe's answer is awaited, and how many probes go before the
  * packet goes anyway (a path that answers nothing must not hold it). At
  * least PACE_PROBE_WAIT_MIN_MS: Linux answers out-of-window segments at
@@ -242,15 +211,23 @@ bool pacing_may_send(struct engine *e, struct session *s, uint64_t now)
 {
 	struct pace_mark mark;
 	uint64_t from;
-	bool longer;
+	uint32_t sent, online;
 
 	if (!pacing_next_mark(s, &mark) || mark.seq != s->snd_nxt)
 		return true;
-	/* Exactly the online answer's length: the same answer, ended. Longer
-	 * means the target's answer differs and may go on: it goes once that
-	 * answer stops, like a shorter one. */
+	/* The online answer's length reached: a request goes (a longer answer
+	 * may still be going on, the request is then only pipelined, and the
+	 * next answer, counted alone, takes in the rest and waits for it).
+	 * The FIN goes at exactly that length; after a longer answer it waits
+	 * for its end like after a shorter one: early, it cuts the answer.
+	 * Waiting for the end of every longer answer before a request too
+	 * (the quiet period, or even 2 round trips of silence) made replays
+	 * to a target that answers a little longer (a header added) fall far
+	 * behind, and broke pipelined PostgreSQL sessions' comparison. */
+	sent = answer_sent(s);
+	online = mark.ack - s->online_base;
 	if (e->cfg.send_at_once || (s->flags & (SF_PACE_EXPIRED | SF_TARGET_FIN)) ||
-	    answer_sent(s) == mark.ack - s->online_base) {
+	    sent == online || (sent > online && s->stream && s->stream->marks.count)) {
 		pass_mark(e, s, &mark, now);
 		return true;
 	}
@@ -277,7 +254,7 @@ bool pacing_may_send(struct engine *e, struct session *s, uint64_t now)
 		return false;
 	}
 	from = s->answer_ms > s->pace_acked_ms ? s->answer_ms : s->pace_acked_ms;
-	s->pace_at = from + silence_ms(e, s, &mark, &longer);
+	s->pace_at = from + quiet_ms(e, s, !(s->stream && s->stream->marks.count));
 	return false;
 }
 
@@ -294,18 +271,13 @@ bool pacing_may_send(struct engine *e, struct session *s, uint64_t now)
  */
 void pacing_on_timer(struct engine *e, struct session *s, uint64_t now)
 {
-	struct pace_mark mark;
-	bool longer = false;
-
 	s->pace_at = 0;
-	if (!pacing_next_mark(s, &mark))
-		return;
 	/* New bytes since the period was armed: not quiet, whatever the
 	 * round trip (pacing_may_send arms it again from the last byte). */
 	if (!(s->flags & SF_PACE_PROBING) && s->rcv_nxt != s->rcv_mark &&
-	    s->answer_ms + silence_ms(e, s, &mark, &longer) > now)
+	    s->answer_ms + quiet_ms(e, s, !(s->stream && s->stream->marks.count)) > now)
 		return;
-	if (longer || s->rcv_nxt == s->rcv_mark || s->pace_probes >= PACE_PROBES_MAX ||
+	if (s->rcv_nxt == s->rcv_mark || s->pace_probes >= PACE_PROBES_MAX ||
 	    s->snd_una != s->snd_nxt || s->snd_nxt == s->isn + 1) {
 		s->flags |= SF_PACE_EXPIRED;
 		return;

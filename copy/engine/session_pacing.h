@@ -22,10 +22,10 @@
  * does a FIN that acks no more than the data before it (a client that
  * half-closes right after its request). A mark is passed when
  *   - the target's answer is exactly as long as the online one (the same
- *     answer, ended), or
- *   - a request after a longer answer: the target sent no new byte for 2
- *     smoothed round trips, at least 10 ms (no probe: early, it is only
- *     pipelined; session_pacing.c says why not the quiet period), or
+ *     answer, ended), or, for a request, at least as long (a longer answer
+ *     may go on: the request is then pipelined, and the next answer,
+ *     counted alone, waits for the rest; session_pacing.c says why a
+ *     request does not wait for the longer answer's end), or
  *   - the target's answer has ended, shorter (or longer, for the FIN): its
  *     FIN came, or — all our data being acknowledged — it sent no new byte
  *     for the quiet period

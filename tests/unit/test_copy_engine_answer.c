@@ -6,8 +6,8 @@
  * of a kept-alive connection; a half-close right after the request goes at
  * once; a shorter answer releases the packet after the quiet period, which
  * scales with the session's measured RTT (longer for the FIN); a longer one
- * is acknowledged to its end and waited for to its end (its surplus does
- * not let later requests go early); the target's FIN ends its answer.
+ * is acknowledged to its end, its surplus does not let later requests go
+ * early, and the FIN waits for its end; the target's FIN ends its answer.
  */
 #include "engine_harness.h"
 
@@ -215,14 +215,14 @@ static void test_shorter_answer_goes_after_quiet_period(void **state)
 }
 
 /* Longer than the online answer: acknowledged to its end (target_stream
- * checks each ack and the window), and the next request waits for the
- * target's whole answer, not for the online answer's byte count: it goes
- * once the answer stops (2 round trips without a new byte, at least 10 ms;
- * the FIN waits a full quiet period: next test). The surplus is
- * not carried over: the answer after it is counted alone, so the third
- * request waits for all of its own answer (counting from the ISNs, the
- * target's 200000 bytes would have let it go at once). */
-static void test_longer_answer_next_waits_for_its_end(void **state)
+ * checks each ack and the window); the next request goes once the target
+ * has sent the online answer's length (it is then only pipelined behind
+ * the rest). The surplus is not carried over: the answer after it is
+ * counted alone, from where the request went, so the third request waits
+ * for all of its own answer, and the rest of the longer one counts in it
+ * (counting from the ISNs, the target's 300000 bytes would have let it go
+ * at once, and every later one too). */
+static void test_longer_answer_surplus_not_carried_over(void **state)
 {
 	struct harness h;
 	struct session_key k = harness_key_v4(45004);
@@ -235,30 +235,24 @@ static void test_longer_answer_next_waits_for_its_end(void **state)
 	request(&h, &k, 80, 80, OACK + 100000);
 	target_stream(&h, &k, 0, 60000, 80);
 	harness_target_plain(&h, &k, TCPF_ACK, TISN + 60001, CISN + 81, 65535, 60000);
-	/* 120000 of 100000: an ack, and the request still waits. */
-	harness_expect(&h, TCPF_ACK, CISN + 81, TISN + 120001, 0);
+	/* 120000 of 100000: the request goes with the ack of all of it. */
+	harness_expect(&h, TCPF_ACK | TCPF_PSH, CISN + 81, TISN + 120001, 80);
 	harness_expect_none(&h);
-	/* The rest keeps coming: a pause shorter than 10 ms (2 round trips,
-	 * at least 10 ms) is not its end. */
-	harness_advance(&h, 9);
-	target_stream(&h, &k, 120000, 200000, 80);
-	harness_advance(&h, 9);
-	harness_expect_none(&h);
-	/* 10 ms without a new byte: the request goes, no probe (early, it
-	 * would only be pipelined). */
-	harness_advance(&h, 1);
-	harness_expect(&h, TCPF_ACK | TCPF_PSH, CISN + 81, TISN + 200001, 80);
-	assert_int_equal(harness_counters(&h)->pace_probes, 0);
-	harness_expect_none(&h);
-	assert_int_equal(harness_counters(&h)->pace_timeouts, 1);
-	/* The third read 500 more online. */
+	/* The rest of the longer answer, then the second answer. */
+	target_stream(&h, &k, 120000, 300000, 160);
+	/* The third read 500 more online: 180000 already came since the
+	 * second went, more than 500, so it goes at once, pipelined... */
 	request(&h, &k, 160, 80, OACK + 100500);
+	harness_expect(&h, TCPF_ACK | TCPF_PSH, CISN + 161, TISN + 300001, 80);
+	/* ...but the fourth, 500 more again, waits for 500 bytes of the
+	 * answer after the third: nothing carried over. */
+	request(&h, &k, 240, 80, OACK + 101000);
 	harness_expect_none(&h);
-	target_stream(&h, &k, 200000, 200499, 160);
-	harness_target_plain(&h, &k, TCPF_ACK | TCPF_PSH, TISN + 200500, CISN + 161, 65535, 1);
-	harness_expect(&h, TCPF_ACK | TCPF_PSH, CISN + 161, TISN + 200501, 80);
+	target_stream(&h, &k, 300000, 300499, 240);
+	harness_target_plain(&h, &k, TCPF_ACK | TCPF_PSH, TISN + 300500, CISN + 241, 65535, 1);
+	harness_expect(&h, TCPF_ACK | TCPF_PSH, CISN + 241, TISN + 300501, 80);
 	harness_expect_none(&h);
-	assert_int_equal(harness_counters(&h)->pace_timeouts, 1);
+	assert_int_equal(harness_counters(&h)->pace_timeouts, 0);
 	assert_int_equal(h.end_count, 0);
 	harness_finish(&h);
 }
@@ -483,7 +477,7 @@ int main(void)
 		cmocka_unit_test(test_next_request_after_long_answer_waits),
 		cmocka_unit_test(test_pipelined_requests_not_delayed),
 		cmocka_unit_test(test_shorter_answer_goes_after_quiet_period),
-		cmocka_unit_test(test_longer_answer_next_waits_for_its_end),
+		cmocka_unit_test(test_longer_answer_surplus_not_carried_over),
 		cmocka_unit_test(test_fin_after_longer_answer_waits_for_its_end),
 		cmocka_unit_test(test_half_close_after_request_goes_at_once),
 		cmocka_unit_test(test_target_fin_ends_the_answer),
