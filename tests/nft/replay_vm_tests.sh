@@ -176,7 +176,7 @@ tunnel_case() {
 	fi
 	on tgt nft delete table inet vmr
 	out=$(on tgt /test/doppel-tunnel down 2>&1) || fail "${name}_down" "$out"
-	if on tgt ip link show doppel0 >/dev/null 2>&1; then
+	if ip -n tgt link show doppel0 >/dev/null 2>&1; then
 		fail "${name}_down" "doppel0 is left"
 	fi
 }
@@ -190,16 +190,16 @@ mirror_case() {
 	while [ $# -gt 0 ] && [ "$1" != -- ]; do a+=("$1"); shift; done
 	shift
 	b=("$@")
-	if ! on onl ip link add mirA "${a[@]}" 2>/tmp/mir.err || ! on onl ip link add mirB "${b[@]}" 2>>/tmp/mir.err; then
+	if ! ip -n onl link add mirA "${a[@]}" 2>/tmp/mir.err || ! ip -n onl link add mirB "${b[@]}" 2>>/tmp/mir.err; then
 		fail "$name" "the mirror devices: $(cat /tmp/mir.err)"
-		on onl ip link del mirA 2>/dev/null
+		ip -n onl link del mirA 2>/dev/null
 		return
 	fi
-	if ! { on onl ip link set mirA up && on onl ip link set mirB up &&
-		on onl tc qdisc add dev eth0 clsact &&
-		on onl tc filter add dev eth0 ingress matchall \
+	if ! { ip -n onl link set mirA up && ip -n onl link set mirB up &&
+		tc -n onl qdisc add dev eth0 clsact &&
+		tc -n onl filter add dev eth0 ingress matchall \
 			action mirred egress mirror dev mirA pipe action mirred egress mirror dev mirB &&
-		on onl tc filter add dev eth0 egress matchall action mirred egress mirror dev mirA; }; then
+		tc -n onl filter add dev eth0 egress matchall action mirred egress mirror dev mirA; }; then
 		fail "$name" "tc mirred into the mirror devices"
 	elif METRICS=127.0.0.1:19109 replay "$name" col -i mon0 --mirror "$kind" \
 		--metrics 127.0.0.1:19109; then
@@ -216,9 +216,9 @@ mirror_case() {
 			pass "$name: $REQUESTS requests once each; $key $sessions, mirror_filtered_out $(json_get mirror_filtered_out)"
 		fi
 	fi
-	on onl tc qdisc del dev eth0 clsact
-	on onl ip link del mirA
-	on onl ip link del mirB
+	tc -n onl qdisc del dev eth0 clsact
+	ip -n onl link del mirA
+	ip -n onl link del mirB
 }
 
 # mirror_nested: onl's eth0 (ingress and egress) mirrored into a GENEVE
@@ -226,13 +226,13 @@ mirror_case() {
 # taken apart by --mirror all; both levels counted.
 mirror_nested() {
 	local name=mirror_nested vx ge
-	if ! { on onl ip link add mirV type vxlan id 200 local "$ONL_MON" remote "$COL_MON" dstport 4789 &&
-		on onl ip addr add 198.18.12.12/24 dev mirV && on onl ip link set mirV up &&
-		on onl ip neigh add 198.18.12.13 lladdr 02:00:00:00:00:33 dev mirV nud permanent &&
-		on onl ip link add mirG type geneve id 300 remote 198.18.12.13 &&
-		on onl ip link set mirG up && on onl tc qdisc add dev eth0 clsact &&
-		on onl tc filter add dev eth0 ingress matchall action mirred egress mirror dev mirG &&
-		on onl tc filter add dev eth0 egress matchall action mirred egress mirror dev mirG; }; then
+	if ! { ip -n onl link add mirV type vxlan id 200 local "$ONL_MON" remote "$COL_MON" dstport 4789 &&
+		ip -n onl addr add 198.18.12.12/24 dev mirV && ip -n onl link set mirV up &&
+		ip -n onl neigh add 198.18.12.13 lladdr 02:00:00:00:00:33 dev mirV nud permanent &&
+		ip -n onl link add mirG type geneve id 300 remote 198.18.12.13 &&
+		ip -n onl link set mirG up && tc -n onl qdisc add dev eth0 clsact &&
+		tc -n onl filter add dev eth0 ingress matchall action mirred egress mirror dev mirG &&
+		tc -n onl filter add dev eth0 egress matchall action mirred egress mirror dev mirG; }; then
 		fail "$name" "the nested mirror devices or tc mirred"
 	elif replay "$name" col -i mon0 --mirror all; then
 		vx=$(json_get mirror_decapsulated_vxlan) ge=$(json_get mirror_decapsulated_geneve)
@@ -242,9 +242,9 @@ mirror_nested() {
 			pass "$name: $REQUESTS requests once each; mirror_decapsulated_vxlan $vx, mirror_decapsulated_geneve $ge"
 		fi
 	fi
-	on onl tc qdisc del dev eth0 clsact
-	on onl ip link del mirG
-	on onl ip link del mirV
+	tc -n onl qdisc del dev eth0 clsact
+	ip -n onl link del mirG
+	ip -n onl link del mirV
 }
 
 if [ ! -x /usr/bin/doppel-copy ] || [ ! -x /usr/bin/doppel-intercept ]; then
