@@ -13,6 +13,9 @@
 scenario_begin pg-pooled "$1"
 [ -x "$PG_BIN/pgbench" ] || fail "pgbench is not installed (postgresql, scripts/deps.sh)"
 lab_build || fail "could not build the lab"
+# Pooled sessions are missed starts: --compare (E2E_COMPARE) pairs no
+# request of theirs (the target's answers begin with doppel's own login).
+compare_expect_none "pooled sessions: no captured start to pair answers from"
 pg_start pg-online "$NS_ONLINE" "$ADDR_ONLINE" scram-sha-256 || fail "PostgreSQL did not start in online"
 pg_start pg-target "$NS_TARGET" "$ADDR_TARGET" scram-sha-256 || fail "PostgreSQL did not start in target"
 for side in pg-online pg-target; do
@@ -33,7 +36,7 @@ wait_until 20 backends || fail "pgbench's $clients connections did not open at o
 
 # Without the opt-in: counted, not started.
 target_a=$(pg_commits pg-target)
-copy_start copy-plain "$NS_ONLINE" -x "5432-$ADDR_TARGET:5432" --protocol 5432=postgres \
+copy_start copy-plain "$NS_ONLINE" -x "5432-$ADDR_TARGET:5432" --protocol 5432=postgres --compare postgres \
 	--credentials "$creds" || fail "doppel-copy did not start"
 not_captured() { [ "$(stats_get copy-plain auth_not_captured)" = $clients ]; }
 wait_until 20 not_captured || fail "auth_not_captured $(stats_get copy-plain auth_not_captured), not $clients"
