@@ -100,6 +100,7 @@ struct auth_conv {
 	uint8_t scramble[20];
 	char plugin[40];
 	bool key_asked;			/* caching_sha2 full auth: public key requested */
+	uint32_t server_caps;		/* the target greeting's capability flags */
 	/* Pooled (auth_conv_init_pooled): the client's login was never
 	 * captured; doppel logs in with its own user and database, then
 	 * passes the captured bytes on from the first command boundary. */

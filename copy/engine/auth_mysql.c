@@ -65,6 +65,9 @@ static enum auth_result greeting(struct auth_conv *c)
 	if (!v || end - v < 1 + 4 + 8 + 1 + 2 + 1 + 2 + 2 + 1 + 10 + 12)
 		return auth_fail(c, AUTH_FAIL_PROTOCOL, "target greeting too short");
 	const uint8_t *s1 = v + 1 + 4, *s2 = s1 + 8 + 1 + 2 + 1 + 2 + 2 + 1 + 10;
+	const uint8_t *caps = s1 + 8 + 1;
+	c->server_caps = (uint32_t)caps[0] | (uint32_t)caps[1] << 8 | (uint32_t)caps[5] << 16 |
+			 (uint32_t)caps[6] << 24;
 	memcpy(c->scramble, s1, 8);
 	memcpy(c->scramble + 8, s2, 12);
 	const uint8_t *plugin = s2 + 13;
@@ -111,7 +114,7 @@ static int emit_packet(struct auth_conv *c, uint8_t seq, const uint8_t *a, size_
 
 /* What doppel's own handshake response asks for, pooled: what a 4.1
  * client without TLS usually does (libmariadb's defaults); commands do not
- * depend on these, only the answers' form does. */
+ * depend on these, only the answers' form does (below). */
 #define CLIENT_LONG_PASSWORD 0x1u
 #define CLIENT_LONG_FLAG 0x4u
 #define CLIENT_TRANSACTIONS 0x2000u
@@ -122,6 +125,13 @@ static int emit_packet(struct auth_conv *c, uint8_t seq, const uint8_t *a, size_
 		     CLIENT_TRANSACTIONS | CLIENT_SECURE_CONNECTION | CLIENT_MULTI_STATEMENTS | \
 		     CLIENT_MULTI_RESULTS | CLIENT_PS_MULTI_RESULTS | CLIENT_PLUGIN_AUTH)
 #define POOLED_CHARSET 45	/* utf8mb4_general_ci */
+/* What today's clients (libmariadb, libmysqlclient 5.7+) ask for when the
+ * server offers it: they change the form of the answers (no EOF packets
+ * in result sets, session state in OK packets), whose lengths pacing
+ * compares with online's. */
+#define CLIENT_SESSION_TRACK 0x800000u
+#define CLIENT_DEPRECATE_EOF 0x1000000u
+#define POOLED_CAPS_IF_OFFERED (CLIENT_SESSION_TRACK | CLIENT_DEPRECATE_EOF)
 
 /* Pooled: doppel's own HandshakeResponse41, user and database from the
  * operator's credentials, proof for the greeting's plugin. */
@@ -130,7 +140,8 @@ static enum auth_result pooled_response(struct auth_conv *c)
 	uint8_t a[4 + 4 + 1 + 23 + 128 + 1 + 32 + 128 + 40], proof[32];
 	const char *plugin = !strcmp(c->plugin, "caching_sha2_password") ? c->plugin
 			     : "mysql_native_password";
-	uint32_t caps = POOLED_CAPS | (c->database[0] ? CLIENT_CONNECT_WITH_DB : 0);
+	uint32_t caps = POOLED_CAPS | (c->server_caps & POOLED_CAPS_IF_OFFERED) |
+			(c->database[0] ? CLIENT_CONNECT_WITH_DB : 0);
 	size_t n = 0;
 
 	if (!c->user[0])

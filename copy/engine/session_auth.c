@@ -38,6 +38,13 @@ struct session_auth {
 	bool opened;		/* pooled: counted in auth_pooled_opened */
 	bool fin_pending;	/* the client's FIN came before the login was done */
 	uint32_t fin_seq;	/* ... at this captured seq */
+	/* Pooled: the acks the client's segments held during the login were
+	 * captured with (its first, and per segment, in seq order), so that
+	 * pacing waits for each command's answer as online's client did. */
+	bool have_first_ack;
+	uint32_t first_ack;
+	struct { uint32_t seq, ack; } segs[AUTH_POOLED_STARTS];
+	size_t seg_count;
 };
 
 enum auth_protocol session_auth_protocol(const struct engine *e, const struct session_key *k)
@@ -131,22 +138,65 @@ bool session_auth_pending(const struct session *s)
 	return s->auth && !s->auth->done;
 }
 
-/* Put what the conversation produced into the stream. */
-static void flush_output(struct engine *e, struct session *s, uint64_t now)
+static void put(struct engine *e, struct session *s, uint64_t now, const uint8_t *data,
+		size_t len, uint32_t ack)
 {
 	struct session_auth *a = s->auth;
 	struct packet p;
 
-	if (!a->conv.out.len)
-		return;
 	memset(&p, 0, sizeof(p));
 	p.flags = TCPF_ACK | TCPF_PSH;
 	p.seq = a->out_next;
-	p.ack = a->last_ack;
-	p.payload = a->conv.out.data;
-	p.payload_len = p.payload_present = a->conv.out.len;
-	a->out_next += (uint32_t)a->conv.out.len;
+	p.ack = ack;
+	p.payload = data;
+	p.payload_len = p.payload_present = len;
+	a->out_next += (uint32_t)len;
 	session_client_data(e, s, now, &p);
+}
+
+/* Put what the conversation produced into the stream. */
+static void flush_output(struct engine *e, struct session *s, uint64_t now)
+{
+	struct session_auth *a = s->auth;
+
+	if (!a->conv.out.len)
+		return;
+	/* Pooled: doppel's login goes with the first captured ack, where
+	 * the online answers are counted from. */
+	put(e, s, now, a->conv.out.data, a->conv.out.len,
+	    a->pooled && a->have_first_ack ? a->first_ack : a->last_ack);
+	a->conv.out.len = 0;
+}
+
+/* Pooled, the target accepted doppel's login and a command boundary was
+ * found: the conversation's output is the captured bytes from it up to
+ * cap_next. Each captured segment's part goes with the ack it was
+ * captured with (one ack for the lot would ask the target's first answer
+ * to be as long as all of online's since). */
+static void flush_held(struct engine *e, struct session *s, uint64_t now)
+{
+	struct session_auth *a = s->auth;
+	size_t len = a->conv.out.len, off = 0;
+	uint32_t start = a->cap_next - (uint32_t)len;
+
+	while (off < len) {
+		uint32_t pos = start + (uint32_t)off, ack = a->first_ack;
+		size_t end = len;
+
+		for (size_t j = 0; j < a->seg_count; j++) {
+			if (seq_le(a->segs[j].seq, pos)) {
+				ack = a->segs[j].ack;
+			} else {
+				if (seq_lt(a->segs[j].seq, a->cap_next))
+					end = a->segs[j].seq - start;
+				break;
+			}
+		}
+		put(e, s, now, a->conv.out.data + off, end - off, ack);
+		if (session_ended(s))
+			return;
+		off = end;
+	}
 	a->conv.out.len = 0;
 }
 
@@ -172,7 +222,10 @@ static void advance(struct engine *e, struct session *s, uint64_t now)
 		session_finish(e, s, END_AUTH_FAILED, true, detail);
 		return;
 	}
-	flush_output(e, s, now);
+	if (r == AUTH_DONE && a->pooled && a->have_first_ack)
+		flush_held(e, s, now);
+	else
+		flush_output(e, s, now);
 	if (session_ended(s))
 		return;
 	if (a->pooled && a->conv.logged_in && !a->opened) {
@@ -255,6 +308,16 @@ bool session_auth_client(struct engine *e, struct session *s, uint64_t now,
 				return false;
 			}
 			a->last_ack = p->ack;
+			if (a->pooled) {
+				if (!a->have_first_ack) {
+					a->have_first_ack = true;
+					a->first_ack = p->ack;
+				}
+				if (a->seg_count < AUTH_POOLED_STARTS) {
+					a->segs[a->seg_count].seq = seq + skip;
+					a->segs[a->seg_count++].ack = p->ack;
+				}
+			}
 			if (auth_conv_client(&a->conv, p->payload + skip, len - skip) == 0)
 				a->cap_next = seq + len;
 			advance(e, s, now);
