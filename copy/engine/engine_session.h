@@ -58,8 +58,6 @@ enum {
 	SF_BARE = 1 << 19,		/* started from its SYN, no client data yet: in the
 					 * engine's bare list, the first to make room at
 					 * the session cap (session_lifecycle.c) */
-	SF_RESTARTED = 1 << 20,		/* opened a second time: the target had lost the
-					 * first before it took any data (session_target.c) */
 };
 
 struct session {
@@ -126,6 +124,8 @@ struct session {
 	uint16_t retries;		/* SYNs, retransmissions or probes without progress */
 	uint8_t dupacks;
 	uint8_t pace_probes;		/* probes sent for the packet waiting now */
+	uint8_t restarts;		/* opened again: the target had lost the connection
+					 * before it took any data (session_target.c) */
 };
 
 struct engine {

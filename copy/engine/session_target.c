@@ -92,15 +92,20 @@ static void handshake(struct engine *e, struct session *s, uint64_t now, const s
  * thousands of connections a second with loss and doppel-copy overloaded:
  * our handshake's ACK came late, the target had dropped the half-open
  * connection, and the request was lost with the session. The session is
- * opened again, once, with the same ISN (the target holds nothing for the
- * ports now), and its data replayed.
+ * opened again with the same ISN (the target holds nothing for the ports
+ * now) and its data replayed, up to SESSION_RESTARTS_MAX times (under the
+ * same load the second try can come late too: one lost request in about
+ * 2,000 with a single try).
  */
+#define SESSION_RESTARTS_MAX 3
+
 static bool restart(struct engine *e, struct session *s, uint64_t now, const struct packet *p)
 {
-	if ((p->flags & TCPF_ACK) || (s->flags & (SF_RESTARTED | SF_TARGET_FIN)) || s->auth ||
+	if ((p->flags & TCPF_ACK) || (s->flags & SF_TARGET_FIN) || s->auth ||
+	    s->restarts >= SESSION_RESTARTS_MAX ||
 	    s->snd_una != s->isn + 1 || s->snd_nxt == s->isn + 1 || s->rcv_nxt != s->irs + 1)
 		return false;
-	s->flags |= SF_RESTARTED;
+	s->restarts++;
 	s->flags &= ~(SF_TIMESTAMPS | SF_WSCALE | SF_IN_RECOVERY | SF_PERSIST | SF_ACK_PENDING |
 		      SF_RTT_TIMING | SF_PACE_EXPIRED | SF_PACE_PROBING | SF_ANSWER_PENDING);
 	s->state = STATE_SYN_SENT;

@@ -365,35 +365,38 @@ static void test_new_isn_supersedes_session(void **state)
 /* The target lost the connection while opening it (in the lab: our
  * handshake's ACK came late, the half-open connection was gone): its RST
  * acknowledges nothing (no ACK flag) and it took none of our data. The
- * session is opened again, once, with the same ISN, and its request
- * replayed; a second such RST ends it, and an RST that carries an ack (a
+ * session is opened again with the same ISN, and its request replayed, up
+ * to 3 times; a fourth such RST ends it, and an RST that carries an ack (a
  * server that had the connection) ends it at once. */
 static void test_target_lost_connection_opened_again(void **state)
 {
 	struct harness h;
 	struct session_key k = harness_key_v4(43400);
-	const uint32_t tisn2 = TISN + 777777;
+	uint32_t tisn = TISN;
 
 	harness_init(&h);
 	harness_start(&h);
 	harness_establish(&h, &k, 65535);
 	harness_client_data(&h, &k, CISN + 1, HARNESS_ONLINE_ISN + 1, NULL, 62);
 	harness_expect(&h, TCPF_ACK | TCPF_PSH, CISN + 1, TISN + 1, 62);
-	harness_target_plain(&h, &k, TCPF_RST, TISN + 1, 0, 0, 0);
-	harness_expect(&h, TCPF_SYN, CISN, 0, 0);
-	harness_expect_none(&h);
-	assert_int_equal(h.end_count, 0);
-	assert_int_equal(harness_counters(&h)->sessions_restarted, 1);
-	harness_target_plain(&h, &k, TCPF_SYN | TCPF_ACK, tisn2, CISN + 1, 65535, 0);
-	harness_expect(&h, TCPF_ACK, CISN + 1, tisn2 + 1, 0);
-	harness_expect(&h, TCPF_ACK | TCPF_PSH, CISN + 1, tisn2 + 1, 62);
-	harness_expect_none(&h);
-	/* Lost again: once is enough, the session ends. */
-	harness_target_plain(&h, &k, TCPF_RST, tisn2 + 1, 0, 0, 0);
+	for (unsigned i = 1; i <= 3; i++) {
+		harness_target_plain(&h, &k, TCPF_RST, tisn + 1, 0, 0, 0);
+		harness_expect(&h, TCPF_SYN, CISN, 0, 0);
+		harness_expect_none(&h);
+		assert_int_equal(h.end_count, 0);
+		assert_int_equal(harness_counters(&h)->sessions_restarted, i);
+		tisn += 777777;
+		harness_target_plain(&h, &k, TCPF_SYN | TCPF_ACK, tisn, CISN + 1, 65535, 0);
+		harness_expect(&h, TCPF_ACK, CISN + 1, tisn + 1, 0);
+		harness_expect(&h, TCPF_ACK | TCPF_PSH, CISN + 1, tisn + 1, 62);
+		harness_expect_none(&h);
+	}
+	/* Lost a fourth time: the session ends. */
+	harness_target_plain(&h, &k, TCPF_RST, tisn + 1, 0, 0, 0);
 	harness_expect_none(&h);
 	assert_int_equal(h.end_count, 1);
 	assert_int_equal(harness_last_end(&h)->reason, END_TARGET_RESET);
-	assert_int_equal(harness_counters(&h)->sessions_restarted, 1);
+	assert_int_equal(harness_counters(&h)->sessions_restarted, 3);
 	harness_finish(&h);
 
 	/* An RST with an ack: the server had the connection. */
