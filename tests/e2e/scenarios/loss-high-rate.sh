@@ -7,11 +7,13 @@
 # Every request must arrive, one for one, and no session may fail.
 . "$(dirname "$0")/../lib.sh"
 scenario_begin loss-high-rate "$1"
-# 5% of the target's own packets are dropped before they leave it: an
-# answer segment intercept never saw, on a connection that ended first, has
-# no bytes to pair, and a hole in an answer's bytes reads as another body.
-compare_allow missing "the target's answer segments dropped in its OUTPUT chain never reach intercept"
-compare_allow body "an answer with a segment intercept never saw has a hole in its bytes"
+# No comparison here (the lab's default, daemons.sh): 5% of the target's own
+# packets are dropped before intercept sees them (holes, answers missing),
+# and at thousands of connections a second the capture of the online
+# answers drops some (pairs with no online answer): every kind of
+# difference came out of identical servers. What this scenario judges is
+# that every request arrives.
+E2E_COMPARE=0
 http_lab 80
 in_ns "$NS_TARGET" nft -f - <<EOF2 || fail "could not install the loss rules in target"
 table inet doppel_e2e_loss {
