@@ -13,6 +13,10 @@
 . "$(dirname "$0")/../lib.sh"
 . "$E2E_DIR/sql.sh"
 scenario_begin mariadb-prepared "$1"
+# Not compared: the mysql comparison reads COM_STMT_PREPARE's answer (an OK
+# with the statement id, then its parameter and column definitions) as
+# several answers, which shifts the pairing (docs/compare.md, Limits).
+E2E_COMPARE=0
 for tool in mariadbd mariadb mariadb-install-db sysbench setpriv; do
 	command -v $tool >/dev/null || fail "$tool is not installed (mariadb-server, sysbench: scripts/deps.sh)"
 done
