@@ -101,6 +101,7 @@ struct auth_conv {
 	char plugin[40];
 	bool key_asked;			/* caching_sha2 full auth: public key requested */
 	uint32_t server_caps;		/* the target greeting's capability flags */
+	uint32_t server_ext_caps;	/* ... MariaDB's extended ones (0: not MariaDB) */
 	/* Pooled (auth_conv_init_pooled): the client's login was never
 	 * captured; doppel logs in with its own user and database, then
 	 * passes the captured bytes on from the first command boundary. */
