@@ -2,9 +2,12 @@
  * fuzz_auth.c — libFuzzer harness for the protocol modules
  * (copy/engine/auth*.c): a login conversation fed bytes from both sides.
  *
- * The first input byte picks the protocol (bit 0) and whether the
- * password callback knows every user (bit 1); then records of
- *   u8 side (bit 0: 0 client, 1 target) | u8 length | that many bytes
+ * The first input byte picks the protocol (bit 0), whether the
+ * password callback knows every user (bit 1), a pooled conversation
+ * (bit 2: doppel's own login, then the search for a command boundary)
+ * and its database (bit 3); then records of
+ *   u8 side (bit 0: 0 client, 1 target; bit 1: the client closed
+ *   after it) | u8 length | that many bytes
  * are fed in order, the conversation stepped after each. Whatever happens
  * must hold: a failure has a cause and a reason, output is only produced
  * while the conversation goes on, it never holds more than its bound, and
@@ -37,15 +40,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	known = (data[0] >> 1) & 1;
-	auth_conv_init(&c, (data[0] & 1) ? AUTH_PROTO_MYSQL : AUTH_PROTO_POSTGRES, passwords, &known);
+	enum auth_protocol proto = (data[0] & 1) ? AUTH_PROTO_MYSQL : AUTH_PROTO_POSTGRES;
+	if (data[0] & 4) {
+		static const uint8_t seed[32];
+		auth_conv_init_pooled(&c, proto, passwords, &known, "app", (data[0] & 8) ? "db" : "",
+				      seed);
+	} else {
+		auth_conv_init(&c, proto, passwords, &known);
+	}
 	for (size_t i = 1; i + 2 <= size && r == AUTH_CONTINUE;) {
 		bool target = data[i] & 1;
 		size_t len = data[i + 1];
 		i += 2;
 		if (len > size - i)
 			len = size - i;
+		bool closed = data[i - 2] & 2;
 		int fed = target ? auth_conv_target(&c, data + i, len) : auth_conv_client(&c, data + i, len);
 		i += len;
+		if (closed)
+			c.client_closed = true;
 		r = auth_conv_step(&c);
 		REQUIRE(c.client.len <= 2 * AUTH_MAX_BUFFER && c.target.len <= 2 * AUTH_MAX_BUFFER);
 		if (fed < 0 || r == AUTH_FAILED) {
