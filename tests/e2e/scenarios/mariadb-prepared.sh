@@ -33,13 +33,7 @@ for side in my-online my-target; do
 done
 creds=$(credentials_file "mysql sbtest $MY_PASSWORD")
 intercept_start "$SOURCE" 3306 || fail "doppel-intercept did not start ($SOURCE)"
-# The statement counters are this scenario's verdict, not --compare's
-# (E2E_COMPARE): its mysql pairing takes the parts of a COM_STMT_PREPARE
-# answer (OK, then parameter and column definitions from sequence id 2)
-# for answers of their own when the target's come in other segments than
-# online's (seen: "status" OK -> RESULT on prepares, and "missing"), so
-# this copy compares with an explicit --compare that pass() does not judge.
-copy_start copy "$NS_ONLINE" -x "3306-$ADDR_TARGET:3306" --protocol 3306=mysql --compare mysql \
+copy_start copy "$NS_ONLINE" -x "3306-$ADDR_TARGET:3306" --protocol 3306=mysql \
 	--credentials "$creds" || fail "doppel-copy did not start"
 
 counters="Com_stmt_prepare Com_stmt_execute Com_stmt_close Com_select Com_update Com_commit"
