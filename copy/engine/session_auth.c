@@ -222,8 +222,19 @@ static void advance(struct engine *e, struct session *s, uint64_t now)
 		session_finish(e, s, END_AUTH_FAILED, true, detail);
 		return;
 	}
-	if (r == AUTH_DONE && a->pooled && a->have_first_ack)
+	if (r == AUTH_DONE && a->pooled && a->have_first_ack) {
+		/* The online answers are counted from the boundary command's
+		 * ack: the answers to the commands dropped before it never come
+		 * from the target. */
+		uint32_t start = a->cap_next - (uint32_t)a->conv.out.len, ack = a->first_ack;
+		for (size_t j = 0; j < a->seg_count && seq_le(a->segs[j].seq, start); j++)
+			ack = a->segs[j].ack;
+		if ((s->flags & SF_HAVE_DATA_ACK) && seq_gt(ack, s->online_base)) {
+			s->online_base = ack;
+			s->last_data_ack = ack;
+		}
 		flush_held(e, s, now);
+	}
 	else
 		flush_output(e, s, now);
 	if (session_ended(s))

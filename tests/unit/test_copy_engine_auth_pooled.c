@@ -348,6 +348,55 @@ static void test_pooled_tls(void **state)
 	harness_finish(&h);
 }
 
+/* Paced (no -W): the commands held during doppel's login go each with
+ * the ack its segment was captured with, counted from the boundary
+ * command's: the first goes at once (the answers to the dropped tail never
+ * come from the target), the next once the target answered the first as
+ * long as online did. */
+static void test_pooled_paced(void **state)
+{
+	struct session_key k = harness_key("198.18.0.10", 41005, "198.18.1.1", 5432);
+	struct harness h;
+	uint8_t m[64], q1[32], q2[32], stream[512];
+	size_t n, high = 0;
+	static const uint8_t startup[] = "\0\0\0\x12\0\x03\0\0user\0app\0\0";
+
+	(void)state;
+	harness_init(&h);
+	h.cfg.auth_ports[0].port = 5432;
+	h.cfg.auth_ports[0].protocol = AUTH_PROTO_POSTGRES;
+	h.cfg.auth_ports[0].pooled = 1;
+	h.cfg.auth_port_count = 1;
+	snprintf(h.cfg.auth_pooled[AUTH_PROTO_POSTGRES].user, 8, "app");
+	h.cfg.auth_password = passwords;
+	harness_start(&h);
+	open_pooled(&h, &k, "ECT 1;", 7);	/* the tail: dropped */
+	harness_collect(&h, stream, sizeof(stream), &high);
+	assert_memory_equal(stream, startup, 18);
+	size_t q1_len = pg_msg(q1, 'Q', "SELECT 2;", 10);
+	size_t q2_len = pg_msg(q2, 'Q', "SELECT 3;", 10);
+	/* online answered the tail with 100 bytes, then q1 with 50 */
+	harness_client_data(&h, &k, C0 + 7, A0 + 100, q1, q1_len);
+	harness_client_data(&h, &k, C0 + 7 + (uint32_t)q1_len, A0 + 150, q2, q2_len);
+	n = pg_auth(m, 0, "", 0);	/* trust */
+	harness_target(&h, &k, TCPF_ACK | TCPF_PSH, T0, ISN + 1 + 18,
+		       &(struct harness_segment){ .payload = m, .payload_len = n });
+	uint32_t t = T0 + (uint32_t)n;
+	/* q1 at once, q2 not yet */
+	high = 0;
+	memset(stream, 0, sizeof(stream));
+	harness_collect(&h, stream, sizeof(stream), &high);
+	assert_int_equal(high, 18 + q1_len);
+	assert_memory_equal(stream + 18, q1, q1_len);
+	/* the target answers q1 with 50 bytes: q2 goes */
+	harness_target_plain(&h, &k, TCPF_ACK | TCPF_PSH, t, ISN + 1 + 18 + (uint32_t)q1_len, 65535, 50);
+	high = 0;
+	harness_collect(&h, stream, sizeof(stream), &high);
+	assert_int_equal(high, 18 + q1_len + q2_len);
+	assert_memory_equal(stream + 18 + q1_len, q2, q2_len);
+	harness_finish(&h);
+}
+
 static void test_command_boundaries(void **state)
 {
 	uint8_t b[64];
@@ -386,6 +435,7 @@ int main(void)
 		cmocka_unit_test(test_mysql_pooled_native),
 		cmocka_unit_test(test_pooled_refused_and_closed),
 		cmocka_unit_test(test_pooled_tls),
+		cmocka_unit_test(test_pooled_paced),
 		cmocka_unit_test(test_command_boundaries),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
