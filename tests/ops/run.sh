@@ -785,6 +785,14 @@ test_sighup_reload() {
 		why="$why; intercept accepted more than one connection (the copy reconnected)"
 	[ -n "$reconnects" ] && metrics_up 19111 "doppel_copy_intercept_reconnects_total $reconnects\$" ||
 		why="$why; the copy daemon reconnected (reconnections before the reload: ${reconnects:-unread})"
+	# A reload that would leave the channel in plain text to anyone (the
+	# allowlist removed, no TLS) is refused whole: nothing changes.
+	sed -i '/^allow = /d' "$i"
+	kill -HUP "$icpt"
+	poll 100 logged "$work/reload-icpt.log" "SIGHUP: listening on every address in plain text" ||
+		why="$why; intercept did not refuse a reload that drops the allowlist"
+	poll 20 logged "$work/reload-icpt.log" "(docs/deployment.md, \"The channel: TLS 1.3\"); nothing changed" ||
+		why="$why; the refused reload did not say nothing changed"
 	kill -0 "$copy" 2>/dev/null && kill -0 "$icpt" 2>/dev/null || why="$why; a daemon exited"
 	stop_daemon "$copy"
 	stop_daemon "$icpt"
