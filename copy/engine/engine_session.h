@@ -88,6 +88,8 @@ struct session {
 	uint32_t snd_una;		/* oldest byte the target has not acknowledged */
 	uint32_t snd_nxt;		/* next new byte to send (highest sent) */
 	uint32_t data_end;		/* end of the client data captured in order */
+	uint32_t last_byte_seq;		/* the last data byte sent, for the pacing probe */
+	uint8_t last_byte;		/* its value (valid when last_byte_seq + 1 == snd_nxt) */
 	uint32_t recover;		/* snd_nxt when loss recovery began */
 	uint32_t fin_seq;		/* the client's FIN (SF_FIN_KNOWN) */
 	uint32_t fin_ack;		/* ack number the client's FIN carried */

@@ -76,6 +76,10 @@ static enum engine_send_result emit(struct engine *e, struct session *s, uint32_
 	enum engine_send_result r;
 
 	fill_options(s, flags, &spec.opt);
+	if (len && seq_ge(seq + len, s->snd_nxt)) {	/* the newest byte */
+		s->last_byte = payload[len - 1];
+		s->last_byte_seq = seq + len - 1;
+	}
 	*packet_len = packet_build(e->packet, sizeof(e->packet), &spec);
 	if (*packet_len == 0)
 		return ENGINE_SEND_FAILED;

@@ -145,21 +145,19 @@ static uint64_t quiet_ms(const struct engine *e, const struct session *s, bool f
 }
 
 /* How long a probe's answer is awaited, and how many probes go before the
- * packet goes anyway (a path that answers nothing must not hold it). At
- * least PACE_PROBE_WAIT_MIN_MS: Linux answers out-of-window segments at
- * most once per 500 ms per socket (tcp_invalid_ratelimit), so a probe sent
- * sooner after the previous one may go unanswered — that silence proves
- * nothing, and must not add up to a release while the answer goes on. */
+ * packet goes anyway (a path that answers nothing must not hold it). The
+ * probe carries one byte the target already has (see pacing_on_timer), so
+ * its answer is not subject to Linux's rate limit on answers to
+ * out-of-window segments (tcp_invalid_ratelimit, 500 ms per socket): a
+ * zero-length probe sent sooner after the previous one went unanswered,
+ * and each short answer of a kept-alive connection then cost a second. */
 #define PACE_PROBES_MAX 3
-#define PACE_PROBE_WAIT_MIN_MS 1000
 
 static uint64_t probe_wait_ms(const struct engine *e, const struct session *s)
 {
 	uint64_t wait = quiet_ms(e, s, false);
 
-	if (s->rto > wait)
-		wait = s->rto;
-	return wait > PACE_PROBE_WAIT_MIN_MS ? wait : PACE_PROBE_WAIT_MIN_MS;
+	return s->rto > wait ? s->rto : wait;
 }
 
 static void stop_probing(struct session *s)
@@ -262,10 +260,11 @@ bool pacing_may_send(struct engine *e, struct session *s, uint64_t now)
  * The quiet period (or a probe's wait) is over. Silence in the summaries
  * may be ours, not the target's: intercept, the path back or this daemon
  * stalled while the target went on sending. So before a packet goes for
- * the quiet period, the target is asked: a keep-alive probe (an ack one
- * byte behind snd_nxt, which a TCP answers with an ack carrying its own
- * snd_nxt), after our ack of all we saw (in case one was lost). Its answer comes back behind every summary of what the target
- * sent before it, so it tells whether the answer really stopped
+ * the quiet period, the target is asked: a keep-alive probe (the last byte
+ * again, one byte behind snd_nxt, which a TCP answers with an ack carrying
+ * its own snd_nxt), after our ack of all we saw (in case one was lost).
+ * Its answer comes back behind every summary of what the target sent
+ * before it, so it tells whether the answer really stopped
  * (pacing_on_target). A target that sent nothing at all gets no probe:
  * pace_timeout_ms is long already.
  */
@@ -286,10 +285,15 @@ void pacing_on_timer(struct engine *e, struct session *s, uint64_t now)
 	 * an ack of ours was lost (it waits for its RTO with the rest of its
 	 * answer unsent, its snd_nxt where we saw it). This one, in its
 	 * window, lets it go on; the probe, out of its window, is answered
-	 * behind what it then sends. */
+	 * behind what it then sends. The probe is our last byte again,
+	 * wholly below the target's rcv_nxt: discarded as a duplicate and
+	 * answered at once with an ack of the target's snd_nxt, which Linux
+	 * does without the rate limit of its answers to zero-length
+	 * out-of-window segments. */
 	if (!session_send_ack(e, s))
 		return;
-	if (session_transmit(e, s, s->snd_nxt - 1, TCPF_ACK, NULL, 0) != TRANSMIT_SENT)
+	if (session_transmit(e, s, s->snd_nxt - 1, TCPF_ACK, &s->last_byte,
+			     s->last_byte_seq + 1 == s->snd_nxt ? 1 : 0) != TRANSMIT_SENT)
 		return;
 	s->flags |= SF_PACE_PROBING;
 	s->pace_probes++;
