@@ -75,6 +75,10 @@ fi
 # compare with those before TLS; TLS's own cost is bench/tls_channel_bench.
 # LAB_CHANNEL=psk measures the whole replay with TLS.
 LAB_CHANNEL=${LAB_CHANNEL:-plain}
+# No comparison (the e2e lab's default since 33eab5a): it captures the
+# answers too and costs CPU per request, so figures with it are not the
+# replay's; E2E_COMPARE=1 measures the replay with --compare.
+export E2E_COMPARE=${E2E_COMPARE:-0}
 # shellcheck source=../tests/e2e/lib.sh
 . "$root/tests/e2e/lib.sh"
 for b in "$COPY_BIN" "$ICPT_BIN"; do
