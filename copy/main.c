@@ -249,6 +249,9 @@ static void explain_options(const struct copy_options *o)
 
 	if (o->insecure_plaintext && !wire_tls_options_given(&tls))
 		log_notice("--insecure-plaintext: the channel to the intercepts is plain text");
+	else if (o->insecure_plaintext)
+		log_notice("--insecure-plaintext has no effect: the channel to the intercepts "
+			   "uses TLS (--tls-*)");
 	if (o->intercept_conns > 1)
 		log_notice("-C %u: one connection per intercept is used", o->intercept_conns);
 	for (size_t i = 0; i < o->transfer_count && !o->output_device; i++) {

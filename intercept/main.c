@@ -309,6 +309,8 @@ static void open_server(struct intercept *in)
 		if (!in->tls)
 			log_fatalx("TLS: %s", err);
 		log_info("TLS 1.3 with the copy daemons, with %s", wire_tls_mode(in->tls));
+		if (in->options.insecure_plaintext)
+			log_notice("--insecure-plaintext has no effect: the channel uses TLS (--tls-*)");
 	} else if (!dp_addr_is_loopback(&in->options.server_cfg.bind)) {
 		log_notice("the channel is plain text (%s)",
 			   in->options.server_cfg.allow_count ? "-x allowlist"

@@ -543,6 +543,19 @@ channel_starts() {
 	fi
 	stop_daemon "$started_pid"
 }
+# channel_noted NAME DAEMON WANT ARGS...: starts, and its log says WANT.
+channel_noted() {
+	local name=$1 daemon=$2 want=$3
+	shift 3
+	if ! start_notified "$daemon" "$name" "$@"; then
+		fail $name "no READY=1: $(tail -n 3 "$work/$name.log" | tr '\n' ' ')"
+	elif ! grep -qF -- "$want" "$work/$name.log"; then
+		fail $name "no '$want' in: $(tail -n 3 "$work/$name.log" | tr '\n' ' ')"
+	else
+		pass $name
+	fi
+	stop_daemon "$started_pid"
+}
 test_channel_default() {
 	local psk=$work/channel.psk
 	can_run channel_default doppel-copy && can_run channel_default doppel-intercept || return
@@ -563,6 +576,11 @@ test_channel_default() {
 	channel_starts channel_psk_intercept doppel-intercept --tls-psk-file "$psk"
 	channel_starts channel_allowlist_intercept doppel-intercept -x 198.18.0.3
 	channel_starts channel_insecure_tcpcopy1 doppel-copy --wire tcpcopy1 --insecure-plaintext
+	# TLS wins over the opt-in, and says so (the flag then does nothing).
+	channel_noted channel_psk_insecure_copy doppel-copy "--insecure-plaintext has no effect" \
+		--tls-psk-file "$psk" --insecure-plaintext
+	channel_noted channel_psk_insecure_intercept doppel-intercept \
+		"--insecure-plaintext has no effect" --tls-psk-file "$psk" --insecure-plaintext
 	ops_channel=--insecure-plaintext
 }
 test_channel_default
