@@ -103,6 +103,28 @@ my_start() {
 # my_sql NAME SQL: through NAME's socket as root (never the network).
 my_sql() { mariadb --no-defaults -S "$LAB_DIR/$1/sock" -u root -N -B -e "$2"; }
 
+# mariadb_lab PS_MODE [SQL]: MariaDB in online and in target, sysbench's
+# oltp tables prepared in both (the same rows: --rand-seed), then SQL run
+# in each; sets sb, the sysbench options the scenario runs with
+# (--db-ps-mode=PS_MODE: disable for text statements, auto for prepared).
+mariadb_lab() {
+	local ps_mode=$1 sql=${2:-} tool side
+	for tool in mariadbd mariadb mariadb-install-db sysbench setpriv; do
+		command -v $tool >/dev/null || fail "$tool is not installed (mariadb-server, sysbench: scripts/deps.sh)"
+	done
+	lab_build || fail "could not build the lab"
+	my_start my-online "$NS_ONLINE" "$ADDR_ONLINE" || fail "MariaDB did not start in online"
+	my_start my-target "$NS_TARGET" "$ADDR_TARGET" || fail "MariaDB did not start in target"
+	sb=(--db-driver=mysql --db-ps-mode="$ps_mode" --mysql-user=sbtest --mysql-password="$MY_PASSWORD"
+		--mysql-db=sbtest --tables=2 --table-size=2000 --rand-seed=1)
+	for side in my-online my-target; do
+		sysbench oltp_read_write "${sb[@]}" --mysql-socket="$LAB_DIR/$side/sock" prepare \
+			>>"$LAB_DIR/sysbench-prepare.log" 2>&1 ||
+			fail "sysbench prepare on $side failed: $(tail -n 3 "$LAB_DIR/sysbench-prepare.log")"
+		[ -z "$sql" ] || my_sql "$side" "$sql"
+	done
+}
+
 # my_status NAME VAR: a SHOW GLOBAL STATUS counter.
 my_status() { my_sql "$1" "SHOW GLOBAL STATUS LIKE '$2'" | awk '{ print $2 }'; }
 

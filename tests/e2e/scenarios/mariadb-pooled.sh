@@ -11,22 +11,10 @@
 . "$(dirname "$0")/../lib.sh"
 . "$E2E_DIR/sql.sh"
 scenario_begin mariadb-pooled "$1"
-for tool in mariadbd mariadb mariadb-install-db sysbench setpriv; do
-	command -v $tool >/dev/null || fail "$tool is not installed (mariadb-server, sysbench: scripts/deps.sh)"
-done
-lab_build || fail "could not build the lab"
 # Pooled sessions are missed starts: --compare (E2E_COMPARE) pairs no
 # request of theirs (the target's answers begin with doppel's own login).
 compare_expect_none "pooled sessions: no captured start to pair answers from"
-my_start my-online "$NS_ONLINE" "$ADDR_ONLINE" || fail "MariaDB did not start in online"
-my_start my-target "$NS_TARGET" "$ADDR_TARGET" || fail "MariaDB did not start in target"
-sb=(--db-driver=mysql --db-ps-mode=disable --mysql-user=sbtest --mysql-password="$MY_PASSWORD" --mysql-db=sbtest
-	--tables=2 --table-size=2000 --rand-seed=1)
-for side in my-online my-target; do
-	sysbench oltp_read_write "${sb[@]}" --mysql-socket="$LAB_DIR/$side/sock" prepare \
-		>>"$LAB_DIR/sysbench-prepare.log" 2>&1 ||
-		fail "sysbench prepare on $side failed: $(tail -n 3 "$LAB_DIR/sysbench-prepare.log")"
-done
+mariadb_lab disable
 creds=$(credentials_file "mysql sbtest $MY_PASSWORD" "pooled mysql sbtest sbtest")
 intercept_start "$SOURCE" 3306 || fail "doppel-intercept did not start ($SOURCE)"
 

@@ -17,20 +17,7 @@ scenario_begin mariadb-prepared "$1"
 # with the statement id, then its parameter and column definitions) as
 # several answers, which shifts the pairing (docs/compare.md, Limits).
 E2E_COMPARE=0
-for tool in mariadbd mariadb mariadb-install-db sysbench setpriv; do
-	command -v $tool >/dev/null || fail "$tool is not installed (mariadb-server, sysbench: scripts/deps.sh)"
-done
-lab_build || fail "could not build the lab"
-my_start my-online "$NS_ONLINE" "$ADDR_ONLINE" || fail "MariaDB did not start in online"
-my_start my-target "$NS_TARGET" "$ADDR_TARGET" || fail "MariaDB did not start in target"
-sb=(--db-driver=mysql --db-ps-mode=auto --mysql-user=sbtest --mysql-password="$MY_PASSWORD" --mysql-db=sbtest
-	--tables=2 --table-size=2000 --rand-seed=1)
-for side in my-online my-target; do
-	sysbench oltp_read_write "${sb[@]}" --mysql-socket="$LAB_DIR/$side/sock" prepare \
-		>>"$LAB_DIR/sysbench-prepare.log" 2>&1 ||
-		fail "sysbench prepare on $side failed: $(tail -n 3 "$LAB_DIR/sysbench-prepare.log")"
-	my_sql "$side" "SET GLOBAL thread_cache_size = 0"
-done
+mariadb_lab auto "SET GLOBAL thread_cache_size = 0"
 creds=$(credentials_file "mysql sbtest $MY_PASSWORD")
 intercept_start "$SOURCE" 3306 || fail "doppel-intercept did not start ($SOURCE)"
 copy_start copy "$NS_ONLINE" -x "3306-$ADDR_TARGET:3306" --protocol 3306=mysql \

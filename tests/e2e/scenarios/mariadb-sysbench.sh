@@ -17,22 +17,9 @@ scenario_begin mariadb-sysbench "$1"
 # selects (SUM, ORDER BY c) legitimately answer with other values.
 compare_allow_at_most 2 "eve's login fails at the target only (then her next statement goes unanswered)"
 compare_allow body "concurrent threads' reads and writes interleave otherwise at the target"
-for tool in mariadbd mariadb mariadb-install-db sysbench setpriv; do
-	command -v $tool >/dev/null || fail "$tool is not installed (mariadb-server, sysbench: scripts/deps.sh)"
-done
-lab_build || fail "could not build the lab"
-my_start my-online "$NS_ONLINE" "$ADDR_ONLINE" || fail "MariaDB did not start in online"
-my_start my-target "$NS_TARGET" "$ADDR_TARGET" || fail "MariaDB did not start in target"
 # Text statements: server-side prepared statements carry statement ids the
 # server chooses, which the replay does not rewrite (docs/stateful.md).
-sb=(--db-driver=mysql --db-ps-mode=disable --mysql-user=sbtest --mysql-password="$MY_PASSWORD" --mysql-db=sbtest
-	--tables=2 --table-size=2000 --rand-seed=1)
-for side in my-online my-target; do
-	sysbench oltp_read_write "${sb[@]}" --mysql-socket="$LAB_DIR/$side/sock" prepare \
-		>>"$LAB_DIR/sysbench-prepare.log" 2>&1 ||
-		fail "sysbench prepare on $side failed: $(tail -n 3 "$LAB_DIR/sysbench-prepare.log")"
-	my_sql "$side" "CREATE USER 'eve'@'%' IDENTIFIED BY 'eve-right'; GRANT SELECT ON sbtest.* TO 'eve'@'%'"
-done
+mariadb_lab disable "CREATE USER 'eve'@'%' IDENTIFIED BY 'eve-right'; GRANT SELECT ON sbtest.* TO 'eve'@'%'"
 creds=$(credentials_file "mysql sbtest $MY_PASSWORD" "mariadb eve eve-wrong")
 intercept_start "$SOURCE" 3306 || fail "doppel-intercept did not start ($SOURCE)"
 copy_start copy "$NS_ONLINE" -x "3306-$ADDR_TARGET:3306" --protocol 3306=mysql \
