@@ -118,6 +118,18 @@ size_t answer_feed(struct answer *a, const uint8_t *data, size_t len, uint64_t n
 	return used;
 }
 
+void answer_set_request(struct answer *a, const uint8_t *req, size_t len)
+{
+	if (a->cfg->proto == COMPARE_MYSQL && !a->bytes)
+		answer_mysql_request(a, req, len);
+}
+
+void answer_follow(struct answer *target, const struct answer *online)
+{
+	if (target->cfg->proto == COMPARE_MYSQL && online->cfg->proto == COMPARE_MYSQL)
+		answer_mysql_follow(target, online);
+}
+
 void answer_finish(struct answer *a)
 {
 	if (a->finished)

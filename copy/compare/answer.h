@@ -19,9 +19,10 @@
  *   postgres  RowDescription, DataRow, CommandComplete, EmptyQuery and
  *             ErrorResponse's SQLSTATE; not notices, parameter status or
  *             key data, which differ between servers by nature;
- *   mysql     result set packets, an OK's affected-row count, an ERR's
- *             code and SQLSTATE; not an OK's insert id, status or
- *             warnings.
+ *   mysql     result set packets (text or binary rows), an OK's
+ *             affected-row count, an ERR's code and SQLSTATE, a prepared
+ *             statement's counts and definitions; not an OK's insert id,
+ *             status or warnings, nor a statement id.
  */
 #ifndef DOPPEL_COMPARE_ANSWER_H
 #define DOPPEL_COMPARE_ANSWER_H
@@ -96,6 +97,11 @@ struct pg_state {
 struct mysql_state {
 	uint8_t phase;
 	bool streaming;			/* the current packet's payload is digested as it comes */
+	uint8_t command;		/* the request's command byte (answer_set_request), 0 unknown */
+	uint8_t eof_mode;		/* EOFs after a prepare's definitions: 0 unknown, 1 yes, 2 no */
+	bool eof_seen;			/* a prepare's definitions ended with an EOF */
+	bool prep_defs;			/* a prepare answer with definitions was read */
+	uint16_t more_defs;		/* a prepare's column definitions, after its parameters' */
 	uint64_t cols_left;		/* column definitions still to come */
 	uint8_t hdr[4];
 	uint8_t hdr_len;
@@ -145,6 +151,14 @@ size_t answer_feed(struct answer *a, const uint8_t *data, size_t len, uint64_t n
 void answer_finish(struct answer *a);
 /* Free without finishing (a session given up). Safe twice. */
 void answer_discard(struct answer *a);
+/* The request this answer belongs to (its first bytes), for protocols
+ * whose answer has a form that depends on it (mysql: COM_STMT_PREPARE's
+ * answer is an OK-like packet then definitions). Before the first feed. */
+void answer_set_request(struct answer *a, const uint8_t *req, size_t len);
+/* The online answer, over, is the model of the target's: what it showed
+ * of the form the client negotiated (mysql: whether EOF packets close a
+ * prepare's definitions) tells the target's where it ends. */
+void answer_follow(struct answer *target, const struct answer *online);
 
 /* Internal to copy/compare/: the digest sink and the per-protocol feeds. */
 void answer_digest(struct answer *a, const void *data, size_t len);
@@ -155,6 +169,8 @@ size_t answer_http_feed(struct answer *a, const uint8_t *p, size_t n);
 size_t answer_redis_feed(struct answer *a, const uint8_t *p, size_t n);
 size_t answer_pg_feed(struct answer *a, const uint8_t *p, size_t n);
 size_t answer_mysql_feed(struct answer *a, const uint8_t *p, size_t n);
+void answer_mysql_request(struct answer *a, const uint8_t *req, size_t len);
+void answer_mysql_follow(struct answer *target, const struct answer *online);
 
 /* stop_at reached: the feeds take no more. */
 static inline bool answer_stopped(const struct answer *a)

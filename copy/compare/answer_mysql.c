@@ -13,13 +13,32 @@
  * servers that agree. The verdict: "ERR <code>" for the first error, else
  * "OK" or "RESULT". A handshake packet (the greeting carries a salt) is
  * not a command response: the caller compares commands only.
+ *
+ * The form of some answers depends on the command (answer_set_request):
+ * COM_STMT_PREPARE is answered by a PREPARE_OK (0x00, statement id,
+ * column and parameter counts), then the parameters' definitions and the
+ * columns', each list closed by an EOF unless CLIENT_DEPRECATE_EOF was
+ * negotiated; read as one answer, verdict "PREPARED", digested by its
+ * counts and definitions (the statement id is the server's own numbering).
+ * COM_STMT_EXECUTE's result set has binary rows (0x00 first), read like
+ * text rows. COM_STMT_CLOSE, COM_STMT_SEND_LONG_DATA and COM_QUIT have no
+ * answer: the answer belongs to the first command of the request that has
+ * one. Whether the last list of definitions ends with an EOF cannot be
+ * seen before the next answer begins; the online answer, over, tells the
+ * target's (answer_follow), and without it the EOF is taken if it comes.
  */
 #include "copy/compare/answer.h"
 
 #include <stdio.h>
 #include <string.h>
 
-enum { M_START = 0, M_COLS, M_AFTER_COLS, M_ROWS };
+enum { M_START = 0, M_COLS, M_AFTER_COLS, M_ROWS, M_PREP_DEFS, M_PREP_TAIL, M_PREP_TAIL_EOF };
+enum { EOF_UNKNOWN = 0, EOF_PRESENT, EOF_ABSENT };
+
+#define COM_QUIT 0x01
+#define COM_STMT_PREPARE 0x16
+#define COM_STMT_SEND_LONG_DATA 0x18
+#define COM_STMT_CLOSE 0x19
 
 /* A length-encoded integer at b (len bytes available): its value, and its
  * size in *size (0 if it does not fit or is not one). */
@@ -75,13 +94,111 @@ static void ok_packet(struct answer *a, const uint8_t *b, size_t len)
 	answer_digest(a, d, (size_t)n);
 }
 
+/* An EOF packet (not a row or an OK that ends a result set). */
+static bool is_eof(const struct mysql_state *m, uint32_t plen)
+{
+	return m->first == 0xfe && plen < 9;
+}
+
+/* PREPARE_OK: 0x00, statement id (4), columns (2), parameters (2),
+ * filler, warnings (2). The id is left out: servers number on their own. */
+static void prepare_ok(struct answer *a, const uint8_t *b, size_t len)
+{
+	struct mysql_state *m = &a->st.mysql;
+	unsigned cols = len >= 9 ? (unsigned)(b[5] | b[6] << 8) : 0;
+	unsigned params = len >= 9 ? (unsigned)(b[7] | b[8] << 8) : 0;
+	char d[32];
+	int n = snprintf(d, sizeof(d), "PREPARED %u %u", cols, params);
+
+	if (!a->verdict[0])
+		answer_set_verdict(a, "PREPARED");
+	answer_digest(a, d, (size_t)n);
+	m->cols_left = params ? params : cols;
+	m->more_defs = (uint16_t)(params ? cols : 0);
+	m->prep_defs = params || cols;
+	m->phase = M_PREP_DEFS;
+	if (!m->prep_defs) {
+		m->phase = M_START;
+		a->complete++;
+	}
+}
+
+/* The last definition of a list came: the next list, or the end (after
+ * an EOF when the form is known to have one). */
+static void prepare_list_end(struct answer *a)
+{
+	struct mysql_state *m = &a->st.mysql;
+
+	if (m->more_defs) {
+		m->cols_left = m->more_defs;
+		m->more_defs = 0;
+		return;
+	}
+	if (m->eof_mode == EOF_PRESENT || m->eof_seen) {	/* the first list's EOF tells */
+		m->phase = M_PREP_TAIL_EOF;
+		return;
+	}
+	/* Unknown: whole now; an EOF that follows is still its own. */
+	m->phase = m->eof_mode == EOF_ABSENT ? M_START : M_PREP_TAIL;
+	a->complete++;
+}
+
+/* A packet of a prepare answer's definitions (or an EOF between them). */
+static void prepare_packet(struct answer *a, uint32_t plen)
+{
+	struct mysql_state *m = &a->st.mysql;
+
+	if (m->first == 0xff) {		/* not expected; an error all the same */
+		error_packet(a, m->body, m->body_len);
+		m->phase = M_START;
+		a->complete++;
+		return;
+	}
+	if (is_eof(m, plen)) {
+		m->eof_seen = true;	/* between the lists: go on */
+		return;
+	}
+	if (!m->cols_left || !--m->cols_left)
+		prepare_list_end(a);
+}
+
+/* The first packet of a response. */
+static void start_packet(struct answer *a, uint32_t plen)
+{
+	struct mysql_state *m = &a->st.mysql;
+	const uint8_t *b = m->body;
+	size_t blen = m->body_len;
+
+	(void)plen;
+	response_start(a);
+	if (m->first == 0xff) {
+		error_packet(a, b, blen);
+		a->complete++;
+	} else if (m->first == 0x00 && m->command == COM_STMT_PREPARE) {
+		prepare_ok(a, b, blen);
+	} else if (m->first == 0x00 || m->first == 0xfe) {
+		ok_packet(a, b, blen);
+		a->complete++;
+	} else if (m->first != 0xfb) {
+		size_t size;
+		uint64_t cols = lenenc(b, blen, &size);
+
+		if (!size) {
+			a->malformed = true;
+			return;
+		}
+		if (!a->verdict[0])
+			answer_set_verdict(a, "RESULT");
+		m->cols_left = cols;
+		m->phase = cols ? M_COLS : M_ROWS;
+	}
+}
+
 /* The whole packet is in (its first bytes in m->body): what it means. */
 static void packet_done(struct answer *a)
 {
 	struct mysql_state *m = &a->st.mysql;
 	uint32_t plen = (uint32_t)m->hdr[0] | (uint32_t)m->hdr[1] << 8 | (uint32_t)m->hdr[2] << 16;
-	const uint8_t *b = m->body;
-	size_t blen = m->body_len;
 
 	m->packet++;
 	if (!plen) {
@@ -90,26 +207,25 @@ static void packet_done(struct answer *a)
 	}
 	switch (m->phase) {
 	case M_START:
-		response_start(a);
-		if (m->first == 0xff) {
-			error_packet(a, b, blen);
-			a->complete++;
-		} else if (m->first == 0x00 || m->first == 0xfe) {
-			ok_packet(a, b, blen);
-			a->complete++;
-		} else if (m->first != 0xfb) {
-			size_t size;
-			uint64_t cols = lenenc(b, blen, &size);
-
-			if (!size) {
-				a->malformed = true;
-				return;
-			}
-			if (!a->verdict[0])
-				answer_set_verdict(a, "RESULT");
-			m->cols_left = cols;
-			m->phase = cols ? M_COLS : M_ROWS;
+		start_packet(a, plen);
+		break;
+	case M_PREP_DEFS:
+		prepare_packet(a, plen);
+		break;
+	case M_PREP_TAIL:
+	case M_PREP_TAIL_EOF:
+		if (is_eof(m, plen)) {
+			m->eof_seen = true;
+			if (m->phase == M_PREP_TAIL_EOF)
+				a->complete++;
+			m->phase = M_START;
+			break;
 		}
+		/* No EOF: the prepare answer was whole; this begins the next. */
+		if (m->phase == M_PREP_TAIL_EOF)
+			a->complete++;
+		m->phase = M_START;
+		start_packet(a, plen);
 		break;
 	case M_COLS:
 		if (!--m->cols_left)
@@ -118,7 +234,7 @@ static void packet_done(struct answer *a)
 	case M_AFTER_COLS:
 	case M_ROWS:
 		if (m->first == 0xff) {
-			error_packet(a, b, blen);
+			error_packet(a, m->body, m->body_len);
 			m->phase = M_START;
 			a->complete++;
 		} else if (m->first == 0xfe && plen < 0xffffff) {
@@ -131,6 +247,38 @@ static void packet_done(struct answer *a)
 		}
 		break;
 	}
+}
+
+/* The first command of the request that has an answer: commands without
+ * one (COM_STMT_CLOSE, ...) share a request with the next command, since
+ * the server says nothing between them. A command packet's sequence id is
+ * 0; a login's packets are not commands. */
+void answer_mysql_request(struct answer *a, const uint8_t *req, size_t len)
+{
+	struct mysql_state *m = &a->st.mysql;
+
+	m->command = 0;
+	while (len >= 5 && req[3] == 0) {
+		size_t plen = (size_t)req[0] | (size_t)req[1] << 8 | (size_t)req[2] << 16;
+		uint8_t cmd = req[4];
+
+		if (cmd != COM_STMT_CLOSE && cmd != COM_STMT_SEND_LONG_DATA && cmd != COM_QUIT) {
+			m->command = cmd;
+			return;
+		}
+		if (plen + 4 > len)
+			return;
+		req += plen + 4;
+		len -= plen + 4;
+	}
+}
+
+void answer_mysql_follow(struct answer *target, const struct answer *online)
+{
+	const struct mysql_state *o = &online->st.mysql;
+
+	if (o->prep_defs && target->st.mysql.eof_mode == EOF_UNKNOWN)
+		target->st.mysql.eof_mode = o->eof_seen ? EOF_PRESENT : EOF_ABSENT;
 }
 
 size_t answer_mysql_feed(struct answer *a, const uint8_t *p, size_t n)
@@ -156,7 +304,10 @@ size_t answer_mysql_feed(struct answer *a, const uint8_t *p, size_t n)
 		if (!m->body_len && !m->streaming) {
 			m->first = *p;
 			/* Result set packets are digested whole, as they come. */
-			m->streaming = m->phase != M_START ? (*p != 0xfe && *p != 0xff) : *p == 0xfb;
+			bool starts = m->phase == M_START || m->phase == M_PREP_TAIL ||
+				      m->phase == M_PREP_TAIL_EOF;
+
+			m->streaming = starts ? *p == 0xfb : (*p != 0xfe && *p != 0xff);
 		}
 		size_t used = m->left < n ? (size_t)m->left : n;
 

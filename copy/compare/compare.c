@@ -375,6 +375,8 @@ static void start_request(struct compare *c, struct csession *s, uint64_t now_us
 	r->head_len = (uint8_t)(p->payload_present < COMPARE_REQUEST_HEAD ?
 				p->payload_present : COMPARE_REQUEST_HEAD);
 	memcpy(r->head, p->payload, r->head_len);
+	answer_set_request(&r->online, r->head, r->head_len);
+	answer_set_request(&r->target, r->head, r->head_len);
 	/* The online answer before it is over. */
 	struct request *prev = at(s, s->count ? s->count - 1 : 0);
 
@@ -389,6 +391,22 @@ static void start_request(struct compare *c, struct csession *s, uint64_t now_us
 		r->online_over = true;
 	if (s->target_closed)
 		r->target_over = true;
+}
+
+/* More bytes of the last request (a command in its own segment after one
+ * the server does not answer, such as MySQL's COM_STMT_CLOSE): its head
+ * grows, and the answers learn the request again. */
+static void request_more(struct request *r, const struct packet *p)
+{
+	if (!r || r->head_len >= COMPARE_REQUEST_HEAD)
+		return;
+	size_t room = COMPARE_REQUEST_HEAD - r->head_len;
+	size_t take = p->payload_present < room ? p->payload_present : room;
+
+	memcpy(r->head + r->head_len, p->payload, take);
+	r->head_len = (uint8_t)(r->head_len + take);
+	answer_set_request(&r->online, r->head, r->head_len);
+	answer_set_request(&r->target, r->head, r->head_len);
 }
 
 void compare_client_packet(struct compare *c, uint64_t now_us, size_t transfer,
@@ -409,6 +427,8 @@ void compare_client_packet(struct compare *c, uint64_t now_us, size_t transfer,
 	s->client_next = p->seq + (uint32_t)p->payload_len;
 	if (!s->count || s->server_spoke)
 		start_request(c, s, now_us, p);
+	else
+		request_more(at(s, s->count - 1), p);
 	report_ready(c, s);
 }
 
@@ -578,6 +598,8 @@ void compare_target_packet(struct compare *c, uint64_t now_us, const struct pack
 		/* A countable answer takes its bytes up to its last message:
 		 * the answers of requests sent early share packets. */
 		r->target.stop_at = countable(r) ? r->online.complete : 0;
+		if (countable(r))
+			answer_follow(&r->target, &r->online);
 		size_t used = answer_feed(&r->target, b, len, now_us);
 
 		if (!used) {	/* more than online's messages: the rest is its too */

@@ -23,6 +23,10 @@ static struct answer_config cfg_of(enum compare_proto p)
 	return c;
 }
 
+/* The request the answers reduced next belong to (answer_set_request). */
+static const uint8_t *request;
+static size_t request_len;
+
 /* Feed whole, byte by byte and in 7-byte pieces; check all three agree. */
 static void reduce(const struct answer_config *c, const void *bytes, size_t len, struct answer *out)
 {
@@ -30,12 +34,14 @@ static void reduce(const struct answer_config *c, const void *bytes, size_t len,
 	const uint8_t *b = bytes;
 
 	assert_int_equal(answer_init(out, c), 0);
+	answer_set_request(out, request, request_len);
 	answer_feed(out, b, len, 10);
 	answer_finish(out);
 	for (int k = 0; k < 2; k++) {
 		size_t step = k == 0 ? 1 : 7;
 
 		assert_int_equal(answer_init(&split[k], c), 0);
+		answer_set_request(&split[k], request, request_len);
 		for (size_t i = 0; i < len; i += step)
 			answer_feed(&split[k], b + i, len - i < step ? len - i : step, 10 + i);
 		answer_finish(&split[k]);
@@ -320,6 +326,155 @@ static void test_mysql_outcomes(void **state)
 	assert_int_equal(compare_answers(&x, &y), COMPARE_BODY);
 }
 
+#define MY_DEF "\x03" "def\x00\x00\x00\x01x\x00\x0c\x21\x00\x00\x00\x00\x00\xfd\x00\x00\x00\x00\x00"
+#define MY_EOF "\xfe\x00\x00\x02\x00"
+
+/* COM_STMT_PREPARE's answer: PREPARE_OK with statement id `id`, then
+ * `params` and `cols` definitions, each list closed by an EOF unless
+ * deprecate_eof. */
+static size_t my_prepare(uint8_t *b, uint8_t id, bool deprecate_eof, uint8_t params, uint8_t cols)
+{
+	uint8_t ok[12] = { 0x00, id, 0, 0, 0, cols, 0, params, 0, 0, 0, 0 };
+	uint8_t seq = 1;
+	size_t n = my_pkt(b, seq++, ok, sizeof(ok));
+
+	for (int list = 0; list < 2; list++) {
+		uint8_t count = list ? cols : params;
+
+		for (uint8_t i = 0; i < count; i++)
+			n += my_pkt(b + n, seq++, MY_DEF, 24);
+		if (count && !deprecate_eof)
+			n += my_pkt(b + n, seq++, MY_EOF, 5);
+	}
+	return n;
+}
+
+/* COM_STMT_EXECUTE's result set: one column, binary rows (0x00, the NULL
+ * bitmap, the value), the terminator of either form. */
+static size_t my_binary_result(uint8_t *b, bool deprecate_eof, const char *row)
+{
+	uint8_t r[32] = { 0x00, 0x00, (uint8_t)strlen(row) };
+	uint8_t seq = 1;
+	size_t n = my_pkt(b, seq++, "\x01", 1);
+
+	n += my_pkt(b + n, seq++, MY_DEF, 24);
+	if (!deprecate_eof)
+		n += my_pkt(b + n, seq++, MY_EOF, 5);
+	memcpy(r + 3, row, strlen(row));
+	n += my_pkt(b + n, seq++, r, strlen(row) + 3);
+	n += my_pkt(b + n, seq++, r, strlen(row) + 3);
+	if (deprecate_eof)
+		n += my_pkt(b + n, seq++, "\xfe\x00\x00\x02\x00\x00\x00", 7);
+	else
+		n += my_pkt(b + n, seq++, MY_EOF, 5);
+	return n;
+}
+
+static void use_request(const uint8_t *req, size_t len)
+{
+	request = req;
+	request_len = len;
+}
+
+/* COM_STMT_PREPARE is answered by one answer, with or without EOFs, the
+ * statement ids aside; after COM_STMT_CLOSE (no answer) in the same
+ * request, the prepare is the command answered. Unknown, its definitions
+ * read as result sets, several answers: the shift issue 15 saw. */
+static void test_mysql_prepare(void **state)
+{
+	struct answer_config c = cfg_of(COMPARE_MYSQL);
+	uint8_t a[512], b[512], req[64];
+	struct answer x, y;
+	size_t nr = my_pkt(req, 0, "\x19\x01\x00\x00\x00", 5);
+
+	nr += my_pkt(req + nr, 0, "\x16SELECT c FROM t WHERE id=? AND k=?", 35);
+	for (int params = 0; params <= 2; params += 2)
+		for (int cols = 0; cols <= 1; cols++) {
+			size_t na = my_prepare(a, 1, false, (uint8_t)params, (uint8_t)cols);
+			size_t nb = my_prepare(b, 7, true, (uint8_t)params, (uint8_t)cols);
+
+			use_request(req, nr);
+			reduce(&c, a, na, &x);
+			reduce(&c, b, nb, &y);
+			assert_string_equal(x.verdict, "PREPARED");
+			assert_int_equal(x.messages, 1);
+			assert_int_equal(x.complete, 1);
+			assert_int_equal(y.complete, 1);
+			assert_false(x.malformed);
+			assert_int_equal(compare_answers(&x, &y), COMPARE_SAME);
+			nb = my_prepare(b, 1, false, (uint8_t)params, (uint8_t)(cols + 1));
+			reduce(&c, b, nb, &y);
+			assert_int_equal(compare_answers(&x, &y), COMPARE_BODY);
+		}
+	static const char err[] = "\xff\x7a\x04#42S02Table 't' doesn't exist";
+	size_t nb = my_pkt(b, 1, err, sizeof(err) - 1);
+
+	reduce(&c, b, nb, &y);
+	assert_string_equal(y.verdict, "ERR 1146");
+	assert_int_equal(compare_answers(&x, &y), COMPARE_STATUS);
+	use_request(req, 9);	/* the close alone: no command answered known */
+	reduce(&c, a, my_prepare(a, 1, false, 2, 1), &x);
+	assert_true(x.messages > 1);
+	use_request(NULL, 0);
+}
+
+/* COM_STMT_EXECUTE's binary result set is one answer, either form. */
+static void test_mysql_execute_binary_rows(void **state)
+{
+	struct answer_config c = cfg_of(COMPARE_MYSQL);
+	uint8_t a[512], b[512], req[16];
+	struct answer x, y;
+	size_t nr = my_pkt(req, 0, "\x17\x01\x00\x00\x00\x00\x01\x00\x00\x00", 10);
+
+	use_request(req, nr);
+	reduce(&c, a, my_binary_result(a, false, "row"), &x);
+	reduce(&c, b, my_binary_result(b, true, "row"), &y);
+	assert_string_equal(x.verdict, "RESULT");
+	assert_int_equal(x.messages, 1);
+	assert_int_equal(x.complete, 1);
+	assert_int_equal(y.complete, 1);
+	assert_int_equal(compare_answers(&x, &y), COMPARE_SAME);
+	reduce(&c, b, my_binary_result(b, true, "rOw"), &y);
+	assert_int_equal(compare_answers(&x, &y), COMPARE_BODY);
+	use_request(NULL, 0);
+}
+
+/* A target packet with a prepare answer and the next answer: with
+ * stop_at 1 the prepare takes its own bytes, its last EOF included when
+ * the online answer had one (answer_follow), none past them without. */
+static void test_mysql_prepare_stop_at(void **state)
+{
+	struct answer_config c = cfg_of(COMPARE_MYSQL);
+	uint8_t req[16], both[512];
+	size_t nr = my_pkt(req, 0, "\x16SELECT ?", 9);
+
+	for (int k = 0; k < 4; k++) {
+		/* one list (its EOF cannot be foreseen) or two, either form */
+		bool deprecate = k & 1;
+		struct answer online, target;
+		size_t n1 = my_prepare(both, 3, deprecate, 1, (uint8_t)(k >> 1));
+		size_t n2 = my_pkt(both + n1, 1, "\x00\x01\x00\x02\x00\x00\x00", 7);
+
+		assert_int_equal(answer_init(&online, &c), 0);
+		answer_set_request(&online, req, nr);
+		assert_int_equal(answer_feed(&online, both, n1, 1), n1);
+		assert_int_equal(online.complete, 1);
+		assert_int_equal(answer_init(&target, &c), 0);
+		answer_set_request(&target, req, nr);
+		answer_follow(&target, &online);
+		target.stop_at = 1;
+		/* in pieces: the split holds wherever a piece ends */
+		size_t used = 0;
+
+		for (size_t i = 0; i < n1 + n2; i += 3)
+			used += answer_feed(&target, both + i, n1 + n2 - i < 3 ? n1 + n2 - i : 3, 2);
+		assert_int_equal(used, n1);
+		answer_finish(&online);
+		answer_finish(&target);
+		assert_int_equal(compare_answers(&online, &target), COMPARE_SAME);
+	}
+}
+
 static void test_raw_and_missing(void **state)
 {
 	struct answer_config c = cfg_of(COMPARE_RAW);
@@ -409,6 +564,9 @@ int main(void)
 		cmocka_unit_test(test_redis_malformed_and_deep),
 		cmocka_unit_test(test_postgres_outcomes),
 		cmocka_unit_test(test_mysql_outcomes),
+		cmocka_unit_test(test_mysql_prepare),
+		cmocka_unit_test(test_mysql_execute_binary_rows),
+		cmocka_unit_test(test_mysql_prepare_stop_at),
 		cmocka_unit_test(test_raw_and_missing),
 		cmocka_unit_test(test_stop_at),
 		cmocka_unit_test(test_proto_names),

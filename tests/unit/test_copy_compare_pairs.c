@@ -648,6 +648,104 @@ static void test_latency_quantiles(void **state)
 	assert_int_equal(h.max, 100000);
 }
 
+/* MySQL packets: 3-byte length, sequence id, payload; appended at b + *n. */
+static void my_pkt(uint8_t *b, size_t *n, uint8_t seq, const void *p, size_t len)
+{
+	b[*n] = (uint8_t)len;
+	b[*n + 1] = (uint8_t)(len >> 8);
+	b[*n + 2] = (uint8_t)(len >> 16);
+	b[*n + 3] = seq;
+	memcpy(b + *n + 4, p, len);
+	*n += len + 4;
+}
+
+#define MY_DEF "\x03" "def\x00\x00\x00\x01x\x00\x0c\x21\x00\x00\x00\x00\x00\xfd\x00\x00\x00\x00\x00"
+#define MY_EOF "\xfe\x00\x00\x02\x00"
+
+/* A packet of binary bytes (pkt() takes strings). */
+static struct packet bin(struct packet p, const uint8_t *data, size_t len)
+{
+	p.payload = data;
+	p.payload_len = p.payload_present = len;
+	return p;
+}
+
+/* Prepared statements (sysbench --db-ps-mode): PREPARE, EXECUTE, then
+ * CLOSE in its own segment (no answer) with the next PREPARE, and an
+ * EXECUTE. The target's four answers come in one packet, after the engine
+ * sent every request: each pair takes its own answer, the prepare's last
+ * EOF included, and all are the same. Issue 15 saw the prepare's
+ * definitions read as answers of their own, and every later pair shifted. */
+static void test_mysql_prepared_statements(void **state)
+{
+	struct seen seen;
+	struct compare *c = make(&seen, COMPARE_MYSQL, 10);
+	static const uint8_t prep_ok[12] = { 0x00, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0 };
+	static const uint8_t row[5] = { 0x00, 0x00, 2, 'h', 'i' };
+	uint8_t req[6][64], ans[4][256], target[1024];
+	size_t rl[6] = { 0 }, al[4] = { 0 }, tl = 0;
+	/* requests: 0 prepare, 1 execute, 2 close + 3 prepare (one request), 4 execute */
+	my_pkt(req[0], &rl[0], 0, "\x16SELECT c FROM t WHERE id=?", 27);
+	my_pkt(req[1], &rl[1], 0, "\x17\x01\x00\x00\x00\x00\x01\x00\x00\x00", 10);
+	my_pkt(req[2], &rl[2], 0, "\x19\x01\x00\x00\x00", 5);
+	my_pkt(req[3], &rl[3], 0, "\x16UPDATE t SET k=k+1 WHERE id=?", 30);
+	my_pkt(req[4], &rl[4], 0, "\x17\x02\x00\x00\x00\x00\x01\x00\x00\x00", 10);
+	/* answers: a prepare with one parameter (its list closed by an EOF),
+	 * a binary result set, the same prepare, an OK */
+	for (int i = 0; i < 3; i += 2) {
+		my_pkt(ans[i], &al[i], 1, prep_ok, sizeof(prep_ok));
+		my_pkt(ans[i], &al[i], 2, MY_DEF, 24);
+		my_pkt(ans[i], &al[i], 3, MY_EOF, 5);
+	}
+	my_pkt(ans[1], &al[1], 1, "\x01", 1);
+	my_pkt(ans[1], &al[1], 2, MY_DEF, 24);
+	my_pkt(ans[1], &al[1], 3, MY_EOF, 5);
+	my_pkt(ans[1], &al[1], 4, row, sizeof(row));
+	my_pkt(ans[1], &al[1], 5, MY_EOF, 5);
+	my_pkt(ans[3], &al[3], 1, "\x00\x01\x00\x02\x00\x00\x00", 7);
+	const int pair_of[5] = { 0, 1, 2, 2, 3 };	/* the request each segment is of */
+	uint32_t cs = CISN + 1, os = OISN + 1;
+	struct packet p;
+
+	handshake(c);
+	for (int i = 0; i < 5; i++) {
+		p = bin(pkt(TCPF_ACK, cs, NULL), req[i], rl[i]);
+		compare_client_packet(c, 10 + i, 0, &key, &p);
+		cs += (uint32_t)rl[i];
+		if (i == 2)
+			continue;	/* no answer to the close */
+		int k = pair_of[i];
+
+		p = bin(pkt(TCPF_ACK, os, NULL), ans[k], al[k]);
+		compare_online_packet(c, 11 + i, &key, &p);
+		os += (uint32_t)al[k];
+	}
+	cs = CISN + 1;
+	for (int i = 0; i < 5; i++) {
+		p = bin(pkt(TCPF_ACK, cs, NULL), req[i], rl[i]);
+		compare_target_sent(c, 20 + i, &key, &p);
+		cs += (uint32_t)rl[i];
+	}
+	for (int k = 0; k < 4; k++) {
+		memcpy(target + tl, ans[k], al[k]);
+		tl += al[k];
+	}
+	p = bin(from_target(TCPF_ACK, TISN + 1, NULL), target, tl);
+	compare_target_packet(c, 30, &p);
+	compare_session_end(c, 40, &key);
+	assert_int_equal(seen.n, 4);
+	const char *verdicts[4] = { "PREPARED", "RESULT", "PREPARED", "OK" };
+
+	for (int k = 0; k < 4; k++) {
+		assert_int_equal(seen.r[k].kind, COMPARE_SAME);
+		assert_string_equal(seen.r[k].online_verdict, verdicts[k]);
+		assert_string_equal(seen.r[k].target_verdict, verdicts[k]);
+		assert_int_equal(seen.r[k].online_bytes, al[k]);
+		assert_int_equal(seen.r[k].target_bytes, al[k]);
+	}
+	compare_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -661,6 +759,7 @@ int main(void)
 		cmocka_unit_test_setup(test_bounds, setup),
 		cmocka_unit_test_setup(test_memory_budget, setup),
 		cmocka_unit_test_setup(test_ring_grows, setup),
+		cmocka_unit_test_setup(test_mysql_prepared_statements, setup),
 		cmocka_unit_test(test_latency_quantiles),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
