@@ -21,7 +21,8 @@
  * negotiated; read as one answer, verdict "PREPARED", digested by its
  * counts and definitions (the statement id is the server's own numbering).
  * COM_STMT_EXECUTE's result set has binary rows (0x00 first), read like
- * text rows. COM_STMT_CLOSE, COM_STMT_SEND_LONG_DATA and COM_QUIT have no
+ * text rows, and with MariaDB's metadata cache no column definitions when
+ * the count is followed by a 0 byte. COM_STMT_CLOSE, COM_STMT_SEND_LONG_DATA and COM_QUIT have no
  * answer: the answer belongs to the first command of the request that has
  * one. Whether the last list of definitions ends with an EOF cannot be
  * seen before the next answer begins; the online answer, over, tells the
@@ -191,6 +192,11 @@ static void start_packet(struct answer *a, uint32_t plen)
 			answer_set_verdict(a, "RESULT");
 		m->cols_left = cols;
 		m->phase = cols ? M_COLS : M_ROWS;
+		/* MariaDB's metadata cache (MARIADB_CLIENT_CACHE_METADATA): a
+		 * byte after the count, 0 when the column definitions the client
+		 * has (a prepared statement's) are not sent again. */
+		if (cols && blen == size + 1 && b[size] == 0)
+			m->phase = M_AFTER_COLS;
 	}
 }
 

@@ -436,6 +436,17 @@ static void test_mysql_execute_binary_rows(void **state)
 	assert_int_equal(compare_answers(&x, &y), COMPARE_SAME);
 	reduce(&c, b, my_binary_result(b, true, "rOw"), &y);
 	assert_int_equal(compare_answers(&x, &y), COMPARE_BODY);
+	/* MariaDB's metadata cache: the count then 0, no definitions; no
+	 * row, so the terminator comes right after the count. */
+	size_t nb = my_pkt(b, 1, "\x01\x00", 2);
+
+	nb += my_pkt(b + nb, 2, "\xfe\x00\x00\x02\x00\x00\x00", 7);
+	nb += my_pkt(b + nb, 1, "\x00\x01\x00\x02\x00\x00\x00", 7);
+	reduce(&c, b, nb, &y);
+	assert_string_equal(y.verdict, "RESULT");
+	assert_int_equal(y.messages, 2);
+	assert_int_equal(y.complete, 2);
+	assert_false(y.malformed);
 	use_request(NULL, 0);
 }
 
