@@ -164,13 +164,12 @@ static void prepare_packet(struct answer *a, uint32_t plen)
 }
 
 /* The first packet of a response. */
-static void start_packet(struct answer *a, uint32_t plen)
+static void start_packet(struct answer *a)
 {
 	struct mysql_state *m = &a->st.mysql;
 	const uint8_t *b = m->body;
 	size_t blen = m->body_len;
 
-	(void)plen;
 	response_start(a);
 	if (m->first == 0xff) {
 		error_packet(a, b, blen);
@@ -213,7 +212,7 @@ static void packet_done(struct answer *a)
 	}
 	switch (m->phase) {
 	case M_START:
-		start_packet(a, plen);
+		start_packet(a);
 		break;
 	case M_PREP_DEFS:
 		prepare_packet(a, plen);
@@ -231,7 +230,7 @@ static void packet_done(struct answer *a)
 		if (m->phase == M_PREP_TAIL_EOF)
 			a->complete++;
 		m->phase = M_START;
-		start_packet(a, plen);
+		start_packet(a);
 		break;
 	case M_COLS:
 		if (!--m->cols_left)
