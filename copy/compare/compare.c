@@ -29,8 +29,6 @@ struct request {
 					 * intercept, a lost summary, a capture gap) */
 	bool after_client_left;		/* the online answer began after the client's
 					 * FIN or RST: the replay may end first */
-	bool target_lost;		/* its target answer fell in a hole (see
-					 * skip_lost_answers): not known, no difference */
 	uint8_t head_len;
 	uint8_t head[COMPARE_REQUEST_HEAD];
 	struct answer online, target;
@@ -192,7 +190,7 @@ static bool countable(const struct request *r)
 
 static bool target_done(const struct request *r)
 {
-	if (r->target_over || r->target_lost)
+	if (r->target_over)
 		return true;
 	if (!r->next_sent)
 		return false;
@@ -226,11 +224,6 @@ static void report_ready(struct compare *c, struct csession *s)
 		 * ends the replayed session on its close, maybe before the
 		 * target answers. No answer from the target is no difference. */
 		if (r->after_client_left && res.kind == COMPARE_MISSING) {
-			res.kind = COMPARE_SAME;
-			res.partial = true;
-		}
-		/* Its target answer was lost in a hole: nothing to compare. */
-		if (r->target_lost && !r->target.bytes) {
 			res.kind = COMPARE_SAME;
 			res.partial = true;
 		}
@@ -438,17 +431,14 @@ void compare_client_packet(struct compare *c, uint64_t now_us, size_t transfer,
 #define GAP_MAX (1u << 30)
 
 /* The bytes of p past *next, in order; NULL when none are new. *cut: some
- * bytes before or in them are missing (a hole skipped, a cut payload);
- * *hole: bytes before them were skipped. */
-static const uint8_t *new_bytes(const struct packet *p, uint32_t *next, size_t *len, bool *cut,
-				bool *hole)
+ * bytes before or in them are missing (a hole skipped, a cut payload). */
+static const uint8_t *new_bytes(const struct packet *p, uint32_t *next, size_t *len, bool *cut)
 {
 	uint32_t skip = *next - p->seq, ahead = p->seq - *next;
 
 	*cut = p->payload_present < p->payload_len;
-	*hole = false;
 	if (ahead && ahead < GAP_MAX && p->payload_len) {
-		*cut = *hole = true;	/* a hole: go on after it */
+		*cut = true;	/* a hole: go on after it */
 		skip = 0;
 	} else if ((int32_t)ahead > 0 || skip >= p->payload_len) {
 		return NULL;	/* nothing new */
@@ -477,8 +467,8 @@ void compare_online_packet(struct compare *c, uint64_t now_us, const struct sess
 	if (!s->online_known)
 		return;
 	size_t len = 0;
-	bool cut, hole;
-	const uint8_t *b = new_bytes(p, &s->online_next, &len, &cut, &hole);
+	bool cut;
+	const uint8_t *b = new_bytes(p, &s->online_next, &len, &cut);
 	struct request *r = at(s, s->online_cur);
 
 	if (b && r) {
@@ -523,38 +513,6 @@ void compare_target_sent(struct compare *c, uint64_t now_us, const struct sessio
 	report_ready(c, s);
 }
 
-/* After a hole in the target's stream, its next bytes may be of a later
- * answer than the oldest one not whole: a lost summary can carry a whole
- * answer, and the engine then lets the next request go at its quiet
- * period. Given to the oldest, every later answer of the session would go
- * to the request before its own (status differences on identical
- * servers). The target's ack says which requests it had received when it
- * sent these bytes: they belong to the last of them, and the answers of
- * the requests before it that are not whole were lost in the hole. */
-static void skip_lost_answers(struct csession *s, const struct packet *p)
-{
-	unsigned last = s->count;
-
-	if (!(p->flags & TCPF_ACK))
-		return;
-	for (unsigned i = 0; i <= s->target_cur && i < s->count; i++) {
-		struct request *r = at(s, i);
-
-		if (r->target_sent && (int32_t)(p->ack - r->start_seq) > 0)
-			last = i;
-	}
-	if (last == s->count)
-		return;
-	for (unsigned i = 0; i < last; i++) {
-		struct request *r = at(s, i);
-
-		if (r->target_sent && !target_done(r)) {
-			r->target_lost = true;
-			r->partial = true;
-		}
-	}
-}
-
 /* Which request's answer the target's next bytes belong to: the oldest
  * request sent whose answer is not whole yet, else the last one sent. */
 static struct request *target_taker(struct csession *s)
@@ -585,11 +543,9 @@ void compare_target_packet(struct compare *c, uint64_t now_us, const struct pack
 	if (!s->target_known)
 		return;
 	size_t len = 0;
-	bool cut, hole;
-	const uint8_t *b = new_bytes(p, &s->target_next, &len, &cut, &hole);
+	bool cut;
+	const uint8_t *b = new_bytes(p, &s->target_next, &len, &cut);
 
-	if (b && hole)
-		skip_lost_answers(s, p);
 	while (b && len) {
 		struct request *r = target_taker(s);
 

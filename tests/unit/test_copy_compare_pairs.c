@@ -430,61 +430,6 @@ static void test_missing_and_partial(void **state)
 	compare_free(c);
 }
 
-/* A summary that carried a whole answer is lost; the engine lets the next
- * request go at its quiet period, and the next bytes the target sends are
- * that request's answer: its ack covers the request. They go to it, not to
- * the request whose answer was lost (which would shift every later pair of
- * the session by one: status differences on identical servers). */
-static void test_answer_lost_whole(void **state)
-{
-	struct seen seen;
-	struct compare *c = make(&seen, COMPARE_HTTP, 10);
-	const uint32_t req2 = CISN + 1 + (uint32_t)strlen(REQ1);
-	const uint32_t req3 = req2 + (uint32_t)strlen(REQ2);
-	const uint32_t t2 = TISN + 1 + (uint32_t)strlen(OK200);
-
-	handshake(c);
-	struct packet p = pkt(TCPF_ACK, CISN + 1, REQ1);
-
-	compare_client_packet(c, 10, 0, &key, &p);
-	p = pkt(TCPF_ACK, OISN + 1, OK200);
-	compare_online_packet(c, 20, &key, &p);
-	p = pkt(TCPF_ACK, req2, REQ2);
-	compare_client_packet(c, 30, 0, &key, &p);
-	p = pkt(TCPF_ACK, OISN + 1 + (uint32_t)strlen(OK200), E500);
-	compare_online_packet(c, 40, &key, &p);
-	p = pkt(TCPF_ACK, req3, REQ1);
-	compare_client_packet(c, 50, 0, &key, &p);
-	p = pkt(TCPF_ACK, OISN + 1 + (uint32_t)strlen(OK200) + (uint32_t)strlen(E500), OK200);
-	compare_online_packet(c, 60, &key, &p);
-
-	p = pkt(TCPF_ACK, CISN + 1, REQ1);
-	compare_target_sent(c, 70, &key, &p);
-	/* The target's OK200 to REQ1 is lost on the way to intercept. */
-	p = pkt(TCPF_ACK, req2, REQ2);
-	compare_target_sent(c, 80, &key, &p);
-	p = from_target(TCPF_ACK, t2, E500);
-	p.ack = req3;
-	compare_target_packet(c, 90, &p);
-	p = pkt(TCPF_ACK, req3, REQ1);
-	compare_target_sent(c, 100, &key, &p);
-	p = from_target(TCPF_ACK, t2 + (uint32_t)strlen(E500), OK200);
-	p.ack = req3 + (uint32_t)strlen(REQ1);
-	compare_target_packet(c, 110, &p);
-	compare_session_end(c, 120, &key);
-
-	assert_int_equal(seen.n, 3);
-	assert_true(seen.r[0].partial);		/* lost: nothing to compare */
-	assert_int_equal(seen.r[0].kind, COMPARE_SAME);
-	assert_int_equal(seen.r[1].kind, COMPARE_SAME);	/* 500 on both sides */
-	assert_int_equal(seen.r[1].target_bytes, strlen(E500));
-	assert_false(seen.r[2].partial);
-	assert_int_equal(seen.r[2].kind, COMPARE_SAME);
-	assert_int_equal(seen.r[2].target_bytes, strlen(OK200));
-	assert_int_equal(compare_counters(c)->kinds[COMPARE_STATUS], 0);
-	compare_free(c);
-}
-
 static void test_bounds(void **state)
 {
 	struct seen seen;
@@ -755,7 +700,6 @@ int main(void)
 		cmocka_unit_test_setup(test_answers_sharing_a_packet, setup),
 		cmocka_unit_test_setup(test_client_left_before_the_answer, setup),
 		cmocka_unit_test_setup(test_missing_and_partial, setup),
-		cmocka_unit_test_setup(test_answer_lost_whole, setup),
 		cmocka_unit_test_setup(test_bounds, setup),
 		cmocka_unit_test_setup(test_memory_budget, setup),
 		cmocka_unit_test_setup(test_ring_grows, setup),
