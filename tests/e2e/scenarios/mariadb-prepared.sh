@@ -13,8 +13,7 @@
 # result set and close pairs with its own answer; no status, missing or
 # malformed difference is allowed. Body differences are, as in
 # mariadb-sysbench (same workload): rows' values differ at the target (a
-# point SELECT early in a session already showed another c of the same
-# length; not traced: the two servers' tables may differ from the start).
+# session's first point SELECT already showed another c, same length).
 . "$(dirname "$0")/../lib.sh"
 . "$E2E_DIR/sql.sh"
 scenario_begin mariadb-prepared "$1"
