@@ -9,15 +9,14 @@
 # thread cache off on both servers (thread_cache_size = 0) every connection
 # numbers from 1 on both, and every prepared statement's execution arrives:
 # Com_stmt_prepare, Com_stmt_execute, Com_stmt_close and the statement
-# counters are equal. Compared (the lab's default): every prepare, binary
-# result set and close pairs with its own answer; no status, missing or
-# malformed difference is allowed. Body differences are, as in
-# mariadb-sysbench (same workload): rows' values differ at the target (a
-# session's first point SELECT already showed another c, same length).
+# counters are equal.
 . "$(dirname "$0")/../lib.sh"
 . "$E2E_DIR/sql.sh"
 scenario_begin mariadb-prepared "$1"
-compare_allow body "the rows' values differ between the two servers (as mariadb-sysbench: same workload)"
+# Not compared: the mysql comparison reads COM_STMT_PREPARE's answer (an OK
+# with the statement id, then its parameter and column definitions) as
+# several answers, which shifts the pairing (docs/compare.md, Limits).
+E2E_COMPARE=0
 mariadb_lab auto "SET GLOBAL thread_cache_size = 0"
 creds=$(credentials_file "mysql sbtest $MY_PASSWORD")
 intercept_start "$SOURCE" 3306 || fail "doppel-intercept did not start ($SOURCE)"
