@@ -13,9 +13,11 @@
 . "$(dirname "$0")/../lib.sh"
 . "$E2E_DIR/sql.sh"
 scenario_begin mariadb-prepared "$1"
-# Not compared: the mysql comparison reads COM_STMT_PREPARE's answer (an OK
-# with the statement id, then its parameter and column definitions) as
-# several answers, which shifts the pairing (docs/compare.md, Limits).
+# Not compared: the comparison now pairs prepared statements one by one
+# (00202a5), but on these identical servers 1,069-1,520 executes' rows
+# differ in their c values (untraced: the two servers' tables may differ
+# from the start), and with the pcap source one status difference came
+# in the clean-clone make check. Settle that before comparing here.
 E2E_COMPARE=0
 mariadb_lab auto "SET GLOBAL thread_cache_size = 0"
 creds=$(credentials_file "mysql sbtest $MY_PASSWORD")
