@@ -16,13 +16,14 @@ scenario_begin "${PG_SCENARIO:-pg-login}" "$1"
 # and now and then a SELECT abalance races another client's UPDATE of the
 # same account (pgbench's clients run at once; replayed, each session at
 # its own pace).
-# Not compared with the pcap source under md5: there the comparison pairs
-# falsely in pgbench's long connections (817-915 status differences in 3
-# of 4 runs on identical servers: an answer's bytes go to the request
-# before its own from some point on, then the session's later answers all
-# shift; the engine's quiet-period releases, 81-86 a run, come with it).
-# Not traced; issue 15's note says so. The transactions are still judged.
-if [ "$SOURCE" = pcap ] && [ "$method" = md5 ]; then
+# Not compared with the pcap source: there the comparison pairs falsely
+# in pgbench's long connections (md5: 817-915 status differences in 3 of
+# 4 runs on identical servers; scram: 117 in one run of several: an
+# answer's bytes go to the request before its own from some point on,
+# then the session's later answers all shift; the engine's quiet-period
+# releases, 81-86 a run, come with it). Not traced; issue 15's note says
+# so. The transactions are still judged.
+if [ "$SOURCE" = pcap ]; then
 	E2E_COMPARE=0
 fi
 compare_allow_at_most 6 "bob's wrong password and the TLS client fail at the target only; an account read racing another client's update"
