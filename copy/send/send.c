@@ -43,6 +43,8 @@ struct send_failure {
 struct sender {
 	const struct send_backend *backend;
 	void *priv;
+	struct send_ring *ring;	/* the backend's TX ring, or NULL */
+	unsigned ring_new;	/* frames submitted since its last kick */
 	send_fail_fn fail;
 	void *ctx;
 	struct send_counters counters;
@@ -83,8 +85,8 @@ static void note_failure(struct sender *s, const struct session_key *k, int err)
 	s->failure_count++;
 }
 
-/* The kernel refused frame i with err. */
-static void refused(struct sender *s, unsigned i, int err)
+/* The kernel refused a frame of session k with err. */
+static void refused_key(struct sender *s, const struct session_key *k, int err)
 {
 	switch (err) {
 	case ENOBUFS:
@@ -103,7 +105,67 @@ static void refused(struct sender *s, unsigned i, int err)
 		s->counters.failed++;
 		break;
 	}
-	note_failure(s, &s->keys[i], err);
+	note_failure(s, k, err);
+}
+
+static void refused(struct sender *s, unsigned i, int err)
+{
+	refused_key(s, &s->keys[i], err);
+}
+
+static void ring_refused(void *ctx, const struct session_key *k, int err)
+{
+	refused_key(ctx, k, err);
+}
+
+/* One batch of the TX ring to the kernel. */
+static void ring_kick(struct sender *s)
+{
+	struct send_ring_kick kick = send_ring_kick(s->ring, ring_refused, s);
+
+	s->ring_new = 0;
+	s->counters.batches += kick.calls;
+	s->counters.packets += kick.taken;
+	s->counters.bytes += kick.bytes;
+	if (kick.waiting)
+		s->counters.ring_deferred++;
+}
+
+/* send_queue() for the TX ring: the backend writes the frame in place. */
+static enum engine_send_result ring_queue(struct sender *s, const struct session_key *k,
+					  const uint8_t *pkt, size_t len)
+{
+	struct send_slot slot;
+	enum engine_send_result r;
+	size_t frame_len = 0;
+	uint8_t *frame;
+
+	/* Longer than a frame holds is longer than the device's MTU: the
+	 * backend would refuse it the same way. */
+	if (SEND_FRAME_HEADER_MAX + len > send_ring_room(s->ring))
+		return ENGINE_SEND_TOO_BIG;
+	frame = send_ring_claim(s->ring);
+	/* Kick to make room only with frames the kernel has not seen: when
+	 * the ring is full of frames it could not take, another send() now
+	 * would not help; the next flush tries. */
+	if (!frame && s->ring_new > 0) {
+		ring_kick(s);
+		frame = send_ring_claim(s->ring);
+	}
+	if (!frame) {
+		/* Every frame queued or still on its way: dropped, as for
+		 * EAGAIN; the engine's retransmission sends it again. */
+		s->counters.ring_full++;
+		s->counters.retry++;
+		return ENGINE_SEND_OK;
+	}
+	r = s->backend->prepare(s->priv, pkt, len, frame, &frame_len, &slot);
+	if (r != ENGINE_SEND_OK)
+		return r;
+	send_ring_submit(s->ring, frame_len, k);
+	if (++s->ring_new >= s->batch)
+		ring_kick(s);
+	return ENGINE_SEND_OK;
 }
 
 /* Send frames [first, end), all for one socket. */
@@ -136,6 +198,10 @@ static void send_queued(struct sender *s)
 {
 	unsigned first = 0;
 
+	if (s->ring) {
+		ring_kick(s);
+		return;
+	}
 	while (first < s->queued) {
 		unsigned end = first + 1;
 
@@ -159,6 +225,8 @@ enum engine_send_result send_queue(struct sender *s, const struct session_key *k
 
 	if (len == 0 || len > SEND_PACKET_MAX)
 		return ENGINE_SEND_FAILED;
+	if (s->ring)
+		return ring_queue(s, k, pkt, len);
 	if (s->queued == s->batch || s->arena_used + frame_room(len) > s->arena_bytes)
 		send_queued(s);
 	slot = &s->slots[s->queued];
@@ -197,7 +265,8 @@ void send_flush(struct sender *s)
 		s->failure_count = 0;
 		for (unsigned i = 0; i < count; i++)
 			s->fail(s->ctx, &s->reporting[i].key, s->reporting[i].err);
-		if (s->queued == 0 && s->failure_count == 0)
+		if ((s->ring ? send_ring_unsent(s->ring) : s->queued) == 0 &&
+		    s->failure_count == 0)
 			break;
 	}
 	s->flushing = false;
@@ -206,6 +275,16 @@ void send_flush(struct sender *s)
 const struct send_counters *send_counters(const struct sender *s)
 {
 	return &s->counters;
+}
+
+size_t send_tx_ring_bytes(const struct sender *s)
+{
+	return s->ring ? send_ring_bytes(s->ring) : 0;
+}
+
+const char *send_tx_ring_fallback(const struct sender *s)
+{
+	return s->backend->ring_fallback ? s->backend->ring_fallback(s->priv) : "";
 }
 
 static void sender_free(struct sender *s)
@@ -288,6 +367,8 @@ struct sender *send_open(const struct send_config *cfg, send_fail_fn fail, void 
 		sender_free(s);
 		return NULL;
 	}
+	if (s->backend->ring)
+		s->ring = s->backend->ring(s->priv);
 	return s;
 }
 

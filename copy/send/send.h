@@ -18,6 +18,13 @@
  * ENOBUFS and EAGAIN are counted and the packet dropped: the engine's
  * retransmission timer sends it again.
  *
+ * The packet backend writes its frames into a PACKET_TX_RING instead
+ * (send_ring.c), one send() per batch; frames the driver cannot take yet
+ * wait in the ring for the next flush, and a packet that finds no free
+ * frame is counted (ring_full, retry) and dropped like an EAGAIN. When the
+ * ring cannot be set up (an old kernel, no memory) it sends by batches as
+ * above, and send_tx_ring_fallback() says why.
+ *
  * The raw backend opens its IPv4 and IPv6 sockets at send_open(), so a
  * missing privilege shows at start; a host without IPv6 (EAFNOSUPPORT)
  * gets ENGINE_SEND_FAILED for IPv6 packets instead. Both sockets and the
@@ -35,6 +42,7 @@
 #ifndef DOPPEL_SEND_H
 #define DOPPEL_SEND_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -65,13 +73,21 @@ struct send_config {
 	 * it when set (family != 0); the packet backend needs it for each
 	 * family it sends (send_tunnel_source() finds the host's own). */
 	struct dp_addr tunnel_src4, tunnel_src6;
+	/* packet: send with sendmsg batches, not through a PACKET_TX_RING
+	 * (--tx-ring off). Without it the ring is tried, and when it cannot
+	 * be set up the batches are used (send_tx_ring_fallback() says why). */
+	bool no_tx_ring;
 };
 
 struct send_counters {
 	uint64_t packets;	/* accepted by the kernel */
 	uint64_t bytes;		/* of those frames (packet: with the Ethernet header) */
-	uint64_t batches;	/* sendmmsg calls */
-	uint64_t retry;		/* ENOBUFS, EAGAIN: dropped, the engine resends */
+	uint64_t batches;	/* sendmmsg calls, or send() calls kicking the ring */
+	uint64_t retry;		/* ENOBUFS, EAGAIN, or no free frame in the ring:
+				 * dropped, the engine resends */
+	uint64_t ring_full;	/* of retry: no free frame in the TX ring */
+	uint64_t ring_deferred;	/* kicks that left frames in the ring for the
+				 * next one (driver or send buffer full) */
 	uint64_t too_big;	/* EMSGSIZE from the kernel (not the mtu check) */
 	uint64_t failed;	/* EPERM and every other error */
 };
@@ -105,6 +121,11 @@ int send_tunnel_source(const struct dp_addr *target, struct dp_addr *src, char *
 /* Send everything queued, then report refusals to the fail callback. */
 void send_flush(struct sender *s);
 const struct send_counters *send_counters(const struct sender *s);
+/* The PACKET_TX_RING's bytes (mapped: kernel memory in the daemon's RSS,
+ * not in -m), 0 when frames go by sendmsg batches; and why the ring was
+ * wanted and not set up ("" otherwise), for the daemon to log once. */
+size_t send_tx_ring_bytes(const struct sender *s);
+const char *send_tx_ring_fallback(const struct sender *s);
 /* Sends what is still queued (the RSTs of a shutdown) without calling
  * fail, closes the sockets and frees s. NULL is fine. */
 void send_close(struct sender *s);

@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 
 #include "copy/send/send.h"
+#include "copy/send/send_ring.h"
 #include "lib/net/encap.h"
 
 /* The largest IP packet accepted: IPv6's 40-byte header and a full 64 KiB
@@ -41,6 +42,13 @@ struct send_backend {
 					   uint8_t *frame, size_t *frame_len,
 					   struct send_slot *slot);
 	void (*close)(void *priv);
+	/* Optional (NULL: none). The backend's PACKET_TX_RING, or NULL when
+	 * it has none: the queue then writes frames into the ring instead
+	 * of its arena, and kicks the ring instead of sendmmsg. */
+	struct send_ring *(*ring)(void *priv);
+	/* Why the ring was wanted and not set up ("" when it was, or was
+	 * not wanted). */
+	const char *(*ring_fallback)(void *priv);
 };
 
 /* The backends' constructors: 0 with *backend and *priv set, or -1 with

@@ -23,6 +23,12 @@
  * drops the frame at once (ENOBUFS: counted as a retry, the engine resends)
  * instead of queueing it, and packet taps on this host (tcpdump -i DEV)
  * do not see our frames; the next hop and the target do.
+ *
+ * Frames are written into a PACKET_TX_RING (send_ring.c) unless the
+ * config says not to: one send() per batch, no copy from our buffer into
+ * the kernel. When the ring cannot be set up, the socket is opened again
+ * without it (a socket that has a ring sends every sendmsg through it)
+ * and the queue sends sendmmsg batches; ring_fallback says why.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -50,6 +56,8 @@ struct send_packet {
 	struct encap_config tunnel;
 	struct dp_addr tunnel_src4, tunnel_src6;
 	uint16_t ip_id;
+	struct send_ring *ring;
+	char ring_fallback[160];
 };
 
 /* The frame body for pkt: the outer packet with a tunnel, pkt without. */
@@ -119,14 +127,27 @@ static void packet_close(void *priv)
 {
 	struct send_packet *sp = priv;
 
+	send_ring_close(sp->ring);
 	if (sp->fd >= 0)
 		close(sp->fd);
 	free(sp);
 }
 
+static struct send_ring *packet_ring(void *priv)
+{
+	return ((struct send_packet *)priv)->ring;
+}
+
+static const char *packet_ring_fallback(void *priv)
+{
+	return ((struct send_packet *)priv)->ring_fallback;
+}
+
 static const struct send_backend packet_backend = {
 	.prepare = packet_prepare,
 	.close = packet_close,
+	.ring = packet_ring,
+	.ring_fallback = packet_ring_fallback,
 };
 
 static bool all_zero(const uint8_t mac[ETH_ALEN])
@@ -182,12 +203,33 @@ static void write_header(uint8_t header[ETH_HLEN], const uint8_t next_hop[ETH_AL
 	header[13] = (uint8_t)ethertype;
 }
 
+/* A non-blocking AF_PACKET socket that receives nothing, its send buffer
+ * sized, past the qdisc. */
+static int open_socket(struct send_packet *sp, const struct send_config *cfg, char *err,
+		       size_t errlen)
+{
+	int one = 1;
+
+	sp->fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (sp->fd < 0) {
+		snprintf(err, errlen, "socket(AF_PACKET, SOCK_RAW): %s", strerror(errno));
+		return -1;
+	}
+	if (send_set_sndbuf(sp->fd, cfg->sndbuf, err, errlen) != 0)
+		return -1;
+	if (setsockopt(sp->fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof(one)) != 0 &&
+	    errno != ENOPROTOOPT) {
+		snprintf(err, errlen, "setsockopt(PACKET_QDISC_BYPASS): %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 int send_packet_open(const struct send_config *cfg, const struct send_backend **backend,
 		     void **priv, char *err, size_t errlen)
 {
 	struct send_packet *sp;
 	uint8_t src_mac[ETH_ALEN];
-	int one = 1;
 
 	if (!cfg->device || !*cfg->device) {
 		snprintf(err, errlen, "-o: no output device given");
@@ -208,18 +250,22 @@ int send_packet_open(const struct send_config *cfg, const struct send_backend **
 		snprintf(err, errlen, "send: out of memory");
 		return -1;
 	}
-	sp->fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (sp->fd < 0) {
-		snprintf(err, errlen, "socket(AF_PACKET, SOCK_RAW): %s", strerror(errno));
+	sp->fd = -1;
+	if (open_socket(sp, cfg, err, errlen) != 0 ||
+	    read_device(sp, cfg, src_mac, err, errlen) != 0)
 		goto fail;
-	}
-	if (read_device(sp, cfg, src_mac, err, errlen) != 0 ||
-	    send_set_sndbuf(sp->fd, cfg->sndbuf, err, errlen) != 0)
-		goto fail;
-	if (setsockopt(sp->fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof(one)) != 0 &&
-	    errno != ENOPROTOOPT) {
-		snprintf(err, errlen, "setsockopt(PACKET_QDISC_BYPASS): %s", strerror(errno));
-		goto fail;
+	if (!cfg->no_tx_ring) {
+		char why[sizeof(sp->ring_fallback) - 32];
+
+		/* Room for the largest frame the MTU check lets through. */
+		sp->ring = send_ring_open(sp->fd, sp->ifindex, SEND_FRAME_HEADER_MAX + sp->mtu,
+					  why, sizeof(why));
+		if (!sp->ring) {
+			snprintf(sp->ring_fallback, sizeof(sp->ring_fallback), "%s", why);
+			close(sp->fd);
+			if (open_socket(sp, cfg, err, errlen) != 0)
+				goto fail;
+		}
 	}
 	sp->tunnel = cfg->tunnel;
 	sp->tunnel_src4 = cfg->tunnel_src4;

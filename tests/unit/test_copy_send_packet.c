@@ -10,6 +10,8 @@
  * configured smaller one) are refused at queue time; a qdisc that drops
  * everything gives ENOBUFS, counted as retry and never reported; a device
  * that is down gives ENETDOWN through the fail callback; refused opens.
+ * These run with the PACKET_TX_RING (the default); the driver drop with
+ * --tx-ring off, the ring keeping such frames (test_copy_send_ring.c).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -28,6 +30,7 @@
 #define WAIT_MS 3000
 
 static const char *skip_reason;
+static bool no_tx_ring;	/* open the senders with --tx-ring off */
 
 static int setup_link(void **state)
 {
@@ -51,7 +54,8 @@ static void on_fail(void *ctx, const struct session_key *k, int err)
 static struct sender *open_packet_on(const char *device, const uint8_t src_mac[6], uint32_t mtu,
 				     struct failures *f)
 {
-	struct send_config cfg = { .kind = SEND_PACKET, .device = device, .mtu = mtu };
+	struct send_config cfg = { .kind = SEND_PACKET, .device = device, .mtu = mtu,
+				   .no_tx_ring = no_tx_ring };
 	char err[256] = "";
 	struct sender *s;
 
@@ -62,6 +66,7 @@ static struct sender *open_packet_on(const char *device, const uint8_t src_mac[6
 	s = send_open(&cfg, on_fail, f, err, sizeof(err));
 	if (!s)
 		fail_msg("send_open: %s", err);
+	assert_int_equal(send_tx_ring_bytes(s) > 0, !no_tx_ring);
 	return s;
 }
 
@@ -196,7 +201,8 @@ static void test_qdisc_bypassed(void **state)
 
 /* Past the qdisc, a driver that cannot take a frame drops it (a tap
  * device nobody opened has no carrier; a qdisc would have held the frames
- * instead): ENOBUFS, counted as a retry, not the session's end. */
+ * instead): ENOBUFS, counted as a retry, not the session's end. Without
+ * the TX ring: with it the frames wait in the ring. */
 static void test_driver_drop_is_retry(void **state)
 {
 	struct failures f;
@@ -207,7 +213,9 @@ static void test_driver_drop_is_retry(void **state)
 	if (skip_reason)
 		skip();
 	netns_sh("ip tuntap add dev dpt mode tap && ip link set dpt up");
+	no_tx_ring = true;
 	s = open_packet_on("dpt", NULL, 0, &f);
+	no_tx_ring = false;
 	for (int i = 0; i < 5; i++)
 		assert_int_equal(send_queue(s, &key, pkt, len), ENGINE_SEND_OK);
 	send_flush(s);
