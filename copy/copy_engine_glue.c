@@ -263,10 +263,17 @@ int copy_open_sender(struct copy *c, char *err, size_t errlen)
 	if (cfg.tunnel.kind != ENCAP_NONE)
 		log_info("tunnel: %s to each target%s", encap_name(cfg.tunnel.kind),
 			 c->o->output_device ? " (outer headers written for -o)" : "");
+	cfg.no_tx_ring = c->o->no_tx_ring;
 	c->sender = send_open(&cfg, on_send_failure, c, why, sizeof(why));
 	if (!c->sender) {
 		snprintf(err, errlen, "send: %s", why);
 		return -1;
 	}
+	if (send_tx_ring_bytes(c->sender))
+		log_info("-o %s: PACKET_TX_RING of %zu KiB", cfg.device,
+			 send_tx_ring_bytes(c->sender) / 1024);
+	else if (*send_tx_ring_fallback(c->sender))
+		log_warnx("-o %s: no PACKET_TX_RING (%s): sending with sendmmsg batches",
+			    cfg.device, send_tx_ring_fallback(c->sender));
 	return 0;
 }

@@ -22,7 +22,7 @@
 enum { OPT_CAPTURE = 256, OPT_OFFLINE, OPT_SPEED, OPT_REPEAT, OPT_TUNNEL, OPT_TUNNEL_SOURCE,
        OPT_MIRROR, OPT_WIRE, OPT_PROTOCOL, OPT_CREDENTIALS, OPT_PORT_SHIFT,
        OPT_TLS_CERT, OPT_TLS_KEY, OPT_TLS_CA, OPT_TLS_PSK_FILE, OPT_INSECURE_PLAINTEXT,
-       OPT_PACE_QUIET, OPT_WORKERS, OPT_CAPTURE_RING,
+       OPT_PACE_QUIET, OPT_WORKERS, OPT_CAPTURE_RING, OPT_TX_RING,
        OPT_COMPARE_FIRST, OPT_COMPARE_LAST = OPT_COMPARE_FIRST + COMPARE_OPT_COUNT - 1 };
 
 static const struct option long_options[] = {
@@ -52,6 +52,7 @@ static const struct option long_options[] = {
 	{ "speed", required_argument, NULL, OPT_SPEED },
 	{ "repeat", required_argument, NULL, OPT_REPEAT },
 	{ "output-device", required_argument, NULL, 'o' },
+	{ "tx-ring", required_argument, NULL, OPT_TX_RING },
 	{ "tunnel", required_argument, NULL, OPT_TUNNEL },
 	{ "tunnel-source", required_argument, NULL, OPT_TUNNEL_SOURCE },
 	{ "mirror", required_argument, NULL, OPT_MIRROR },
@@ -119,6 +120,7 @@ static const char usage_text[] =
 	"      --repeat N            offline repeat count (1)\n"
 	"  -a N, -T N                TCPCopy's offline -a (speed) and -T (repeat)\n"
 	"  -o, --output-device DEV   send with AF_PACKET on DEV (needs the @mac form of -x)\n"
+	"      --tx-ring yes|no      -o: write frames into a PACKET_TX_RING (yes; no: sendmmsg)\n"
 	"      --tunnel KIND         send each packet to its target inside a tunnel, the\n"
 	"                            host's own address outside: vxlan[:VNI[:PORT]][@MAC],\n"
 	"                            ipip, gre or fou:PORT (the target decapsulates)\n"
@@ -403,6 +405,14 @@ static int apply(void *ctx, int id, const char *value, bool from_command_line, c
 	case OPT_SPEED: return parse_speed(value, &o->speed, err, errlen);
 	case OPT_REPEAT: return parse_unsigned(value, 1, 1000000, &o->repeat, err, errlen);
 	case 'o': return daemon_set_string(&o->output_device, value, err, errlen);
+	case OPT_TX_RING: {
+		bool ring;
+
+		if (opt_parse_bool(value, &ring, err, errlen) < 0)
+			return -1;
+		o->no_tx_ring = !ring;
+		return 0;
+	}
 	case OPT_TUNNEL:
 		if (strcmp(value, "none") == 0) {
 			memset(&o->tunnel, 0, sizeof(o->tunnel));

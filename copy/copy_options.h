@@ -84,6 +84,7 @@ struct copy_options {
 	char *filter;			/* -F; NULL = built from -x */
 	enum capture_kind capture_kind;	/* --capture, or CAPTURE_OFFLINE with --offline */
 	uint32_t capture_ring_bytes;	/* --capture-ring (0: CAPTURE_RING_BYTES_DEFAULT) */
+	bool no_tx_ring;		/* --tx-ring no: -o sends by sendmmsg batches */
 	char *offline_file;
 	double speed;
 	unsigned repeat;

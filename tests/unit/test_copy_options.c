@@ -657,6 +657,25 @@ static void test_capture_ring(void **state)
 		       BASE, "-B", "64");
 }
 
+/* --tx-ring: on unless no is given; a value that is not yes or no is
+ * refused. */
+static void test_tx_ring(void **state)
+{
+	struct copy_options o;
+
+	assert_int_equal(parse_args(&o, BASE, NULL), COPY_OPTIONS_RUN);
+	assert_false(o.no_tx_ring);
+	copy_options_free(&o);
+	assert_int_equal(parse_args(&o, BASE, "--tx-ring", "no", NULL), COPY_OPTIONS_RUN);
+	assert_true(o.no_tx_ring);
+	copy_options_free(&o);
+	assert_int_equal(parse_args(&o, BASE, "--tx-ring", "no", "--tx-ring", "yes", NULL),
+			 COPY_OPTIONS_RUN);
+	assert_false(o.no_tx_ring);
+	copy_options_free(&o);
+	assert_refused("--tx-ring 'off': 'off' is not yes or no", BASE, "--tx-ring", "off");
+}
+
 /* --tls-*: paths kept as given (the files are read at start, by
  * wire_tls); combinations refused with what is missing. */
 static void test_tls_options(void **state)
@@ -778,6 +797,7 @@ int main(void)
 		cmocka_unit_test(test_plaintext_channel),
 		cmocka_unit_test(test_pace_quiet),
 		cmocka_unit_test(test_capture_ring),
+		cmocka_unit_test(test_tx_ring),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
