@@ -445,6 +445,15 @@ enum auth_result auth_pg_step(struct auth_conv *c)
 			r = startup(c);
 			break;
 		case PG_SSL_ANSWER:
+			/* A TLS record (ClientHello) after the SSLRequest says
+			 * online answered 'S': TLS whatever the target answers,
+			 * so do not wait for it. Waiting lost the count when the
+			 * client's FIN and RST were captured before the target's
+			 * answer came (a slow backend): the RST ended the session
+			 * as closed. */
+			if (c->client.len && c->client.data[0] == 0x16)
+				return auth_fail(c, AUTH_FAIL_TLS,
+						 "the client negotiated TLS (online accepted its SSLRequest)");
 			if (!c->target.len)
 				return AUTH_CONTINUE;
 			if (c->target.data[0] != 'N')

@@ -332,6 +332,24 @@ static inline void harness_target(struct harness *h, const struct session_key *k
 	harness_feed(h, k, false, flags, seq, ack, seg);
 }
 
+/* A target summary whose payload intercept cut: len bytes of answer,
+ * only the first present of them carried. */
+static inline void harness_target_cut(struct harness *h, const struct session_key *k,
+				      uint32_t seq, uint32_t ack, const uint8_t *data,
+				      size_t len, size_t present)
+{
+	uint8_t *buf = malloc(HARNESS_PACKET_MAX);
+	struct packet p;
+
+	assert_non_null(buf);
+	harness_build(buf, HARNESS_PACKET_MAX, &p, &k->target, k->target_port, &k->client,
+		      k->client_port, TCPF_ACK | TCPF_PSH, seq, ack,
+		      &(struct harness_segment){ .payload = data, .payload_len = len });
+	p.payload_present = present;
+	engine_target_packet(h->engine, h->now, &p);
+	free(buf);
+}
+
 /* Shorthands without options (window taken as it is, 0 included). */
 static inline void harness_client_plain(struct harness *h, const struct session_key *k,
 					uint8_t flags, uint32_t seq, uint32_t ack)

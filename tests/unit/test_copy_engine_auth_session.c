@@ -224,21 +224,6 @@ static void test_fin_before_login_done(void **state)
  * messages that intercept cut at --route-payload: the login needs none of
  * the cut bytes and goes on. A cut in the middle of a message the login
  * needs ends the session, counted as a protocol error. */
-static void feed_cut(struct harness *h, const struct session_key *k, uint32_t seq, uint32_t ack,
-		     const uint8_t *data, size_t len, size_t present)
-{
-	uint8_t *buf = malloc(HARNESS_PACKET_MAX);
-	struct packet p;
-
-	assert_non_null(buf);
-	harness_build(buf, HARNESS_PACKET_MAX, &p, &k->target, k->target_port, &k->client,
-		      k->client_port, TCPF_ACK | TCPF_PSH, seq, ack,
-		      &(struct harness_segment){ .payload = data, .payload_len = len });
-	p.payload_present = present;
-	engine_target_packet(h->engine, h->now, &p);
-	free(buf);
-}
-
 static void test_cut_answers(void **state)
 {
 	struct session_key k = harness_key("198.18.0.10", 40004, "198.18.1.1", 5432);
@@ -261,7 +246,7 @@ static void test_cut_answers(void **state)
 	/* AuthenticationOk then 600 bytes of ParameterStatus: 256 seen */
 	n = pg_auth(m, 0, "", 0);
 	memset(m + n, 'S', 600);
-	feed_cut(&h, &k, t, c, m, n + 600, 256);
+	harness_target_cut(&h, &k, t, c, m, n + 600, 256);
 	assert_int_equal(harness_counters(&h)->auth_logins_replayed, 1);
 	assert_int_equal(h.end_count, 0);
 	harness_finish(&h);
@@ -271,7 +256,7 @@ static void test_cut_answers(void **state)
 	start(&h, &k);
 	harness_client_data(&h, &k, HARNESS_CLIENT_ISN + 1, HARNESS_ONLINE_ISN + 1, startup, 27);
 	n = pg_auth(m, 5, "\1\2\3\4", 4);
-	feed_cut(&h, &k, HARNESS_TARGET_ISN + 1, HARNESS_CLIENT_ISN + 28, m, n, 6);
+	harness_target_cut(&h, &k, HARNESS_TARGET_ISN + 1, HARNESS_CLIENT_ISN + 28, m, n, 6);
 	assert_int_equal(harness_last_end(&h)->reason, END_AUTH_FAILED);
 	assert_non_null(strstr(harness_last_end(&h)->detail, "--route-payload"));
 	assert_int_equal(harness_counters(&h)->auth_failed[AUTH_FAIL_PROTOCOL], 1);
