@@ -39,6 +39,8 @@ PKG_LIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
 # The engine's protocol modules (copy/engine/auth*.c) hash with libcrypto.
 CRYPTO_LIBS := $(shell pkg-config --libs libcrypto 2>/dev/null || echo -lcrypto)
+# doppel-copy's credentials: SASLprep of SCRAM passwords (copy/copy_saslprep.c).
+IDN_LIBS := $(shell pkg-config --libs libidn 2>/dev/null || echo -lidn)
 
 WARN      := -Wall -Wextra -Wshadow -Wformat=2 -Wno-unused-parameter
 ifeq ($(CI),true)
@@ -107,7 +109,7 @@ $(BUILD)/libengine.a: $(ENGINE_OBJ)
 	ar rcs $@ $^
 
 $(BUILD)/doppel-copy: $(COPY_OBJ) $(BUILD)/libengine.a $(BUILD)/libdoppel.a
-	$(CC) $(ALL_LDFLAGS) -o $@ $(COPY_OBJ) $(BUILD)/libengine.a $(BUILD)/libdoppel.a $(PKG_LIBS) -lm
+	$(CC) $(ALL_LDFLAGS) -o $@ $(COPY_OBJ) $(BUILD)/libengine.a $(BUILD)/libdoppel.a $(PKG_LIBS) $(IDN_LIBS) -lm
 
 $(BUILD)/doppel-intercept: $(ICPT_OBJ) $(BUILD)/libdoppel.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $(ICPT_OBJ) $(BUILD)/libdoppel.a $(PKG_LIBS) -lm
@@ -118,7 +120,7 @@ $(BUILD)/tests/test_copy_engine_%: $(BUILD)/tests/unit/test_copy_engine_%.o $(BU
 
 $(BUILD)/tests/test_copy_%: $(BUILD)/tests/unit/test_copy_%.o $(COPY_CORE) $(TEST_HELPER_OBJ) $(BUILD)/libengine.a $(BUILD)/libdoppel.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS) -lm
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(IDN_LIBS) $(CMOCKA_LIBS) -lm
 
 $(BUILD)/tests/test_intercept_%: $(BUILD)/tests/unit/test_intercept_%.o $(ICPT_CORE) $(TEST_HELPER_OBJ) $(BUILD)/libdoppel.a
 	@mkdir -p $(dir $@)
@@ -170,7 +172,7 @@ $(BUILD)/bench/intercept_%_bench: $(BUILD)/bench/intercept_%_bench.o $(BUILD)/be
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
 
 $(BUILD)/bench/%_bench: $(BUILD)/bench/%_bench.o $(BUILD)/bench/copy-core.a $(BUILD)/libdoppel.a
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(IDN_LIBS) -lm
 
 bench-build: $(BENCH_BIN)
 

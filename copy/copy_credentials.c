@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "copy/copy_saslprep.h"
 #include "copy/engine/auth_crypto.h"
 
 struct credential {
@@ -168,8 +169,17 @@ int copy_credentials_salted(void *ctx, const char *user, const uint8_t *salt, si
 			memcpy(out, e->salted, 32);
 			return 0;
 		}
-		if (auth_scram_salted(e->password, e->password_len, salt, salt_len, iterations,
-				      out) < 0)
+		/* SCRAM hashes the password as the server prepared it
+		 * (SASLprep); md5 and cleartext use the raw bytes. The
+		 * prepared copy lives on the stack only for the PBKDF2. */
+		char prep[COPY_SASLPREP_MAX];
+		int plen = copy_saslprep(e->password, e->password_len, prep, sizeof(prep));
+		int r = plen > 0 ? auth_scram_salted((const uint8_t *)prep, (size_t)plen, salt,
+						     salt_len, iterations, out)
+				 : auth_scram_salted(e->password, e->password_len, salt, salt_len,
+						     iterations, out);
+		explicit_bzero(prep, sizeof(prep));
+		if (r < 0)
 			return -2;
 		if (salt_len <= sizeof(e->salt)) {
 			memcpy(e->salted, out, 32);

@@ -18,7 +18,7 @@ set -euo pipefail
 
 # Building the daemons.
 build_pkgs="gcc make pkg-config libpcap-dev libnetfilter-queue-dev libmnl-dev
-	libnfnetlink-dev libssl-dev libjson-c-dev"
+	libnfnetlink-dev libssl-dev libjson-c-dev libidn-dev"
 # Running them: doppel-rules drives nft or iptables; ip for the set-ups.
 run_pkgs="iproute2 nftables iptables"
 # The unit tests and the fuzzers.

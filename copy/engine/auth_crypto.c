@@ -61,8 +61,9 @@ static int hmac256(const uint8_t *key, size_t key_len, const void *msg, size_t l
 int auth_scram_salted(const uint8_t *password, size_t password_len, const uint8_t *salt,
 		      size_t salt_len, unsigned iterations, uint8_t salted[32])
 {
-	/* PostgreSQL SASLprep-normalises the password; an ASCII password
-	 * (the common case) is its own normal form. */
+	/* password as PostgreSQL hashes it: doppel-copy's credentials
+	 * SASLprep it first (copy/copy_saslprep.c); an ASCII password is
+	 * its own normal form. */
 	return PKCS5_PBKDF2_HMAC((const char *)password, (int)password_len, salt, (int)salt_len,
 				 (int)iterations, EVP_sha256(), 32, salted) ? 0 : -1;
 }

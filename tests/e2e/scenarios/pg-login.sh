@@ -5,8 +5,11 @@
 # salts and nonces differ: the target commits as many transactions as
 # online (pg_stat_database xact_commit) and every login is accounted for.
 # Then a user with a wrong password in the credentials (its sessions end,
-# counted and logged, the others unharmed) and a client that negotiates
-# TLS with online (counted, not replayed).
+# counted and logged, the others unharmed), a client that negotiates
+# TLS with online (counted, not replayed), and carol, whose password has a
+# non-ASCII space and a soft hyphen: under SCRAM both servers hash it
+# SASLprep'ed (U+00A0 -> U+0020, U+00AD removed), and so must doppel-copy
+# (under md5 the raw bytes): her session is one more login replayed.
 . "$(dirname "$0")/../lib.sh"
 . "$E2E_DIR/sql.sh"
 method=${PG_METHOD:-scram-sha-256}
@@ -28,6 +31,7 @@ if [ "$SOURCE" = pcap ]; then
 fi
 compare_allow_at_most 6 "bob's wrong password and the TLS client fail at the target only; an account read racing another client's update"
 command -v openssl >/dev/null || fail "openssl is not installed"
+carol_pw=$'pass\xc2\xa0word\xc2\xad\xc3\xa9X'	# pass<U+00A0>word<U+00AD>éX
 [ -x "$PG_BIN/pgbench" ] || fail "pgbench is not installed (postgresql, scripts/deps.sh)"
 lab_build || fail "could not build the lab"
 pg_start pg-online "$NS_ONLINE" "$ADDR_ONLINE" "$method" || fail "PostgreSQL did not start in online"
@@ -37,6 +41,7 @@ for side in pg-online pg-target; do
 		fail "pgbench -i on $side failed: $(tail -n 3 "$LAB_DIR/pgbench-init.log")"
 	pg_sql "$side" "CREATE USER bob PASSWORD 'bob-right'" >/dev/null
 	pg_sql "$side" "GRANT ALL ON ALL TABLES IN SCHEMA public TO bob" postgres >/dev/null
+	pg_sql "$side" "CREATE USER carol PASSWORD '$carol_pw'" >/dev/null
 done
 # TLS at online only: its clients negotiate it, the target refuses it.
 openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=online -keyout "$LAB_DIR/pg-online/key.pem" \
@@ -55,7 +60,8 @@ calibrated() { [ "$(pg_commits pg-online)" -gt "$before" ]; }
 wait_until 10 calibrated
 sleep 1
 per_session=$(($(pg_commits pg-online) - before))
-creds=$(credentials_file "# the lab's" "postgres postgres $PG_PASSWORD" "postgres bob bob-wrong")
+creds=$(credentials_file "# the lab's" "postgres postgres $PG_PASSWORD" "postgres bob bob-wrong" \
+	"postgres carol $carol_pw")
 intercept_start "$SOURCE" 5432 || fail "doppel-intercept did not start ($SOURCE)"
 copy_start copy "$NS_ONLINE" -x "5432-$ADDR_TARGET:5432" --protocol 5432=postgres \
 	--credentials "$creds" || fail "doppel-copy did not start"
@@ -71,6 +77,8 @@ pgbench_run -c 2 -t 300
 # bob: the online server takes his password, the target not the one we have.
 client_run 20 env PGPASSWORD=bob-right PGSSLMODE=disable "$PG_BIN/psql" -X -h "$ADDR_ONLINE" \
 	-U bob -d postgres -c 'SELECT 1' >>"$LAB_DIR/psql.out" 2>&1 || fail "psql as bob failed at online"
+client_run 20 env PGPASSWORD="$carol_pw" PGSSLMODE=disable "$PG_BIN/psql" -X -h "$ADDR_ONLINE" \
+	-U carol -d postgres -c 'SELECT 3' >>"$LAB_DIR/psql.out" 2>&1 || fail "psql as carol failed at online"
 client_run 20 env PGPASSWORD="$PG_PASSWORD" PGSSLMODE=require "$PG_BIN/psql" -X -h "$ADDR_ONLINE" \
 	-U postgres -d postgres -c 'SELECT 2' >>"$LAB_DIR/psql.out" 2>&1 ||
 	fail "psql with TLS failed at online: $(tail -n 2 "$LAB_DIR/psql.out")"
@@ -94,13 +102,13 @@ summary="$(copy_summary copy); pgbench_history rows online $history_online, targ
 # bob's and the TLS client's sessions only at online.
 [ "$target" = $((online - 2 * per_session)) ] ||
 	fail "xact_commit: online +$online (2 sessions of +$per_session not replayable), target +$target; $summary"
-[ "$wrong" = 1 ] || fail "auth_wrong_password $wrong, not 1; $summary"
+[ "$wrong" = 1 ] || fail "auth_wrong_password $wrong, not 1 (bob; 2: carol too, her password not SASLprep'ed?); $summary"
 [ "$tls" = 1 ] || fail "auth_tls $tls, not 1; $summary"
 [ "$replayed" = $((started - 2)) ] || fail "of $started sessions, $replayed logins replayed (2 not: bob, TLS); $summary"
 [ "$(stats_get copy ended_auth_failed)" = 2 ] || fail "ended_auth_failed $(stats_get copy ended_auth_failed); $summary"
 grep -q "wrong_password" "$LAB_DIR/copy.log" || fail "no log line for the wrong password"
-grep -q "$PG_PASSWORD\|bob-wrong" "$LAB_DIR/copy.log" && fail "a password is in the copy daemon's log"
-stats_pw=$(grep -c "$PG_PASSWORD\|bob-wrong" "$LAB_DIR/copy.json")
+grep -q "$PG_PASSWORD\|bob-wrong\|$carol_pw" "$LAB_DIR/copy.log" && fail "a password is in the copy daemon's log"
+stats_pw=$(grep -c "$PG_PASSWORD\|bob-wrong\|$carol_pw" "$LAB_DIR/copy.json")
 [ "$stats_pw" = 0 ] || fail "a password is in the statistics"
 # Nothing reached the client but from online. PostgreSQL itself sometimes
 # resets a client connection (seen 3 times in one of ten runs): RSTs from
