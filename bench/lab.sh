@@ -506,6 +506,57 @@ stall_lab() {
 	echo "RESULT stall $load-$kind $online $target ${drops:--} ${captured:--}"
 }
 
+# --- (i): -o through the PACKET_TX_RING or by sendmmsg ---------------------------
+
+# txring_lab yes|no: doppel-copy -o eth0 --tx-ring yes|no (frames to the
+# target's MAC); per step of TXRING_STEPS (rN: curl at N requests/s, one
+# after the other; cN: wrk, N keep-alive connections, as fast as they go)
+# the system calls doppel-copy made (perf's raw_syscalls and its send
+# calls: sendto is send(), sendmmsg) and its CPU, per packet it sent.
+# "RESULT txring MODE STEP RATE ARRIVED SENT PACKETS SYSCALLS_PER_PACKET
+# SENDCALLS_PER_PACKET US_PER_PACKET".
+txring_lab() {
+	local mode=$1 c pid rate online0 target0 sent got ticks0 ticks pkt0 pkts perf_out
+	local all sendto mmsg
+	command -v perf >/dev/null || skip "perf is not installed"
+	scenario_begin "bench-txring-$mode" nfqueue
+	http_lab 80
+	copy_start copy "$NS_ONLINE" -x "80-$ADDR_TARGET:80@$(lab_mac "$ADDR_TARGET")" -o eth0 \
+		--tx-ring "$mode" || fail "doppel-copy -o did not start"
+	pid=$(lab_pid copy)
+	perf_out=$LAB_DIR/perf.txt
+	for c in ${TXRING_STEPS:-r1000 c4}; do
+		online0=$(nginx_requests online)
+		target0=$(nginx_requests target)
+		ticks0=$(cpu_ticks copy)
+		sleep 1.2	# the stats file is rewritten every second
+		pkt0=$(stats_get copy packets_sent)
+		perf stat -x, -e raw_syscalls:sys_enter,syscalls:sys_enter_sendto,syscalls:sys_enter_sendmmsg \
+			-p "$pid" -o "$perf_out" &
+		local perf_pid=$!
+		load_run http-keepalive "$c"
+		rate=$LOAD_RATE
+		load_settle http-keepalive "$(nginx_requests online)"
+		sleep 1.2
+		kill -INT "$perf_pid"
+		wait "$perf_pid"
+		sent=$(($(nginx_requests online) - online0))
+		got=$(($(nginx_requests target) - target0))
+		ticks=$(($(cpu_ticks copy) - ticks0))
+		pkts=$(($(stats_get copy packets_sent) - ${pkt0:-0}))
+		all=$(awk -F, '$3 == "raw_syscalls:sys_enter" { print $1 }' "$perf_out")
+		sendto=$(awk -F, '$3 == "syscalls:sys_enter_sendto" { print $1 }' "$perf_out")
+		mmsg=$(awk -F, '$3 == "syscalls:sys_enter_sendmmsg" { print $1 }' "$perf_out")
+		read -r per_all per_send us < <(awk -v a="${all:-0}" -v s="$((${sendto:-0} + ${mmsg:-0}))" \
+			-v t="$ticks" -v p="$pkts" -v hz="$CLK_TCK" \
+			'BEGIN { if (p > 0) printf "%.3f %.4f %.2f\n", a / p, s / p, t / hz / p * 1e6; else print "- - -" }')
+		printf '  tx-ring %s %-5s %6s req/s at online, %d of %d arrived; %s packets sent; per packet: %s system calls (%s send/sendmmsg), %s us CPU\n' \
+			"$mode" "$c" "$rate" "$got" "$sent" "$pkts" "$per_all" "$per_send" "$us"
+		echo "RESULT txring $mode $c $rate $got $sent $pkts $per_all $per_send $us"
+	done
+	lab_stop copy
+}
+
 # --- (g): doppel-copy --workers ---------------------------------------------------
 
 # CPU ticks of doppel-copy and its workers (the supervisor's children).
@@ -635,6 +686,20 @@ for part in $LAB_PARTS; do
 		echo "-- (h) --capture-ring: RSS quiet and under wrk, a 2 s stop under wrk, $RUNS runs"
 		for size in ${LAB_RINGS:-64m 8m}; do
 			run_part ring_lab "$size"
+		done ;;
+	txring)
+		echo "-- (i) -o through the PACKET_TX_RING (yes) or by sendmmsg (no), HTTP keep-alive, $RUNS runs"
+		for mode in yes no; do
+			run_part txring_lab "$mode"
+		done
+		for mode in yes no; do
+			for c in ${TXRING_STEPS:-r1000 c4}; do
+				read -r sc _ < <(awk -v m="$mode" -v c="$c" '$2 == "txring" && $3 == m && $4 == c { print $9 }' "$results" | spread)
+				read -r ss _ < <(awk -v m="$mode" -v c="$c" '$2 == "txring" && $3 == m && $4 == c { print $10 }' "$results" | spread)
+				read -r u lo hi < <(awk -v m="$mode" -v c="$c" '$2 == "txring" && $3 == m && $4 == c { print $11 }' "$results" | spread)
+				read -r r _ < <(awk -v m="$mode" -v c="$c" '$2 == "txring" && $3 == m && $4 == c { print $5 }' "$results" | spread)
+				echo "tx-ring $mode $c: median $r req/s at online; per packet sent: $sc system calls, $ss send calls, $u us CPU (min $lo, max $hi)"
+			done
 		done ;;
 	profile)
 		echo "-- where the daemons' CPU goes (perf, cpu-clock), HTTP keep-alive and one request per connection"

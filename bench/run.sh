@@ -17,8 +17,9 @@
 #   capture  the live capture alone (capture_bench, on a veth pair in a
 #            namespace of its own): capture delay at 100, 1,000 and 10,000
 #            packets/s; a 2 s reader stall at 3,000 and 20,000 packets/s
-#            (kernel drops); the -o sender alone (send_bench): CPU per
-#            10,000 packets and system calls per packet. Needs root
+#            (kernel drops); the -o sender alone (send_bench), through its
+#            PACKET_TX_RING and by sendmmsg: CPU per 10,000 packets and
+#            system calls per packet. Needs root
 #   lab      the replay lab (bench/lab.sh: rates, CPU, intercept sources,
 #            the kernel module in qemu, replay delay, the daemons' profile):
 #            needs root, the daemons and tests/e2e/lib.sh
@@ -222,8 +223,10 @@ capture_part() {
 			done
 		done
 	done
-	for r in 1 64; do
-		"$bin/send_bench" 100000 $r | grep -v RESULT
+	for mode in ring batches; do
+		for r in 1 64; do
+			"$bin/send_bench" 100000 $r $mode | grep -v RESULT
+		done
 	done
 }
 wanted capture && capture_part
