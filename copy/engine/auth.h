@@ -91,6 +91,7 @@ struct auth_conv {
 	uint64_t out_total;		/* bytes produced, in all */
 	enum auth_failure failure;
 	char detail[160];
+	bool wants_client;		/* the last step stopped for want of client bytes */
 	char user[128];
 	/* PostgreSQL SCRAM */
 	char gs2[32];			/* the client's GS2 header ("n,,") */

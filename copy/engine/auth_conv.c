@@ -49,6 +49,8 @@ void auth_conv_init(struct auth_conv *c, enum auth_protocol p, auth_password_fn 
 	c->proto = p;
 	c->password = fn;
 	c->password_ctx = ctx;
+	/* PostgreSQL's client speaks first; MySQL's server does. */
+	c->wants_client = p == AUTH_PROTO_POSTGRES;
 }
 
 void auth_conv_init_pooled(struct auth_conv *c, enum auth_protocol p, auth_password_fn fn,
@@ -57,6 +59,7 @@ void auth_conv_init_pooled(struct auth_conv *c, enum auth_protocol p, auth_passw
 {
 	auth_conv_init(c, p, fn, ctx);
 	c->pooled = true;
+	c->wants_client = false;	/* doppel's own login goes first */
 	snprintf(c->user, sizeof(c->user), "%s", user ? user : "");
 	snprintf(c->database, sizeof(c->database), "%s", database ? database : "");
 	/* 24 printable characters (RFC 5802: any but ','), from the seed. */
@@ -173,8 +176,11 @@ enum auth_result auth_conv_step(struct auth_conv *c)
 {
 	if (c->failure)
 		return AUTH_FAILED;
-	if (c->logged_in)
+	c->wants_client = false;
+	if (c->logged_in) {
+		c->wants_client = true;	/* a command boundary in its bytes */
 		return auth_pooled_seek(c);
+	}
 	switch (c->proto) {
 	case AUTH_PROTO_POSTGRES: return auth_pg_step(c);
 	case AUTH_PROTO_MYSQL: return auth_mysql_step(c);

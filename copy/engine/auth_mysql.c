@@ -197,8 +197,10 @@ static enum auth_result response(struct auth_conv *c)
 	if (c->pooled)
 		return pooled_response(c);
 
-	if (!n)
+	if (!n) {
+		c->wants_client = true;
 		return AUTH_CONTINUE;
+	}
 	const uint8_t *p = c->client.data + 4, *end = c->client.data + n;
 	if (n >= 8 && n < 4 + 32 && (c->client.data[5] & (CLIENT_SSL >> 8)))
 		return auth_fail(c, AUTH_FAIL_TLS, "the client negotiated TLS (SSLRequest)");

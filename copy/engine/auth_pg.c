@@ -102,6 +102,7 @@ static enum auth_result startup(struct auth_conv *c)
 
 	if (c->client.len >= 1 && m[0] == 0x16)
 		return auth_fail(c, AUTH_FAIL_TLS, "the client negotiated TLS");
+	c->wants_client = true;	/* until its startup packet is whole */
 	if (c->client.len < 8)
 		return AUTH_CONTINUE;
 	uint32_t len = get32(m), code = get32(m + 4);
@@ -109,6 +110,7 @@ static enum auth_result startup(struct auth_conv *c)
 		return auth_fail(c, AUTH_FAIL_PROTOCOL, "startup packet length %u", len);
 	if (c->client.len < len)
 		return AUTH_CONTINUE;
+	c->wants_client = false;
 	if (code == PG_SSL_REQUEST || code == PG_GSSENC_REQUEST) {
 		/* Pass it on: a target that refuses it ('N') as the online
 		 * server did lets the client go on in the clear. */
@@ -160,8 +162,10 @@ static int take_client_p(struct auth_conv *c, uint8_t *body, size_t cap, size_t 
 		return 1;
 	}
 
-	if (n == 0)
+	if (n == 0) {
+		c->wants_client = true;
 		return 0;
+	}
 	if (n < 0 || c->client.data[0] != 'p')
 		return -1;
 	*len = (size_t)n - 5 < cap ? (size_t)n - 5 : cap;

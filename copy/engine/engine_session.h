@@ -209,6 +209,13 @@ bool session_auth_pooled(const struct engine *e, const struct session_key *k);
 void session_auth_make_pooled(struct engine *e, struct session *s, uint64_t now);
 void session_auth_free(struct engine *e, struct session *s);
 bool session_auth_pending(const struct session *s);
+/* The client reset while its login is replayed: true when the RST waits
+ * for the login (the module holds what it needs of the client and waits
+ * for the target), false when the session should end as it would without
+ * a module (the module wants client bytes that will never come). */
+bool session_auth_reset(struct session *s);
+/* The client's RST waits for the login to finish (session_output). */
+bool session_auth_rst_waits(const struct session *s);
 /* A captured client packet of an auth session: false when the login took
  * it; true with *mapped the packet in replay sequence space. */
 bool session_auth_client(struct engine *e, struct session *s, uint64_t now,

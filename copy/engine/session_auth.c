@@ -37,6 +37,7 @@ struct session_auth {
 	bool pooled;		/* doppel's own login: the client's was not captured */
 	bool opened;		/* pooled: counted in auth_pooled_opened */
 	bool fin_pending;	/* the client's FIN came before the login was done */
+	bool rst_waits;		/* the client's RST came before it: it goes after */
 	uint32_t fin_seq;	/* ... at this captured seq */
 	/* Pooled: the acks the client's segments held during the login were
 	 * captured with (its first, and per segment, in seq order), so that
@@ -136,6 +137,30 @@ void session_auth_free(struct engine *e, struct session *s)
 bool session_auth_pending(const struct session *s)
 {
 	return s->auth && !s->auth->done;
+}
+
+/*
+ * A client that resets right after its login and commands (an abort, a
+ * killed process, SO_LINGER 0) did log in online and run them: the RST
+ * waits until the login is replayed and the held bytes delivered, as the
+ * FIN does. Without that the session ended at once, its held bytes lost
+ * and its login counted nowhere. A client that reset in the middle of its
+ * login sent all it ever will: once the module wants more of it the
+ * session ends as a client's reset (session_client.c).
+ */
+bool session_auth_reset(struct session *s)
+{
+	struct session_auth *a = s->auth;
+
+	if (a->conv.wants_client)
+		return false;
+	a->rst_waits = true;
+	return true;
+}
+
+bool session_auth_rst_waits(const struct session *s)
+{
+	return session_auth_pending(s) && s->auth->rst_waits;
 }
 
 static void put(struct engine *e, struct session *s, uint64_t now, const uint8_t *data,
@@ -248,8 +273,12 @@ static void advance(struct engine *e, struct session *s, uint64_t now)
 		if (a->target_started && seq_gt(a->target_next, s->rcv_mark))
 			s->rcv_mark = a->target_next;
 	}
-	if (r != AUTH_DONE)
+	if (r != AUTH_DONE) {
+		if (a->rst_waits && a->conv.wants_client)
+			session_finish(e, s, END_CLOSED, true,
+				       "client reset the connection during its login");
 		return;
+	}
 	a->done = true;
 	account(e, a);
 	a->boundary = a->cap_next;

@@ -254,6 +254,10 @@ static void client_fin(struct engine *e, struct session *s, const struct packet 
 
 static void client_reset(struct engine *e, struct session *s, uint64_t now)
 {
+	if (session_auth_pending(s) && session_auth_reset(s)) {
+		s->flags |= SF_RST_PENDING;	/* after the login (session_auth.c) */
+		return;
+	}
 	bool no_data = s->state == STATE_SYN_SENT && s->data_end == s->isn + 1 &&
 		       !(s->stream && s->stream->buf.pending_count);
 

@@ -318,7 +318,7 @@ void session_output(struct engine *e, struct session *s, uint64_t now)
 	}
 	/* The client reset: replayed once the target has all its data. */
 	if ((s->flags & SF_RST_PENDING) && s->state != STATE_SYN_SENT &&
-	    seq_ge(s->snd_una, s->data_end)) {
+	    seq_ge(s->snd_una, s->data_end) && !session_auth_rst_waits(s)) {
 		session_finish(e, s, END_CLOSED, true, "client reset the connection");
 		return;
 	}
