@@ -117,6 +117,9 @@ int copy_open_capture(struct copy *c, char *err, size_t errlen)
 		cfg.fanout = c->o->copies > 1 ? CAPTURE_FANOUT_ADDRESS : CAPTURE_FANOUT_FLOW;
 	cfg.fanout_group = c->o->fanout_group;
 	cfg.ring_bytes = c->o->capture_ring_bytes;
+	/* Without --capture-ring, the default size is the cap of a ring sized
+	 * to the traffic (the capture keeps it fixed with --workers). */
+	cfg.ring_auto = c->o->capture_ring_bytes == 0;
 	c->capture.ops = capture_ops_for(cfg.kind);
 	c->capture.deliver = on_capture;
 	c->capture.done = on_capture_done;

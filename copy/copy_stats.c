@@ -135,6 +135,8 @@ void copy_stats_collect(struct copy_stats *s, const struct copy_stats_sources *s
 		v[COPY_STAT_PACKETS_CAPTURED] = src->capture->packets;
 		v[COPY_STAT_PACKETS_MALFORMED] = src->capture->malformed;
 		v[COPY_STAT_CAPTURE_KERNEL_DROPS] = src->capture->kernel_drops;
+		v[COPY_STAT_CAPTURE_RING_BYTES] = src->capture->ring_bytes;
+		v[COPY_STAT_CAPTURE_RING_RESIZES] = src->capture->ring_resizes;
 	}
 	if (src->send) {
 		/* Packets the kernel accepted; and the refusals it made at

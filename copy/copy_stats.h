@@ -30,6 +30,10 @@
 	X(PACKETS_MALFORMED, "packets_malformed", STAT_COUNTER, "captured packets the parser refused") \
 	X(CAPTURE_KERNEL_DROPS, "capture_kernel_drops", STAT_COUNTER, \
 	  "packets the kernel dropped before the daemon read them (ring full)") \
+	X(CAPTURE_RING_BYTES, "capture_ring_bytes", STAT_GAUGE, \
+	  "the afpacket capture ring's size now") \
+	X(CAPTURE_RING_RESIZES, "capture_ring_resizes", STAT_COUNTER, \
+	  "capture rings replaced by one of another size (sized to the traffic)") \
 	X(MIRROR_DECAPSULATED_VXLAN, "mirror_decapsulated_vxlan", STAT_COUNTER, \
 	  "--mirror: packets taken out of VXLAN") \
 	X(MIRROR_DECAPSULATED_GENEVE, "mirror_decapsulated_geneve", STAT_COUNTER, \

@@ -66,6 +66,10 @@ enum capture_kind {
 /* --capture-ring's bounds. */
 #define CAPTURE_RING_BYTES_MIN (4u << 20)
 #define CAPTURE_RING_BYTES_MAX (1u << 30)
+/* afpacket, ring_auto: the ring starts at the smallest size and follows
+ * the traffic up to ring_bytes (capture_afpacket.c, "Sized to the
+ * traffic"). */
+#define CAPTURE_RING_AUTO_MIN (8u << 20)
 
 enum capture_fanout {
 	CAPTURE_FANOUT_NONE,	/* the only socket */
@@ -81,6 +85,8 @@ struct capture_config {
 	uint32_t snaplen;		/* bytes kept per packet (0: CAPTURE_SNAPLEN_DEFAULT) */
 	uint32_t ring_bytes;		/* afpacket: ring size, pcap: buffer size
 					 * (0: CAPTURE_RING_BYTES_DEFAULT) */
+	bool ring_auto;			/* afpacket without fanout: ring_bytes is the
+					 * cap of a ring sized to the traffic */
 	/* offline */
 	const char *file;		/* --offline FILE */
 	double speed;			/* 1.0 = original timing; 0 = as fast as possible
@@ -101,6 +107,13 @@ struct capture_counters {
 	uint64_t malformed;	/* refused by the parser (not TCP, bad lengths ...) */
 	uint64_t own_output;	/* our own sent packets seen and left out */
 	uint64_t kernel_drops;	/* the kernel dropped them before us (ring full) */
+	uint64_t ring_bytes;	/* afpacket: the ring's size now */
+	uint64_t ring_resizes;	/* afpacket, ring_auto: rings replaced by one of
+				 * another size */
+	uint64_t ring_resize_failures;	/* a new ring refused (no memory ...): the old
+					 * one kept */
+	uint64_t ring_switch_us;	/* the longest switch, the loop held (three
+					 * RCU grace periods) */
 };
 
 struct capture {
@@ -118,6 +131,11 @@ struct capture {
 	struct capture_mirror *mirror;
 	bool outgoing;	/* the packet being delivered left this host (cfg.outgoing) */
 };
+
+/* afpacket with ring_auto: replace the ring by one of `bytes` now, as the
+ * sizing would (tests). 0, or -1 when the capture cannot (not afpacket,
+ * not ring_auto) or the new ring was refused (the old one stays). */
+int capture_afpacket_resize(struct capture *c, uint32_t bytes);
 
 struct capture_ops {
 	const char *name;

@@ -54,6 +54,44 @@
  * the receive queue (64 MiB of kernel memory by default, about 20,000
  * MTU-size packets) instead, and each long packet costs one recv(). Measured with
  * bench/capture_bench and bench/lab.sh's stall part (docs/performance.md).
+ *
+ * Sized to the traffic (cfg.ring_auto: no --capture-ring, one worker). A
+ * mapped ring cannot be resized, so a new socket with a ring of the new
+ * size replaces the old one, and the hand-over must lose and duplicate
+ * nothing. Both sockets are members of one PACKET_FANOUT group, of the
+ * kind whose member a classic BPF program picks (PACKET_FANOUT_CBPF): the
+ * kernel hands each packet to exactly one member, the one the program
+ * returns. The program returns 0 (the old socket, which joined first).
+ * The switch:
+ *   1. the new socket is made with a filter that drops everything, its
+ *      ring, bound, and joined to the group: it gets nothing from the group
+ *      (the program says 0), and whatever its own hook still delivered
+ *      before it joined is dropped by its filter, never a duplicate;
+ *   2. the program is set again (0): setting PACKET_FANOUT_DATA waits for
+ *      an RCU grace period before it returns (synchronize_net(), to free
+ *      the old program), so every delivery through the new socket's own
+ *      hook has ended; then the real filter goes on the new socket;
+ *   3. the program becomes "return 1": the new socket. When that setsockopt
+ *      returns, another grace period has passed: every packet the old
+ *      program sent to the old socket is in its ring (and its receive
+ *      queue) — the demux and the ring's write are in one RCU read
+ *      section — and no packet will go to it again;
+ *   4. the old ring is read to its end, then the old socket closed; only
+ *      then is the new one read. Each packet went to one ring, and every
+ *      packet in the old ring came before the switch, so each flow's
+ *      packets reach the engine in the order the kernel saw them;
+ *   5. the program is set back to 0 before the next switch joins a socket
+ *      (the new socket took the old one's place, index 0, when it left).
+ * The three grace periods hold the loop (measured ~8-20 ms each here:
+ * ring_switch_us); packets meanwhile wait in the rings. How big: each
+ * second the rate of frames the ring took (and its drops) sets the size
+ * that holds SIZE_SECONDS of it, as a power of two between
+ * CAPTURE_RING_AUTO_MIN and the cap (cfg.ring_bytes, 64 MiB by default);
+ * it grows at once (twice the size at least after kernel drops) and
+ * shrinks by half after SHRINK_AFTER_S seconds in a row that wanted a
+ * quarter of it or less. With --workers the sockets are the workers'
+ * group already (by flow or by address: a third member would move flows
+ * between workers), so their rings stay fixed.
  */
 #include "copy/capture/capture.h"
 #include "lib/net/packet_dlt.h"
@@ -87,17 +125,35 @@
 /* Frames handled per wake-up before the loop gets a turn; epoll is
  * level-triggered, so the rest wakes us again at once. */
 #define FRAMES_PER_WAKEUP 512
+/* Sized to the traffic: a ring holds this much of the last second's rate. */
+#define SIZE_SECONDS 2
+#define SIZE_PERIOD_MS 1000
+#define SHRINK_AFTER_S 30
 
-struct afpacket {
+/* One socket and its ring. */
+struct afring {
 	int fd;
-	struct loop *loop;
 	uint8_t *ring;
 	size_t ring_len;
 	uint32_t frame_count;
 	uint32_t next_frame;
+};
+
+struct afpacket {
+	struct afring cur;
+	struct loop *loop;
 	uint32_t snaplen;
 	uint8_t *long_packet;	/* snaplen bytes: a packet read from the receive queue */
 	bool outgoing;		/* cfg.outgoing: hand outgoing packets over too */
+	/* ring_auto */
+	bool sizing;
+	char *filter, *device;	/* for the next socket */
+	uint32_t ring_bytes, cap_bytes;
+	uint16_t group;
+	uint64_t timer;
+	uint64_t frames;	/* taken from the ring since the last look */
+	uint64_t drops_seen;
+	unsigned quiet;		/* seconds in a row that wanted <= a quarter */
 };
 
 static int fail_errno(char *err, size_t errlen, const char *what)
@@ -106,13 +162,12 @@ static int fail_errno(char *err, size_t errlen, const char *what)
 	return -1;
 }
 
-static int attach_filter(int fd, const struct capture_config *cfg, uint32_t snaplen,
-			 char *err, size_t errlen)
+static int attach_filter(int fd, const char *filter, uint32_t snaplen, char *err, size_t errlen)
 {
 	struct sock_fprog prog;
 	int r;
 
-	if (capture_compile_filter(cfg->filter, DLT_RAW, snaplen, &prog, err, errlen) != 0)
+	if (capture_compile_filter(filter, DLT_RAW, snaplen, &prog, err, errlen) != 0)
 		return -1;
 	r = setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog));
 	free(prog.filter);
@@ -121,13 +176,27 @@ static int attach_filter(int fd, const struct capture_config *cfg, uint32_t snap
 	return 0;
 }
 
-static int setup_ring(struct afpacket *a, const struct capture_config *cfg,
-		      char *err, size_t errlen)
+/* A filter that takes nothing: a socket joining the fanout group has it
+ * until its own hook cannot deliver any more (the switch, above). */
+static int attach_drop_all(int fd, char *err, size_t errlen)
+{
+	struct sock_filter none[] = { BPF_STMT(BPF_RET | BPF_K, 0) };
+	struct sock_fprog prog = { .len = 1, .filter = none };
+
+	if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) != 0)
+		return fail_errno(err, errlen, "setsockopt(SO_ATTACH_FILTER, drop all)");
+	return 0;
+}
+
+/* The receive queue is sized from queue_basis: the cap of a ring sized to
+ * the traffic, so that the long packets' room does not shrink with it (it
+ * is a bound, not memory taken at start). */
+static int setup_ring(struct afring *a, uint32_t ring_bytes, uint32_t queue_basis, char *err,
+		      size_t errlen)
 {
 	int version = TPACKET_V2, one = 1;
-	uint32_t ring_bytes = cfg->ring_bytes ? cfg->ring_bytes : CAPTURE_RING_BYTES_DEFAULT;
 	uint32_t block_count = ring_bytes / BLOCK_BYTES;
-	int rcvbuf = (int)(ring_bytes / RCVBUF_SHARE);
+	int rcvbuf = (int)(queue_basis / RCVBUF_SHARE);
 	struct tpacket_req req;
 
 	if (setsockopt(a->fd, SOL_PACKET, PACKET_VERSION, &version, sizeof(version)) != 0)
@@ -188,7 +257,7 @@ static int bind_device(int fd, const char *device, char *err, size_t errlen)
 }
 
 /* Frame i: frames do not span blocks, and a block's tail may be unused. */
-static struct tpacket2_hdr *frame_at(const struct afpacket *a, uint32_t i)
+static struct tpacket2_hdr *frame_at(const struct afring *a, uint32_t i)
 {
 	const uint32_t per_block = BLOCK_BYTES / FRAME_BYTES;
 
@@ -198,9 +267,9 @@ static struct tpacket2_hdr *frame_at(const struct afpacket *a, uint32_t i)
 
 /* The whole of a packet the frame holds cut short: the next one on the
  * receive queue (queued in frame order). Its length, or 0. */
-static size_t read_long_packet(struct capture *c, struct afpacket *a)
+static size_t read_long_packet(struct capture *c, struct afpacket *a, const struct afring *r)
 {
-	ssize_t n = recv(a->fd, a->long_packet, a->snaplen, MSG_DONTWAIT | MSG_TRUNC);
+	ssize_t n = recv(r->fd, a->long_packet, a->snaplen, MSG_DONTWAIT | MSG_TRUNC);
 
 	if (n <= 0) {
 		/* The kernel queued one for this frame: it cannot be missing. */
@@ -210,8 +279,8 @@ static size_t read_long_packet(struct capture *c, struct afpacket *a)
 	return (size_t)n < a->snaplen ? (size_t)n : a->snaplen;
 }
 
-static void handle_frame(struct capture *c, struct afpacket *a, const struct tpacket2_hdr *h,
-			 uint32_t status)
+static void handle_frame(struct capture *c, struct afpacket *a, const struct afring *r,
+			 const struct tpacket2_hdr *h, uint32_t status)
 {
 	const struct sockaddr_ll *from = (const void *)((const uint8_t *)h +
 		TPACKET_ALIGN(sizeof(struct tpacket2_hdr)));
@@ -224,11 +293,11 @@ static void handle_frame(struct capture *c, struct afpacket *a, const struct tpa
 	if ((size_t)h->tp_net + h->tp_snaplen > FRAME_BYTES) {
 		c->counters.malformed++;
 		if (status & TP_STATUS_COPY)
-			read_long_packet(c, a);
+			read_long_packet(c, a, r);
 		return;
 	}
 	if (status & TP_STATUS_COPY) {
-		len = read_long_packet(c, a);
+		len = read_long_packet(c, a, r);
 		data = a->long_packet;
 		if (len == 0)
 			return;
@@ -248,6 +317,27 @@ static void handle_frame(struct capture *c, struct afpacket *a, const struct tpa
 	capture_deliver_frame(c, PACKET_DLT_RAW, ts_us, data, len);
 }
 
+static void afpacket_update_stats(struct capture *c);
+
+/* Hand over up to max frames of ring r, in ring order; how many. */
+static uint32_t read_ring(struct capture *c, struct afpacket *a, struct afring *r, uint32_t max)
+{
+	uint32_t n;
+
+	for (n = 0; n < max; n++) {
+		struct tpacket2_hdr *h = frame_at(r, r->next_frame);
+		uint32_t status = __atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE);
+
+		if (!(status & TP_STATUS_USER))
+			break;
+		handle_frame(c, a, r, h, status);
+		__atomic_store_n(&h->tp_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
+		r->next_frame = (r->next_frame + 1) % r->frame_count;
+	}
+	a->frames += n;
+	return n;
+}
+
 static void on_readable(struct loop *l, int fd, unsigned events, void *arg)
 {
 	struct capture *c = arg;
@@ -262,73 +352,207 @@ static void on_readable(struct loop *l, int fd, unsigned events, void *arg)
 
 		getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len);
 	}
-	for (int n = 0; n < FRAMES_PER_WAKEUP; n++) {
-		struct tpacket2_hdr *h = frame_at(a, a->next_frame);
-		uint32_t status = __atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE);
+	read_ring(c, a, &a->cur, FRAMES_PER_WAKEUP);
+}
 
-		if (!(status & TP_STATUS_USER))
-			return;
-		handle_frame(c, a, h, status);
-		__atomic_store_n(&h->tp_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
-		a->next_frame = (a->next_frame + 1) % a->frame_count;
-	}
+static void ring_free(struct afring *r)
+{
+	if (r->ring)
+		munmap(r->ring, r->ring_len);
+	if (r->fd >= 0)
+		close(r->fd);
+	r->ring = NULL;
+	r->fd = -1;
 }
 
 static void afpacket_free(struct afpacket *a)
 {
-	if (a->ring)
-		munmap(a->ring, a->ring_len);
-	if (a->fd >= 0)
-		close(a->fd);
+	ring_free(&a->cur);
 	free(a->long_packet);
+	free(a->filter);
+	free(a->device);
 	free(a);
+}
+
+/* The fanout program: every packet to member `member` (0 the socket that
+ * joined first). Returns after an RCU grace period when a program was set
+ * before (the switch relies on it). */
+static int steer(int fd, uint32_t member, char *err, size_t errlen)
+{
+	struct sock_filter ret[] = { BPF_STMT(BPF_RET | BPF_K, member) };
+	struct sock_fprog prog = { .len = 1, .filter = ret };
+
+	if (setsockopt(fd, SOL_PACKET, PACKET_FANOUT_DATA, &prog, sizeof(prog)) != 0)
+		return fail_errno(err, errlen, "setsockopt(PACKET_FANOUT_DATA)");
+	return 0;
+}
+
+/* A socket and ring of ring_bytes, bound, its filter dropping everything.
+ * group < 0: it makes a new group of its own (a unique id, read back into
+ * a->group); else it joins a->group. */
+static int ring_open(struct afpacket *a, struct afring *r, uint32_t ring_bytes, bool new_group,
+		     char *err, size_t errlen)
+{
+	int one = 1;
+
+	r->fd = socket(AF_PACKET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (r->fd < 0)
+		return fail_errno(err, errlen, "socket(AF_PACKET)");
+	if (attach_drop_all(r->fd, err, errlen) != 0)
+		return -1;
+	/* Kernels before 4.20 refuse it; handle_frame() then drops our
+	 * own output by its packet type instead. */
+	if (!a->outgoing &&
+	    setsockopt(r->fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof(one)) != 0 &&
+	    errno != ENOPROTOOPT)
+		return fail_errno(err, errlen, "setsockopt(PACKET_IGNORE_OUTGOING)");
+	if (setup_ring(r, ring_bytes, a->cap_bytes, err, errlen) != 0 ||
+	    bind_device(r->fd, a->device, err, errlen) != 0)
+		return -1;
+	if (a->sizing) {
+		uint32_t arg = new_group ?
+			(uint32_t)(PACKET_FANOUT_CBPF | PACKET_FANOUT_FLAG_UNIQUEID) << 16 :
+			a->group | (uint32_t)PACKET_FANOUT_CBPF << 16;
+		socklen_t len = sizeof(arg);
+
+		if (setsockopt(r->fd, SOL_PACKET, PACKET_FANOUT, &arg, sizeof(arg)) != 0)
+			return fail_errno(err, errlen, "setsockopt(PACKET_FANOUT, CBPF)");
+		if (new_group) {
+			if (getsockopt(r->fd, SOL_PACKET, PACKET_FANOUT, &arg, &len) != 0)
+				return fail_errno(err, errlen, "getsockopt(PACKET_FANOUT)");
+			a->group = (uint16_t)arg;
+		}
+	}
+	return 0;
+}
+
+/* The switch (see the top of the file). */
+int capture_afpacket_resize(struct capture *c, uint32_t bytes)
+{
+	struct afpacket *a = c->priv;
+	struct afring next = { .fd = -1 };
+	uint64_t start = loop_clock_ms();
+	char err[256];
+
+	if (!a || c->ops != &capture_afpacket_ops || !a->sizing)
+		return -1;
+	if (steer(a->cur.fd, 0, err, sizeof(err)) != 0 ||
+	    ring_open(a, &next, bytes, false, err, sizeof(err)) != 0 ||
+	    steer(a->cur.fd, 0, err, sizeof(err)) != 0 ||
+	    attach_filter(next.fd, a->filter, a->snaplen, err, sizeof(err)) != 0 ||
+	    steer(a->cur.fd, 1, err, sizeof(err)) != 0 ||
+	    loop_add_fd(a->loop, next.fd, LOOP_READ, on_readable, c) != 0) {
+		/* The group still sends everything to the old socket, unless
+		 * the last steer failed half-way: then what went to the new
+		 * one is lost with it; counted. */
+		ring_free(&next);
+		steer(a->cur.fd, 0, err, sizeof(err));
+		c->counters.ring_resize_failures++;
+		return -1;
+	}
+	/* Nothing reaches the old ring now: read it to its end. */
+	while (read_ring(c, a, &a->cur, a->cur.frame_count) > 0)
+		;
+	afpacket_update_stats(c);
+	loop_del_fd(a->loop, a->cur.fd);
+	ring_free(&a->cur);
+	a->cur = next;
+	a->ring_bytes = bytes;
+	c->counters.ring_bytes = a->cur.ring_len;
+	c->counters.ring_resizes++;
+	{
+		uint64_t took = (loop_clock_ms() - start) * 1000;
+
+		if (took > c->counters.ring_switch_us)
+			c->counters.ring_switch_us = took;
+	}
+	return 0;
+}
+
+static uint32_t pow2_at_least(uint64_t bytes)
+{
+	uint32_t p = CAPTURE_RING_AUTO_MIN;
+
+	while (p < bytes && p < (1u << 30))
+		p <<= 1;
+	return p;
+}
+
+/* Each second: the size the last second's rate wants. */
+static void on_size_timer(struct loop *l, uint64_t id, void *arg)
+{
+	struct capture *c = arg;
+	struct afpacket *a = c->priv;
+	uint64_t drops, want;
+
+	afpacket_update_stats(c);
+	drops = c->counters.kernel_drops - a->drops_seen;
+	a->drops_seen = c->counters.kernel_drops;
+	want = pow2_at_least((a->frames + drops) * SIZE_SECONDS * FRAME_BYTES);
+	a->frames = 0;
+	if (drops && want < 2ull * a->ring_bytes)
+		want = 2ull * a->ring_bytes;
+	if (want > a->cap_bytes)
+		want = a->cap_bytes;
+	if (want > a->ring_bytes) {
+		a->quiet = 0;
+		capture_afpacket_resize(c, (uint32_t)want);
+	} else if (want * 4 <= a->ring_bytes && a->ring_bytes / 2 >= CAPTURE_RING_AUTO_MIN) {
+		if (++a->quiet >= SHRINK_AFTER_S) {
+			a->quiet = 0;
+			capture_afpacket_resize(c, a->ring_bytes / 2);
+		}
+	} else {
+		a->quiet = 0;
+	}
+	a->timer = loop_timer_add(l, SIZE_PERIOD_MS, on_size_timer, c);
 }
 
 static int afpacket_open(struct capture *c, struct loop *l, const struct capture_config *cfg,
 			 char *err, size_t errlen)
 {
 	uint32_t snaplen = cfg->snaplen ? cfg->snaplen : CAPTURE_SNAPLEN_DEFAULT;
+	uint32_t ring_bytes = cfg->ring_bytes ? cfg->ring_bytes : CAPTURE_RING_BYTES_DEFAULT;
 	struct afpacket *a = calloc(1, sizeof(*a));
-	int one = 1;
 
 	if (!a) {
 		snprintf(err, errlen, "afpacket: out of memory");
 		return -1;
 	}
+	a->cur.fd = -1;
 	a->loop = l;
 	a->snaplen = snaplen;
+	a->outgoing = cfg->outgoing;
+	a->sizing = cfg->ring_auto && cfg->fanout == CAPTURE_FANOUT_NONE &&
+		    ring_bytes > CAPTURE_RING_AUTO_MIN;
+	a->cap_bytes = ring_bytes;
+	a->ring_bytes = a->sizing ? CAPTURE_RING_AUTO_MIN : ring_bytes;
 	a->long_packet = malloc(snaplen);
-	a->fd = socket(AF_PACKET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (!a->long_packet) {
+	a->filter = strdup(cfg->filter ? cfg->filter : "");
+	a->device = cfg->device ? strdup(cfg->device) : NULL;
+	if (!a->long_packet || !a->filter || (cfg->device && !a->device)) {
 		snprintf(err, errlen, "afpacket: out of memory");
 		goto fail;
 	}
-	if (a->fd < 0) {
-		fail_errno(err, errlen, "socket(AF_PACKET)");
-		goto fail;
-	}
-	if (attach_filter(a->fd, cfg, snaplen, err, errlen) != 0)
-		goto fail;
-	/* Kernels before 4.20 refuse it; handle_frame() then drops our
-	 * own output by its packet type instead. */
-	a->outgoing = cfg->outgoing;
-	if (!cfg->outgoing &&
-	    setsockopt(a->fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof(one)) != 0 &&
-	    errno != ENOPROTOOPT) {
-		fail_errno(err, errlen, "setsockopt(PACKET_IGNORE_OUTGOING)");
-		goto fail;
-	}
-	/* A fanout group takes only bound sockets. */
-	if (setup_ring(a, cfg, err, errlen) != 0 ||
-	    bind_device(a->fd, cfg->device, err, errlen) != 0 ||
-	    capture_fanout_join(a->fd, cfg->fanout_group, cfg->fanout, err, errlen) != 0)
+	/* The filter goes on last (ring_open starts with one that drops all):
+	 * no packet is queued unfiltered, and none twice through the socket's
+	 * own hook and the group's (set the program twice: the second waits
+	 * out the first's readers). A fanout group takes only bound sockets. */
+	if (ring_open(a, &a->cur, a->ring_bytes, true, err, errlen) != 0 ||
+	    (a->sizing && (steer(a->cur.fd, 0, err, errlen) != 0 ||
+			   steer(a->cur.fd, 0, err, errlen) != 0)) ||
+	    capture_fanout_join(a->cur.fd, cfg->fanout_group, cfg->fanout, err, errlen) != 0 ||
+	    attach_filter(a->cur.fd, a->filter, snaplen, err, errlen) != 0)
 		goto fail;
 	c->priv = a;
-	if (loop_add_fd(l, a->fd, LOOP_READ, on_readable, c) != 0) {
+	c->counters.ring_bytes = a->cur.ring_len;
+	if (loop_add_fd(l, a->cur.fd, LOOP_READ, on_readable, c) != 0) {
 		fail_errno(err, errlen, "afpacket: loop_add_fd");
 		c->priv = NULL;
 		goto fail;
 	}
+	if (a->sizing)
+		a->timer = loop_timer_add(l, SIZE_PERIOD_MS, on_size_timer, c);
 	return 0;
 fail:
 	afpacket_free(a);
@@ -343,7 +567,7 @@ static void afpacket_update_stats(struct capture *c)
 
 	/* Reading the statistics resets them: add, do not assign. */
 	memset(&stats, 0, sizeof(stats));
-	if (getsockopt(a->fd, SOL_PACKET, PACKET_STATISTICS, &stats, &len) == 0)
+	if (getsockopt(a->cur.fd, SOL_PACKET, PACKET_STATISTICS, &stats, &len) == 0)
 		c->counters.kernel_drops += stats.tp_drops;
 }
 
@@ -354,7 +578,9 @@ static void afpacket_close(struct capture *c)
 	if (!a)
 		return;
 	afpacket_update_stats(c);
-	loop_del_fd(a->loop, a->fd);
+	if (a->timer)
+		loop_timer_cancel(a->loop, a->timer);
+	loop_del_fd(a->loop, a->cur.fd);
 	afpacket_free(a);
 	c->priv = NULL;
 }
