@@ -436,22 +436,26 @@ rss_of() {
 		END { print r, f, a }' "/proc/$1/status" 2>/dev/null
 }
 
-# ring_lab SIZE: doppel-copy with --capture-ring SIZE; its RSS 2 s after
-# start (quiet), then wrk (4 keep-alive connections, STEP_SECONDS) with
-# doppel-copy stopped for 2 s from 0.5 s in; its RSS and peak RSS after.
+# ring_lab SIZE: doppel-copy with --capture-ring SIZE (auto: without, the
+# ring sized to the traffic); its RSS 2 s after start (quiet), then wrk (4
+# keep-alive connections, STEP_SECONDS) with doppel-copy stopped for 2 s
+# from LAB_RING_STOP_AT (0.5) s in; its RSS and peak RSS after.
 # "RESULT ring SIZE QUIET_RSS QUIET_FILE LOAD_RSS LOAD_FILE HWM ONLINE
 # TARGET DROPS CAPTURED" (KiB, requests, packets).
 ring_lab() {
-	local size=$1 pid client quiet loaded hwm online target drops captured
+	local size=$1 pid client quiet loaded hwm online target drops captured ring_args=()
+	local stop_at=${LAB_RING_STOP_AT:-0.5}
 	scenario_begin "bench-ring-$size" nfqueue
 	http_lab 80
-	http_copy copy "$NS_ONLINE" 80 --capture-ring "$size"
+	# auto: no --capture-ring, the ring sized to the traffic (8m..64m)
+	[ "$size" = auto ] || ring_args=(--capture-ring "$size")
+	http_copy copy "$NS_ONLINE" 80 "${ring_args[@]}"
 	pid=$(lab_pid copy)
 	sleep 2
 	read -r -a quiet < <(rss_of "$pid")
 	load_run http-keepalive c4 &
 	client=$!
-	sleep 0.5
+	sleep "$stop_at"
 	kill -STOP "$pid"
 	sleep 2
 	kill -CONT "$pid"
@@ -466,8 +470,9 @@ ring_lab() {
 	captured=$(stats_get copy packets_captured)
 	printf '  ring %s: RSS quiet %s KiB (ring and files %s, anonymous %s); after wrk %s KiB (%s, %s), peak %s KiB\n' \
 		"$size" "${quiet[0]}" "${quiet[1]}" "${quiet[2]}" "${loaded[0]}" "${loaded[1]}" "${loaded[2]}" "$hwm"
-	printf '  ring %s: copy stopped 2 s under wrk: %s requests at online, %s at target; kernel drops %s of %s captured\n' \
-		"$size" "$online" "$target" "${drops:--}" "${captured:--}"
+	printf '  ring %s: copy stopped 2 s under wrk from %s s in: %s requests at online, %s at target; kernel drops %s of %s captured; ring %s KiB at the end after %s resizes\n' \
+		"$size" "$stop_at" "$online" "$target" "${drops:--}" "${captured:--}" \
+		"$(($(stats_get copy capture_ring_bytes) / 1024))" "$(stats_get copy capture_ring_resizes)"
 	echo "RESULT ring $size ${quiet[0]} ${quiet[1]} ${loaded[0]} ${loaded[1]} $hwm $online $target ${drops:--} ${captured:--}"
 }
 
