@@ -128,13 +128,25 @@ static void sink_session_end(void *ctx, const struct session_key *k,
 	if (reason == END_AUTH_FAILED)
 		copy_auth_log_end(&c->auth_log, loop_now_ms(c->loop), k, detail);
 	copy_compare_end(c->compare, k);
-	if (log_get_level() < LOG_LEVEL_DEBUG)
+	/* A session that failed is what an operator looks for in the log
+	 * (which one, and where it stood): at info, rate-limited. Logins have
+	 * their own lines (copy_auth_log.c); an abort is the daemon's own
+	 * stop or a lost intercept, logged once for all. */
+	bool failed = reason != END_CLOSED && reason != END_AUTH_FAILED && reason != END_ABORTED;
+
+	if (log_get_level() < (failed ? LOG_LEVEL_INFO : LOG_LEVEL_DEBUG))
 		return;
-	log_debug("session %s:%u > %s:%u ended: %s%s%s",
-		  dp_addr_str(&k->client, client, sizeof(client)), k->client_port,
-		  dp_addr_str(&k->target, target, sizeof(target)), k->target_port,
-		  engine_end_reason_name(reason), detail && *detail ? ": " : "",
-		  detail ? detail : "");
+	dp_addr_str(&k->client, client, sizeof(client));
+	dp_addr_str(&k->target, target, sizeof(target));
+	if (failed)
+		log_ratelimited(&c->rl_ended, loop_now_ms(c->loop), LOG_LEVEL_INFO,
+				"session %s:%u > %s:%u ended: %s%s%s", client, k->client_port,
+				target, k->target_port, engine_end_reason_name(reason),
+				detail && *detail ? ": " : "", detail ? detail : "");
+	else
+		log_debug("session %s:%u > %s:%u ended: %s%s%s", client, k->client_port, target,
+			  k->target_port, engine_end_reason_name(reason),
+			  detail && *detail ? ": " : "", detail ? detail : "");
 }
 
 /* The sender refused a packet at flush time (maybe from inside the engine,

@@ -5,6 +5,7 @@
  */
 #include "copy/engine/engine.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -204,8 +205,11 @@ void engine_abort_all(struct engine *e, uint64_t now_ms, const char *detail)
 	/* Taking the heap's last node each time keeps every removal O(1). */
 	while (e->timers.count) {
 		struct session *s = session_from_timer(e->timers.items[e->timers.count - 1]);
+		char why[320], where[240];
 
-		session_finish(e, s, END_ABORTED, true, detail ? detail : "aborted");
+		session_where(s, where, sizeof(where));
+		snprintf(why, sizeof(why), "%s (%s)", detail ? detail : "aborted", where);
+		session_finish(e, s, END_ABORTED, true, why);
 	}
 	settle(e, now_ms);
 }

@@ -178,6 +178,10 @@ static inline struct session *session_from_timer(struct heap_node *n)
 void engine_dispatch_client(struct engine *e, uint64_t now, const struct session_key *k,
 			    const struct packet *p);
 
+/* session_timers.c: the session's state, offsets and armed timers, for the
+ * detail of an end that was not a close. */
+void session_where(const struct session *s, char *buf, size_t len);
+
 /* session_successor.c */
 bool session_successor_claims(const struct session *s, const struct packet *p);
 void session_successor_queue(struct engine *e, struct session *s, uint64_t now,

@@ -59,13 +59,31 @@ void session_reschedule(struct engine *e, struct session *s, uint64_t now)
 		heap_update(&e->timers, &s->timer, d);
 }
 
+/* Where a session stood when it ended without closing: a session that
+ * went silent (-t) or was cut at the stop with data unsent or unacknowledged
+ * is a replay that stalled, and its state, offsets and armed timers say on
+ * what. */
+void session_where(const struct session *s, char *buf, size_t len)
+{
+	snprintf(buf, len,
+		 "%s; client bytes sent %u, acked %u, captured %u; target bytes %u; flags 0x%x; "
+		 "retries %u; restarts %u; timers%s%s%s; successor %s",
+		 session_state_name(s->state), s->snd_nxt - s->isn, s->snd_una - s->isn,
+		 s->data_end - s->isn, s->rcv_nxt - s->irs, (unsigned)s->flags,
+		 (unsigned)s->retries, (unsigned)s->restarts, s->rtx_at ? " rtx" : "",
+		 s->pace_at ? " pace" : "", s->rtx_at || s->pace_at ? "" : " none",
+		 s->successor ? "waiting" : "none");
+}
+
 void session_on_timer(struct engine *e, struct session *s, uint64_t now)
 {
-	char detail[112];
+	char detail[320], where[240];
 
 	if (idle_deadline(e, s) <= now) {
-		snprintf(detail, sizeof(detail), "no packet from the client or the target for %llu ms",
-			 (unsigned long long)e->cfg.session_timeout_ms);
+		session_where(s, where, sizeof(where));
+		snprintf(detail, sizeof(detail),
+			 "no packet from the client or the target for %llu ms (%s)",
+			 (unsigned long long)e->cfg.session_timeout_ms, where);
 		session_finish(e, s, END_SESSION_TIMEOUT, true, detail);
 		return;
 	}
