@@ -77,6 +77,48 @@ static void test_retransmit_limit_resets_target(void **state)
 
 /* RFC 6298: RTO = SRTT + 4 RTTVAR, SRTT and RTTVAR from acks of segments
  * sent once. */
+/* A request the target does not take for longer than -t (its accept queue
+ * full, say) is still being sent: -t waits, the retransmissions go on, and
+ * the request arrives when the target takes it. */
+static void test_session_timeout_waits_for_retransmission(void **state)
+{
+	struct harness h;
+	struct session_key k = harness_key_v4(42002);
+	uint64_t deadline;
+
+	harness_init(&h);
+	h.cfg.session_timeout_ms = 10000;
+	harness_start(&h);
+	harness_establish(&h, &k, 65535);
+	harness_client_bytes(&h, &k, 0, 100);
+	harness_expect(&h, TCPF_ACK | TCPF_PSH, CISN + 1, TISN + 1, 100);
+	/* Retransmissions at 0.2, 0.6, 1.4, ... 25.4 s, then at 51 s: far
+	 * past -t, and the session is still there to send the eighth. */
+	deadline = h.now + 51000;
+	harness_run_until(&h, deadline - 1);
+	harness_drain(&h);
+	assert_int_equal(h.end_count, 0);
+	assert_int_equal(harness_counters(&h)->retransmissions, 7);
+	harness_advance(&h, 1);
+	harness_expect(&h, TCPF_ACK | TCPF_PSH, CISN + 1, TISN + 1, 100);
+	assert_int_equal(harness_counters(&h)->retransmissions, 8);
+	ack_to(&h, &k, 100);
+	assert_int_equal(harness_counters(&h)->bytes_replayed, 100);
+	assert_int_equal(h.end_count, 0);
+	/* Nothing outstanding any more: silence is idleness again, and -t
+	 * counts from the target's ack. */
+	harness_advance(&h, 9999);
+	assert_int_equal(h.end_count, 0);
+	harness_advance(&h, 1);
+	assert_int_equal(harness_last_end(&h)->reason, END_SESSION_TIMEOUT);
+	/* The end says where the session stood. */
+	assert_non_null(strstr(harness_last_end(&h)->detail,
+			       "(ESTABLISHED; client bytes sent 101, acked 101, captured 101; "
+			       "target bytes 1;"));
+	assert_non_null(strstr(harness_last_end(&h)->detail, "timers none; successor none)"));
+	harness_finish(&h);
+}
+
 static void test_rto_follows_measured_rtt(void **state)
 {
 	struct harness h;
@@ -267,6 +309,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_lost_segment_retransmitted_with_backoff),
 		cmocka_unit_test(test_retransmit_limit_resets_target),
+		cmocka_unit_test(test_session_timeout_waits_for_retransmission),
 		cmocka_unit_test(test_rto_follows_measured_rtt),
 		cmocka_unit_test(test_fast_retransmit_and_partial_acks),
 		cmocka_unit_test(test_stale_summaries_are_harmless),

@@ -279,8 +279,9 @@ static void test_successor_freed_on_abort_and_engine_free(void **state)
 	harness_finish(&h);	/* engine_free with the successor pending */
 }
 
-/* The old session gives up (-t, the target silent): the successor still
- * starts, right after the old one's RST, and delivers its request. */
+/* The old session gives up (the target silent: its retransmission limit;
+ * -t waits while it retransmits): the successor still starts, right after
+ * the old one's RST, and delivers its request. */
 static void test_successor_starts_after_old_times_out(void **state)
 {
 	struct harness h;
@@ -289,13 +290,14 @@ static void test_successor_starts_after_old_times_out(void **state)
 
 	start(&h);
 	h.cfg.session_timeout_ms = 5000;
+	h.cfg.data_retries = 3;	/* 0.2 + 0.4 + 0.8 + 1.6 s */
 	harness_start(&h);
 	old_request_and_fin(&h, &k);
 	capture_connection(&h, &k, NISN, NOACK, NEW_REQUEST, NEW_LEN);
 	while (!h.end_count && h.now < 1000000 + 10000)
 		harness_advance(&h, 100);	/* less than the new SYN's RTO */
 	assert_int_equal(h.end_count, 1);
-	assert_int_equal(h.ends[0].reason, END_SESSION_TIMEOUT);
+	assert_int_equal(h.ends[0].reason, END_RETRANSMIT_LIMIT);
 	/* Retransmissions of the old request and FIN, then its RST, then the SYN. */
 	while ((p = &h.sent[h.sent_read].p)->flags != (TCPF_RST | TCPF_ACK)) {
 		assert_true(p->seq != NISN);
