@@ -129,7 +129,7 @@ static bool restart(struct engine *e, struct session *s, uint64_t now, const str
 static void target_reset(struct engine *e, struct session *s, uint64_t now,
 			 const struct packet *p)
 {
-	char detail[96];
+	char detail[288], where[240];
 	uint32_t window = (uint32_t)s->client_window << s->client_wscale;
 
 	if (window < 65535)
@@ -140,10 +140,20 @@ static void target_reset(struct engine *e, struct session *s, uint64_t now,
 		session_finish(e, s, END_CLOSED, false, "closed: FINs exchanged, then reset");
 		return;
 	}
+	/* The target closed, had every byte of ours, and resets instead of
+	 * acking our FIN: it has forgotten the connection (its FIN_WAIT_2
+	 * ended; Linux's lasts tcp_fin_timeout, 60 s, after the server's
+	 * close). Nothing is lost; the connection is over as a close. */
+	if ((s->state == STATE_LAST_ACK || s->state == STATE_CLOSING) &&
+	    (s->flags & SF_TARGET_FIN) && s->snd_una == s->fin_seq) {
+		session_finish(e, s, END_CLOSED, false,
+			       "closed: FINs exchanged, ours answered by a reset");
+		return;
+	}
 	if (restart(e, s, now, p))
 		return;
-	snprintf(detail, sizeof(detail), "target reset the connection in %s",
-		 session_state_name(s->state));
+	session_where(s, where, sizeof(where));
+	snprintf(detail, sizeof(detail), "target reset the connection in %s", where);
 	session_finish(e, s, END_TARGET_RESET, false, detail);
 }
 

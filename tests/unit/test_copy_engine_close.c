@@ -91,6 +91,45 @@ static void test_target_closes_first(void **state)
 	harness_finish(&h);
 }
 
+/* The target closed first and had all our data; our FIN, sent late (or its
+ * acks lost), is answered by an RST: the target forgot the connection after
+ * its FIN_WAIT_2. A close, not a failure. An RST while our data is still
+ * unacknowledged is a failure, whatever the state. */
+static void test_target_rst_after_both_fins(void **state)
+{
+	struct harness h;
+	struct session_key k = harness_key_v4(43014), k2 = harness_key_v4(43015);
+
+	harness_init(&h);
+	harness_start(&h);
+	harness_establish(&h, &k, 65535);
+	data(&h, &k, 0, 50);
+	harness_drain(&h);
+	harness_target_plain(&h, &k, TCPF_ACK | TCPF_PSH | TCPF_FIN, TISN + 1, CISN + 51, 65535, 200);
+	harness_expect(&h, TCPF_ACK, CISN + 51, TISN + 202, 0);
+	client_fin(&h, &k, 50, OACK + 201);
+	harness_expect(&h, TCPF_FIN | TCPF_ACK, CISN + 51, TISN + 202, 0);
+	harness_advance(&h, 200);
+	harness_expect(&h, TCPF_FIN | TCPF_ACK, CISN + 51, TISN + 202, 0);
+	harness_target_plain(&h, &k, TCPF_RST, TISN + 202, 0, 0, 0);
+	harness_expect_none(&h);
+	assert_int_equal(harness_last_end(&h)->reason, END_CLOSED);
+	assert_int_equal(harness_counters(&h)->sessions_failed, 0);
+
+	harness_establish(&h, &k2, 65535);
+	data(&h, &k2, 0, 50);
+	harness_drain(&h);
+	harness_target_plain(&h, &k2, TCPF_ACK | TCPF_FIN, TISN + 1, CISN + 1, 65535, 0);
+	harness_drain(&h);
+	client_fin(&h, &k2, 50, OACK);
+	harness_drain(&h);
+	harness_target_plain(&h, &k2, TCPF_RST, TISN + 2, 0, 0, 0);
+	assert_int_equal(harness_last_end(&h)->reason, END_TARGET_RESET);
+	assert_non_null(strstr(harness_last_end(&h)->detail, "LAST_ACK; client bytes sent 52, acked 1"));
+	assert_int_equal(harness_counters(&h)->sessions_failed, 1);
+	harness_finish(&h);
+}
+
 static void test_fin_rides_on_last_data(void **state)
 {
 	struct harness h;
@@ -387,6 +426,7 @@ int main(void)
 		cmocka_unit_test(test_client_rst_after_fin_waits_for_data),
 		cmocka_unit_test(test_client_rst_at_once_when_nothing_pending),
 		cmocka_unit_test(test_target_rst_ends_session),
+		cmocka_unit_test(test_target_rst_after_both_fins),
 		cmocka_unit_test(test_session_timeout_resets_target),
 		cmocka_unit_test(test_keepalive_timeout_resets_target),
 		cmocka_unit_test(test_abort_and_abort_all),
