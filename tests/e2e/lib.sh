@@ -55,6 +55,9 @@ check() {
 scenario_diagnostics() {
 	local f
 	[ -n "${LAB_DIR:-}" ] || return 0
+	# What the scenario measured on the way (FAIL_CONTEXT), for a failure
+	# seen only in CI's output.
+	[ -z "${FAIL_CONTEXT:-}" ] || echo "context: $FAIL_CONTEXT"
 	for f in "$LAB_DIR"/*.json; do
 		[ -e "$f" ] && echo "$(basename "$f"): $(tr -d '\n' <"$f")"
 	done
@@ -218,6 +221,19 @@ http_settle() {
 	for name in "$@"; do copy_idle "$name" 20; done
 }
 
+# judge_missing_kept [REGEX]: the online log lines (client port included)
+# of the requests the target did not log, in the kept lab directory, so a
+# failed run says which connections lost them.
+judge_missing_kept() {
+	local h
+	comm -23 <(online_fingerprint "${1:-.}") <(nginx_fingerprint target "${1:-.}") |
+		sort -u >"$LAB_DIR/judge-missing.txt"
+	for h in ${ONLINE_HOSTS:-online}; do
+		awk 'NR == FNR { miss[$0] = 1; next } ($5 " " $6 " " $7 " " $8) in miss' \
+			"$LAB_DIR/judge-missing.txt" "$LAB_DIR/$h/access.log"
+	done >"$LAB_DIR/judge-missing-online.log"
+}
+
 # http_judge [REGEX]: fail unless target and online logged the same requests
 # (method, URI, status, bytes read), one for one. Sets JUDGED to their number.
 http_judge() {
@@ -229,6 +245,7 @@ http_judge() {
 		<(nginx_fingerprint target "${1:-.}") >/dev/null; then
 		missing=$(comm -23 <(online_fingerprint "${1:-.}") <(nginx_fingerprint target "${1:-.}") | wc -l)
 		extra=$(comm -13 <(online_fingerprint "${1:-.}") <(nginx_fingerprint target "${1:-.}") | wc -l)
+		judge_missing_kept "${1:-.}"
 		fail "online served $online requests, target $target ($missing missing, $extra unexpected)"
 	fi
 	JUDGED=$online

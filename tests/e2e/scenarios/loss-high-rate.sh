@@ -34,6 +34,13 @@ http_copy copy "$NS_ONLINE" 80
 client_run 40 env WRK_PACE_MS=0 wrk -t2 -c32 -d3s -H "Connection: close" -s "$E2E_DIR/paced.lua" \
 	"http://$HOST_ONLINE/" >>"$LAB_DIR/wrk.out" 2>&1 || fail "wrk failed: $(tail -n 3 "$LAB_DIR/wrk.out")"
 http_settle 150 copy
+# The target's accept queue: when it overflows, Linux drops a request
+# silently and the replay must retransmit until the server takes it.
+target_tcp() {
+	in_ns "$NS_TARGET" nstat -asz "$1" 2>/dev/null | awk -v k="$1" '$1 == k { print $2 }'
+}
+overflows=$(target_tcp TcpExtListenOverflows) cookies=$(target_tcp TcpExtSyncookiesSent)
+FAIL_CONTEXT="target: accept queue overflowed ${overflows:-?} times, ${cookies:-?} SYN cookies sent; $(stats_get copy ended_session_timeout) sessions ended by -t, $(stats_get copy ended_retransmit_limit) by the retransmission limit"
 # Every session over (FINs paced after answers that came late through the
 # loss): none may be cut at the stop.
 copy_idle copy 120 || fail "doppel-copy still had sessions 120 s after the target caught up: $(copy_summary copy)"
@@ -47,4 +54,4 @@ lab_stop copy || fail "doppel-copy exited with status $? on SIGTERM"
 [ "$(stats_get copy sessions_failed)" = 0 ] || fail "sessions failed: $(copy_summary copy)"
 client_clean
 rate=$(sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p' "$LAB_DIR/wrk.out" | tail -n 1)
-pass "$JUDGED of $JUDGED one-request connections (${rate:-?}/s at online) arrived through $din packets dropped in and $dout out at the target; $(stats_get copy sessions_queued_successor) waited for their port's previous connection, $(stats_get copy sessions_restarted) were opened again (the target had lost them); $(copy_summary copy)"
+pass "$JUDGED of $JUDGED one-request connections (${rate:-?}/s at online) arrived through $din packets dropped in and $dout out at the target (its accept queue overflowed ${overflows:-?} times); $(stats_get copy sessions_queued_successor) waited for their port's previous connection, $(stats_get copy sessions_restarted) were opened again (the target had lost them); $(copy_summary copy)"
