@@ -189,7 +189,7 @@ FUZZ_EXTRA_fuzz_kmod := intercept/source/source_kmod.c intercept/source/kmod_net
 FUZZ_EXTRA_fuzz_pcap := $(wildcard copy/capture/*.c)
 FUZZ_ARGV  := tests/fuzz/argv_input.c tests/fuzz/no_name_lookup.c
 FUZZ_EXTRA_fuzz_auth := $(wildcard copy/engine/auth*.c)
-FUZZ_EXTRA_fuzz_copy_options := copy/copy_options.c copy/copy_option_lists.c \
+FUZZ_EXTRA_fuzz_copy_options := copy/copy_options.c copy/copy_options_check.c copy/copy_option_lists.c \
 	copy/compare/compare_options.c $(wildcard copy/compare/answer*.c) $(wildcard copy/engine/*.c) $(FUZZ_ARGV)
 FUZZ_EXTRA_fuzz_intercept_options := $(filter-out intercept/main.c,$(ICPT_SRC)) $(FUZZ_ARGV)
 FUZZ_EXTRA_OBJ := $(sort $(foreach h,$(FUZZ_SRC:tests/fuzz/%.c=%),\
