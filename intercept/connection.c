@@ -1,7 +1,7 @@
 /*
  * connection.c — one copy daemon's connection: the HELLO exchange, its
- * frames decoded as they arrive, its routes, and its output queued in a
- * bounded buffer written without blocking.
+ * frames decoded as they arrive (TLS or not, doppel's dialect or
+ * TCPCopy's), its routes, its heartbeat (its output: connection_output.c).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -13,112 +13,8 @@
 #include "intercept/server_internal.h"
 #include "lib/wire/tcpcopy1.h"
 
-/* Room kept past the output limit for the small control frames (HELLO,
- * HEARTBEAT, ERROR), so that a slow reader still hears why it is closed. */
-#define CONTROL_RESERVE 2048
 /* Reads per readable event, so one busy peer cannot starve the others. */
 #define READS_PER_EVENT 16
-
-static size_t output_limit(const struct connection *c)
-{
-	return c->server->cfg.output_limit ? c->server->cfg.output_limit : SERVER_OUTPUT_LIMIT;
-}
-
-/* LOOP_WRITE while output waits, or while the TLS session waits to write
- * (for a read or the handshake as well). */
-static void update_interest(struct connection *c)
-{
-	unsigned want = LOOP_READ | (c->waiting_writable || c->io.want_write ? LOOP_WRITE : 0);
-
-	if (c->interest == want)
-		return;
-	c->interest = want;
-	loop_mod_fd(c->server->loop, c->fd, want);
-}
-
-static void watch_writable(struct connection *c, bool on)
-{
-	c->waiting_writable = on;
-	update_interest(c);
-}
-
-/* Mark c broken. It cannot be closed on the spot when the write that
- * failed came from inside its own batch (a frame filled in batch_add):
- * server_flush closes it once the batches are done. */
-static void mark_failed(struct connection *c, const char *why)
-{
-	if (c->failed)
-		return;
-	c->failed = true;
-	snprintf(c->failed_reason, sizeof(c->failed_reason), "%s", why);
-	c->server->failed_count++;
-}
-
-/* Write what is queued without blocking. false if the connection broke:
- * it is then marked failed, and the caller closes it if it may. */
-static bool out_write(struct connection *c)
-{
-	char why[128];
-	size_t written;
-	enum wire_output_status status;
-
-	if (c->failed)
-		return false;
-	if (!c->io.handshake_done)
-		return true;	/* nothing goes before the TLS handshake is done */
-	status = wire_output_write_conn(&c->out, &c->io, loop_now_ms(c->server->loop), &written);
-	istat_add(c->server->stats, ISTAT_BYTES_OUT, written);
-	if (status == WIRE_OUTPUT_ERROR) {
-		snprintf(why, sizeof(why), "write failed: %s", wire_conn_strerror(&c->io, errno));
-		mark_failed(c, why);
-		return false;
-	}
-	watch_writable(c, status == WIRE_OUTPUT_AGAIN);
-	return true;
-}
-
-/* out_write, closing c if it broke (not from inside c's batch). false: c
- * is gone. */
-static bool out_write_or_close(struct connection *c)
-{
-	if (out_write(c))
-		return true;
-	connection_close(c, LOG_LEVEL_WARNING, c->failed_reason);
-	return false;
-}
-
-/* Queue a frame; false when it did not fit under limit (or no memory). */
-static bool out_queue(struct connection *c, const uint8_t *frame, size_t len, size_t limit)
-{
-	if (wire_output_queued(&c->out) + len > limit)
-		return false;
-	return wire_output_append(&c->out, frame, len);
-}
-
-/* A control frame: queued past the summaries' limit, then written.
- * false: c broke and is gone. */
-static bool send_control(struct connection *c, const uint8_t *frame, size_t len)
-{
-	if (!out_queue(c, frame, len, output_limit(c) + CONTROL_RESERVE))
-		return true;	/* the peer reads nothing: the timeout will end it */
-	return c->waiting_writable ? true : out_write_or_close(c);
-}
-
-void connection_emit(struct connection *c, const uint8_t *frame, size_t len, uint16_t count)
-{
-	if (c->failed || !out_queue(c, frame, len, output_limit(c))) {
-		/* The peer does not keep up: drop the whole frame (the protocol
-		 * allows it; the copy side retransmits). */
-		c->summaries_dropped += count;
-		istat_add(c->server->stats, ISTAT_SUMMARIES_DROPPED, count);
-		return;
-	}
-	istat_inc(c->server->stats, ISTAT_FRAMES_OUT);
-	/* Called from inside c's batch: a failure only marks c (see
-	 * mark_failed). */
-	if (!c->waiting_writable)
-		out_write(c);
-}
 
 static void emit_summaries(void *ctx, const uint8_t *frame, size_t len, uint16_t count)
 {
@@ -166,9 +62,9 @@ void connection_fail(struct connection *c, uint16_t code, const char *reason)
 	/* One non-blocking attempt (docs/protocol.md section 11): what was
 	 * queued before goes first, so the ERROR may not make it. A tcpcopy
 	 * has no ERROR in its dialect: it is only closed. */
-	if (len && !c->failed && !c->tcpcopy && c->io.handshake_done && out_queue(c, frame, len, output_limit(c) + CONTROL_RESERVE) &&
-	    !c->waiting_writable)
-		out_write(c);
+	if (len && !c->failed && !c->tcpcopy && c->io.handshake_done &&
+	    connection_queue_control(c, frame, len) && !c->waiting_writable)
+		connection_write(c);
 	connection_close(c, code == WIRE_ERR_SHUTDOWN ? LOG_LEVEL_INFO : LOG_LEVEL_WARNING,
 			 reason);
 }
@@ -428,7 +324,7 @@ static int tls_progress(struct connection *c)
 		tls_refuse(c, c->io.error);
 		return -1;
 	}
-	update_interest(c);
+	connection_update_interest(c);
 	if (r == 0)
 		return 0;
 	server_say(c->server, LOG_LEVEL_INFO, "copy %s: TLS established (%s)", c->peer,
@@ -457,7 +353,7 @@ static bool read_some(struct connection *c)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			update_interest(c);	/* TLS may wait to write */
+			connection_update_interest(c);	/* TLS may wait to write */
 			return true;
 		}
 		if (n < 0) {
@@ -500,7 +396,7 @@ static void on_connection_event(struct loop *l, int fd, unsigned events, void *a
 {
 	struct connection *c = arg;
 
-	if ((events & LOOP_WRITE) && !out_write_or_close(c))
+	if ((events & LOOP_WRITE) && !connection_write_or_close(c))
 		return;
 	/* A TLS session may wait for the socket to be writable to go on
 	 * reading (or with its handshake). */
@@ -527,7 +423,7 @@ static bool send_hello(struct connection *c)
 	uint8_t frame[WIRE_HEADER_LEN + WIRE_HELLO_LEN];
 	size_t len = wire_encode_hello(frame, sizeof(frame), &hello);
 
-	return len && send_control(c, frame, len);
+	return len && connection_send_control(c, frame, len);
 }
 
 struct connection *connection_open(struct server *s, int fd, const char *peer,
@@ -607,7 +503,7 @@ bool connection_tick(struct connection *c, uint64_t now_ms)
 	if (c->dialect_known && wire_output_idle(&c->out, now_ms, idle_ms)) {
 		uint8_t frame[WIRE_HEADER_LEN + WIRE_HEARTBEAT_LEN];
 		size_t len = wire_encode_heartbeat(frame, sizeof(frame), now_ms);
-		if (len && !send_control(c, frame, len))
+		if (len && !connection_send_control(c, frame, len))
 			return false;
 	}
 	return true;

@@ -96,6 +96,22 @@ void connection_del_route(struct connection *c, const struct wire_route *r);
 void connection_emit(struct connection *c, const uint8_t *bytes, size_t len, uint16_t count);
 void connection_update_gauges(struct server *s);
 
+/* connection_output.c */
+/* LOOP_WRITE while output waits, or while the TLS session waits to write
+ * (for a read or the handshake as well). */
+void connection_update_interest(struct connection *c);
+/* Write what is queued without blocking. false if the connection broke:
+ * it is then marked failed, and the caller closes it if it may. */
+bool connection_write(struct connection *c);
+/* connection_write, closing c if it broke (not from inside c's batch).
+ * false: c is gone. */
+bool connection_write_or_close(struct connection *c);
+/* Queue a control frame (HELLO, HEARTBEAT, ERROR) past the summaries'
+ * limit; false when even that is full. */
+bool connection_queue_control(struct connection *c, const uint8_t *frame, size_t len);
+/* Queue a control frame, then write. false: c broke and is gone. */
+bool connection_send_control(struct connection *c, const uint8_t *frame, size_t len);
+
 /* connection_tcpcopy.c: a stock TCPCopy 1.0 tcpcopy as the peer
  * (docs/protocol.md section 15). */
 /* Its first bytes were its version message: take the connection over
