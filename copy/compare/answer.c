@@ -118,6 +118,16 @@ size_t answer_feed(struct answer *a, const uint8_t *data, size_t len, uint64_t n
 	return used;
 }
 
+void answer_count(struct answer *a, size_t len, uint64_t now)
+{
+	if (!len)
+		return;
+	if (!a->bytes)
+		a->first_time = now;
+	a->last_time = now;
+	a->bytes += len;
+}
+
 void answer_set_request(struct answer *a, const uint8_t *req, size_t len)
 {
 	if (a->cfg->proto == COMPARE_MYSQL && !a->bytes)

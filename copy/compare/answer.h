@@ -147,6 +147,10 @@ int answer_init(struct answer *a, const struct answer_config *cfg);
  * the end of the message that made complete reach stop_at (none if it had
  * already). */
 size_t answer_feed(struct answer *a, const uint8_t *data, size_t len, uint64_t now);
+/* len bytes of the answer that are not parsed (they follow a hole in the
+ * stream, where no message boundary is known): only counted, with their
+ * time. */
+void answer_count(struct answer *a, size_t len, uint64_t now);
 /* The answer is over: the digest is final; the context is freed. */
 void answer_finish(struct answer *a);
 /* Free without finishing (a session given up). Safe twice. */

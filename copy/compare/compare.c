@@ -14,42 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "copy/compare/compare_session.h"
 #include "lib/net/hash.h"
 
 #define TABLE_BUCKETS 4096
 #define RING_FIRST 8	/* ring slots a session starts with (a power of two) */
-
-struct request {
-	uint32_t start_seq;		/* the client's seq of its first byte */
-	uint64_t online_start_us, target_sent_us;
-	bool target_sent;
-	bool next_sent;			/* a later request's first byte went to the target */
-	bool online_over, target_over;	/* target_over: the target closed, or the session ended */
-	bool partial;			/* bytes of an answer were not seen (cut by
-					 * intercept, a lost summary, a capture gap) */
-	bool after_client_left;		/* the online answer began after the client's
-					 * FIN or RST: the replay may end first */
-	uint8_t head_len;
-	uint8_t head[COMPARE_REQUEST_HEAD];
-	struct answer online, target;
-};
-
-struct csession {
-	struct csession *next;		/* hash chain */
-	struct session_key key;
-	size_t transfer;
-	bool dead;			/* stopped comparing (too many in flight) */
-	bool client_known, online_known, target_known;
-	bool server_spoke;		/* server bytes since the last request began */
-	bool online_closed, target_closed;
-	bool client_left;		/* the client sent its FIN or RST */
-	uint32_t client_next, online_next, target_next;
-	uint64_t base;			/* number of ring[first] */
-	unsigned first, count;
-	unsigned online_cur, target_cur;	/* offsets from first */
-	unsigned cap;			/* slots of ring */
-	struct request **ring;
-};
 
 struct compare {
 	struct compare_config cfg;
@@ -168,33 +137,9 @@ bool compare_transfer_on(const struct compare *c, size_t transfer)
 	return transfer < c->cfg.transfer_count && c->cfg.compared[transfer];
 }
 
-static struct request *at(struct csession *s, unsigned offset)
-{
-	return offset < s->count ? s->ring[(s->first + offset) % s->cap] : NULL;
-}
-
 static uint64_t since(uint64_t from, uint64_t to)
 {
 	return to > from ? to - from : 0;
-}
-
-/* Whether the protocol parser counted the online answer's whole messages
- * (responses, replies, statement outcomes): then the target's answer is
- * over once it has as many whole ones, which holds even when the engine sent the next
- * request before the answer was whole (its pacing counts bytes: a longer
- * answer lets the next request go early). */
-static bool countable(const struct request *r)
-{
-	return r->online_over && r->online.complete > 0 && !r->partial;
-}
-
-static bool target_done(const struct request *r)
-{
-	if (r->target_over)
-		return true;
-	if (!r->next_sent)
-		return false;
-	return !countable(r) || r->target.complete >= r->online.complete;
 }
 
 /* The oldest pairs whose answers are both over leave, reported. */
@@ -220,6 +165,15 @@ static void report_ready(struct compare *c, struct csession *s)
 		if (res.partial && (res.kind == COMPARE_BODY || r->online.malformed ||
 				    r->target.malformed))
 			res.kind = COMPARE_SAME;
+		/* Its target answer overlapped a hole (or may have): what was
+		 * parsed before the hole is its own, so a verdict seen there
+		 * still counts; nothing else does. */
+		if (r->target_blind &&
+		    (res.kind == COMPARE_MISSING || res.kind == COMPARE_BODY ||
+		     r->target.verdict[0] == '\0' || r->target.malformed)) {
+			res.kind = COMPARE_SAME;
+			res.partial = true;
+		}
 		/* The client left before the online answer began: the engine
 		 * ends the replayed session on its close, maybe before the
 		 * target answers. No answer from the target is no difference. */
@@ -430,15 +384,18 @@ void compare_client_packet(struct compare *c, uint64_t now_us, size_t transfer,
  * gap likewise); farther, the packet is not of this stream. */
 #define GAP_MAX (1u << 30)
 
-/* The bytes of p past *next, in order; NULL when none are new. *cut: some
- * bytes before or in them are missing (a hole skipped, a cut payload). */
-static const uint8_t *new_bytes(const struct packet *p, uint32_t *next, size_t *len, bool *cut)
+/* The bytes of p past *next, in order; NULL when none are new. *hole:
+ * bytes before them are missing (skipped); *cut: bytes after them are (a
+ * payload cut short). */
+static const uint8_t *new_bytes(const struct packet *p, uint32_t *next, size_t *len, bool *hole,
+				bool *cut)
 {
 	uint32_t skip = *next - p->seq, ahead = p->seq - *next;
 
 	*cut = p->payload_present < p->payload_len;
+	*hole = false;
 	if (ahead && ahead < GAP_MAX && p->payload_len) {
-		*cut = true;	/* a hole: go on after it */
+		*hole = true;	/* go on after it */
 		skip = 0;
 	} else if ((int32_t)ahead > 0 || skip >= p->payload_len) {
 		return NULL;	/* nothing new */
@@ -467,9 +424,11 @@ void compare_online_packet(struct compare *c, uint64_t now_us, const struct sess
 	if (!s->online_known)
 		return;
 	size_t len = 0;
-	bool cut;
-	const uint8_t *b = new_bytes(p, &s->online_next, &len, &cut);
+	bool hole, cut;
+	const uint8_t *b = new_bytes(p, &s->online_next, &len, &hole, &cut);
 	struct request *r = at(s, s->online_cur);
+
+	cut = cut || hole;
 
 	if (b && r) {
 		if (!r->online.bytes && s->client_left)
@@ -477,7 +436,7 @@ void compare_online_packet(struct compare *c, uint64_t now_us, const struct sess
 		answer_feed(&r->online, b, len, now_us);
 		s->server_spoke = true;
 		if (cut)
-			r->partial = true;
+			r->partial = r->online_cut = true;
 	}
 	if (p->flags & (TCPF_FIN | TCPF_RST)) {
 		s->online_closed = true;
@@ -506,6 +465,7 @@ void compare_target_sent(struct compare *c, uint64_t now_us, const struct sessio
 			break;
 		r->target_sent = true;
 		r->target_sent_us = now_us;
+		holes_mark_start(s, i);
 		for (unsigned j = s->target_cur; j < i; j++)
 			at(s, j)->next_sent = true;
 		s->target_cur = i;
@@ -543,9 +503,15 @@ void compare_target_packet(struct compare *c, uint64_t now_us, const struct pack
 	if (!s->target_known)
 		return;
 	size_t len = 0;
-	bool cut;
-	const uint8_t *b = new_bytes(p, &s->target_next, &len, &cut);
+	bool hole, cut;
+	const uint8_t *b = new_bytes(p, &s->target_next, &len, &hole, &cut);
 
+	if (b && hole)
+		holes_found(s, p->seq);
+	if (b && len && s->blind) {
+		holes_count(s, len, now_us);	/* not parsed */
+		b = NULL;
+	}
 	while (b && len) {
 		struct request *r = target_taker(s);
 
@@ -564,11 +530,11 @@ void compare_target_packet(struct compare *c, uint64_t now_us, const struct pack
 			if (!used)
 				break;
 		}
-		if (cut)
-			r->partial = true;
 		b += used;
 		len -= used;
 	}
+	if (cut && !s->blind)
+		holes_go_blind(s);	/* its bytes after the cut are not seen */
 	report_ready(c, s);	/* an answer whole by its count ends its pair */
 	if (p->flags & (TCPF_FIN | TCPF_RST)) {
 		s->target_closed = true;
