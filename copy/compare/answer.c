@@ -128,6 +128,15 @@ void answer_count(struct answer *a, size_t len, uint64_t now)
 	a->bytes += len;
 }
 
+bool answer_whole(const struct answer *a, const struct answer *model)
+{
+	if (a->complete < model->complete)
+		return false;
+	if (a->cfg->proto == COMPARE_POSTGRES && model->cfg->proto == COMPARE_POSTGRES)
+		return answer_pg_whole(a, model);
+	return true;
+}
+
 void answer_set_request(struct answer *a, const uint8_t *req, size_t len)
 {
 	if (a->cfg->proto == COMPARE_MYSQL && !a->bytes)

@@ -151,6 +151,11 @@ size_t answer_feed(struct answer *a, const uint8_t *data, size_t len, uint64_t n
  * stream, where no message boundary is known): only counted, with their
  * time. */
 void answer_count(struct answer *a, size_t len, uint64_t now);
+/* Whether the answer has as many whole messages as `model` (the online
+ * answer, over) and ends as it does: PostgreSQL's ReadyForQuery after the
+ * outcomes is still the answer's (a target packet may end between them,
+ * and the next answer must not begin with its bytes). */
+bool answer_whole(const struct answer *a, const struct answer *model);
 /* The answer is over: the digest is final; the context is freed. */
 void answer_finish(struct answer *a);
 /* Free without finishing (a session given up). Safe twice. */
@@ -172,6 +177,7 @@ void answer_set_verdict(struct answer *a, const char *fmt, ...)
 size_t answer_http_feed(struct answer *a, const uint8_t *p, size_t n);
 size_t answer_redis_feed(struct answer *a, const uint8_t *p, size_t n);
 size_t answer_pg_feed(struct answer *a, const uint8_t *p, size_t n);
+bool answer_pg_whole(const struct answer *a, const struct answer *model);
 size_t answer_mysql_feed(struct answer *a, const uint8_t *p, size_t n);
 void answer_mysql_request(struct answer *a, const uint8_t *req, size_t len);
 void answer_mysql_follow(struct answer *target, const struct answer *online);

@@ -102,6 +102,15 @@ static bool pg_stopped(const struct answer *a)
 	return answer_stopped(a) && a->st.pg.hdr_len == 0 && a->st.pg.type == 'Z';
 }
 
+bool answer_pg_whole(const struct answer *a, const struct answer *model)
+{
+	const struct pg_state *g = &a->st.pg;
+
+	if (a->malformed)
+		return true;
+	return g->hdr_len == 0 && (model->st.pg.type != 'Z' || g->type == 'Z');
+}
+
 size_t answer_pg_feed(struct answer *a, const uint8_t *p, size_t n)
 {
 	struct pg_state *g = &a->st.pg;

@@ -475,14 +475,14 @@ void compare_target_sent(struct compare *c, uint64_t now_us, const struct sessio
 
 /* Which request's answer the target's next bytes belong to: the oldest
  * request sent whose answer is not whole yet, else the last one sent. */
-static struct request *target_taker(struct csession *s)
+static unsigned target_taker(struct csession *s)
 {
 	for (unsigned i = 0; i < s->target_cur; i++)
 		if (at(s, i)->target_sent && !target_done(at(s, i)))
-			return at(s, i);
+			return i;
 	struct request *r = at(s, s->target_cur);
 
-	return r && r->target_sent ? r : NULL;
+	return r && r->target_sent ? s->target_cur : s->count;
 }
 
 void compare_target_packet(struct compare *c, uint64_t now_us, const struct packet *p)
@@ -512,11 +512,17 @@ void compare_target_packet(struct compare *c, uint64_t now_us, const struct pack
 		holes_count(s, len, now_us);	/* not parsed */
 		b = NULL;
 	}
-	while (b && len) {
-		struct request *r = target_taker(s);
+	uint32_t seq = b ? p->seq + (uint32_t)(b - p->payload) : 0;
 
-		if (!r)
+	while (b && len) {
+		unsigned t = target_taker(s);
+
+		if (t == s->count)
 			break;
+		if (holes_boundary(s, t, seq))
+			continue;	/* the next answer starts here: t's is over */
+		struct request *r = at(s, t);
+
 		/* A countable answer takes its bytes up to its last message:
 		 * the answers of requests sent early share packets. */
 		r->target.stop_at = countable(r) ? r->online.complete : 0;
@@ -532,6 +538,7 @@ void compare_target_packet(struct compare *c, uint64_t now_us, const struct pack
 		}
 		b += used;
 		len -= used;
+		seq += (uint32_t)used;
 	}
 	if (cut && !s->blind)
 		holes_go_blind(s);	/* its bytes after the cut are not seen */

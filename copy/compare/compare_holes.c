@@ -104,7 +104,7 @@ void holes_mark_start(struct csession *s, unsigned i)
 		return;
 	}
 	r->from_known = !prev || answer_starts_at(s, i, s->target_next) ||
-			(countable(prev) && prev->target.complete >= prev->online.complete);
+			(countable(prev) && answer_whole(&prev->target, &prev->online));
 }
 
 /* The hole ends where an answer starts: it is read from there; else
@@ -133,4 +133,23 @@ void holes_count(struct csession *s, size_t len, uint64_t now)
 			return;
 		}
 	}
+}
+
+/* A known start is a hard boundary: an answer the pairing still fed past
+ * it would take the next one's messages (a target answer with fewer
+ * messages than online's, or pairs put off by one after a hole), and every
+ * later answer of the session would shift. Ended there, the shift goes no
+ * further; an answer that got no byte at all before the boundary had its
+ * bytes taken by the one before it, so it is not compared. */
+bool holes_boundary(struct csession *s, unsigned t, uint32_t seq)
+{
+	struct request *r = at(s, t), *next = at(s, t + 1);
+
+	if (!next || !next->target_sent || !next->from_known ||
+	    (int32_t)(seq - next->target_from) < 0)
+		return false;
+	r->target_over = true;
+	if (!r->target.bytes)
+		r->target_blind = r->partial = true;
+	return true;
 }

@@ -74,7 +74,7 @@ static inline bool target_done(const struct request *r)
 		return false;	/* over when an answer after it is found */
 	if (!r->next_sent)
 		return false;
-	return !countable(r) || r->target.complete >= r->online.complete;
+	return !countable(r) || answer_whole(&r->target, &r->online);
 }
 
 /* compare_holes.c */
@@ -84,6 +84,10 @@ void holes_mark_start(struct csession *s, unsigned i);
 void holes_found(struct csession *s, uint32_t seq);
 /* The target's stream has a hole just after the bytes read. */
 void holes_go_blind(struct csession *s);
+/* Whether the target's bytes at seq are past request t's answer, because
+ * the next request's answer is known to start there or before; then t's
+ * answer is over. */
+bool holes_boundary(struct csession *s, unsigned t, uint32_t seq);
 /* len bytes of the target while s is blind: counted to the oldest answer
  * they may belong to, not parsed. */
 void holes_count(struct csession *s, size_t len, uint64_t now);
