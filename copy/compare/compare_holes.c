@@ -12,52 +12,53 @@
  * blind), and every answer the hole may overlap is partial and not
  * compared; those after it are compared as usual.
  *
- * Where an answer starts is known from the engine's own pacing, seen here
- * as the target's stream position when each request's first byte left
- * (target_from): the engine lets a request go when the target has sent as
- * many bytes since the previous one left as the online server answered
- * (holes included: it counts sequence numbers). A request sent when the
- * previous answer was whole by its messages, or exactly that many bytes
- * after a request whose answer's start was known, starts its answer
- * there (from_known). The start of request i's answer is then where the
- * online answers' lengths, added from a request before it, say: from the
- * last known start, or from any request after which the target sent
- * exactly those lengths (its answer started where it left). A request the
- * engine let go at its quiet period (nothing seen of the answer before
- * it) starts nowhere known: identical servers answer with the same
- * lengths, and the sums find the next start after it. An answer of
- * another length than online's (a value that differs) leaves the session
- * blind until the engine lets a request go at an answer's exact length.
+ * Where an answer starts is known when a request leaves while the target
+ * has answered everything before it (each answer whole by its messages):
+ * the target's stream position then (target_from) is where its answer
+ * starts (from_known). The engine may send requests long before the
+ * target answers the ones before (it paces by byte counts, and runs ahead
+ * after a quiet period), so the position at other times says nothing.
+ * From a known start, the online answers' lengths say where each later
+ * answer starts (identical servers answer with the same lengths): a hole
+ * that ends there is read from there, and a request that leaves there
+ * while the session is blind is read again. A hole followed by an answer
+ * of another length than online's (a value that differs) leaves the
+ * session blind until it ends: its pairs are partial, never different.
  */
 #include "copy/compare/compare_session.h"
 
-/* How far back the online lengths are added (a hole overlapping more
- * answers than this leaves the session blind until the next known start). */
-#define START_LOOKBACK 64
-
-/* Whether pos is where request i's target answer begins. */
+/* Whether pos is where request i's target answer begins: the last known
+ * start at or before it, plus the online answers' lengths from there. */
 static bool answer_starts_at(struct csession *s, unsigned i, uint32_t pos)
 {
 	uint32_t sum = 0;
-	struct request *r = at(s, i);
 
-	if (r && r->from_known)
-		return r->target_from == pos;
-	for (unsigned n = 0; n < START_LOOKBACK && i > 0; n++) {
-		struct request *m = at(s, --i);
+	for (;;) {
+		struct request *r = at(s, i);
 
-		if (!m->target_sent || !m->online_over || m->online_cut)
+		if (r->from_known)
+			return r->target_from + sum == pos;
+		if (!i)
 			return false;
-		sum += (uint32_t)m->online.bytes;
-		/* From where m left, the target sent exactly the online
-		 * answers' bytes: m's answer began there (the engine let m go
-		 * when the answer before it had its online length). */
-		if (pos - m->target_from == sum)
-			return true;
-		if (m->from_known)
+		r = at(s, --i);
+		if (!r->target_sent || !r->online_over || r->online_cut)
+			return false;
+		sum += (uint32_t)r->online.bytes;
+	}
+}
+
+/* Whether the target has answered everything before request i (its
+ * answers whole by their messages): what it sends next is i's answer. */
+static bool caught_up(struct csession *s, unsigned i)
+{
+	for (unsigned j = 0; j < i; j++) {
+		struct request *r = at(s, j);
+
+		if (j + 1 == i ? !(countable(r) && answer_whole(&r->target, &r->online)) :
+				 !target_done(r))
 			return false;
 	}
-	return false;
+	return true;
 }
 
 /* Every answer that may overlap the hole just found is blind. */
@@ -91,7 +92,7 @@ static void see_again(struct csession *s, unsigned i)
 /* Request i's first byte left: where its answer can begin. */
 void holes_mark_start(struct csession *s, unsigned i)
 {
-	struct request *r = at(s, i), *prev = i ? at(s, i - 1) : NULL;
+	struct request *r = at(s, i);
 
 	if (!s->target_known)
 		return;
@@ -103,24 +104,36 @@ void holes_mark_start(struct csession *s, unsigned i)
 			r->target_blind = r->partial = true;
 		return;
 	}
-	r->from_known = !prev || answer_starts_at(s, i, s->target_next) ||
-			(countable(prev) && answer_whole(&prev->target, &prev->online));
+	r->from_known = caught_up(s, i) || answer_starts_at(s, i, s->target_next);
 }
 
 /* The hole ends where an answer starts: it is read from there; else
  * nothing is read until an answer's start is known again. */
 void holes_found(struct csession *s, uint32_t seq)
 {
-	unsigned i = 0;
+	unsigned first = 0;
+	bool known = false;
+	uint32_t start = 0;
 
-	while (i < s->count && target_done(at(s, i)))
-		i++;
-	while (i < s->count && at(s, i)->target_sent && !answer_starts_at(s, i, seq))
-		i++;
-	if (i < s->count && at(s, i)->target_sent)
-		see_again(s, i);
-	else
-		holes_go_blind(s);
+	while (first < s->count && target_done(at(s, first)))
+		first++;
+	/* Each request's answer start, from the known ones and the online
+	 * lengths after them. */
+	for (unsigned j = 0; j < s->count && at(s, j)->target_sent; j++) {
+		struct request *r = at(s, j);
+
+		if (r->from_known) {
+			known = true;
+			start = r->target_from;
+		}
+		if (known && j >= first && start == seq) {
+			see_again(s, j);
+			return;
+		}
+		known = known && r->online_over && !r->online_cut;
+		start += (uint32_t)r->online.bytes;
+	}
+	holes_go_blind(s);
 }
 
 void holes_count(struct csession *s, size_t len, uint64_t now)
