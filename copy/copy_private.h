@@ -71,6 +71,7 @@ struct copy {
 	struct histogram capture_delay;	/* kernel capture to on_capture (live only) */
 	struct metrics_server *metrics;	/* --metrics, or NULL */
 	struct copy_compare *compare;	/* --compare, or NULL */
+	uint64_t compare_tls_ended;	/* the engine's TLS login failures seen ended */
 	struct log_ratelimit rl_refused, rl_link, rl_summary, rl_failure, rl_ended;
 	struct copy_credentials *credentials;	/* --credentials, or NULL */
 	struct copy_auth_log auth_log;
