@@ -112,8 +112,8 @@ struct capture_counters {
 				 * another size */
 	uint64_t ring_resize_failures;	/* a new ring refused (no memory ...): the old
 					 * one kept */
-	uint64_t ring_switch_us;	/* the longest switch, the loop held (three
-					 * RCU grace periods) */
+	uint64_t ring_switch_us;	/* the longest switch, asked to done (three
+					 * RCU grace periods, waited on a thread) */
 };
 
 struct capture {
@@ -132,9 +132,10 @@ struct capture {
 	bool outgoing;	/* the packet being delivered left this host (cfg.outgoing) */
 };
 
-/* afpacket with ring_auto: replace the ring by one of `bytes` now, as the
- * sizing would (tests). 0, or -1 when the capture cannot (not afpacket,
- * not ring_auto) or the new ring was refused (the old one stays). */
+/* afpacket with ring_auto: start replacing the ring by one of `bytes`, as
+ * the sizing would (tests); the loop finishes it (counters.ring_resizes,
+ * or ring_resize_failures with the old ring kept). 0 when started, -1 when
+ * the capture cannot (not afpacket, not ring_auto) or a switch is running. */
 int capture_afpacket_resize(struct capture *c, uint32_t bytes);
 
 struct capture_ops {

@@ -54,46 +54,10 @@
  * the receive queue (64 MiB of kernel memory by default, about 20,000
  * MTU-size packets) instead, and each long packet costs one recv(). Measured with
  * bench/capture_bench and bench/lab.sh's stall part (docs/performance.md).
- *
- * Sized to the traffic (cfg.ring_auto: no --capture-ring, one worker). A
- * mapped ring cannot be resized, so a new socket with a ring of the new
- * size replaces the old one, and the hand-over must lose and duplicate
- * nothing. Both sockets are members of one PACKET_FANOUT group, of the
- * kind whose member a classic BPF program picks (PACKET_FANOUT_CBPF): the
- * kernel hands each packet to exactly one member, the one the program
- * returns. The program returns 0 (the old socket, which joined first).
- * The switch:
- *   1. the new socket is made with a filter that drops everything, its
- *      ring, bound, and joined to the group: it gets nothing from the group
- *      (the program says 0), and whatever its own hook still delivered
- *      before it joined is dropped by its filter, never a duplicate;
- *   2. the program is set again (0): setting PACKET_FANOUT_DATA waits for
- *      an RCU grace period before it returns (synchronize_net(), to free
- *      the old program), so every delivery through the new socket's own
- *      hook has ended; then the real filter goes on the new socket;
- *   3. the program becomes "return 1": the new socket. When that setsockopt
- *      returns, another grace period has passed: every packet the old
- *      program sent to the old socket is in its ring (and its receive
- *      queue) — the demux and the ring's write are in one RCU read
- *      section — and no packet will go to it again;
- *   4. the old ring is read to its end, then the old socket closed; only
- *      then is the new one read. Each packet went to one ring, and every
- *      packet in the old ring came before the switch, so each flow's
- *      packets reach the engine in the order the kernel saw them;
- *   5. the program is set back to 0 before the next switch joins a socket
- *      (the new socket took the old one's place, index 0, when it left).
- * The three grace periods hold the loop (measured ~8-20 ms each here:
- * ring_switch_us); packets meanwhile wait in the rings. How big: each
- * second the rate of frames the ring took (and its drops) sets the size
- * that holds SIZE_SECONDS of it, as a power of two between
- * CAPTURE_RING_AUTO_MIN and the cap (cfg.ring_bytes, 64 MiB by default);
- * it grows at once (twice the size at least after kernel drops) and
- * shrinks by half after SHRINK_AFTER_S seconds in a row that wanted a
- * quarter of it or less. With --workers the sockets are the workers'
- * group already (by flow or by address: a third member would move flows
- * between workers), so their rings stay fixed.
+
+ * Sized to the traffic (cfg.ring_auto): capture_afpacket_size.c.
  */
-#include "copy/capture/capture.h"
+#include "copy/capture/capture_afpacket.h"
 #include "lib/net/packet_dlt.h"
 
 #include <arpa/inet.h>
@@ -117,7 +81,7 @@
 /* 80 bytes of headers (tpacket2_hdr and sockaddr_ll, aligned, then 16 for
  * a link header a cooked socket does not use) and 432 of packet: requests
  * and acknowledgments fit; see the note above. */
-#define FRAME_BYTES 512
+#define FRAME_BYTES AFPACKET_FRAME_BYTES
 #define BLOCK_BYTES (128u << 10)	/* 256 frames; the kernel allocates 2^n pages per block */
 #define BLOCKS_MIN 4
 #define RCVBUF_SHARE 2		/* the receive queue for long packets: ring / 2, doubled */
@@ -125,44 +89,13 @@
 /* Frames handled per wake-up before the loop gets a turn; epoll is
  * level-triggered, so the rest wakes us again at once. */
 #define FRAMES_PER_WAKEUP 512
-/* Sized to the traffic: a ring holds this much of the last second's rate. */
-#define SIZE_SECONDS 2
-#define SIZE_PERIOD_MS 1000
-#define SHRINK_AFTER_S 30
-
-/* One socket and its ring. */
-struct afring {
-	int fd;
-	uint8_t *ring;
-	size_t ring_len;
-	uint32_t frame_count;
-	uint32_t next_frame;
-};
-
-struct afpacket {
-	struct afring cur;
-	struct loop *loop;
-	uint32_t snaplen;
-	uint8_t *long_packet;	/* snaplen bytes: a packet read from the receive queue */
-	bool outgoing;		/* cfg.outgoing: hand outgoing packets over too */
-	/* ring_auto */
-	bool sizing;
-	char *filter, *device;	/* for the next socket */
-	uint32_t ring_bytes, cap_bytes;
-	uint16_t group;
-	uint64_t timer;
-	uint64_t frames;	/* taken from the ring since the last look */
-	uint64_t drops_seen;
-	unsigned quiet;		/* seconds in a row that wanted <= a quarter */
-};
-
 static int fail_errno(char *err, size_t errlen, const char *what)
 {
 	snprintf(err, errlen, "%s: %s", what, strerror(errno));
 	return -1;
 }
 
-static int attach_filter(int fd, const char *filter, uint32_t snaplen, char *err, size_t errlen)
+int afpacket_attach_filter(int fd, const char *filter, uint32_t snaplen, char *err, size_t errlen)
 {
 	struct sock_fprog prog;
 	int r;
@@ -317,10 +250,8 @@ static void handle_frame(struct capture *c, struct afpacket *a, const struct afr
 	capture_deliver_frame(c, PACKET_DLT_RAW, ts_us, data, len);
 }
 
-static void afpacket_update_stats(struct capture *c);
-
 /* Hand over up to max frames of ring r, in ring order; how many. */
-static uint32_t read_ring(struct capture *c, struct afpacket *a, struct afring *r, uint32_t max)
+uint32_t afpacket_read_ring(struct capture *c, struct afpacket *a, struct afring *r, uint32_t max)
 {
 	uint32_t n;
 
@@ -338,7 +269,7 @@ static uint32_t read_ring(struct capture *c, struct afpacket *a, struct afring *
 	return n;
 }
 
-static void on_readable(struct loop *l, int fd, unsigned events, void *arg)
+void afpacket_on_readable(struct loop *l, int fd, unsigned events, void *arg)
 {
 	struct capture *c = arg;
 	struct afpacket *a = c->priv;
@@ -352,10 +283,10 @@ static void on_readable(struct loop *l, int fd, unsigned events, void *arg)
 
 		getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len);
 	}
-	read_ring(c, a, &a->cur, FRAMES_PER_WAKEUP);
+	afpacket_read_ring(c, a, &a->cur, FRAMES_PER_WAKEUP);
 }
 
-static void ring_free(struct afring *r)
+void afpacket_ring_free(struct afring *r)
 {
 	if (r->ring)
 		munmap(r->ring, r->ring_len);
@@ -367,7 +298,7 @@ static void ring_free(struct afring *r)
 
 static void afpacket_free(struct afpacket *a)
 {
-	ring_free(&a->cur);
+	afpacket_ring_free(&a->cur);
 	free(a->long_packet);
 	free(a->filter);
 	free(a->device);
@@ -377,7 +308,7 @@ static void afpacket_free(struct afpacket *a)
 /* The fanout program: every packet to member `member` (0 the socket that
  * joined first). Returns after an RCU grace period when a program was set
  * before (the switch relies on it). */
-static int steer(int fd, uint32_t member, char *err, size_t errlen)
+int afpacket_steer(int fd, uint32_t member, char *err, size_t errlen)
 {
 	struct sock_filter ret[] = { BPF_STMT(BPF_RET | BPF_K, member) };
 	struct sock_fprog prog = { .len = 1, .filter = ret };
@@ -390,7 +321,7 @@ static int steer(int fd, uint32_t member, char *err, size_t errlen)
 /* A socket and ring of ring_bytes, bound, its filter dropping everything.
  * group < 0: it makes a new group of its own (a unique id, read back into
  * a->group); else it joins a->group. */
-static int ring_open(struct afpacket *a, struct afring *r, uint32_t ring_bytes, bool new_group,
+int afpacket_ring_open(struct afpacket *a, struct afring *r, uint32_t ring_bytes, bool new_group,
 		     char *err, size_t errlen)
 {
 	int one = 1;
@@ -426,88 +357,6 @@ static int ring_open(struct afpacket *a, struct afring *r, uint32_t ring_bytes, 
 	return 0;
 }
 
-/* The switch (see the top of the file). */
-int capture_afpacket_resize(struct capture *c, uint32_t bytes)
-{
-	struct afpacket *a = c->priv;
-	struct afring next = { .fd = -1 };
-	uint64_t start = loop_clock_ms();
-	char err[256];
-
-	if (!a || c->ops != &capture_afpacket_ops || !a->sizing)
-		return -1;
-	if (steer(a->cur.fd, 0, err, sizeof(err)) != 0 ||
-	    ring_open(a, &next, bytes, false, err, sizeof(err)) != 0 ||
-	    steer(a->cur.fd, 0, err, sizeof(err)) != 0 ||
-	    attach_filter(next.fd, a->filter, a->snaplen, err, sizeof(err)) != 0 ||
-	    steer(a->cur.fd, 1, err, sizeof(err)) != 0 ||
-	    loop_add_fd(a->loop, next.fd, LOOP_READ, on_readable, c) != 0) {
-		/* The group still sends everything to the old socket, unless
-		 * the last steer failed half-way: then what went to the new
-		 * one is lost with it; counted. */
-		ring_free(&next);
-		steer(a->cur.fd, 0, err, sizeof(err));
-		c->counters.ring_resize_failures++;
-		return -1;
-	}
-	/* Nothing reaches the old ring now: read it to its end. */
-	while (read_ring(c, a, &a->cur, a->cur.frame_count) > 0)
-		;
-	afpacket_update_stats(c);
-	loop_del_fd(a->loop, a->cur.fd);
-	ring_free(&a->cur);
-	a->cur = next;
-	a->ring_bytes = bytes;
-	c->counters.ring_bytes = a->cur.ring_len;
-	c->counters.ring_resizes++;
-	{
-		uint64_t took = (loop_clock_ms() - start) * 1000;
-
-		if (took > c->counters.ring_switch_us)
-			c->counters.ring_switch_us = took;
-	}
-	return 0;
-}
-
-static uint32_t pow2_at_least(uint64_t bytes)
-{
-	uint32_t p = CAPTURE_RING_AUTO_MIN;
-
-	while (p < bytes && p < (1u << 30))
-		p <<= 1;
-	return p;
-}
-
-/* Each second: the size the last second's rate wants. */
-static void on_size_timer(struct loop *l, uint64_t id, void *arg)
-{
-	struct capture *c = arg;
-	struct afpacket *a = c->priv;
-	uint64_t drops, want;
-
-	afpacket_update_stats(c);
-	drops = c->counters.kernel_drops - a->drops_seen;
-	a->drops_seen = c->counters.kernel_drops;
-	want = pow2_at_least((a->frames + drops) * SIZE_SECONDS * FRAME_BYTES);
-	a->frames = 0;
-	if (drops && want < 2ull * a->ring_bytes)
-		want = 2ull * a->ring_bytes;
-	if (want > a->cap_bytes)
-		want = a->cap_bytes;
-	if (want > a->ring_bytes) {
-		a->quiet = 0;
-		capture_afpacket_resize(c, (uint32_t)want);
-	} else if (want * 4 <= a->ring_bytes && a->ring_bytes / 2 >= CAPTURE_RING_AUTO_MIN) {
-		if (++a->quiet >= SHRINK_AFTER_S) {
-			a->quiet = 0;
-			capture_afpacket_resize(c, a->ring_bytes / 2);
-		}
-	} else {
-		a->quiet = 0;
-	}
-	a->timer = loop_timer_add(l, SIZE_PERIOD_MS, on_size_timer, c);
-}
-
 static int afpacket_open(struct capture *c, struct loop *l, const struct capture_config *cfg,
 			 char *err, size_t errlen)
 {
@@ -520,6 +369,7 @@ static int afpacket_open(struct capture *c, struct loop *l, const struct capture
 		return -1;
 	}
 	a->cur.fd = -1;
+	a->sw.efd = -1;
 	a->loop = l;
 	a->snaplen = snaplen;
 	a->outgoing = cfg->outgoing;
@@ -538,28 +388,31 @@ static int afpacket_open(struct capture *c, struct loop *l, const struct capture
 	 * no packet is queued unfiltered, and none twice through the socket's
 	 * own hook and the group's (set the program twice: the second waits
 	 * out the first's readers). A fanout group takes only bound sockets. */
-	if (ring_open(a, &a->cur, a->ring_bytes, true, err, errlen) != 0 ||
-	    (a->sizing && (steer(a->cur.fd, 0, err, errlen) != 0 ||
-			   steer(a->cur.fd, 0, err, errlen) != 0)) ||
+	if (afpacket_ring_open(a, &a->cur, a->ring_bytes, true, err, errlen) != 0 ||
+	    (a->sizing && (afpacket_steer(a->cur.fd, 0, err, errlen) != 0 ||
+			   afpacket_steer(a->cur.fd, 0, err, errlen) != 0)) ||
 	    capture_fanout_join(a->cur.fd, cfg->fanout_group, cfg->fanout, err, errlen) != 0 ||
-	    attach_filter(a->cur.fd, a->filter, snaplen, err, errlen) != 0)
+	    afpacket_attach_filter(a->cur.fd, a->filter, snaplen, err, errlen) != 0)
 		goto fail;
 	c->priv = a;
 	c->counters.ring_bytes = a->cur.ring_len;
-	if (loop_add_fd(l, a->cur.fd, LOOP_READ, on_readable, c) != 0) {
+	if (loop_add_fd(l, a->cur.fd, LOOP_READ, afpacket_on_readable, c) != 0) {
 		fail_errno(err, errlen, "afpacket: loop_add_fd");
 		c->priv = NULL;
 		goto fail;
 	}
-	if (a->sizing)
-		a->timer = loop_timer_add(l, SIZE_PERIOD_MS, on_size_timer, c);
+	if (a->sizing && afpacket_sizing_start(c, err, errlen) != 0) {
+		loop_del_fd(l, a->cur.fd);
+		c->priv = NULL;
+		goto fail;
+	}
 	return 0;
 fail:
 	afpacket_free(a);
 	return -1;
 }
 
-static void afpacket_update_stats(struct capture *c)
+void afpacket_update_stats(struct capture *c)
 {
 	struct afpacket *a = c->priv;
 	struct tpacket_stats stats;
@@ -577,9 +430,8 @@ static void afpacket_close(struct capture *c)
 
 	if (!a)
 		return;
+	afpacket_sizing_stop(c);
 	afpacket_update_stats(c);
-	if (a->timer)
-		loop_timer_cancel(a->loop, a->timer);
 	loop_del_fd(a->loop, a->cur.fd);
 	afpacket_free(a);
 	c->priv = NULL;
