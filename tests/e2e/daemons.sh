@@ -54,6 +54,8 @@ compare_proto_of() {
 # compare_auto NAME ARGS...: set COMPARE_ARGS to the --compare options for
 # doppel-copy NAME started with ARGS (none when it compares already, or
 # cannot: --offline, --workers N > 1) and note NAME as judged by pass().
+# E2E_COMPARE_LOG_RATE: the diff log's lines a second (doppel-copy's 100
+# drop most of a long run's lines; set it high to trace a false pairing).
 compare_auto() {
 	local name=$1 a prev='' spec='' t port
 	shift
@@ -76,7 +78,7 @@ compare_auto() {
 		prev=$a
 	done
 	[ -n "$spec" ] || return 0
-	COMPARE_ARGS=(--compare "$spec" --compare-log "$LAB_DIR/$name.diff.jsonl")
+	COMPARE_ARGS=(--compare "$spec" --compare-log "$LAB_DIR/$name.diff.jsonl" ${E2E_COMPARE_LOG_RATE:+--compare-log-rate $E2E_COMPARE_LOG_RATE})
 	grep -qx "$name" "$LAB_DIR/compare-auto" 2>/dev/null || echo "$name" >>"$LAB_DIR/compare-auto"
 }
 
