@@ -10,7 +10,8 @@
  * numbers, a duplicate a repeat, a reordering a step back), with no
  * kernel drop; a second stream at 15,000 segments/s makes the ring grow
  * by itself to hold two seconds of it; a capture with a fixed ring or in
- * a --workers fanout group refuses to resize.
+ * a --workers fanout group refuses to resize; after the drop to --user
+ * (CAP_NET_RAW and CAP_NET_ADMIN kept) a switch still opens its socket.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -26,10 +27,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "copy/capture/capture.h"
+#include "lib/runtime/privileges.h"
 #include "netns_fixture.h"
 
 #define FRAME_LEN 80
@@ -301,12 +304,71 @@ static void test_fixed_rings_refuse(void **state)
 	loop_free(l);
 }
 
+/* Until the switch is done or failed, or 10 s. */
+static void on_poll_switch(struct loop *l, uint64_t id, void *arg)
+{
+	struct capture *c = arg;
+	static int polls;
+
+	if (c->counters.ring_resizes || c->counters.ring_resize_failures || ++polls > 1000)
+		loop_stop(l);
+	else
+		loop_timer_add(l, 10, on_poll_switch, c);
+}
+
+/* In a child, which exits 0 when the ring was replaced after the drop to
+ * nobody, 2 + why otherwise (no cmocka there). */
+static void resize_as_nobody(void)
+{
+	struct capture_config cfg = { .kind = CAPTURE_AFPACKET, .device = "dpa",
+				      .filter = "tcp port 80", .ring_auto = true };
+	struct capture c = { 0 };
+	struct seen s = { 0 };
+	struct loop *l = loop_new();
+	char err[256];
+
+	if (!l)
+		_exit(2);
+	c.ops = capture_ops_for(CAPTURE_AFPACKET);
+	c.deliver = on_deliver;
+	c.ctx = &s;
+	if (c.ops->open(&c, l, &cfg, err, sizeof(err)) != 0)
+		_exit(3);
+	if (privileges_drop("nobody", err, sizeof(err)) != 0)
+		_exit(4);
+	if (capture_afpacket_resize(&c, 16u << 20) != 0)
+		_exit(5);
+	loop_timer_add(l, 10, on_poll_switch, &c);
+	loop_run(l);
+	if (c.counters.ring_resizes != 1 || c.counters.ring_bytes != 16u << 20)
+		_exit(6);
+	c.ops->close(&c);
+	_exit(0);
+}
+
+static void test_resize_after_user_drop(void **state)
+{
+	int status = 0;
+	pid_t pid;
+
+	if (skip_reason)
+		skip();
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		resize_as_nobody();
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_switches_lose_nothing),
 		cmocka_unit_test(test_grows_with_the_rate),
 		cmocka_unit_test(test_fixed_rings_refuse),
+		cmocka_unit_test(test_resize_after_user_drop),
 	};
 
 	return cmocka_run_group_tests(tests, setup_link, NULL);
