@@ -266,6 +266,7 @@ uint32_t afpacket_read_ring(struct capture *c, struct afpacket *a, struct afring
 		r->next_frame = (r->next_frame + 1) % r->frame_count;
 	}
 	a->frames += n;
+	a->window_frames += n;
 	return n;
 }
 
@@ -283,7 +284,8 @@ void afpacket_on_readable(struct loop *l, int fd, unsigned events, void *arg)
 
 		getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len);
 	}
-	afpacket_read_ring(c, a, &a->cur, FRAMES_PER_WAKEUP);
+	if (afpacket_read_ring(c, a, &a->cur, FRAMES_PER_WAKEUP) > 0 && a->sizing)
+		afpacket_sizing_check(c);
 }
 
 void afpacket_ring_free(struct afring *r)

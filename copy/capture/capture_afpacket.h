@@ -49,6 +49,8 @@ struct afpacket {
 	uint16_t group;
 	uint64_t timer;
 	uint64_t frames;	/* taken from the ring since the last look */
+	uint64_t window_frames;	/* since window_ms: growth looks every 100 ms */
+	uint64_t window_ms;
 	uint64_t drops_seen;
 	unsigned quiet;		/* seconds in a row that wanted <= a quarter */
 	struct afswitch sw;
@@ -69,6 +71,9 @@ void afpacket_update_stats(struct capture *c);
 /* capture_afpacket_size.c: the sizing's timer and the switch's eventfd,
  * and their end (joining a switch still running). */
 int afpacket_sizing_start(struct capture *c, char *err, size_t errlen);
+/* After a read that took frames: grow now if the rate since the last look
+ * (at least GROW_WINDOW_MS ago) wants a bigger ring. */
+void afpacket_sizing_check(struct capture *c);
 void afpacket_sizing_stop(struct capture *c);
 
 #endif

@@ -35,11 +35,12 @@
  * the loop through an eventfd when step 3 is done; the loop goes on
  * reading the old ring meanwhile and does step 4. The thread touches only
  * the new socket and the group's program (setsockopt on the old socket's
- * fd, which the loop keeps open until it has joined the thread). How big: each
- * second the rate of frames the ring took (and its drops) sets the size
- * that holds SIZE_SECONDS of it, as a power of two between
- * CAPTURE_RING_AUTO_MIN and the cap (cfg.ring_bytes, 64 MiB by default);
- * it grows at once (twice the size at least after kernel drops) and
+ * fd, which the loop keeps open until it has joined the thread). How big:
+ * the rate of frames the ring took sets the size that holds SIZE_SECONDS
+ * of it, as a power of two between CAPTURE_RING_AUTO_MIN and the cap
+ * (cfg.ring_bytes, 64 MiB by default). The reads look at it every
+ * GROW_WINDOW_MS and grow the ring at once; each second a timer adds the
+ * kernel's drops (twice the size at least after any) and
  * shrinks by half after SHRINK_AFTER_S seconds in a row that wanted a
  * quarter of it or less. With --workers the sockets are the workers'
  * group already (by flow or by address: a third member would move flows
@@ -58,6 +59,10 @@
 #define SIZE_SECONDS 2
 #define SIZE_PERIOD_MS 1000
 #define SHRINK_AFTER_S 30
+/* Growth looks at the rate this often, from the reads themselves (no timer
+ * wakes a quiet daemon for it): a burst makes the ring grow within about
+ * this much, not within a second. */
+#define GROW_WINDOW_MS 100
 
 /* Steps 0 to 3, off the loop. Never cmocka, never the loop: a->cur.fd,
  * the configuration (read only) and sw. */
@@ -168,7 +173,29 @@ static uint32_t pow2_at_least(uint64_t bytes)
 	return p;
 }
 
-/* Each second: the size the last second's rate wants. */
+static uint32_t want_for(uint64_t frames, uint64_t per_ms)
+{
+	return pow2_at_least(frames * 1000 / per_ms * SIZE_SECONDS * AFPACKET_FRAME_BYTES);
+}
+
+void afpacket_sizing_check(struct capture *c)
+{
+	struct afpacket *a = c->priv;
+	uint64_t now = loop_now_ms(a->loop), elapsed = now - a->window_ms;
+	uint64_t want;
+
+	if (elapsed < GROW_WINDOW_MS)
+		return;
+	want = want_for(a->window_frames, elapsed);
+	a->window_frames = 0;
+	a->window_ms = now;
+	if (want > a->cap_bytes)
+		want = a->cap_bytes;
+	if (want > a->ring_bytes && capture_afpacket_resize(c, (uint32_t)want) == 0)
+		a->quiet = 0;
+}
+
+/* Each second: the size the last second's rate wants, and its drops. */
 static void on_size_timer(struct loop *l, uint64_t id, void *arg)
 {
 	struct capture *c = arg;
@@ -178,7 +205,7 @@ static void on_size_timer(struct loop *l, uint64_t id, void *arg)
 	afpacket_update_stats(c);
 	drops = c->counters.kernel_drops - a->drops_seen;
 	a->drops_seen = c->counters.kernel_drops;
-	want = pow2_at_least((a->frames + drops) * SIZE_SECONDS * AFPACKET_FRAME_BYTES);
+	want = want_for(a->frames + drops, SIZE_PERIOD_MS);
 	a->frames = 0;
 	if (drops && want < 2ull * a->ring_bytes)
 		want = 2ull * a->ring_bytes;
@@ -208,6 +235,7 @@ int afpacket_sizing_start(struct capture *c, char *err, size_t errlen)
 		a->sw.efd = -1;
 		return -1;
 	}
+	a->window_ms = loop_now_ms(a->loop);
 	a->timer = loop_timer_add(a->loop, SIZE_PERIOD_MS, on_size_timer, c);
 	return 0;
 }
