@@ -32,6 +32,8 @@ struct copy *copy_new(const struct copy_options *o, struct loop *l, char *err, s
 
 /* Log the statistics and write the --stats-file now. */
 void copy_report(struct copy *c);
+/* SIGUSR2: log the live sessions and where each stands (at most 200). */
+void copy_log_sessions(struct copy *c);
 /* SIGINT/SIGTERM: every session ends with an RST to its target, the routes
  * are deleted at the intercepts, the links closed. */
 void copy_stop(struct copy *c, const char *why);

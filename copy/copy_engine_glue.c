@@ -300,3 +300,25 @@ int copy_open_sender(struct copy *c, char *err, size_t errlen)
 			    cfg.device, send_tx_ring_fallback(c->sender));
 	return 0;
 }
+
+/* SIGUSR2: the live sessions and where each stands, at most
+ * SESSIONS_LOGGED of them (a busy replay has hundreds of thousands). */
+#define SESSIONS_LOGGED 200
+
+static void log_session(void *ctx, const struct session_key *k, const char *where)
+{
+	char client[INET6_ADDRSTRLEN], target[INET6_ADDRSTRLEN];
+
+	(void)ctx;
+	log_info("session %s:%u > %s:%u: %s", dp_addr_str(&k->client, client, sizeof(client)),
+		 k->client_port, dp_addr_str(&k->target, target, sizeof(target)),
+		 k->target_port, where);
+}
+
+void copy_log_sessions(struct copy *c)
+{
+	size_t live = engine_describe_sessions(c->engine, SESSIONS_LOGGED, log_session, c);
+
+	log_info("sessions: %zu live%s", live,
+		 live > SESSIONS_LOGGED ? " (the first 200 listed)" : "");
+}

@@ -87,6 +87,18 @@ static void on_usr1(struct loop *l, int signo, void *arg)
 	report(d);
 }
 
+static void on_usr2(struct loop *l, int signo, void *arg)
+{
+	struct daemon *d = arg;
+
+	/* Workers take SIGUSR2 as the supervisor's call to publish their
+	 * statistics (copy_workers.h): no list with --workers yet. */
+	if (d->workers)
+		log_info("SIGUSR2: the list of sessions is not available with --workers");
+	else
+		copy_log_sessions(d->copy);
+}
+
 /* One option SIGHUP found changed: applied when it can be without
  * dropping a session, else refused with a line naming it. */
 struct reload {
@@ -155,6 +167,7 @@ static int setup_signals(struct daemon *d, char *err, size_t errlen)
 		if (loop_add_signal(d->loop, stop[i], on_stop_signal, d) < 0)
 			return snprintf(err, errlen, "signals: %s", strerror(errno)), -1;
 	if (loop_add_signal(d->loop, SIGUSR1, on_usr1, d) < 0 ||
+	    loop_add_signal(d->loop, SIGUSR2, on_usr2, d) < 0 ||
 	    loop_add_signal(d->loop, SIGHUP, on_hup, d) < 0)
 		return snprintf(err, errlen, "signals: %s", strerror(errno)), -1;
 	return 0;

@@ -214,6 +214,22 @@ void engine_abort_all(struct engine *e, uint64_t now_ms, const char *detail)
 	settle(e, now_ms);
 }
 
+size_t engine_describe_sessions(const struct engine *e, size_t max,
+				void (*fn)(void *ctx, const struct session_key *k,
+					   const char *where),
+				void *ctx)
+{
+	char where[240];
+
+	for (size_t i = 0; i < e->timers.count && i < max; i++) {
+		const struct session *s = session_from_timer(e->timers.items[i]);
+
+		session_where(s, where, sizeof(where));
+		fn(ctx, &s->key, where);
+	}
+	return e->timers.count;
+}
+
 const struct engine_counters *engine_counters(const struct engine *e)
 {
 	return &e->counters;

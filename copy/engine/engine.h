@@ -346,4 +346,13 @@ void engine_send_failed(struct engine *e, uint64_t now_ms, const struct session_
 
 const struct engine_counters *engine_counters(const struct engine *e);
 
+/* Where live sessions stand (state, bytes sent, acked and captured, the
+ * target's bytes, flags, retries, armed timers), for an operator asking
+ * what is stuck: fn is called for at most max of them, in no order;
+ * returns how many are live. */
+size_t engine_describe_sessions(const struct engine *e, size_t max,
+				void (*fn)(void *ctx, const struct session_key *k,
+					   const char *where),
+				void *ctx);
+
 #endif

@@ -811,6 +811,10 @@ test_sighup_reload() {
 		why="$why; intercept did not refuse a reload that drops the allowlist"
 	poll 20 logged "$work/reload-icpt.log" "(docs/deployment.md, \"The channel: TLS 1.3\"); nothing changed" ||
 		why="$why; the refused reload did not say nothing changed"
+	# SIGUSR2 lists the live sessions (none here), and the copy runs on.
+	kill -USR2 "$copy"
+	poll 100 logged "$work/reload-copy.log" "sessions: 0 live" ||
+		why="$why; copy did not list its sessions on SIGUSR2"
 	kill -0 "$copy" 2>/dev/null && kill -0 "$icpt" 2>/dev/null || why="$why; a daemon exited"
 	stop_daemon "$copy"
 	stop_daemon "$icpt"

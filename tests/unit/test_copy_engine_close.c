@@ -350,6 +350,49 @@ static void test_keepalive_timeout_resets_target(void **state)
 	harness_finish(&h);
 }
 
+struct described {
+	unsigned calls;
+	char where[256];
+};
+
+static void note_described(void *ctx, const struct session_key *k, const char *where)
+{
+	struct described *d = ctx;
+
+	(void)k;
+	d->calls++;
+	snprintf(d->where, sizeof(d->where), "%s", where);
+}
+
+/* SIGUSR2's list: where each live session stands, at most max of them. */
+static void test_describe_sessions(void **state)
+{
+	struct harness h;
+	struct session_key k1 = harness_key_v4(43016), k2 = harness_key_v4(43017);
+	struct described d = { 0 };
+
+	harness_init(&h);
+	harness_start(&h);
+	harness_establish(&h, &k1, 65535);
+	data(&h, &k1, 0, 40);
+	harness_drain(&h);
+	harness_client_plain(&h, &k2, TCPF_SYN, CISN, 0);
+	assert_int_equal(engine_describe_sessions(h.engine, 1, note_described, &d), 2);
+	assert_int_equal(d.calls, 1);
+	d.calls = 0;
+	assert_int_equal(engine_describe_sessions(h.engine, 10, note_described, &d), 2);
+	assert_int_equal(d.calls, 2);
+	harness_target_plain(&h, &k1, TCPF_ACK, TISN + 1, CISN + 41, 65535, 0);
+	engine_abort(h.engine, h.now, &k2, "test abort");
+	harness_drain(&h);
+	d.calls = 0;
+	assert_int_equal(engine_describe_sessions(h.engine, 10, note_described, &d), 1);
+	assert_non_null(strstr(d.where, "ESTABLISHED; client bytes sent 41, acked 41, "
+			       "captured 41; target bytes 1; flags "));
+	assert_non_null(strstr(d.where, "; retries 0; restarts 0; timers none; successor none"));
+	harness_finish(&h);
+}
+
 static void test_abort_and_abort_all(void **state)
 {
 	struct harness h;
@@ -430,6 +473,7 @@ int main(void)
 		cmocka_unit_test(test_session_timeout_resets_target),
 		cmocka_unit_test(test_keepalive_timeout_resets_target),
 		cmocka_unit_test(test_abort_and_abort_all),
+		cmocka_unit_test(test_describe_sessions),
 	};
 
 	return cmocka_run_group_tests_name("copy_engine_close", tests, NULL, NULL);
