@@ -40,11 +40,21 @@ target_tcp() {
 	in_ns "$NS_TARGET" nstat -asz "$1" 2>/dev/null | awk -v k="$1" '$1 == k { print $2 }'
 }
 overflows=$(target_tcp TcpExtListenOverflows) cookies=$(target_tcp TcpExtSyncookiesSent)
-FAIL_CONTEXT="target: accept queue overflowed ${overflows:-?} times, ${cookies:-?} SYN cookies sent; $(stats_get copy ended_session_timeout) sessions ended by -t, $(stats_get copy ended_retransmit_limit) by the retransmission limit"
-# Every session over (FINs paced after answers that came late through the
-# loss): none may be cut at the stop.
-copy_idle copy 120 || fail "doppel-copy still had sessions 120 s after the target caught up: $(copy_summary copy)"
+# A request still missing: the target's sockets and TCP counters, kept with
+# the failed lab (target-tcp.txt), and the replay's stalled sessions.
+stalled=
+if ! target_caught_up; then
+	{ in_ns "$NS_TARGET" ss -tnoie; in_ns "$NS_TARGET" nstat -asz; } >"$LAB_DIR/target-tcp.txt" 2>&1
+	kill -USR2 "$(lab_pid copy)" 2>/dev/null
+	wait_until 5 grep -q "sessions: [0-9]* live" "$LAB_DIR/copy.log"
+	stalled=$(grep -E "session [^ ]* > [^ ]*: [A-Z_]+;" "$LAB_DIR/copy.log" | head -n 3 | sed 's/^doppel-copy: //')
+fi
+FAIL_CONTEXT="${stalled:+live sessions: $stalled; }target: accept queue overflowed ${overflows:-?} times, ${cookies:-?} SYN cookies sent; $(stats_get copy ended_session_timeout) sessions ended by -t, $(stats_get copy ended_retransmit_limit) by the retransmission limit"
 http_judge
+# Every session over (FINs paced after answers that came late through the
+# loss): none may be cut at the stop. (The waits add up to less than
+# run.sh's 300 s, so a stall fails with its diagnostics.)
+copy_idle copy 90 || fail "doppel-copy still had sessions 90 s after the target caught up: $(copy_summary copy)"
 dropped() {
 	in_ns "$NS_TARGET" nft list counter inet doppel_e2e_loss "$1" | sed -n 's/.*packets \([0-9]*\).*/\1/p'
 }
