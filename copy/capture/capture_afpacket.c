@@ -390,9 +390,18 @@ static int afpacket_open(struct capture *c, struct loop *l, const struct capture
 	 * no packet is queued unfiltered, and none twice through the socket's
 	 * own hook and the group's (set the program twice: the second waits
 	 * out the first's readers). A fanout group takes only bound sockets. */
-	if (afpacket_ring_open(a, &a->cur, a->ring_bytes, true, err, errlen) != 0 ||
-	    (a->sizing && (afpacket_steer(a->cur.fd, 0, err, errlen) != 0 ||
-			   afpacket_steer(a->cur.fd, 0, err, errlen) != 0)) ||
+	if (a->sizing && (afpacket_ring_open(a, &a->cur, a->ring_bytes, true, err, errlen) != 0 ||
+			  afpacket_steer(a->cur.fd, 0, err, errlen) != 0 ||
+			  afpacket_steer(a->cur.fd, 0, err, errlen) != 0)) {
+		/* A kernel without PACKET_FANOUT_CBPF (4.2) or
+		 * PACKET_FANOUT_FLAG_UNIQUEID (4.20): the fixed ring at the cap,
+		 * as before; any other reason fails again below and is reported. */
+		afpacket_ring_free(&a->cur);
+		a->sizing = false;
+		a->ring_bytes = a->cap_bytes;
+	}
+	if ((a->cur.fd < 0 &&
+	     afpacket_ring_open(a, &a->cur, a->ring_bytes, true, err, errlen) != 0) ||
 	    capture_fanout_join(a->cur.fd, cfg->fanout_group, cfg->fanout, err, errlen) != 0 ||
 	    afpacket_attach_filter(a->cur.fd, a->filter, snaplen, err, errlen) != 0)
 		goto fail;
