@@ -23,8 +23,13 @@
 #   ring     (h) doppel-copy's RSS (VmRSS, of it RssFile: the mapped capture
 #            ring) quiet and at the peak of a wrk load, and the capture's
 #            kernel drops over a 2 s SIGSTOP under that load, for each
-#            --capture-ring of LAB_RINGS (default "64m 8m"; not in the
-#            default parts)
+#            --capture-ring of LAB_RINGS (default "64m 8m"; "auto": none,
+#            the ring sized to the traffic; LAB_RING_STOP_AT, default 0.5,
+#            when the stop comes; not in the default parts)
+#   txring   (i) -o through its PACKET_TX_RING (--tx-ring yes) and by
+#            sendmmsg (no), at TXRING_STEPS (default "r1000 c4"): system
+#            calls (perf) and CPU of doppel-copy per packet sent (not in
+#            the default parts; needs perf)
 #   kmod     (c) the kmod source against nfqueue inside one qemu VM
 #            (kmod_vm.sh: this kernel loads no modules)
 #   workers  (g) doppel-copy --workers 1 and 2 on HTTP one-request
