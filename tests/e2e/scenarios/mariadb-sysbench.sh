@@ -15,7 +15,12 @@ scenario_begin mariadb-sysbench "$1"
 # sysbench's two threads write the rows the other reads (k=k+1, new c):
 # replayed, their statements interleave otherwise at the target, so range
 # selects (SUM, ORDER BY c) legitimately answer with other values.
-compare_allow_at_most 2 "eve's login fails at the target only (then her next statement goes unanswered)"
+# Now and then the two threads deadlock online (ERR 1213 on one statement,
+# which sysbench then retries): replayed at its own pace, the target does
+# not meet that deadlock and answers OK (2 more status differences in one
+# run of 16 with pcap and in one of 3 with nfqueue at 5701533; each
+# is one status difference).
+compare_allow_at_most 6 "eve's login fails at the target only (then her next statement goes unanswered); a deadlock of the two threads online (ERR 1213) that the target does not meet"
 compare_allow body "concurrent threads' reads and writes interleave otherwise at the target"
 # Text statements: server-side prepared statements carry statement ids the
 # server chooses, which the replay does not rewrite (docs/stateful.md).
