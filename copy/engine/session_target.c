@@ -117,6 +117,9 @@ static bool restart(struct engine *e, struct session *s, uint64_t now, const str
 	s->pace_probes = 0;
 	s->pace_acked_ms = 0;
 	s->linger_at = 0;
+	/* The RTO backed off by the lost data's retransmissions is not the new
+	 * SYN's: kept, one lost SYN would wait as long as the last data did. */
+	session_rto_reset(e, s);
 	e->counters.sessions_restarted++;
 	if (!session_send_syn(e, s))
 		return true;

@@ -410,6 +410,22 @@ static void test_target_lost_connection_opened_again(void **state)
 	assert_int_equal(harness_last_end(&h)->reason, END_TARGET_RESET);
 	assert_int_equal(harness_counters(&h)->sessions_restarted, 0);
 	harness_finish(&h);
+
+	/* Lost after our data was sent again and again: the new SYN goes
+	 * again after the first RTO, not after the data's backed-off one. */
+	harness_init(&h);
+	harness_start(&h);
+	harness_establish(&h, &k, 65535);
+	harness_client_data(&h, &k, CISN + 1, HARNESS_ONLINE_ISN + 1, NULL, 62);
+	harness_drain(&h);
+	harness_advance(&h, 200 + 400 + 800 + 1600 + 3200);
+	harness_drain(&h);
+	assert_int_equal(harness_counters(&h)->retransmissions, 5);
+	harness_target_plain(&h, &k, TCPF_RST, TISN + 1, 0, 0, 0);
+	harness_expect(&h, TCPF_SYN, CISN, 0, 0);
+	harness_advance(&h, h.cfg.rto_initial_ms);
+	harness_expect(&h, TCPF_SYN, CISN, 0, 0);
+	harness_finish(&h);
 }
 
 int main(void)
