@@ -130,6 +130,16 @@ lab_build() {
 	done
 	lab_sysctl "$NS_TARGET" net.ipv4.conf.all.rp_filter 2
 	lab_sysctl "$NS_TARGET" net.ipv4.conf.eth0.rp_filter 2
+	# Room for the replay's half-open connections (the listen backlog caps
+	# them; nginx asks 65535). At thousands of connections a second with
+	# the SYN-ACKs coming back late through a loaded intercept, more than
+	# the default 4096 were half-open at once, the target went to SYN
+	# cookies, and a few requests were then never taken (loss-high-rate:
+	# 394 cookies sent, 5 requests unacknowledged through 8 retransmissions;
+	# the target kernel's reason not traced). A target under replay is
+	# sized like the production server it stands in for.
+	lab_sysctl "$NS_TARGET" net.core.somaxconn 65535
+	lab_sysctl "$NS_TARGET" net.ipv4.tcp_max_syn_backlog 65535
 	# The assistant forwards nothing: answers not taken by intercept die here.
 	lab_sysctl "$NS_ASSIST" net.ipv4.ip_forward 0
 	lab_sysctl "$NS_ASSIST" net.ipv4.conf.all.rp_filter 0

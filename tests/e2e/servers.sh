@@ -10,7 +10,7 @@ nginx_start() {
 	shift 3
 	mkdir -p "$dir/www"
 	for port in "$@"; do
-		listen="$listen		listen $(lab_host "$addr"):$port reuseport backlog=4096;\n"
+		listen="$listen		listen $(lab_host "$addr"):$port reuseport backlog=65535;\n"
 	done
 	# A 16 KB page: answers of several segments, for the replay to acknowledge.
 	for i in $(seq 1 400); do
