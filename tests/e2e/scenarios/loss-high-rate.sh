@@ -64,4 +64,4 @@ lab_stop copy || fail "doppel-copy exited with status $? on SIGTERM"
 [ "$(stats_get copy sessions_failed)" = 0 ] || fail "sessions failed: $(copy_summary copy)"
 client_clean
 rate=$(sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p' "$LAB_DIR/wrk.out" | tail -n 1)
-pass "$JUDGED of $JUDGED one-request connections (${rate:-?}/s at online) arrived through $din packets dropped in and $dout out at the target (its accept queue overflowed ${overflows:-?} times); $(stats_get copy sessions_queued_successor) waited for their port's previous connection, $(stats_get copy sessions_restarted) were opened again (the target had lost them); $(copy_summary copy)"
+pass "$JUDGED of $JUDGED one-request connections (${rate:-?}/s at online) arrived through $din packets dropped in and $dout out at the target (its accept queue overflowed ${overflows:-?} times, ${cookies:-?} SYN cookies); $(stats_get copy sessions_queued_successor) waited for their port's previous connection, $(stats_get copy sessions_restarted) were opened again (the target had lost them); $(copy_summary copy)"
