@@ -20,7 +20,7 @@ static uint64_t earliest(uint64_t a, uint64_t b)
  * probe is being sent again is not idle: the target is not answering yet,
  * and syn_retries or data_retries end it, as a TCP does. Cut by -t, such a
  * session loses a request the target would still take: seen in the lab at
- * thousands of connections a second, where the target's full accept queue
+ * thousands of connections a second, where the target (in SYN-cookie mode)
  * silently dropped a request for a minute (its SYN-ACK had come), the
  * backed-off retransmissions went on, and -t ended the session 120 s after
  * the SYN-ACK, between two of them.
