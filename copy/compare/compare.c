@@ -438,6 +438,12 @@ void compare_online_packet(struct compare *c, uint64_t now_us, const struct sess
 		if (cut)
 			r->partial = r->online_cut = true;
 	}
+	/* A FIN past the bytes seen: the capture lost the answer's tail (a
+	 * kernel drop on a burst), which no data packet showed as a hole. */
+	uint32_t fin_gap = p->seq + (uint32_t)p->payload_len - s->online_next;
+
+	if ((p->flags & TCPF_FIN) && r && fin_gap && fin_gap < GAP_MAX)
+		r->partial = r->online_cut = true;
 	if (p->flags & (TCPF_FIN | TCPF_RST)) {
 		s->online_closed = true;
 		for (unsigned i = s->online_cur; i < s->count; i++)
@@ -542,6 +548,12 @@ void compare_target_packet(struct compare *c, uint64_t now_us, const struct pack
 	}
 	if (cut && !s->blind)
 		holes_go_blind(s);	/* its bytes after the cut are not seen */
+	/* A FIN past the bytes seen: the answer's tail was lost (no data
+	 * packet after it to show the hole). */
+	uint32_t fin_gap = p->seq + (uint32_t)p->payload_len - s->target_next;
+
+	if ((p->flags & TCPF_FIN) && fin_gap && fin_gap < GAP_MAX && !s->blind)
+		holes_go_blind(s);
 	report_ready(c, s);	/* an answer whole by its count ends its pair */
 	if (p->flags & (TCPF_FIN | TCPF_RST)) {
 		s->target_closed = true;

@@ -430,6 +430,58 @@ static void test_missing_and_partial(void **state)
 	compare_free(c);
 }
 
+/* The capture lost the online answer's tail (a kernel drop on a burst) and
+ * then saw its FIN: no data packet showed a hole, the FIN does. The pair
+ * is partial, not a body difference; the same for the target's answer. */
+#define CLOSE_HEAD "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n"
+#define CLOSE_BODY "0123456789abcdef"
+
+static void test_online_tail_lost_before_fin(void **state)
+{
+	struct seen seen;
+	struct compare *c = make(&seen, COMPARE_HTTP, 10);
+	const char *whole = CLOSE_HEAD CLOSE_BODY;
+	uint32_t all = (uint32_t)strlen(whole);
+
+	handshake(c);
+	struct packet p = pkt(TCPF_ACK, CISN + 1, REQ1);
+
+	compare_client_packet(c, 10, 0, &key, &p);
+	p = pkt(TCPF_ACK, OISN + 1, CLOSE_HEAD "012345");
+	compare_online_packet(c, 20, &key, &p);
+	p = pkt(TCPF_ACK | TCPF_FIN, OISN + 1 + all, NULL);	/* bytes 6..15 of the body lost */
+	compare_online_packet(c, 30, &key, &p);
+	p = pkt(TCPF_ACK, CISN + 1, REQ1);
+	compare_target_sent(c, 40, &key, &p);
+	p = from_target(TCPF_ACK | TCPF_FIN, TISN + 1, whole);
+	compare_target_packet(c, 50, &p);
+	compare_session_end(c, 60, &key);
+	assert_int_equal(seen.n, 1);
+	assert_true(seen.r[0].partial);
+	assert_int_equal(seen.r[0].kind, COMPARE_SAME);
+	assert_int_equal(compare_counters(c)->kinds[COMPARE_BODY], 0);
+	assert_int_equal(compare_counters(c)->partial, 1);
+
+	/* The same on the target's side (summaries lost at intercept). */
+	handshake(c);
+	p = pkt(TCPF_ACK, CISN + 1, REQ1);
+	compare_client_packet(c, 10, 0, &key, &p);
+	p = pkt(TCPF_ACK | TCPF_FIN, OISN + 1, whole);
+	compare_online_packet(c, 20, &key, &p);
+	p = pkt(TCPF_ACK, CISN + 1, REQ1);
+	compare_target_sent(c, 30, &key, &p);
+	p = from_target(TCPF_ACK, TISN + 1, CLOSE_HEAD "012345");
+	compare_target_packet(c, 40, &p);
+	p = from_target(TCPF_ACK | TCPF_FIN, TISN + 1 + all, NULL);
+	compare_target_packet(c, 50, &p);
+	compare_session_end(c, 60, &key);
+	assert_int_equal(seen.n, 2);
+	assert_true(seen.r[1].partial);
+	assert_int_equal(seen.r[1].kind, COMPARE_SAME);
+	assert_int_equal(compare_counters(c)->kinds[COMPARE_BODY], 0);
+	compare_free(c);
+}
+
 static void test_bounds(void **state)
 {
 	struct seen seen;
@@ -700,6 +752,7 @@ int main(void)
 		cmocka_unit_test_setup(test_answers_sharing_a_packet, setup),
 		cmocka_unit_test_setup(test_client_left_before_the_answer, setup),
 		cmocka_unit_test_setup(test_missing_and_partial, setup),
+		cmocka_unit_test_setup(test_online_tail_lost_before_fin, setup),
 		cmocka_unit_test_setup(test_bounds, setup),
 		cmocka_unit_test_setup(test_memory_budget, setup),
 		cmocka_unit_test_setup(test_ring_grows, setup),
